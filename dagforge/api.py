@@ -1,0 +1,127 @@
+"""The library API: `build` and `validate` run the steps in order over a set of specs.
+
+load -> validate -> model -> render -> format -> verify -> write. A spec that fails a step is
+reported and left out; the others go on. Nothing reaches the output folder unverified (when Airflow
+is there to verify with) and nothing reaches it half-written.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .diagnostics import Diagnostic
+from .format import format_source
+from .load import Document, LoadError, display_path, find_specs, load
+from .model import Pipeline, build_model
+from .render import render
+from .validate import duplicate_dag_ids
+from .validate import validate as validate_document
+from .write import write_atomic
+
+
+@dataclass
+class SpecResult:
+    path: Path
+    display: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    source_lines: list[str] = field(default_factory=list)
+    pipeline: Pipeline | None = None
+    code: str | None = None  # the formatted DAG file
+    output: Path | None = None  # where it was written
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity == "error" for d in self.diagnostics)
+
+
+@dataclass
+class BuildResult:
+    specs: list[SpecResult] = field(default_factory=list)
+    problems: list[Diagnostic] = field(default_factory=list)  # about the paths given, not a spec
+    verified: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and all(s.ok for s in self.specs)
+
+    @property
+    def invalid(self) -> list[SpecResult]:
+        return [s for s in self.specs if not s.ok]
+
+
+def validate(paths=("specs",)) -> BuildResult:
+    """Check every spec under `paths`; writes nothing."""
+    result, _ = _check(paths)
+    return result
+
+
+def build(paths=("specs",), output="generated_dags", verify: bool | None = None) -> BuildResult:
+    """Validate, generate, verify (default: when Airflow is installed) and write every valid spec."""
+    from . import verify as verifier
+
+    result, docs = _check(paths)
+    good = [s for s in result.specs if s.ok]
+    for spec in good:
+        spec.pipeline = build_model(docs[spec.path])
+        spec.code = format_source(render(spec.pipeline))
+    out = Path(output)
+    if verify is None:
+        verify = verifier.airflow_installed()
+    if verify and good:
+        _verify(good, docs, out)
+        result.verified = True
+    for spec in good:
+        if spec.ok:
+            spec.output = out / f"{spec.pipeline.dag_id}.py"
+            write_atomic(spec.output, spec.code)
+    return result
+
+
+def _check(paths) -> tuple[BuildResult, dict[Path, Document]]:
+    files, problems = find_specs([paths] if isinstance(paths, (str, Path)) else paths)
+    result = BuildResult(problems=problems)
+    docs: dict[Path, Document] = {}
+    for path in files:
+        spec = SpecResult(path, display_path(path))
+        result.specs.append(spec)
+        try:
+            doc = load(path)
+        except LoadError as e:
+            spec.diagnostics.append(e.diagnostic)
+            spec.source_lines = _lines(path)
+            continue
+        spec.source_lines = doc.text.splitlines()
+        spec.diagnostics += validate_document(doc)
+        docs[path] = doc
+    by_display = {s.display: s for s in result.specs}
+    for d in duplicate_dag_ids([docs[s.path] for s in result.specs if s.ok and s.path in docs]):
+        by_display[d.path].diagnostics.append(d)
+    return result, docs
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        return path.read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+
+
+def _verify(specs: list[SpecResult], docs: dict[Path, Document], out: Path) -> None:
+    from .verify import verify
+
+    with tempfile.TemporaryDirectory(prefix="dagforge-stage-") as stage:
+        staged = {}
+        for spec in specs:
+            f = Path(stage, f"{spec.pipeline.dag_id}.py")
+            f.write_text(spec.code, encoding="utf-8")
+            staged[f] = spec
+        # Where Airflow would import the user's modules from: the dags folder and the working folder.
+        found = verify({f: s.pipeline for f, s in staged.items()}, sys_path=[out.resolve(), Path.cwd()])
+        for f, problems in found.items():
+            spec = staged[f]
+            for problem in problems:
+                spec.diagnostics.append(docs[spec.path].diag(
+                    (), f"verification failed: {problem}",
+                    "this is a dagforge bug unless it names your own module: please report it", code="verify"))

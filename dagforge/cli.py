@@ -1,0 +1,99 @@
+"""The command line: a thin layer over `dagforge.build` and `dagforge.validate`.
+
+Exit codes: 0 all good, 1 at least one spec is invalid, 2 usage error, 3 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+
+from . import __version__
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dagforge",
+        description="Validate YAML pipeline specs and compile them into plain Airflow 3 DAG files.",
+        epilog="Exit codes: 0 all good, 1 a spec is invalid, 2 usage error, 3 internal error.",
+    )
+    parser.add_argument("--version", action="version", version=f"dagforge {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def paths(p):
+        p.add_argument("paths", nargs="*", default=["specs"], metavar="PATH",
+                       help="spec files or folders (searched recursively for *.yaml, *.yml); default: specs/")
+
+    b = sub.add_parser("build", help="validate specs, write generated_dags/<dag_id>.py, verify with Airflow")
+    paths(b)
+    b.add_argument("-o", "--output", default="generated_dags", metavar="DIR",
+                   help="output folder (default: generated_dags/)")
+    b.add_argument("--no-verify", dest="verify", action="store_false", default=None,
+                   help="do not load the generated files with Airflow's DagBag")
+    b.add_argument("--verify", dest="verify", action="store_true",
+                   help="verify with Airflow's DagBag (the default when Airflow is installed); "
+                        "fail if it is not")
+
+    v = sub.add_parser("validate", help="check specs; write nothing")
+    paths(v)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        print("dagforge: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - the user gets one line, not a traceback
+        if args.debug:
+            traceback.print_exc()
+        print(f"dagforge: internal error: {type(e).__name__}: {e}, please report it"
+              + ("" if args.debug else " (run with --debug for the traceback)"), file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _run(args) -> int:
+    import dagforge
+
+    if args.command == "build":
+        from .verify import airflow_installed
+
+        if args.verify and not airflow_installed():
+            print("dagforge: --verify needs Airflow: pip install 'dagforge[airflow]'", file=sys.stderr)
+            return EXIT_USAGE
+        result = dagforge.build(args.paths, args.output, verify=args.verify)
+    else:
+        result = dagforge.validate(args.paths)
+    return _report(result, args.command)
+
+
+def _report(result, command: str) -> int:
+    for problem in result.problems:
+        print(f"{problem.path}: error: {problem.message}", file=sys.stderr)
+    for spec in result.specs:
+        for d in spec.diagnostics:
+            print(d.format(spec.source_lines), file=sys.stderr)
+        if command == "build" and spec.output:
+            print(f"wrote {spec.output.as_posix()}")
+    good, bad = len(result.specs) - len(result.invalid), len(result.invalid)
+    verb = {"build": "built", "validate": "valid"}[command]
+    summary = f"{good} spec{'s' * (good != 1)} {verb}, {bad} invalid"
+    if command == "build":
+        summary += " (verified with Airflow's DagBag)" if result.verified else " (not verified)"
+    print(summary, file=sys.stderr)
+    if result.problems:
+        return EXIT_USAGE
+    if not result.specs:
+        print("dagforge: no spec files (*.yaml, *.yml) found", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK if result.ok else EXIT_INVALID
+
+
+if __name__ == "__main__":
+    sys.exit(main())

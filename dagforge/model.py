@@ -1,0 +1,211 @@
+"""Step 3, model: a validated spec as typed objects, defaults applied. Knows nothing of Airflow or Jinja."""
+
+from __future__ import annotations
+
+import hashlib
+import keyword
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from . import __version__, values
+from .load import Document
+
+# Built-in short operator names -> (module, class) in Airflow 3 and its standard providers.
+OPERATORS = {
+    "bash": ("airflow.providers.standard.operators.bash", "BashOperator"),
+    "python": ("airflow.providers.standard.operators.python", "PythonOperator"),
+    "empty": ("airflow.providers.standard.operators.empty", "EmptyOperator"),
+    "email": ("airflow.providers.smtp.operators.smtp", "EmailOperator"),
+}
+# Task keys that are settings of every task, not arguments of its operator.
+TASK_SETTINGS = ("operator", "dependencies", "retries", "retry_delay", "execution_timeout", "alerts",
+                 "trigger_rule", "pool", "queue", "priority_weight")
+DEFAULT_RETRY_DELAY = timedelta(minutes=5)
+# Names the generated module binds itself; task variables must not shadow them.
+_TAKEN = {"DAG", "dag", "pendulum", "timedelta", "SmtpNotifier", "DagSuccessMail"}
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A wall-clock date and time in an IANA time zone."""
+
+    local: datetime  # naive: read in `timezone`
+    timezone: str
+
+
+@dataclass(frozen=True)
+class CodeRef:
+    """A reference to a Python object that the generated module imports (e.g. a python_callable)."""
+
+    module: str
+    name: str
+    alias: str
+
+
+@dataclass(frozen=True)
+class Alerts:
+    emails: tuple[str, ...] = ()
+    on_failure: bool = True
+    on_retry: bool = False
+    on_success: bool = False
+
+    @property
+    def failure_to(self) -> tuple[str, ...]:
+        return self.emails if self.on_failure else ()
+
+    @property
+    def retry_to(self) -> tuple[str, ...]:
+        return self.emails if self.on_retry else ()
+
+
+@dataclass
+class Task:
+    task_id: str
+    var: str  # the Python variable the generated module binds it to
+    operator: CodeRef  # the operator class
+    arguments: dict  # operator keyword arguments, in spec order
+    dependencies: tuple[str, ...]
+    retries: int
+    retry_delay: timedelta
+    execution_timeout: timedelta | None
+    alerts: Alerts
+    overrides: dict  # the settings the spec gives this task itself: retries, alerts, pool, ...
+
+
+@dataclass
+class Pipeline:
+    dag_id: str
+    source: str  # the spec's path as the header names it
+    source_sha256: str
+    description: str | None
+    owner: str
+    schedule: object  # None | preset/cron str | timedelta
+    start_date: Moment
+    end_date: Moment | None
+    timezone: str
+    catchup: bool
+    tags: tuple[str, ...]
+    max_active_runs: int | None
+    dagrun_timeout: timedelta | None
+    retries: int
+    retry_delay: timedelta
+    alerts: Alerts
+    tasks: list[Task] = field(default_factory=list)
+    generator: str = f"dagforge {__version__}"
+
+    @property
+    def schedule_kind(self) -> str:
+        return values.schedule_kind(self.schedule) if not isinstance(self.schedule, timedelta) else "duration"
+
+    @property
+    def edges(self) -> list[tuple[str, str]]:
+        return [(up, t.task_id) for t in self.tasks for up in t.dependencies]
+
+
+def build_model(doc: Document) -> Pipeline:
+    """The Pipeline of a spec that passed validation."""
+    d = doc.data
+    tz = d.get("timezone", "UTC")
+    alerts = _alerts(d.get("alerts") or {}, Alerts())
+    retry_delay = _duration(d.get("retry_delay")) or DEFAULT_RETRY_DELAY
+    schedule = d.get("schedule")
+    if values.schedule_kind(schedule) == "duration":
+        schedule = values.parse_duration(schedule)
+    p = Pipeline(
+        dag_id=d.get("dag_id", doc.path.stem),
+        source=doc.display,
+        source_sha256=hashlib.sha256(doc.text.encode("utf-8")).hexdigest(),
+        description=d.get("description"),
+        owner=d.get("owner", "airflow"),
+        schedule=schedule,
+        start_date=_moment(d["start_date"], tz),
+        end_date=_moment(d["end_date"], tz) if "end_date" in d else None,
+        timezone=tz,
+        catchup=d.get("catchup", False),
+        tags=tuple(d.get("tags", ())),
+        max_active_runs=d.get("max_active_runs"),
+        dagrun_timeout=_duration(d.get("dagrun_timeout")),
+        retries=d.get("retries", 0),
+        retry_delay=retry_delay,
+        alerts=alerts,
+    )
+    names = set(_TAKEN)
+    refs: dict[tuple[str, str], CodeRef] = {}
+
+    def ref(module: str, name: str) -> CodeRef:
+        if (module, name) not in refs:
+            refs[module, name] = CodeRef(module, name, _unique(name, names, prefix=module))
+        return refs[module, name]
+
+    for spec in d["tasks"].values():  # operator classes first: they keep their own names
+        ref(*_operator_path(spec["operator"]))
+    for task_id, spec in d["tasks"].items():
+        p.tasks.append(_task(task_id, spec, p, names, ref))
+    return p
+
+
+def _operator_path(op: str) -> tuple[str, str]:
+    return OPERATORS.get(op) or tuple(op.rsplit(".", 1))
+
+
+def _duration(value) -> timedelta | None:
+    return None if value is None else values.parse_duration(value)
+
+
+def _moment(text: str, tz: str) -> Moment:
+    when = values.parse_when(text)
+    if when.tzinfo is not None:  # an explicit offset: the same instant, on the DAG's wall clock
+        from zoneinfo import ZoneInfo
+
+        when = when.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
+    return Moment(when, tz)
+
+
+def _alerts(spec: dict, inherited: Alerts) -> Alerts:
+    return Alerts(
+        emails=tuple(spec.get("emails", inherited.emails)),
+        on_failure=spec.get("on_failure", inherited.on_failure),
+        on_retry=spec.get("on_retry", inherited.on_retry),
+        on_success=spec.get("on_success", inherited.on_success),
+    )
+
+
+def _task(task_id: str, spec: dict, p: Pipeline, names: set, ref) -> Task:
+    op = spec["operator"]
+    arguments = {k: v for k, v in spec.items() if k not in TASK_SETTINGS}
+    if op == "python":
+        arguments["python_callable"] = ref(*arguments["python_callable"].split(":"))
+    overrides = {}  # in spec order
+    for key, value in spec.items():
+        if key in ("retry_delay", "execution_timeout"):
+            overrides[key] = values.parse_duration(value)
+        elif key == "alerts":
+            overrides[key] = _alerts(value, Alerts(p.alerts.emails, p.alerts.on_failure, p.alerts.on_retry))
+        elif key in TASK_SETTINGS and key not in ("operator", "dependencies"):
+            overrides[key] = value
+    alerts = overrides.get("alerts", p.alerts)
+    return Task(
+        task_id=task_id,
+        var=_unique(task_id, names),
+        operator=ref(*_operator_path(op)),
+        arguments=arguments,
+        dependencies=tuple(spec.get("dependencies", ())),
+        retries=spec.get("retries", p.retries),
+        retry_delay=overrides.get("retry_delay", p.retry_delay),
+        execution_timeout=overrides.get("execution_timeout"),
+        alerts=alerts,
+        overrides=overrides,
+    )
+
+
+def _unique(name: str, taken: set, prefix: str = "") -> str:
+    """A Python identifier for `name` that no other name of the module uses yet."""
+    base = re.sub(r"\W", "_", name, flags=re.ASCII)
+    if base[0].isdigit() or keyword.iskeyword(base) or base in taken:
+        base = re.sub(r"\W", "_", f"{prefix}_{base}" if prefix else f"task_{base}", flags=re.ASCII)
+    candidate, n = base, 2
+    while candidate in taken or keyword.iskeyword(candidate):
+        candidate, n = f"{base}_{n}", n + 1
+    taken.add(candidate)
+    return candidate

@@ -1,0 +1,122 @@
+"""Step 4, render: a Pipeline through the Jinja2 template into Python source.
+
+Every value from the spec reaches the source through the `py` filter, which writes it as a Python
+literal (or as a call of a known constructor); no spec text is ever spliced in as code or used as
+template source.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import time, timedelta
+from functools import cache
+
+import jinja2
+
+from .model import CodeRef, Moment, Pipeline, Task
+
+NOTIFIER = CodeRef("airflow.providers.smtp.notifications.smtp", "SmtpNotifier", "SmtpNotifier")
+
+
+@dataclass(frozen=True)
+class Mail:
+    """An alert callback in the generated file: `SmtpNotifier(to=[...])` or the DAG's success mail."""
+
+    cls: str
+    to: tuple[str, ...]
+
+
+def py(value) -> str:
+    """Python source that evaluates to `value`."""
+    if isinstance(value, CodeRef):
+        return value.alias
+    if isinstance(value, Mail):
+        return f"{value.cls}(to={py(list(value.to))})"
+    if isinstance(value, Moment):
+        w = value.local
+        parts = [w.year, w.month, w.day] + ([w.hour, w.minute, w.second] if w.time() != time() else [])
+        if w.microsecond:
+            parts.append(w.microsecond)
+        return f"pendulum.datetime({', '.join(map(str, parts))}, tz={value.timezone!r})"
+    if isinstance(value, timedelta):
+        return _timedelta(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"float({str(value)!r})"
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(py(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{py(k)}: {py(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"no Python literal for {type(value).__name__}")
+
+
+def _timedelta(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    days, rest = divmod(seconds, 86400)
+    parts = {"days": days, "hours": rest // 3600, "minutes": rest % 3600 // 60, "seconds": rest % 60}
+    given = [f"{k}={v}" for k, v in parts.items() if v]
+    return f"timedelta({', '.join(given) or 'seconds=0'})"
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("dagforge", "templates"),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters["py"] = py
+    return env
+
+
+def render(p: Pipeline) -> str:
+    """Unformatted Python source of the DAG file."""
+    default_args = {"owner": p.owner, "retries": p.retries, "retry_delay": p.retry_delay}
+    if p.alerts.failure_to:
+        default_args["on_failure_callback"] = Mail(NOTIFIER.alias, p.alerts.failure_to)
+    if p.alerts.retry_to:
+        default_args["on_retry_callback"] = Mail(NOTIFIER.alias, p.alerts.retry_to)
+    tasks = [(t, _task_settings(t)) for t in p.tasks]
+    return _environment().get_template("dag.py.j2").render(
+        p=p,
+        imports=_imports(p),
+        default_args=default_args,
+        success_mail=Mail("DagSuccessMail", p.alerts.emails) if p.alerts.on_success and p.alerts.emails else None,
+        tasks=tasks,
+        upstreams={t.task_id: [u.var for u in p.tasks if u.task_id in t.dependencies] for t in p.tasks},
+    )
+
+
+def _task_settings(t: Task) -> dict:
+    """Keyword arguments for the settings the spec gives this task itself (beyond the DAG's)."""
+    settings = {k: v for k, v in t.overrides.items() if k != "alerts"}
+    if "alerts" in t.overrides:
+        settings["on_failure_callback"] = Mail(NOTIFIER.alias, t.alerts.failure_to) if t.alerts.failure_to else None
+        settings["on_retry_callback"] = Mail(NOTIFIER.alias, t.alerts.retry_to) if t.alerts.retry_to else None
+    return settings
+
+
+def _imports(p: Pipeline) -> list[list[str]]:
+    """Import lines, grouped as isort would: standard library, third party, the user's own modules."""
+    airflow = {("airflow.sdk", "DAG", "DAG")}
+    user = set()
+    for t in p.tasks:
+        airflow.add((t.operator.module, t.operator.name, t.operator.alias))
+        for value in t.arguments.values():
+            if isinstance(value, CodeRef):
+                user.add((value.module, value.name, value.alias))
+    alerting = p.alerts.failure_to or p.alerts.retry_to or any(
+        t.alerts.failure_to or t.alerts.retry_to for t in p.tasks if "alerts" in t.overrides
+    )
+    if alerting:
+        airflow.add((NOTIFIER.module, NOTIFIER.name, NOTIFIER.alias))
+
+    def lines(items):
+        return [f"from {m} import {n}" + (f" as {a}" if a != n else "") for m, n, a in sorted(items)]
+
+    return [g for g in (["from datetime import timedelta"], ["import pendulum"] + lines(airflow), lines(user)) if g]

@@ -1,0 +1,336 @@
+"""Step 2, validate: the JSON Schema and the rules it cannot express. Every problem of a spec at once."""
+
+from __future__ import annotations
+
+import graphlib
+import json
+import keyword
+import re
+import zoneinfo
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import email_validator
+import jsonschema
+from croniter import croniter
+
+from . import values
+from .diagnostics import Diagnostic, did_you_mean
+from .load import Document
+
+_ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
+_CALLABLE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$", re.ASCII)
+_DURATION_KEYS = ("retry_delay", "execution_timeout", "dagrun_timeout")
+# Keyword arguments dagforge sets itself on every operator.
+RESERVED_ARGUMENTS = ("task_id", "dag", "default_args", "on_failure_callback", "on_retry_callback", "on_success_callback")
+
+
+@cache
+def schema() -> dict:
+    text = resources.files("dagforge.schemas").joinpath("pipeline.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+@cache
+def _validator():
+    return jsonschema.Draft202012Validator(schema())
+
+
+@cache
+def _timezones() -> frozenset:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate(doc: Document) -> list[Diagnostic]:
+    """All problems of one loaded spec, sorted by position."""
+    found = _schema_problems(doc) + _rule_problems(doc)
+    unique = {(d.line, d.column, d.message): d for d in found}
+    return sorted(unique.values(), key=Diagnostic.sort_key)
+
+
+def default_dag_id(doc: Document) -> str:
+    data = doc.data if isinstance(doc.data, dict) else {}
+    return data.get("dag_id") if isinstance(data.get("dag_id"), str) else doc.path.stem
+
+
+def duplicate_dag_ids(docs: list[Document]) -> list[Diagnostic]:
+    """One error per spec whose dag_id another spec of the same build uses too."""
+    by_id: dict[str, list[Document]] = {}
+    for doc in docs:
+        by_id.setdefault(default_dag_id(doc), []).append(doc)
+    out = []
+    for dag_id, same in by_id.items():
+        for doc in same if len(same) > 1 else []:
+            others = ", ".join(o.display for o in same if o is not doc)
+            path = ("dag_id",) if "dag_id" in doc.data else ()
+            out.append(doc.diag(path, f"dag_id '{dag_id}' is also used by {others}",
+                                "every pipeline needs its own dag_id: set `dag_id:` in one of them", code="duplicate-dag-id"))
+    return out
+
+
+# ---- JSON Schema ---------------------------------------------------------------------------------
+
+def _dotted(path) -> str:
+    return ".".join(str(p) for p in path) or "the spec"
+
+
+def _schema_problems(doc: Document) -> list[Diagnostic]:
+    out = []
+    for error in _validator().iter_errors(doc.data):
+        out += _explain(doc, error)
+    return out
+
+
+def _explain(doc: Document, error) -> list[Diagnostic]:
+    path, kind, inst, sch = tuple(error.absolute_path), error.validator, error.instance, error.schema
+    name = _dotted(path)
+    if kind == "required":
+        key = error.message.split("'")[1]
+        what = f"task '{path[1]}'" if len(path) == 2 and path[0] == "tasks" else name
+        hint = f"add `{key}:`"
+        if key == "start_date":
+            hint = "add `start_date: 2024-01-01` (the first day the schedule counts from)"
+        elif "operator" in inst and sch.get("description"):
+            hint = f"{sch['description'].split(':')[0]} needs `{key}:`"
+        return [doc.diag(path, f"{what} is missing the required key '{key}'", hint, code="missing-key")]
+    if kind in ("additionalProperties", "unevaluatedProperties"):
+        return _unknown_keys(doc, path, inst)
+    if kind == "propertyNames":
+        bad = error.message.split("'")[1] if "'" in error.message else str(inst)
+        return [doc.diag(path + (bad,), f"'{bad}' is not a valid name here",
+                         "use letters, digits, `_`, `.` or `-` (at most 250); argument names must be Python identifiers", key=True, code="bad-name")]
+    if kind == "type":
+        expected = sch["type"] if isinstance(sch["type"], str) else " or ".join(sch["type"])
+        hint = ""
+        if isinstance(inst, bool) and "string" in expected:
+            hint = "YAML reads yes/no/on/off/true/false as booleans: put the value in quotes"
+        elif isinstance(inst, (int, float)) and "string" in expected:
+            hint = "put the value in quotes to make it text"
+        return [doc.diag(path, f"{name} must be {_article(expected)}, not {_type_name(inst)}", hint, code="type")]
+    if kind == "pattern" or (kind in ("oneOf", "anyOf") and path and path[-1] in _DURATION_KEYS):
+        if path and path[-1] in _DURATION_KEYS:
+            return [doc.diag(path, f"{name}: '{inst}' is not a duration", values.DURATION_HINT, code="duration")]
+        if path and path[-1] == "dag_id":
+            return [doc.diag(path, f"dag_id '{inst}' has characters Airflow does not allow",
+                             "use letters, digits, `_`, `.` and `-` (at most 250)", code="bad-name")]
+    if kind == "anyOf" and path and path[-1] == "operator":
+        return [_unknown_operator(doc, path, inst)]
+    if kind == "enum":
+        hint = did_you_mean(inst, sch["enum"]) or "choose one of: " + ", ".join(map(str, sch["enum"]))
+        return [doc.diag(path, f"{name}: '{inst}' is not allowed", hint, code="enum")]
+    if kind == "uniqueItems":
+        return [doc.diag(path, f"{name} lists the same item twice", "remove the repeat", code="unique")]
+    if kind == "minProperties" and path == ("tasks",):
+        return [doc.diag(path, "tasks is empty", "add at least one task, e.g. `extract: {operator: bash, bash_command: \"echo hi\"}`", code="missing-key")]
+    # Remaining keywords (minimum, minItems, minLength, anyOf of values ...) read fine as jsonschema says them.
+    return [doc.diag(path, f"{name}: {error.message}", code="schema")]
+
+
+def _article(t: str) -> str:
+    names = {"string": "text", "integer": "a whole number", "boolean": "true or false", "object": "a mapping of keys",
+             "array": "a list", "null": "null", "number": "a number"}
+    return " or ".join(names.get(x, x) for x in t.split(" or "))
+
+
+def _type_name(value) -> str:
+    return {bool: "a boolean", int: "a number", float: "a number", str: "text", list: "a list", dict: "a mapping",
+            type(None): "empty (null)"}.get(type(value), type(value).__name__) + (f" ({value!r})" if isinstance(value, (bool, int, float)) else "")
+
+
+def _allowed_keys(path, inst) -> set[str]:
+    s = schema()
+    if not path:
+        return set(s["properties"])
+    if len(path) == 2 and path[0] == "tasks":
+        keys = set(s["$defs"]["task"]["properties"])
+        op = inst.get("operator")
+        defs = {"bash": "bash", "python": "python", "empty": "empty", "email": "email_operator"}
+        if op in defs:
+            keys |= set(s["$defs"][defs[op]]["properties"])
+        return keys
+    if path[-1] == "alerts":
+        return set(s["properties"]["alerts"]["properties"]) if len(path) == 1 else set(s["$defs"]["task"]["properties"]["alerts"]["properties"])
+    return set()
+
+
+def _unknown_keys(doc: Document, path, inst) -> list[Diagnostic]:
+    if len(path) == 2 and path[0] == "tasks":
+        op = inst.get("operator")
+        if not isinstance(op, str) or not _valid_operator(op):
+            return []  # the unknown operator is the problem; its arguments cannot be judged
+    allowed = _allowed_keys(path, inst)
+    where = f"task '{path[1]}'" if len(path) == 2 else (_dotted(path) if path else "the spec")
+    out = []
+    for key in inst:
+        if key in allowed:
+            continue
+        hint = did_you_mean(key, allowed)
+        if not hint and len(path) == 2:
+            hint = f"operator '{inst.get('operator')}' takes: " + ", ".join(sorted(allowed - {'operator'}))
+        elif not hint:
+            hint = "allowed keys: " + ", ".join(sorted(allowed))
+        out.append(doc.diag(path + (key,), f"unknown key '{key}' in {where}", hint, key=True, code="unknown-key"))
+    return out
+
+
+def _valid_operator(op: str) -> bool:
+    return op in ("bash", "python", "empty", "email") or "." in op
+
+
+def _unknown_operator(doc, path, inst) -> Diagnostic:
+    short = ("bash", "python", "empty", "email")
+    hint = did_you_mean(inst, short) or (
+        "use a built-in short name (" + ", ".join(short) + ") or a full import path like "
+        "airflow.providers.standard.operators.bash.BashOperator")
+    return doc.diag(path, f"unknown operator '{inst}'", hint, code="unknown-operator")
+
+
+# ---- Rules the schema cannot express ----------------------------------------------------------
+
+def _rule_problems(doc: Document) -> list[Diagnostic]:
+    data = doc.data
+    out: list[Diagnostic] = []
+    if "dag_id" not in data and not _ID.match(doc.path.stem):
+        out.append(doc.diag((), f"the file name '{doc.path.stem}' is not a valid dag_id",
+                            "add `dag_id: my_pipeline` or rename the file (letters, digits, `_`, `.`, `-`)", code="bad-name"))
+    out += _check_schedule(doc, data.get("schedule"))
+    tz = data.get("timezone")
+    if isinstance(tz, str) and tz not in _timezones():
+        out.append(doc.diag(("timezone",), f"unknown time zone '{tz}'",
+                            did_you_mean(tz, _timezones()) or "use an IANA name like UTC, Europe/Berlin or Asia/Seoul", code="timezone"))
+    dates = {}
+    for key in ("start_date", "end_date"):
+        if isinstance(data.get(key), str):
+            try:
+                dates[key] = values.parse_when(data[key])
+            except ValueError as e:
+                out.append(doc.diag((key,), f"{key}: {e}", "write a date like 2024-01-31 or a datetime like 2024-01-31T06:00:00", code="date"))
+    if len(dates) == 2:
+        try:
+            if dates["end_date"] <= dates["start_date"]:
+                out.append(doc.diag(("end_date",), "end_date is not after start_date", "move end_date later or remove it", code="date"))
+        except TypeError:
+            out.append(doc.diag(("end_date",), "start_date and end_date mix a UTC offset with none",
+                                "give both or neither an offset (the `timezone` key is usually enough)", code="date"))
+    out += _check_durations(doc, (), data)
+    out += _check_emails(doc, ("alerts", "emails"), data.get("alerts", {}).get("emails") if isinstance(data.get("alerts"), dict) else None)
+    tasks = data.get("tasks")
+    if isinstance(tasks, dict):
+        dag_emails = isinstance(data.get("alerts"), dict) and bool(data["alerts"].get("emails"))
+        for task_id, task in tasks.items():
+            if isinstance(task, dict):
+                out += _check_task(doc, task_id, task, dag_emails)
+        out += _check_dependencies(doc, tasks)
+    return out
+
+
+def _check_schedule(doc, value) -> list[Diagnostic]:
+    path = ("schedule",)
+    kind = values.schedule_kind(value)
+    if kind == "preset" and value not in values.PRESETS:
+        return [doc.diag(path, f"unknown schedule preset '{value}'",
+                         did_you_mean(value, values.PRESETS) or "use one of " + " ".join(values.PRESETS), code="schedule")]
+    if kind == "duration":
+        try:
+            values.parse_duration(value)
+        except ValueError as e:
+            return [doc.diag(path, f"schedule: {e}", values.DURATION_HINT, code="schedule")]
+    if kind == "cron" and isinstance(value, str):
+        fields = value.split()
+        hint = "a cron expression has 5 fields: minute hour day-of-month month day-of-week, e.g. '0 2 * * *'"
+        if len(fields) != 5:
+            return [doc.diag(path, f"schedule '{value}' has {len(fields)} fields, not 5", hint, code="cron")]
+        if not croniter.is_valid(value):
+            return [doc.diag(path, f"schedule '{value}' is not a valid cron expression", hint, code="cron")]
+    return []
+
+
+def _check_durations(doc, prefix, mapping) -> list[Diagnostic]:
+    out = []
+    for key in _DURATION_KEYS:
+        value = mapping.get(key)
+        if value is None or values.schedule_kind(value) != "duration":
+            continue  # absent, or not duration-shaped: the schema already said so
+        try:
+            values.parse_duration(value)
+        except ValueError as e:
+            out.append(doc.diag(prefix + (key,), f"{key}: {e}", values.DURATION_HINT, code="duration"))
+    return out
+
+
+def _check_emails(doc, path, addresses) -> list[Diagnostic]:
+    if isinstance(addresses, str):
+        addresses = [addresses]
+        path_of = lambda i: path  # noqa: E731
+    else:
+        path_of = lambda i: path + (i,)  # noqa: E731
+    out = []
+    for i, address in enumerate(addresses if isinstance(addresses, list) else []):
+        if not isinstance(address, str):
+            continue
+        try:
+            email_validator.validate_email(address, check_deliverability=False)
+        except email_validator.EmailNotValidError as e:
+            out.append(doc.diag(path_of(i), f"'{address}' is not a valid email address: {e}",
+                                "write it like name@example.com", code="email"))
+    return out
+
+
+def _check_task(doc, task_id, task, dag_emails: bool) -> list[Diagnostic]:
+    base = ("tasks", task_id)
+    out = _check_durations(doc, base, task)
+    alerts = task.get("alerts")
+    if isinstance(alerts, dict):
+        out += _check_emails(doc, base + ("alerts", "emails"), alerts.get("emails"))
+        if not dag_emails and "emails" not in alerts and (alerts.get("on_failure", True) or alerts.get("on_retry")):
+            out.append(doc.diag(base + ("alerts",), f"task '{task_id}' has alerts but no one to mail",
+                                "add `emails: [someone@example.com]` here or under the spec's `alerts:`", code="email"))
+    op = task.get("operator")
+    if op == "email":
+        for key in ("to", "cc", "bcc", "from_email"):
+            out += _check_emails(doc, base + (key,), task.get(key))
+    if op == "python" and isinstance(task.get("python_callable"), str):
+        ref = task["python_callable"]
+        parts = re.split(r"[.:]", ref)
+        if not _CALLABLE.match(ref) or any(keyword.iskeyword(p) for p in parts):
+            out.append(doc.diag(base + ("python_callable",), f"python_callable '{ref}' is not a `module:function` reference",
+                                "write the module's dotted path, a colon, and the function name, e.g. etl.transform:run", code="callable"))
+    if isinstance(op, str) and "." in op:
+        for key in task:
+            if key in RESERVED_ARGUMENTS or (key.isidentifier() and keyword.iskeyword(key)):
+                out.append(doc.diag(base + (key,), f"'{key}' cannot be passed as an operator argument",
+                                    "dagforge sets it itself" if key in RESERVED_ARGUMENTS else "it is a Python keyword",
+                                    key=True, code="bad-name"))
+    return out
+
+
+def _check_dependencies(doc, tasks: dict) -> list[Diagnostic]:
+    out, graph = [], {}
+    for task_id, task in tasks.items():
+        deps = task.get("dependencies") if isinstance(task, dict) else None
+        graph[task_id] = []
+        for i, dep in enumerate(deps if isinstance(deps, list) else []):
+            if not isinstance(dep, str):
+                continue
+            path = ("tasks", task_id, "dependencies", i)
+            if dep == task_id:
+                out.append(doc.diag(path, f"task '{task_id}' depends on itself", "remove it from its own dependencies", code="self-dependency"))
+            elif dep not in tasks:
+                out.append(doc.diag(path, f"task '{task_id}' depends on unknown task '{dep}'",
+                                    did_you_mean(dep, tasks) or "known tasks: " + ", ".join(tasks), code="unknown-dependency"))
+            else:
+                graph[task_id].append(dep)
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError as e:
+        cycle = e.args[1]  # each node is an upstream of the next one
+        first, second = cycle[0], cycle[1]
+        index = tasks[second]["dependencies"].index(first)
+        out.append(doc.diag(("tasks", second, "dependencies", index), "dependency cycle: " + " -> ".join(cycle),
+                            "a pipeline cannot loop: remove one of these dependencies", code="cycle"))
+    return out
+
+
+def schema_path() -> Path:
+    return Path(str(resources.files("dagforge.schemas").joinpath("pipeline.schema.json")))
