@@ -21,7 +21,7 @@ MAX_NODES = 100_000  # bounds alias expansion ("billion laughs")
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _T = "tag:yaml.org,2002:"
-_SCALARS = {_T + "str", _T + "int", _T + "float", _T + "bool", _T + "null"}
+_ALLOWED_TAGS = {_T + t for t in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")}
 _constructor = yaml.constructor.SafeConstructor()
 
 
@@ -111,7 +111,7 @@ def load(path: Path) -> Document:
         mark = e.problem_mark or e.context_mark
         problem = e.problem or str(e)
         hint = "fix the YAML syntax at this point"
-        if "\t" in problem or "'\\t'" in problem:
+        if mark and text[mark.index : mark.index + 1] == "\t":
             problem, hint = "a tab is used for indentation", "indent with spaces, never tabs"
         fail(f"invalid YAML: {problem}", hint, mark.line + 1 if mark else 0, mark.column + 1 if mark else 0)
     if not nodes or nodes[0] is None:
@@ -135,19 +135,19 @@ def _convert(node, path, doc: Document, budget, fail):
         fail(f"the spec expands to more than {MAX_NODES} values (aliases?)", "do not nest YAML aliases", 1, 1)
     mark = node.start_mark
     doc.positions[path] = (mark.line + 1, mark.column + 1)
-    if isinstance(node, yaml.MappingNode):
-        return _convert_mapping(node, path, doc, budget, fail)
-    if isinstance(node, yaml.SequenceNode):
-        return [_convert(n, path + (i,), doc, budget, fail) for i, n in enumerate(node.value)]
-    if node.tag == _T + "timestamp":
-        return node.value  # kept as text: the validator parses dates with a clear message
-    if node.tag not in _SCALARS:
+    if node.tag not in _ALLOWED_TAGS:
         fail(
             f"YAML tag '{node.tag.replace(_T, '!!')}' is not allowed",
             "specs hold plain values only: remove the tag",
             mark.line + 1,
             mark.column + 1,
         )
+    if isinstance(node, yaml.MappingNode):
+        return _convert_mapping(node, path, doc, budget, fail)
+    if isinstance(node, yaml.SequenceNode):
+        return [_convert(n, path + (i,), doc, budget, fail) for i, n in enumerate(node.value)]
+    if node.tag == _T + "timestamp":
+        return node.value  # kept as text: the validator parses dates with a clear message
     try:
         return _constructor.yaml_constructors[node.tag](_constructor, node)
     except (ValueError, yaml.YAMLError) as e:

@@ -91,13 +91,13 @@ def _explain(doc: Document, error) -> list[Diagnostic]:
         hint = f"add `{key}:`"
         if key == "start_date":
             hint = "add `start_date: 2024-01-01` (the first day the schedule counts from)"
-        elif "operator" in inst and sch.get("description"):
-            hint = f"{sch['description'].split(':')[0]} needs `{key}:`"
+        elif key != "operator" and "operator" in inst:
+            hint = f"operator '{inst['operator']}' needs `{key}:`"
         return [doc.diag(path, f"{what} is missing the required key '{key}'", hint, code="missing-key")]
     if kind in ("additionalProperties", "unevaluatedProperties"):
         return _unknown_keys(doc, path, inst)
-    if kind == "propertyNames":
-        bad = error.message.split("'")[1] if "'" in error.message else str(inst)
+    if "propertyNames" in error.schema_path:
+        bad = str(inst)
         return [doc.diag(path + (bad,), f"'{bad}' is not a valid name here",
                          "use letters, digits, `_`, `.` or `-` (at most 250); argument names must be Python identifiers", key=True, code="bad-name")]
     if kind == "type":

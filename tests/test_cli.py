@@ -1,0 +1,96 @@
+"""The real `dagforge` entry point: exit codes, messages, what is written and what is not."""
+
+from conftest import ROOT, run_cli
+
+GOOD = """
+start_date: 2024-01-01
+tasks:
+  hello: {operator: bash, bash_command: "echo hello"}
+"""
+BAD = """
+start_date: 2024-01-01
+tasks:
+  hello: {operator: bash, bash_command: "echo hello", dependencies: [nope]}
+"""
+
+
+def test_build_exit_0_and_writes(tmp_path, write_spec):
+    write_spec(GOOD, "good.yaml")
+    r = run_cli("build", "specs", "-o", "out", "--no-verify", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "out" / "good.py").is_file()
+    assert "wrote out/good.py" in r.stdout
+    assert "1 spec built, 0 invalid (not verified)" in r.stderr
+
+
+def test_build_with_verification(tmp_path, write_spec):
+    write_spec(GOOD, "good.yaml")
+    r = run_cli("build", "specs", "-o", "out", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "(verified with Airflow's DagBag)" in r.stderr
+
+
+def test_invalid_spec_exit_1_others_still_built(tmp_path, write_spec):
+    write_spec(GOOD, "good.yaml")
+    write_spec(BAD, "bad.yaml")
+    r = run_cli("build", "specs", "-o", "out", "--no-verify", cwd=tmp_path)
+    assert r.returncode == 1
+    assert "specs/bad.yaml:3:70: error: task 'hello' depends on unknown task 'nope'" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert "1 spec built, 1 invalid" in r.stderr
+    assert (tmp_path / "out" / "good.py").is_file()
+    assert not (tmp_path / "out" / "bad.py").exists()
+
+
+def test_validate_writes_nothing(tmp_path, write_spec):
+    write_spec(GOOD, "good.yaml")
+    r = run_cli("validate", "specs", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "1 spec valid, 0 invalid" in r.stderr
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["good.yaml", "specs"]
+
+
+def test_validate_invalid_exit_1(tmp_path, write_spec):
+    write_spec(BAD, "bad.yaml")
+    r = run_cli("validate", "specs/bad.yaml", cwd=tmp_path)
+    assert r.returncode == 1
+    assert "did you mean" not in r.stderr and "known tasks: hello" in r.stderr
+
+
+def test_usage_errors_exit_2(tmp_path):
+    assert run_cli("frobnicate", cwd=tmp_path).returncode == 2
+    assert run_cli("build", "--bogus", cwd=tmp_path).returncode == 2
+    r = run_cli("validate", "does-not-exist", cwd=tmp_path)
+    assert r.returncode == 2 and "does-not-exist: error: no such file or folder" in r.stderr
+    (tmp_path / "empty").mkdir()
+    r = run_cli("validate", "empty", cwd=tmp_path)
+    assert r.returncode == 2 and "no spec files" in r.stderr
+
+
+def test_default_paths_are_specs_and_generated_dags(tmp_path, write_spec):
+    write_spec(GOOD, "good.yaml")
+    r = run_cli("build", "--no-verify", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "generated_dags" / "good.py").is_file()
+
+
+def test_help_and_validate_do_not_import_airflow(tmp_path, write_spec):
+    import subprocess
+    import sys
+
+    write_spec(GOOD, "good.yaml")
+    code = (
+        "import sys; from dagforge.cli import main\n"
+        "for argv in (['validate', 'specs'], ['build', '--no-verify', 'specs', '-o', 'out']):\n"
+        "    assert main(argv) == 0\n"
+        "assert not [m for m in sys.modules if m == 'airflow' or m.startswith('airflow.')], 'airflow imported'\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "dagforge.cli", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and " airflow" not in r.stderr and "usage: dagforge" in r.stdout
+
+
+def test_examples_build_from_repo_root():
+    r = run_cli("validate", "specs/", cwd=ROOT)
+    assert r.returncode == 0, r.stderr

@@ -1,0 +1,106 @@
+"""Rendering: deterministic bytes, spec text only ever as Python literals, checked in the real DagBag."""
+
+import ast
+
+import yaml
+
+import dagforge
+from conftest import ROOT, load_dagbag
+from dagforge.render import py
+
+HOSTILE = [
+    "it's \"quoted\" '''triple''' \"\"\"",
+    "back\\slash \\n not a newline \\",
+    "line one\nline two\r\nthree\ttab",
+    "{{ ds }} {% if x %}jinja{% endif %} {# c #}",
+    "'); __import__('os').system('touch PWNED'); ('",
+    "\"\"\"); import os; os.system('touch PWNED') #",
+    "ünïcödé ✓ 日本語 \u2028 \u200b emoji 🚀",
+    "\x01\x7f control",
+    "f'{__import__(\"os\").system(\"touch PWNED\")}'",
+]
+
+
+def _spec(strings):
+    return {
+        "dag_id": "hostile",
+        "description": strings[0],
+        "owner": strings[1],
+        "start_date": "2024-01-01",
+        "tags": strings[:5],
+        "tasks": {
+            f"t{i}": {"operator": "bash", "bash_command": s, "env": {"V": s, s[:10] or "k": "v"}}
+            for i, s in enumerate(strings)
+        }
+        | {
+            "mail": {"operator": "email", "to": "a@example.com", "subject": strings[2], "html_content": strings[3]},
+            "full_path": {"operator": "airflow.providers.standard.operators.bash.BashOperator", "bash_command": strings[4], "cwd": strings[5]},
+        },
+    }
+
+
+def test_hostile_strings_come_out_equal_and_run_nothing(tmp_path, monkeypatch):
+    spec = tmp_path / "hostile.yaml"
+    spec.write_text(yaml.safe_dump(_spec(HOSTILE), allow_unicode=True), encoding="utf-8")
+    out = tmp_path / "out"
+    monkeypatch.chdir(tmp_path)
+    result = dagforge.build([spec], out, verify=True)
+    assert result.ok, [d.format() for d in result.specs[0].diagnostics]
+    bag = load_dagbag(out)
+    assert not bag.import_errors and not bag.captured_warnings
+    dag = bag.dags["hostile"]
+    assert dag.description == HOSTILE[0]
+    assert dag.owner == HOSTILE[1]
+    assert set(dag.tags) == set(HOSTILE[:5])
+    for i, s in enumerate(HOSTILE):
+        task = dag.task_dict[f"t{i}"]
+        assert task.bash_command == s
+        assert task.env == {"V": s, s[:10] or "k": "v"}
+    assert dag.task_dict["mail"].subject == HOSTILE[2]
+    assert dag.task_dict["mail"].html_content == HOSTILE[3]
+    assert dag.task_dict["full_path"].bash_command == HOSTILE[4]
+    assert dag.task_dict["full_path"].cwd == HOSTILE[5]
+    assert not list(tmp_path.rglob("PWNED")) and not (ROOT / "PWNED").exists()
+
+
+def test_generated_module_runs_only_the_dag_definition(tmp_path):
+    spec = tmp_path / "hostile.yaml"
+    spec.write_text(yaml.safe_dump(_spec(HOSTILE), allow_unicode=True), encoding="utf-8")
+    result = dagforge.build([spec], tmp_path / "out", verify=False)
+    tree = ast.parse(result.specs[0].code)
+    top = [type(node).__name__ for node in tree.body]
+    assert set(top) <= {"ImportFrom", "Import", "With", "ClassDef"}
+    # every string in the module is a constant: no f-strings, no calls built from spec text
+    assert not [n for n in ast.walk(tree) if isinstance(n, ast.JoinedStr)]
+    calls = {n.func.id if isinstance(n.func, ast.Name) else n.func.attr for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    assert calls <= {"DAG", "BashOperator", "EmailOperator", "datetime", "timedelta"}
+
+
+def test_same_specs_same_bytes(tmp_path):
+    a = dagforge.build([ROOT / "specs"], tmp_path / "a", verify=False)
+    b = dagforge.build([ROOT / "specs"], tmp_path / "b", verify=False)
+    assert a.ok and b.ok
+    for spec_a, spec_b in zip(a.specs, b.specs):
+        assert spec_a.output.read_bytes() == spec_b.output.read_bytes()
+
+
+def test_py_literals_round_trip():
+    values = ["x", "a'b\"c", "\n", 0, -3, 1.5, True, False, None, [1, "a"], {"k": ["v", {"n": None}]}, float("inf"), float("-inf")]
+    for value in values:
+        assert eval(py(value), {}) == value  # noqa: S307 - evaluating our own literal output
+    assert eval(py(float("nan")), {}) != eval(py(float("nan")), {})  # nan is nan
+
+
+def test_task_ids_that_are_not_identifiers(tmp_path):
+    spec = tmp_path / "odd.yaml"
+    spec.write_text(
+        "start_date: 2024-01-01\ntasks:\n"
+        "  load-data.v2: {operator: empty}\n  class: {operator: empty, dependencies: [load-data.v2]}\n"
+        "  dag: {operator: empty, dependencies: [class]}\n  1st: {operator: empty, dependencies: [dag]}\n"
+        "  load_data_v2: {operator: empty}\n"
+    )
+    result = dagforge.build([spec], tmp_path / "out", verify=True)
+    assert result.ok, [d.format() for d in result.specs[0].diagnostics]
+    dag = load_dagbag(tmp_path / "out").dags["odd"]
+    assert dag.task_dict["1st"].upstream_task_ids == {"dag"}
+    assert dag.task_dict["class"].upstream_task_ids == {"load-data.v2"}
