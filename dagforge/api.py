@@ -8,6 +8,7 @@ is there to verify with) and nothing reaches it half-written.
 from __future__ import annotations
 
 import tempfile
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from .model import Pipeline, build_model
 from .render import render
 from .validate import duplicate_dag_ids
 from .validate import validate as validate_document
-from .write import write_atomic
+from .write import remove_stale, write_atomic
 
 
 @dataclass
@@ -30,10 +31,19 @@ class SpecResult:
     pipeline: Pipeline | None = None
     code: str | None = None  # the formatted DAG file
     output: Path | None = None  # where it was written
+    internal_error: str | None = None  # a traceback: dagforge failed on this spec (a bug)
 
     @property
     def ok(self) -> bool:
-        return not any(d.severity == "error" for d in self.diagnostics)
+        return self.internal_error is None and not any(d.severity == "error" for d in self.diagnostics)
+
+    def guard(self, step, *args):
+        """Run one step for this spec; an unexpected exception marks the spec, not the whole build."""
+        try:
+            return step(*args)
+        except Exception:  # noqa: BLE001 - reported as an internal error of this spec
+            self.internal_error = traceback.format_exc()
+            return None
 
 
 @dataclass
@@ -41,6 +51,7 @@ class BuildResult:
     specs: list[SpecResult] = field(default_factory=list)
     problems: list[Diagnostic] = field(default_factory=list)  # about the paths given, not a spec
     verified: bool = False
+    removed: list[Path] = field(default_factory=list)  # generated files whose spec is gone
 
     @property
     def ok(self) -> bool:
@@ -62,10 +73,12 @@ def build(paths=("specs",), output="generated_dags", verify: bool | None = None)
     from . import verify as verifier
 
     result, docs = _check(paths)
+    for spec in result.specs:
+        if spec.ok:
+            spec.pipeline = spec.guard(build_model, docs.get(spec.path))
+        if spec.ok:
+            spec.code = spec.guard(lambda p: format_source(render(p)), spec.pipeline)
     good = [s for s in result.specs if s.ok]
-    for spec in good:
-        spec.pipeline = build_model(docs[spec.path])
-        spec.code = format_source(render(spec.pipeline))
     out = Path(output)
     if verify is None:
         verify = verifier.airflow_installed()
@@ -76,6 +89,9 @@ def build(paths=("specs",), output="generated_dags", verify: bool | None = None)
         if spec.ok:
             spec.output = out / f"{spec.pipeline.dag_id}.py"
             write_atomic(spec.output, spec.code)
+    if not result.problems:
+        written = {s.display: s.output for s in result.specs if s.output}
+        result.removed = remove_stale(out, written)
     return result
 
 
@@ -92,8 +108,11 @@ def _check(paths) -> tuple[BuildResult, dict[Path, Document]]:
             spec.diagnostics.append(e.diagnostic)
             spec.source_lines = _lines(path)
             continue
+        except Exception:  # noqa: BLE001 - an unreadable file, or a bug
+            spec.internal_error = traceback.format_exc()
+            continue
         spec.source_lines = doc.text.splitlines()
-        spec.diagnostics += validate_document(doc)
+        spec.diagnostics += spec.guard(validate_document, doc) or []
         docs[path] = doc
     by_display = {s.display: s for s in result.specs}
     for d in duplicate_dag_ids([docs[s.path] for s in result.specs if s.ok and s.path in docs]):
@@ -118,7 +137,12 @@ def _verify(specs: list[SpecResult], docs: dict[Path, Document], out: Path) -> N
             f.write_text(spec.code, encoding="utf-8")
             staged[f] = spec
         # Where Airflow would import the user's modules from: the dags folder and the working folder.
-        found = verify({f: s.pipeline for f, s in staged.items()}, sys_path=[out.resolve(), Path.cwd()])
+        try:
+            found = verify({f: s.pipeline for f, s in staged.items()}, sys_path=[out.resolve(), Path.cwd()])
+        except Exception:  # noqa: BLE001 - the verifier itself failed: no spec can be called verified
+            for spec in specs:
+                spec.internal_error = traceback.format_exc()
+            return
         for f, problems in found.items():
             spec = staged[f]
             for problem in problems:

@@ -21,10 +21,10 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 all good, 1 a spec is invalid, 2 usage error, 3 internal error.",
     )
     parser.add_argument("--version", action="version", version=f"dagforge {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def paths(p):
+        p.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
         p.add_argument("paths", nargs="*", default=["specs"], metavar="PATH",
                        help="spec files or folders (searched recursively for *.yaml, *.yml); default: specs/")
 
@@ -51,10 +51,10 @@ def main(argv=None) -> int:
         print("dagforge: interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # noqa: BLE001 - the user gets one line, not a traceback
-        if args.debug:
+        if getattr(args, "debug", False):
             traceback.print_exc()
         print(f"dagforge: internal error: {type(e).__name__}: {e}, please report it"
-              + ("" if args.debug else " (run with --debug for the traceback)"), file=sys.stderr)
+              + ("" if getattr(args, "debug", False) else " (run with --debug for the traceback)"), file=sys.stderr)
         return EXIT_INTERNAL
 
 
@@ -70,23 +70,33 @@ def _run(args) -> int:
         result = dagforge.build(args.paths, args.output, verify=args.verify)
     else:
         result = dagforge.validate(args.paths)
-    return _report(result, args.command)
+    return _report(result, args.command, args.debug)
 
 
-def _report(result, command: str) -> int:
+def _report(result, command: str, debug: bool = False) -> int:
     for problem in result.problems:
         print(f"{problem.path}: error: {problem.message}", file=sys.stderr)
     for spec in result.specs:
         for d in spec.diagnostics:
             print(d.format(spec.source_lines), file=sys.stderr)
+        if spec.internal_error:
+            if debug:
+                print(spec.internal_error.rstrip(), file=sys.stderr)
+            last = spec.internal_error.strip().splitlines()[-1]
+            print(f"{spec.display}: internal error: {last}, please report it"
+                  + ("" if debug else " (--debug shows the traceback)"), file=sys.stderr)
         if command == "build" and spec.output:
             print(f"wrote {spec.output.as_posix()}")
+    for path in getattr(result, "removed", []):
+        print(f"removed {path.as_posix()} (its spec is gone)")
     good, bad = len(result.specs) - len(result.invalid), len(result.invalid)
     verb = {"build": "built", "validate": "valid"}[command]
     summary = f"{good} spec{'s' * (good != 1)} {verb}, {bad} invalid"
     if command == "build":
         summary += " (verified with Airflow's DagBag)" if result.verified else " (not verified)"
     print(summary, file=sys.stderr)
+    if any(s.internal_error for s in result.specs):
+        return EXIT_INTERNAL
     if result.problems:
         return EXIT_USAGE
     if not result.specs:

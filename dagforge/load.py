@@ -91,10 +91,13 @@ def load(path: Path) -> Document:
     def fail(message, hint="", line=0, col=0):
         raise LoadError(Diagnostic(display, line, col, message, hint, code="yaml"))
 
-    size = path.stat().st_size
-    if size > MAX_BYTES:
-        fail(f"file is {size} bytes; a spec may be at most {MAX_BYTES}", "split it into several specs")
-    raw = path.read_bytes()
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            fail(f"file is {size} bytes; a spec may be at most {MAX_BYTES}", "split it into several specs", 1, 1)
+        raw = path.read_bytes()
+    except OSError as e:
+        fail(f"cannot read the file: {e.strerror or e}", "check that it exists and that you may read it")
     if raw.startswith(b"\xef\xbb\xbf"):
         fail("file starts with a byte-order mark", "save it as UTF-8 without BOM", 1, 1)
     try:
@@ -131,9 +134,10 @@ def load(path: Path) -> Document:
 
 def _convert(node, path, doc: Document, budget, fail):
     budget[0] -= 1
-    if budget[0] < 0:
-        fail(f"the spec expands to more than {MAX_NODES} values (aliases?)", "do not nest YAML aliases", 1, 1)
     mark = node.start_mark
+    if budget[0] < 0:
+        fail(f"the spec expands to more than {MAX_NODES} values", "an alias (*name) repeats too much: write the values out or nest aliases less",
+             mark.line + 1, mark.column + 1)
     doc.positions[path] = (mark.line + 1, mark.column + 1)
     if node.tag not in _ALLOWED_TAGS:
         fail(
