@@ -1,0 +1,111 @@
+"""Property-based: any text in any free-text field comes out of Airflow's DagBag exactly as written,
+and loading the generated module runs nothing but the DAG definition.
+
+Profiles (tests/conftest.py): `ci` (default, a few hundred examples) and `thorough` (10,000):
+    HYPOTHESIS_PROFILE=thorough python -m pytest tests/test_injection.py
+"""
+
+import ast
+import uuid
+
+import yaml
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+import dagforge
+from conftest import load_dagbag
+
+PAYLOADS = [
+    "'); __import__('os').system('touch {sentinel}'); ('",
+    '"""); open("{sentinel}", "w"); ("""',
+    "{{{{ open('{sentinel}', 'w') }}}}",
+    "{{% set x = cycler.__init__.__globals__.os.system('touch {sentinel}') %}}",
+    "\\'); open('{sentinel}','w') #",
+    "\n__import__('os').system('touch {sentinel}')\n",
+    "f'{{open(\"{sentinel}\", \"w\")}}'",
+]
+# Any unicode but NUL and lone surrogates (neither can be written in a UTF-8 YAML file).
+CHARS = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
+
+
+def texts(sentinel):
+    free = st.text(CHARS, min_size=1, max_size=40)
+    payload = st.sampled_from(PAYLOADS).map(lambda p: p.format(sentinel=sentinel))
+    return st.one_of(free, payload, st.tuples(free, payload, free).map("".join))
+
+
+SENTINEL = f"/tmp/dagforge-injected-{uuid.uuid4().hex}"
+
+
+@st.composite
+def fields(draw):
+    t = texts(SENTINEL)
+    return {
+        "description": draw(t),
+        "owner": draw(t),
+        "tags": draw(st.lists(st.text(CHARS, min_size=1, max_size=100), max_size=3, unique=True)),
+        "bash_command": draw(t),
+        "env_key": draw(t),
+        "env_value": draw(t),
+        "subject": draw(t),
+        "html": draw(t),
+        "cwd": draw(t),
+        "queue": draw(t),
+    }
+
+
+def _spec(f):
+    return {
+        "dag_id": "prop",
+        "description": f["description"],
+        "owner": f["owner"],
+        "start_date": "2024-01-01",
+        "tags": f["tags"],
+        "tasks": {
+            "shell": {"operator": "bash", "bash_command": f["bash_command"], "env": {f["env_key"]: f["env_value"]}, "queue": f["queue"]},
+            "mail": {"operator": "email", "to": "a@example.com", "subject": f["subject"], "html_content": f["html"],
+                     "dependencies": ["shell"]},
+            "any": {"operator": "airflow.providers.standard.operators.bash.BashOperator", "bash_command": "true", "cwd": f["cwd"]},
+        },
+    }
+
+
+@given(f=fields())
+def test_any_text_round_trips_through_dagbag(tmp_path_factory, f):
+    spec = _spec(f)
+    text = yaml.safe_dump(spec, allow_unicode=True)
+    assume(yaml.safe_load(text) == spec)  # only what YAML itself can carry
+    folder = tmp_path_factory.mktemp("prop")
+    (folder / "prop.yaml").write_text(text, encoding="utf-8")
+    result = dagforge.build([folder / "prop.yaml"], folder / "out", verify=False)
+    assert result.ok, [d.format() for d in result.specs[0].diagnostics]
+    code = result.specs[0].code
+    _only_the_dag_definition(code)
+    bag = load_dagbag(folder / "out")
+    assert not bag.import_errors, bag.import_errors
+    assert not bag.captured_warnings, bag.captured_warnings
+    dag = bag.dags["prop"]
+    assert dag.description == f["description"]
+    assert dag.task_dict["shell"].owner == f["owner"]
+    assert sorted(dag.tags) == sorted(f["tags"])
+    shell = dag.task_dict["shell"]
+    assert shell.bash_command == f["bash_command"]
+    assert shell.env == {f["env_key"]: f["env_value"]}
+    assert shell.queue == f["queue"]
+    assert dag.task_dict["mail"].subject == f["subject"]
+    assert dag.task_dict["mail"].html_content == f["html"]
+    assert dag.task_dict["any"].cwd == f["cwd"]
+    import os
+
+    assert not os.path.exists(SENTINEL), "a spec string ran as code"
+
+
+def _only_the_dag_definition(code: str):
+    tree = ast.parse(code)
+    assert {type(n).__name__ for n in tree.body} <= {"Import", "ImportFrom", "With"}
+    calls = set()
+    for node in ast.walk(tree):
+        assert not isinstance(node, (ast.JoinedStr, ast.Lambda, ast.FunctionDef, ast.Subscript))
+        if isinstance(node, ast.Call):
+            calls.add(ast.unparse(node.func))
+    assert calls <= {"DAG", "BashOperator", "EmailOperator", "pendulum.datetime", "timedelta"}, calls
