@@ -63,7 +63,9 @@ def find_specs(paths) -> tuple[list[Path], list[Diagnostic]]:
         p = Path(given)
         if p.is_dir():
             found += sorted(
-                f for f in p.rglob("*") if f.suffix in SPEC_SUFFIXES and f.is_file()
+                f for f in p.rglob("*")
+                if f.suffix in SPEC_SUFFIXES and f.is_file()
+                and not any(part.startswith(".") for part in f.relative_to(p).parts)  # hidden: not specs
             )
         elif p.is_file():
             found.append(p)

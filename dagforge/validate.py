@@ -260,19 +260,19 @@ def _check_durations(doc, prefix, mapping) -> list[Diagnostic]:
 
 
 def _check_emails(doc, path, addresses) -> list[Diagnostic]:
+    """Check one address or a list of them; `path` leads to the key that holds them."""
     if isinstance(addresses, str):
-        addresses = [addresses]
-        path_of = lambda i: path  # noqa: E731
+        located = [(path, addresses)]
     else:
-        path_of = lambda i: path + (i,)  # noqa: E731
+        located = [(path + (i,), a) for i, a in enumerate(addresses if isinstance(addresses, list) else [])]
     out = []
-    for i, address in enumerate(addresses if isinstance(addresses, list) else []):
+    for where, address in located:
         if not isinstance(address, str):
-            continue
+            continue  # the schema reports the type
         try:
             email_validator.validate_email(address, check_deliverability=False)
         except email_validator.EmailNotValidError as e:
-            out.append(doc.diag(path_of(i), f"'{address}' is not a valid email address: {e}",
+            out.append(doc.diag(where, f"'{address}' is not a valid email address: {e}",
                                 "write it like name@example.com", code="email"))
     return out
 

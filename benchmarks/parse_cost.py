@@ -1,0 +1,198 @@
+"""Parse cost: how long Airflow's DagBag takes to load the same pipelines written three ways.
+
+  (a) dagforge output (`dagforge build`),
+  (b) hand-written, idiomatic Airflow 3 Python (written by this script's reference generator),
+  (c) dag-factory 1.1 YAML with its loader file (needs `pip install -e '.[bench]'`).
+
+Each folder is loaded in a fresh process; runs are interleaved (a, b, c, a, b, c, ...) and the median of
+each is printed with the ratios a/b and c/a. Only the DagBag fill is timed: importing Airflow costs
+the same for all three and is printed separately.
+
+    python benchmarks/parse_cost.py [--pipelines 200] [--tasks 20] [--runs 5] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+import yaml
+
+import dagforge
+
+EMAIL = "alerts@example.com"
+
+
+def spec(i: int, tasks: int) -> dict:
+    """Pipeline i: `tasks` bash tasks in a chain, retries, a failure alert mail."""
+    return {
+        "dag_id": f"pipeline_{i:04d}",
+        "description": f"Benchmark pipeline {i}",
+        "owner": "bench",
+        "schedule": "0 2 * * *",
+        "start_date": "2024-01-01",
+        "tags": ["bench"],
+        "retries": 2,
+        "retry_delay": "5m",
+        "alerts": {"emails": [EMAIL]},
+        "tasks": {
+            f"task_{t:02d}": {"operator": "bash", "bash_command": f"echo {i} {t}"}
+            | ({"dependencies": [f"task_{t - 1:02d}"]} if t else {})
+            for t in range(tasks)
+        },
+    }
+
+
+def write_dagforge(folder: Path, pipelines: int, tasks: int) -> None:
+    specs = folder / "specs"
+    specs.mkdir(parents=True)
+    for i in range(pipelines):
+        (specs / f"pipeline_{i:04d}.yaml").write_text(yaml.safe_dump(spec(i, tasks), sort_keys=False))
+    result = dagforge.build([specs], folder / "dags", verify=False)
+    assert result.ok, "benchmark specs must be valid"
+
+
+HAND_WRITTEN = '''\
+from datetime import timedelta
+
+import pendulum
+from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.sdk import DAG, chain
+
+with DAG(
+    dag_id="pipeline_{i:04d}",
+    description="Benchmark pipeline {i}",
+    schedule="0 2 * * *",
+    start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+    catchup=False,
+    tags=["bench"],
+    default_args={{
+        "owner": "bench",
+        "retries": 2,
+        "retry_delay": timedelta(minutes=5),
+        "on_failure_callback": SmtpNotifier(to=["{email}"]),
+    }},
+):
+    chain(*[BashOperator(task_id=f"task_{{t:02d}}", bash_command=f"echo {i} {{t}}") for t in range({tasks})])
+'''
+
+
+def write_hand_written(folder: Path, pipelines: int, tasks: int) -> None:
+    """What an Airflow user would write by hand for the same pipelines: a loop and `chain`."""
+    dags = folder / "dags"
+    dags.mkdir(parents=True)
+    for i in range(pipelines):
+        (dags / f"pipeline_{i:04d}.py").write_text(HAND_WRITTEN.format(i=i, tasks=tasks, email=EMAIL))
+
+
+def write_dag_factory(folder: Path, pipelines: int, tasks: int) -> None:
+    """dag-factory 1.1: one YAML per pipeline and the one loader file it documents."""
+    dags = folder / "dags"
+    dags.mkdir(parents=True)
+    for i in range(pipelines):
+        config = {
+            f"pipeline_{i:04d}": {
+                "default_args": {
+                    "owner": "bench",
+                    "start_date": "2024-01-01",
+                    "retries": 2,
+                    "retry_delay_sec": 300,
+                    "on_failure_callback": {
+                        "callback": "airflow.providers.smtp.notifications.smtp.SmtpNotifier",
+                        "to": [EMAIL],
+                    },
+                },
+                "description": f"Benchmark pipeline {i}",
+                "schedule": "0 2 * * *",
+                "catchup": False,
+                "tags": ["bench"],
+                "tasks": {
+                    f"task_{t:02d}": {
+                        "operator": "airflow.providers.standard.operators.bash.BashOperator",
+                        "bash_command": f"echo {i} {t}",
+                    }
+                    | ({"dependencies": [f"task_{t - 1:02d}"]} if t else {})
+                    for t in range(tasks)
+                },
+            }
+        }
+        (dags / f"pipeline_{i:04d}.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    (dags / "load_dags.py").write_text(textwrap.dedent(f'''\
+        # dag-factory's loader: every YAML file in this folder becomes Airflow DAGs at each parse.
+        from dagfactory import load_yaml_dags
+
+        load_yaml_dags(globals_dict=globals(), dags_folder={str(dags)!r})
+        '''))
+
+
+PROBE = '''
+import json, sys, time
+t0 = time.perf_counter()
+from airflow.dag_processing.dagbag import DagBag
+t1 = time.perf_counter()
+bag = DagBag(dag_folder=sys.argv[1])
+t2 = time.perf_counter()
+print(json.dumps({"import": t1 - t0, "parse": t2 - t1, "dags": len(bag.dags),
+                  "tasks": sum(len(d.tasks) for d in bag.dags.values()), "errors": len(bag.import_errors)}))
+'''
+
+
+def load_once(dags: Path, env: dict) -> dict:
+    out = subprocess.run([sys.executable, "-c", PROBE, str(dags)], env=env, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--pipelines", type=int, default=200)
+    ap.add_argument("--tasks", type=int, default=20)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--json", type=Path, help="also write the results here")
+    args = ap.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="dagforge-bench-") as tmp:
+        tmp = Path(tmp)
+        env = dict(os.environ, AIRFLOW_HOME=str(tmp / "airflow-home"), AIRFLOW__CORE__LOAD_EXAMPLES="False",
+                   AIRFLOW__LOGGING__LOGGING_LEVEL="ERROR",
+                   # dag-factory phones home by default; this machine has no network for it, and a benchmark must not
+                   AIRFLOW__DAG_FACTORY__ENABLE_TELEMETRY="False", DO_NOT_TRACK="1", SCARF_NO_ANALYTICS="true",
+                   # no bytecode cache: every run compiles, as the DAG processor does after a deploy
+                   PYTHONDONTWRITEBYTECODE="1")
+        kinds = {"dagforge": write_dagforge, "hand-written": write_hand_written, "dag-factory": write_dag_factory}
+        for name, write in kinds.items():
+            write(tmp / name, args.pipelines, args.tasks)
+        samples = {name: [] for name in kinds}
+        imports = []
+        for _ in range(args.runs):
+            for name in kinds:
+                r = load_once(tmp / name / "dags", env)
+                expected = (args.pipelines, args.pipelines * args.tasks, 0)
+                assert (r["dags"], r["tasks"], r["errors"]) == expected, (name, r)
+                samples[name].append(r["parse"])
+                imports.append(r["import"])
+
+    med = {name: statistics.median(v) for name, v in samples.items()}
+    print(f"parse cost: {args.pipelines} pipelines x {args.tasks} tasks, median of {args.runs} interleaved runs")
+    print(f"{'':14}{'DagBag fill (s)':>16}{'per DAG (ms)':>14}")
+    for name, seconds in med.items():
+        print(f"{name:14}{seconds:16.3f}{seconds / args.pipelines * 1000:14.2f}")
+    print(f"airflow import (same for all): {statistics.median(imports):.3f} s")
+    a_b = med["dagforge"] / med["hand-written"]
+    c_a = med["dag-factory"] / med["dagforge"]
+    print(f"dagforge / hand-written = {a_b:.3f}   (target <= 1.05)")
+    print(f"dag-factory / dagforge  = {c_a:.2f}    (target >= 3)")
+    if args.json:
+        args.json.write_text(json.dumps({"pipelines": args.pipelines, "tasks": args.tasks, "runs": args.runs,
+                                         "samples": samples, "median": med, "a_b": a_b, "c_a": c_a}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
