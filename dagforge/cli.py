@@ -22,7 +22,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dagforge",
         description="Validate YAML pipeline specs and compile them into plain Airflow 3 DAG files.",
-        epilog="Exit codes: 0 all good, 1 a spec is invalid, 2 usage error, 3 internal error.",
+        epilog="Exit codes: 0 all good, 1 a spec is invalid (run: or the run failed), 2 usage error, "
+               "3 internal error.",
     )
     parser.add_argument("--version", action="version", version=f"dagforge {__version__}")
     parser.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
