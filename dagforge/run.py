@@ -155,7 +155,7 @@ def _airflow(args: list[str], env: dict, what: str) -> str:
 def _user_database(env: dict) -> Path:
     """The SQLite file of the metadata database AIRFLOW_HOME is configured with, as Airflow resolves it."""
     url = _airflow(["config", "get-value", "database", "sql_alchemy_conn"], env,
-                   "could not read the Airflow configuration").strip()
+                   "could not read the Airflow configuration").strip().splitlines()[-1]
     scheme, _, rest = url.partition("://")
     path = rest[1:].split("?", 1)[0]  # sqlite:////abs/airflow.db, sqlite:///relative.db
     if scheme.split("+")[0] != "sqlite" or not path:
