@@ -3,5 +3,6 @@
 __version__ = "0.1.0"
 
 from .api import BuildResult, SpecResult, build, validate  # noqa: E402
+from .run import RunResult, run_spec  # noqa: E402
 
-__all__ = ["BuildResult", "SpecResult", "build", "validate", "__version__"]
+__all__ = ["BuildResult", "SpecResult", "RunResult", "build", "validate", "run_spec", "__version__"]

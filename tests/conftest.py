@@ -1,6 +1,10 @@
+import email
+import email.policy
 import os
+import socket
 import sys
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -37,12 +41,64 @@ def write_spec(tmp_path):
     return write
 
 
-def run_cli(*args, cwd=None):
-    """Run the real `dagforge` entry point in a subprocess."""
+def run_cli(*args, cwd=None, env=None):
+    """Run the real `dagforge` entry point in a subprocess; `env` adds to (None: removes from) ours."""
     import subprocess
 
     exe = Path(sys.executable).with_name("dagforge")
-    return subprocess.run([str(exe), *map(str, args)], cwd=cwd, capture_output=True, text=True)
+    environ = {k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None}
+    return subprocess.run([str(exe), *map(str, args)], cwd=cwd, env=environ, capture_output=True, text=True)
+
+
+@dataclass(frozen=True)
+class Mail:
+    sender: str
+    recipients: tuple[str, ...]  # the SMTP envelope's
+    to: str  # the To: header
+    subject: str
+
+
+class Mailbox:
+    """What a real SMTP server on 127.0.0.1 received; `url` is its AIRFLOW_CONN_SMTP_DEFAULT."""
+
+    def __init__(self, port: int):
+        self.url = (f"smtp://127.0.0.1:{port}?disable_tls=true&disable_ssl=true"
+                    "&from_email=airflow%40example.com")
+        self.mails: list[Mail] = []
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd's handler hook
+        message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        self.mails.append(Mail(envelope.mail_from, tuple(envelope.rcpt_tos), str(message["To"]),
+                               str(message["Subject"])))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    """An aiosmtpd server on a free port of 127.0.0.1 for the whole session; clear `mails` per use."""
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    box = Mailbox(port)
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield box
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def airflow_home(tmp_path_factory):
+    """One migrated Airflow home (SQLite) that the run tests share, as a user's AIRFLOW_HOME."""
+    import subprocess
+
+    home = tmp_path_factory.mktemp("airflow-home")
+    env = {**os.environ, "AIRFLOW_HOME": str(home)}
+    env.pop("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", None)
+    proc = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return home
 
 
 def load_dagbag(folder):

@@ -1,0 +1,232 @@
+"""`dagforge run`: build one spec and run it once under Airflow, the way Airflow itself runs it.
+
+Airflow is driven only through its command line, in child processes: `airflow db migrate` prepares a
+throwaway Airflow home with a SQLite metadata database (unless the caller asks for the one in
+AIRFLOW_HOME), and `airflow dags test` runs the DAG with Airflow's own retries and callbacks. The run
+adds nothing to the generated file: its alert mails are the file's own callbacks, sent through the
+`smtp_default` connection the user configured (AIRFLOW_CONN_SMTP_DEFAULT).
+
+The outcome is read from the metadata database with the stdlib `sqlite3`, read-only, after Airflow
+has exited: one query gives every task's state, try number, start, end and duration, and the
+history table gives the start of every try. `airflow tasks states-for-dag-run` would cost another
+Airflow start-up (about 2 s) and reports neither tries nor earlier attempts. The price is that only
+a SQLite metadata database can be read, so `use_airflow_home` refuses any other.
+
+This process never imports Airflow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from .api import BuildResult, build
+
+LOG_LINES = 10  # how much of a failed task's log a failed run shows
+
+
+class UsageError(Exception):
+    """The run cannot start as asked (a folder instead of a spec, no AIRFLOW_HOME, ...)."""
+
+
+class AirflowError(Exception):
+    """An Airflow command that prepares the run failed (not the run itself: that is a RunResult)."""
+
+
+@dataclass
+class Attempt:
+    try_number: int
+    state: str | None
+    start: datetime | None
+    end: datetime | None
+
+
+@dataclass
+class TaskRun:
+    task_id: str
+    state: str | None  # Airflow's final state: success, failed, upstream_failed, skipped, ...
+    tries: int
+    start: datetime | None
+    end: datetime | None
+    duration: float | None  # seconds, as Airflow recorded it
+    attempts: list[Attempt] = field(default_factory=list)  # every try, first to last
+    log: list[str] = field(default_factory=list)  # the last lines of the last try's log
+
+
+@dataclass
+class RunResult:
+    build: BuildResult
+    dag_id: str | None = None
+    run_id: str | None = None
+    state: str | None = None  # the DAG run's final state; None when Airflow started no run
+    tasks: list[TaskRun] = field(default_factory=list)  # in the order they started
+    seconds: float = 0.0  # wall time of `airflow dags test`
+    output: str = ""  # everything `airflow dags test` printed
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "success"
+
+    @property
+    def failed(self) -> list[TaskRun]:
+        return [t for t in self.tasks if t.state == "failed"]
+
+
+def run_spec(spec, logical_date: date | datetime | str | None = None, conf: dict | None = None,
+             use_airflow_home: bool = False, progress=None) -> RunResult:
+    """Build `spec` into a temporary dags folder and run its DAG once with `airflow dags test`.
+
+    `progress`, when given, is called with one line of text once the spec is built and the run
+    begins (it takes a few seconds)."""
+    from .verify import airflow_installed
+
+    spec = Path(spec)
+    if spec.is_dir():
+        raise UsageError(f"{spec} is a folder: dagforge run takes one spec file")
+    if not airflow_installed():
+        raise UsageError("dagforge run needs Airflow: pip install 'dagforge[airflow]'")
+    if use_airflow_home and not os.environ.get("AIRFLOW_HOME"):
+        raise UsageError("--use-airflow-home needs AIRFLOW_HOME to be set")
+
+    with tempfile.TemporaryDirectory(prefix="dagforge-run-") as tmp:
+        dags = Path(tmp, "dags")
+        env = _environment(dags)
+        if use_airflow_home:
+            db = _user_database(env)
+            last_run = _last_run_id(db)
+        else:
+            home = Path(tmp, "airflow-home")
+            db = home / "airflow.db"
+            env.update(AIRFLOW_HOME=str(home), AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{db}")
+
+        result = RunResult(build([spec], dags, verify=True))
+        if not result.build.ok or not result.build.specs:
+            return result
+        result.dag_id = result.build.specs[0].pipeline.dag_id
+        if progress:
+            where = f"the Airflow home {env['AIRFLOW_HOME']}" if use_airflow_home else "a throwaway Airflow home"
+            progress(f"running {result.dag_id} with airflow dags test in {where}")
+        if not use_airflow_home:
+            _airflow(["db", "migrate"], env, "could not prepare the throwaway Airflow home")
+            last_run = 0
+        command = ["dags", "test", result.dag_id]
+        if logical_date is not None:
+            command.append(logical_date if isinstance(logical_date, str) else logical_date.isoformat())
+        if conf is not None:
+            command += ["--conf", json.dumps(conf)]
+        started = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", "airflow", *command], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+        result.seconds = time.monotonic() - started
+        result.output = proc.stdout
+        _read_outcome(result, db, last_run)
+    return result
+
+
+def _environment(dags: Path) -> dict:
+    """The child's environment: the caller's (with its AIRFLOW_CONN_SMTP_DEFAULT), our dags folder."""
+    env = dict(os.environ)
+    # As in an activated virtualenv: a task's `airflow ...` or `python ...` is the one running it, and
+    # the working folder's modules import there as `dagforge build` verified them.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", os.defpath)])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [os.getcwd(), env.get("PYTHONPATH")]))
+    env["AIRFLOW__CORE__DAGS_FOLDER"] = str(dags)
+    env["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+    env["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "INFO"  # the task logs a failed run shows are INFO lines
+    return env
+
+
+def _airflow(args: list[str], env: dict, what: str) -> str:
+    proc = subprocess.run([sys.executable, "-m", "airflow", *args], env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise AirflowError(f"{what}: `airflow {' '.join(args)}` failed: {_tail(proc.stderr or proc.stdout, 1)}")
+    return proc.stdout
+
+
+def _user_database(env: dict) -> Path:
+    """The SQLite file of the metadata database AIRFLOW_HOME is configured with, as Airflow resolves it."""
+    url = _airflow(["config", "get-value", "database", "sql_alchemy_conn"], env,
+                   "could not read the Airflow configuration").strip().splitlines()[-1]
+    scheme, _, rest = url.partition("://")
+    path = rest[1:].split("?", 1)[0]  # sqlite:////abs/airflow.db, sqlite:///relative.db
+    if scheme.split("+")[0] != "sqlite" or not path:
+        raise UsageError(f"--use-airflow-home needs a SQLite metadata database file to read the run from; "
+                         f"{env['AIRFLOW_HOME']} uses {scheme.split('+')[0] if path else url}")
+    return Path(path)
+
+
+def _connect(db: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+
+
+def _last_run_id(db: Path) -> int:
+    """The newest DAG run before ours: what `airflow dags test` adds comes after it."""
+    try:
+        with _connect(db) as c:
+            return c.execute("SELECT COALESCE(MAX(id), 0) FROM dag_run").fetchone()[0]
+    except sqlite3.Error:
+        raise UsageError(f"the Airflow metadata database {db} is not set up: run `airflow db migrate`") from None
+
+
+def _read_outcome(result: RunResult, db: Path, after: int) -> None:
+    with _connect(db) as c:
+        row = c.execute("SELECT run_id, state FROM dag_run WHERE dag_id = ? AND id > ? ORDER BY id DESC LIMIT 1",
+                        (result.dag_id, after)).fetchone()
+        if row is None:
+            return
+        result.run_id, result.state = row
+        where = (result.dag_id, result.run_id)
+        tasks = c.execute("SELECT task_id, state, try_number, start_date, end_date, duration FROM task_instance"
+                          " WHERE dag_id = ? AND run_id = ?", where).fetchall()
+        earlier = c.execute("SELECT task_id, try_number, state, start_date, end_date FROM task_instance_history"
+                            " WHERE dag_id = ? AND run_id = ? ORDER BY try_number", where).fetchall()
+    logs = _task_logs(result.output)
+    for task_id, state, tries, start, end, duration in tasks:
+        t = TaskRun(task_id, state, tries, _when(start), _when(end), duration, log=logs.get(task_id, []))
+        t.attempts = [Attempt(n, s, _when(b), _when(e)) for tid, n, s, b, e in earlier if tid == task_id]
+        if tries and t.start and not any(a.try_number == tries for a in t.attempts):
+            t.attempts.append(Attempt(tries, state, t.start, t.end))
+        result.tasks.append(t)
+    result.tasks.sort(key=lambda t: (t.start is None, t.start or datetime.min.replace(tzinfo=timezone.utc)))
+
+
+def _when(text: str | None) -> datetime | None:
+    """A time as the metadata database keeps it (UTC, no offset)."""
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc) if text else None
+
+
+_START = re.compile(r"\[DAG TEST\] starting task_id=(\S+) ")
+_END = re.compile(r"\[DAG TEST\] end task task_id=")
+# Not the task's log: the in-process execution API and the log-folding markers around it; a
+# traceback's header (its frames are indented and left out too: its last line says what failed).
+_NOISE = re.compile(r"\[airflow\.api_fastapi\.|::(end)?group::|\[DAG TEST\]|^Traceback \(most recent call last\):")
+# `... message  [logger.name] key=value loc=file.py:12`: the logger and source location say little here.
+_WHERE = re.compile(r"\s+\[[\w.]+\]((?:\s+\w+=\S+)*?)\s+loc=\S+$")
+
+
+def _task_logs(output: str) -> dict[str, list[str]]:
+    """The last lines each task's last try logged. `dags test` runs the tries one after another and
+    frames each with `[DAG TEST] starting task_id=...` and `[DAG TEST] end task ...` in its output."""
+    logs, current = {}, None
+    for line in output.splitlines():
+        if m := _START.search(line):
+            current = m.group(1)
+            logs[current] = []
+        elif _END.search(line):
+            current = None
+        elif current and line.strip() and not _NOISE.search(line) and not line[:1].isspace():
+            logs[current].append(_WHERE.sub(r"\1", line.rstrip()))  # indented lines: traceback frames
+    return {task: lines[-LOG_LINES:] for task, lines in logs.items()}
+
+
+def _tail(text: str, n: int) -> str:
+    return "\n".join(line for line in text.strip().splitlines()[-n:])
