@@ -10,6 +10,7 @@ import pytest
 
 import dagforge
 from conftest import ROOT, load_dagbag, run_cli
+from spec_oracle import timetable_facts
 
 GOOD = """
 start_date: 2024-01-01
@@ -46,27 +47,24 @@ def write_schedule_specs(folder):
     return expected
 
 
-def timetable_facts(timetable):
-    """(class name, expression or seconds, time zone name) of a loaded timetable on either version."""
-    def attr(name):
-        value = getattr(timetable, name, None)
-        return getattr(timetable, f"_{name}", None) if value is None else value
-
-    delta, tz = attr("delta"), attr("timezone")
-    return type(timetable).__name__, attr("expression") or (delta and delta.total_seconds()), getattr(tz, "name", tz)
-
-
-def test_schedules_load_as_explicit_timetables_on_airflow_3(tmp_path):
+def build_and_check_schedules(tmp_path, airflow: str):
+    """Build one spec per kind of schedule for `airflow`, verified by the installed (same) version, and
+    check the loaded timetables against SCHEDULES. Returns the BuildResult."""
     expected = write_schedule_specs(tmp_path / "specs")
-    result = dagforge.build([tmp_path / "specs"], tmp_path / "out", verify=True)
+    result = dagforge.build([tmp_path / "specs"], tmp_path / "out", verify=True, airflow=airflow)
     assert result.ok and result.verified, [d.format() for s in result.specs for d in s.diagnostics]
     bag = load_dagbag(tmp_path / "out")
     assert not bag.import_errors and not bag.captured_warnings
-    for dag_id, (cls, _, definition) in expected.items():
+    for dag_id, row in expected.items():
+        cls, definition = row[0 if airflow == "3" else 1], row[2]
         name, found, tz = timetable_facts(bag.dags[dag_id].timetable)
         assert (name, found) == (cls, definition), dag_id
-        if cls == "CronTriggerTimetable":
-            assert tz == "Europe/Berlin"
+        assert tz == ("Europe/Berlin" if cls == "CronTriggerTimetable" else None)
+    return result
+
+
+def test_schedules_load_as_explicit_timetables_on_airflow_3(tmp_path):
+    result = build_and_check_schedules(tmp_path, "3")
     assert not [d for s in result.specs for d in s.diagnostics]  # no warning for Airflow 3
 
 
