@@ -67,9 +67,8 @@ def _run(args) -> int:
     import dagforge
 
     if args.command == "build":
-        from .verify import airflow_installed
-
         from .config import ConfigError, airflow_target
+        from .verify import airflow_installed
 
         if args.verify and not airflow_installed():
             print("dagforge: --verify needs Airflow: pip install 'dagforge[airflow]'", file=sys.stderr)
