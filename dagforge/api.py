@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import tempfile
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from . import targets
 from .diagnostics import Diagnostic
 from .format import format_source
 from .load import Document, LoadError, display_path, find_specs, load
@@ -52,6 +53,7 @@ class BuildResult:
     problems: list[Diagnostic] = field(default_factory=list)  # about the paths given, not a spec
     verified: bool = False
     removed: list[Path] = field(default_factory=list)  # generated files whose spec is gone
+    warnings: list[str] = field(default_factory=list)  # about the build as a whole, not a spec
 
     @property
     def ok(self) -> bool:
@@ -68,23 +70,36 @@ def validate(paths=("specs",)) -> BuildResult:
     return result
 
 
-def build(paths=("specs",), output="generated_dags", verify: bool | None = None) -> BuildResult:
-    """Validate, generate, verify (default: when Airflow is installed) and write every valid spec."""
+def build(paths=("specs",), output="generated_dags", verify: bool | None = None, airflow=targets.DEFAULT) -> BuildResult:
+    """Validate, generate for Airflow `airflow` ("3" or "2"), verify (default: when Airflow is
+    installed) and write every valid spec."""
     from . import verify as verifier
 
+    target = targets.target(airflow)
     result, docs = _check(paths)
     for spec in result.specs:
         if spec.ok:
             spec.pipeline = spec.guard(build_model, docs.get(spec.path))
         if spec.ok:
-            spec.code = spec.guard(lambda p: format_source(render(p)), spec.pipeline)
+            spec.code = spec.guard(lambda p: format_source(render(p, target.airflow)), spec.pipeline)
+        if spec.ok:
+            spec.diagnostics += _target_notes(spec.pipeline, docs[spec.path], target)
     good = [s for s in result.specs if s.ok]
     out = Path(output)
+    insist = verify is True
     if verify is None:
         verify = verifier.airflow_installed()
     if verify and good:
-        _verify(good, docs, out)
-        result.verified = True
+        try:
+            _verify(good, docs, out, target)
+            result.verified = True
+        except verifier.AirflowVersionMismatch as e:
+            if insist:  # nothing is written unverified when verification was asked for
+                result.problems.append(Diagnostic("dagforge", 0, 0, f"cannot verify: {e}; nothing was written: "
+                                                  "run the build where that version is installed, or without --verify",
+                                                  code="verify"))
+                return result
+            result.warnings.append(f"not verified: {e} (pass --no-verify to build without trying)")
     for spec in good:
         if spec.ok:
             spec.output = out / f"{spec.pipeline.dag_id}.py"
@@ -127,8 +142,17 @@ def _lines(path: Path) -> list[str]:
         return []
 
 
-def _verify(specs: list[SpecResult], docs: dict[Path, Document], out: Path) -> None:
-    from .verify import verify
+def _target_notes(p: Pipeline, doc: Document, target: targets.Target) -> list[Diagnostic]:
+    """Warnings where the spec means something else on the target than on Airflow 3."""
+    if target.duration_note and p.schedule_kind == "duration":
+        note = doc.diag(("schedule",), target.duration_note,
+                        "a cron schedule means the same on both versions", code="target")
+        return [replace(note, severity="warning")]
+    return []
+
+
+def _verify(specs: list[SpecResult], docs: dict[Path, Document], out: Path, target: targets.Target) -> None:
+    from .verify import AirflowVersionMismatch, verify
 
     with tempfile.TemporaryDirectory(prefix="dagforge-stage-") as stage:
         staged = {}
@@ -138,7 +162,10 @@ def _verify(specs: list[SpecResult], docs: dict[Path, Document], out: Path) -> N
             staged[f] = spec
         # Where Airflow would import the user's modules from: the dags folder and the working folder.
         try:
-            found = verify({f: s.pipeline for f, s in staged.items()}, sys_path=[out.resolve(), Path.cwd()])
+            found = verify({f: s.pipeline for f, s in staged.items()}, sys_path=[out.resolve(), Path.cwd()],
+                           airflow=target.airflow)
+        except AirflowVersionMismatch:
+            raise
         except Exception:  # noqa: BLE001 - the verifier itself failed: no spec can be called verified
             for spec in specs:
                 spec.internal_error = traceback.format_exc()

@@ -14,6 +14,7 @@ import traceback
 from datetime import date, datetime
 
 from . import __version__
+from .targets import TARGETS
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -21,7 +22,8 @@ EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dagforge",
-        description="Validate YAML pipeline specs and compile them into plain Airflow 3 DAG files.",
+        description="Validate YAML pipeline specs and compile them into plain Airflow DAG files "
+                    "(Airflow 3, or Airflow 2.10 with --airflow 2).",
         epilog="Exit codes: 0 all good, 1 a spec is invalid (run: or the run failed), 2 usage error, "
                "3 internal error.",
     )
@@ -41,7 +43,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="do not load the generated files with Airflow's DagBag")
     b.add_argument("--verify", dest="verify", action="store_true",
                    help="verify with Airflow's DagBag (the default when Airflow is installed); "
-                        "fail if it is not")
+                        "fail if it is not, or if it is another major version than --airflow")
+    b.add_argument("--airflow", choices=sorted(TARGETS), default=None,
+                   help="the Airflow major version to write for (default: `airflow` under [tool.dagforge] "
+                        "in the nearest pyproject.toml, else 3)")
 
     v = sub.add_parser("validate", help="check specs; write nothing")
     paths(v)
@@ -100,12 +105,18 @@ def _run(args) -> int:
     if args.command == "run":
         return _run_spec(args)
     if args.command == "build":
+        from .config import ConfigError, airflow_target
         from .verify import airflow_installed
 
         if args.verify and not airflow_installed():
             print("dagforge: --verify needs Airflow: pip install 'dagforge[airflow]'", file=sys.stderr)
             return EXIT_USAGE
-        result = dagforge.build(args.paths, args.output, verify=args.verify)
+        try:
+            airflow = args.airflow or airflow_target()
+        except ConfigError as e:
+            print(f"dagforge: error: {e}", file=sys.stderr)
+            return EXIT_USAGE
+        result = dagforge.build(args.paths, args.output, verify=args.verify, airflow=airflow)
     else:
         result = dagforge.validate(args.paths)
     return _report(result, args.command, args.debug)
@@ -127,6 +138,8 @@ def _report(result, command: str, debug: bool = False) -> int:
             print(f"wrote {spec.output.as_posix()}")
     for path in getattr(result, "removed", []):
         print(f"removed {path.as_posix()} (its spec is gone)")
+    for warning in getattr(result, "warnings", []):
+        print(f"dagforge: warning: {warning}", file=sys.stderr)
     good, bad = len(result.specs) - len(result.invalid), len(result.invalid)
     verb = {"build": "built", "validate": "valid"}[command]
     summary = f"{good} spec{'s' * (good != 1)} {verb}, {bad} invalid"

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from . import __version__, values
+from . import __version__, targets, values
 from .load import Document
 
 # Built-in short operator names -> (module, class) in Airflow 3 and its standard providers.
@@ -23,7 +23,7 @@ TASK_SETTINGS = ("operator", "dependencies", "retries", "retry_delay", "executio
                  "trigger_rule", "pool", "queue", "priority_weight")
 DEFAULT_RETRY_DELAY = timedelta(minutes=5)
 # Names the generated module binds itself; task variables must not shadow them.
-_TAKEN = {"DAG", "dag", "pendulum", "timedelta", "SmtpNotifier", "DagSuccessMail"}
+_TAKEN = {"DAG", "dag", "pendulum", "timedelta", "SmtpNotifier", "DagSuccessMail"} | targets.NAMES
 
 
 @dataclass(frozen=True)

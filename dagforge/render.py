@@ -14,6 +14,7 @@ from functools import cache
 
 import jinja2
 
+from . import targets
 from .model import CodeRef, Moment, Pipeline, Task
 
 NOTIFIER = CodeRef("airflow.providers.smtp.notifications.smtp", "SmtpNotifier", "SmtpNotifier")
@@ -27,12 +28,23 @@ class Mail:
     to: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Call:
+    """A call of a class the generated module imports, with literal arguments."""
+
+    func: str
+    args: tuple = ()
+    kwargs: tuple = ()  # (name, value) pairs
+
+
 def py(value) -> str:
     """Python source that evaluates to `value`."""
     if isinstance(value, CodeRef):
         return value.alias
     if isinstance(value, Mail):
         return f"{value.cls}(to={py(list(value.to))})"
+    if isinstance(value, Call):
+        return f"{value.func}({', '.join([py(a) for a in value.args] + [f'{k}={py(v)}' for k, v in value.kwargs])})"
     if isinstance(value, Moment):
         w = value.local
         parts = [w.year, w.month, w.day] + ([w.hour, w.minute, w.second] if w.time() != time() else [])
@@ -74,8 +86,9 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def render(p: Pipeline) -> str:
-    """Unformatted Python source of the DAG file."""
+def render(p: Pipeline, airflow=targets.DEFAULT) -> str:
+    """Unformatted Python source of the DAG file for Airflow `airflow` ("3" or "2")."""
+    target = targets.target(airflow)
     default_args = {"owner": p.owner, "retries": p.retries, "retry_delay": p.retry_delay}
     if p.alerts.failure_to:
         default_args["on_failure_callback"] = Mail(NOTIFIER.alias, p.alerts.failure_to)
@@ -84,7 +97,8 @@ def render(p: Pipeline) -> str:
     tasks = [(t, _task_settings(t)) for t in p.tasks]
     return _environment().get_template("dag.py.j2").render(
         p=p,
-        imports=_imports(p),
+        imports=_imports(p, target),
+        schedule=_schedule(p, target),
         default_args=default_args,
         success_mail=Mail("DagSuccessMail", p.alerts.emails) if p.alerts.on_success and p.alerts.emails else None,
         tasks=tasks,
@@ -101,12 +115,23 @@ def _task_settings(t: Task) -> dict:
     return settings
 
 
-def _imports(p: Pipeline) -> list[list[str]]:
+def _schedule(p: Pipeline, target: targets.Target):
+    cls = target.timetable(p)
+    if cls is None:
+        return p.schedule  # None or "@once": the same on every version
+    if cls == target.duration:
+        return Call(cls[1], (p.schedule,))
+    return Call(cls[1], (p.schedule,), (("timezone", p.timezone),))
+
+
+def _imports(p: Pipeline, target: targets.Target) -> list[list[str]]:
     """Import lines, grouped as isort would: standard library, third party, the user's own modules."""
-    airflow = {("airflow.sdk", "DAG", "DAG")}
+    airflow = {(*target.dag, target.dag[1])}
+    if cls := target.timetable(p):
+        airflow.add((*cls, cls[1]))
     user = set()
     for t in p.tasks:
-        airflow.add((t.operator.module, t.operator.name, t.operator.alias))
+        airflow.add((*target.home(t.operator.module, t.operator.name), t.operator.alias))
         for value in t.arguments.values():
             if isinstance(value, CodeRef):
                 user.add((value.module, value.name, value.alias))
@@ -117,6 +142,9 @@ def _imports(p: Pipeline) -> list[list[str]]:
         airflow.add((NOTIFIER.module, NOTIFIER.name, NOTIFIER.alias))
 
     def lines(items):
-        return [f"from {m} import {n}" + (f" as {a}" if a != n else "") for m, n, a in sorted(items)]
+        names: dict[str, list[str]] = {}
+        for m, n, a in sorted(items):
+            names.setdefault(m, []).append(n + (f" as {a}" if a != n else ""))
+        return [f"from {m} import {', '.join(ns)}" for m, ns in names.items()]
 
     return [g for g in (["from datetime import timedelta"], ["import pendulum"] + lines(airflow), lines(user)) if g]

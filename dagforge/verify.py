@@ -19,24 +19,34 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from . import values
+from . import targets, values
 from .model import CodeRef, Moment, Pipeline
+
+
+class AirflowVersionMismatch(Exception):
+    """The installed Airflow is not the major version the files are written for."""
+
+    def __init__(self, installed: str, target: targets.Target):
+        super().__init__(f"the installed Airflow is {installed}, but the files are written for {target.label}")
+        self.installed = installed
+        self.target = target
 
 
 def airflow_installed() -> bool:
     return importlib.util.find_spec("airflow") is not None
 
 
-def expectations(p: Pipeline) -> dict:
-    """What the loaded DAG must show, as JSON-able data."""
-    kind = p.schedule_kind
-    schedule = {"kind": kind}
-    if kind in ("preset", "cron") and p.schedule != "@once":
-        schedule.update(kind="cron", expression=values.PRESET_CRON.get(p.schedule, p.schedule))
-    elif kind == "duration":
-        schedule["seconds"] = p.schedule.total_seconds()
-    elif kind == "preset":
-        schedule["kind"] = "once"
+def expectations(p: Pipeline, airflow=targets.DEFAULT) -> dict:
+    """What the loaded DAG must show on Airflow `airflow`, as JSON-able data."""
+    target = targets.target(airflow)
+    cls = target.timetable(p)
+    if cls is None:
+        schedule = {"timetable": "OnceTimetable" if p.schedule == "@once" else "NullTimetable"}
+    elif cls == target.duration:
+        schedule = {"timetable": cls[1], "seconds": p.schedule.total_seconds()}
+    else:
+        expression = values.PRESET_CRON.get(p.schedule, p.schedule)
+        schedule = {"timetable": cls[1], "expression": expression, "timezone": p.timezone}
     return {
         "dag_id": p.dag_id,
         "description": p.description,
@@ -51,7 +61,7 @@ def expectations(p: Pipeline) -> dict:
         "success_to": list(p.alerts.emails) if p.alerts.on_success else [],
         "tasks": {
             t.task_id: {
-                "operator": f"{t.operator.module}.{t.operator.name}",
+                "operator": ".".join(target.home(t.operator.module, t.operator.name)),
                 "upstream": sorted(t.dependencies),
                 "owner": p.owner,
                 "retries": t.retries,
@@ -92,13 +102,19 @@ def _seconds(d: timedelta | None):
     return None if d is None else d.total_seconds()
 
 
-def verify(files: dict[Path, Pipeline], sys_path: list[str] = ()) -> dict[Path, list[str]]:
-    """Load every file in a child process; the problems found per file (an empty list: verified)."""
+def verify(files: dict[Path, Pipeline], sys_path: list[str] = (), airflow=targets.DEFAULT) -> dict[Path, list[str]]:
+    """Load every file in a child process; the problems found per file (an empty list: verified).
+
+    Raises AirflowVersionMismatch, and loads nothing, when the installed Airflow is another major
+    version than `airflow`: Airflow 3 loading Airflow 2 code (or the reverse) proves nothing.
+    """
+    target = targets.target(airflow)
     with tempfile.TemporaryDirectory(prefix="dagforge-verify-") as tmp:
         request = Path(tmp, "request.json")
         answer = Path(tmp, "answer.json")
         request.write_text(json.dumps({
-            "files": {str(f): expectations(p) for f, p in files.items()},
+            "airflow": target.airflow,
+            "files": {str(f): expectations(p, target.airflow) for f, p in files.items()},
             "sys_path": [str(s) for s in sys_path],
         }))
         env = dict(os.environ)
@@ -113,7 +129,9 @@ def verify(files: dict[Path, Pipeline], sys_path: list[str] = ()) -> dict[Path, 
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
             raise RuntimeError("the Airflow verification process failed:\n" + "\n".join(tail))
         found = json.loads(answer.read_text())
-    return {Path(f): problems for f, problems in found.items()}
+    if found["airflow_version"].split(".")[0] != target.airflow:
+        raise AirflowVersionMismatch(found["airflow_version"], target)
+    return {Path(f): problems for f, problems in found["files"].items()}
 
 
 # ---- the child process -------------------------------------------------------------------------
@@ -121,18 +139,28 @@ def verify(files: dict[Path, Pipeline], sys_path: list[str] = ()) -> dict[Path, 
 def _child(request_path: str, answer_path: str) -> None:
     request = json.loads(Path(request_path).read_text())
     sys.path[:0] = request["sys_path"]
-    from airflow.dag_processing.dagbag import DagBag
+    import airflow
 
-    answer = {}
+    answer = {"airflow_version": airflow.__version__, "files": {}}
+    installed = targets.TARGETS.get(airflow.__version__.split(".")[0])
+    if installed is None or installed.airflow != request["airflow"]:
+        Path(answer_path).write_text(json.dumps(answer))  # the parent says so; nothing is loaded
+        return
     for file, expected in request["files"].items():
-        bag = DagBag(dag_folder=file)
+        bag = load_dagbag(file, installed)
         problems = [f"Airflow cannot import it: {_last_line(e)}" for e in bag.import_errors.values()]
         problems += [f"loading it warns: {w}" for w in sorted(set(_flatten(bag.captured_warnings.values())))]
         if not problems:
             dag = bag.dags.get(expected["dag_id"])
             problems = [f"it defines no DAG '{expected['dag_id']}'"] if dag is None else _compare(dag, expected)
-        answer[file] = problems
+        answer["files"][file] = problems
     Path(answer_path).write_text(json.dumps(answer))
+
+
+def load_dagbag(folder, target: targets.Target):
+    """Airflow's own DagBag over `folder` (a file or a folder), from its home on `target`'s version."""
+    module, name = target.dagbag
+    return getattr(importlib.import_module(module), name)(dag_folder=str(folder), **target.dagbag_args)
 
 
 def _last_line(text: str) -> str:
@@ -184,12 +212,22 @@ def _compare(dag, exp: dict) -> list[str]:
 
 
 def _schedule(timetable) -> dict:
-    name = type(timetable).__name__
-    if name == "CronTriggerTimetable":
-        return {"kind": "cron", "expression": timetable.expression}
-    if name == "DeltaTriggerTimetable":
-        return {"kind": "duration", "seconds": timetable.delta.total_seconds()}
-    return {"kind": {"NullTimetable": "none", "OnceTimetable": "once"}.get(name, name)}
+    """The loaded timetable: its class and what defines it. Airflow 3's SDK timetables show public
+    attributes (expression, timezone, delta); Airflow 2's core ones keep them private (_expression...)."""
+    found = {"timetable": type(timetable).__name__}
+    expression = _attribute(timetable, "expression")
+    if expression is not None:
+        timezone = _attribute(timetable, "timezone")
+        found.update(expression=expression, timezone=getattr(timezone, "name", timezone))
+    delta = _attribute(timetable, "delta")
+    if delta is not None:
+        found["seconds"] = delta.total_seconds()
+    return found
+
+
+def _attribute(obj, name):
+    value = getattr(obj, name, None)
+    return getattr(obj, f"_{name}", None) if value is None else value
 
 
 def _secs(d):

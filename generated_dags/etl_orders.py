@@ -7,12 +7,12 @@ from datetime import timedelta
 import pendulum
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 from airflow.providers.standard.operators.bash import BashOperator
-from airflow.sdk import DAG
+from airflow.sdk import CronTriggerTimetable, DAG
 
 with DAG(
     dag_id="etl_orders",
     description="Nightly orders ETL from the shop database into the warehouse",
-    schedule="30 1 * * *",
+    schedule=CronTriggerTimetable("30 1 * * *", timezone="Europe/Berlin"),
     start_date=pendulum.datetime(2024, 1, 1, tz="Europe/Berlin"),
     catchup=False,
     tags=["etl", "orders", "warehouse"],

@@ -8,12 +8,12 @@ import pendulum
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.sdk import DAG
+from airflow.sdk import DAG, DeltaTriggerTimetable
 
 with DAG(
     dag_id="infra_housekeeping",
     description="Disk check, scratch cleanup and metadata database trim for the Airflow platform",
-    schedule=timedelta(hours=6),
+    schedule=DeltaTriggerTimetable(timedelta(hours=6)),
     start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
     catchup=False,
     tags=["infra", "maintenance"],

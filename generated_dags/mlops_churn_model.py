@@ -8,7 +8,7 @@ import pendulum
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.sdk import DAG
+from airflow.sdk import CronTriggerTimetable, DAG
 
 
 class DagSuccessMail:
@@ -29,7 +29,7 @@ class DagSuccessMail:
 with DAG(
     dag_id="mlops_churn_model",
     description="Weekly churn model retrain, evaluation against production, and gated deploy",
-    schedule="@weekly",
+    schedule=CronTriggerTimetable("@weekly", timezone="America/New_York"),
     start_date=pendulum.datetime(2024, 1, 7, tz="America/New_York"),
     catchup=False,
     tags=["ml", "churn"],

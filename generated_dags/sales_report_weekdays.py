@@ -8,12 +8,12 @@ import pendulum
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 from airflow.providers.smtp.operators.smtp import EmailOperator
 from airflow.providers.standard.operators.bash import BashOperator
-from airflow.sdk import DAG
+from airflow.sdk import CronTriggerTimetable, DAG
 
 with DAG(
     dag_id="sales_report_weekdays",
     description="Daily sales KPI report, mailed to the sales leads on weekdays",
-    schedule="30 7 * * 1-5",
+    schedule=CronTriggerTimetable("30 7 * * 1-5", timezone="Asia/Seoul"),
     start_date=pendulum.datetime(2024, 3, 4, tz="Asia/Seoul"),
     catchup=False,
     tags=["report", "sales"],

@@ -101,8 +101,16 @@ def airflow_home(tmp_path_factory):
     return home
 
 
-def load_dagbag(folder):
-    """Airflow's real DagBag over a folder (imported here, in the tests, never in dagforge)."""
-    from airflow.dag_processing.dagbag import DagBag
+def installed_airflow() -> str:
+    """The major version of the Airflow installed here: "3", or "2" in the Airflow 2.10 venv."""
+    import airflow
 
-    return DagBag(dag_folder=str(folder))
+    return airflow.__version__.split(".")[0]
+
+
+def load_dagbag(folder):
+    """Airflow's real DagBag over a folder, from its home on the installed version."""
+    from dagforge.targets import TARGETS
+    from dagforge.verify import load_dagbag as dagbag
+
+    return dagbag(folder, TARGETS[installed_airflow()])

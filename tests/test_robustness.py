@@ -23,10 +23,10 @@ def test_internal_error_is_one_line_exit_3_and_others_still_built(tmp_path, writ
 
     real = api.render
 
-    def render_with_a_bug(p):  # a stand-in for a dagforge bug on one spec
+    def render_with_a_bug(p, *args, **kwargs):  # a stand-in for a dagforge bug on one spec
         if p.description == "boom":
             raise ZeroDivisionError("division by zero")
-        return real(p)
+        return real(p, *args, **kwargs)
 
     monkeypatch.setattr(api, "render", render_with_a_bug)
     monkeypatch.chdir(tmp_path)

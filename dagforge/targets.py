@@ -1,0 +1,92 @@
+"""The Airflow versions dagforge writes for: the facts that differ between them, in one table.
+
+The model is the same for every target; `render` and `verify` look up here where a class lives on
+the chosen version and which timetable a schedule becomes. Knows no Jinja and imports no Airflow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import values
+
+DEFAULT = "3"
+
+# The same operator class in its home on each major version. model.OPERATORS names the Airflow 3
+# home of the short names; a full path that is the home of one of these on either version is
+# written as its home on the target, so one spec serves both.
+OPERATOR_HOMES = (
+    {"3": "airflow.providers.standard.operators.bash.BashOperator", "2": "airflow.operators.bash.BashOperator"},
+    {"3": "airflow.providers.standard.operators.python.PythonOperator", "2": "airflow.operators.python.PythonOperator"},
+    {"3": "airflow.providers.standard.operators.empty.EmptyOperator", "2": "airflow.operators.empty.EmptyOperator"},
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    airflow: str  # the major version: "2" or "3"
+    label: str  # how messages name it
+    dag: tuple[str, str]  # (module, class) of DAG
+    cron: tuple[str, str]  # the timetable a cron schedule (or a preset other than @once) becomes
+    duration: tuple[str, str]  # the timetable a duration schedule becomes
+    dagbag: tuple[str, str]  # where verify finds DagBag on this version
+    dagbag_args: dict = field(default_factory=dict)
+    duration_note: str = ""  # how a duration schedule differs from its Airflow 3 meaning, if it does
+
+    def home(self, module: str, name: str) -> tuple[str, str]:
+        """Where the operator class `module.name` lives on this version."""
+        path = f"{module}.{name}"
+        for homes in OPERATOR_HOMES:
+            if path in homes.values():
+                return tuple(homes[self.airflow].rsplit(".", 1))
+        return module, name
+
+    def timetable(self, p) -> tuple[str, str] | None:
+        """(module, class) of the timetable a Pipeline's schedule is written as; None: no schedule, @once.
+
+        Every cron schedule (and every preset but @once) is a CronTriggerTimetable on every version, a
+        run at each cron time: written out, so that its meaning does not depend on the version.
+        """
+        if p.schedule_kind == "duration":
+            return self.duration
+        if p.schedule_kind == "cron" or p.schedule in values.PRESET_CRON:
+            return self.cron
+        return None
+
+
+TARGETS = {
+    "3": Target(
+        airflow="3",
+        label="Airflow 3",
+        dag=("airflow.sdk", "DAG"),
+        cron=("airflow.sdk", "CronTriggerTimetable"),
+        duration=("airflow.sdk", "DeltaTriggerTimetable"),
+        dagbag=("airflow.dag_processing.dagbag", "DagBag"),
+    ),
+    "2": Target(
+        airflow="2",
+        label="Airflow 2.10",
+        dag=("airflow", "DAG"),
+        cron=("airflow.timetables.trigger", "CronTriggerTimetable"),
+        # Airflow 2.10 has no DeltaTriggerTimetable: this is the closest one it has.
+        duration=("airflow.timetables.interval", "DeltaDataIntervalTimetable"),
+        dagbag=("airflow.models.dagbag", "DagBag"),
+        dagbag_args={"include_examples": False},
+        duration_note=(
+            "Airflow 2.10 has no DeltaTriggerTimetable: a duration schedule runs there with "
+            "DeltaDataIntervalTimetable, whose first run comes one duration after start_date and whose "
+            "logical date ({{ ds }}) is one duration before the run (on Airflow 3 it is the run's own time)"
+        ),
+    ),
+}
+
+# Every class name a generated module may import from the table: no task or callable may take one.
+NAMES = frozenset(name for t in TARGETS.values() for _, name in (t.dag, t.cron, t.duration))
+
+
+def target(airflow) -> Target:
+    """The Target of `airflow` ("2", "3", 2 or 3). Raises ValueError for anything else."""
+    key = str(airflow).strip()
+    if key not in TARGETS:
+        raise ValueError(f"unknown Airflow version {airflow!r}: dagforge writes for Airflow 2 (2.10) or 3")
+    return TARGETS[key]

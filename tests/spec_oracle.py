@@ -1,0 +1,85 @@
+"""The example tests' oracle: what a loaded DAG must show, read from the spec's YAML itself (never from
+dagforge's model), on Airflow 3 (tests/test_examples.py) and Airflow 2.10 (tests/airflow2/).
+"""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import yaml
+
+PRESETS = {"@daily": "0 0 * * *", "@weekly": "0 0 * * 0", "@hourly": "0 * * * *"}
+# Task arguments compared one to one when a spec gives them.
+ARGUMENTS = ("bash_command", "to", "cc", "subject", "html_content", "files", "trigger_rule", "pool", "queue")
+
+
+def duration(text) -> timedelta:
+    units = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+    return timedelta(**{units[text[-1]]: int(text[:-1])})
+
+
+def callbacks(value) -> list:
+    """Airflow 3 keeps a task's callbacks as a list, Airflow 2.10 as it was given."""
+    return value if isinstance(value, list) else [value] if value else []
+
+
+def timetable_facts(timetable) -> tuple:
+    """(class name, cron expression or seconds, time zone name) of a loaded timetable. Airflow 3's SDK
+    timetables show public attributes (expression, delta, timezone), Airflow 2.10's private ones."""
+
+    def attr(name):
+        value = getattr(timetable, name, None)
+        return getattr(timetable, f"_{name}", None) if value is None else value
+
+    delta, tz = attr("delta"), attr("timezone")
+    return type(timetable).__name__, attr("expression") or (delta and delta.total_seconds()), getattr(tz, "name", tz)
+
+
+def loaded_example(out, bag, spec) -> tuple:
+    """(the DAG, the YAML) of the example `spec`, from `bag`, a DagBag over the folder `out` that loaded it
+    without an import error or a warning."""
+    data = yaml.safe_load(spec.read_text())
+    dag_id = data.get("dag_id", spec.stem)
+    assert not bag.import_errors
+    assert not bag.captured_warnings.get(str(out / f"{dag_id}.py"))
+    return bag.dags[dag_id], data
+
+
+def assert_dag_means_spec(dag, data: dict, timetables: dict, homes: dict) -> None:
+    """`dag` as loaded by Airflow means what the spec `data` says. `timetables` names the timetable
+    class of a "cron" and of a "duration" schedule, `homes` the loaded class of each operator name."""
+    tz = data.get("timezone", "UTC")
+    assert dag.timezone.name == tz
+    start = data["start_date"]
+    start = datetime.combine(start, datetime.min.time()) if not isinstance(start, datetime) else start
+    assert dag.start_date == start.replace(tzinfo=ZoneInfo(tz))
+    assert dag.catchup is data.get("catchup", False)
+    assert set(dag.tags) == set(data.get("tags", []))
+    assert dag.description == data.get("description")
+    schedule = data.get("schedule")
+    if isinstance(schedule, str) and " " in schedule or schedule in PRESETS:  # a run at each cron time
+        assert timetable_facts(dag.timetable) == (timetables["cron"], PRESETS.get(schedule, schedule), tz)
+    elif schedule:
+        assert timetable_facts(dag.timetable)[:2] == (timetables["duration"], duration(schedule).total_seconds())
+    alerts = data.get("alerts", {})
+    success_to = alerts["emails"] if alerts.get("on_success") else None
+    assert getattr(dag.on_success_callback, "to", None) == success_to
+    assert set(dag.task_dict) == set(data["tasks"])
+    for task_id, t in data["tasks"].items():
+        task = dag.task_dict[task_id]
+        assert f"{type(task).__module__}.{type(task).__name__}" == homes[t["operator"]]
+        assert task.upstream_task_ids == set(t.get("dependencies", []))
+        assert task.owner == data.get("owner", "airflow")
+        assert task.retries == t.get("retries", data.get("retries", 0))
+        assert task.retry_delay == duration(t.get("retry_delay", data.get("retry_delay", "5m")))
+        timeout = t.get("execution_timeout")
+        assert task.execution_timeout == (duration(timeout) if timeout else None)
+        for key in ARGUMENTS:
+            if key in t:
+                assert getattr(task, key) == t[key], (task_id, key)
+        mail = {**alerts, **t.get("alerts", {})}
+        failure = [cb.to for cb in callbacks(task.on_failure_callback)]
+        retry = [cb.to for cb in callbacks(task.on_retry_callback)]
+        assert failure == ([mail["emails"]] if mail.get("emails") and mail.get("on_failure", True) else [])
+        assert retry == ([mail["emails"]] if mail.get("emails") and mail.get("on_retry") else [])
+        for cb in callbacks(task.on_failure_callback) + callbacks(task.on_retry_callback):
+            assert f"{type(cb).__module__}.{type(cb).__name__}" == "airflow.providers.smtp.notifications.smtp.SmtpNotifier"
