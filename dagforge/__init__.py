@@ -2,6 +2,20 @@
 
 __version__ = "0.1.0"
 
-from .api import BuildResult, SpecResult, build, validate  # noqa: E402
+from .api import (  # noqa: E402
+    BuildResult,
+    CheckResult,
+    ExplainResult,
+    GraphResult,
+    SpecResult,
+    build,
+    check,
+    explain,
+    graph,
+    new,
+    schema,
+    validate,
+)
 
-__all__ = ["BuildResult", "SpecResult", "build", "validate", "__version__"]
+__all__ = ["BuildResult", "CheckResult", "ExplainResult", "GraphResult", "SpecResult", "build", "check",
+           "explain", "graph", "new", "schema", "validate", "__version__"]
