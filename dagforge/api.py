@@ -155,7 +155,9 @@ def check(paths=("specs",), output="generated_dags") -> CheckResult:
         if found:
             result.drift.append(found)
     if not result.problems:
-        result.drift += [drift.orphaned(path, moved_to) for path, moved_to in orphans(out, targets)]
+        kept = {t.resolve() for t in targets.values()}  # a spec that moved is drift of its target, not an orphan
+        result.drift += [drift.orphaned(path, moved_to) for path, moved_to in orphans(out, targets)
+                         if path.resolve() not in kept]
     return result
 
 

@@ -1,8 +1,8 @@
 """A pipeline in plain words: its schedule, its next runs, each task's retry and alert policy, the order.
 
-Cron expressions are put into words by cron-descriptor and iterated by croniter (the library Airflow
-itself schedules cron timetables with), in the spec's time zone, so daylight-saving changes come out
-as Airflow will run them.
+Cron expressions are put into words by cron-descriptor and iterated by croniter (the libraries Airflow
+itself describes and schedules cron timetables with), in the spec's time zone, stepping over
+daylight-saving changes the way Airflow 3's CronTriggerTimetable does.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def explain(p: Pipeline, after: datetime) -> str:
     if p.dagrun_timeout is not None:
         limits.append(f"a run fails after {duration_words(p.dagrun_timeout)}")
     if limits:
-        out.append(f"Runs:       {'; '.join(limits)}")
+        out.append(f"Limits:     {'; '.join(limits)}")
     if p.alerts.on_success and p.alerts.emails:
         out.append(f"On success: mail {', '.join(p.alerts.emails)} once per successful run")
     out.append("")
@@ -82,7 +82,7 @@ def next_runs(p: Pipeline, after: datetime, count: int = RUNS) -> tuple[list[dat
     tz = ZoneInfo(p.timezone)
     start = _aware(p.start_date.local, tz)
     end = _aware(p.end_date.local, tz) if p.end_date else None
-    after = after.astimezone(tz)
+    after = datetime.fromtimestamp(after.timestamp(), tz)  # a plain datetime, whatever kind was given
     kind = p.schedule_kind
     if kind == "none":
         return [], ""
@@ -97,10 +97,34 @@ def next_runs(p: Pipeline, after: datetime, count: int = RUNS) -> tuple[list[dat
         runs = [(first + (steps + i) * p.schedule).astimezone(tz) for i in range(count)]
     else:
         expression = values.PRESET_CRON.get(p.schedule, p.schedule)
-        it = croniter(expression, max(after, start - timedelta(microseconds=1)))
-        runs = [it.get_next(datetime) for _ in range(count)]
+        runs, current = [], max(after, start - timedelta(microseconds=1))
+        for _ in range(count):
+            current = _cron_next(expression, current, tz)
+            runs.append(current)
     kept = [r for r in runs if end is None or r <= end]
     return kept, ("" if kept or end is None else "No more runs: the end date has passed.")
+
+
+def _cron_next(expression: str, current: datetime, tz: ZoneInfo) -> datetime:
+    """The first cron time after `current`, as Airflow's CronTriggerTimetable finds it across DST changes:
+    croniter on the wall clock; a wall time that a change skips runs the same length later (02:30 ->
+    03:30); a schedule that runs every hour steps on in absolute time instead."""
+    naive = current.astimezone(tz).replace(tzinfo=None)
+    cron = croniter(expression, naive)
+    scheduled = cron.get_next(datetime)
+    if cron.expanded[1] == ["*"]:
+        return (current.astimezone(timezone.utc) + (scheduled - naive)).astimezone(tz)
+    return _localize(scheduled, tz)
+
+
+def _localize(wall: datetime, tz: ZoneInfo) -> datetime:
+    """A wall-clock time in `tz` as Airflow (through pendulum) reads it: a time the clock shows twice
+    is the later one; a time the clock skips moves on by the skipped length."""
+    earlier, later = wall.replace(tzinfo=tz, fold=0), wall.replace(tzinfo=tz, fold=1)
+    if earlier.utcoffset() == later.utcoffset():
+        return earlier
+    instant = earlier.astimezone(timezone.utc).astimezone(tz)
+    return later if instant.replace(tzinfo=None) == wall else instant
 
 
 def levels(p: Pipeline) -> list[list[Task]]:

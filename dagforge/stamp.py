@@ -77,7 +77,7 @@ class Stamp:
 
 
 def read_stamp(text: str) -> Stamp:
-    lines = text.split("\n", _HEADER_LINES)[:_HEADER_LINES]
+    lines = [line.rstrip("\r") for line in text.split("\n", _HEADER_LINES)[:_HEADER_LINES]]
     m = GENERATED_HEADER.match(lines[0]) if lines else None
     hashes = {}
     for line in lines[1:]:
