@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
+import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -239,7 +241,7 @@ def _generate_all(specs: list[SpecResult], result: BuildResult, progress) -> Non
             spec.code = spec.guard(generate, spec.pipeline)
             progress("rendering", i + 1, len(specs))
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with ProcessPoolExecutor(max_workers=workers, initializer=_watch_parent, initargs=(os.getpid(),)) as pool:
             futures = {pool.submit(_generate_in_worker, spec.pipeline): spec for spec in specs}
             for i, future in enumerate(as_completed(futures)):
                 spec = futures[future]
@@ -249,6 +251,17 @@ def _generate_all(specs: list[SpecResult], result: BuildResult, progress) -> Non
                     spec.internal_error = traceback.format_exc()
                 progress("rendering", i + 1, len(specs))
     result.rendered = sum(1 for spec in specs if spec.code is not None)
+
+
+def _watch_parent(parent: int) -> None:
+    """In a pool worker: exit when the build process is gone (killed), instead of waiting forever."""
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _cpus() -> int:

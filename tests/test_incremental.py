@@ -166,3 +166,51 @@ def test_progress_bar_on_a_terminal_plain_lines_otherwise(tmp_path, write_spec):
     assert "\r" not in r.stderr and "[" not in r.stderr and "\x1b" not in r.stderr
     assert r.stdout == "wrote out/p0.py\n"
     assert r.stderr == "10 specs built, 0 invalid, 9 already up to date (not verified)\n"
+
+
+def _children(pid):
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _wait_for(condition, seconds=20.0):
+    """Poll for `condition` a bounded number of times (not a timing assertion: it fails only on a hang)."""
+    import time
+
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def test_pool_workers_exit_when_the_build_is_killed(tmp_path, write_spec):
+    import signal
+
+    body = "".join(f"  t{j}: {{operator: bash, bash_command: 'echo {j}'}}\n" for j in range(60))
+    for i in range(40):
+        write_spec(f"start_date: 2024-01-01\ndescription: p{i}\ntasks:\n{body}", f"p{i:02d}.yaml")
+    proc = subprocess.Popen([sys.executable, "-m", "dagforge.cli", "build", "specs", "-o", "out", "--no-verify"],
+                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert _wait_for(lambda: len(_children(proc.pid)) >= 2 or proc.poll() is not None)
+        workers = _children(proc.pid)
+        assert len(workers) >= 2, "the build finished before its pool started"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert _wait_for(lambda: not any(Path(f"/proc/{w}").exists() and "Z" not in _state(w) for w in workers))
+
+
+def _state(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"  # gone
