@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import diagram, drift, scaffold, stamp
+from . import describe, diagram, drift, scaffold, stamp
 from .diagnostics import Diagnostic
 from .format import format_source
 from .load import Document, LoadError, display_path, find_specs, load
@@ -176,11 +176,9 @@ def graph(spec, format: str = "mermaid") -> GraphResult:
 
 def explain(spec, after: datetime | None = None) -> ExplainResult:
     """One spec in plain words: schedule, next runs after `after` (default: now), task policies, order."""
-    from .describe import explain as describe
-
     result, p = _one(spec, ExplainResult)
     if p is not None:
-        result.text = result.specs[0].guard(describe, p, after or datetime.now(timezone.utc))
+        result.text = result.specs[0].guard(describe.explain, p, after or datetime.now(timezone.utc))
     return result
 
 
