@@ -1,8 +1,22 @@
-"""dagforge: validated YAML pipeline specs compiled into plain Apache Airflow 3 DAG files."""
+"""dagforge: validated YAML pipeline specs compiled into plain Apache Airflow DAG files."""
 
 __version__ = "0.1.0"
 
-from .api import BuildResult, SpecResult, build, validate  # noqa: E402
+from .api import (  # noqa: E402
+    BuildResult,
+    CheckResult,
+    ExplainResult,
+    GraphResult,
+    SpecResult,
+    build,
+    check,
+    explain,
+    graph,
+    new,
+    schema,
+    validate,
+)
 from .run import RunResult, run_spec  # noqa: E402
 
-__all__ = ["BuildResult", "SpecResult", "RunResult", "build", "validate", "run_spec", "__version__"]
+__all__ = ["BuildResult", "CheckResult", "ExplainResult", "GraphResult", "RunResult", "SpecResult", "build",
+           "check", "explain", "graph", "new", "run_spec", "schema", "validate", "__version__"]

@@ -7,20 +7,27 @@ is there to verify with) and nothing reaches it half-written.
 
 from __future__ import annotations
 
+import os
 import tempfile
+import threading
+import time
 import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from pathlib import Path
 
-from . import targets
+from . import describe, diagram, drift, scaffold, stamp, targets
 from .diagnostics import Diagnostic
 from .format import format_source
 from .load import Document, LoadError, display_path, find_specs, load
 from .model import Pipeline, build_model
 from .render import render
-from .validate import duplicate_dag_ids
+from .validate import duplicate_dag_ids, schema_path
 from .validate import validate as validate_document
-from .write import remove_stale, write_atomic
+from .write import orphans, remove_stale, write_atomic
+
+PARALLEL_ABOVE = 8  # more specs than this to render: render and format them in a pool of processes
 
 
 @dataclass
@@ -33,6 +40,7 @@ class SpecResult:
     code: str | None = None  # the formatted DAG file
     output: Path | None = None  # where it was written
     internal_error: str | None = None  # a traceback: dagforge failed on this spec (a bug)
+    up_to_date: bool = False  # its output already was what build writes: not rendered, verified or written
 
     @property
     def ok(self) -> bool:
@@ -54,6 +62,8 @@ class BuildResult:
     verified: bool = False
     removed: list[Path] = field(default_factory=list)  # generated files whose spec is gone
     warnings: list[str] = field(default_factory=list)  # about the build as a whole, not a spec
+    rendered: int = 0  # specs rendered by this build (the up-to-date ones are not)
+    workers: int = 1  # processes that rendered them
 
     @property
     def ok(self) -> bool:
@@ -64,32 +74,64 @@ class BuildResult:
         return [s for s in self.specs if not s.ok]
 
 
+@dataclass
+class CheckResult(BuildResult):
+    drift: list[drift.Drift] = field(default_factory=list)  # what build would change, file by file
+
+    @property
+    def ok(self) -> bool:
+        return super().ok and not self.drift
+
+
+@dataclass
+class GraphResult(BuildResult):
+    picture: str | bytes | None = None  # bytes for png
+
+
+@dataclass
+class ExplainResult(BuildResult):
+    text: str | None = None
+
+
 def validate(paths=("specs",)) -> BuildResult:
     """Check every spec under `paths`; writes nothing."""
     result, _ = _check(paths)
     return result
 
 
-def build(paths=("specs",), output="generated_dags", verify: bool | None = None, airflow=targets.DEFAULT) -> BuildResult:
+def build(paths=("specs",), output="generated_dags", verify: bool | None = None, force: bool = False,
+          progress=None, airflow: str = targets.DEFAULT) -> BuildResult:
     """Validate, generate for Airflow `airflow` ("3" or "2"), verify (default: when Airflow is
-    installed) and write every valid spec."""
+    installed) and write every valid spec.
+
+    A spec whose generated file is up to date (see stamp.py) is skipped unless `force`. `progress`,
+    when given, is called as progress(stage, done, total) while the build goes on.
+    """
     from . import verify as verifier
 
     target = targets.target(airflow)
+    progress = progress or (lambda stage, done, total: None)
     result, docs = _check(paths)
+    out = Path(output)
+    todo = []
     for spec in result.specs:
         if spec.ok:
-            spec.pipeline = spec.guard(build_model, docs.get(spec.path))
-        if spec.ok:
-            spec.code = spec.guard(lambda p: format_source(render(p, target.airflow)), spec.pipeline)
+            spec.pipeline = spec.guard(_pipeline, docs.get(spec.path), target.airflow)
         if spec.ok:
             spec.diagnostics += _target_notes(spec.pipeline, docs[spec.path], target)
-    good = [s for s in result.specs if s.ok]
-    out = Path(output)
+            file = out / f"{spec.pipeline.dag_id}.py"
+            current = None if force else spec.guard(_current, file, spec.pipeline.input_sha256)
+            if current is not None:
+                spec.code, spec.output, spec.up_to_date = current, file, True
+            elif spec.ok:
+                todo.append(spec)
+    _generate_all(todo, result, progress, target.airflow)
+    good = [s for s in todo if s.ok]
     insist = verify is True
     if verify is None:
         verify = verifier.airflow_installed()
     if verify and good:
+        progress("verifying with Airflow's DagBag", 0, 0)
         try:
             _verify(good, docs, out, target)
             result.verified = True
@@ -100,19 +142,151 @@ def build(paths=("specs",), output="generated_dags", verify: bool | None = None,
                                                   code="verify"))
                 return result
             result.warnings.append(f"not verified: {e} (pass --no-verify to build without trying)")
-    for spec in good:
+    for i, spec in enumerate(good):
         if spec.ok:
             spec.output = out / f"{spec.pipeline.dag_id}.py"
             write_atomic(spec.output, spec.code)
+        progress("writing", i + 1, len(good))
     if not result.problems:
         written = {s.display: s.output for s in result.specs if s.output}
         result.removed = remove_stale(out, written)
     return result
 
 
-def _check(paths) -> tuple[BuildResult, dict[Path, Document]]:
+def check(paths=("specs",), output="generated_dags", airflow: str = targets.DEFAULT) -> CheckResult:
+    """Compare `output` with what `build --airflow AIRFLOW` would write there: stale, hand-edited,
+    missing and orphaned files (see drift.py). Writes nothing and never imports Airflow."""
+    airflow = targets.target(airflow).airflow
+    result, docs = _check(paths, CheckResult)
+    out = Path(output)
+    files = {}
+    for spec in result.specs:
+        if spec.ok:
+            spec.pipeline = spec.guard(_pipeline, docs.get(spec.path), airflow)
+        if not spec.ok:
+            continue
+        p = spec.pipeline
+        files[spec.display] = file = out / f"{p.dag_id}.py"
+        found = spec.guard(drift.compare, spec.display, spec.source_lines, file, p.input_sha256,
+                           lambda: generate(p, airflow))
+        if found:
+            result.drift.append(found)
+    if not result.problems:
+        kept = {f.resolve() for f in files.values()}  # a spec that moved is drift of its file, not an orphan
+        result.drift += [drift.orphaned(path, moved_to) for path, moved_to in orphans(out, files)
+                         if path.resolve() not in kept]
+    return result
+
+
+def graph(spec, format: str = "mermaid") -> GraphResult:
+    """The task graph of one spec as Mermaid or DOT text, or as SVG text or PNG bytes through Graphviz."""
+    result, p = _one(spec, GraphResult)
+    if p is not None:
+        try:
+            result.picture = diagram.draw(p, format)
+        except diagram.GraphvizMissing as e:
+            result.problems.append(Diagnostic(result.specs[0].display, 0, 0, str(e), diagram.GRAPHVIZ_HINT, code="graphviz"))
+    return result
+
+
+def explain(spec, after: datetime | None = None) -> ExplainResult:
+    """One spec in plain words: schedule, next runs after `after` (default: now), task policies, order."""
+    result, p = _one(spec, ExplainResult)
+    if p is not None:
+        result.text = result.specs[0].guard(describe.explain, p, after or datetime.now(timezone.utc))
+    return result
+
+
+def new(name: str, template: str = "etl", folder="specs") -> Path:
+    """Write a commented starter spec `folder/name.yaml`; raises scaffold.ScaffoldError, never overwrites."""
+    return scaffold.new_spec(name, template, folder)
+
+
+def schema() -> str:
+    """The JSON Schema of a spec, as text (for editors and check-jsonschema)."""
+    return schema_path().read_text("utf-8")
+
+
+def _one(spec, kind) -> tuple[BuildResult, Pipeline | None]:
+    """Load, validate and model exactly one spec file."""
+    result, docs = _check([spec], kind)
+    if not result.problems and len(result.specs) != 1:
+        result.problems.append(Diagnostic(str(spec), 0, 0, f"expected one spec file, found {len(result.specs)}",
+                                          "name a single .yaml file", code="usage"))
+    if result.problems or not result.specs[0].ok:
+        return result, None
+    only = result.specs[0]
+    only.pipeline = only.guard(build_model, docs[only.path])
+    return result, only.pipeline
+
+
+def _pipeline(doc: Document, airflow: str) -> Pipeline:
+    """The model of a valid spec, with the input hash its generated file for `airflow` is stamped with."""
+    p = build_model(doc)
+    p.input_sha256 = stamp.input_sha256(p.source, doc.text, airflow)
+    return p
+
+
+def _current(target: Path, input_sha256: str) -> str | None:
+    """The text of `target` when it is exactly what build would write for this input, else None."""
+    text = stamp.read_file(target)
+    return text if text is not None and stamp.read_stamp(text).current(input_sha256) else None
+
+
+def generate(p: Pipeline, airflow: str = targets.DEFAULT) -> str:
+    """The generated file of one model for Airflow `airflow`: rendered, formatted, sealed."""
+    return stamp.seal(format_source(render(p, airflow)))
+
+
+def _generate_in_worker(p: Pipeline, airflow: str) -> tuple[str | None, str | None]:
+    try:
+        return generate(p, airflow), None
+    except Exception:  # noqa: BLE001 - reported as an internal error of this spec
+        return None, traceback.format_exc()
+
+
+def _generate_all(specs: list[SpecResult], result: BuildResult, progress, airflow: str) -> None:
+    """Render and format every spec: in this process for a few, in a pool of processes for many."""
+    workers = min(len(specs), _cpus()) if len(specs) > PARALLEL_ABOVE else 1
+    result.workers = workers
+    if workers <= 1:
+        for i, spec in enumerate(specs):
+            spec.code = spec.guard(generate, spec.pipeline, airflow)
+            progress("rendering", i + 1, len(specs))
+    else:
+        with ProcessPoolExecutor(max_workers=workers, initializer=_watch_parent, initargs=(os.getpid(),)) as pool:
+            futures = {pool.submit(_generate_in_worker, spec.pipeline, airflow): spec for spec in specs}
+            for i, future in enumerate(as_completed(futures)):
+                spec = futures[future]
+                try:
+                    spec.code, spec.internal_error = future.result()
+                except Exception:  # noqa: BLE001 - the worker process died
+                    spec.internal_error = traceback.format_exc()
+                progress("rendering", i + 1, len(specs))
+    result.rendered = sum(1 for spec in specs if spec.code is not None)
+
+
+def _watch_parent(parent: int) -> None:
+    """In a pool worker: exit when the build process is gone (killed), instead of waiting forever."""
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _check(paths, kind=BuildResult) -> tuple[BuildResult, dict[Path, Document]]:
     files, problems = find_specs([paths] if isinstance(paths, (str, Path)) else paths)
-    result = BuildResult(problems=problems)
+    result = kind(problems=problems)
     docs: dict[Path, Document] = {}
     for path in files:
         spec = SpecResult(path, display_path(path))

@@ -1,7 +1,8 @@
-"""The command line: a thin layer over `dagforge.build`, `dagforge.validate` and `dagforge.run_spec`.
+"""The command line: a thin layer over the library API (`dagforge.build`, `dagforge.check`,
+`dagforge.run_spec`, ...).
 
-Exit codes: 0 all good, 1 at least one spec is invalid (or, for `run`, the run failed), 2 usage
-error, 3 internal error.
+Exit codes: 0 all good, 1 a spec is invalid, a generated file out of date, or (run) the run failed,
+2 usage error, 3 internal error.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import json
 import os
 import sys
 import traceback
-from datetime import date, datetime
+from datetime import date, datetime, timezone
+from pathlib import Path
 
 from . import __version__
+from . import diagram, scaffold
 from .targets import TARGETS
-
-EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+from .report import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, EXIT_USAGE, FORMATS, emit  # noqa: F401
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,8 +26,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="dagforge",
         description="Validate YAML pipeline specs and compile them into plain Airflow DAG files "
                     "(Airflow 3, or Airflow 2.10 with --airflow 2).",
-        epilog="Exit codes: 0 all good, 1 a spec is invalid (run: or the run failed), 2 usage error, "
-               "3 internal error.",
+        epilog="Exit codes: 0 all good, 1 a spec is invalid, a generated file is out of date, or (run) the "
+               "run failed, 2 usage error, 3 internal error.",
     )
     parser.add_argument("--version", action="version", version=f"dagforge {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -34,22 +36,54 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
         p.add_argument("paths", nargs="*", default=["specs"], metavar="PATH",
                        help="spec files or folders (searched recursively for *.yaml, *.yml); default: specs/")
+        p.add_argument("--format", choices=FORMATS, default="text",
+                       help="text (default), json (one document on stdout) or github (GitHub Actions annotations)")
+
+    def output(p):
+        p.add_argument("-o", "--output", default="generated_dags", metavar="DIR",
+                       help="output folder (default: generated_dags/)")
+        p.add_argument("--airflow", choices=sorted(TARGETS), default=None,
+                       help="the Airflow major version to write for (default: `airflow` under [tool.dagforge] "
+                            "in the nearest pyproject.toml, else 3)")
 
     b = sub.add_parser("build", help="validate specs, write generated_dags/<dag_id>.py, verify with Airflow")
     paths(b)
-    b.add_argument("-o", "--output", default="generated_dags", metavar="DIR",
-                   help="output folder (default: generated_dags/)")
+    output(b)
     b.add_argument("--no-verify", dest="verify", action="store_false", default=None,
                    help="do not load the generated files with Airflow's DagBag")
     b.add_argument("--verify", dest="verify", action="store_true",
                    help="verify with Airflow's DagBag (the default when Airflow is installed); "
                         "fail if it is not, or if it is another major version than --airflow")
-    b.add_argument("--airflow", choices=sorted(TARGETS), default=None,
-                   help="the Airflow major version to write for (default: `airflow` under [tool.dagforge] "
-                        "in the nearest pyproject.toml, else 3)")
+    b.add_argument("--force", action="store_true",
+                   help="render every spec, also those whose generated file is up to date")
 
     v = sub.add_parser("validate", help="check specs; write nothing")
     paths(v)
+
+    c = sub.add_parser("check", help="exit 1 when the output folder is not what build would write; write nothing")
+    paths(c)
+    output(c)
+    c.add_argument("--diff", action="store_true", help="print a unified diff of every file build would change")
+
+    g = sub.add_parser("graph", help="draw the task graph of a spec")
+    g.add_argument("spec", metavar="SPEC", help="a spec file")
+    g.add_argument("--format", choices=diagram.FORMATS, default="mermaid",
+                   help="mermaid (default), dot, or png/svg (these need Graphviz)")
+    g.add_argument("-o", "--output", metavar="FILE", help="write the picture here (default: standard output)")
+    g.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
+
+    e = sub.add_parser("explain", help="a spec in plain words: schedule, next runs, retries, alerts, task order")
+    e.add_argument("spec", metavar="SPEC", help="a spec file")
+    e.add_argument("--after", metavar="DATETIME", type=_moment,
+                   help="list the runs after this ISO date or datetime (default: now; UTC unless it has an offset)")
+    e.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
+
+    n = sub.add_parser("new", help="write a commented starter spec into specs/")
+    n.add_argument("name", metavar="NAME", help="the pipeline's name: the file name and dag_id")
+    n.add_argument("--template", choices=scaffold.STARTERS, default="etl", help="the kind of starter (default: etl)")
+    n.add_argument("--dir", default="specs", metavar="DIR", help="where to write it (default: specs/)")
+
+    sub.add_parser("schema", help="print the JSON Schema of a spec (for editors and check-jsonschema)")
 
     r = sub.add_parser("run", help="build one spec and run it once under Airflow (airflow dags test)",
                        description="Build SPEC into a temporary dags folder and run its DAG once with "
@@ -64,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--use-airflow-home", action="store_true",
                    help="run in the Airflow home AIRFLOW_HOME names (its SQLite database must be migrated) "
                         "instead of a throwaway one")
+    r.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
     return parser
 
 
@@ -82,6 +117,14 @@ def _conf(text: str) -> dict:
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError("must be a JSON object, like '{\"key\": \"value\"}'")
     return value
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an ISO date or datetime, e.g. 2025-01-31T06:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def main(argv=None) -> int:
@@ -104,56 +147,81 @@ def _run(args) -> int:
 
     if args.command == "run":
         return _run_spec(args)
-    if args.command == "build":
+    if args.command in ("build", "check"):
         from .config import ConfigError, airflow_target
-        from .verify import airflow_installed
 
-        if args.verify and not airflow_installed():
-            print("dagforge: --verify needs Airflow: pip install 'dagforge[airflow]'", file=sys.stderr)
-            return EXIT_USAGE
         try:
             airflow = args.airflow or airflow_target()
         except ConfigError as e:
             print(f"dagforge: error: {e}", file=sys.stderr)
             return EXIT_USAGE
-        result = dagforge.build(args.paths, args.output, verify=args.verify, airflow=airflow)
+    if args.command == "build":
+        from .progress import TerminalProgress
+        from .verify import airflow_installed
+
+        if args.verify and not airflow_installed():
+            print("dagforge: --verify needs Airflow: pip install 'dagforge[airflow]'", file=sys.stderr)
+            return EXIT_USAGE
+        with TerminalProgress() as progress:
+            result = dagforge.build(args.paths, args.output, verify=args.verify, force=args.force,
+                                    progress=progress, airflow=airflow)
+    elif args.command == "check":
+        result = dagforge.check(args.paths, args.output, airflow=airflow)
+        return emit(result, "check", args.format, args.debug, diff=args.diff)
+    elif args.command == "graph":
+        return _graph(dagforge.graph(args.spec, args.format), args)
+    elif args.command == "explain":
+        result = dagforge.explain(args.spec, args.after)
+        if result.text is not None:
+            sys.stdout.write(result.text)
+            return EXIT_OK
+        return emit(result, "explain", debug=args.debug)
+    elif args.command == "new":
+        return _new(args)
+    elif args.command == "schema":
+        sys.stdout.write(dagforge.schema())
+        return EXIT_OK
     else:
         result = dagforge.validate(args.paths)
-    return _report(result, args.command, args.debug)
+    return _report(result, args.command, args.debug, args.format)
 
 
-def _report(result, command: str, debug: bool = False) -> int:
-    for problem in result.problems:
-        print(f"{problem.path}: error: {problem.message}", file=sys.stderr)
-    for spec in result.specs:
-        for d in spec.diagnostics:
-            print(d.format(spec.source_lines), file=sys.stderr)
-        if spec.internal_error:
-            if debug:
-                print(spec.internal_error.rstrip(), file=sys.stderr)
-            last = spec.internal_error.strip().splitlines()[-1]
-            print(f"{spec.display}: internal error: {last}, please report it"
-                  + ("" if debug else " (--debug shows the traceback)"), file=sys.stderr)
-        if command == "build" and spec.output:
-            print(f"wrote {spec.output.as_posix()}")
-    for path in getattr(result, "removed", []):
-        print(f"removed {path.as_posix()} (its spec is gone)")
-    for warning in getattr(result, "warnings", []):
-        print(f"dagforge: warning: {warning}", file=sys.stderr)
-    good, bad = len(result.specs) - len(result.invalid), len(result.invalid)
-    verb = {"build": "built", "validate": "valid"}[command]
-    summary = f"{good} spec{'s' * (good != 1)} {verb}, {bad} invalid"
-    if command == "build":
-        summary += " (verified with Airflow's DagBag)" if result.verified else " (not verified)"
-    print(summary, file=sys.stderr)
-    if any(s.internal_error for s in result.specs):
-        return EXIT_INTERNAL
-    if result.problems:
+def _report(result, command: str, debug: bool = False, fmt: str = "text") -> int:
+    return emit(result, command, fmt, debug)
+
+
+def _graph(result, args) -> int:
+    if result.picture is None:
+        return emit(result, "graph", debug=args.debug)
+    picture = result.picture
+    if args.output:
+        path = Path(args.output)
+        path.write_bytes(picture) if isinstance(picture, bytes) else path.write_text(picture, encoding="utf-8")
+        print(f"wrote {path.as_posix()}", file=sys.stderr)
+    elif isinstance(picture, bytes):
+        if sys.stdout.isatty():
+            print(f"dagforge: --format {args.format} is an image: write it to a file with -o FILE", file=sys.stderr)
+            return EXIT_USAGE
+        sys.stdout.buffer.write(picture)
+    else:
+        sys.stdout.write(picture)
+    return EXIT_OK
+
+
+def _new(args) -> int:
+    import dagforge
+
+    try:
+        path = dagforge.new(args.name, args.template, args.dir)
+    except scaffold.ScaffoldError as e:
+        print(f"dagforge: error: {e}" + (f"\n  hint: {e.hint}" if e.hint else ""), file=sys.stderr)
         return EXIT_USAGE
-    if not result.specs:
-        print("dagforge: no spec files (*.yaml, *.yml) found", file=sys.stderr)
-        return EXIT_USAGE
-    return EXIT_OK if result.ok else EXIT_INVALID
+    print(f"wrote {path.as_posix()} (starter: {args.template})")
+    print(f"next: edit it, then `dagforge explain {path.as_posix()}` and `dagforge build`", file=sys.stderr)
+    if not scaffold.SCHEMA_FILE.exists():
+        print(f"note: editors read the schema from {scaffold.SCHEMA_FILE.as_posix()}: "
+              f"`dagforge schema > {scaffold.SCHEMA_FILE.as_posix()}` writes it", file=sys.stderr)
+    return EXIT_OK
 
 
 def _run_spec(args) -> int:

@@ -93,6 +93,7 @@ class Pipeline:
     alerts: Alerts
     tasks: list[Task] = field(default_factory=list)
     generator: str = f"dagforge {__version__}"
+    input_sha256: str = ""  # the spec and the generator together (see stamp.py); set before rendering
 
     @property
     def schedule_kind(self) -> str:

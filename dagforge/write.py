@@ -40,10 +40,27 @@ def generated_source(path: Path) -> str | None:
     return m["source"] if m else None
 
 
-def remove_stale(out: Path, written: dict[str, Path]) -> list[Path]:
-    """Remove generated files whose spec is gone, or whose spec now writes another file.
+def orphans(out: Path, written: dict[str, Path]) -> list[tuple[Path, Path | None]]:
+    """Generated files in `out` whose spec is gone (paired with None) or now writes another file
+    (paired with that file). `written` maps the source path (as headers name it) of every spec built
+    now to its output file."""
+    found = []
+    if not out.is_dir():
+        return found
+    for path in sorted(out.glob("*.py")):
+        source = generated_source(path)
+        if source is None:
+            continue  # not ours: never touched
+        if not Path(source).exists():
+            found.append((path, None))
+        elif source in written and written[source].resolve() != path.resolve():
+            found.append((path, written[source]))
+    return found
 
-    `written` maps the source path (as headers name it) of every spec built now to its output file.
+
+def remove_stale(out: Path, written: dict[str, Path]) -> list[Path]:
+    """Remove generated files whose spec is gone, or whose spec now writes another file (see `orphans`).
+
     Also removes temporary files a killed build left behind. Returns what was removed.
     """
     removed = []
@@ -51,13 +68,7 @@ def remove_stale(out: Path, written: dict[str, Path]) -> list[Path]:
         return removed
     for leftover in out.glob(".*.py.*.tmp"):
         leftover.unlink(missing_ok=True)
-    for path in sorted(out.glob("*.py")):
-        source = generated_source(path)
-        if source is None:
-            continue  # not ours: never touched
-        gone = not Path(source).exists()
-        moved = source in written and written[source].resolve() != path.resolve()
-        if gone or moved:
-            path.unlink()
-            removed.append(path)
+    for path, _ in orphans(out, written):
+        path.unlink()
+        removed.append(path)
     return removed

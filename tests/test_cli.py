@@ -75,14 +75,19 @@ def test_default_paths_are_specs_and_generated_dags(tmp_path, write_spec):
 
 
 def test_help_and_validate_do_not_import_airflow(tmp_path, write_spec):
+    """Nor do check, graph, explain, new and schema: only verification loads Airflow (in a child)."""
     import subprocess
     import sys
 
     write_spec(GOOD, "good.yaml")
     code = (
         "import sys; from dagforge.cli import main\n"
-        "for argv in (['validate', 'specs'], ['build', '--no-verify', 'specs', '-o', 'out']):\n"
-        "    assert main(argv) == 0\n"
+        "for argv in (['validate', 'specs'], ['build', '--no-verify', 'specs', '-o', 'out'],\n"
+        "             ['check', 'specs', '-o', 'out'], ['check', '--diff', '--format', 'json', 'specs', '-o', 'out'],\n"
+        "             ['validate', '--format', 'github', 'specs'], ['graph', 'specs/good.yaml'],\n"
+        "             ['graph', '--format', 'dot', 'specs/good.yaml'], ['graph', '--format', 'svg', 'specs/good.yaml'],\n"
+        "             ['explain', 'specs/good.yaml'], ['new', 'starter'], ['schema']):\n"
+        "    assert main(argv) == 0, argv\n"
         "assert not [m for m in sys.modules if m == 'airflow' or m.startswith('airflow.')], 'airflow imported'\n"
     )
     r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
@@ -95,3 +100,4 @@ def test_help_and_validate_do_not_import_airflow(tmp_path, write_spec):
 def test_examples_build_from_repo_root():
     r = run_cli("validate", "specs/", cwd=ROOT)
     assert r.returncode == 0, r.stderr
+

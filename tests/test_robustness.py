@@ -85,7 +85,7 @@ def test_building_one_spec_keeps_the_others(tmp_path, write_spec):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.py", "b.py"]
 
 
-def test_sigkill_at_a_random_moment_leaves_old_or_new_files(tmp_path, write_spec):
+def test_sigkill_at_a_random_moment_leaves_old_or_new_files(tmp_path, write_spec, monkeypatch):
     names = [f"p{i:02d}" for i in range(40)]
     for n in names:
         write_spec(SPEC.replace("DESC", "old"), f"{n}.yaml")
@@ -94,8 +94,8 @@ def test_sigkill_at_a_random_moment_leaves_old_or_new_files(tmp_path, write_spec
     old = {n: (tmp_path / "out" / f"{n}.py").read_bytes() for n in names}
     for n in names:
         write_spec(SPEC.replace("DESC", "new"), f"{n}.yaml")
-    new = {n: dagforge.build([tmp_path / "specs" / f"{n}.yaml"], tmp_path / "reference", verify=False).specs[0].code.encode()
-           for n in names}
+    monkeypatch.chdir(tmp_path)  # where the CLI runs: the header names the spec as it does ("specs/p00.yaml")
+    new = {n: dagforge.build([f"specs/{n}.yaml"], "reference", verify=False).specs[0].code.encode() for n in names}
     rng = random.Random(20241125)
     for attempt in range(6):
         proc = subprocess.Popen(dagforge_exe, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

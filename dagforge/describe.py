@@ -1,0 +1,191 @@
+"""A pipeline in plain words: its schedule, its next runs, each task's retry and alert policy, the order.
+
+Cron expressions are put into words by cron-descriptor and iterated by croniter (the libraries Airflow
+itself describes and schedules cron timetables with), in the spec's time zone, stepping over
+daylight-saving changes the way Airflow 3's CronTriggerTimetable does.
+"""
+
+from __future__ import annotations
+
+import graphlib
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from cron_descriptor import ExpressionDescriptor, Options
+from croniter import croniter
+
+from . import values
+from .model import Alerts, Pipeline, Task
+
+RUNS = 5
+
+
+def explain(p: Pipeline, after: datetime) -> str:
+    """The explanation of `p`, with the runs that come after `after` (an aware datetime)."""
+    tz = ZoneInfo(p.timezone)
+    out = [f"{p.dag_id}" + (f": {p.description}" if p.description else ""), ""]
+    out.append(f"Schedule:   {schedule_words(p)}")
+    out.append(f"Starts:     {_when(_aware(p.start_date.local, tz))}")
+    if p.end_date:
+        out.append(f"Ends:       {_when(_aware(p.end_date.local, tz))}")
+    out.append("Catchup:    " + ("on: runs missed since the start date are run, oldest first" if p.catchup
+                                 else "off: missed runs are skipped, only the latest one runs"))
+    limits = []
+    if p.max_active_runs is not None:
+        limits.append(f"at most {_count(p.max_active_runs, 'run')} at a time")
+    if p.dagrun_timeout is not None:
+        limits.append(f"a run fails after {duration_words(p.dagrun_timeout)}")
+    if limits:
+        out.append(f"Limits:     {'; '.join(limits)}")
+    if p.alerts.on_success and p.alerts.emails:
+        out.append(f"On success: mail {', '.join(p.alerts.emails)} once per successful run")
+    out.append("")
+    runs, note = next_runs(p, after)
+    if runs:
+        out.append(f"Next {len(runs)} run{'s' * (len(runs) != 1)} ({p.timezone}):")
+        out += [f"  {_when(r)}" for r in runs]
+    if note:
+        out.append(note)
+    out += ["", "Task order (tasks on one line may run at the same time):"]
+    out += [f"  {i}. {', '.join(t.task_id for t in level)}" for i, level in enumerate(levels(p), 1)]
+    out += ["", "Tasks:"]
+    for level in levels(p):
+        for t in level:
+            out += _task(t)
+    return "\n".join(out) + "\n"
+
+
+def schedule_words(p: Pipeline) -> str:
+    kind = p.schedule_kind
+    if kind == "none":
+        return "none: runs only when triggered (by hand, through the API, or by another DAG)"
+    if p.schedule == "@once":
+        return "@once: one run, at the start date"
+    if kind == "duration":
+        return f"every {duration_words(p.schedule)}"
+    expression = values.PRESET_CRON.get(p.schedule, p.schedule)
+    words = cron_words(expression)
+    given = f"{p.schedule}, " if p.schedule in values.PRESET_CRON else ""
+    return f"{words}, {p.timezone} ({given}cron '{expression}')"
+
+
+def cron_words(expression: str) -> str:
+    """'At 07:30, Monday through Friday' for '30 7 * * 1-5' (English, 24-hour clock)."""
+    options = Options()
+    options.use_24hour_time_format = True
+    options.locale_code = "en_US"  # not the machine's locale: the same words everywhere
+    return ExpressionDescriptor(expression, options).get_description()
+
+
+def next_runs(p: Pipeline, after: datetime, count: int = RUNS) -> tuple[list[datetime], str]:
+    """The next run times after `after` in the spec's time zone, and a note when they need one."""
+    tz = ZoneInfo(p.timezone)
+    start = _aware(p.start_date.local, tz)
+    end = _aware(p.end_date.local, tz) if p.end_date else None
+    after = datetime.fromtimestamp(after.timestamp(), tz)  # a plain datetime, whatever kind was given
+    kind = p.schedule_kind
+    if kind == "none":
+        return [], ""
+    if p.schedule == "@once":
+        return ([start], "") if start > after else ([], "The one run was due at the start date, which has passed.")
+    if kind == "duration":
+        if start <= after and not p.catchup:
+            return [], (f"The first run starts when the DAG is first scheduled (unpaused), then one every "
+                        f"{duration_words(p.schedule)} after it.")
+        steps = 0 if start > after else (after - start) // p.schedule + 1
+        first = start.astimezone(timezone.utc)  # Airflow adds the duration to absolute time, not wall time
+        runs = [(first + (steps + i) * p.schedule).astimezone(tz) for i in range(count)]
+    else:
+        expression = values.PRESET_CRON.get(p.schedule, p.schedule)
+        runs, current = [], max(after, start - timedelta(microseconds=1))
+        for _ in range(count):
+            current = _cron_next(expression, current, tz)
+            runs.append(current)
+    kept = [r for r in runs if end is None or r <= end]
+    return kept, ("" if kept or end is None else "No more runs: the end date has passed.")
+
+
+def _cron_next(expression: str, current: datetime, tz: ZoneInfo) -> datetime:
+    """The first cron time after `current`, as Airflow's CronTriggerTimetable finds it across DST changes:
+    croniter on the wall clock; a wall time that a change skips runs the same length later (02:30 ->
+    03:30); a schedule that runs every hour steps on in absolute time instead."""
+    naive = current.astimezone(tz).replace(tzinfo=None)
+    cron = croniter(expression, naive)
+    scheduled = cron.get_next(datetime)
+    if cron.expanded[1] == ["*"]:
+        return (current.astimezone(timezone.utc) + (scheduled - naive)).astimezone(tz)
+    return _localize(scheduled, tz)
+
+
+def _localize(wall: datetime, tz: ZoneInfo) -> datetime:
+    """A wall-clock time in `tz` as Airflow (through pendulum) reads it: a time the clock shows twice
+    is the later one; a time the clock skips moves on by the skipped length."""
+    earlier, later = wall.replace(tzinfo=tz, fold=0), wall.replace(tzinfo=tz, fold=1)
+    if earlier.utcoffset() == later.utcoffset():
+        return earlier
+    instant = earlier.astimezone(timezone.utc).astimezone(tz)
+    return later if instant.replace(tzinfo=None) == wall else instant
+
+
+def levels(p: Pipeline) -> list[list[Task]]:
+    """The tasks in the order they can run: each level depends only on the levels before it."""
+    order = {t.task_id: i for i, t in enumerate(p.tasks)}
+    by_id = {t.task_id: t for t in p.tasks}
+    sorter = graphlib.TopologicalSorter({t.task_id: t.dependencies for t in p.tasks})
+    sorter.prepare()
+    out = []
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready(), key=order.__getitem__)
+        out.append([by_id[task_id] for task_id in ready])
+        sorter.done(*ready)
+    return out
+
+
+def _task(t: Task) -> list[str]:
+    head = f"  {t.task_id} ({t.operator.name})"
+    if t.dependencies:
+        head += f", after {', '.join(t.dependencies)}"
+    lines = [head]
+    if t.retries:
+        lines.append(f"    retries:    {t.retries}, {duration_words(t.retry_delay)} apart")
+    else:
+        lines.append("    retries:    none: the first failure is final")
+    if t.execution_timeout is not None:
+        lines.append(f"    time limit: {duration_words(t.execution_timeout)}")
+    lines.append(f"    alerts:     {_alert_words(t.alerts)}")
+    if "trigger_rule" in t.overrides:
+        lines.append(f"    runs when:  {t.overrides['trigger_rule']} (instead of all_success)")
+    for key in ("pool", "queue", "priority_weight"):
+        if key in t.overrides:
+            lines.append(f"    {key + ':':<11} {t.overrides[key]}")
+    return lines
+
+
+def _alert_words(a: Alerts) -> str:
+    said = []
+    if a.failure_to:
+        said.append(f"mail {', '.join(a.failure_to)} when it fails for good")
+    if a.retry_to:
+        said.append(f"mail {', '.join(a.retry_to)} on each retry")
+    return "; ".join(said) or "none"
+
+
+def duration_words(d: timedelta) -> str:
+    """'1 hour 30 minutes' for timedelta(minutes=90)."""
+    seconds = int(d.total_seconds())
+    days, rest = divmod(seconds, 86400)
+    parts = [(days, "day"), (rest // 3600, "hour"), (rest % 3600 // 60, "minute"), (rest % 60, "second")]
+    return " ".join(_count(n, unit) for n, unit in parts if n) or "0 seconds"
+
+
+def _count(n: int, unit: str) -> str:
+    return f"{n} {unit}{'s' * (n != 1)}"
+
+
+def _aware(local: datetime, tz: ZoneInfo) -> datetime:
+    return local.replace(tzinfo=tz)
+
+
+def _when(moment: datetime) -> str:
+    offset = moment.strftime("%z")
+    return f"{moment:%a %Y-%m-%d %H:%M} {moment.tzname()} ({offset[:3]}:{offset[3:]})"

@@ -1,0 +1,78 @@
+"""The task graph of a pipeline as a picture: Mermaid, Graphviz DOT, and PNG or SVG through Graphviz.
+
+Each node shows the task id and its operator; each edge runs from an upstream task to the task that
+depends on it. Mermaid and DOT are text made here; PNG and SVG come from Graphviz's `dot` program.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+from .model import Pipeline
+
+FORMATS = ("mermaid", "dot", "png", "svg")
+GRAPHVIZ_HINT = ("install Graphviz (Debian/Ubuntu: `apt-get install graphviz`, macOS: `brew install graphviz`, "
+                 "Windows: `winget install graphviz`), or use --format mermaid or --format dot")
+
+
+class GraphvizMissing(RuntimeError):
+    pass
+
+
+def draw(p: Pipeline, fmt: str = "mermaid") -> str | bytes:
+    """The picture in `fmt`: text for mermaid, dot and svg; bytes for png."""
+    if fmt == "mermaid":
+        return mermaid(p)
+    if fmt == "dot":
+        return dot(p)
+    if fmt in ("png", "svg"):
+        image = graphviz(dot(p), fmt)
+        return image.decode("utf-8") if fmt == "svg" else image
+    raise ValueError(f"unknown graph format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
+def mermaid(p: Pipeline) -> str:
+    """A Mermaid flowchart, as GitHub renders it in a ```mermaid block."""
+    ids = {t.task_id: f"t{i}" for i, t in enumerate(p.tasks)}  # Mermaid reserves words like `end`
+    lines = ["---", f"title: {_quoted(p.dag_id)}", "---", "flowchart LR"]
+    for t in p.tasks:
+        lines.append(f'    {ids[t.task_id]}["{t.task_id}<br/>{t.operator.name}"]')  # ids: [A-Za-z0-9_.-]
+    for up, down in p.edges:
+        lines.append(f"    {ids[up]} --> {ids[down]}")
+    return "\n".join(lines) + "\n"
+
+
+def _quoted(*lines: str) -> str:
+    """A double-quoted DOT (and YAML) string; several lines are joined by DOT's line break `\\n`."""
+    return '"' + "\\n".join(line.replace("\\", "\\\\").replace('"', '\\"') for line in lines) + '"'
+
+
+def dot(p: Pipeline) -> str:
+    """A Graphviz digraph, left to right."""
+    lines = [
+        f"digraph {_quoted(p.dag_id)} {{",
+        "    rankdir=LR;",
+        f"    label={_quoted(p.dag_id)};",
+        '    labelloc="t";',
+        '    fontname="Helvetica";',
+        '    node [shape=box, style="rounded,filled", fillcolor="#eef3fb", fontname="Helvetica"];',
+        '    edge [color="#555555"];',
+    ]
+    for t in p.tasks:
+        lines.append(f"    {_quoted(t.task_id)} [label={_quoted(t.task_id, t.operator.name)}];")
+    for up, down in p.edges:
+        lines.append(f"    {_quoted(up)} -> {_quoted(down)};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def graphviz(source: str, fmt: str) -> bytes:
+    """`source` (DOT) laid out and drawn by Graphviz's `dot` as `fmt` (png, svg)."""
+    exe = shutil.which("dot")
+    if exe is None:
+        raise GraphvizMissing(f"--format {fmt} needs Graphviz's `dot` program, which is not installed")
+    proc = subprocess.run([exe, f"-T{fmt}"], input=source.encode("utf-8"), capture_output=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"Graphviz failed: {proc.stderr.decode('utf-8', 'replace').strip()}")
+    return proc.stdout

@@ -1,0 +1,178 @@
+"""Reporting a result: compiler-style text, one JSON document, or GitHub Actions workflow commands.
+
+- text: `file:line:col: error: message`, the source line with a caret and a hint, on stderr; what
+  was written or removed on stdout; a summary line on stderr.
+- json: one document on stdout with every diagnostic (file, line, column, code, message, hint).
+- github: one `::error file=…,line=…,col=…::…` workflow command per diagnostic on stdout, so GitHub
+  shows each problem inline on a pull request; the summary stays a plain line.
+
+Exit codes: 0 all good, 1 a spec is invalid or a generated file is out of date, 2 usage error,
+3 internal error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from . import __version__
+from .diagnostics import Diagnostic
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+FORMATS = ("text", "json", "github")
+_VERBS = {"build": "built", "validate": "valid", "check": "checked"}
+
+
+def findings(result) -> list[tuple[Diagnostic, list[str]]]:
+    """Every diagnostic of a result, each with the lines of the file it points into."""
+    found = [(d, []) for d in result.problems]
+    for spec in result.specs:
+        found += [(d, spec.source_lines) for d in spec.diagnostics]
+        if spec.internal_error:
+            found.append((Diagnostic(spec.display, 0, 0, f"internal error: {_last_line(spec.internal_error)}",
+                                     "this is a dagforge bug: please report it (--debug shows the traceback)",
+                                     code="internal"), []))
+    found += [(d.diagnostic, d.lines) for d in getattr(result, "drift", [])]
+    return found
+
+
+def exit_code(result) -> int:
+    if any(s.internal_error for s in result.specs):
+        return EXIT_INTERNAL
+    if result.problems or not result.specs:
+        return EXIT_USAGE
+    return EXIT_OK if result.ok else EXIT_INVALID
+
+
+def summary(result, command: str) -> str:
+    """The closing line of a validate, build or check ("" for the commands about one spec)."""
+    if command not in _VERBS:
+        return ""
+    good, bad = len(result.specs) - len(result.invalid), len(result.invalid)
+    text = f"{good} spec{'s' * (good != 1)} {_VERBS[command]}, {bad} invalid"
+    if command == "build":
+        fresh = sum(1 for s in result.specs if s.up_to_date)
+        if fresh:
+            text += f", {fresh} already up to date"
+        if result.verified:
+            text += " (verified with Airflow's DagBag)"
+        elif result.rendered or not fresh:
+            text += " (not verified)"
+    if command == "check":
+        drift = getattr(result, "drift", [])
+        if drift:
+            text += f"; {len(drift)} generated file{'s' * (len(drift) != 1)} out of date: run `dagforge build`"
+        elif result.ok and result.specs:
+            text += "; every generated file is up to date"
+    return text
+
+
+def emit(result, command: str, fmt: str = "text", debug: bool = False, diff: bool = False,
+         out=None, err=None) -> int:
+    """Print a result in `fmt`; returns the exit code."""
+    out, err = out or sys.stdout, err or sys.stderr
+    code = exit_code(result)
+    if fmt == "json":
+        print(json.dumps(document(result, command, code), indent=2), file=out)
+        return code
+    if fmt == "github":
+        for d, _ in findings(result):
+            print(github_command(d), file=out)
+        for warning in getattr(result, "warnings", []):
+            print(f"::warning title=dagforge::{_escape(warning)}", file=out)
+        if debug:
+            for spec in result.specs:
+                if spec.internal_error:
+                    print(spec.internal_error.rstrip(), file=err)
+    else:
+        _text(result, command, debug, out, err)
+    if diff:
+        for d in getattr(result, "drift", []):
+            out.write(d.diff())
+    if summary(result, command):
+        print(summary(result, command), file=err)
+    if not result.specs and not result.problems:
+        print("dagforge: no spec files (*.yaml, *.yml) found", file=err)
+    return code
+
+
+def _text(result, command, debug, out, err) -> None:
+    for problem in result.problems:
+        print(problem.format(), file=err)
+    for spec in result.specs:
+        for d in spec.diagnostics:
+            print(d.format(spec.source_lines), file=err)
+        if spec.internal_error:
+            if debug:
+                print(spec.internal_error.rstrip(), file=err)
+            print(f"{spec.display}: internal error: {_last_line(spec.internal_error)}, please report it"
+                  + ("" if debug else " (--debug shows the traceback)"), file=err)
+        if command == "build" and spec.output and not spec.up_to_date:
+            print(f"wrote {spec.output.as_posix()}", file=out)
+    for d in getattr(result, "drift", []):
+        print(d.diagnostic.format(d.lines), file=err)
+    for path in getattr(result, "removed", []):
+        print(f"removed {path.as_posix()} (its spec is gone)", file=out)
+    for warning in getattr(result, "warnings", []):
+        print(f"dagforge: warning: {warning}", file=err)
+
+
+def _last_line(text: str) -> str:
+    return text.strip().splitlines()[-1]
+
+
+def document(result, command: str, code: int) -> dict:
+    """The JSON document of a result."""
+    doc = {
+        "dagforge": __version__,
+        "command": command,
+        "ok": code == EXIT_OK,
+        "exit_code": code,
+        "summary": summary(result, command),
+        "diagnostics": [diagnostic_json(d) for d, _ in findings(result)],
+        "specs": [_spec_json(s, command) for s in result.specs],
+        "warnings": list(getattr(result, "warnings", [])),
+    }
+    if command == "build":
+        doc["verified"] = result.verified
+        doc["rendered"] = result.rendered
+        doc["removed"] = [p.as_posix() for p in result.removed]
+    if command == "check":
+        doc["drift"] = [{"kind": d.kind, "output": d.output.as_posix(), "spec": d.spec} for d in result.drift]
+    return doc
+
+
+def diagnostic_json(d: Diagnostic) -> dict:
+    return {"file": d.path, "line": d.line, "column": d.column, "severity": d.severity, "code": d.code,
+            "message": d.message, "hint": d.hint}
+
+
+def _spec_json(spec, command: str) -> dict:
+    if spec.internal_error:
+        status = "internal-error"
+    elif not spec.ok:
+        status = "invalid"
+    elif command == "build":
+        status = "up-to-date" if spec.up_to_date else ("written" if spec.output else "not-written")
+    else:
+        status = "valid"
+    return {"spec": spec.display, "dag_id": spec.pipeline.dag_id if spec.pipeline else None, "status": status,
+            "output": spec.output.as_posix() if spec.output else None}
+
+
+def github_command(d: Diagnostic) -> str:
+    """A GitHub Actions workflow command that annotates the diagnostic's file and line."""
+    props = {"file": d.path}
+    if d.line:
+        props.update(line=d.line, col=d.column)
+    props["title"] = f"dagforge: {d.code}"
+    message = d.message + (f"\nhint: {d.hint}" if d.hint else "")
+    level = "warning" if d.severity == "warning" else "error"
+    attrs = ",".join(f"{k}={_escape(str(v), True)}" for k, v in props.items())
+    return f"::{level} {attrs}::{_escape(message)}"
+
+
+def _escape(text: str, prop: bool = False) -> str:
+    """GitHub's escaping of workflow command data (and, for properties, of `:` and `,`)."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if prop else text

@@ -1,0 +1,105 @@
+"""The generated header's hashes: what went into a file, and whether the file is still what came out.
+
+    # source-sha256: the spec's bytes
+    # input-sha256:  the spec's bytes and path, the target Airflow version, dagforge's version, its
+    #                templates and its schema
+    # output-sha256: the file itself, without this line
+
+A file whose input-sha256 is what the spec gives now, and whose output-sha256 still matches its own
+text, is exactly what `dagforge build` would write: build skips it and check accepts it. Any change
+of the spec, of the target, of dagforge or of its templates changes input-sha256; any edit of the file breaks
+output-sha256. Within one version, black's major version is pinned (pyproject.toml) and black keeps
+its stable style for a major version, so the formatter needs no place in the hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from . import __version__
+from .validate import schema_path
+from .write import GENERATED_HEADER
+
+_TEMPLATES = Path(__file__).parent / "templates"
+_LINE = re.compile(r"^# (?P<name>source|input|output)-sha256: (?P<value>\S+)$")
+_OUTPUT_LINE = re.compile(r"^# output-sha256: \S+\n", re.M)
+_HEADER_LINES = 8  # the hashes sit in the first lines; nothing further down is ever read as one
+
+
+@cache
+def generator_digest() -> str:
+    """A hash of everything of dagforge's own that shapes a generated file, besides the spec. Code
+    changes come with a new version; within one, `build --force` re-renders everything."""
+    h = hashlib.sha256()
+    parts = [("version", __version__.encode()), ("schema", schema_path().read_bytes())]
+    parts += [(f"templates/{f.name}", f.read_bytes()) for f in sorted(_TEMPLATES.iterdir()) if f.is_file()]
+    for name, data in parts:
+        h.update(_framed(name.encode()) + _framed(data))
+    return h.hexdigest()
+
+
+def input_sha256(source: str, spec_text: str, airflow: str, generator: str | None = None) -> str:
+    """The hash of all a generated file is made from: the spec (its path and bytes), the Airflow
+    version it is written for, and the generator."""
+    h = hashlib.sha256()
+    parts = (source.encode(), spec_text.encode("utf-8"), airflow.encode(), (generator or generator_digest()).encode())
+    for part in parts:
+        h.update(_framed(part))
+    return h.hexdigest()
+
+
+def _framed(data: bytes) -> bytes:
+    return len(data).to_bytes(8, "big") + data
+
+
+def seal(code: str) -> str:
+    """Fill in the output-sha256 line of a formatted file."""
+    if not _OUTPUT_LINE.search(code):
+        raise ValueError("the generated code has no output-sha256 line")
+    return _OUTPUT_LINE.sub(f"# output-sha256: {_output_hash(code)}\n", code, count=1)
+
+
+def _output_hash(text: str) -> str:
+    return hashlib.sha256(_OUTPUT_LINE.sub("", text, count=1).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What a file's header says about it."""
+
+    source: str | None  # the spec named in the first line; None: not a dagforge file
+    hashes: dict  # "source" / "input" / "output" -> hex digest, as far as the header has them
+    intact: bool  # the header has an output-sha256 and the text matches it: nobody edited the file
+
+    def current(self, input_hash: str) -> bool:
+        """Exactly what `dagforge build` writes for a spec whose input hash is `input_hash`."""
+        return self.intact and self.hashes.get("input") == input_hash
+
+
+def read_stamp(text: str) -> Stamp:
+    lines = [line.rstrip("\r") for line in text.split("\n", _HEADER_LINES)[:_HEADER_LINES]]
+    m = GENERATED_HEADER.match(lines[0]) if lines else None
+    hashes = {}
+    for line in lines[1:]:
+        found = _LINE.match(line)
+        if found:
+            hashes.setdefault(found["name"], found["value"])
+    intact = bool(m) and "output" in hashes and hashes["output"] == _output_hash(text)
+    return Stamp(m["source"] if m else None, hashes, intact)
+
+
+def is_hash_line(line: str) -> bool:
+    return bool(_LINE.match(line.rstrip("\n")))
+
+
+def read_file(path: Path) -> str | None:
+    """The text of a generated file, or None when there is none (or it is not text)."""
+    try:
+        data = path.read_bytes()  # bytes: a changed line ending is an edit too
+    except FileNotFoundError:
+        return None
+    return data.decode("utf-8", errors="replace")

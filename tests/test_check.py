@@ -1,0 +1,156 @@
+"""`dagforge check`: exit 0 exactly when the output folder is what `build` would write; every kind of
+drift named with its file and fix; `--diff`; never writes anything."""
+
+import hashlib
+
+from conftest import ROOT, run_cli
+
+GOOD = "start_date: 2024-01-01\ntasks:\n  hello: {operator: bash, bash_command: 'echo NAME'}\n"
+
+
+def _setup(tmp_path, write_spec, names=("a", "b")):
+    for n in names:
+        write_spec(GOOD.replace("NAME", n), f"{n}.yaml")
+    assert run_cli("build", "specs", "-o", "out", "--no-verify", cwd=tmp_path).returncode == 0
+    return tmp_path / "out"
+
+
+def _check(tmp_path, *args):
+    return run_cli("check", "specs", "-o", "out", *args, cwd=tmp_path)
+
+
+def _snapshot(folder):
+    return {p.relative_to(folder).as_posix(): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_up_to_date_is_exit_0(tmp_path, write_spec):
+    _setup(tmp_path, write_spec)
+    r = _check(tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == "2 specs checked, 0 invalid; every generated file is up to date\n" and r.stdout == ""
+
+
+def test_committed_examples_pass_check():
+    r = run_cli("check", "specs/", cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+
+
+def test_stale_spec_changed(tmp_path, write_spec):
+    _setup(tmp_path, write_spec)
+    write_spec(GOOD.replace("NAME", "changed"), "a.yaml")
+    r = _check(tmp_path)
+    assert r.returncode == 1
+    assert ("specs/a.yaml: error: out/a.py is stale: specs/a.yaml (or dagforge's version or templates) changed "
+            "since it was generated\n  hint: run `dagforge build`") in r.stderr
+    assert "out/b.py" not in r.stderr
+    assert "1 generated file out of date: run `dagforge build`" in r.stderr
+
+
+def test_hand_edited_points_at_the_edited_line(tmp_path, write_spec):
+    out = _setup(tmp_path, write_spec)
+    text = (out / "a.py").read_text()
+    (out / "a.py").write_text(text.replace("echo a", "echo patched"))
+    r = _check(tmp_path)
+    assert r.returncode == 1
+    line = text.splitlines().index('        bash_command="echo a",') + 1
+    assert f"out/a.py:{line}:1: error: out/a.py was edited by hand: `dagforge build` would overwrite it" in r.stderr
+    assert f'  {line} |         bash_command="echo patched",' in r.stderr
+    assert "hint: make the change in specs/a.yaml instead, then run `dagforge build`" in r.stderr
+
+
+def test_hand_edited_line_endings_and_appended_lines(tmp_path, write_spec):
+    out = _setup(tmp_path, write_spec)
+    (out / "a.py").write_bytes((out / "a.py").read_bytes().replace(b"\n", b"\r\n"))
+    (out / "b.py").write_text((out / "b.py").read_text() + "print('extra')\n")
+    r = _check(tmp_path)
+    assert r.returncode == 1
+    assert "out/a.py:1:1: error: out/a.py was edited by hand" in r.stderr
+    assert "print('extra')" in r.stderr and "out/b.py was edited by hand" in r.stderr
+
+
+def test_a_file_without_dagforge_header_where_build_writes(tmp_path, write_spec):
+    out = _setup(tmp_path, write_spec)
+    (out / "a.py").write_text("# my own DAG\n")
+    r = _check(tmp_path)
+    assert r.returncode == 1
+    assert "out/a.py:1:1: error: out/a.py is not a dagforge file: `dagforge build` would overwrite it with the DAG of specs/a.yaml" in r.stderr
+
+
+def test_missing(tmp_path, write_spec):
+    out = _setup(tmp_path, write_spec)
+    (out / "b.py").unlink()
+    r = _check(tmp_path)
+    assert r.returncode == 1
+    assert "specs/b.yaml: error: out/b.py is missing: it is generated from this spec\n  hint: run `dagforge build`" in r.stderr
+    assert run_cli("check", "specs", "-o", "nowhere", cwd=tmp_path).returncode == 1
+
+
+def test_orphaned_spec_gone_and_dag_id_renamed(tmp_path, write_spec):
+    out = _setup(tmp_path, write_spec, ("a", "b", "c"))
+    (tmp_path / "specs" / "a.yaml").unlink()
+    write_spec("dag_id: b_renamed\n" + GOOD.replace("NAME", "b"), "b.yaml")
+    (out / "hand_written.py").write_text("# not ours: never reported\n")
+    r = _check(tmp_path)
+    assert r.returncode == 1
+    assert "out/a.py: error: out/a.py is orphaned: its spec specs/a.yaml is gone\n  hint: run `dagforge build` (it removes the file)" in r.stderr
+    assert "out/b.py: error: out/b.py is orphaned: specs/b.yaml now generates out/b_renamed.py" in r.stderr
+    assert "out/b_renamed.py is missing" in r.stderr
+    assert "c.py" not in r.stderr and "hand_written" not in r.stderr
+    assert "3 generated files out of date" in r.stderr
+    # build fixes exactly what check named, and check agrees afterwards
+    assert run_cli("build", "specs", "-o", "out", "--no-verify", cwd=tmp_path).returncode == 0
+    assert sorted(p.name for p in out.iterdir()) == ["b_renamed.py", "c.py", "hand_written.py"]
+    assert _check(tmp_path).returncode == 0
+
+
+def test_a_moved_spec_is_stale_not_orphaned(tmp_path, write_spec):
+    _setup(tmp_path, write_spec, ("a",))
+    (tmp_path / "specs" / "sub").mkdir()
+    (tmp_path / "specs" / "a.yaml").rename(tmp_path / "specs" / "sub" / "a.yaml")
+    r = _check(tmp_path)
+    assert r.returncode == 1
+    assert "specs/sub/a.yaml: error: out/a.py is stale: it was generated from specs/a.yaml" in r.stderr
+    assert "orphaned" not in r.stderr
+
+
+def test_diff_shows_what_build_would_change(tmp_path, write_spec):
+    out = _setup(tmp_path, write_spec, ("a", "b", "c"))
+    write_spec(GOOD.replace("NAME", "changed"), "a.yaml")
+    (out / "b.py").unlink()
+    (tmp_path / "specs" / "c.yaml").unlink()
+    r = _check(tmp_path, "--diff")
+    assert r.returncode == 1
+    assert "--- out/a.py (on disk)\n+++ out/a.py (dagforge build)\n" in r.stdout
+    assert '-        bash_command="echo a",\n+        bash_command="echo changed",\n' in r.stdout
+    assert "--- /dev/null\n+++ out/b.py (dagforge build)\n" in r.stdout
+    assert "--- out/c.py (on disk)\n+++ /dev/null\n" in r.stdout
+    assert '-        bash_command="echo c",\n' in r.stdout
+    assert _check(tmp_path).stdout == ""  # without --diff, no diff
+
+
+def test_check_writes_nothing(tmp_path, write_spec):
+    out = _setup(tmp_path, write_spec, ("a", "b", "c"))
+    write_spec(GOOD.replace("NAME", "changed"), "a.yaml")
+    (out / "b.py").write_text("# edited\n")
+    (tmp_path / "specs" / "c.yaml").unlink()
+    write_spec(GOOD.replace("NAME", "d"), "d.yaml")
+    (out / ".a.py.123.tmp").write_text("a leftover of a killed build\n")
+    before = _snapshot(tmp_path)
+    for args in ((), ("--diff",), ("--format", "json"), ("--format", "github")):
+        assert _check(tmp_path, *args).returncode == 1
+    assert _snapshot(tmp_path) == before
+
+
+def test_invalid_spec_fails_check_with_its_diagnostics(tmp_path, write_spec):
+    _setup(tmp_path, write_spec)
+    write_spec("start_date: 2024-01-01\ntasks:\n  hello: {operator: bsh}\n", "a.yaml")
+    r = _check(tmp_path)
+    assert r.returncode == 1
+    assert "specs/a.yaml:3:21: error: unknown operator 'bsh'" in r.stderr
+    assert "1 spec checked, 1 invalid" in r.stderr
+
+
+def test_usage_errors(tmp_path):
+    r = run_cli("check", "nope", cwd=tmp_path)
+    assert r.returncode == 2 and "nope: error: no such file or folder" in r.stderr
