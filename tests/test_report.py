@@ -98,7 +98,7 @@ def test_internal_error_in_json_and_github(tmp_path, write_spec, monkeypatch, ca
 
     write_spec(GOOD, "boom.yaml")
 
-    def broken(p):  # a stand-in for a dagforge bug
+    def broken(p, airflow):  # a stand-in for a dagforge bug
         raise ZeroDivisionError("division by zero")
 
     monkeypatch.setattr(api, "render", broken)

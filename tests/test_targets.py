@@ -68,7 +68,7 @@ def test_schedules_load_as_explicit_timetables_on_airflow_3(tmp_path):
     assert not [d for s in result.specs for d in s.diagnostics]  # no warning for Airflow 3
 
 
-def test_the_two_targets_differ_only_in_imports_and_the_schedule_line(tmp_path):
+def test_the_two_targets_differ_only_in_imports_the_schedule_line_and_the_hashes(tmp_path):
     three = dagforge.build([ROOT / "specs"], tmp_path / "3", verify=False)
     two = dagforge.build([ROOT / "specs"], tmp_path / "2", verify=False, airflow="2")
     assert three.ok and two.ok
@@ -76,7 +76,8 @@ def test_the_two_targets_differ_only_in_imports_and_the_schedule_line(tmp_path):
         changed = [d for d in difflib.ndiff(a.code.splitlines(), b.code.splitlines()) if d[:2] in ("- ", "+ ")]
         assert changed
         for line in changed:
-            assert line[2:].startswith(("from airflow", "    schedule=")), line
+            # the header's input hash covers the target, and the output hash the file itself
+            assert line[2:].startswith(("from airflow", "    schedule=", "# input-sha256: ", "# output-sha256: ")), line
 
 
 def test_airflow_2_code_uses_the_2_10_homes(tmp_path):
