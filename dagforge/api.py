@@ -17,13 +17,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import describe, diagram, drift, scaffold, stamp, targets
+from . import diagram, drift, scaffold, stamp, targets
 from .diagnostics import Diagnostic
-from .format import format_source
 from .load import Document, LoadError, display_path, find_specs, load
 from .model import Pipeline, build_model
-from .render import render
-from .validate import duplicate_dag_ids, schema_path
+from .validate import default_dag_id, duplicate_dag_ids, schema_path
 from .validate import validate as validate_document
 from .write import orphans, remove_stale, write_atomic
 
@@ -111,13 +109,13 @@ def build(paths=("specs",), output="generated_dags", verify: bool | None = None,
 
     target = targets.target(airflow)
     progress = progress or (lambda stage, done, total: None)
-    result, docs = _check(paths)
     out = Path(output)
+    result, docs = _check(paths, fresh=None if force else _fresh(out, target.airflow))
     todo = []
     for spec in result.specs:
-        if spec.ok:
+        if spec.ok and not spec.up_to_date:
             spec.pipeline = spec.guard(_pipeline, docs.get(spec.path), target.airflow)
-        if spec.ok:
+        if spec.ok and not spec.up_to_date:
             spec.diagnostics += _target_notes(spec.pipeline, docs[spec.path], target)
             file = out / f"{spec.pipeline.dag_id}.py"
             current = None if force else spec.guard(_current, file, spec.pipeline.input_sha256)
@@ -157,10 +155,13 @@ def check(paths=("specs",), output="generated_dags", airflow: str = targets.DEFA
     """Compare `output` with what `build --airflow AIRFLOW` would write there: stale, hand-edited,
     missing and orphaned files (see drift.py). Writes nothing and never imports Airflow."""
     airflow = targets.target(airflow).airflow
-    result, docs = _check(paths, CheckResult)
     out = Path(output)
+    result, docs = _check(paths, CheckResult, fresh=_fresh(out, airflow))
     files = {}
     for spec in result.specs:
+        if spec.up_to_date:
+            files[spec.display] = spec.output
+            continue
         if spec.ok:
             spec.pipeline = spec.guard(_pipeline, docs.get(spec.path), airflow)
         if not spec.ok:
@@ -193,6 +194,8 @@ def explain(spec, after: datetime | None = None) -> ExplainResult:
     """One spec in plain words: schedule, next runs after `after` (default: now), task policies, order."""
     result, p = _one(spec, ExplainResult)
     if p is not None:
+        from . import describe  # cron words and run times: only for explain
+
         result.text = result.specs[0].guard(describe.explain, p, after or datetime.now(timezone.utc))
     return result
 
@@ -235,6 +238,9 @@ def _current(target: Path, input_sha256: str) -> str | None:
 
 def generate(p: Pipeline, airflow: str = targets.DEFAULT) -> str:
     """The generated file of one model for Airflow `airflow`: rendered, formatted, sealed."""
+    from .format import format_source  # black and Jinja2 load only when something is rendered
+    from .render import render
+
     return stamp.seal(format_source(render(p, airflow)))
 
 
@@ -254,7 +260,7 @@ def _generate_all(specs: list[SpecResult], result: BuildResult, progress, airflo
             spec.code = spec.guard(generate, spec.pipeline, airflow)
             progress("rendering", i + 1, len(specs))
     else:
-        with ProcessPoolExecutor(max_workers=workers, initializer=_watch_parent, initargs=(os.getpid(),)) as pool:
+        with _pool(len(specs)) as pool:
             futures = {pool.submit(_generate_in_worker, spec.pipeline, airflow): spec for spec in specs}
             for i, future in enumerate(as_completed(futures)):
                 spec = futures[future]
@@ -264,6 +270,10 @@ def _generate_all(specs: list[SpecResult], result: BuildResult, progress, airflo
                     spec.internal_error = traceback.format_exc()
                 progress("rendering", i + 1, len(specs))
     result.rendered = sum(1 for spec in specs if spec.code is not None)
+
+
+def _pool(jobs: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=min(jobs, _cpus()), initializer=_watch_parent, initargs=(os.getpid(),))
 
 
 def _watch_parent(parent: int) -> None:
@@ -284,29 +294,84 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _check(paths, kind=BuildResult) -> tuple[BuildResult, dict[Path, Document]]:
+def _check(paths, kind=BuildResult, fresh: dict | None = None) -> tuple[BuildResult, dict[Path, Document]]:
+    """Load and validate every spec under `paths` (in a pool of processes when there are many).
+
+    With `fresh` (see `_fresh`), a spec whose generated file is intact and made from exactly its
+    current bytes is not parsed again: it was valid when that file was written, and its validity
+    depends only on those bytes and the generator, which are in the hash. It is marked up to date.
+    """
     files, problems = find_specs([paths] if isinstance(paths, (str, Path)) else paths)
     result = kind(problems=problems)
-    docs: dict[Path, Document] = {}
-    for path in files:
-        spec = SpecResult(path, display_path(path))
-        result.specs.append(spec)
-        try:
-            doc = load(path)
-        except LoadError as e:
-            spec.diagnostics.append(e.diagnostic)
-            spec.source_lines = _lines(path)
-            continue
-        except Exception:  # noqa: BLE001 - an unreadable file, or a bug
-            spec.internal_error = traceback.format_exc()
-            continue
-        spec.source_lines = doc.text.splitlines()
-        spec.diagnostics += spec.guard(validate_document, doc) or []
-        docs[path] = doc
+    result.specs = [SpecResult(path, display_path(path)) for path in files]
+    todo = [spec for spec in result.specs if not (fresh and _mark_up_to_date(spec, fresh))]
+    docs = _load_and_validate(todo)
+    # An up-to-date spec whose dag_id a changed spec now takes too: parse it, so both are named.
+    taken = {default_dag_id(doc) for doc in docs.values()}
+    clashing = [s for s in result.specs if s.up_to_date and s.output.stem in taken]
+    for spec in clashing:
+        spec.up_to_date, spec.output, spec.code = False, None, None
+    docs.update(_load_and_validate(clashing))
     by_display = {s.display: s for s in result.specs}
     for d in duplicate_dag_ids([docs[s.path] for s in result.specs if s.ok and s.path in docs]):
         by_display[d.path].diagnostics.append(d)
     return result, docs
+
+
+def _fresh(out: Path, airflow: str) -> dict[str, tuple]:
+    """The intact generated files in `out`, by the spec they name: source -> (file, text, input hash, airflow)."""
+    found = {}
+    for path in sorted(out.glob("*.py")) if out.is_dir() else ():
+        text = stamp.read_file(path)
+        seen = stamp.read_stamp(text or "")
+        if seen.intact and seen.source not in found:
+            found[seen.source] = (path, text, seen.hashes.get("input"), airflow)
+    return found
+
+
+def _mark_up_to_date(spec: SpecResult, fresh: dict) -> bool:
+    if spec.display not in fresh:
+        return False
+    path, text, recorded, airflow = fresh[spec.display]
+    try:
+        spec_text = spec.path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False  # the full path reports it
+    if stamp.input_sha256(spec.display, spec_text, airflow) != recorded:
+        return False
+    spec.up_to_date, spec.output, spec.code = True, path, text
+    return True
+
+
+def _load_and_validate(specs: list[SpecResult]) -> dict[Path, Document]:
+    docs = {}
+    if len(specs) > PARALLEL_ABOVE and _cpus() > 1:
+        with _pool(len(specs)) as pool:
+            outcomes = pool.map(_load_and_validate_one, [s.path for s in specs], chunksize=8)
+            for spec, (doc, diagnostics, lines, error) in zip(specs, outcomes):
+                spec.diagnostics, spec.source_lines, spec.internal_error = diagnostics, lines, error
+                if doc is not None:
+                    docs[spec.path] = doc
+        return docs
+    for spec in specs:
+        doc, spec.diagnostics, spec.source_lines, spec.internal_error = _load_and_validate_one(spec.path)
+        if doc is not None:
+            docs[spec.path] = doc
+    return docs
+
+
+def _load_and_validate_one(path: Path) -> tuple[Document | None, list[Diagnostic], list[str], str | None]:
+    """(the document or None, its diagnostics, its lines, an internal error's traceback or None)."""
+    try:
+        doc = load(path)
+    except LoadError as e:
+        return None, [e.diagnostic], _lines(path), None
+    except Exception:  # noqa: BLE001 - an unreadable file, or a bug
+        return None, [], [], traceback.format_exc()
+    try:
+        return doc, validate_document(doc), doc.text.splitlines(), None
+    except Exception:  # noqa: BLE001 - a bug
+        return doc, [], doc.text.splitlines(), traceback.format_exc()
 
 
 def _lines(path: Path) -> list[str]:

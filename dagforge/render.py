@@ -50,12 +50,16 @@ def py(value) -> str:
         parts = [w.year, w.month, w.day] + ([w.hour, w.minute, w.second] if w.time() != time() else [])
         if w.microsecond:
             parts.append(w.microsecond)
-        return f"pendulum.datetime({', '.join(map(str, parts))}, tz={value.timezone!r})"
+        return f"pendulum.datetime({', '.join(map(str, parts))}, tz={py(value.timezone)})"
     if isinstance(value, timedelta):
         return _timedelta(value)
     if isinstance(value, float) and not math.isfinite(value):
         return f"float({str(value)!r})"
-    if isinstance(value, (str, int, float, bool)) or value is None:
+    if isinstance(value, str):
+        text = repr(value)
+        # black's quotes (double, unless that needs more escapes), so that black has less to redo
+        return f'"{text[1:-1]}"' if text[0] == "'" and '"' not in value else text
+    if isinstance(value, (int, float, bool)) or value is None:
         return repr(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(py(v) for v in value) + "]"

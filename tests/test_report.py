@@ -93,7 +93,7 @@ def test_usage_problem_in_json(tmp_path):
 
 
 def test_internal_error_in_json_and_github(tmp_path, write_spec, monkeypatch, capsys):
-    import dagforge.api as api
+    import dagforge.render as render_step
     from dagforge import cli
 
     write_spec(GOOD, "boom.yaml")
@@ -101,7 +101,7 @@ def test_internal_error_in_json_and_github(tmp_path, write_spec, monkeypatch, ca
     def broken(p, airflow):  # a stand-in for a dagforge bug
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(api, "render", broken)
+    monkeypatch.setattr(render_step, "render", broken)
     monkeypatch.chdir(tmp_path)
     assert cli.main(["build", "specs", "-o", "out", "--no-verify", "--format", "json"]) == 3
     doc = json.loads(capsys.readouterr().out)

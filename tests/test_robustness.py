@@ -19,16 +19,16 @@ SPEC = "start_date: 2024-01-01\ndescription: DESC\ntasks:\n" + "".join(
 def test_internal_error_is_one_line_exit_3_and_others_still_built(tmp_path, write_spec, monkeypatch, capsys):
     write_spec(SPEC.replace("DESC", "fine"), "good.yaml")
     write_spec(SPEC.replace("DESC", "boom"), "boom.yaml")
-    import dagforge.api as api
+    import dagforge.render as render_step
 
-    real = api.render
+    real = render_step.render
 
     def render_with_a_bug(p, *args, **kwargs):  # a stand-in for a dagforge bug on one spec
         if p.description == "boom":
             raise ZeroDivisionError("division by zero")
         return real(p, *args, **kwargs)
 
-    monkeypatch.setattr(api, "render", render_with_a_bug)
+    monkeypatch.setattr(render_step, "render", render_with_a_bug)
     monkeypatch.chdir(tmp_path)
     assert cli.main(["build", "specs", "-o", "out", "--no-verify"]) == 3
     err = capsys.readouterr().err

@@ -70,3 +70,50 @@ def test_full_import_path_accepts_any_arguments():
     validator = jsonschema.Draft202012Validator(SCHEMA)
     spec = {"start_date": "2024-01-01", "tasks": {"t": {"operator": "my.pkg.MyOperator", "anything": [1], "retries": 2}}}
     assert not list(validator.iter_errors(spec))
+
+
+# dagforge validates with the schema split for speed (dagforge/validate.py `_validators`): the
+# verdicts must be those of the whole schema, the one editors see.
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from dagforge.load import Document  # noqa: E402
+from dagforge.validate import _schema_problems  # noqa: E402
+
+_BASE = {
+    "bash": {"operator": "bash", "bash_command": "echo"},
+    "python": {"operator": "python", "python_callable": "a:b"},
+    "empty": {"operator": "empty"},
+    "email": {"operator": "email", "to": "x@example.com", "subject": "s", "html_content": "h"},
+    "my.pkg.Op": {"operator": "my.pkg.Op"},
+    "bsh": {"operator": "bsh"},
+    "none": {},
+}
+# A valid value for each known key (and one for the misspelt ones, which are never valid).
+_GOOD = {"dependencies": ["a"], "retries": 1, "retry_delay": "5m", "execution_timeout": 60, "alerts": {"on_retry": True},
+         "trigger_rule": "all_done", "pool": "p", "queue": "q", "priority_weight": 2, "bash_command": "echo",
+         "env": {"K": "v"}, "append_env": True, "cwd": "/tmp", "output_encoding": "utf-8", "skip_on_exit_code": 99,
+         "python_callable": "a:b", "op_args": [1], "op_kwargs": {"k": 1}, "templates_dict": {}, "show_return_value_in_logs": False,
+         "to": "x@example.com", "subject": "s", "html_content": "h", "cc": ["x@example.com"], "bcc": "x@example.com",
+         "from_email": "x@example.com", "files": ["f"], "mime_subtype": "mixed", "mime_charset": "utf-8",
+         "conn_id": "c", "custom_headers": {"X": "y"}, "bash_comand": "echo", "class": 1, "not-an-identifier": 1}
+_BAD = st.one_of(st.none(), st.booleans(), st.integers(-2, 3), st.sampled_from(["bad value", "1 2", "5x"]), st.just([1, "a"]))
+
+
+@st.composite
+def _tasks(draw):
+    task = dict(_BASE[draw(st.sampled_from(sorted(_BASE)))])
+    for key in draw(st.lists(st.sampled_from(sorted(_GOOD)), max_size=3)):  # mostly valid additions ...
+        task[key] = _GOOD[key]
+    if draw(st.integers(0, 3)) == 0:  # ... and sometimes one bad value
+        task[draw(st.sampled_from(sorted(_GOOD)))] = draw(_BAD)
+    return task
+
+
+@given(tasks=st.dictionaries(st.sampled_from(["a", "b", "c d"]), _tasks(), min_size=1, max_size=3),
+       top=st.dictionaries(st.sampled_from(["retries", "owner", "tags", "bogus"]), st.sampled_from([1, "x", ["t"], None]), max_size=1))
+def test_split_validation_agrees_with_the_whole_schema(tasks, top):
+    data = {"start_date": "2024-01-01", "tasks": tasks, **top}
+    doc = Document(path=ROOT / "x.yaml", display="x.yaml", text="", data=data)
+    whole = jsonschema.Draft202012Validator(SCHEMA).is_valid(data)
+    assert whole == (not _schema_problems(doc))
