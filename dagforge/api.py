@@ -223,7 +223,7 @@ def _one(spec, kind) -> tuple[BuildResult, Pipeline | None]:
 def _pipeline(doc: Document, airflow: str) -> Pipeline:
     """The model of a valid spec, with the input hash its generated file for `airflow` is stamped with."""
     p = build_model(doc)
-    p.input_sha256 = stamp.input_sha256(p.source, doc.text, airflow)
+    p.input_sha256 = stamp.input_sha256(p.source, doc.text, airflow, inputs=p.inputs)
     return p
 
 

@@ -33,10 +33,15 @@ def explain(p: Pipeline, after: datetime) -> str:
     limits = []
     if p.max_active_runs is not None:
         limits.append(f"at most {_count(p.max_active_runs, 'run')} at a time")
+    if p.max_active_tasks is not None:
+        limits.append(f"at most {_count(p.max_active_tasks, 'task')} running at a time")
     if p.dagrun_timeout is not None:
         limits.append(f"a run fails after {duration_words(p.dagrun_timeout)}")
     if limits:
         out.append(f"Limits:     {'; '.join(limits)}")
+    for name, param in p.params.items():
+        kind = dict(param.schema).get("type")
+        out.append(f"Param:      {name} = {param.default!r}" + (f" ({kind})" if kind else ""))
     if p.alerts.on_success and p.alerts.emails:
         out.append(f"On success: mail {', '.join(p.alerts.emails)} once per successful run")
     out.append("")
@@ -61,12 +66,17 @@ def schedule_words(p: Pipeline) -> str:
         return "none: runs only when triggered (by hand, through the API, or by another DAG)"
     if p.schedule == "@once":
         return "@once: one run, at the start date"
+    if p.schedule == "@continuous":
+        return "@continuous: a new run as soon as the previous one ends, one at a time"
     if kind == "duration":
         return f"every {duration_words(p.schedule)}"
     expression = values.PRESET_CRON.get(p.schedule, p.schedule)
     words = cron_words(expression)
     given = f"{p.schedule}, " if p.schedule in values.PRESET_CRON else ""
-    return f"{words}, {p.timezone} ({given}cron '{expression}')"
+    said = f"{words}, {p.timezone} ({given}cron '{expression}')"
+    if p.timetable == "interval":
+        said += "; each run covers the interval up to its start, and its logical date is that interval's start"
+    return said
 
 
 def cron_words(expression: str) -> str:
@@ -86,6 +96,8 @@ def next_runs(p: Pipeline, after: datetime, count: int = RUNS) -> tuple[list[dat
     kind = p.schedule_kind
     if kind == "none":
         return [], ""
+    if p.schedule == "@continuous":
+        return [], "Runs follow each other without a pause from the start date on."
     if p.schedule == "@once":
         return ([start], "") if start > after else ([], "The one run was due at the start date, which has passed.")
     if kind == "duration":
@@ -155,7 +167,7 @@ def _task(t: Task) -> list[str]:
     lines.append(f"    alerts:     {_alert_words(t.alerts)}")
     if "trigger_rule" in t.overrides:
         lines.append(f"    runs when:  {t.overrides['trigger_rule']} (instead of all_success)")
-    for key in ("pool", "queue", "priority_weight"):
+    for key in ("pool", "pool_slots", "queue", "priority_weight", "max_active_tis_per_dag", "executor_config"):
         if key in t.overrides:
             lines.append(f"    {key + ':':<11} {t.overrides[key]}")
     return lines

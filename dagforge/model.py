@@ -20,7 +20,8 @@ OPERATORS = {
 }
 # Task keys that are settings of every task, not arguments of its operator.
 TASK_SETTINGS = ("operator", "dependencies", "retries", "retry_delay", "execution_timeout", "alerts",
-                 "trigger_rule", "pool", "queue", "priority_weight")
+                 "trigger_rule", "pool", "pool_slots", "queue", "priority_weight", "max_active_tis_per_dag",
+                 "executor_config")
 DEFAULT_RETRY_DELAY = timedelta(minutes=5)
 # Names the generated module binds itself; task variables must not shadow them.
 _TAKEN = {"DAG", "dag", "pendulum", "timedelta", "SmtpNotifier", "DagSuccessMail"} | targets.NAMES
@@ -59,6 +60,14 @@ class Alerts:
         return self.emails if self.on_retry else ()
 
 
+@dataclass(frozen=True)
+class Param:
+    """One run parameter: its default and its JSON Schema keywords (type, enum, minimum ...)."""
+
+    default: object
+    schema: tuple  # (keyword, value) pairs, in spec order
+
+
 @dataclass
 class Task:
     task_id: str
@@ -87,6 +96,10 @@ class Pipeline:
     catchup: bool
     tags: tuple[str, ...]
     max_active_runs: int | None
+    max_active_tasks: int | None
+    timetable: str  # "trigger" or "interval": how a cron schedule is read
+    params: dict  # name -> Param
+    doc_md: str | None
     dagrun_timeout: timedelta | None
     retries: int
     retry_delay: timedelta
@@ -94,6 +107,7 @@ class Pipeline:
     tasks: list[Task] = field(default_factory=list)
     generator: str = f"dagforge {__version__}"
     input_sha256: str = ""  # the spec and the generator together (see stamp.py); set before rendering
+    inputs: dict = field(default_factory=dict)  # what shaped it besides the spec's text: name -> text
 
     @property
     def schedule_kind(self) -> str:
@@ -125,12 +139,22 @@ def build_model(doc: Document) -> Pipeline:
         timezone=tz,
         catchup=d.get("catchup", False),
         tags=tuple(d.get("tags", ())),
-        max_active_runs=d.get("max_active_runs"),
+        max_active_runs=d.get("max_active_runs", 1 if schedule == "@continuous" else None),
+        max_active_tasks=d.get("max_active_tasks"),
+        timetable=d.get("timetable", "trigger"),
+        params={name: _param(spec) for name, spec in d.get("params", {}).items()},
+        doc_md=None,
         dagrun_timeout=_duration(d.get("dagrun_timeout")),
         retries=d.get("retries", 0),
         retry_delay=retry_delay,
         alerts=alerts,
     )
+    doc_md = d.get("doc_md")
+    if isinstance(doc_md, dict):
+        p.doc_md = read_beside(doc, doc_md["file"])
+        p.inputs[f"doc_md:{doc_md['file']}"] = p.doc_md
+    else:
+        p.doc_md = doc_md
     names = set(_TAKEN)
     refs: dict[tuple[str, str], CodeRef] = {}
 
@@ -144,6 +168,15 @@ def build_model(doc: Document) -> Pipeline:
     for task_id, spec in d["tasks"].items():
         p.tasks.append(_task(task_id, spec, p, names, ref))
     return p
+
+
+def read_beside(doc: Document, name: str) -> str:
+    """The text of the file `name`, relative to the spec's folder (validate checked that it reads)."""
+    return (doc.path.parent / name).read_text("utf-8")
+
+
+def _param(spec: dict) -> Param:
+    return Param(spec["default"], tuple((k, v) for k, v in spec.items() if k != "default"))
 
 
 def _operator_path(op: str) -> tuple[str, str]:

@@ -95,6 +95,7 @@ def render(p: Pipeline, airflow=targets.DEFAULT) -> str:
     if p.alerts.retry_to:
         default_args["on_retry_callback"] = Mail(NOTIFIER.alias, p.alerts.retry_to)
     tasks = [(t, _task_settings(t)) for t in p.tasks]
+    params = {name: Call(target.param[1], (v.default,), v.schema) for name, v in p.params.items()}
     return _environment().get_template("dag.py.j2").render(
         p=p,
         imports=_imports(p, target),
@@ -102,6 +103,7 @@ def render(p: Pipeline, airflow=targets.DEFAULT) -> str:
         default_args=default_args,
         success_mail=Mail("DagSuccessMail", p.alerts.emails) if p.alerts.on_success and p.alerts.emails else None,
         tasks=tasks,
+        params=params,
         upstreams={t.task_id: [u.var for u in p.tasks if u.task_id in t.dependencies] for t in p.tasks},
     )
 
@@ -129,6 +131,8 @@ def _imports(p: Pipeline, target: targets.Target) -> list[list[str]]:
     airflow = {(*target.dag, target.dag[1])}
     if cls := target.timetable(p):
         airflow.add((*cls, cls[1]))
+    if p.params:
+        airflow.add((*target.param, target.param[1]))
     user = set()
     for t in p.tasks:
         airflow.add((*target.home(t.operator.module, t.operator.name), t.operator.alias))

@@ -29,6 +29,8 @@ class Target:
     dag: tuple[str, str]  # (module, class) of DAG
     cron: tuple[str, str]  # the timetable a cron schedule (or a preset other than @once) becomes
     duration: tuple[str, str]  # the timetable a duration schedule becomes
+    interval: tuple[str, str]  # the timetable a cron schedule becomes with `timetable: interval`
+    param: tuple[str, str]  # (module, class) of Param, for `params:`
     dagbag: tuple[str, str]  # where verify finds DagBag on this version
     dagbag_args: dict = field(default_factory=dict)
     duration_note: str = ""  # how a duration schedule differs from its Airflow 3 meaning, if it does
@@ -44,14 +46,15 @@ class Target:
     def timetable(self, p) -> tuple[str, str] | None:
         """(module, class) of the timetable a Pipeline's schedule is written as; None: no schedule, @once.
 
-        Every cron schedule (and every preset but @once) is a CronTriggerTimetable on every version, a
-        run at each cron time: written out, so that its meaning does not depend on the version.
+        Every cron schedule (and every cron preset) is a CronTriggerTimetable on every version, a run at
+        each cron time, or with `timetable: interval` a CronDataIntervalTimetable: written out, so that
+        its meaning does not depend on the version.
         """
         if p.schedule_kind == "duration":
             return self.duration
         if p.schedule_kind == "cron" or p.schedule in values.PRESET_CRON:
-            return self.cron
-        return None
+            return self.interval if p.timetable == "interval" else self.cron
+        return None  # none, @once, @continuous: written as given
 
 
 TARGETS = {
@@ -61,6 +64,8 @@ TARGETS = {
         dag=("airflow.sdk", "DAG"),
         cron=("airflow.sdk", "CronTriggerTimetable"),
         duration=("airflow.sdk", "DeltaTriggerTimetable"),
+        interval=("airflow.sdk", "CronDataIntervalTimetable"),
+        param=("airflow.sdk", "Param"),
         dagbag=("airflow.dag_processing.dagbag", "DagBag"),
     ),
     "2": Target(
@@ -70,6 +75,8 @@ TARGETS = {
         cron=("airflow.timetables.trigger", "CronTriggerTimetable"),
         # Airflow 2.10 has no DeltaTriggerTimetable: this is the closest one it has.
         duration=("airflow.timetables.interval", "DeltaDataIntervalTimetable"),
+        interval=("airflow.timetables.interval", "CronDataIntervalTimetable"),
+        param=("airflow.models.param", "Param"),
         dagbag=("airflow.models.dagbag", "DagBag"),
         dagbag_args={"include_examples": False},
         duration_note=(
@@ -81,7 +88,7 @@ TARGETS = {
 }
 
 # Every class name a generated module may import from the table: no task or callable may take one.
-NAMES = frozenset(name for t in TARGETS.values() for _, name in (t.dag, t.cron, t.duration))
+NAMES = frozenset(name for t in TARGETS.values() for _, name in (t.dag, t.cron, t.duration, t.interval, t.param))
 
 
 def target(airflow) -> Target:

@@ -214,6 +214,9 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
             out.append(doc.diag(("end_date",), "start_date and end_date mix a UTC offset with none",
                                 "give both or neither an offset (the `timezone` key is usually enough)", code="date"))
     out += _check_durations(doc, (), data)
+    out += _check_scheduling(doc, data)
+    out += _check_params(doc, data.get("params"))
+    out += _check_doc_md(doc, data.get("doc_md"))
     out += _check_emails(doc, ("alerts", "emails"), data.get("alerts", {}).get("emails") if isinstance(data.get("alerts"), dict) else None)
     tasks = data.get("tasks")
     if isinstance(tasks, dict):
@@ -243,6 +246,48 @@ def _check_schedule(doc, value) -> list[Diagnostic]:
             return [doc.diag(path, f"schedule '{value}' has {len(fields)} fields, not 5", hint, code="cron")]
         if not croniter.is_valid(value):
             return [doc.diag(path, f"schedule '{value}' is not a valid cron expression", hint, code="cron")]
+    return []
+
+
+def _check_scheduling(doc, data) -> list[Diagnostic]:
+    schedule, out = data.get("schedule"), []
+    kind = values.schedule_kind(schedule)
+    if "timetable" in data and not (kind == "cron" or schedule in values.PRESET_CRON):
+        out.append(doc.diag(("timetable",), f"timetable applies to cron schedules, not to {schedule!r}",
+                            "remove `timetable:`, or give a cron expression or a preset like @daily", code="schedule"))
+    runs = data.get("max_active_runs")
+    if schedule == "@continuous" and isinstance(runs, int) and runs != 1:
+        out.append(doc.diag(("max_active_runs",), f"a @continuous schedule runs one run at a time, not {runs}",
+                            "remove `max_active_runs:` (dagforge sets 1) or set it to 1", code="schedule"))
+    return out
+
+
+def _check_params(doc, params) -> list[Diagnostic]:
+    out = []
+    for name, spec in (params or {}).items() if isinstance(params, dict) else ():
+        if not isinstance(spec, dict) or "default" not in spec:
+            continue  # the schema says so
+        rules = {k: v for k, v in spec.items() if k not in ("default", "description")}
+        try:
+            jsonschema.Draft202012Validator(rules).validate(spec["default"])
+        except jsonschema.ValidationError as e:
+            out.append(doc.diag(("params", name, "default"), f"params.{name}: the default {spec['default']!r} does not fit: {e.message}",
+                                "change the default or the param's type and limits", code="param"))
+        except jsonschema.SchemaError:
+            pass  # a bad keyword value: the spec's schema reports it
+    return out
+
+
+def _check_doc_md(doc, value) -> list[Diagnostic]:
+    if not isinstance(value, dict) or not isinstance(value.get("file"), str):
+        return []
+    name = value["file"]
+    try:
+        (doc.path.parent / name).read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        why = "it is not UTF-8 text" if isinstance(e, UnicodeDecodeError) else (e.strerror or str(e)).lower()
+        return [doc.diag(("doc_md", "file"), f"cannot read doc_md file '{name}': {why}",
+                         "name a Markdown file next to the spec (the path is relative to the spec's folder)", code="doc-md")]
     return []
 
 

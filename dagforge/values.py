@@ -9,7 +9,7 @@ DURATION_PATTERN = r"^(?=\d)(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$|^\d+$"
 _DURATION = re.compile(DURATION_PATTERN)
 DURATION_HINT = "write a whole number and a unit: 90s, 5m, 2h, 1d, or combined like 1h30m"
 
-PRESETS = ("@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@once")
+PRESETS = ("@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@once", "@continuous")
 # What each cron preset means, as Airflow expands it.
 PRESET_CRON = {
     "@hourly": "0 * * * *",

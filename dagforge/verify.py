@@ -41,7 +41,8 @@ def expectations(p: Pipeline, airflow=targets.DEFAULT) -> dict:
     target = targets.target(airflow)
     cls = target.timetable(p)
     if cls is None:
-        schedule = {"timetable": "OnceTimetable" if p.schedule == "@once" else "NullTimetable"}
+        none = {"@once": "OnceTimetable", "@continuous": "ContinuousTimetable"}
+        schedule = {"timetable": none.get(p.schedule, "NullTimetable")}
     elif cls == target.duration:
         schedule = {"timetable": cls[1], "seconds": p.schedule.total_seconds()}
     else:
@@ -57,6 +58,9 @@ def expectations(p: Pipeline, airflow=targets.DEFAULT) -> dict:
         "catchup": p.catchup,
         "tags": sorted(p.tags),
         "max_active_runs": p.max_active_runs,
+        "max_active_tasks": p.max_active_tasks,
+        "doc_md": p.doc_md,
+        "params": {name: {"default": _jsonable(v.default), **dict(v.schema)} for name, v in p.params.items()},
         "dagrun_timeout": _seconds(p.dagrun_timeout),
         "success_to": list(p.alerts.emails) if p.alerts.on_success else [],
         "tasks": {
@@ -69,7 +73,7 @@ def expectations(p: Pipeline, airflow=targets.DEFAULT) -> dict:
                 "execution_timeout": _seconds(t.execution_timeout),
                 "failure_to": list(t.alerts.failure_to),
                 "retry_to": list(t.alerts.retry_to),
-                "settings": {k: t.overrides[k] for k in ("trigger_rule", "pool", "queue", "priority_weight") if k in t.overrides},
+                "settings": {k: t.overrides[k] for k in SETTINGS if k in t.overrides},
                 "arguments": {k: _jsonable(v) for k, v in t.arguments.items() if _jsonable(v) is not _SKIP},
             }
             for t in p.tasks
@@ -78,6 +82,8 @@ def expectations(p: Pipeline, airflow=targets.DEFAULT) -> dict:
 
 
 _SKIP = object()
+# Task settings the loaded task shows as an attribute of the same name.
+SETTINGS = ("trigger_rule", "pool", "pool_slots", "queue", "priority_weight", "max_active_tis_per_dag", "executor_config")
 
 
 def _jsonable(value):
@@ -188,6 +194,10 @@ def _compare(dag, exp: dict) -> list[str]:
     check("tags", sorted(dag.tags), exp["tags"])
     check("max_active_runs", dag.max_active_runs if exp["max_active_runs"] else None, exp["max_active_runs"])
     check("dagrun_timeout", _secs(dag.dagrun_timeout), exp["dagrun_timeout"])
+    if exp["max_active_tasks"] is not None:
+        check("max_active_tasks", dag.max_active_tasks, exp["max_active_tasks"])
+    check("doc_md", dag.doc_md, exp["doc_md"])
+    check("params", _params(dag.params), exp["params"])
     check("success mail recipients", _recipients(dag.on_success_callback), exp["success_to"])
     check("task ids", sorted(dag.task_dict), sorted(exp["tasks"]))
     for task_id, te in exp["tasks"].items():
@@ -209,6 +219,17 @@ def _compare(dag, exp: dict) -> list[str]:
             if hasattr(task, key):
                 check(f"{what} {key}", _plain(getattr(task, key), value), value)
     return problems
+
+
+def _params(params) -> dict:
+    """The DAG's Params as the spec writes them: default, then the schema keywords given."""
+    found = {}
+    for name in params:
+        param = params.get_param(name)
+        found[name] = {"default": param.value, **param.schema}
+        if param.description is not None:
+            found[name]["description"] = param.description
+    return found
 
 
 def _schedule(timetable) -> dict:
