@@ -10,14 +10,10 @@ from datetime import datetime, timedelta
 
 from . import __version__, targets, values
 from .load import Document
+from .operators import SHORT
 
-# Built-in short operator names -> (module, class) in Airflow 3 and its standard providers.
-OPERATORS = {
-    "bash": ("airflow.providers.standard.operators.bash", "BashOperator"),
-    "python": ("airflow.providers.standard.operators.python", "PythonOperator"),
-    "empty": ("airflow.providers.standard.operators.empty", "EmptyOperator"),
-    "email": ("airflow.providers.smtp.operators.smtp", "EmailOperator"),
-}
+# Built-in short operator names -> (module, class) in Airflow 3 and its providers (see operators.py).
+OPERATORS = {name: (short.module, short.name) for name, short in SHORT.items()}
 # Task keys that are settings of every task, not arguments of its operator.
 TASK_SETTINGS = ("operator", "dependencies", "retries", "retry_delay", "execution_timeout", "alerts",
                  "trigger_rule", "pool", "pool_slots", "queue", "priority_weight", "max_active_tis_per_dag",
@@ -80,6 +76,8 @@ class Task:
     execution_timeout: timedelta | None
     alerts: Alerts
     overrides: dict  # the settings the spec gives this task itself: retries, alerts, pool, ...
+    where: tuple = ()  # the path of the task's mapping in the spec, for located messages
+    operator_given: str = ""  # `operator:` as the spec writes it (a short name or an import path)
 
 
 @dataclass
@@ -210,6 +208,9 @@ def _task(task_id: str, spec: dict, p: Pipeline, names: set, ref) -> Task:
     arguments = {k: v for k, v in spec.items() if k not in TASK_SETTINGS}
     if op == "python":
         arguments["python_callable"] = ref(*arguments["python_callable"].split(":"))
+    for key in SHORT[op].durations if op in SHORT else ():
+        if key in arguments:
+            arguments[key] = values.parse_duration(arguments[key])
     overrides = {}  # in spec order
     for key, value in spec.items():
         if key in ("retry_delay", "execution_timeout"):
@@ -230,6 +231,8 @@ def _task(task_id: str, spec: dict, p: Pipeline, names: set, ref) -> Task:
         execution_timeout=overrides.get("execution_timeout"),
         alerts=alerts,
         overrides=overrides,
+        where=("tasks", task_id),
+        operator_given=op,
     )
 
 

@@ -19,6 +19,12 @@ OPERATOR_HOMES = (
     {"3": "airflow.providers.standard.operators.bash.BashOperator", "2": "airflow.operators.bash.BashOperator"},
     {"3": "airflow.providers.standard.operators.python.PythonOperator", "2": "airflow.operators.python.PythonOperator"},
     {"3": "airflow.providers.standard.operators.empty.EmptyOperator", "2": "airflow.operators.empty.EmptyOperator"},
+    {"3": "airflow.providers.standard.operators.trigger_dagrun.TriggerDagRunOperator",
+     "2": "airflow.operators.trigger_dagrun.TriggerDagRunOperator"},
+    {"3": "airflow.providers.standard.sensors.filesystem.FileSensor", "2": "airflow.sensors.filesystem.FileSensor"},
+    {"3": "airflow.providers.standard.sensors.external_task.ExternalTaskSensor",
+     "2": "airflow.sensors.external_task.ExternalTaskSensor"},
+    {"3": "airflow.providers.standard.sensors.time_delta.TimeDeltaSensor", "2": "airflow.sensors.time_delta.TimeDeltaSensor"},
 )
 
 

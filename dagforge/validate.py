@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import graphlib
+import importlib.metadata
 import json
 import keyword
 import re
 import zoneinfo
+from dataclasses import replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -18,6 +20,7 @@ from croniter import croniter
 from . import values
 from .diagnostics import Diagnostic, did_you_mean
 from .load import Document
+from .operators import SHORT
 
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
 _CALLABLE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$", re.ASCII)
@@ -159,6 +162,8 @@ def _unknown_keys(doc: Document, path, inst) -> list[Diagnostic]:
         op = inst.get("operator")
         if not isinstance(op, str) or not _valid_operator(op):
             return []  # the unknown operator is the problem; its arguments cannot be judged
+        if op in SHORT and not SHORT[op].schema:
+            return []  # any argument name: `build` checks them against the class's signature
     allowed = _allowed_keys(path, inst)
     where = f"task '{path[1]}'" if len(path) == 2 else (_dotted(path) if path else "the spec")
     out = []
@@ -175,11 +180,11 @@ def _unknown_keys(doc: Document, path, inst) -> list[Diagnostic]:
 
 
 def _valid_operator(op: str) -> bool:
-    return op in ("bash", "python", "empty", "email") or "." in op
+    return op in SHORT or "." in op
 
 
 def _unknown_operator(doc, path, inst) -> Diagnostic:
-    short = ("bash", "python", "empty", "email")
+    short = tuple(SHORT)
     hint = did_you_mean(inst, short) or (
         "use a built-in short name (" + ", ".join(short) + ") or a full import path like "
         "airflow.providers.standard.operators.bash.BashOperator")
@@ -341,13 +346,34 @@ def _check_task(doc, task_id, task, dag_emails: bool) -> list[Diagnostic]:
         if not _CALLABLE.match(ref) or any(keyword.iskeyword(p) for p in parts):
             out.append(doc.diag(base + ("python_callable",), f"python_callable '{ref}' is not a `module:function` reference",
                                 "write the module's dotted path, a colon, and the function name, e.g. etl.transform:run", code="callable"))
-    if isinstance(op, str) and "." in op:
+    short = SHORT.get(op) if isinstance(op, str) else None
+    for key in short.durations if short else ():
+        if key in task:
+            try:
+                values.parse_duration(task[key])
+            except ValueError as e:
+                out.append(doc.diag(base + (key,), f"{key}: {e}", values.DURATION_HINT, code="duration"))
+    if short and not short.schema and not _distribution_installed(short.package):
+        out.append(replace(doc.diag(base + ("operator",), f"operator '{op}' needs {short.package}, which is not installed here",
+                                    f"`pip install {short.package}` where Airflow runs, and here to have its arguments checked "
+                                    "by `dagforge build`", code="provider-missing"), severity="warning"))
+    if isinstance(op, str) and ("." in op or (short and not short.schema)):
         for key in task:
             if key in RESERVED_ARGUMENTS or (key.isidentifier() and keyword.iskeyword(key)):
                 out.append(doc.diag(base + (key,), f"'{key}' cannot be passed as an operator argument",
                                     "dagforge sets it itself" if key in RESERVED_ARGUMENTS else "it is a Python keyword",
                                     key=True, code="bad-name"))
     return out
+
+
+@cache
+def _distribution_installed(name: str) -> bool:
+    """Whether a package is installed, read from its metadata: nothing of it (or of Airflow) is imported."""
+    try:
+        importlib.metadata.distribution(name)
+        return True
+    except importlib.metadata.PackageNotFoundError:
+        return False
 
 
 def _check_dependencies(doc, tasks: dict) -> list[Diagnostic]:

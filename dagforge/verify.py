@@ -15,12 +15,15 @@ import os
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from . import targets, values
+from .diagnostics import did_you_mean
 from .model import CodeRef, Moment, Pipeline
+from .operators import package_of
 
 
 class AirflowVersionMismatch(Exception):
@@ -75,10 +78,27 @@ def expectations(p: Pipeline, airflow=targets.DEFAULT) -> dict:
                 "retry_to": list(t.alerts.retry_to),
                 "settings": {k: t.overrides[k] for k in SETTINGS if k in t.overrides},
                 "arguments": {k: _jsonable(v) for k, v in t.arguments.items() if _jsonable(v) is not _SKIP},
+                "check": _check_request(t, target),
             }
             for t in p.tasks
         },
     }
+
+
+def _check_request(t, target: targets.Target) -> dict:
+    """What the child checks of a task before loading its file: the operator class's signature against
+    the arguments given, and a python_callable against op_args/op_kwargs."""
+    module, name = target.home(t.operator.module, t.operator.name)
+    check = {"class": f"{module}.{name}", "arguments": sorted(t.arguments),
+             "given": t.operator_given or f"{module}.{name}", "package": package_of(t.operator.module)}
+    ref = t.arguments.get("python_callable")
+    if isinstance(ref, CodeRef):
+        kwargs = t.arguments.get("op_kwargs")
+        args = t.arguments.get("op_args")
+        check["callable"] = {"module": ref.module, "name": ref.name,
+                             "op_args": len(args) if isinstance(args, list) else 0,
+                             "op_kwargs": sorted(kwargs) if isinstance(kwargs, dict) else []}
+    return check
 
 
 _SKIP = object()
@@ -87,6 +107,8 @@ SETTINGS = ("trigger_rule", "pool", "pool_slots", "queue", "priority_weight", "m
 
 
 def _jsonable(value):
+    if isinstance(value, timedelta):
+        return {"$seconds": value.total_seconds()}
     if isinstance(value, CodeRef):
         return {"$ref": f"{value.module}:{value.name}"}
     if isinstance(value, float) and not math.isfinite(value):
@@ -108,8 +130,29 @@ def _seconds(d: timedelta | None):
     return None if d is None else d.total_seconds()
 
 
-def verify(files: dict[Path, Pipeline], sys_path: list[str] = (), airflow=targets.DEFAULT) -> dict[Path, list[str]]:
-    """Load every file in a child process; the problems found per file (an empty list: verified).
+class Verified(dict):
+    """Path -> the problems found in the loaded DAG (an empty list: verified). `findings` holds, per
+    path, what the checks before loading found, located at a task's key: the operator's signature
+    (unknown or missing arguments), the python_callable, a package that is not installed."""
+
+    def __init__(self, problems: dict, findings: dict):
+        super().__init__(problems)
+        self.findings = findings
+
+
+@dataclass(frozen=True)
+class Finding:
+    task_id: str
+    key: str | list | None  # the task's key (or a path into it) the finding is about; None: the task itself
+    message: str
+    hint: str
+    severity: str  # "error", or "warning" when something could not be checked here
+    unverified: bool  # the file was not loaded because of it
+
+
+def verify(files: dict[Path, Pipeline], sys_path: list[str] = (), airflow=targets.DEFAULT) -> Verified:
+    """Check and load every file in a child process; the problems found per file (an empty list:
+    verified), with the located findings of the checks before loading in `.findings`.
 
     Raises AirflowVersionMismatch, and loads nothing, when the installed Airflow is another major
     version than `airflow`: Airflow 3 loading Airflow 2 code (or the reverse) proves nothing.
@@ -137,7 +180,8 @@ def verify(files: dict[Path, Pipeline], sys_path: list[str] = (), airflow=target
         found = json.loads(answer.read_text())
     if found["airflow_version"].split(".")[0] != target.airflow:
         raise AirflowVersionMismatch(found["airflow_version"], target)
-    return {Path(f): problems for f, problems in found["files"].items()}
+    findings = {Path(f): [Finding(**x) for x in items] for f, items in found.get("findings", {}).items()}
+    return Verified({Path(f): problems for f, problems in found["files"].items()}, findings)
 
 
 # ---- the child process -------------------------------------------------------------------------
@@ -147,12 +191,17 @@ def _child(request_path: str, answer_path: str) -> None:
     sys.path[:0] = request["sys_path"]
     import airflow
 
-    answer = {"airflow_version": airflow.__version__, "files": {}}
+    answer = {"airflow_version": airflow.__version__, "files": {}, "findings": {}}
     installed = targets.TARGETS.get(airflow.__version__.split(".")[0])
     if installed is None or installed.airflow != request["airflow"]:
         Path(answer_path).write_text(json.dumps(answer))  # the parent says so; nothing is loaded
         return
     for file, expected in request["files"].items():
+        findings = [f for task_id, te in expected["tasks"].items() for f in _check_task(task_id, te["check"])]
+        answer["findings"][file] = [vars(f) for f in findings]
+        if any(f.unverified for f in findings):
+            answer["files"][file] = []  # not loaded: the findings say why
+            continue
         bag = load_dagbag(file, installed)
         problems = [f"Airflow cannot import it: {_last_line(e)}" for e in bag.import_errors.values()]
         problems += [f"loading it warns: {w}" for w in sorted(set(_flatten(bag.captured_warnings.values())))]
@@ -161,6 +210,122 @@ def _child(request_path: str, answer_path: str) -> None:
             problems = [f"it defines no DAG '{expected['dag_id']}'"] if dag is None else _compare(dag, expected)
         answer["files"][file] = problems
     Path(answer_path).write_text(json.dumps(answer))
+
+
+def _check_task(task_id: str, check: dict) -> list[Finding]:
+    """The operator class's signature against the task's arguments; the python_callable against its
+    op_args and op_kwargs. A class or module that is not installed is a warning: nothing is checked."""
+    out = []
+    module, name = check["class"].rsplit(".", 1)
+    given = check["given"]
+    cls = _import(module, name, task_id, "operator", f"operator '{given}'", check["package"], out)
+    if cls is not None:
+        out += _check_signature(task_id, cls, given, check["arguments"])
+    call = check.get("callable")
+    if call:
+        func = _import(call["module"], call["name"], task_id, "python_callable",
+                       f"python_callable '{call['module']}:{call['name']}'", None, out)
+        if func is not None:
+            out += _check_callable(task_id, func, call)
+    return out
+
+
+def _import(module: str, name: str, task_id: str, key: str, what: str, package, out: list):
+    """`module.name`, or None with a Finding in `out` saying why not."""
+    try:
+        found = importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name and (module == e.name or module.startswith(e.name + ".")):
+            hint = f"`pip install {package}`" if package else "install the package that provides it (or put the module on the path)"
+            out.append(Finding(task_id, key, f"{what}: module '{e.name}' is not installed where dagforge builds, so it is "
+                               "not checked and the DAG file is not verified", hint + " here and where Airflow runs",
+                               "warning", True))
+            return None
+        out.append(Finding(task_id, key, f"{what}: importing '{module}' fails: {e}", f"install '{e.name}'", "error", True))
+        return None
+    except Exception as e:  # noqa: BLE001 - the user's module fails on import: say so at its line
+        out.append(Finding(task_id, key, f"{what}: importing '{module}' fails: {type(e).__name__}: {e}",
+                           "fix the module: Airflow would fail the same way", "error", True))
+        return None
+    obj = getattr(found, name, None)
+    if obj is None:
+        names = [n for n in dir(found) if not n.startswith("_")]
+        out.append(Finding(task_id, key, f"{what}: module '{module}' has no '{name}'",
+                           did_you_mean(name, names) or f"check the name in {module}", "error", True))
+    return obj
+
+
+def _check_signature(task_id: str, cls, given: str, arguments: list[str]) -> list[Finding]:
+    allowed, required, closed = _signature(cls)
+    out = []
+    for arg in arguments:
+        if closed and arg not in allowed:
+            hint = did_you_mean(arg, allowed) or f"{cls.__name__} takes: " + ", ".join(sorted(a for a in allowed if a not in _SET_BY_DAGFORGE))
+            out.append(Finding(task_id, arg, f"{cls.__name__} has no argument '{arg}'", hint, "error", True))
+    for arg in sorted(required - set(arguments) - _SET_BY_DAGFORGE):
+        out.append(Finding(task_id, "operator", f"task '{task_id}': {cls.__name__} needs the argument '{arg}'",
+                           f"add `{arg}:` to the task", "error", True))
+    return out
+
+
+# Arguments every generated task gets from dagforge (directly or through default_args).
+_SET_BY_DAGFORGE = frozenset({"task_id", "dag", "default_args", "owner", "retries", "retry_delay", "on_failure_callback",
+                              "on_retry_callback", "on_success_callback", "task_group"})
+
+
+def _signature(cls) -> tuple[set, set, bool]:
+    """(argument names, the required ones, whether that is all): the keyword arguments of the class's
+    __init__ and, through **kwargs, its base classes' up to BaseOperator, which takes no others."""
+    import inspect
+
+    allowed, required, defaulted = set(), set(), set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None or klass is object:
+            continue
+        try:
+            params = list(inspect.signature(init).parameters.values())[1:]
+        except (TypeError, ValueError):
+            return allowed, required, False
+        open_kwargs = False
+        for prm in params:
+            if prm.kind is prm.VAR_KEYWORD:
+                open_kwargs = True
+            elif prm.kind is not prm.VAR_POSITIONAL:
+                allowed.add(prm.name)
+                if prm.default is prm.empty and prm.name not in defaulted:
+                    required.add(prm.name)
+                else:
+                    defaulted.add(prm.name)
+        if klass.__name__ == "BaseOperator" or not open_kwargs:
+            return allowed, required, True
+    return allowed, required, False
+
+
+def _check_callable(task_id: str, func, call: dict) -> list[Finding]:
+    import inspect
+
+    ref = f"{call['module']}:{call['name']}"
+    if not callable(func):
+        return [Finding(task_id, "python_callable", f"python_callable '{ref}' is not callable", "name a function", "error", True)]
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):
+        return []
+    params = signature.parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        unknown = [k for k in call["op_kwargs"] if k not in params or params[k].kind is params[k].POSITIONAL_ONLY]
+        if unknown:
+            return [Finding(task_id, ["op_kwargs", k], f"{ref}{signature} has no parameter '{k}'",
+                            did_you_mean(k, params) or "match op_kwargs to the function's parameters", "error", True)
+                    for k in unknown]
+    try:
+        signature.bind_partial(*[None] * call["op_args"], **dict.fromkeys(call["op_kwargs"]))
+    except TypeError as e:
+        key = "op_args" if call["op_args"] else "op_kwargs"
+        return [Finding(task_id, key, f"{ref}{signature} cannot take these arguments: {e}",
+                        "match op_args and op_kwargs to the function's parameters", "error", True)]
+    return []
 
 
 def load_dagbag(folder, target: targets.Target):
@@ -267,6 +432,9 @@ def _recipients(callbacks) -> list[str]:
 
 def _plain(actual, expected):
     """The loaded attribute in the spec's terms: callables as `module:name`, containers as lists."""
+    if isinstance(expected, dict) and "$seconds" in expected:
+        seconds = actual.total_seconds() if isinstance(actual, timedelta) else actual
+        return {"$seconds": float(seconds)} if isinstance(seconds, (int, float)) else actual
     if isinstance(expected, dict) and "$ref" in expected:
         module, name = expected["$ref"].split(":")
         same = getattr(importlib.import_module(module), name, None) is actual
