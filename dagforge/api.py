@@ -23,7 +23,7 @@ from .format import format_source
 from .load import Document, LoadError, display_path, find_specs, load
 from .model import Pipeline, build_model
 from .render import render
-from .validate import duplicate_dag_ids, schema_path
+from .validate import cross_dag_problems, default_dag_id, duplicate_dag_ids, schema_path
 from .validate import validate as validate_document
 from .write import orphans, remove_stale, write_atomic
 
@@ -306,7 +306,34 @@ def _check(paths, kind=BuildResult) -> tuple[BuildResult, dict[Path, Document]]:
     by_display = {s.display: s for s in result.specs}
     for d in duplicate_dag_ids([docs[s.path] for s in result.specs if s.ok and s.path in docs]):
         by_display[d.path].diagnostics.append(d)
+    valid = [docs[s.path] for s in result.specs if s.ok and s.path in docs]
+    for d in cross_dag_problems(valid, _specs_beside(docs)):
+        by_display[d.path].diagnostics.append(d)
     return result, docs
+
+
+def _specs_beside(docs: dict[Path, Document]):
+    """A lookup dag_id -> Document over the specs in the folders of `docs` that the build did not
+    name (a hook that validates only the changed specs still knows the others). Loads them on first use."""
+    found: dict[str, Document] | None = None
+
+    def lookup(dag_id: str | None) -> Document | None:
+        """The spec of `dag_id`; with None, a mapping of all of them (for did-you-mean hints)."""
+        nonlocal found
+        if found is None:
+            found = {}
+            files, _ = find_specs(sorted({path.parent for path in docs}))
+            for path in files:
+                if path in docs:
+                    continue
+                try:
+                    doc = load(path)
+                except Exception:  # noqa: BLE001 - not a usable spec: it defines no DAG to wait for
+                    continue
+                found.setdefault(default_dag_id(doc), doc)
+        return found if dag_id is None else found.get(dag_id)
+
+    return lookup
 
 
 def _lines(path: Path) -> list[str]:

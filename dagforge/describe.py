@@ -164,6 +164,9 @@ def _task(t: Task) -> list[str]:
         lines.append("    retries:    none: the first failure is final")
     if t.execution_timeout is not None:
         lines.append(f"    time limit: {duration_words(t.execution_timeout)}")
+    if "external_dag_id" in t.arguments and t.operator_given == "external_task_sensor":
+        waited = t.arguments["external_dag_id"] + (f".{t.arguments['external_task_id']}" if "external_task_id" in t.arguments else "")
+        lines.append(f"    waits for:  {waited} (same logical date)")
     lines.append(f"    alerts:     {_alert_words(t.alerts)}")
     if "trigger_rule" in t.overrides:
         lines.append(f"    runs when:  {t.overrides['trigger_rule']} (instead of all_success)")

@@ -15,7 +15,7 @@ from .operators import SHORT
 # Built-in short operator names -> (module, class) in Airflow 3 and its providers (see operators.py).
 OPERATORS = {name: (short.module, short.name) for name, short in SHORT.items()}
 # Task keys that are settings of every task, not arguments of its operator.
-TASK_SETTINGS = ("operator", "dependencies", "retries", "retry_delay", "execution_timeout", "alerts",
+TASK_SETTINGS = ("operator", "wait_for", "dependencies", "retries", "retry_delay", "execution_timeout", "alerts",
                  "trigger_rule", "pool", "pool_slots", "queue", "priority_weight", "max_active_tis_per_dag",
                  "executor_config")
 DEFAULT_RETRY_DELAY = timedelta(minutes=5)
@@ -162,7 +162,7 @@ def build_model(doc: Document) -> Pipeline:
         return refs[module, name]
 
     for spec in d["tasks"].values():  # operator classes first: they keep their own names
-        ref(*_operator_path(spec["operator"]))
+        ref(*_operator_path(_operator(spec)))
     for task_id, spec in d["tasks"].items():
         p.tasks.append(_task(task_id, spec, p, names, ref))
     return p
@@ -203,12 +203,31 @@ def _alerts(spec: dict, inherited: Alerts) -> Alerts:
     )
 
 
+def _operator(spec: dict) -> str:
+    return "external_task_sensor" if "wait_for" in spec else spec["operator"]
+
+
+def _wait_arguments(wait: dict) -> dict:
+    """The ExternalTaskSensor arguments of a `wait_for:`."""
+    arguments = {"external_dag_id": wait["dag"]}
+    if "task" in wait:
+        arguments["external_task_id"] = wait["task"]
+    arguments["mode"] = wait.get("mode", "reschedule")
+    for key in ("execution_delta", "poke_interval", "timeout"):
+        if key in wait:
+            arguments[key] = values.parse_duration(wait[key])
+    return arguments
+
+
 def _task(task_id: str, spec: dict, p: Pipeline, names: set, ref) -> Task:
-    op = spec["operator"]
-    arguments = {k: v for k, v in spec.items() if k not in TASK_SETTINGS}
+    op = _operator(spec)
+    if "wait_for" in spec:
+        arguments = _wait_arguments(spec["wait_for"])
+    else:
+        arguments = {k: v for k, v in spec.items() if k not in TASK_SETTINGS}
     if op == "python":
         arguments["python_callable"] = ref(*arguments["python_callable"].split(":"))
-    for key in SHORT[op].durations if op in SHORT else ():
+    for key in SHORT[op].durations if op in SHORT and "wait_for" not in spec else ():
         if key in arguments:
             arguments[key] = values.parse_duration(arguments[key])
     overrides = {}  # in spec order
@@ -217,7 +236,7 @@ def _task(task_id: str, spec: dict, p: Pipeline, names: set, ref) -> Task:
             overrides[key] = values.parse_duration(value)
         elif key == "alerts":
             overrides[key] = _alerts(value, Alerts(p.alerts.emails, p.alerts.on_failure, p.alerts.on_retry))
-        elif key in TASK_SETTINGS and key not in ("operator", "dependencies"):
+        elif key in TASK_SETTINGS and key not in ("operator", "wait_for", "dependencies"):
             overrides[key] = value
     alerts = overrides.get("alerts", p.alerts)
     return Task(
@@ -232,7 +251,7 @@ def _task(task_id: str, spec: dict, p: Pipeline, names: set, ref) -> Task:
         alerts=alerts,
         overrides=overrides,
         where=("tasks", task_id),
-        operator_given=op,
+        operator_given=spec.get("operator", op),
     )
 
 

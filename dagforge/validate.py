@@ -72,6 +72,43 @@ def duplicate_dag_ids(docs: list[Document]) -> list[Diagnostic]:
     return out
 
 
+def task_ids(doc: Document) -> list[str]:
+    """The task ids of a loaded spec as Airflow names them."""
+    tasks = doc.data.get("tasks") if isinstance(doc.data, dict) else None
+    return list(tasks) if isinstance(tasks, dict) else []
+
+
+def cross_dag_problems(docs: list[Document], others=lambda dag_id: None if dag_id else {}) -> list[Diagnostic]:
+    """Every `wait_for` that names a DAG, or a task of it, that no spec defines. The DAGs are looked up
+    among `docs` (the specs of the build), then through `others(dag_id)`: a Document or None
+    (`others(None)`: all it knows, by dag_id)."""
+    by_id = {default_dag_id(d): d for d in docs}
+    out = []
+    for doc in docs:
+        tasks = doc.data.get("tasks") if isinstance(doc.data, dict) else None
+        for task_id, task in tasks.items() if isinstance(tasks, dict) else ():
+            wait = task.get("wait_for") if isinstance(task, dict) else None
+            if not isinstance(wait, dict) or not isinstance(wait.get("dag"), str):
+                continue
+            dag = wait["dag"]
+            path = ("tasks", task_id, "wait_for")
+            if dag == default_dag_id(doc):
+                out.append(doc.diag(path + ("dag",), f"task '{task_id}' waits for its own DAG '{dag}'",
+                                    "use `dependencies:` for tasks of the same DAG", code="wait-for"))
+                continue
+            other = by_id.get(dag) or others(dag)
+            if other is None:
+                out.append(doc.diag(path + ("dag",), f"task '{task_id}' waits for DAG '{dag}', which no spec defines",
+                                    did_you_mean(dag, {**others(None), **by_id}) or "name the dag_id of a spec built together with this one "
+                                    "(specs are looked up in the build and in this spec's folder)", code="wait-for"))
+                continue
+            known = task_ids(other)
+            if isinstance(wait.get("task"), str) and wait["task"] not in known:
+                out.append(doc.diag(path + ("task",), f"task '{task_id}' waits for task '{wait['task']}', which DAG '{dag}' does not have",
+                                    did_you_mean(wait["task"], known) or f"DAG '{dag}' has: " + ", ".join(known), code="wait-for"))
+    return out
+
+
 # ---- JSON Schema ---------------------------------------------------------------------------------
 
 def _dotted(path) -> str:
@@ -122,6 +159,9 @@ def _explain(doc: Document, error) -> list[Diagnostic]:
     if kind == "enum":
         hint = did_you_mean(inst, sch["enum"]) or "choose one of: " + ", ".join(map(str, sch["enum"]))
         return [doc.diag(path, f"{name}: '{inst}' is not allowed", hint, code="enum")]
+    if kind == "not" and len(path) == 2 and path[0] == "tasks":
+        return [doc.diag(path + ("wait_for",), f"task '{path[1]}' has both `operator` and `wait_for`", key=True,
+                         hint="a task either runs an operator or waits for another DAG: split it into two tasks", code="wait-for")]
     if kind == "uniqueItems":
         return [doc.diag(path, f"{name} lists the same item twice", "remove the repeat", code="unique")]
     if kind == "minProperties" and path == ("tasks",):
@@ -152,13 +192,15 @@ def _allowed_keys(path, inst) -> set[str]:
         if op in defs:
             keys |= set(s["$defs"][defs[op]]["properties"])
         return keys
+    if path[-1] == "wait_for":
+        return set(s["$defs"]["wait_for"]["properties"])
     if path[-1] == "alerts":
         return set(s["properties"]["alerts"]["properties"]) if len(path) == 1 else set(s["$defs"]["task"]["properties"]["alerts"]["properties"])
     return set()
 
 
 def _unknown_keys(doc: Document, path, inst) -> list[Diagnostic]:
-    if len(path) == 2 and path[0] == "tasks":
+    if len(path) == 2 and path[0] == "tasks" and "wait_for" not in inst:
         op = inst.get("operator")
         if not isinstance(op, str) or not _valid_operator(op):
             return []  # the unknown operator is the problem; its arguments cannot be judged
@@ -336,6 +378,14 @@ def _check_task(doc, task_id, task, dag_emails: bool) -> list[Diagnostic]:
         if not dag_emails and "emails" not in alerts and (alerts.get("on_failure", True) or alerts.get("on_retry")):
             out.append(doc.diag(base + ("alerts",), f"task '{task_id}' has alerts but no one to mail",
                                 "add `emails: [someone@example.com]` here or under the spec's `alerts:`", code="email"))
+    wait = task.get("wait_for")
+    if isinstance(wait, dict):
+        for key in ("execution_delta", "poke_interval", "timeout"):
+            if isinstance(wait.get(key), str) and values.schedule_kind(wait[key]) == "duration":
+                try:
+                    values.parse_duration(wait[key])
+                except ValueError as e:
+                    out.append(doc.diag(base + ("wait_for", key), f"{key}: {e}", values.DURATION_HINT, code="duration"))
     op = task.get("operator")
     if op == "email":
         for key in ("to", "cc", "bcc", "from_email"):
