@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from . import __version__, targets, values
+from . import __version__, structure, targets, values
 from .load import Document
 from .operators import SHORT
 
@@ -77,7 +77,19 @@ class Task:
     alerts: Alerts
     overrides: dict  # the settings the spec gives this task itself: retries, alerts, pool, ...
     where: tuple = ()  # the path of the task's mapping in the spec, for located messages
+    local_id: str = ""  # its id within its group (the task_id argument); task_id is the full id
+    group: str | None = None  # the full id of its group
     operator_given: str = ""  # `operator:` as the spec writes it (a short name or an import path)
+
+
+@dataclass(frozen=True)
+class Group:
+    """A task group: its tasks are named `group_id.TASK`."""
+
+    group_id: str  # the full id, with the ids of the groups it is in
+    local_id: str
+    parent: str | None
+    tooltip: str | None
 
 
 @dataclass
@@ -103,6 +115,8 @@ class Pipeline:
     retry_delay: timedelta
     alerts: Alerts
     tasks: list[Task] = field(default_factory=list)
+    groups: list[Group] = field(default_factory=list)
+    layout: list[str] = field(default_factory=list)  # task and group ids in spec order, groups before their tasks
     generator: str = f"dagforge {__version__}"
     input_sha256: str = ""  # the spec and the generator together (see stamp.py); set before rendering
     inputs: dict = field(default_factory=dict)  # what shaped it besides the spec's text: name -> text
@@ -161,10 +175,28 @@ def build_model(doc: Document) -> Pipeline:
             refs[module, name] = CodeRef(module, name, _unique(name, names, prefix=module))
         return refs[module, name]
 
-    for spec in d["tasks"].values():  # operator classes first: they keep their own names
-        ref(*_operator_path(_operator(spec)))
-    for task_id, spec in d["tasks"].items():
-        p.tasks.append(_task(task_id, spec, p, names, ref))
+    all_nodes = structure.nodes(d["tasks"])
+    by_id = {n.full_id: n for n in all_nodes}
+    for n in all_nodes:  # operator classes first: they keep their own names
+        if not n.is_group:
+            ref(*_operator_path(_operator(n.spec)))
+    upstream: dict[str, list[str]] = {}
+    for up, down in structure.expand(all_nodes):
+        upstream.setdefault(down, []).append(up)
+    order = {n.full_id: i for i, n in enumerate(all_nodes)}
+    for n in all_nodes:
+        p.layout.append(n.full_id)
+        if n.is_group:
+            p.groups.append(Group(n.full_id, n.local_id, n.parent, n.spec.get("tooltip")))
+            continue
+        spec = {}
+        for group in reversed(structure.ancestors(n, by_id)):  # the outermost first: the nearest wins
+            spec.update(by_id[group].spec.get("defaults", {}))
+        spec.update(n.spec)
+        task = _task(n.full_id, spec, p, names, ref)
+        task.local_id, task.group, task.where = n.local_id, n.parent, n.path
+        task.dependencies = tuple(sorted(upstream.get(n.full_id, ()), key=order.__getitem__))
+        p.tasks.append(task)
     return p
 
 
@@ -251,6 +283,7 @@ def _task(task_id: str, spec: dict, p: Pipeline, names: set, ref) -> Task:
         alerts=alerts,
         overrides=overrides,
         where=("tasks", task_id),
+        local_id=task_id,
         operator_given=spec.get("operator", op),
     )
 

@@ -15,7 +15,7 @@ from functools import cache
 import jinja2
 
 from . import targets
-from .model import CodeRef, Moment, Pipeline, Task
+from .model import CodeRef, Group, Moment, Pipeline, Task
 
 NOTIFIER = CodeRef("airflow.providers.smtp.notifications.smtp", "SmtpNotifier", "SmtpNotifier")
 
@@ -95,6 +95,7 @@ def render(p: Pipeline, airflow=targets.DEFAULT) -> str:
     if p.alerts.retry_to:
         default_args["on_retry_callback"] = Mail(NOTIFIER.alias, p.alerts.retry_to)
     tasks = [(t, _task_settings(t)) for t in p.tasks]
+    tree = _tree(p, {t.task_id: (t, s) for t, s in tasks}, {g.group_id: g for g in p.groups})
     params = {name: Call(target.param[1], (v.default,), v.schema) for name, v in p.params.items()}
     return _environment().get_template("dag.py.j2").render(
         p=p,
@@ -103,9 +104,37 @@ def render(p: Pipeline, airflow=targets.DEFAULT) -> str:
         default_args=default_args,
         success_mail=Mail("DagSuccessMail", p.alerts.emails) if p.alerts.on_success and p.alerts.emails else None,
         tasks=tasks,
+        tree=tree,
+        task_group=target.task_group[1],
         params=params,
         upstreams={t.task_id: [u.var for u in p.tasks if u.task_id in t.dependencies] for t in p.tasks},
     )
+
+
+@dataclass
+class Node:
+    """One entry of the generated `with DAG(...)` block: a task, or a task group with its entries."""
+
+    task: Task | None = None
+    settings: dict | None = None
+    group: Group | None = None
+    children: list = None
+
+
+def _tree(p: Pipeline, tasks: dict, groups: dict) -> list[Node]:
+    """The tasks and groups nested as the spec nests them, in spec order."""
+    top: list[Node] = []
+    inside: dict[str, list[Node]] = {}
+    for node_id in p.layout:
+        if node_id in groups:
+            g = groups[node_id]
+            node = Node(group=g, children=inside.setdefault(node_id, []))
+            parent = g.parent
+        else:
+            t, settings = tasks[node_id]
+            node, parent = Node(task=t, settings=settings), t.group
+        (top if parent is None else inside.setdefault(parent, [])).append(node)
+    return top
 
 
 def _task_settings(t: Task) -> dict:
@@ -133,6 +162,8 @@ def _imports(p: Pipeline, target: targets.Target) -> list[list[str]]:
         airflow.add((*cls, cls[1]))
     if p.params:
         airflow.add((*target.param, target.param[1]))
+    if p.groups:
+        airflow.add((*target.task_group, target.task_group[1]))
     user = set()
     for t in p.tasks:
         airflow.add((*target.home(t.operator.module, t.operator.name), t.operator.alias))

@@ -37,6 +37,7 @@ class Target:
     duration: tuple[str, str]  # the timetable a duration schedule becomes
     interval: tuple[str, str]  # the timetable a cron schedule becomes with `timetable: interval`
     param: tuple[str, str]  # (module, class) of Param, for `params:`
+    task_group: tuple[str, str]  # (module, class) of TaskGroup
     dagbag: tuple[str, str]  # where verify finds DagBag on this version
     dagbag_args: dict = field(default_factory=dict)
     duration_note: str = ""  # how a duration schedule differs from its Airflow 3 meaning, if it does
@@ -72,6 +73,7 @@ TARGETS = {
         duration=("airflow.sdk", "DeltaTriggerTimetable"),
         interval=("airflow.sdk", "CronDataIntervalTimetable"),
         param=("airflow.sdk", "Param"),
+        task_group=("airflow.sdk", "TaskGroup"),
         dagbag=("airflow.dag_processing.dagbag", "DagBag"),
     ),
     "2": Target(
@@ -83,6 +85,7 @@ TARGETS = {
         duration=("airflow.timetables.interval", "DeltaDataIntervalTimetable"),
         interval=("airflow.timetables.interval", "CronDataIntervalTimetable"),
         param=("airflow.models.param", "Param"),
+        task_group=("airflow.utils.task_group", "TaskGroup"),
         dagbag=("airflow.models.dagbag", "DagBag"),
         dagbag_args={"include_examples": False},
         duration_note=(
@@ -94,7 +97,7 @@ TARGETS = {
 }
 
 # Every class name a generated module may import from the table: no task or callable may take one.
-NAMES = frozenset(name for t in TARGETS.values() for _, name in (t.dag, t.cron, t.duration, t.interval, t.param))
+NAMES = frozenset(name for t in TARGETS.values() for _, name in (t.dag, t.cron, t.duration, t.interval, t.param, t.task_group))
 
 
 def target(airflow) -> Target:

@@ -17,7 +17,7 @@ import email_validator
 import jsonschema
 from croniter import croniter
 
-from . import values
+from . import structure, values
 from .diagnostics import Diagnostic, did_you_mean
 from .load import Document
 from .operators import SHORT
@@ -73,9 +73,9 @@ def duplicate_dag_ids(docs: list[Document]) -> list[Diagnostic]:
 
 
 def task_ids(doc: Document) -> list[str]:
-    """The task ids of a loaded spec as Airflow names them."""
+    """The task ids of a loaded spec as Airflow names them (a group's tasks as GROUP.TASK)."""
     tasks = doc.data.get("tasks") if isinstance(doc.data, dict) else None
-    return list(tasks) if isinstance(tasks, dict) else []
+    return [n.full_id for n in structure.nodes(tasks) if not n.is_group]
 
 
 def cross_dag_problems(docs: list[Document], others=lambda dag_id: None if dag_id else {}) -> list[Diagnostic]:
@@ -85,13 +85,12 @@ def cross_dag_problems(docs: list[Document], others=lambda dag_id: None if dag_i
     by_id = {default_dag_id(d): d for d in docs}
     out = []
     for doc in docs:
-        tasks = doc.data.get("tasks") if isinstance(doc.data, dict) else None
-        for task_id, task in tasks.items() if isinstance(tasks, dict) else ():
-            wait = task.get("wait_for") if isinstance(task, dict) else None
+        for n in structure.nodes(doc.data.get("tasks") if isinstance(doc.data, dict) else None):
+            task_id, wait = n.full_id, n.spec.get("wait_for")
             if not isinstance(wait, dict) or not isinstance(wait.get("dag"), str):
                 continue
             dag = wait["dag"]
-            path = ("tasks", task_id, "wait_for")
+            path = n.path + ("wait_for",)
             if dag == default_dag_id(doc):
                 out.append(doc.diag(path + ("dag",), f"task '{task_id}' waits for its own DAG '{dag}'",
                                     "use `dependencies:` for tasks of the same DAG", code="wait-for"))
@@ -122,12 +121,22 @@ def _schema_problems(doc: Document) -> list[Diagnostic]:
     return out
 
 
+def _is_node(path) -> bool:
+    """Whether `path` leads to a task or group mapping: tasks, ID (, tasks, ID ...)."""
+    return len(path) >= 2 and len(path) % 2 == 0 and all(p == "tasks" for p in path[0::2])
+
+
+def _node_name(path, inst) -> str:
+    full = ".".join(str(p) for p in path[1::2])
+    return f"group '{full}'" if isinstance(inst, dict) and isinstance(inst.get("tasks"), dict) else f"task '{full}'"
+
+
 def _explain(doc: Document, error) -> list[Diagnostic]:
     path, kind, inst, sch = tuple(error.absolute_path), error.validator, error.instance, error.schema
     name = _dotted(path)
     if kind == "required":
         key = error.message.split("'")[1]
-        what = f"task '{path[1]}'" if len(path) == 2 and path[0] == "tasks" else name
+        what = _node_name(path, inst) if _is_node(path) else name
         hint = f"add `{key}:`"
         if key == "start_date":
             hint = "add `start_date: 2024-01-01` (the first day the schedule counts from)"
@@ -159,8 +168,8 @@ def _explain(doc: Document, error) -> list[Diagnostic]:
     if kind == "enum":
         hint = did_you_mean(inst, sch["enum"]) or "choose one of: " + ", ".join(map(str, sch["enum"]))
         return [doc.diag(path, f"{name}: '{inst}' is not allowed", hint, code="enum")]
-    if kind == "not" and len(path) == 2 and path[0] == "tasks":
-        return [doc.diag(path + ("wait_for",), f"task '{path[1]}' has both `operator` and `wait_for`", key=True,
+    if kind == "not" and _is_node(path):
+        return [doc.diag(path + ("wait_for",), f"{_node_name(path, inst)} has both `operator` and `wait_for`", key=True,
                          hint="a task either runs an operator or waits for another DAG: split it into two tasks", code="wait-for")]
     if kind == "uniqueItems":
         return [doc.diag(path, f"{name} lists the same item twice", "remove the repeat", code="unique")]
@@ -185,7 +194,11 @@ def _allowed_keys(path, inst) -> set[str]:
     s = schema()
     if not path:
         return set(s["properties"])
-    if len(path) == 2 and path[0] == "tasks":
+    if _is_node(path) and isinstance(inst.get("tasks"), dict):
+        return set(s["$defs"]["group"]["properties"])
+    if path[-1] == "defaults" and _is_node(path[:-1]):
+        return set(s["$defs"]["group"]["properties"]["defaults"]["properties"])
+    if _is_node(path):
         keys = set(s["$defs"]["task"]["properties"])
         op = inst.get("operator")
         defs = {"bash": "bash", "python": "python", "empty": "empty", "email": "email_operator"}
@@ -200,20 +213,20 @@ def _allowed_keys(path, inst) -> set[str]:
 
 
 def _unknown_keys(doc: Document, path, inst) -> list[Diagnostic]:
-    if len(path) == 2 and path[0] == "tasks" and "wait_for" not in inst:
+    if _is_node(path) and "wait_for" not in inst and not isinstance(inst.get("tasks"), dict):
         op = inst.get("operator")
         if not isinstance(op, str) or not _valid_operator(op):
             return []  # the unknown operator is the problem; its arguments cannot be judged
         if op in SHORT and not SHORT[op].schema:
             return []  # any argument name: `build` checks them against the class's signature
     allowed = _allowed_keys(path, inst)
-    where = f"task '{path[1]}'" if len(path) == 2 else (_dotted(path) if path else "the spec")
+    where = _node_name(path, inst) if _is_node(path) else (_dotted(path) if path else "the spec")
     out = []
     for key in inst:
         if key in allowed:
             continue
         hint = did_you_mean(key, allowed)
-        if not hint and len(path) == 2:
+        if not hint and _is_node(path) and "operator" in inst:
             hint = f"operator '{inst.get('operator')}' takes: " + ", ".join(sorted(allowed - {'operator'}))
         elif not hint:
             hint = "allowed keys: " + ", ".join(sorted(allowed))
@@ -268,10 +281,13 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
     tasks = data.get("tasks")
     if isinstance(tasks, dict):
         dag_emails = isinstance(data.get("alerts"), dict) and bool(data["alerts"].get("emails"))
-        for task_id, task in tasks.items():
-            if isinstance(task, dict):
-                out += _check_task(doc, task_id, task, dag_emails)
-        out += _check_dependencies(doc, tasks)
+        all_nodes = structure.nodes(tasks)
+        for n in all_nodes:
+            if n.is_group:
+                out += _check_group(doc, n)
+            elif n.mapping:
+                out += _check_task(doc, n.full_id, n.spec, dag_emails, n.path)
+        out += _check_dependencies(doc, all_nodes)
     return out
 
 
@@ -369,8 +385,18 @@ def _check_emails(doc, path, addresses) -> list[Diagnostic]:
     return out
 
 
-def _check_task(doc, task_id, task, dag_emails: bool) -> list[Diagnostic]:
-    base = ("tasks", task_id)
+def _check_group(doc, n) -> list[Diagnostic]:
+    out = []
+    if not structure.GROUP_ID.match(n.local_id):
+        out.append(doc.diag(n.path, f"'{n.local_id}' cannot be a group id", "a group id has letters, digits, `_` and `-` only (no dots)",
+                            key=True, code="bad-name"))
+    if isinstance(n.spec.get("defaults"), dict):
+        out += _check_durations(doc, n.path + ("defaults",), n.spec["defaults"])
+    return out
+
+
+def _check_task(doc, task_id, task, dag_emails: bool, base=None) -> list[Diagnostic]:
+    base = base or ("tasks", task_id)
     out = _check_durations(doc, base, task)
     alerts = task.get("alerts")
     if isinstance(alerts, dict):
@@ -426,29 +452,40 @@ def _distribution_installed(name: str) -> bool:
         return False
 
 
-def _check_dependencies(doc, tasks: dict) -> list[Diagnostic]:
-    out, graph = [], {}
-    for task_id, task in tasks.items():
-        deps = task.get("dependencies") if isinstance(task, dict) else None
-        graph[task_id] = []
+def _check_dependencies(doc, all_nodes: list) -> list[Diagnostic]:
+    out, by_id = [], {}
+    for n in all_nodes:
+        if n.full_id in by_id:
+            out.append(doc.diag(n.path, f"two tasks or groups would both have the id '{n.full_id}'",
+                                "rename one: a group's tasks are named GROUP.TASK", key=True, code="bad-name"))
+        by_id.setdefault(n.full_id, n)
+    for n in all_nodes:
+        deps = n.spec.get("dependencies")
+        what = f"{'group' if n.is_group else 'task'} '{n.full_id}'"
         for i, dep in enumerate(deps if isinstance(deps, list) else []):
             if not isinstance(dep, str):
                 continue
-            path = ("tasks", task_id, "dependencies", i)
-            if dep == task_id:
-                out.append(doc.diag(path, f"task '{task_id}' depends on itself", "remove it from its own dependencies", code="self-dependency"))
-            elif dep not in tasks:
-                out.append(doc.diag(path, f"task '{task_id}' depends on unknown task '{dep}'",
-                                    did_you_mean(dep, tasks) or "known tasks: " + ", ".join(tasks), code="unknown-dependency"))
-            else:
-                graph[task_id].append(dep)
+            path = n.path + ("dependencies", i)
+            up = structure.resolve(dep, n, by_id)
+            if up == n.full_id:
+                out.append(doc.diag(path, f"{what} depends on itself", "remove it from its own dependencies", code="self-dependency"))
+            elif up is None:
+                near = [m.local_id for m in all_nodes if m.parent == n.parent] + list(by_id)
+                out.append(doc.diag(path, f"{what} depends on unknown task '{dep}'",
+                                    did_you_mean(dep, near) or "known tasks: " + ", ".join(by_id), code="unknown-dependency"))
+            elif up in structure.ancestors(n, by_id) or n.full_id in structure.ancestors(by_id[up], by_id):
+                out.append(doc.diag(path, f"{what} depends on '{up}', which contains it or is inside it",
+                                    "depend on tasks and groups beside it, not on its own group or its own tasks", code="cycle"))
+    edges = structure.expand(all_nodes)
+    graph = {n.full_id: [] for n in all_nodes if not n.is_group}
+    for up, down in edges:
+        graph[down].append(up)
     try:
         graphlib.TopologicalSorter(graph).prepare()
     except graphlib.CycleError as e:
         cycle = e.args[1]  # each node is an upstream of the next one
-        first, second = cycle[0], cycle[1]
-        index = tasks[second]["dependencies"].index(first)
-        out.append(doc.diag(("tasks", second, "dependencies", index), "dependency cycle: " + " -> ".join(cycle),
+        path, index = edges[cycle[0], cycle[1]]
+        out.append(doc.diag(path + ("dependencies", index), "dependency cycle: " + " -> ".join(cycle),
                             "a pipeline cannot loop: remove one of these dependencies", code="cycle"))
     return out
 
