@@ -15,7 +15,7 @@ from .operators import SHORT
 # Built-in short operator names -> (module, class) in Airflow 3 and its providers (see operators.py).
 OPERATORS = {name: (short.module, short.name) for name, short in SHORT.items()}
 # Task keys that are settings of every task, not arguments of its operator.
-TASK_SETTINGS = ("operator", "wait_for", "dependencies", "retries", "retry_delay", "execution_timeout", "alerts",
+TASK_SETTINGS = ("operator", "wait_for", "expand", "dependencies", "retries", "retry_delay", "execution_timeout", "alerts",
                  "trigger_rule", "pool", "pool_slots", "queue", "priority_weight", "max_active_tis_per_dag",
                  "executor_config")
 DEFAULT_RETRY_DELAY = timedelta(minutes=5)
@@ -78,8 +78,16 @@ class Task:
     overrides: dict  # the settings the spec gives this task itself: retries, alerts, pool, ...
     where: tuple = ()  # the path of the task's mapping in the spec, for located messages
     local_id: str = ""  # its id within its group (the task_id argument); task_id is the full id
+    expand: dict = field(default_factory=dict)  # mapped arguments: name -> literal list | Output
     group: str | None = None  # the full id of its group
     operator_given: str = ""  # `operator:` as the spec writes it (a short name or an import path)
+
+
+@dataclass(frozen=True)
+class Output:
+    """The list an upstream task returns (its XCom), as an `expand:` value."""
+
+    task_id: str
 
 
 @dataclass(frozen=True)
@@ -195,7 +203,12 @@ def build_model(doc: Document) -> Pipeline:
         spec.update(n.spec)
         task = _task(n.full_id, spec, p, names, ref)
         task.local_id, task.group, task.where = n.local_id, n.parent, n.path
-        task.dependencies = tuple(sorted(upstream.get(n.full_id, ()), key=order.__getitem__))
+        for key, value in n.spec.get("expand", {}).items():
+            if isinstance(value, dict):
+                value = Output(structure.resolve(value["output_of"], n, by_id))
+                upstream.setdefault(n.full_id, []).append(value.task_id)  # Airflow adds it: an XCom is an edge
+            task.expand[key] = value
+        task.dependencies = tuple(sorted(set(upstream.get(n.full_id, ())), key=order.__getitem__))
         p.tasks.append(task)
     return p
 
@@ -268,7 +281,7 @@ def _task(task_id: str, spec: dict, p: Pipeline, names: set, ref) -> Task:
             overrides[key] = values.parse_duration(value)
         elif key == "alerts":
             overrides[key] = _alerts(value, Alerts(p.alerts.emails, p.alerts.on_failure, p.alerts.on_retry))
-        elif key in TASK_SETTINGS and key not in ("operator", "wait_for", "dependencies"):
+        elif key in TASK_SETTINGS and key not in ("operator", "wait_for", "expand", "dependencies"):
             overrides[key] = value
     alerts = overrides.get("alerts", p.alerts)
     return Task(

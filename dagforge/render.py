@@ -15,7 +15,7 @@ from functools import cache
 import jinja2
 
 from . import targets
-from .model import CodeRef, Group, Moment, Pipeline, Task
+from .model import CodeRef, Group, Moment, Output, Pipeline, Task
 
 NOTIFIER = CodeRef("airflow.providers.smtp.notifications.smtp", "SmtpNotifier", "SmtpNotifier")
 
@@ -26,6 +26,13 @@ class Mail:
 
     cls: str
     to: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TaskOutput:
+    """`var.output`: the XCom of the task the generated module binds to `var` (a Python identifier)."""
+
+    var: str
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,8 @@ def py(value) -> str:
     """Python source that evaluates to `value`."""
     if isinstance(value, CodeRef):
         return value.alias
+    if isinstance(value, TaskOutput):
+        return f"{value.var}.output"
     if isinstance(value, Mail):
         return f"{value.cls}(to={py(list(value.to))})"
     if isinstance(value, Call):
@@ -96,6 +105,10 @@ def render(p: Pipeline, airflow=targets.DEFAULT) -> str:
         default_args["on_retry_callback"] = Mail(NOTIFIER.alias, p.alerts.retry_to)
     tasks = [(t, _task_settings(t)) for t in p.tasks]
     tree = _tree(p, {t.task_id: (t, s) for t, s in tasks}, {g.group_id: g for g in p.groups})
+    var = {t.task_id: t.var for t in p.tasks}
+    mapped = {t.task_id: {k: TaskOutput(var[v.task_id]) if isinstance(v, Output) else v for k, v in t.expand.items()}
+              for t in p.tasks if t.expand}
+    implicit = {t.task_id: {v.task_id for v in t.expand.values() if isinstance(v, Output)} for t in p.tasks}
     params = {name: Call(target.param[1], (v.default,), v.schema) for name, v in p.params.items()}
     return _environment().get_template("dag.py.j2").render(
         p=p,
@@ -105,9 +118,12 @@ def render(p: Pipeline, airflow=targets.DEFAULT) -> str:
         success_mail=Mail("DagSuccessMail", p.alerts.emails) if p.alerts.on_success and p.alerts.emails else None,
         tasks=tasks,
         tree=tree,
+        mapped=mapped,
         task_group=target.task_group[1],
         params=params,
-        upstreams={t.task_id: [u.var for u in p.tasks if u.task_id in t.dependencies] for t in p.tasks},
+        # an XCom an `expand` reads is an edge already: the file does not set it twice
+        upstreams={t.task_id: [u.var for u in p.tasks if u.task_id in t.dependencies and u.task_id not in implicit[t.task_id]]
+                   for t in p.tasks},
     )
 
 

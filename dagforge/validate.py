@@ -136,6 +136,8 @@ def _explain(doc: Document, error) -> list[Diagnostic]:
     name = _dotted(path)
     if kind == "required":
         key = error.message.split("'")[1]
+        if _is_node(path) and isinstance(inst.get("expand"), dict) and key in inst["expand"]:
+            return []  # given through `expand:`
         what = _node_name(path, inst) if _is_node(path) else name
         hint = f"add `{key}:`"
         if key == "start_date":
@@ -288,6 +290,7 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
             elif n.mapping:
                 out += _check_task(doc, n.full_id, n.spec, dag_emails, n.path)
         out += _check_dependencies(doc, all_nodes)
+        out += _check_mapping(doc, all_nodes)
     return out
 
 
@@ -450,6 +453,41 @@ def _distribution_installed(name: str) -> bool:
         return True
     except importlib.metadata.PackageNotFoundError:
         return False
+
+
+def _check_mapping(doc, all_nodes: list) -> list[Diagnostic]:
+    """`expand:` keys are arguments the operator takes, not also given inline; `output_of` names a
+    task that comes earlier in the spec (the generated file refers to it by then)."""
+    out = []
+    by_id = {n.full_id: n for n in all_nodes}
+    order = {n.full_id: i for i, n in enumerate(all_nodes)}
+    for n in all_nodes:
+        expand = n.spec.get("expand")
+        if n.is_group or not isinstance(expand, dict):
+            continue
+        op = n.spec.get("operator")
+        short = SHORT.get(op) if isinstance(op, str) else None
+        takes = _allowed_keys(n.path, {"operator": op}) - set(schema()["$defs"]["task"]["properties"]) if short and short.schema else None
+        for key, value in expand.items():
+            path = n.path + ("expand", key)
+            if key in n.spec:
+                out.append(doc.diag(path, f"'{key}' is given both inline and in `expand`", "keep one: inline values are the same "
+                                    "for every mapped instance, `expand` values make one instance each", key=True, code="expand"))
+            elif takes is not None and key not in takes:
+                out.append(doc.diag(path, f"operator '{op}' has no argument '{key}' to expand",
+                                    did_you_mean(key, takes) or ("it takes: " + ", ".join(sorted(takes)) if takes else "it takes no arguments"),
+                                    key=True, code="expand"))
+            if isinstance(value, dict) and isinstance(value.get("output_of"), str):
+                up = structure.resolve(value["output_of"], n, by_id)
+                where = path + ("output_of",)
+                if up is None or by_id[up].is_group:
+                    out.append(doc.diag(where, f"task '{n.full_id}' expands over the output of unknown task '{value['output_of']}'",
+                                        did_you_mean(value["output_of"], [m.full_id for m in all_nodes if not m.is_group]) or
+                                        "name a task of this spec", code="expand"))
+                elif order[up] >= order[n.full_id]:
+                    out.append(doc.diag(where, f"task '{n.full_id}' expands over the output of '{up}', which comes after it",
+                                        f"move '{up}' above '{n.full_id}' in the spec", code="expand"))
+    return out
 
 
 def _check_dependencies(doc, all_nodes: list) -> list[Diagnostic]:

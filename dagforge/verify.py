@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from . import targets, values
 from .diagnostics import did_you_mean
-from .model import CodeRef, Moment, Pipeline
+from .model import CodeRef, Moment, Output, Pipeline
 from .operators import package_of
 
 
@@ -79,6 +79,7 @@ def expectations(p: Pipeline, airflow=targets.DEFAULT) -> dict:
                 "settings": {k: t.overrides[k] for k in SETTINGS if k in t.overrides},
                 "arguments": {k: _jsonable(v) for k, v in t.arguments.items() if _jsonable(v) is not _SKIP},
                 "check": _check_request(t, target),
+                "expand": {k: {"output_of": v.task_id} if isinstance(v, Output) else _jsonable(v) for k, v in t.expand.items()},
             }
             for t in p.tasks
         },
@@ -89,7 +90,7 @@ def _check_request(t, target: targets.Target) -> dict:
     """What the child checks of a task before loading its file: the operator class's signature against
     the arguments given, and a python_callable against op_args/op_kwargs."""
     module, name = target.home(t.operator.module, t.operator.name)
-    check = {"class": f"{module}.{name}", "arguments": sorted(t.arguments),
+    check = {"class": f"{module}.{name}", "arguments": sorted([*t.arguments, *t.expand]),
              "given": t.operator_given or f"{module}.{name}", "package": package_of(t.operator.module)}
     ref = t.arguments.get("python_callable")
     if isinstance(ref, CodeRef):
@@ -370,7 +371,9 @@ def _compare(dag, exp: dict) -> list[str]:
         if task is None:
             continue
         what = f"task '{task_id}':"
-        check(f"{what} operator", f"{type(task).__module__}.{type(task).__name__}", te["operator"])
+        cls = _operator_class(task)
+        check(f"{what} operator", f"{cls.__module__}.{cls.__name__}", te["operator"])
+        check(f"{what} expand", _expanded(task), te["expand"])
         check(f"{what} upstream tasks", sorted(task.upstream_task_ids), te["upstream"])
         check(f"{what} owner", task.owner, te["owner"])
         check(f"{what} retries", task.retries, te["retries"])
@@ -380,10 +383,29 @@ def _compare(dag, exp: dict) -> list[str]:
         check(f"{what} retry mail recipients", _recipients(task.on_retry_callback), te["retry_to"])
         for key, value in te["settings"].items():
             check(f"{what} {key}", getattr(task, key), value)
+        given = getattr(task, "partial_kwargs", None)  # a mapped task keeps its other arguments there
         for key, value in te["arguments"].items():
-            if hasattr(task, key):
+            if given is not None and key in given:
+                check(f"{what} {key}", _plain(given[key], value), value)
+            elif given is None and hasattr(task, key):
                 check(f"{what} {key}", _plain(getattr(task, key), value), value)
     return problems
+
+
+def _operator_class(task):
+    """The operator class of a task; a mapped task is a MappedOperator of its `operator_class`."""
+    cls = getattr(task, "operator_class", None)
+    return cls if isinstance(cls, type) else type(task)
+
+
+def _expanded(task) -> dict:
+    """A mapped task's `expand` arguments in the spec's terms: lists, or {"output_of": task id}."""
+    expand_input = getattr(task, "expand_input", None)
+    found = {}
+    for key, value in (getattr(expand_input, "value", None) or {}).items():
+        upstream = getattr(value, "operator", None)
+        found[key] = {"output_of": upstream.task_id} if upstream is not None else list(value)
+    return found
 
 
 def _params(params) -> dict:
