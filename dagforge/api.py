@@ -23,7 +23,7 @@ from .format import format_source
 from .load import Document, LoadError, display_path, find_specs, load
 from .model import Pipeline, build_model
 from .render import render
-from .validate import cross_dag_problems, default_dag_id, duplicate_dag_ids, schema_path
+from .validate import cross_dag_problems, default_dag_id, duplicate_dag_ids, schema_path, unproduced_assets
 from .validate import validate as validate_document
 from .write import orphans, remove_stale, write_atomic
 
@@ -307,7 +307,8 @@ def _check(paths, kind=BuildResult) -> tuple[BuildResult, dict[Path, Document]]:
     for d in duplicate_dag_ids([docs[s.path] for s in result.specs if s.ok and s.path in docs]):
         by_display[d.path].diagnostics.append(d)
     valid = [docs[s.path] for s in result.specs if s.ok and s.path in docs]
-    for d in cross_dag_problems(valid, _specs_beside(docs)):
+    beside = _specs_beside(docs)
+    for d in cross_dag_problems(valid, beside) + unproduced_assets(valid, beside):
         by_display[d.path].diagnostics.append(d)
     return result, docs
 

@@ -64,6 +64,8 @@ def schedule_words(p: Pipeline) -> str:
     kind = p.schedule_kind
     if kind == "none":
         return "none: runs only when triggered (by hand, through the API, or by another DAG)"
+    if kind == "assets":
+        return "when assets are updated: " + asset_words(p.schedule)
     if p.schedule == "@once":
         return "@once: one run, at the start date"
     if p.schedule == "@continuous":
@@ -77,6 +79,16 @@ def schedule_words(p: Pipeline) -> str:
     if p.timetable == "interval":
         said += "; each run covers the interval up to its start, and its logical date is that interval's start"
     return said
+
+
+def asset_words(condition) -> str:
+    """'all of (a, any of (b, c))' for an asset schedule."""
+    if isinstance(condition, str):
+        return condition
+    if isinstance(condition, list):
+        return asset_words({"all": condition}) if len(condition) > 1 else condition[0] if isinstance(condition[0], str) else asset_words(condition[0])
+    [(kind, items)] = condition.items()
+    return f"{kind} of ({', '.join(asset_words(c) for c in items)})"
 
 
 def cron_words(expression: str) -> str:
@@ -96,6 +108,8 @@ def next_runs(p: Pipeline, after: datetime, count: int = RUNS) -> tuple[list[dat
     kind = p.schedule_kind
     if kind == "none":
         return [], ""
+    if kind == "assets":
+        return [], "Runs come when the tasks that update these assets (their `outlets`) succeed."
     if p.schedule == "@continuous":
         return [], "Runs follow each other without a pause from the start date on."
     if p.schedule == "@once":
@@ -170,6 +184,8 @@ def _task(t: Task) -> list[str]:
     lines.append(f"    alerts:     {_alert_words(t.alerts)}")
     if "trigger_rule" in t.overrides:
         lines.append(f"    runs when:  {t.overrides['trigger_rule']} (instead of all_success)")
+    if "outlets" in t.overrides:
+        lines.append(f"    updates:    {', '.join(t.overrides['outlets'])}")
     for key in ("pool", "pool_slots", "queue", "priority_weight", "max_active_tis_per_dag", "executor_config"):
         if key in t.overrides:
             lines.append(f"    {key + ':':<11} {t.overrides[key]}")

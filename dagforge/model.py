@@ -15,7 +15,7 @@ from .operators import SHORT
 # Built-in short operator names -> (module, class) in Airflow 3 and its providers (see operators.py).
 OPERATORS = {name: (short.module, short.name) for name, short in SHORT.items()}
 # Task keys that are settings of every task, not arguments of its operator.
-TASK_SETTINGS = ("operator", "wait_for", "expand", "dependencies", "retries", "retry_delay", "execution_timeout", "alerts",
+TASK_SETTINGS = ("operator", "wait_for", "expand", "outlets", "dependencies", "retries", "retry_delay", "execution_timeout", "alerts",
                  "trigger_rule", "pool", "pool_slots", "queue", "priority_weight", "max_active_tis_per_dag",
                  "executor_config")
 DEFAULT_RETRY_DELAY = timedelta(minutes=5)

@@ -103,7 +103,7 @@ def render(p: Pipeline, airflow=targets.DEFAULT) -> str:
         default_args["on_failure_callback"] = Mail(NOTIFIER.alias, p.alerts.failure_to)
     if p.alerts.retry_to:
         default_args["on_retry_callback"] = Mail(NOTIFIER.alias, p.alerts.retry_to)
-    tasks = [(t, _task_settings(t)) for t in p.tasks]
+    tasks = [(t, _task_settings(t, target)) for t in p.tasks]
     tree = _tree(p, {t.task_id: (t, s) for t, s in tasks}, {g.group_id: g for g in p.groups})
     var = {t.task_id: t.var for t in p.tasks}
     mapped = {t.task_id: {k: TaskOutput(var[v.task_id]) if isinstance(v, Output) else v for k, v in t.expand.items()}
@@ -153,9 +153,11 @@ def _tree(p: Pipeline, tasks: dict, groups: dict) -> list[Node]:
     return top
 
 
-def _task_settings(t: Task) -> dict:
+def _task_settings(t: Task, target: targets.Target) -> dict:
     """Keyword arguments for the settings the spec gives this task itself (beyond the DAG's)."""
     settings = {k: v for k, v in t.overrides.items() if k != "alerts"}
+    if "outlets" in settings:
+        settings["outlets"] = [Call(target.asset[1], (uri,)) for uri in settings["outlets"]]
     if "alerts" in t.overrides:
         settings["on_failure_callback"] = Mail(NOTIFIER.alias, t.alerts.failure_to) if t.alerts.failure_to else None
         settings["on_retry_callback"] = Mail(NOTIFIER.alias, t.alerts.retry_to) if t.alerts.retry_to else None
@@ -163,12 +165,34 @@ def _task_settings(t: Task) -> dict:
 
 
 def _schedule(p: Pipeline, target: targets.Target):
+    if p.schedule_kind == "assets":
+        return _assets(p.schedule, target)
     cls = target.timetable(p)
     if cls is None:
         return p.schedule  # None or "@once": the same on every version
     if cls == target.duration:
         return Call(cls[1], (p.schedule,))
     return Call(cls[1], (p.schedule,), (("timezone", p.timezone),))
+
+
+def _assets(condition, target: targets.Target):
+    """An asset schedule as calls: a list is all of them (`[Asset(...), ...]`), a mapping AssetAny/AssetAll."""
+    if isinstance(condition, str):
+        return Call(target.asset[1], (condition,))
+    if isinstance(condition, list):
+        return [_assets(c, target) for c in condition]
+    [(kind, items)] = condition.items()
+    cls = target.asset_any if kind == "any" else target.asset_all
+    return Call(cls[1], tuple(_assets(c, target) for c in items))
+
+
+def _asset_classes(condition, target: targets.Target) -> set:
+    if isinstance(condition, str):
+        return {target.asset}
+    if isinstance(condition, list):
+        return set().union(*(_asset_classes(c, target) for c in condition))
+    [(kind, items)] = condition.items()
+    return {target.asset_any if kind == "any" else target.asset_all}.union(*(_asset_classes(c, target) for c in items))
 
 
 def _imports(p: Pipeline, target: targets.Target) -> list[list[str]]:
@@ -180,6 +204,10 @@ def _imports(p: Pipeline, target: targets.Target) -> list[list[str]]:
         airflow.add((*target.param, target.param[1]))
     if p.groups:
         airflow.add((*target.task_group, target.task_group[1]))
+    used = _asset_classes(p.schedule, target) if p.schedule_kind == "assets" else set()
+    if any("outlets" in t.overrides for t in p.tasks):
+        used.add(target.asset)
+    airflow |= {(*cls, cls[1]) for cls in used}
     user = set()
     for t in p.tasks:
         airflow.add((*target.home(t.operator.module, t.operator.name), t.operator.alias))

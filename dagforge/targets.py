@@ -38,6 +38,10 @@ class Target:
     interval: tuple[str, str]  # the timetable a cron schedule becomes with `timetable: interval`
     param: tuple[str, str]  # (module, class) of Param, for `params:`
     task_group: tuple[str, str]  # (module, class) of TaskGroup
+    asset: tuple[str, str]  # (module, class) of an asset: Asset on Airflow 3, Dataset on 2.10
+    asset_all: tuple[str, str]
+    asset_any: tuple[str, str]
+    asset_timetable: str  # the timetable class a DAG scheduled on assets gets
     dagbag: tuple[str, str]  # where verify finds DagBag on this version
     dagbag_args: dict = field(default_factory=dict)
     duration_note: str = ""  # how a duration schedule differs from its Airflow 3 meaning, if it does
@@ -59,9 +63,9 @@ class Target:
         """
         if p.schedule_kind == "duration":
             return self.duration
-        if p.schedule_kind == "cron" or p.schedule in values.PRESET_CRON:
+        if values.cron_like(p.schedule):
             return self.interval if p.timetable == "interval" else self.cron
-        return None  # none, @once, @continuous: written as given
+        return None  # none, @once, @continuous: written as given; assets: see `assets`
 
 
 TARGETS = {
@@ -74,6 +78,10 @@ TARGETS = {
         interval=("airflow.sdk", "CronDataIntervalTimetable"),
         param=("airflow.sdk", "Param"),
         task_group=("airflow.sdk", "TaskGroup"),
+        asset=("airflow.sdk", "Asset"),
+        asset_all=("airflow.sdk", "AssetAll"),
+        asset_any=("airflow.sdk", "AssetAny"),
+        asset_timetable="AssetTriggeredTimetable",
         dagbag=("airflow.dag_processing.dagbag", "DagBag"),
     ),
     "2": Target(
@@ -86,6 +94,10 @@ TARGETS = {
         interval=("airflow.timetables.interval", "CronDataIntervalTimetable"),
         param=("airflow.models.param", "Param"),
         task_group=("airflow.utils.task_group", "TaskGroup"),
+        asset=("airflow.datasets", "Dataset"),
+        asset_all=("airflow.datasets", "DatasetAll"),
+        asset_any=("airflow.datasets", "DatasetAny"),
+        asset_timetable="DatasetTriggeredTimetable",
         dagbag=("airflow.models.dagbag", "DagBag"),
         dagbag_args={"include_examples": False},
         duration_note=(
@@ -97,7 +109,7 @@ TARGETS = {
 }
 
 # Every class name a generated module may import from the table: no task or callable may take one.
-NAMES = frozenset(name for t in TARGETS.values() for _, name in (t.dag, t.cron, t.duration, t.interval, t.param, t.task_group))
+NAMES = frozenset(name for t in TARGETS.values() for _, name in (t.dag, t.cron, t.duration, t.interval, t.param, t.task_group, t.asset, t.asset_all, t.asset_any))
 
 
 def target(airflow) -> Target:

@@ -108,6 +108,28 @@ def cross_dag_problems(docs: list[Document], others=lambda dag_id: None if dag_i
     return out
 
 
+def unproduced_assets(docs: list[Document], others=lambda dag_id: None if dag_id else {}) -> list[Diagnostic]:
+    """A warning for every asset a schedule waits for that no task's `outlets` (in the build or in
+    the specs beside it) updates: such a DAG would never run, unless something outside updates it."""
+    everything = {**others(None), **{default_dag_id(d): d for d in docs}}
+    made = set()
+    for doc in everything.values():
+        for n in structure.nodes(doc.data.get("tasks") if isinstance(doc.data, dict) else None):
+            made |= {a for a in n.spec.get("outlets", []) if isinstance(a, str)} if isinstance(n.spec.get("outlets"), list) else set()
+    out = []
+    for doc in docs:
+        schedule = doc.data.get("schedule") if isinstance(doc.data, dict) else None
+        if values.schedule_kind(schedule) != "assets":
+            continue
+        for asset in dict.fromkeys(values.assets_in(schedule)):
+            if asset not in made:
+                d = doc.diag(("schedule",), f"no task of these specs updates asset '{asset}'",
+                             "list it in the `outlets` of the task that writes it; ignore this when something outside "
+                             "dagforge updates it", code="asset")
+                out.append(replace(d, severity="warning"))
+    return out
+
+
 # ---- JSON Schema ---------------------------------------------------------------------------------
 
 def _dotted(path) -> str:
@@ -207,6 +229,8 @@ def _allowed_keys(path, inst) -> set[str]:
         if op in defs:
             keys |= set(s["$defs"][defs[op]]["properties"])
         return keys
+    if path[0] == "schedule":
+        return set(s["$defs"]["asset_expression"]["properties"])
     if path[-1] == "wait_for":
         return set(s["$defs"]["wait_for"]["properties"])
     if path[-1] == "alerts":
@@ -294,9 +318,38 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
     return out
 
 
+def _check_asset(doc, path, asset) -> list[Diagnostic]:
+    """What Airflow would refuse or warn about in an asset URI, found without Airflow."""
+    from urllib.parse import urlsplit
+
+    if not isinstance(asset, str):
+        return []
+    try:
+        parsed = urlsplit(asset)
+    except ValueError as e:
+        return [doc.diag(path, f"asset '{asset}' is not a valid URI: {e}", "write it like s3://bucket/key or a plain name", code="asset")]
+    if parsed.scheme.lower() == "airflow":
+        return [doc.diag(path, f"asset '{asset}': the URI scheme 'airflow' is reserved by Airflow", "use another scheme, like s3:// or file://", code="asset")]
+    if parsed.password:
+        return [doc.diag(path, f"asset '{asset}' holds a password", "never put credentials in an asset URI: use a connection", code="asset")]
+    return []
+
+
+def _check_assets(doc, path, condition) -> list[Diagnostic]:
+    if isinstance(condition, str):
+        return _check_asset(doc, path, condition)
+    if isinstance(condition, list):
+        return [d for i, item in enumerate(condition) for d in _check_assets(doc, path + (i,), item)]
+    if isinstance(condition, dict):
+        return [d for key, items in condition.items() for d in _check_assets(doc, path + (key,), items)]
+    return []
+
+
 def _check_schedule(doc, value) -> list[Diagnostic]:
     path = ("schedule",)
     kind = values.schedule_kind(value)
+    if kind == "assets":
+        return _check_assets(doc, path, value)
     if kind == "preset" and value not in values.PRESETS:
         return [doc.diag(path, f"unknown schedule preset '{value}'",
                          did_you_mean(value, values.PRESETS) or "use one of " + " ".join(values.PRESETS), code="schedule")]
@@ -318,7 +371,7 @@ def _check_schedule(doc, value) -> list[Diagnostic]:
 def _check_scheduling(doc, data) -> list[Diagnostic]:
     schedule, out = data.get("schedule"), []
     kind = values.schedule_kind(schedule)
-    if "timetable" in data and not (kind == "cron" or schedule in values.PRESET_CRON):
+    if "timetable" in data and not values.cron_like(schedule):
         out.append(doc.diag(("timetable",), f"timetable applies to cron schedules, not to {schedule!r}",
                             "remove `timetable:`, or give a cron expression or a preset like @daily", code="schedule"))
     runs = data.get("max_active_runs")
@@ -415,6 +468,8 @@ def _check_task(doc, task_id, task, dag_emails: bool, base=None) -> list[Diagnos
                     values.parse_duration(wait[key])
                 except ValueError as e:
                     out.append(doc.diag(base + ("wait_for", key), f"{key}: {e}", values.DURATION_HINT, code="duration"))
+    if isinstance(task.get("outlets"), list):
+        out += _check_assets(doc, base + ("outlets",), task["outlets"])
     op = task.get("operator")
     if op == "email":
         for key in ("to", "cc", "bcc", "from_email"):

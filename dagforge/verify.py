@@ -43,7 +43,9 @@ def expectations(p: Pipeline, airflow=targets.DEFAULT) -> dict:
     """What the loaded DAG must show on Airflow `airflow`, as JSON-able data."""
     target = targets.target(airflow)
     cls = target.timetable(p)
-    if cls is None:
+    if p.schedule_kind == "assets":
+        schedule = {"timetable": target.asset_timetable, "assets": _condition(p.schedule)}
+    elif cls is None:
         none = {"@once": "OnceTimetable", "@continuous": "ContinuousTimetable"}
         schedule = {"timetable": none.get(p.schedule, "NullTimetable")}
     elif cls == target.duration:
@@ -86,6 +88,16 @@ def expectations(p: Pipeline, airflow=targets.DEFAULT) -> dict:
     }
 
 
+def _condition(condition):
+    """An asset schedule in one shape: a name, or {"any"|"all": [...]} (a list means all)."""
+    if isinstance(condition, str):
+        return condition
+    if isinstance(condition, list):
+        return {"all": [_condition(c) for c in condition]}
+    [(kind, items)] = condition.items()
+    return {kind: [_condition(c) for c in items]}
+
+
 def _check_request(t, target: targets.Target) -> dict:
     """What the child checks of a task before loading its file: the operator class's signature against
     the arguments given, and a python_callable against op_args/op_kwargs."""
@@ -104,7 +116,8 @@ def _check_request(t, target: targets.Target) -> dict:
 
 _SKIP = object()
 # Task settings the loaded task shows as an attribute of the same name.
-SETTINGS = ("trigger_rule", "pool", "pool_slots", "queue", "priority_weight", "max_active_tis_per_dag", "executor_config")
+SETTINGS = ("trigger_rule", "pool", "pool_slots", "queue", "priority_weight", "max_active_tis_per_dag", "executor_config",
+            "outlets")
 
 
 def _jsonable(value):
@@ -382,7 +395,8 @@ def _compare(dag, exp: dict) -> list[str]:
         check(f"{what} failure mail recipients", _recipients(task.on_failure_callback), te["failure_to"])
         check(f"{what} retry mail recipients", _recipients(task.on_retry_callback), te["retry_to"])
         for key, value in te["settings"].items():
-            check(f"{what} {key}", getattr(task, key), value)
+            actual = getattr(task, key)
+            check(f"{what} {key}", [_asset_name(a) for a in actual] if key == "outlets" else actual, value)
         given = getattr(task, "partial_kwargs", None)  # a mapped task keeps its other arguments there
         for key, value in te["arguments"].items():
             if given is not None and key in given:
@@ -419,10 +433,27 @@ def _params(params) -> dict:
     return found
 
 
+def _asset_name(asset) -> str:
+    """An Asset's name (Airflow 3), a Dataset's URI (2.10)."""
+    return getattr(asset, "name", None) or asset.uri
+
+
+def _loaded_condition(condition):
+    objects = getattr(condition, "objects", None)
+    if objects is None:
+        return _asset_name(condition)
+    kind = "any" if type(condition).__name__ in ("AssetAny", "DatasetAny") else "all"
+    return {kind: [_loaded_condition(o) for o in objects]}
+
+
 def _schedule(timetable) -> dict:
     """The loaded timetable: its class and what defines it. Airflow 3's SDK timetables show public
     attributes (expression, timezone, delta); Airflow 2's core ones keep them private (_expression...)."""
     found = {"timetable": type(timetable).__name__}
+    condition = getattr(timetable, "asset_condition", None) or getattr(timetable, "dataset_condition", None)
+    if condition is not None:
+        found["assets"] = _loaded_condition(condition)
+        return found
     expression = _attribute(timetable, "expression")
     if expression is not None:
         timezone = _attribute(timetable, "timezone")
