@@ -8,6 +8,7 @@ parses them, so a bad date is an error at its line instead of a crash inside PyY
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,8 @@ class Document:
     data: object = None
     positions: dict = field(default_factory=dict)  # path tuple -> (line, col) of the value
     key_positions: dict = field(default_factory=dict)  # path tuple -> (line, col) of the key
+    environment: dict = field(default_factory=dict)  # ${VAR} substituted: name -> its value, None when its default was used
+    environment_problems: list = field(default_factory=list)  # (path, message, hint): validate reports them
 
     def where(self, path, key: bool = False) -> tuple[int, int]:
         """Position of the value at `path` (of its key with key=True), else of its nearest parent."""
@@ -155,9 +158,43 @@ def _convert(node, path, doc: Document, budget, fail):
     if node.tag == _T + "timestamp":
         return node.value  # kept as text: the validator parses dates with a clear message
     try:
-        return _constructor.yaml_constructors[node.tag](_constructor, node)
+        value = _constructor.yaml_constructors[node.tag](_constructor, node)
     except (ValueError, yaml.YAMLError) as e:
         fail(f"cannot read value {node.value!r}: {e}", "quote it to keep it as text", mark.line + 1, mark.column + 1)
+    return substitute(value, path, doc) if isinstance(value, str) and "$" in value else value
+
+
+# `${NAME}` or `${NAME:-default}`; `$${` is a literal `${`. Anything else after `${` is a mistake.
+_REFERENCE = re.compile(r"\$\$\{|\$\{(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\})?")
+
+
+def substitute(text: str, path: tuple, doc: Document, environ=None) -> str:
+    """`text` with every ${NAME} (or ${NAME:-default}) replaced from the environment, at load time.
+    An unset NAME without a default, or a `${` that starts no reference, is noted in
+    doc.environment_problems; the text keeps it as written."""
+    environ = os.environ if environ is None else environ
+
+    def replace(m: re.Match) -> str:
+        whole = m.group(0)
+        if whole == "$${":
+            return "${"
+        name = m.group("name")
+        if name is None:
+            doc.environment_problems.append((path, "`${` starts no environment reference here",
+                                             "write ${NAME} or ${NAME:-default}, or `$${` for a literal `${` (as in a bash command)"))
+            return whole
+        if name in environ:
+            doc.environment[name] = environ[name]
+            return environ[name]
+        if m.group("default") is not None:
+            doc.environment.setdefault(name, None)
+            return m.group("default")
+        doc.environment_problems.append((path, f"environment variable '{name}' is not set",
+                                         f"set {name} where dagforge runs, give a default (${{{name}:-value}}), "
+                                         f"or write $${{{name}}} for a literal ${{{name}}}"))
+        return whole
+
+    return _REFERENCE.sub(replace, text)
 
 
 def _convert_mapping(node, path, doc, budget, fail):

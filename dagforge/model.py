@@ -169,6 +169,8 @@ def build_model(doc: Document) -> Pipeline:
         retry_delay=retry_delay,
         alerts=alerts,
     )
+    for name, value in doc.environment.items():  # the output depends on them: so does its input hash
+        p.inputs[f"env:{name}"] = "\0unset" if value is None else value
     doc_md = d.get("doc_md")
     if isinstance(doc_md, dict):
         p.doc_md = read_beside(doc, doc_md["file"])

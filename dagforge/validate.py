@@ -48,6 +48,7 @@ def _timezones() -> frozenset:
 def validate(doc: Document) -> list[Diagnostic]:
     """All problems of one loaded spec, sorted by position."""
     found = _schema_problems(doc) + _rule_problems(doc)
+    found += [doc.diag(path, message, hint, code="environment") for path, message, hint in doc.environment_problems]
     unique = {(d.line, d.column, d.message): d for d in found}
     return sorted(unique.values(), key=Diagnostic.sort_key)
 
