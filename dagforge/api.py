@@ -17,13 +17,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import describe, diagram, drift, scaffold, stamp, targets
+from . import defaults, describe, diagram, drift, scaffold, stamp, targets
 from .diagnostics import Diagnostic
 from .format import format_source
 from .load import Document, LoadError, display_path, find_specs, load
 from .model import Pipeline, build_model
 from .render import render
-from .validate import cross_dag_problems, default_dag_id, duplicate_dag_ids, schema_path, unproduced_assets
+from .validate import cross_dag_problems, default_dag_id, duplicate_dag_ids, schema_path, unproduced_assets, validate_defaults
 from .validate import validate as validate_document
 from .write import orphans, remove_stale, write_atomic
 
@@ -288,11 +288,18 @@ def _check(paths, kind=BuildResult) -> tuple[BuildResult, dict[Path, Document]]:
     files, problems = find_specs([paths] if isinstance(paths, (str, Path)) else paths)
     result = kind(problems=problems)
     docs: dict[Path, Document] = {}
+    shared: dict[Path, defaults.Defaults] = {}
     for path in files:
         spec = SpecResult(path, display_path(path))
         result.specs.append(spec)
         try:
             doc = load(path)
+            above = defaults.chain(path)
+            for f in above:
+                if f not in shared:
+                    shared[f] = defaults.read(f, validate_defaults)
+                spec.diagnostics += shared[f].problems
+            defaults.apply(doc, [shared[f].doc for f in above if shared[f].doc is not None])
         except LoadError as e:
             spec.diagnostics.append(e.diagnostic)
             spec.source_lines = _lines(path)

@@ -51,6 +51,10 @@ def explain(p: Pipeline, after: datetime) -> str:
         out += [f"  {_when(r)}" for r in runs]
     if note:
         out.append(note)
+    if p.origins:
+        out += ["", "Where the settings come from (a defaults.yaml, or the spec itself):"]
+        width = max(len(k) for k in p.origins)
+        out += [f"  {key:<{width}}  {value!r}  ({where})" for key, (value, where) in p.origins.items()]
     out += ["", "Task order (tasks on one line may run at the same time):"]
     out += [f"  {i}. {', '.join(t.task_id for t in level)}" for i, level in enumerate(levels(p), 1)]
     out += ["", "Tasks:"]

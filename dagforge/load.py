@@ -19,6 +19,7 @@ from .diagnostics import Diagnostic
 SPEC_SUFFIXES = (".yaml", ".yml")
 MAX_BYTES = 1024 * 1024  # a pipeline spec is a few KiB; anything near this is a mistake
 MAX_NODES = 100_000  # bounds alias expansion ("billion laughs")
+DEFAULTS_NAMES = ("defaults.yaml", "defaults.yml")  # shared defaults of a folder (defaults.py), not specs
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _T = "tag:yaml.org,2002:"
@@ -38,6 +39,8 @@ class Document:
     key_positions: dict = field(default_factory=dict)  # path tuple -> (line, col) of the key
     environment: dict = field(default_factory=dict)  # ${VAR} substituted: name -> its value, None when its default was used
     environment_problems: list = field(default_factory=list)  # (path, message, hint): validate reports them
+    origins: dict = field(default_factory=dict)  # path -> "file:line" of each value inherited from a defaults.yaml
+    inherited: dict = field(default_factory=dict)  # the defaults.yaml files it inherits from: display -> text
 
     def where(self, path, key: bool = False) -> tuple[int, int]:
         """Position of the value at `path` (of its key with key=True), else of its nearest parent."""
@@ -67,7 +70,7 @@ def find_specs(paths) -> tuple[list[Path], list[Diagnostic]]:
         if p.is_dir():
             found += sorted(
                 f for f in p.rglob("*")
-                if f.suffix in SPEC_SUFFIXES and f.is_file()
+                if f.suffix in SPEC_SUFFIXES and f.is_file() and f.name not in DEFAULTS_NAMES
                 and not any(part.startswith(".") for part in f.relative_to(p).parts)  # hidden: not specs
             )
         elif p.is_file():

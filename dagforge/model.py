@@ -128,6 +128,7 @@ class Pipeline:
     generator: str = f"dagforge {__version__}"
     input_sha256: str = ""  # the spec and the generator together (see stamp.py); set before rendering
     inputs: dict = field(default_factory=dict)  # what shaped it besides the spec's text: name -> text
+    origins: dict = field(default_factory=dict)  # with a defaults.yaml: "key" / "key.sub" -> (value, "file:line") of every setting
 
     @property
     def schedule_kind(self) -> str:
@@ -169,6 +170,9 @@ def build_model(doc: Document) -> Pipeline:
         retry_delay=retry_delay,
         alerts=alerts,
     )
+    p.origins = _sources(doc) if doc.origins else {}
+    for name, text in doc.inherited.items():
+        p.inputs[f"defaults:{name}"] = text
     for name, value in doc.environment.items():  # the output depends on them: so does its input hash
         p.inputs[f"env:{name}"] = "\0unset" if value is None else value
     doc_md = d.get("doc_md")
@@ -213,6 +217,24 @@ def build_model(doc: Document) -> Pipeline:
         task.dependencies = tuple(sorted(set(upstream.get(n.full_id, ())), key=order.__getitem__))
         p.tasks.append(task)
     return p
+
+
+def _sources(doc: Document) -> dict:
+    """Where each of the spec's settings (all but its tasks) came from: its own line or a defaults.yaml's."""
+    out = {}
+
+    def origin(path):
+        return doc.origins.get(path) or f"{doc.display}:{doc.where(path)[0]}"
+
+    for key, value in doc.data.items():
+        if key == "tasks":
+            continue
+        if isinstance(value, dict) and key in ("alerts", "params"):
+            out.update({f"{key}.{sub}": (v, origin((key, sub)) if (key, sub) in doc.origins else origin((key,)) if (key,) in doc.origins
+                                          else origin((key, sub))) for sub, v in value.items()})
+        else:
+            out[key] = (value, origin((key,)))
+    return out
 
 
 def read_beside(doc: Document, name: str) -> str:

@@ -19,7 +19,7 @@ from croniter import croniter
 
 from . import structure, values
 from .diagnostics import Diagnostic, did_you_mean
-from .load import Document
+from .load import DEFAULTS_NAMES, Document
 from .operators import SHORT
 
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
@@ -51,6 +51,24 @@ def validate(doc: Document) -> list[Diagnostic]:
     found += [doc.diag(path, message, hint, code="environment") for path, message, hint in doc.environment_problems]
     unique = {(d.line, d.column, d.message): d for d in found}
     return sorted(unique.values(), key=Diagnostic.sort_key)
+
+
+def validate_defaults(doc: Document) -> list[Diagnostic]:
+    """All problems of a defaults.yaml: the spec's keys but dag_id and tasks, none of them required."""
+    found = [d for error in _defaults_validator().iter_errors(doc.data) for d in _explain(doc, error)]
+    found += _rule_problems(doc)
+    found += [doc.diag(path, message, hint, code="environment") for path, message, hint in doc.environment_problems]
+    unique = {(d.line, d.column, d.message): d for d in found}
+    return sorted(unique.values(), key=Diagnostic.sort_key)
+
+
+@cache
+def _defaults_validator():
+    s = json.loads(json.dumps(schema()))  # a copy: merged into a spec, nothing here is required
+    s["properties"] = {k: v for k, v in s["properties"].items() if k not in ("dag_id", "tasks")}
+    s.pop("required")
+    s["properties"]["alerts"].pop("required")
+    return jsonschema.Draft202012Validator(s)
 
 
 def default_dag_id(doc: Document) -> str:
@@ -247,13 +265,17 @@ def _unknown_keys(doc: Document, path, inst) -> list[Diagnostic]:
         if op in SHORT and not SHORT[op].schema:
             return []  # any argument name: `build` checks them against the class's signature
     allowed = _allowed_keys(path, inst)
+    if not path and doc.path.name in DEFAULTS_NAMES:
+        allowed -= {"dag_id", "tasks"}
     where = _node_name(path, inst) if _is_node(path) else (_dotted(path) if path else "the spec")
     out = []
     for key in inst:
         if key in allowed:
             continue
         hint = did_you_mean(key, allowed)
-        if not hint and _is_node(path) and "operator" in inst:
+        if not path and key in ("dag_id", "tasks") and key not in allowed:
+            hint = f"a defaults.yaml shares settings; `{key}` belongs in each spec"
+        elif not hint and _is_node(path) and "operator" in inst:
             hint = f"operator '{inst.get('operator')}' takes: " + ", ".join(sorted(allowed - {'operator'}))
         elif not hint:
             hint = "allowed keys: " + ", ".join(sorted(allowed))
@@ -278,7 +300,7 @@ def _unknown_operator(doc, path, inst) -> Diagnostic:
 def _rule_problems(doc: Document) -> list[Diagnostic]:
     data = doc.data
     out: list[Diagnostic] = []
-    if "dag_id" not in data and not _ID.match(doc.path.stem):
+    if "dag_id" not in data and not _ID.match(doc.path.stem) and doc.path.name not in DEFAULTS_NAMES:
         out.append(doc.diag((), f"the file name '{doc.path.stem}' is not a valid dag_id",
                             "add `dag_id: my_pipeline` or rename the file (letters, digits, `_`, `.`, `-`)", code="bad-name"))
     out += _check_schedule(doc, data.get("schedule"))
