@@ -15,7 +15,7 @@ class Short:
     schema: bool = False  # True: its arguments have their own JSON Schema (checked by `validate`)
 
 
-_STANDARD = "apache-airflow-providers-standard"
+STANDARD = _STANDARD = "apache-airflow-providers-standard"
 _SENSOR = ("poke_interval", "timeout")
 
 SHORT = {

@@ -20,7 +20,7 @@ from croniter import croniter
 from . import structure, values
 from .diagnostics import Diagnostic, did_you_mean
 from .load import DEFAULTS_NAMES, Document
-from .operators import SHORT
+from .operators import SHORT, STANDARD
 
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
 _CALLABLE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$", re.ASCII)
@@ -510,7 +510,8 @@ def _check_task(doc, task_id, task, dag_emails: bool, base=None) -> list[Diagnos
                 values.parse_duration(task[key])
             except ValueError as e:
                 out.append(doc.diag(base + (key,), f"{key}: {e}", values.DURATION_HINT, code="duration"))
-    if short and not short.schema and not _distribution_installed(short.package):
+    # The standard provider's classes are in Airflow 2.10 itself: only other providers can be missing.
+    if short and not short.schema and short.package != STANDARD and not _distribution_installed(short.package):
         out.append(replace(doc.diag(base + ("operator",), f"operator '{op}' needs {short.package}, which is not installed here",
                                     f"`pip install {short.package}` where Airflow runs, and here to have its arguments checked "
                                     "by `dagforge build`", code="provider-missing"), severity="warning"))

@@ -450,8 +450,8 @@ def _schedule(timetable) -> dict:
     """The loaded timetable: its class and what defines it. Airflow 3's SDK timetables show public
     attributes (expression, timezone, delta); Airflow 2's core ones keep them private (_expression...)."""
     found = {"timetable": type(timetable).__name__}
-    condition = getattr(timetable, "asset_condition", None) or getattr(timetable, "dataset_condition", None)
-    if condition is not None:
+    if found["timetable"] in {t.asset_timetable for t in targets.TARGETS.values()}:
+        condition = getattr(timetable, "asset_condition", None) or getattr(timetable, "dataset_condition", None)
         found["assets"] = _loaded_condition(condition)
         return found
     expression = _attribute(timetable, "expression")
