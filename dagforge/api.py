@@ -336,7 +336,7 @@ def _specs_beside(docs: dict[Path, Document]):
                     continue
                 try:
                     doc = load(path)
-                except Exception:  # noqa: BLE001 - not a usable spec: it defines no DAG to wait for
+                except Exception:  # noqa: BLE001, S112 - not a usable spec: it defines no DAG to wait for
                     continue
                 found.setdefault(default_dag_id(doc), doc)
         return found if dag_id is None else found.get(dag_id)

@@ -192,9 +192,9 @@ def substitute(text: str, path: tuple, doc: Document, environ=None) -> str:
         if m.group("default") is not None:
             doc.environment.setdefault(name, None)
             return m.group("default")
-        doc.environment_problems.append((path, f"environment variable '{name}' is not set",
-                                         f"set {name} where dagforge runs, give a default (${{{name}:-value}}), "
-                                         f"or write $${{{name}}} for a literal ${{{name}}}"))
+        hint = (f"set {name} where dagforge runs, give a default (${{{name}:-value}}), "
+                f"or write $${{{name}}} for a literal ${{{name}}}")
+        doc.environment_problems.append((path, f"environment variable '{name}' is not set", hint))
         return whole
 
     return _REFERENCE.sub(replace, text)

@@ -48,7 +48,7 @@ def input_sha256(source: str, spec_text: str, airflow: str, generator: str | Non
     environment values it substituted, the defaults.yaml files it inherits), name -> text."""
     h = hashlib.sha256()
     parts = (source.encode(), spec_text.encode("utf-8"), airflow.encode(), (generator or generator_digest()).encode())
-    parts += tuple(f"{k}\0{v}".encode("utf-8") for k, v in sorted((inputs or {}).items()))
+    parts += tuple(f"{k}\0{v}".encode() for k, v in sorted((inputs or {}).items()))
     for part in parts:
         h.update(_framed(part))
     return h.hexdigest()

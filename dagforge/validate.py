@@ -393,7 +393,6 @@ def _check_schedule(doc, value) -> list[Diagnostic]:
 
 def _check_scheduling(doc, data) -> list[Diagnostic]:
     schedule, out = data.get("schedule"), []
-    kind = values.schedule_kind(schedule)
     if "timetable" in data and not values.cron_like(schedule):
         out.append(doc.diag(("timetable",), f"timetable applies to cron schedules, not to {schedule!r}",
                             "remove `timetable:`, or give a cron expression or a preset like @daily", code="schedule"))
@@ -549,7 +548,11 @@ def _check_mapping(doc, all_nodes: list) -> list[Diagnostic]:
         takes = _allowed_keys(n.path, {"operator": op}) - set(schema()["$defs"]["task"]["properties"]) if short and short.schema else None
         for key, value in expand.items():
             path = n.path + ("expand", key)
-            if key in n.spec:
+            if key in RESERVED_ARGUMENTS or keyword.iskeyword(key):
+                out.append(doc.diag(path, f"'{key}' cannot be passed as an operator argument",
+                                    "dagforge sets it itself" if key in RESERVED_ARGUMENTS else "it is a Python keyword",
+                                    key=True, code="bad-name"))
+            elif key in n.spec:
                 out.append(doc.diag(path, f"'{key}' is given both inline and in `expand`", "keep one: inline values are the same "
                                     "for every mapped instance, `expand` values make one instance each", key=True, code="expand"))
             elif takes is not None and key not in takes:

@@ -68,7 +68,7 @@ def assets_in(condition) -> list[str]:
     """Every asset an asset schedule (a list, or an any/all mapping) names, in order."""
     if isinstance(condition, str):
         return [condition]
-    items = condition if isinstance(condition, list) else [v for v in condition.values() if isinstance(v, list)][0] if condition else []
+    items = condition if isinstance(condition, list) else next((v for v in condition.values() if isinstance(v, list)), [])
     return [a for item in items for a in assets_in(item)]
 
 
