@@ -234,7 +234,7 @@ def _check_task(task_id: str, check: dict) -> list[Finding]:
     given = check["given"]
     cls = _import(module, name, task_id, "operator", f"operator '{given}'", check["package"], out)
     if cls is not None:
-        out += _check_signature(task_id, cls, given, check["arguments"])
+        out += _check_signature(task_id, cls, check["arguments"])
     call = check.get("callable")
     if call:
         func = _import(call["module"], call["name"], task_id, "python_callable",
@@ -269,7 +269,7 @@ def _import(module: str, name: str, task_id: str, key: str, what: str, package, 
     return obj
 
 
-def _check_signature(task_id: str, cls, given: str, arguments: list[str]) -> list[Finding]:
+def _check_signature(task_id: str, cls, arguments: list[str]) -> list[Finding]:
     allowed, required, closed = _signature(cls)
     out = []
     for arg in arguments:
