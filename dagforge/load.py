@@ -63,10 +63,13 @@ class LoadError(Exception):
 
 
 def find_specs(paths) -> tuple[list[Path], list[Diagnostic]]:
-    """Spec files named by `paths` (files, or folders searched recursively), sorted, no repeats."""
+    """Spec files named by `paths` (files, or folders searched recursively), sorted, no repeats. A
+    defaults.yaml given by name stands for the specs it applies to (as a pre-commit hook passes it)."""
     found, problems = [], []
     for given in paths:
         p = Path(given)
+        if p.is_file() and p.name in DEFAULTS_NAMES:
+            p = p.parent
         if p.is_dir():
             found += sorted(
                 f for f in p.rglob("*")

@@ -56,3 +56,12 @@ def test_a_changed_defaults_file_rebuilds_and_a_broken_one_is_reported_in_itself
     assert "did you mean 'retry_delay'?" in r.stderr
     assert "specs/team/defaults.yaml:3:1: error: unknown key 'tasks' in the spec" in r.stderr
     assert "1 spec valid, 1 invalid" in r.stderr
+
+
+def test_a_defaults_file_given_by_name_means_the_specs_below_it(tmp_path, monkeypatch):
+    specs = _tree(tmp_path, monkeypatch)
+    (specs / "team" / "defaults.yaml").write_text("retries: -1\n")
+    r = run_cli("validate", "specs/team/defaults.yaml", cwd=tmp_path)  # as the pre-commit hook passes a changed file
+    assert r.returncode == 1
+    assert "specs/team/defaults.yaml:1:10: error: retries: -1 is less than the minimum of 0" in r.stderr
+    assert "0 specs valid, 1 invalid" in r.stderr  # team/pipe.yaml, the one spec below it
