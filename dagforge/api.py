@@ -409,6 +409,17 @@ def _verify(specs: list[SpecResult], docs: dict[Path, Document], out: Path, targ
             for spec in specs:
                 spec.internal_error = traceback.format_exc()
             return
+        for f, findings in found.findings.items():
+            spec, doc = staged[f], docs[staged[f].path]
+            where = {t.task_id: t.where for t in spec.pipeline.tasks}
+            said = {d.line for d in spec.diagnostics if d.code == "provider-missing"}
+            for x in findings:
+                path = where[x.task_id] + (tuple(x.key) if isinstance(x.key, list) else (x.key,) if x.key else ())
+                if x.severity == "warning" and doc.where(path)[0] in said:
+                    continue  # validate already named the package to install
+                at_key = x.key not in (None, "operator", "python_callable")
+                spec.diagnostics.append(replace(doc.diag(path, x.message, x.hint, key=at_key, code="operator-check"),
+                                                severity=x.severity))
         for f, problems in found.items():
             spec = staged[f]
             for problem in problems:

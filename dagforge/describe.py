@@ -33,10 +33,15 @@ def explain(p: Pipeline, after: datetime) -> str:
     limits = []
     if p.max_active_runs is not None:
         limits.append(f"at most {_count(p.max_active_runs, 'run')} at a time")
+    if p.max_active_tasks is not None:
+        limits.append(f"at most {_count(p.max_active_tasks, 'task')} running at a time")
     if p.dagrun_timeout is not None:
         limits.append(f"a run fails after {duration_words(p.dagrun_timeout)}")
     if limits:
         out.append(f"Limits:     {'; '.join(limits)}")
+    for name, param in p.params.items():
+        kind = dict(param.schema).get("type")
+        out.append(f"Param:      {name} = {param.default!r}" + (f" ({kind})" if kind else ""))
     if p.alerts.on_success and p.alerts.emails:
         out.append(f"On success: mail {', '.join(p.alerts.emails)} once per successful run")
     out.append("")
@@ -46,6 +51,10 @@ def explain(p: Pipeline, after: datetime) -> str:
         out += [f"  {_when(r)}" for r in runs]
     if note:
         out.append(note)
+    if p.origins:
+        out += ["", "Where the settings come from (a defaults.yaml, or the spec itself):"]
+        width = max(len(k) for k in p.origins)
+        out += [f"  {key:<{width}}  {value!r}  ({where})" for key, (value, where) in p.origins.items()]
     out += ["", "Task order (tasks on one line may run at the same time):"]
     out += [f"  {i}. {', '.join(t.task_id for t in level)}" for i, level in enumerate(levels(p), 1)]
     out += ["", "Tasks:"]
@@ -59,14 +68,31 @@ def schedule_words(p: Pipeline) -> str:
     kind = p.schedule_kind
     if kind == "none":
         return "none: runs only when triggered (by hand, through the API, or by another DAG)"
+    if kind == "assets":
+        return "when assets are updated: " + asset_words(p.schedule)
     if p.schedule == "@once":
         return "@once: one run, at the start date"
+    if p.schedule == "@continuous":
+        return "@continuous: a new run as soon as the previous one ends, one at a time"
     if kind == "duration":
         return f"every {duration_words(p.schedule)}"
     expression = values.PRESET_CRON.get(p.schedule, p.schedule)
     words = cron_words(expression)
     given = f"{p.schedule}, " if p.schedule in values.PRESET_CRON else ""
-    return f"{words}, {p.timezone} ({given}cron '{expression}')"
+    said = f"{words}, {p.timezone} ({given}cron '{expression}')"
+    if p.timetable == "interval":
+        said += "; each run covers the interval up to its start, and its logical date is that interval's start"
+    return said
+
+
+def asset_words(condition) -> str:
+    """'all of (a, any of (b, c))' for an asset schedule."""
+    if isinstance(condition, str):
+        return condition
+    if isinstance(condition, list):
+        return asset_words({"all": condition}) if len(condition) > 1 else condition[0] if isinstance(condition[0], str) else asset_words(condition[0])
+    [(kind, items)] = condition.items()
+    return f"{kind} of ({', '.join(asset_words(c) for c in items)})"
 
 
 def cron_words(expression: str) -> str:
@@ -86,6 +112,10 @@ def next_runs(p: Pipeline, after: datetime, count: int = RUNS) -> tuple[list[dat
     kind = p.schedule_kind
     if kind == "none":
         return [], ""
+    if kind == "assets":
+        return [], "Runs come when the tasks that update these assets (their `outlets`) succeed."
+    if p.schedule == "@continuous":
+        return [], "Runs follow each other without a pause from the start date on."
     if p.schedule == "@once":
         return ([start], "") if start > after else ([], "The one run was due at the start date, which has passed.")
     if kind == "duration":
@@ -152,10 +182,15 @@ def _task(t: Task) -> list[str]:
         lines.append("    retries:    none: the first failure is final")
     if t.execution_timeout is not None:
         lines.append(f"    time limit: {duration_words(t.execution_timeout)}")
+    if "external_dag_id" in t.arguments and t.operator_given == "external_task_sensor":
+        waited = t.arguments["external_dag_id"] + (f".{t.arguments['external_task_id']}" if "external_task_id" in t.arguments else "")
+        lines.append(f"    waits for:  {waited} (same logical date)")
     lines.append(f"    alerts:     {_alert_words(t.alerts)}")
     if "trigger_rule" in t.overrides:
         lines.append(f"    runs when:  {t.overrides['trigger_rule']} (instead of all_success)")
-    for key in ("pool", "queue", "priority_weight"):
+    if "outlets" in t.overrides:
+        lines.append(f"    updates:    {', '.join(t.overrides['outlets'])}")
+    for key in ("pool", "pool_slots", "queue", "priority_weight", "max_active_tis_per_dag", "executor_config"):
         if key in t.overrides:
             lines.append(f"    {key + ':':<11} {t.overrides[key]}")
     return lines

@@ -8,6 +8,7 @@ parses them, so a bad date is an error at its line instead of a crash inside PyY
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from .diagnostics import Diagnostic
 SPEC_SUFFIXES = (".yaml", ".yml")
 MAX_BYTES = 1024 * 1024  # a pipeline spec is a few KiB; anything near this is a mistake
 MAX_NODES = 100_000  # bounds alias expansion ("billion laughs")
+DEFAULTS_NAMES = ("defaults.yaml", "defaults.yml")  # shared defaults of a folder (defaults.py), not specs
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _T = "tag:yaml.org,2002:"
@@ -35,6 +37,10 @@ class Document:
     data: object = None
     positions: dict = field(default_factory=dict)  # path tuple -> (line, col) of the value
     key_positions: dict = field(default_factory=dict)  # path tuple -> (line, col) of the key
+    environment: dict = field(default_factory=dict)  # ${VAR} substituted: name -> its value, None when its default was used
+    environment_problems: list = field(default_factory=list)  # (path, message, hint): validate reports them
+    origins: dict = field(default_factory=dict)  # path -> "file:line" of each value inherited from a defaults.yaml
+    inherited: dict = field(default_factory=dict)  # the defaults.yaml files it inherits from: display -> text
 
     def where(self, path, key: bool = False) -> tuple[int, int]:
         """Position of the value at `path` (of its key with key=True), else of its nearest parent."""
@@ -57,14 +63,17 @@ class LoadError(Exception):
 
 
 def find_specs(paths) -> tuple[list[Path], list[Diagnostic]]:
-    """Spec files named by `paths` (files, or folders searched recursively), sorted, no repeats."""
+    """Spec files named by `paths` (files, or folders searched recursively), sorted, no repeats. A
+    defaults.yaml given by name stands for the specs it applies to (as a pre-commit hook passes it)."""
     found, problems = [], []
     for given in paths:
         p = Path(given)
+        if p.is_file() and p.name in DEFAULTS_NAMES:
+            p = p.parent
         if p.is_dir():
             found += sorted(
                 f for f in p.rglob("*")
-                if f.suffix in SPEC_SUFFIXES and f.is_file()
+                if f.suffix in SPEC_SUFFIXES and f.is_file() and f.name not in DEFAULTS_NAMES
                 and not any(part.startswith(".") for part in f.relative_to(p).parts)  # hidden: not specs
             )
         elif p.is_file():
@@ -155,9 +164,43 @@ def _convert(node, path, doc: Document, budget, fail):
     if node.tag == _T + "timestamp":
         return node.value  # kept as text: the validator parses dates with a clear message
     try:
-        return _constructor.yaml_constructors[node.tag](_constructor, node)
+        value = _constructor.yaml_constructors[node.tag](_constructor, node)
     except (ValueError, yaml.YAMLError) as e:
         fail(f"cannot read value {node.value!r}: {e}", "quote it to keep it as text", mark.line + 1, mark.column + 1)
+    return substitute(value, path, doc) if isinstance(value, str) and "$" in value else value
+
+
+# `${NAME}` or `${NAME:-default}`; `$${` is a literal `${`. Anything else after `${` is a mistake.
+_REFERENCE = re.compile(r"\$\$\{|\$\{(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\})?")
+
+
+def substitute(text: str, path: tuple, doc: Document, environ=None) -> str:
+    """`text` with every ${NAME} (or ${NAME:-default}) replaced from the environment, at load time.
+    An unset NAME without a default, or a `${` that starts no reference, is noted in
+    doc.environment_problems; the text keeps it as written."""
+    environ = os.environ if environ is None else environ
+
+    def replace(m: re.Match) -> str:
+        whole = m.group(0)
+        if whole == "$${":
+            return "${"
+        name = m.group("name")
+        if name is None:
+            doc.environment_problems.append((path, "`${` starts no environment reference here",
+                                             "write ${NAME} or ${NAME:-default}, or `$${` for a literal `${` (as in a bash command)"))
+            return whole
+        if name in environ:
+            doc.environment[name] = environ[name]
+            return environ[name]
+        if m.group("default") is not None:
+            doc.environment.setdefault(name, None)
+            return m.group("default")
+        hint = (f"set {name} where dagforge runs, give a default (${{{name}:-value}}), "
+                f"or write $${{{name}}} for a literal ${{{name}}}")
+        doc.environment_problems.append((path, f"environment variable '{name}' is not set", hint))
+        return whole
+
+    return _REFERENCE.sub(replace, text)
 
 
 def _convert_mapping(node, path, doc, budget, fail):

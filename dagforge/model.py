@@ -8,19 +8,16 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from . import __version__, targets, values
+from . import __version__, structure, targets, values
 from .load import Document
+from .operators import SHORT
 
-# Built-in short operator names -> (module, class) in Airflow 3 and its standard providers.
-OPERATORS = {
-    "bash": ("airflow.providers.standard.operators.bash", "BashOperator"),
-    "python": ("airflow.providers.standard.operators.python", "PythonOperator"),
-    "empty": ("airflow.providers.standard.operators.empty", "EmptyOperator"),
-    "email": ("airflow.providers.smtp.operators.smtp", "EmailOperator"),
-}
+# Built-in short operator names -> (module, class) in Airflow 3 and its providers (see operators.py).
+OPERATORS = {name: (short.module, short.name) for name, short in SHORT.items()}
 # Task keys that are settings of every task, not arguments of its operator.
-TASK_SETTINGS = ("operator", "dependencies", "retries", "retry_delay", "execution_timeout", "alerts",
-                 "trigger_rule", "pool", "queue", "priority_weight")
+TASK_SETTINGS = ("operator", "wait_for", "expand", "outlets", "dependencies", "retries", "retry_delay", "execution_timeout", "alerts",
+                 "trigger_rule", "pool", "pool_slots", "queue", "priority_weight", "max_active_tis_per_dag",
+                 "executor_config")
 DEFAULT_RETRY_DELAY = timedelta(minutes=5)
 # Names the generated module binds itself; task variables must not shadow them.
 _TAKEN = {"DAG", "dag", "pendulum", "timedelta", "SmtpNotifier", "DagSuccessMail"} | targets.NAMES
@@ -59,6 +56,14 @@ class Alerts:
         return self.emails if self.on_retry else ()
 
 
+@dataclass(frozen=True)
+class Param:
+    """One run parameter: its default and its JSON Schema keywords (type, enum, minimum ...)."""
+
+    default: object
+    schema: tuple  # (keyword, value) pairs, in spec order
+
+
 @dataclass
 class Task:
     task_id: str
@@ -71,6 +76,28 @@ class Task:
     execution_timeout: timedelta | None
     alerts: Alerts
     overrides: dict  # the settings the spec gives this task itself: retries, alerts, pool, ...
+    where: tuple = ()  # the path of the task's mapping in the spec, for located messages
+    local_id: str = ""  # its id within its group (the task_id argument); task_id is the full id
+    expand: dict = field(default_factory=dict)  # mapped arguments: name -> literal list | Output
+    group: str | None = None  # the full id of its group
+    operator_given: str = ""  # `operator:` as the spec writes it (a short name or an import path)
+
+
+@dataclass(frozen=True)
+class Output:
+    """The list an upstream task returns (its XCom), as an `expand:` value."""
+
+    task_id: str
+
+
+@dataclass(frozen=True)
+class Group:
+    """A task group: its tasks are named `group_id.TASK`."""
+
+    group_id: str  # the full id, with the ids of the groups it is in
+    local_id: str
+    parent: str | None
+    tooltip: str | None
 
 
 @dataclass
@@ -87,13 +114,21 @@ class Pipeline:
     catchup: bool
     tags: tuple[str, ...]
     max_active_runs: int | None
+    max_active_tasks: int | None
+    timetable: str  # "trigger" or "interval": how a cron schedule is read
+    params: dict  # name -> Param
+    doc_md: str | None
     dagrun_timeout: timedelta | None
     retries: int
     retry_delay: timedelta
     alerts: Alerts
     tasks: list[Task] = field(default_factory=list)
+    groups: list[Group] = field(default_factory=list)
+    layout: list[str] = field(default_factory=list)  # task and group ids in spec order, groups before their tasks
     generator: str = f"dagforge {__version__}"
     input_sha256: str = ""  # the spec and the generator together (see stamp.py); set before rendering
+    inputs: dict = field(default_factory=dict)  # what shaped it besides the spec's text: name -> text
+    origins: dict = field(default_factory=dict)  # with a defaults.yaml: "key" / "key.sub" -> (value, "file:line") of every setting
 
     @property
     def schedule_kind(self) -> str:
@@ -125,12 +160,27 @@ def build_model(doc: Document) -> Pipeline:
         timezone=tz,
         catchup=d.get("catchup", False),
         tags=tuple(d.get("tags", ())),
-        max_active_runs=d.get("max_active_runs"),
+        max_active_runs=d.get("max_active_runs", 1 if schedule == "@continuous" else None),
+        max_active_tasks=d.get("max_active_tasks"),
+        timetable=d.get("timetable", "trigger"),
+        params={name: _param(spec) for name, spec in d.get("params", {}).items()},
+        doc_md=None,
         dagrun_timeout=_duration(d.get("dagrun_timeout")),
         retries=d.get("retries", 0),
         retry_delay=retry_delay,
         alerts=alerts,
     )
+    p.origins = _sources(doc) if doc.origins else {}
+    for name, text in doc.inherited.items():
+        p.inputs[f"defaults:{name}"] = text
+    for name, value in doc.environment.items():  # the output depends on them: so does its input hash
+        p.inputs[f"env:{name}"] = "\0unset" if value is None else value
+    doc_md = d.get("doc_md")
+    if isinstance(doc_md, dict):
+        p.doc_md = read_beside(doc, doc_md["file"])
+        p.inputs[f"doc_md:{doc_md['file']}"] = p.doc_md
+    else:
+        p.doc_md = doc_md
     names = set(_TAKEN)
     refs: dict[tuple[str, str], CodeRef] = {}
 
@@ -139,11 +189,61 @@ def build_model(doc: Document) -> Pipeline:
             refs[module, name] = CodeRef(module, name, _unique(name, names, prefix=module))
         return refs[module, name]
 
-    for spec in d["tasks"].values():  # operator classes first: they keep their own names
-        ref(*_operator_path(spec["operator"]))
-    for task_id, spec in d["tasks"].items():
-        p.tasks.append(_task(task_id, spec, p, names, ref))
+    all_nodes = structure.nodes(d["tasks"])
+    by_id = {n.full_id: n for n in all_nodes}
+    for n in all_nodes:  # operator classes first: they keep their own names
+        if not n.is_group:
+            ref(*_operator_path(_operator(n.spec)))
+    upstream: dict[str, list[str]] = {}
+    for up, down in structure.expand(all_nodes):
+        upstream.setdefault(down, []).append(up)
+    order = {n.full_id: i for i, n in enumerate(all_nodes)}
+    for n in all_nodes:
+        p.layout.append(n.full_id)
+        if n.is_group:
+            p.groups.append(Group(n.full_id, n.local_id, n.parent, n.spec.get("tooltip")))
+            continue
+        spec = {}
+        for group in reversed(structure.ancestors(n, by_id)):  # the outermost first: the nearest wins
+            spec.update(by_id[group].spec.get("defaults", {}))
+        spec.update(n.spec)
+        task = _task(n.full_id, spec, p, names, ref)
+        task.local_id, task.group, task.where = n.local_id, n.parent, n.path
+        for key, value in n.spec.get("expand", {}).items():
+            if isinstance(value, dict):
+                value = Output(structure.resolve(value["output_of"], n, by_id))
+                upstream.setdefault(n.full_id, []).append(value.task_id)  # Airflow adds it: an XCom is an edge
+            task.expand[key] = value
+        task.dependencies = tuple(sorted(set(upstream.get(n.full_id, ())), key=order.__getitem__))
+        p.tasks.append(task)
     return p
+
+
+def _sources(doc: Document) -> dict:
+    """Where each of the spec's settings (all but its tasks) came from: its own line or a defaults.yaml's."""
+    out = {}
+
+    def origin(path):
+        return doc.origins.get(path) or f"{doc.display}:{doc.where(path)[0]}"
+
+    for key, value in doc.data.items():
+        if key == "tasks":
+            continue
+        if isinstance(value, dict) and key in ("alerts", "params"):
+            out.update({f"{key}.{sub}": (v, origin((key, sub)) if (key, sub) in doc.origins else origin((key,)) if (key,) in doc.origins
+                                          else origin((key, sub))) for sub, v in value.items()})
+        else:
+            out[key] = (value, origin((key,)))
+    return out
+
+
+def read_beside(doc: Document, name: str) -> str:
+    """The text of the file `name`, relative to the spec's folder (validate checked that it reads)."""
+    return (doc.path.parent / name).read_text("utf-8")
+
+
+def _param(spec: dict) -> Param:
+    return Param(spec["default"], tuple((k, v) for k, v in spec.items() if k != "default"))
 
 
 def _operator_path(op: str) -> tuple[str, str]:
@@ -172,18 +272,40 @@ def _alerts(spec: dict, inherited: Alerts) -> Alerts:
     )
 
 
+def _operator(spec: dict) -> str:
+    return "external_task_sensor" if "wait_for" in spec else spec["operator"]
+
+
+def _wait_arguments(wait: dict) -> dict:
+    """The ExternalTaskSensor arguments of a `wait_for:`."""
+    arguments = {"external_dag_id": wait["dag"]}
+    if "task" in wait:
+        arguments["external_task_id"] = wait["task"]
+    arguments["mode"] = wait.get("mode", "reschedule")
+    for key in ("execution_delta", "poke_interval", "timeout"):
+        if key in wait:
+            arguments[key] = values.parse_duration(wait[key])
+    return arguments
+
+
 def _task(task_id: str, spec: dict, p: Pipeline, names: set, ref) -> Task:
-    op = spec["operator"]
-    arguments = {k: v for k, v in spec.items() if k not in TASK_SETTINGS}
+    op = _operator(spec)
+    if "wait_for" in spec:
+        arguments = _wait_arguments(spec["wait_for"])
+    else:
+        arguments = {k: v for k, v in spec.items() if k not in TASK_SETTINGS}
     if op == "python":
         arguments["python_callable"] = ref(*arguments["python_callable"].split(":"))
+    for key in SHORT[op].durations if op in SHORT and "wait_for" not in spec else ():
+        if key in arguments:
+            arguments[key] = values.parse_duration(arguments[key])
     overrides = {}  # in spec order
     for key, value in spec.items():
         if key in ("retry_delay", "execution_timeout"):
             overrides[key] = values.parse_duration(value)
         elif key == "alerts":
             overrides[key] = _alerts(value, Alerts(p.alerts.emails, p.alerts.on_failure, p.alerts.on_retry))
-        elif key in TASK_SETTINGS and key not in ("operator", "dependencies"):
+        elif key in TASK_SETTINGS and key not in ("operator", "wait_for", "expand", "dependencies"):
             overrides[key] = value
     alerts = overrides.get("alerts", p.alerts)
     return Task(
@@ -197,6 +319,9 @@ def _task(task_id: str, spec: dict, p: Pipeline, names: set, ref) -> Task:
         execution_timeout=overrides.get("execution_timeout"),
         alerts=alerts,
         overrides=overrides,
+        where=("tasks", task_id),
+        local_id=task_id,
+        operator_given=spec.get("operator", op),
     )
 
 

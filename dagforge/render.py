@@ -15,7 +15,7 @@ from functools import cache
 import jinja2
 
 from . import targets
-from .model import CodeRef, Moment, Pipeline, Task
+from .model import CodeRef, Group, Moment, Output, Pipeline, Task
 
 NOTIFIER = CodeRef("airflow.providers.smtp.notifications.smtp", "SmtpNotifier", "SmtpNotifier")
 
@@ -26,6 +26,13 @@ class Mail:
 
     cls: str
     to: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TaskOutput:
+    """`var.output`: the XCom of the task the generated module binds to `var` (a Python identifier)."""
+
+    var: str
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,8 @@ def py(value) -> str:
     """Python source that evaluates to `value`."""
     if isinstance(value, CodeRef):
         return value.alias
+    if isinstance(value, TaskOutput):
+        return f"{value.var}.output"
     if isinstance(value, Mail):
         return f"{value.cls}(to={py(list(value.to))})"
     if isinstance(value, Call):
@@ -98,7 +107,13 @@ def render(p: Pipeline, airflow=targets.DEFAULT) -> str:
         default_args["on_failure_callback"] = Mail(NOTIFIER.alias, p.alerts.failure_to)
     if p.alerts.retry_to:
         default_args["on_retry_callback"] = Mail(NOTIFIER.alias, p.alerts.retry_to)
-    tasks = [(t, _task_settings(t)) for t in p.tasks]
+    tasks = [(t, _task_settings(t, target)) for t in p.tasks]
+    tree = _tree(p, {t.task_id: (t, s) for t, s in tasks}, {g.group_id: g for g in p.groups})
+    var = {t.task_id: t.var for t in p.tasks}
+    mapped = {t.task_id: {k: TaskOutput(var[v.task_id]) if isinstance(v, Output) else v for k, v in t.expand.items()}
+              for t in p.tasks if t.expand}
+    implicit = {t.task_id: {v.task_id for v in t.expand.values() if isinstance(v, Output)} for t in p.tasks}
+    params = {name: Call(target.param[1], (v.default,), v.schema) for name, v in p.params.items()}
     return _environment().get_template("dag.py.j2").render(
         p=p,
         imports=_imports(p, target),
@@ -106,13 +121,47 @@ def render(p: Pipeline, airflow=targets.DEFAULT) -> str:
         default_args=default_args,
         success_mail=Mail("DagSuccessMail", p.alerts.emails) if p.alerts.on_success and p.alerts.emails else None,
         tasks=tasks,
-        upstreams={t.task_id: [u.var for u in p.tasks if u.task_id in t.dependencies] for t in p.tasks},
+        tree=tree,
+        mapped=mapped,
+        task_group=target.task_group[1],
+        params=params,
+        # an XCom an `expand` reads is an edge already: the file does not set it twice
+        upstreams={t.task_id: [u.var for u in p.tasks if u.task_id in t.dependencies and u.task_id not in implicit[t.task_id]]
+                   for t in p.tasks},
     )
 
 
-def _task_settings(t: Task) -> dict:
+@dataclass
+class Node:
+    """One entry of the generated `with DAG(...)` block: a task, or a task group with its entries."""
+
+    task: Task | None = None
+    settings: dict | None = None
+    group: Group | None = None
+    children: list = None
+
+
+def _tree(p: Pipeline, tasks: dict, groups: dict) -> list[Node]:
+    """The tasks and groups nested as the spec nests them, in spec order."""
+    top: list[Node] = []
+    inside: dict[str, list[Node]] = {}
+    for node_id in p.layout:
+        if node_id in groups:
+            g = groups[node_id]
+            node = Node(group=g, children=inside.setdefault(node_id, []))
+            parent = g.parent
+        else:
+            t, settings = tasks[node_id]
+            node, parent = Node(task=t, settings=settings), t.group
+        (top if parent is None else inside.setdefault(parent, [])).append(node)
+    return top
+
+
+def _task_settings(t: Task, target: targets.Target) -> dict:
     """Keyword arguments for the settings the spec gives this task itself (beyond the DAG's)."""
     settings = {k: v for k, v in t.overrides.items() if k != "alerts"}
+    if "outlets" in settings:
+        settings["outlets"] = [Call(target.asset[1], (uri,)) for uri in settings["outlets"]]
     if "alerts" in t.overrides:
         settings["on_failure_callback"] = Mail(NOTIFIER.alias, t.alerts.failure_to) if t.alerts.failure_to else None
         settings["on_retry_callback"] = Mail(NOTIFIER.alias, t.alerts.retry_to) if t.alerts.retry_to else None
@@ -120,6 +169,8 @@ def _task_settings(t: Task) -> dict:
 
 
 def _schedule(p: Pipeline, target: targets.Target):
+    if p.schedule_kind == "assets":
+        return _assets(p.schedule, target)
     cls = target.timetable(p)
     if cls is None:
         return p.schedule  # None or "@once": the same on every version
@@ -128,11 +179,39 @@ def _schedule(p: Pipeline, target: targets.Target):
     return Call(cls[1], (p.schedule,), (("timezone", p.timezone),))
 
 
+def _assets(condition, target: targets.Target):
+    """An asset schedule as calls: a list is all of them (`[Asset(...), ...]`), a mapping AssetAny/AssetAll."""
+    if isinstance(condition, str):
+        return Call(target.asset[1], (condition,))
+    if isinstance(condition, list):
+        return [_assets(c, target) for c in condition]
+    [(kind, items)] = condition.items()
+    cls = target.asset_any if kind == "any" else target.asset_all
+    return Call(cls[1], tuple(_assets(c, target) for c in items))
+
+
+def _asset_classes(condition, target: targets.Target) -> set:
+    if isinstance(condition, str):
+        return {target.asset}
+    if isinstance(condition, list):
+        return set().union(*(_asset_classes(c, target) for c in condition))
+    [(kind, items)] = condition.items()
+    return {target.asset_any if kind == "any" else target.asset_all}.union(*(_asset_classes(c, target) for c in items))
+
+
 def _imports(p: Pipeline, target: targets.Target) -> list[list[str]]:
     """Import lines, grouped as isort would: standard library, third party, the user's own modules."""
     airflow = {(*target.dag, target.dag[1])}
     if cls := target.timetable(p):
         airflow.add((*cls, cls[1]))
+    if p.params:
+        airflow.add((*target.param, target.param[1]))
+    if p.groups:
+        airflow.add((*target.task_group, target.task_group[1]))
+    used = _asset_classes(p.schedule, target) if p.schedule_kind == "assets" else set()
+    if any("outlets" in t.overrides for t in p.tasks):
+        used.add(target.asset)
+    airflow |= {(*cls, cls[1]) for cls in used}
     user = set()
     for t in p.tasks:
         airflow.add((*target.home(t.operator.module, t.operator.name), t.operator.alias))

@@ -27,7 +27,7 @@ def findings(result) -> list[tuple[Diagnostic, list[str]]]:
     """Every diagnostic of a result, each with the lines of the file it points into."""
     found = [(d, []) for d in result.problems]
     for spec in result.specs:
-        found += [(d, spec.source_lines) for d in spec.diagnostics]
+        found += [(d, spec.source_lines if d.path == spec.display else []) for d in spec.diagnostics]
         if spec.internal_error:
             found.append((Diagnostic(spec.display, 0, 0, f"internal error: {_last_line(spec.internal_error)}",
                                      "this is a dagforge bug: please report it (--debug shows the traceback)",
@@ -100,8 +100,8 @@ def _text(result, command, debug, out, err) -> None:
     for problem in result.problems:
         print(problem.format(), file=err)
     for spec in result.specs:
-        for d in spec.diagnostics:
-            print(d.format(spec.source_lines), file=err)
+        for d in spec.diagnostics:  # a defaults.yaml's problem points into that file, not the spec
+            print(d.format(spec.source_lines if d.path == spec.display else None), file=err)
         if spec.internal_error:
             if debug:
                 print(spec.internal_error.rstrip(), file=err)

@@ -2,7 +2,7 @@
 
     # source-sha256: the spec's bytes
     # input-sha256:  the spec's bytes and path, the target Airflow version, dagforge's version, its
-    #                templates and its schema
+    #                templates and its schema, and what else the spec reads at build time
     # output-sha256: the file itself, without this line
 
 A file whose input-sha256 is what the spec gives now, and whose output-sha256 still matches its own
@@ -42,11 +42,13 @@ def generator_digest() -> str:
     return h.hexdigest()
 
 
-def input_sha256(source: str, spec_text: str, airflow: str, generator: str | None = None) -> str:
+def input_sha256(source: str, spec_text: str, airflow: str, generator: str | None = None, inputs: dict | None = None) -> str:
     """The hash of all a generated file is made from: the spec (its path and bytes), the Airflow
-    version it is written for, and the generator."""
+    version it is written for, the generator, and `inputs`: what else shaped it (a doc_md file, the
+    environment values it substituted, the defaults.yaml files it inherits), name -> text."""
     h = hashlib.sha256()
     parts = (source.encode(), spec_text.encode("utf-8"), airflow.encode(), (generator or generator_digest()).encode())
+    parts += tuple(f"{k}\0{v}".encode() for k, v in sorted((inputs or {}).items()))
     for part in parts:
         h.update(_framed(part))
     return h.hexdigest()

@@ -19,6 +19,12 @@ OPERATOR_HOMES = (
     {"3": "airflow.providers.standard.operators.bash.BashOperator", "2": "airflow.operators.bash.BashOperator"},
     {"3": "airflow.providers.standard.operators.python.PythonOperator", "2": "airflow.operators.python.PythonOperator"},
     {"3": "airflow.providers.standard.operators.empty.EmptyOperator", "2": "airflow.operators.empty.EmptyOperator"},
+    {"3": "airflow.providers.standard.operators.trigger_dagrun.TriggerDagRunOperator",
+     "2": "airflow.operators.trigger_dagrun.TriggerDagRunOperator"},
+    {"3": "airflow.providers.standard.sensors.filesystem.FileSensor", "2": "airflow.sensors.filesystem.FileSensor"},
+    {"3": "airflow.providers.standard.sensors.external_task.ExternalTaskSensor",
+     "2": "airflow.sensors.external_task.ExternalTaskSensor"},
+    {"3": "airflow.providers.standard.sensors.time_delta.TimeDeltaSensor", "2": "airflow.sensors.time_delta.TimeDeltaSensor"},
 )
 
 
@@ -29,6 +35,13 @@ class Target:
     dag: tuple[str, str]  # (module, class) of DAG
     cron: tuple[str, str]  # the timetable a cron schedule (or a preset other than @once) becomes
     duration: tuple[str, str]  # the timetable a duration schedule becomes
+    interval: tuple[str, str]  # the timetable a cron schedule becomes with `timetable: interval`
+    param: tuple[str, str]  # (module, class) of Param, for `params:`
+    task_group: tuple[str, str]  # (module, class) of TaskGroup
+    asset: tuple[str, str]  # (module, class) of an asset: Asset on Airflow 3, Dataset on 2.10
+    asset_all: tuple[str, str]
+    asset_any: tuple[str, str]
+    asset_timetable: str  # the timetable class a DAG scheduled on assets gets
     dagbag: tuple[str, str]  # where verify finds DagBag on this version
     dagbag_args: dict = field(default_factory=dict)
     duration_note: str = ""  # how a duration schedule differs from its Airflow 3 meaning, if it does
@@ -44,14 +57,15 @@ class Target:
     def timetable(self, p) -> tuple[str, str] | None:
         """(module, class) of the timetable a Pipeline's schedule is written as; None: no schedule, @once.
 
-        Every cron schedule (and every preset but @once) is a CronTriggerTimetable on every version, a
-        run at each cron time: written out, so that its meaning does not depend on the version.
+        Every cron schedule (and every cron preset) is a CronTriggerTimetable on every version, a run at
+        each cron time, or with `timetable: interval` a CronDataIntervalTimetable: written out, so that
+        its meaning does not depend on the version.
         """
         if p.schedule_kind == "duration":
             return self.duration
-        if p.schedule_kind == "cron" or p.schedule in values.PRESET_CRON:
-            return self.cron
-        return None
+        if values.cron_like(p.schedule):
+            return self.interval if p.timetable == "interval" else self.cron
+        return None  # none, @once, @continuous: written as given; assets: see `assets`
 
 
 TARGETS = {
@@ -61,6 +75,13 @@ TARGETS = {
         dag=("airflow.sdk", "DAG"),
         cron=("airflow.sdk", "CronTriggerTimetable"),
         duration=("airflow.sdk", "DeltaTriggerTimetable"),
+        interval=("airflow.sdk", "CronDataIntervalTimetable"),
+        param=("airflow.sdk", "Param"),
+        task_group=("airflow.sdk", "TaskGroup"),
+        asset=("airflow.sdk", "Asset"),
+        asset_all=("airflow.sdk", "AssetAll"),
+        asset_any=("airflow.sdk", "AssetAny"),
+        asset_timetable="AssetTriggeredTimetable",
         dagbag=("airflow.dag_processing.dagbag", "DagBag"),
     ),
     "2": Target(
@@ -70,6 +91,13 @@ TARGETS = {
         cron=("airflow.timetables.trigger", "CronTriggerTimetable"),
         # Airflow 2.10 has no DeltaTriggerTimetable: this is the closest one it has.
         duration=("airflow.timetables.interval", "DeltaDataIntervalTimetable"),
+        interval=("airflow.timetables.interval", "CronDataIntervalTimetable"),
+        param=("airflow.models.param", "Param"),
+        task_group=("airflow.utils.task_group", "TaskGroup"),
+        asset=("airflow.datasets", "Dataset"),
+        asset_all=("airflow.datasets", "DatasetAll"),
+        asset_any=("airflow.datasets", "DatasetAny"),
+        asset_timetable="DatasetTriggeredTimetable",
         dagbag=("airflow.models.dagbag", "DagBag"),
         dagbag_args={"include_examples": False},
         duration_note=(
@@ -81,7 +109,7 @@ TARGETS = {
 }
 
 # Every class name a generated module may import from the table: no task or callable may take one.
-NAMES = frozenset(name for t in TARGETS.values() for _, name in (t.dag, t.cron, t.duration))
+NAMES = frozenset(name for t in TARGETS.values() for _, name in (t.dag, t.cron, t.duration, t.interval, t.param, t.task_group, t.asset, t.asset_all, t.asset_any))
 
 
 def target(airflow) -> Target:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import graphlib
+import importlib.metadata
 import json
 import keyword
 import re
 import zoneinfo
+from dataclasses import replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from . import values
+from . import structure, values
 from .diagnostics import Diagnostic, did_you_mean
-from .load import Document
+from .load import DEFAULTS_NAMES, Document
+from .operators import SHORT, STANDARD
 
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
 _CALLABLE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$", re.ASCII)
@@ -30,31 +33,57 @@ def schema() -> dict:
 
 @cache
 def _validators() -> tuple:
-    """The schema, split for speed: the spec without its task bodies, and one closed schema per kind
-    of operator. Same verdicts as the whole schema (tests/test_schema.py holds them to it), without
-    evaluating every operator's `if` and the unevaluated keys of every task: ~4x faster on big specs."""
+    """The schema, split for speed: the spec with its task bodies left to `_node_validator`. Same
+    verdicts as the whole schema (tests/test_schema.py holds them to it), without evaluating every
+    operator's `if` and the unevaluated keys of every task: several times faster on big specs."""
     import jsonschema  # here, not at the top: `dagforge --help` need not load it
 
     whole = schema()
     defs = whole["$defs"]
     top = json.loads(json.dumps(whole))
-    top["properties"]["tasks"]["additionalProperties"] = {"type": "object"}  # task bodies: below
+    top["properties"]["tasks"]["additionalProperties"] = {"type": "object"}  # each node: below
+    group = json.loads(json.dumps(defs["group"]))
+    group["properties"]["tasks"]["additionalProperties"] = {"type": "object"}
+    group["$defs"] = defs
     task = {k: v for k, v in defs["task"].items() if k not in ("allOf", "unevaluatedProperties")}
     task["$defs"] = defs
-
-    def closed(name):
-        extra = defs[name]
-        return dict(task, properties={**task["properties"], **extra.get("properties", {})},
-                    required=task["required"] + extra.get("required", []), additionalProperties=False)
-
-    by_operator = {op: closed(name) for op, name in SHORT_OPERATORS.items()}
-    import_path = dict(task, propertyNames=defs["any_operator"]["propertyNames"])
+    rules = defs["task"]["allOf"]
+    by_operator = {}
+    for rule in rules:  # `if operator is X then its argument schema`: one closed schema per X
+        const = rule["if"].get("properties", {}).get("operator", {}).get("const")
+        if const is None:
+            continue
+        extra = defs[rule["then"]["$ref"].rsplit("/", 1)[1]]
+        others = [r for r in rules if r["if"].get("properties", {}).get("operator") is None]  # wait_for's rule
+        if set(extra) <= {"description", "properties", "required"}:
+            by_operator[const] = dict(task, properties={**task["properties"], **extra.get("properties", {})},
+                                      required=extra.get("required", []), additionalProperties=False, allOf=others)
+        else:
+            by_operator[const] = dict(task, allOf=[*others, rule["then"]], unevaluatedProperties=False)
     make = jsonschema.Draft202012Validator
-    return make(top), {op: make(s) for op, s in by_operator.items()}, make(import_path), make(task)
+    whole_task = make({"$ref": "#/$defs/task", "$defs": defs})
+    return make(top), make(group), {op: make(s) for op, s in by_operator.items()}, whole_task
 
 
-# Built-in short operator names -> their argument schema in $defs.
-SHORT_OPERATORS = {"bash": "bash", "python": "python", "empty": "empty", "email": "email_operator"}
+def _schema_problems(doc: Document) -> list[Diagnostic]:
+    top, group, by_operator, whole_task = _validators()
+    out = [d for error in top.iter_errors(doc.data) for d in _explain(doc, error)]
+    pending = [(("tasks",), doc.data.get("tasks"))]
+    while pending:  # every task and group, nested ones too
+        prefix, nodes = pending.pop()
+        for node_id, node in nodes.items() if isinstance(nodes, dict) else ():
+            if not isinstance(node, dict):
+                continue  # the schema around it said so
+            path = prefix + (node_id,)
+            if "tasks" in node:
+                validator = group
+                pending.append((path + ("tasks",), node["tasks"]))
+            else:
+                op = node.get("operator")
+                validator = by_operator.get(op) if isinstance(op, str) and "wait_for" not in node else None
+                validator = validator or whole_task  # import paths, wait_for, unknown operators: rare
+            out += [d for error in validator.iter_errors(node) for d in _explain(doc, error, path)]
+    return out
 
 
 @cache
@@ -65,8 +94,29 @@ def _timezones() -> frozenset:
 def validate(doc: Document) -> list[Diagnostic]:
     """All problems of one loaded spec, sorted by position."""
     found = _schema_problems(doc) + _rule_problems(doc)
+    found += [doc.diag(path, message, hint, code="environment") for path, message, hint in doc.environment_problems]
     unique = {(d.line, d.column, d.message): d for d in found}
     return sorted(unique.values(), key=Diagnostic.sort_key)
+
+
+def validate_defaults(doc: Document) -> list[Diagnostic]:
+    """All problems of a defaults.yaml: the spec's keys but dag_id and tasks, none of them required."""
+    found = [d for error in _defaults_validator().iter_errors(doc.data) for d in _explain(doc, error)]
+    found += _rule_problems(doc)
+    found += [doc.diag(path, message, hint, code="environment") for path, message, hint in doc.environment_problems]
+    unique = {(d.line, d.column, d.message): d for d in found}
+    return sorted(unique.values(), key=Diagnostic.sort_key)
+
+
+@cache
+def _defaults_validator():
+    s = json.loads(json.dumps(schema()))  # a copy: merged into a spec, nothing here is required
+    s["properties"] = {k: v for k, v in s["properties"].items() if k not in ("dag_id", "tasks")}
+    s.pop("required")
+    s["properties"]["alerts"].pop("required")
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(s)
 
 
 def default_dag_id(doc: Document) -> str:
@@ -89,36 +139,90 @@ def duplicate_dag_ids(docs: list[Document]) -> list[Diagnostic]:
     return out
 
 
+def task_ids(doc: Document) -> list[str]:
+    """The task ids of a loaded spec as Airflow names them (a group's tasks as GROUP.TASK)."""
+    tasks = doc.data.get("tasks") if isinstance(doc.data, dict) else None
+    return [n.full_id for n in structure.nodes(tasks) if not n.is_group]
+
+
+def cross_dag_problems(docs: list[Document], others=lambda dag_id: None if dag_id else {}) -> list[Diagnostic]:
+    """Every `wait_for` that names a DAG, or a task of it, that no spec defines. The DAGs are looked up
+    among `docs` (the specs of the build), then through `others(dag_id)`: a Document or None
+    (`others(None)`: all it knows, by dag_id)."""
+    by_id = {default_dag_id(d): d for d in docs}
+    out = []
+    for doc in docs:
+        for n in structure.nodes(doc.data.get("tasks") if isinstance(doc.data, dict) else None):
+            task_id, wait = n.full_id, n.spec.get("wait_for")
+            if not isinstance(wait, dict) or not isinstance(wait.get("dag"), str):
+                continue
+            dag = wait["dag"]
+            path = n.path + ("wait_for",)
+            if dag == default_dag_id(doc):
+                out.append(doc.diag(path + ("dag",), f"task '{task_id}' waits for its own DAG '{dag}'",
+                                    "use `dependencies:` for tasks of the same DAG", code="wait-for"))
+                continue
+            other = by_id.get(dag) or others(dag)
+            if other is None:
+                out.append(doc.diag(path + ("dag",), f"task '{task_id}' waits for DAG '{dag}', which no spec defines",
+                                    did_you_mean(dag, {**others(None), **by_id}) or "name the dag_id of a spec built together with this one "
+                                    "(specs are looked up in the build and in this spec's folder)", code="wait-for"))
+                continue
+            known = task_ids(other)
+            if isinstance(wait.get("task"), str) and wait["task"] not in known:
+                out.append(doc.diag(path + ("task",), f"task '{task_id}' waits for task '{wait['task']}', which DAG '{dag}' does not have",
+                                    did_you_mean(wait["task"], known) or f"DAG '{dag}' has: " + ", ".join(known), code="wait-for"))
+    return out
+
+
+def unproduced_assets(docs: list[Document], others=lambda dag_id: None if dag_id else {}) -> list[Diagnostic]:
+    """A warning for every asset a schedule waits for that no task's `outlets` (in the build or in
+    the specs beside it) updates: such a DAG would never run, unless something outside updates it."""
+    everything = {**others(None), **{default_dag_id(d): d for d in docs}}
+    made = set()
+    for doc in everything.values():
+        for n in structure.nodes(doc.data.get("tasks") if isinstance(doc.data, dict) else None):
+            made |= {a for a in n.spec.get("outlets", []) if isinstance(a, str)} if isinstance(n.spec.get("outlets"), list) else set()
+    out = []
+    for doc in docs:
+        schedule = doc.data.get("schedule") if isinstance(doc.data, dict) else None
+        if values.schedule_kind(schedule) != "assets":
+            continue
+        for asset in dict.fromkeys(values.assets_in(schedule)):
+            if asset not in made:
+                d = doc.diag(("schedule",), f"no task of these specs updates asset '{asset}'",
+                             "list it in the `outlets` of the task that writes it; ignore this when something outside "
+                             "dagforge updates it", code="asset")
+                out.append(replace(d, severity="warning"))
+    return out
+
+
 # ---- JSON Schema ---------------------------------------------------------------------------------
 
 def _dotted(path) -> str:
     return ".".join(str(p) for p in path) or "the spec"
 
 
-def _schema_problems(doc: Document) -> list[Diagnostic]:
-    top, by_operator, import_path, unknown = _validators()
-    out = []
-    for error in top.iter_errors(doc.data):
-        out += _explain(doc, error, ())
-    tasks = doc.data.get("tasks")
-    for task_id, task in tasks.items() if isinstance(tasks, dict) else ():
-        if not isinstance(task, dict):
-            continue  # the top-level schema said so
-        op = task.get("operator")
-        validator = by_operator.get(op) if isinstance(op, str) else None
-        if validator is None:
-            validator = import_path if isinstance(op, str) and "." in op else unknown
-        for error in validator.iter_errors(task):
-            out += _explain(doc, error, ("tasks", task_id))
-    return out
 
 
-def _explain(doc: Document, error, prefix: tuple) -> list[Diagnostic]:
+def _is_node(path) -> bool:
+    """Whether `path` leads to a task or group mapping: tasks, ID (, tasks, ID ...)."""
+    return len(path) >= 2 and len(path) % 2 == 0 and all(p == "tasks" for p in path[0::2])
+
+
+def _node_name(path, inst) -> str:
+    full = ".".join(str(p) for p in path[1::2])
+    return f"group '{full}'" if isinstance(inst, dict) and isinstance(inst.get("tasks"), dict) else f"task '{full}'"
+
+
+def _explain(doc: Document, error, prefix: tuple = ()) -> list[Diagnostic]:
     path, kind, inst, sch = prefix + tuple(error.absolute_path), error.validator, error.instance, error.schema
     name = _dotted(path)
     if kind == "required":
         key = error.message.split("'")[1]
-        what = f"task '{path[1]}'" if len(path) == 2 and path[0] == "tasks" else name
+        if _is_node(path) and isinstance(inst.get("expand"), dict) and key in inst["expand"]:
+            return []  # given through `expand:`
+        what = _node_name(path, inst) if _is_node(path) else name
         hint = f"add `{key}:`"
         if key == "start_date":
             hint = "add `start_date: 2024-01-01` (the first day the schedule counts from)"
@@ -150,6 +254,9 @@ def _explain(doc: Document, error, prefix: tuple) -> list[Diagnostic]:
     if kind == "enum":
         hint = did_you_mean(inst, sch["enum"]) or "choose one of: " + ", ".join(map(str, sch["enum"]))
         return [doc.diag(path, f"{name}: '{inst}' is not allowed", hint, code="enum")]
+    if kind == "not" and _is_node(path):
+        return [doc.diag(path + ("wait_for",), f"{_node_name(path, inst)} has both `operator` and `wait_for`", key=True,
+                         hint="a task either runs an operator or waits for another DAG: split it into two tasks", code="wait-for")]
     if kind == "uniqueItems":
         return [doc.diag(path, f"{name} lists the same item twice", "remove the repeat", code="unique")]
     if kind == "minProperties" and path == ("tasks",):
@@ -173,30 +280,45 @@ def _allowed_keys(path, inst) -> set[str]:
     s = schema()
     if not path:
         return set(s["properties"])
-    if len(path) == 2 and path[0] == "tasks":
+    if _is_node(path) and isinstance(inst.get("tasks"), dict):
+        return set(s["$defs"]["group"]["properties"])
+    if path[-1] == "defaults" and _is_node(path[:-1]):
+        return set(s["$defs"]["group"]["properties"]["defaults"]["properties"])
+    if _is_node(path):
         keys = set(s["$defs"]["task"]["properties"])
         op = inst.get("operator")
-        if op in SHORT_OPERATORS:
-            keys |= set(s["$defs"][SHORT_OPERATORS[op]]["properties"])
+        defs = {"bash": "bash", "python": "python", "empty": "empty", "email": "email_operator"}
+        if op in defs:
+            keys |= set(s["$defs"][defs[op]]["properties"])
         return keys
+    if path[0] == "schedule":
+        return set(s["$defs"]["asset_expression"]["properties"])
+    if path[-1] == "wait_for":
+        return set(s["$defs"]["wait_for"]["properties"])
     if path[-1] == "alerts":
         return set(s["properties"]["alerts"]["properties"]) if len(path) == 1 else set(s["$defs"]["task"]["properties"]["alerts"]["properties"])
     return set()
 
 
 def _unknown_keys(doc: Document, path, inst) -> list[Diagnostic]:
-    if len(path) == 2 and path[0] == "tasks":
+    if _is_node(path) and "wait_for" not in inst and not isinstance(inst.get("tasks"), dict):
         op = inst.get("operator")
         if not isinstance(op, str) or not _valid_operator(op):
             return []  # the unknown operator is the problem; its arguments cannot be judged
+        if op in SHORT and not SHORT[op].schema:
+            return []  # any argument name: `build` checks them against the class's signature
     allowed = _allowed_keys(path, inst)
-    where = f"task '{path[1]}'" if len(path) == 2 else (_dotted(path) if path else "the spec")
+    if not path and doc.path.name in DEFAULTS_NAMES:
+        allowed -= {"dag_id", "tasks"}
+    where = _node_name(path, inst) if _is_node(path) else (_dotted(path) if path else "the spec")
     out = []
     for key in inst:
         if key in allowed:
             continue
         hint = did_you_mean(key, allowed)
-        if not hint and len(path) == 2:
+        if not path and key in ("dag_id", "tasks") and key not in allowed:
+            hint = f"a defaults.yaml shares settings; `{key}` belongs in each spec"
+        elif not hint and _is_node(path) and "operator" in inst:
             hint = f"operator '{inst.get('operator')}' takes: " + ", ".join(sorted(allowed - {'operator'}))
         elif not hint:
             hint = "allowed keys: " + ", ".join(sorted(allowed))
@@ -205,11 +327,11 @@ def _unknown_keys(doc: Document, path, inst) -> list[Diagnostic]:
 
 
 def _valid_operator(op: str) -> bool:
-    return op in SHORT_OPERATORS or "." in op
+    return op in SHORT or "." in op
 
 
 def _unknown_operator(doc, path, inst) -> Diagnostic:
-    short = tuple(SHORT_OPERATORS)
+    short = tuple(SHORT)
     hint = did_you_mean(inst, short) or (
         "use a built-in short name (" + ", ".join(short) + ") or a full import path like "
         "airflow.providers.standard.operators.bash.BashOperator")
@@ -221,7 +343,7 @@ def _unknown_operator(doc, path, inst) -> Diagnostic:
 def _rule_problems(doc: Document) -> list[Diagnostic]:
     data = doc.data
     out: list[Diagnostic] = []
-    if "dag_id" not in data and not _ID.match(doc.path.stem):
+    if "dag_id" not in data and not _ID.match(doc.path.stem) and doc.path.name not in DEFAULTS_NAMES:
         out.append(doc.diag((), f"the file name '{doc.path.stem}' is not a valid dag_id",
                             "add `dag_id: my_pipeline` or rename the file (letters, digits, `_`, `.`, `-`)", code="bad-name"))
     out += _check_schedule(doc, data.get("schedule"))
@@ -244,20 +366,56 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
             out.append(doc.diag(("end_date",), "start_date and end_date mix a UTC offset with none",
                                 "give both or neither an offset (the `timezone` key is usually enough)", code="date"))
     out += _check_durations(doc, (), data)
+    out += _check_scheduling(doc, data)
+    out += _check_params(doc, data.get("params"))
+    out += _check_doc_md(doc, data.get("doc_md"))
     out += _check_emails(doc, ("alerts", "emails"), data.get("alerts", {}).get("emails") if isinstance(data.get("alerts"), dict) else None)
     tasks = data.get("tasks")
     if isinstance(tasks, dict):
         dag_emails = isinstance(data.get("alerts"), dict) and bool(data["alerts"].get("emails"))
-        for task_id, task in tasks.items():
-            if isinstance(task, dict):
-                out += _check_task(doc, task_id, task, dag_emails)
-        out += _check_dependencies(doc, tasks)
+        all_nodes = structure.nodes(tasks)
+        for n in all_nodes:
+            if n.is_group:
+                out += _check_group(doc, n)
+            elif n.mapping:
+                out += _check_task(doc, n.full_id, n.spec, dag_emails, n.path)
+        out += _check_dependencies(doc, all_nodes)
+        out += _check_mapping(doc, all_nodes)
     return out
+
+
+def _check_asset(doc, path, asset) -> list[Diagnostic]:
+    """What Airflow would refuse or warn about in an asset URI, found without Airflow."""
+    from urllib.parse import urlsplit
+
+    if not isinstance(asset, str):
+        return []
+    try:
+        parsed = urlsplit(asset)
+    except ValueError as e:
+        return [doc.diag(path, f"asset '{asset}' is not a valid URI: {e}", "write it like s3://bucket/key or a plain name", code="asset")]
+    if parsed.scheme.lower() == "airflow":
+        return [doc.diag(path, f"asset '{asset}': the URI scheme 'airflow' is reserved by Airflow", "use another scheme, like s3:// or file://", code="asset")]
+    if parsed.password:
+        return [doc.diag(path, f"asset '{asset}' holds a password", "never put credentials in an asset URI: use a connection", code="asset")]
+    return []
+
+
+def _check_assets(doc, path, condition) -> list[Diagnostic]:
+    if isinstance(condition, str):
+        return _check_asset(doc, path, condition)
+    if isinstance(condition, list):
+        return [d for i, item in enumerate(condition) for d in _check_assets(doc, path + (i,), item)]
+    if isinstance(condition, dict):
+        return [d for key, items in condition.items() for d in _check_assets(doc, path + (key,), items)]
+    return []
 
 
 def _check_schedule(doc, value) -> list[Diagnostic]:
     path = ("schedule",)
     kind = values.schedule_kind(value)
+    if kind == "assets":
+        return _check_assets(doc, path, value)
     if kind == "preset" and value not in values.PRESETS:
         return [doc.diag(path, f"unknown schedule preset '{value}'",
                          did_you_mean(value, values.PRESETS) or "use one of " + " ".join(values.PRESETS), code="schedule")]
@@ -275,6 +433,49 @@ def _check_schedule(doc, value) -> list[Diagnostic]:
 
         if not croniter.is_valid(value):
             return [doc.diag(path, f"schedule '{value}' is not a valid cron expression", hint, code="cron")]
+    return []
+
+
+def _check_scheduling(doc, data) -> list[Diagnostic]:
+    schedule, out = data.get("schedule"), []
+    if "timetable" in data and not values.cron_like(schedule):
+        out.append(doc.diag(("timetable",), f"timetable applies to cron schedules, not to {schedule!r}",
+                            "remove `timetable:`, or give a cron expression or a preset like @daily", code="schedule"))
+    runs = data.get("max_active_runs")
+    if schedule == "@continuous" and isinstance(runs, int) and runs != 1:
+        out.append(doc.diag(("max_active_runs",), f"a @continuous schedule runs one run at a time, not {runs}",
+                            "remove `max_active_runs:` (dagforge sets 1) or set it to 1", code="schedule"))
+    return out
+
+
+def _check_params(doc, params) -> list[Diagnostic]:
+    import jsonschema
+
+    out = []
+    for name, spec in (params or {}).items() if isinstance(params, dict) else ():
+        if not isinstance(spec, dict) or "default" not in spec:
+            continue  # the schema says so
+        rules = {k: v for k, v in spec.items() if k not in ("default", "description")}
+        try:
+            jsonschema.Draft202012Validator(rules).validate(spec["default"])
+        except jsonschema.ValidationError as e:
+            out.append(doc.diag(("params", name, "default"), f"params.{name}: the default {spec['default']!r} does not fit: {e.message}",
+                                "change the default or the param's type and limits", code="param"))
+        except jsonschema.SchemaError:
+            pass  # a bad keyword value: the spec's schema reports it
+    return out
+
+
+def _check_doc_md(doc, value) -> list[Diagnostic]:
+    if not isinstance(value, dict) or not isinstance(value.get("file"), str):
+        return []
+    name = value["file"]
+    try:
+        (doc.path.parent / name).read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        why = "it is not UTF-8 text" if isinstance(e, UnicodeDecodeError) else (e.strerror or str(e)).lower()
+        return [doc.diag(("doc_md", "file"), f"cannot read doc_md file '{name}': {why}",
+                         "name a Markdown file next to the spec (the path is relative to the spec's folder)", code="doc-md")]
     return []
 
 
@@ -311,8 +512,18 @@ def _check_emails(doc, path, addresses) -> list[Diagnostic]:
     return out
 
 
-def _check_task(doc, task_id, task, dag_emails: bool) -> list[Diagnostic]:
-    base = ("tasks", task_id)
+def _check_group(doc, n) -> list[Diagnostic]:
+    out = []
+    if not structure.GROUP_ID.match(n.local_id):
+        out.append(doc.diag(n.path, f"'{n.local_id}' cannot be a group id", "a group id has letters, digits, `_` and `-` only (no dots)",
+                            key=True, code="bad-name"))
+    if isinstance(n.spec.get("defaults"), dict):
+        out += _check_durations(doc, n.path + ("defaults",), n.spec["defaults"])
+    return out
+
+
+def _check_task(doc, task_id, task, dag_emails: bool, base=None) -> list[Diagnostic]:
+    base = base or ("tasks", task_id)
     out = _check_durations(doc, base, task)
     alerts = task.get("alerts")
     if isinstance(alerts, dict):
@@ -320,6 +531,16 @@ def _check_task(doc, task_id, task, dag_emails: bool) -> list[Diagnostic]:
         if not dag_emails and "emails" not in alerts and (alerts.get("on_failure", True) or alerts.get("on_retry")):
             out.append(doc.diag(base + ("alerts",), f"task '{task_id}' has alerts but no one to mail",
                                 "add `emails: [someone@example.com]` here or under the spec's `alerts:`", code="email"))
+    wait = task.get("wait_for")
+    if isinstance(wait, dict):
+        for key in ("execution_delta", "poke_interval", "timeout"):
+            if isinstance(wait.get(key), str) and values.schedule_kind(wait[key]) == "duration":
+                try:
+                    values.parse_duration(wait[key])
+                except ValueError as e:
+                    out.append(doc.diag(base + ("wait_for", key), f"{key}: {e}", values.DURATION_HINT, code="duration"))
+    if isinstance(task.get("outlets"), list):
+        out += _check_assets(doc, base + ("outlets",), task["outlets"])
     op = task.get("operator")
     if op == "email":
         for key in ("to", "cc", "bcc", "from_email"):
@@ -330,7 +551,19 @@ def _check_task(doc, task_id, task, dag_emails: bool) -> list[Diagnostic]:
         if not _CALLABLE.match(ref) or any(keyword.iskeyword(p) for p in parts):
             out.append(doc.diag(base + ("python_callable",), f"python_callable '{ref}' is not a `module:function` reference",
                                 "write the module's dotted path, a colon, and the function name, e.g. etl.transform:run", code="callable"))
-    if isinstance(op, str) and "." in op:
+    short = SHORT.get(op) if isinstance(op, str) else None
+    for key in short.durations if short else ():
+        if key in task:
+            try:
+                values.parse_duration(task[key])
+            except ValueError as e:
+                out.append(doc.diag(base + (key,), f"{key}: {e}", values.DURATION_HINT, code="duration"))
+    # The standard provider's classes are in Airflow 2.10 itself: only other providers can be missing.
+    if short and not short.schema and short.package != STANDARD and not _distribution_installed(short.package):
+        out.append(replace(doc.diag(base + ("operator",), f"operator '{op}' needs {short.package}, which is not installed here",
+                                    f"`pip install {short.package}` where Airflow runs, and here to have its arguments checked "
+                                    "by `dagforge build`", code="provider-missing"), severity="warning"))
+    if isinstance(op, str) and ("." in op or (short and not short.schema)):
         for key in task:
             if key in RESERVED_ARGUMENTS or (key.isidentifier() and keyword.iskeyword(key)):
                 out.append(doc.diag(base + (key,), f"'{key}' cannot be passed as an operator argument",
@@ -339,29 +572,89 @@ def _check_task(doc, task_id, task, dag_emails: bool) -> list[Diagnostic]:
     return out
 
 
-def _check_dependencies(doc, tasks: dict) -> list[Diagnostic]:
-    out, graph = [], {}
-    for task_id, task in tasks.items():
-        deps = task.get("dependencies") if isinstance(task, dict) else None
-        graph[task_id] = []
+@cache
+def _distribution_installed(name: str) -> bool:
+    """Whether a package is installed, read from its metadata: nothing of it (or of Airflow) is imported."""
+    try:
+        importlib.metadata.distribution(name)
+        return True
+    except importlib.metadata.PackageNotFoundError:
+        return False
+
+
+def _check_mapping(doc, all_nodes: list) -> list[Diagnostic]:
+    """`expand:` keys are arguments the operator takes, not also given inline; `output_of` names a
+    task that comes earlier in the spec (the generated file refers to it by then)."""
+    out = []
+    by_id = {n.full_id: n for n in all_nodes}
+    order = {n.full_id: i for i, n in enumerate(all_nodes)}
+    for n in all_nodes:
+        expand = n.spec.get("expand")
+        if n.is_group or not isinstance(expand, dict):
+            continue
+        op = n.spec.get("operator")
+        short = SHORT.get(op) if isinstance(op, str) else None
+        takes = _allowed_keys(n.path, {"operator": op}) - set(schema()["$defs"]["task"]["properties"]) if short and short.schema else None
+        for key, value in expand.items():
+            path = n.path + ("expand", key)
+            if key in RESERVED_ARGUMENTS or keyword.iskeyword(key):
+                out.append(doc.diag(path, f"'{key}' cannot be passed as an operator argument",
+                                    "dagforge sets it itself" if key in RESERVED_ARGUMENTS else "it is a Python keyword",
+                                    key=True, code="bad-name"))
+            elif key in n.spec:
+                out.append(doc.diag(path, f"'{key}' is given both inline and in `expand`", "keep one: inline values are the same "
+                                    "for every mapped instance, `expand` values make one instance each", key=True, code="expand"))
+            elif takes is not None and key not in takes:
+                out.append(doc.diag(path, f"operator '{op}' has no argument '{key}' to expand",
+                                    did_you_mean(key, takes) or ("it takes: " + ", ".join(sorted(takes)) if takes else "it takes no arguments"),
+                                    key=True, code="expand"))
+            if isinstance(value, dict) and isinstance(value.get("output_of"), str):
+                up = structure.resolve(value["output_of"], n, by_id)
+                where = path + ("output_of",)
+                if up is None or by_id[up].is_group:
+                    out.append(doc.diag(where, f"task '{n.full_id}' expands over the output of unknown task '{value['output_of']}'",
+                                        did_you_mean(value["output_of"], [m.full_id for m in all_nodes if not m.is_group]) or
+                                        "name a task of this spec", code="expand"))
+                elif order[up] >= order[n.full_id]:
+                    out.append(doc.diag(where, f"task '{n.full_id}' expands over the output of '{up}', which comes after it",
+                                        f"move '{up}' above '{n.full_id}' in the spec", code="expand"))
+    return out
+
+
+def _check_dependencies(doc, all_nodes: list) -> list[Diagnostic]:
+    out, by_id = [], {}
+    for n in all_nodes:
+        if n.full_id in by_id:
+            out.append(doc.diag(n.path, f"two tasks or groups would both have the id '{n.full_id}'",
+                                "rename one: a group's tasks are named GROUP.TASK", key=True, code="bad-name"))
+        by_id.setdefault(n.full_id, n)
+    for n in all_nodes:
+        deps = n.spec.get("dependencies")
+        what = f"{'group' if n.is_group else 'task'} '{n.full_id}'"
         for i, dep in enumerate(deps if isinstance(deps, list) else []):
             if not isinstance(dep, str):
                 continue
-            path = ("tasks", task_id, "dependencies", i)
-            if dep == task_id:
-                out.append(doc.diag(path, f"task '{task_id}' depends on itself", "remove it from its own dependencies", code="self-dependency"))
-            elif dep not in tasks:
-                out.append(doc.diag(path, f"task '{task_id}' depends on unknown task '{dep}'",
-                                    did_you_mean(dep, tasks) or "known tasks: " + ", ".join(tasks), code="unknown-dependency"))
-            else:
-                graph[task_id].append(dep)
+            path = n.path + ("dependencies", i)
+            up = structure.resolve(dep, n, by_id)
+            if up == n.full_id:
+                out.append(doc.diag(path, f"{what} depends on itself", "remove it from its own dependencies", code="self-dependency"))
+            elif up is None:
+                near = [m.local_id for m in all_nodes if m.parent == n.parent] + list(by_id)
+                out.append(doc.diag(path, f"{what} depends on unknown task '{dep}'",
+                                    did_you_mean(dep, near) or "known tasks: " + ", ".join(by_id), code="unknown-dependency"))
+            elif up in structure.ancestors(n, by_id) or n.full_id in structure.ancestors(by_id[up], by_id):
+                out.append(doc.diag(path, f"{what} depends on '{up}', which contains it or is inside it",
+                                    "depend on tasks and groups beside it, not on its own group or its own tasks", code="cycle"))
+    edges = structure.expand(all_nodes)
+    graph = {n.full_id: [] for n in all_nodes if not n.is_group}
+    for up, down in edges:
+        graph[down].append(up)
     try:
         graphlib.TopologicalSorter(graph).prepare()
     except graphlib.CycleError as e:
         cycle = e.args[1]  # each node is an upstream of the next one
-        first, second = cycle[0], cycle[1]
-        index = tasks[second]["dependencies"].index(first)
-        out.append(doc.diag(("tasks", second, "dependencies", index), "dependency cycle: " + " -> ".join(cycle),
+        path, index = edges[cycle[0], cycle[1]]
+        out.append(doc.diag(path + ("dependencies", index), "dependency cycle: " + " -> ".join(cycle),
                             "a pipeline cannot loop: remove one of these dependencies", code="cycle"))
     return out
 

@@ -9,7 +9,7 @@ DURATION_PATTERN = r"^(?=\d)(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$|^\d+$"
 _DURATION = re.compile(DURATION_PATTERN)
 DURATION_HINT = "write a whole number and a unit: 90s, 5m, 2h, 1d, or combined like 1h30m"
 
-PRESETS = ("@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@once")
+PRESETS = ("@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@once", "@continuous")
 # What each cron preset means, as Airflow expands it.
 PRESET_CRON = {
     "@hourly": "0 * * * *",
@@ -46,14 +46,30 @@ def _timedelta(**parts) -> timedelta:
 
 
 def schedule_kind(value) -> str:
-    """'none', 'preset', 'duration' or 'cron' (a cron expression is only checked by validate)."""
+    """'none', 'preset', 'duration', 'cron' (a cron expression is only checked by validate), or
+    'assets' (a list of assets, or an any/all mapping of them)."""
     if value is None:
         return "none"
+    if isinstance(value, (list, dict)):
+        return "assets"
     if isinstance(value, str) and value.startswith("@"):
         return "preset"
     if isinstance(value, int) or (isinstance(value, str) and _DURATION.match(value)):
         return "duration"
     return "cron"
+
+
+def cron_like(value) -> bool:
+    """A cron expression or a preset that stands for one (@daily ...): what `timetable:` applies to."""
+    return schedule_kind(value) == "cron" or (isinstance(value, str) and value in PRESET_CRON)
+
+
+def assets_in(condition) -> list[str]:
+    """Every asset an asset schedule (a list, or an any/all mapping) names, in order."""
+    if isinstance(condition, str):
+        return [condition]
+    items = condition if isinstance(condition, list) else next((v for v in condition.values() if isinstance(v, list)), [])
+    return [a for item in items for a in assets_in(item)]
 
 
 def parse_when(value) -> datetime:

@@ -15,12 +15,15 @@ import os
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from . import targets, values
-from .model import CodeRef, Moment, Pipeline
+from .diagnostics import did_you_mean
+from .model import CodeRef, Moment, Output, Pipeline
+from .operators import package_of
 
 
 class AirflowVersionMismatch(Exception):
@@ -40,8 +43,11 @@ def expectations(p: Pipeline, airflow=targets.DEFAULT) -> dict:
     """What the loaded DAG must show on Airflow `airflow`, as JSON-able data."""
     target = targets.target(airflow)
     cls = target.timetable(p)
-    if cls is None:
-        schedule = {"timetable": "OnceTimetable" if p.schedule == "@once" else "NullTimetable"}
+    if p.schedule_kind == "assets":
+        schedule = {"timetable": target.asset_timetable, "assets": _condition(p.schedule)}
+    elif cls is None:
+        none = {"@once": "OnceTimetable", "@continuous": "ContinuousTimetable"}
+        schedule = {"timetable": none.get(p.schedule, "NullTimetable")}
     elif cls == target.duration:
         schedule = {"timetable": cls[1], "seconds": p.schedule.total_seconds()}
     else:
@@ -57,6 +63,9 @@ def expectations(p: Pipeline, airflow=targets.DEFAULT) -> dict:
         "catchup": p.catchup,
         "tags": sorted(p.tags),
         "max_active_runs": p.max_active_runs,
+        "max_active_tasks": p.max_active_tasks,
+        "doc_md": p.doc_md,
+        "params": {name: {"default": _jsonable(v.default), **dict(v.schema)} for name, v in p.params.items()},
         "dagrun_timeout": _seconds(p.dagrun_timeout),
         "success_to": list(p.alerts.emails) if p.alerts.on_success else [],
         "tasks": {
@@ -69,18 +78,51 @@ def expectations(p: Pipeline, airflow=targets.DEFAULT) -> dict:
                 "execution_timeout": _seconds(t.execution_timeout),
                 "failure_to": list(t.alerts.failure_to),
                 "retry_to": list(t.alerts.retry_to),
-                "settings": {k: t.overrides[k] for k in ("trigger_rule", "pool", "queue", "priority_weight") if k in t.overrides},
+                "settings": {k: t.overrides[k] for k in SETTINGS if k in t.overrides},
                 "arguments": {k: _jsonable(v) for k, v in t.arguments.items() if _jsonable(v) is not _SKIP},
+                "check": _check_request(t, target),
+                "expand": {k: {"output_of": v.task_id} if isinstance(v, Output) else _jsonable(v) for k, v in t.expand.items()},
             }
             for t in p.tasks
         },
     }
 
 
+def _condition(condition):
+    """An asset schedule in one shape: a name, or {"any"|"all": [...]} (a list means all)."""
+    if isinstance(condition, str):
+        return condition
+    if isinstance(condition, list):
+        return {"all": [_condition(c) for c in condition]}
+    [(kind, items)] = condition.items()
+    return {kind: [_condition(c) for c in items]}
+
+
+def _check_request(t, target: targets.Target) -> dict:
+    """What the child checks of a task before loading its file: the operator class's signature against
+    the arguments given, and a python_callable against op_args/op_kwargs."""
+    module, name = target.home(t.operator.module, t.operator.name)
+    check = {"class": f"{module}.{name}", "arguments": sorted([*t.arguments, *t.expand]),
+             "given": t.operator_given or f"{module}.{name}", "package": package_of(t.operator.module)}
+    ref = t.arguments.get("python_callable")
+    if isinstance(ref, CodeRef):
+        kwargs = t.arguments.get("op_kwargs")
+        args = t.arguments.get("op_args")
+        check["callable"] = {"module": ref.module, "name": ref.name,
+                             "op_args": len(args) if isinstance(args, list) else 0,
+                             "op_kwargs": sorted(kwargs) if isinstance(kwargs, dict) else []}
+    return check
+
+
 _SKIP = object()
+# Task settings the loaded task shows as an attribute of the same name.
+SETTINGS = ("trigger_rule", "pool", "pool_slots", "queue", "priority_weight", "max_active_tis_per_dag", "executor_config",
+            "outlets")
 
 
 def _jsonable(value):
+    if isinstance(value, timedelta):
+        return {"$seconds": value.total_seconds()}
     if isinstance(value, CodeRef):
         return {"$ref": f"{value.module}:{value.name}"}
     if isinstance(value, float) and not math.isfinite(value):
@@ -102,8 +144,29 @@ def _seconds(d: timedelta | None):
     return None if d is None else d.total_seconds()
 
 
-def verify(files: dict[Path, Pipeline], sys_path: list[str] = (), airflow=targets.DEFAULT) -> dict[Path, list[str]]:
-    """Load every file in a child process; the problems found per file (an empty list: verified).
+class Verified(dict):
+    """Path -> the problems found in the loaded DAG (an empty list: verified). `findings` holds, per
+    path, what the checks before loading found, located at a task's key: the operator's signature
+    (unknown or missing arguments), the python_callable, a package that is not installed."""
+
+    def __init__(self, problems: dict, findings: dict):
+        super().__init__(problems)
+        self.findings = findings
+
+
+@dataclass(frozen=True)
+class Finding:
+    task_id: str
+    key: str | list | None  # the task's key (or a path into it) the finding is about; None: the task itself
+    message: str
+    hint: str
+    severity: str  # "error", or "warning" when something could not be checked here
+    unverified: bool  # the file was not loaded because of it
+
+
+def verify(files: dict[Path, Pipeline], sys_path: list[str] = (), airflow=targets.DEFAULT) -> Verified:
+    """Check and load every file in a child process; the problems found per file (an empty list:
+    verified), with the located findings of the checks before loading in `.findings`.
 
     Raises AirflowVersionMismatch, and loads nothing, when the installed Airflow is another major
     version than `airflow`: Airflow 3 loading Airflow 2 code (or the reverse) proves nothing.
@@ -131,7 +194,8 @@ def verify(files: dict[Path, Pipeline], sys_path: list[str] = (), airflow=target
         found = json.loads(answer.read_text())
     if found["airflow_version"].split(".")[0] != target.airflow:
         raise AirflowVersionMismatch(found["airflow_version"], target)
-    return {Path(f): problems for f, problems in found["files"].items()}
+    findings = {Path(f): [Finding(**x) for x in items] for f, items in found.get("findings", {}).items()}
+    return Verified({Path(f): problems for f, problems in found["files"].items()}, findings)
 
 
 # ---- the child process -------------------------------------------------------------------------
@@ -141,12 +205,17 @@ def _child(request_path: str, answer_path: str) -> None:
     sys.path[:0] = request["sys_path"]
     import airflow
 
-    answer = {"airflow_version": airflow.__version__, "files": {}}
+    answer = {"airflow_version": airflow.__version__, "files": {}, "findings": {}}
     installed = targets.TARGETS.get(airflow.__version__.split(".")[0])
     if installed is None or installed.airflow != request["airflow"]:
         Path(answer_path).write_text(json.dumps(answer))  # the parent says so; nothing is loaded
         return
     for file, expected in request["files"].items():
+        findings = [f for task_id, te in expected["tasks"].items() for f in _check_task(task_id, te["check"])]
+        answer["findings"][file] = [vars(f) for f in findings]
+        if any(f.unverified for f in findings):
+            answer["files"][file] = []  # not loaded: the findings say why
+            continue
         bag = load_dagbag(file, installed)
         problems = [f"Airflow cannot import it: {_last_line(e)}" for e in bag.import_errors.values()]
         problems += [f"loading it warns: {w}" for w in sorted(set(_flatten(bag.captured_warnings.values())))]
@@ -155,6 +224,122 @@ def _child(request_path: str, answer_path: str) -> None:
             problems = [f"it defines no DAG '{expected['dag_id']}'"] if dag is None else _compare(dag, expected)
         answer["files"][file] = problems
     Path(answer_path).write_text(json.dumps(answer))
+
+
+def _check_task(task_id: str, check: dict) -> list[Finding]:
+    """The operator class's signature against the task's arguments; the python_callable against its
+    op_args and op_kwargs. A class or module that is not installed is a warning: nothing is checked."""
+    out = []
+    module, name = check["class"].rsplit(".", 1)
+    given = check["given"]
+    cls = _import(module, name, task_id, "operator", f"operator '{given}'", check["package"], out)
+    if cls is not None:
+        out += _check_signature(task_id, cls, check["arguments"])
+    call = check.get("callable")
+    if call:
+        func = _import(call["module"], call["name"], task_id, "python_callable",
+                       f"python_callable '{call['module']}:{call['name']}'", None, out)
+        if func is not None:
+            out += _check_callable(task_id, func, call)
+    return out
+
+
+def _import(module: str, name: str, task_id: str, key: str, what: str, package, out: list):
+    """`module.name`, or None with a Finding in `out` saying why not."""
+    try:
+        found = importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name and (module == e.name or module.startswith(e.name + ".")):
+            hint = f"`pip install {package}`" if package else "install the package that provides it (or put the module on the path)"
+            out.append(Finding(task_id, key, f"{what}: module '{e.name}' is not installed where dagforge builds, so it is "
+                               "not checked and the DAG file is not verified", hint + " here and where Airflow runs",
+                               "warning", True))
+            return None
+        out.append(Finding(task_id, key, f"{what}: importing '{module}' fails: {e}", f"install '{e.name}'", "error", True))
+        return None
+    except Exception as e:  # noqa: BLE001 - the user's module fails on import: say so at its line
+        out.append(Finding(task_id, key, f"{what}: importing '{module}' fails: {type(e).__name__}: {e}",
+                           "fix the module: Airflow would fail the same way", "error", True))
+        return None
+    obj = getattr(found, name, None)
+    if obj is None:
+        names = [n for n in dir(found) if not n.startswith("_")]
+        out.append(Finding(task_id, key, f"{what}: module '{module}' has no '{name}'",
+                           did_you_mean(name, names) or f"check the name in {module}", "error", True))
+    return obj
+
+
+def _check_signature(task_id: str, cls, arguments: list[str]) -> list[Finding]:
+    allowed, required, closed = _signature(cls)
+    out = []
+    for arg in arguments:
+        if closed and arg not in allowed:
+            hint = did_you_mean(arg, allowed) or f"{cls.__name__} takes: " + ", ".join(sorted(a for a in allowed if a not in _SET_BY_DAGFORGE))
+            out.append(Finding(task_id, arg, f"{cls.__name__} has no argument '{arg}'", hint, "error", True))
+    for arg in sorted(required - set(arguments) - _SET_BY_DAGFORGE):
+        out.append(Finding(task_id, "operator", f"task '{task_id}': {cls.__name__} needs the argument '{arg}'",
+                           f"add `{arg}:` to the task", "error", True))
+    return out
+
+
+# Arguments every generated task gets from dagforge (directly or through default_args).
+_SET_BY_DAGFORGE = frozenset({"task_id", "dag", "default_args", "owner", "retries", "retry_delay", "on_failure_callback",
+                              "on_retry_callback", "on_success_callback", "task_group"})
+
+
+def _signature(cls) -> tuple[set, set, bool]:
+    """(argument names, the required ones, whether that is all): the keyword arguments of the class's
+    __init__ and, through **kwargs, its base classes' up to BaseOperator, which takes no others."""
+    import inspect
+
+    allowed, required, defaulted = set(), set(), set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None or klass is object:
+            continue
+        try:
+            params = list(inspect.signature(init).parameters.values())[1:]
+        except (TypeError, ValueError):
+            return allowed, required, False
+        open_kwargs = False
+        for prm in params:
+            if prm.kind is prm.VAR_KEYWORD:
+                open_kwargs = True
+            elif prm.kind is not prm.VAR_POSITIONAL:
+                allowed.add(prm.name)
+                if prm.default is prm.empty and prm.name not in defaulted:
+                    required.add(prm.name)
+                else:
+                    defaulted.add(prm.name)
+        if klass.__name__ == "BaseOperator" or not open_kwargs:
+            return allowed, required, True
+    return allowed, required, False
+
+
+def _check_callable(task_id: str, func, call: dict) -> list[Finding]:
+    import inspect
+
+    ref = f"{call['module']}:{call['name']}"
+    if not callable(func):
+        return [Finding(task_id, "python_callable", f"python_callable '{ref}' is not callable", "name a function", "error", True)]
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):
+        return []
+    params = signature.parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        unknown = [k for k in call["op_kwargs"] if k not in params or params[k].kind is params[k].POSITIONAL_ONLY]
+        if unknown:
+            return [Finding(task_id, ["op_kwargs", k], f"{ref}{signature} has no parameter '{k}'",
+                            did_you_mean(k, params) or "match op_kwargs to the function's parameters", "error", True)
+                    for k in unknown]
+    try:
+        signature.bind_partial(*[None] * call["op_args"], **dict.fromkeys(call["op_kwargs"]))
+    except TypeError as e:
+        key = "op_args" if call["op_args"] else "op_kwargs"
+        return [Finding(task_id, key, f"{ref}{signature} cannot take these arguments: {e}",
+                        "match op_args and op_kwargs to the function's parameters", "error", True)]
+    return []
 
 
 def load_dagbag(folder, target: targets.Target):
@@ -188,6 +373,10 @@ def _compare(dag, exp: dict) -> list[str]:
     check("tags", sorted(dag.tags), exp["tags"])
     check("max_active_runs", dag.max_active_runs if exp["max_active_runs"] else None, exp["max_active_runs"])
     check("dagrun_timeout", _secs(dag.dagrun_timeout), exp["dagrun_timeout"])
+    if exp["max_active_tasks"] is not None:
+        check("max_active_tasks", dag.max_active_tasks, exp["max_active_tasks"])
+    check("doc_md", dag.doc_md, exp["doc_md"])
+    check("params", _params(dag.params), exp["params"])
     check("success mail recipients", _recipients(dag.on_success_callback), exp["success_to"])
     check("task ids", sorted(dag.task_dict), sorted(exp["tasks"]))
     for task_id, te in exp["tasks"].items():
@@ -195,7 +384,9 @@ def _compare(dag, exp: dict) -> list[str]:
         if task is None:
             continue
         what = f"task '{task_id}':"
-        check(f"{what} operator", f"{type(task).__module__}.{type(task).__name__}", te["operator"])
+        cls = _operator_class(task)
+        check(f"{what} operator", f"{cls.__module__}.{cls.__name__}", te["operator"])
+        check(f"{what} expand", _expanded(task), te["expand"])
         check(f"{what} upstream tasks", sorted(task.upstream_task_ids), te["upstream"])
         check(f"{what} owner", task.owner, te["owner"])
         check(f"{what} retries", task.retries, te["retries"])
@@ -204,17 +395,65 @@ def _compare(dag, exp: dict) -> list[str]:
         check(f"{what} failure mail recipients", _recipients(task.on_failure_callback), te["failure_to"])
         check(f"{what} retry mail recipients", _recipients(task.on_retry_callback), te["retry_to"])
         for key, value in te["settings"].items():
-            check(f"{what} {key}", getattr(task, key), value)
+            actual = getattr(task, key)
+            check(f"{what} {key}", [_asset_name(a) for a in actual] if key == "outlets" else actual, value)
+        given = getattr(task, "partial_kwargs", None)  # a mapped task keeps its other arguments there
         for key, value in te["arguments"].items():
-            if hasattr(task, key):
+            if given is not None and key in given:
+                check(f"{what} {key}", _plain(given[key], value), value)
+            elif given is None and hasattr(task, key):
                 check(f"{what} {key}", _plain(getattr(task, key), value), value)
     return problems
+
+
+def _operator_class(task):
+    """The operator class of a task; a mapped task is a MappedOperator of its `operator_class`."""
+    cls = getattr(task, "operator_class", None)
+    return cls if isinstance(cls, type) else type(task)
+
+
+def _expanded(task) -> dict:
+    """A mapped task's `expand` arguments in the spec's terms: lists, or {"output_of": task id}."""
+    expand_input = getattr(task, "expand_input", None)
+    found = {}
+    for key, value in (getattr(expand_input, "value", None) or {}).items():
+        upstream = getattr(value, "operator", None)
+        found[key] = {"output_of": upstream.task_id} if upstream is not None else list(value)
+    return found
+
+
+def _params(params) -> dict:
+    """The DAG's Params as the spec writes them: default, then the schema keywords given."""
+    found = {}
+    for name in params:
+        param = params.get_param(name)
+        found[name] = {"default": param.value, **param.schema}
+        if param.description is not None:
+            found[name]["description"] = param.description
+    return found
+
+
+def _asset_name(asset) -> str:
+    """An Asset's name (Airflow 3), a Dataset's URI (2.10)."""
+    return getattr(asset, "name", None) or asset.uri
+
+
+def _loaded_condition(condition):
+    objects = getattr(condition, "objects", None)
+    if objects is None:
+        return _asset_name(condition)
+    kind = "any" if type(condition).__name__ in ("AssetAny", "DatasetAny") else "all"
+    return {kind: [_loaded_condition(o) for o in objects]}
 
 
 def _schedule(timetable) -> dict:
     """The loaded timetable: its class and what defines it. Airflow 3's SDK timetables show public
     attributes (expression, timezone, delta); Airflow 2's core ones keep them private (_expression...)."""
     found = {"timetable": type(timetable).__name__}
+    if found["timetable"] in {t.asset_timetable for t in targets.TARGETS.values()}:
+        condition = getattr(timetable, "asset_condition", None) or getattr(timetable, "dataset_condition", None)
+        found["assets"] = _loaded_condition(condition)
+        return found
     expression = _attribute(timetable, "expression")
     if expression is not None:
         timezone = _attribute(timetable, "timezone")
@@ -246,6 +485,9 @@ def _recipients(callbacks) -> list[str]:
 
 def _plain(actual, expected):
     """The loaded attribute in the spec's terms: callables as `module:name`, containers as lists."""
+    if isinstance(expected, dict) and "$seconds" in expected:
+        seconds = actual.total_seconds() if isinstance(actual, timedelta) else actual
+        return {"$seconds": float(seconds)} if isinstance(seconds, (int, float)) else actual
     if isinstance(expected, dict) and "$ref" in expected:
         module, name = expected["$ref"].split(":")
         same = getattr(importlib.import_module(module), name, None) is actual

@@ -9,7 +9,8 @@ import yaml
 
 PRESETS = {"@daily": "0 0 * * *", "@weekly": "0 0 * * 0", "@hourly": "0 * * * *"}
 # Task arguments compared one to one when a spec gives them.
-ARGUMENTS = ("bash_command", "to", "cc", "subject", "html_content", "files", "trigger_rule", "pool", "queue")
+ARGUMENTS = ("bash_command", "to", "cc", "subject", "html_content", "files", "trigger_rule", "pool", "queue", "pool_slots",
+             "priority_weight", "max_active_tis_per_dag", "sql", "conn_id", "trigger_dag_id", "conf", "filepath", "mode")
 
 
 def duration(text) -> timedelta:
@@ -34,19 +35,33 @@ def timetable_facts(timetable) -> tuple:
     return type(timetable).__name__, attr("expression") or (delta and delta.total_seconds()), getattr(tz, "name", tz)
 
 
-def loaded_example(out, bag, spec) -> tuple:
+def loaded_example(out, bag, spec, foreign=()) -> tuple:
     """(the DAG, the YAML) of the example `spec`, from `bag`, a DagBag over the folder `out` that loaded it
-    without an import error or a warning."""
+    without an import error or a warning (but those raised inside the third-party packages `foreign`)."""
     data = yaml.safe_load(spec.read_text())
     dag_id = data.get("dag_id", spec.stem)
     assert not bag.import_errors
-    assert not bag.captured_warnings.get(str(out / f"{dag_id}.py"))
+    warned = [str(w) for w in bag.captured_warnings.get(str(out / f"{dag_id}.py"), ())]
+    assert not [w for w in warned if not any(f"/site-packages/{package}/" in w for package in foreign)], warned
     return bag.dags[dag_id], data
+
+
+def flat_tasks(tasks: dict, prefix: str = "", defaults: dict | None = None) -> dict:
+    """Every task of a spec by its Airflow id (a group's tasks as GROUP.TASK), with its group's defaults
+    under its own keys, and its dependencies as full ids (a name of the same group first)."""
+    out = {}
+    for name, t in tasks.items():
+        if "tasks" in t:
+            out.update(flat_tasks(t["tasks"], f"{prefix}{name}.", {**(defaults or {}), **t.get("defaults", {})}))
+        else:
+            deps = [f"{prefix}{d}" if f"{prefix}{d}" in {f"{prefix}{n}" for n in tasks} else d for d in t.get("dependencies", [])]
+            out[prefix + name] = {**(defaults or {}), **t, "dependencies": deps}
+    return out
 
 
 def assert_dag_means_spec(dag, data: dict, timetables: dict, homes: dict) -> None:
     """`dag` as loaded by Airflow means what the spec `data` says. `timetables` names the timetable
-    class of a "cron" and of a "duration" schedule, `homes` the loaded class of each operator name."""
+    class of a "cron", a "duration" and an "assets" schedule, `homes` the loaded class of each operator name."""
     tz = data.get("timezone", "UTC")
     assert dag.timezone.name == tz
     start = data["start_date"]
@@ -55,19 +70,30 @@ def assert_dag_means_spec(dag, data: dict, timetables: dict, homes: dict) -> Non
     assert dag.catchup is data.get("catchup", False)
     assert set(dag.tags) == set(data.get("tags", []))
     assert dag.description == data.get("description")
+    assert dag.doc_md == data.get("doc_md")
+    assert dag.params.dump() == {k: v["default"] for k, v in data.get("params", {}).items()}
     schedule = data.get("schedule")
-    if isinstance(schedule, str) and " " in schedule or schedule in PRESETS:  # a run at each cron time
+    if isinstance(schedule, (list, dict)):
+        assert type(dag.timetable).__name__ == timetables["assets"]
+    elif isinstance(schedule, str) and " " in schedule or schedule in PRESETS:  # a run at each cron time
         assert timetable_facts(dag.timetable) == (timetables["cron"], PRESETS.get(schedule, schedule), tz)
     elif schedule:
         assert timetable_facts(dag.timetable)[:2] == (timetables["duration"], duration(schedule).total_seconds())
     alerts = data.get("alerts", {})
     success_to = alerts["emails"] if alerts.get("on_success") else None
     assert getattr(dag.on_success_callback, "to", None) == success_to
-    assert set(dag.task_dict) == set(data["tasks"])
-    for task_id, t in data["tasks"].items():
+    tasks = flat_tasks(data["tasks"])
+    assert set(dag.task_dict) == set(tasks)
+    for task_id, t in tasks.items():
         task = dag.task_dict[task_id]
-        assert f"{type(task).__module__}.{type(task).__name__}" == homes[t["operator"]]
-        assert task.upstream_task_ids == set(t.get("dependencies", []))
+        cls = getattr(task, "operator_class", None) or type(task)  # a mapped task: its operator's class
+        assert f"{cls.__module__}.{cls.__name__}" == homes["external_task_sensor" if "wait_for" in t else t["operator"]]
+        if "expand" in t:
+            assert task.expand_input.value == t["expand"]
+        arguments = getattr(task, "partial_kwargs", None) or {}
+        assert task.upstream_task_ids >= set(d for d in t["dependencies"] if d in tasks)
+        if task_id.count(".") == 0 and all(d in tasks for d in t["dependencies"]):
+            assert task.upstream_task_ids == set(t["dependencies"])
         assert task.owner == data.get("owner", "airflow")
         assert task.retries == t.get("retries", data.get("retries", 0))
         assert task.retry_delay == duration(t.get("retry_delay", data.get("retry_delay", "5m")))
@@ -75,7 +101,9 @@ def assert_dag_means_spec(dag, data: dict, timetables: dict, homes: dict) -> Non
         assert task.execution_timeout == (duration(timeout) if timeout else None)
         for key in ARGUMENTS:
             if key in t:
-                assert getattr(task, key) == t[key], (task_id, key)
+                assert (arguments[key] if key in arguments else getattr(task, key)) == t[key], (task_id, key)
+        if "outlets" in t:
+            assert [getattr(a, "name", None) or a.uri for a in task.outlets] == t["outlets"]
         mail = {**alerts, **t.get("alerts", {})}
         failure = [cb.to for cb in callbacks(task.on_failure_callback)]
         retry = [cb.to for cb in callbacks(task.on_retry_callback)]

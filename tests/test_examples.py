@@ -37,13 +37,18 @@ HOMES = {
     "empty": "airflow.providers.standard.operators.empty.EmptyOperator",
     "python": "airflow.providers.standard.operators.python.PythonOperator",
     "email": "airflow.providers.smtp.operators.smtp.EmailOperator",
+    "sql": "airflow.providers.common.sql.operators.sql.SQLExecuteQueryOperator",
+    "trigger_dag": "airflow.providers.standard.operators.trigger_dagrun.TriggerDagRunOperator",
+    "file_sensor": "airflow.providers.standard.sensors.filesystem.FileSensor",
+    "external_task_sensor": "airflow.providers.standard.sensors.external_task.ExternalTaskSensor",
+    "time_delta_sensor": "airflow.providers.standard.sensors.time_delta.TimeDeltaSensor",
 }
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
 def test_example_loads_and_matches_spec(built, spec):
     dag, data = loaded_example(*built, spec)
-    timetables = {"cron": "CronTriggerTimetable", "duration": "DeltaTriggerTimetable"}
+    timetables = {"cron": "CronTriggerTimetable", "duration": "DeltaTriggerTimetable", "assets": "AssetTriggeredTimetable"}
     assert_dag_means_spec(dag, data, timetables, HOMES)
 
 

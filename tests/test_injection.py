@@ -55,6 +55,7 @@ def fields(draw):
 
 
 def _spec(f):
+    f = {k: v if k == "env_key" else _literal(v) for k, v in f.items()}  # keys are never substituted
     return {
         "dag_id": "prop",
         "description": f["description"],
@@ -68,6 +69,15 @@ def _spec(f):
             "any": {"operator": "airflow.providers.standard.operators.bash.BashOperator", "bash_command": "true", "cwd": f["cwd"]},
         },
     }
+
+
+def _literal(value):
+    """Spec text that means `value` itself: `${` is written `$${` (dagforge substitutes ${VAR} otherwise)."""
+    if isinstance(value, str):
+        return value.replace("${", "$${")
+    if isinstance(value, list):
+        return [_literal(v) for v in value]
+    return value
 
 
 @given(f=fields())

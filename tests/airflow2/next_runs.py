@@ -43,7 +43,7 @@ def main(folder: str, output: str, count: int = 8) -> None:
             last_automated_data_interval=DataInterval(future - timedelta(hours=1), future),
             restriction=TimeRestriction(earliest=dag.start_date, latest=None, catchup=False),
         )
-        found[dag_id] = {"timetable": type(timetable).__name__, "runs": runs, "without_catchup": _run(after)}
+        found[dag_id] = {"timetable": type(timetable).__name__, "runs": runs, "without_catchup": _run(after) if after else None}  # None: no time-based runs (assets)
     with open(output, "w") as f:
         json.dump(found, f, indent=1)
 

@@ -1,0 +1,81 @@
+"""Shared defaults: a `defaults.yaml` in a spec folder applies to every spec below it.
+
+The files are looked up from the spec's folder up to the working folder (only the spec's own folder
+when the spec is outside it), so a stray defaults.yaml elsewhere on the machine never applies. The
+farthest applies first and the nearest wins; the spec itself wins over all. Mappings merge key by
+key, lists and plain values replace. Every inherited value remembers the file and line it came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .diagnostics import Diagnostic
+from .load import DEFAULTS_NAMES as NAMES
+from .load import Document, LoadError, load
+
+NOT_SHARED = ("dag_id", "tasks")  # what only a spec itself can say
+
+
+@dataclass
+class Defaults:
+    doc: Document | None
+    problems: list[Diagnostic] = field(default_factory=list)
+
+
+def chain(spec: Path) -> list[Path]:
+    """The defaults files that apply to `spec`, the farthest first."""
+    folder, cwd = spec.resolve().parent, Path.cwd().resolve()
+    folders = [folder]
+    if folder.is_relative_to(cwd):
+        while folder != cwd:
+            folder = folder.parent
+            folders.append(folder)
+    found = []
+    for f in reversed(folders):
+        found += [f / name for name in NAMES if (f / name).is_file()][:1]
+    return found
+
+
+def read(path: Path, check) -> Defaults:
+    """One defaults file, loaded and checked with `check(doc) -> diagnostics`."""
+    try:
+        doc = load(path)
+    except LoadError as e:
+        return Defaults(None, [e.diagnostic])
+    problems = check(doc)
+    return Defaults(doc if not any(d.severity == "error" for d in problems) else None, problems)
+
+
+def apply(doc: Document, files: list[Document]) -> None:
+    """Merge the defaults `files` (farthest first) under the spec `doc`, in place; note the origin
+    of every inherited value in doc.origins (path -> "file:line")."""
+    if not files or not isinstance(doc.data, dict):
+        return
+    merged, origins = {}, {}
+    for d in files:
+        merged = _merge(merged, d.data, (), d, origins)
+    spec_paths = set(doc.positions)
+    doc.data = _merge(merged, doc.data, (), None, origins)
+    doc.origins = {p: o for p, o in origins.items() if p not in spec_paths}
+    doc.inherited = {d.display: d.text for d in files}
+    doc.environment.update({k: v for d in files for k, v in d.environment.items()})
+
+
+def _merge(base, over, path, source: Document | None, origins: dict):
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for key, value in over.items():
+            out[key] = _merge(base.get(key), value, path + (key,), source, origins) if key in base else _note(value, path + (key,), source, origins)
+        return out
+    return _note(over, path, source, origins)
+
+
+def _note(value, path, source: Document | None, origins: dict):
+    """`value`, noting where it came from (a replaced value forgets its old origins)."""
+    for p in [p for p in origins if p[: len(path)] == path]:
+        del origins[p]
+    if source is not None:
+        origins[path] = f"{source.display}:{source.where(path)[0]}"
+    return value

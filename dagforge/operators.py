@@ -1,0 +1,40 @@
+"""The built-in short operator names: where each class lives on Airflow 3, which package provides it,
+and which of its arguments are durations. Knows no Airflow: `validate` and `model` read it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Short:
+    module: str  # the Airflow 3 home (targets.OPERATOR_HOMES maps it for Airflow 2)
+    name: str
+    package: str  # the distribution to install for it
+    durations: tuple[str, ...] = ()  # arguments written as durations ("5m") and passed as timedelta
+    schema: bool = False  # True: its arguments have their own JSON Schema (checked by `validate`)
+
+
+STANDARD = _STANDARD = "apache-airflow-providers-standard"
+_SENSOR = ("poke_interval", "timeout")
+
+SHORT = {
+    "bash": Short("airflow.providers.standard.operators.bash", "BashOperator", _STANDARD, schema=True),
+    "python": Short("airflow.providers.standard.operators.python", "PythonOperator", _STANDARD, schema=True),
+    "empty": Short("airflow.providers.standard.operators.empty", "EmptyOperator", _STANDARD, schema=True),
+    "email": Short("airflow.providers.smtp.operators.smtp", "EmailOperator", "apache-airflow-providers-smtp", schema=True),
+    "sql": Short("airflow.providers.common.sql.operators.sql", "SQLExecuteQueryOperator", "apache-airflow-providers-common-sql"),
+    "trigger_dag": Short("airflow.providers.standard.operators.trigger_dagrun", "TriggerDagRunOperator", _STANDARD),
+    "file_sensor": Short("airflow.providers.standard.sensors.filesystem", "FileSensor", _STANDARD, _SENSOR),
+    "external_task_sensor": Short("airflow.providers.standard.sensors.external_task", "ExternalTaskSensor", _STANDARD,
+                                  _SENSOR + ("execution_delta",)),
+    "time_delta_sensor": Short("airflow.providers.standard.sensors.time_delta", "TimeDeltaSensor", _STANDARD,
+                               _SENSOR + ("delta",)),
+    "kubernetes_pod": Short("airflow.providers.cncf.kubernetes.operators.pod", "KubernetesPodOperator",
+                            "apache-airflow-providers-cncf-kubernetes"),
+}
+
+
+def package_of(module: str) -> str | None:
+    """The distribution that provides a short name's module, for "install ..." hints."""
+    return next((s.package for s in SHORT.values() if s.module == module), None)
