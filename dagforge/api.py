@@ -14,14 +14,15 @@ import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import diagram, drift, scaffold, stamp, targets
+from . import defaults, diagram, drift, scaffold, stamp, targets
 from .diagnostics import Diagnostic
 from .load import Document, LoadError, display_path, find_specs, load
 from .model import Pipeline, build_model
-from .validate import default_dag_id, duplicate_dag_ids, schema_path
+from .validate import cross_dag_problems, default_dag_id, duplicate_dag_ids, schema_path, unproduced_assets, validate_defaults
 from .validate import validate as validate_document
 from .write import orphans, remove_stale, write_atomic
 
@@ -226,7 +227,7 @@ def _one(spec, kind) -> tuple[BuildResult, Pipeline | None]:
 def _pipeline(doc: Document, airflow: str) -> Pipeline:
     """The model of a valid spec, with the input hash its generated file for `airflow` is stamped with."""
     p = build_model(doc)
-    p.input_sha256 = stamp.input_sha256(p.source, doc.text, airflow)
+    p.input_sha256 = stamp.input_sha256(p.source, doc.text, airflow, inputs=p.inputs)
     return p
 
 
@@ -315,7 +316,35 @@ def _check(paths, kind=BuildResult, fresh: dict | None = None) -> tuple[BuildRes
     by_display = {s.display: s for s in result.specs}
     for d in duplicate_dag_ids([docs[s.path] for s in result.specs if s.ok and s.path in docs]):
         by_display[d.path].diagnostics.append(d)
+    valid = [docs[s.path] for s in result.specs if s.ok and s.path in docs]
+    beside = _specs_beside(docs)
+    for d in cross_dag_problems(valid, beside) + unproduced_assets(valid, beside):
+        by_display[d.path].diagnostics.append(d)
     return result, docs
+
+
+def _specs_beside(docs: dict[Path, Document]):
+    """A lookup dag_id -> Document over the specs in the folders of `docs` that the build did not
+    name (a hook that validates only the changed specs still knows the others). Loads them on first use."""
+    found: dict[str, Document] | None = None
+
+    def lookup(dag_id: str | None) -> Document | None:
+        """The spec of `dag_id`; with None, a mapping of all of them (for did-you-mean hints)."""
+        nonlocal found
+        if found is None:
+            found = {}
+            files, _ = find_specs(sorted({path.parent for path in docs}))
+            for path in files:
+                if path in docs:
+                    continue
+                try:
+                    doc = load(path)
+                except Exception:  # noqa: BLE001, S112 - not a usable spec: it defines no DAG to wait for
+                    continue
+                found.setdefault(default_dag_id(doc), doc)
+        return found if dag_id is None else found.get(dag_id)
+
+    return lookup
 
 
 def _fresh(out: Path, airflow: str) -> dict[str, tuple]:
@@ -329,7 +358,16 @@ def _fresh(out: Path, airflow: str) -> dict[str, tuple]:
     return found
 
 
+# In a generated file, the marks of a spec whose meaning depends on other specs (wait_for, assets).
+_DEPENDS_ON_OTHERS = ("ExternalTaskSensor", "Asset", "Dataset")
+# In a spec, the marks of inputs besides its own bytes (environment values, a doc_md file).
+_OTHER_INPUTS = ("${", "doc_md")
+
+
 def _mark_up_to_date(spec: SpecResult, fresh: dict) -> bool:
+    """Whether the spec's generated file is current, judged from the bytes alone. Only for a spec
+    whose output depends on nothing else: no defaults.yaml above it, no ${VAR}, no doc_md file, no
+    other spec (wait_for, assets). The others take the full path, where their hash covers it all."""
     if spec.display not in fresh:
         return False
     path, text, recorded, airflow = fresh[spec.display]
@@ -337,7 +375,9 @@ def _mark_up_to_date(spec: SpecResult, fresh: dict) -> bool:
         spec_text = spec.path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return False  # the full path reports it
-    if stamp.input_sha256(spec.display, spec_text, airflow) != recorded:
+    if any(mark in spec_text for mark in _OTHER_INPUTS) or any(mark in text for mark in _DEPENDS_ON_OTHERS):
+        return False
+    if defaults.chain(spec.path) or stamp.input_sha256(spec.display, spec_text, airflow) != recorded:
         return False
     spec.up_to_date, spec.output, spec.code = True, path, text
     return True
@@ -360,16 +400,27 @@ def _load_and_validate(specs: list[SpecResult]) -> dict[Path, Document]:
     return docs
 
 
+@lru_cache(maxsize=64)
+def _shared_defaults(path: Path, mtime_ns: int) -> defaults.Defaults:
+    """One defaults.yaml, read and checked once per version of it (in each process)."""
+    return defaults.read(path, validate_defaults)
+
+
 def _load_and_validate_one(path: Path) -> tuple[Document | None, list[Diagnostic], list[str], str | None]:
     """(the document or None, its diagnostics, its lines, an internal error's traceback or None)."""
+    inherited: list[Diagnostic] = []
     try:
         doc = load(path)
+        above = [_shared_defaults(f, f.stat().st_mtime_ns) for f in defaults.chain(path)]
+        for shared in above:
+            inherited += shared.problems
+        defaults.apply(doc, [shared.doc for shared in above if shared.doc is not None])
     except LoadError as e:
         return None, [e.diagnostic], _lines(path), None
     except Exception:  # noqa: BLE001 - an unreadable file, or a bug
         return None, [], [], traceback.format_exc()
     try:
-        return doc, validate_document(doc), doc.text.splitlines(), None
+        return doc, inherited + validate_document(doc), doc.text.splitlines(), None
     except Exception:  # noqa: BLE001 - a bug
         return doc, [], doc.text.splitlines(), traceback.format_exc()
 

@@ -74,7 +74,7 @@ def test_full_import_path_accepts_any_arguments():
 
 # dagforge validates with the schema split for speed (dagforge/validate.py `_validators`): the
 # verdicts must be those of the whole schema, the one editors see.
-from hypothesis import given  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from dagforge.load import Document  # noqa: E402
@@ -88,6 +88,10 @@ _BASE = {
     "my.pkg.Op": {"operator": "my.pkg.Op"},
     "bsh": {"operator": "bsh"},
     "none": {},
+    "group": {"tasks": {"inner": {"operator": "empty"}, "nested": {"tasks": {"x": {"operator": "bash", "bash_command": "b"}}}}},
+    "wait_for": {"wait_for": {"dag": "other", "task": "t"}},
+    "sensor": {"operator": "time_delta_sensor", "delta": "5m"},
+    "trigger": {"operator": "trigger_dag", "trigger_dag_id": "other"},
 }
 # A valid value for each known key (and one for the misspelt ones, which are never valid).
 _GOOD = {"dependencies": ["a"], "retries": 1, "retry_delay": "5m", "execution_timeout": 60, "alerts": {"on_retry": True},
@@ -112,6 +116,7 @@ def _tasks(draw):
 
 @given(tasks=st.dictionaries(st.sampled_from(["a", "b", "c d"]), _tasks(), min_size=1, max_size=3),
        top=st.dictionaries(st.sampled_from(["retries", "owner", "tags", "bogus"]), st.sampled_from([1, "x", ["t"], None]), max_size=1))
+@settings(max_examples=600)
 def test_split_validation_agrees_with_the_whole_schema(tasks, top):
     data = {"start_date": "2024-01-01", "tasks": tasks, **top}
     doc = Document(path=ROOT / "x.yaml", display="x.yaml", text="", data=data)
