@@ -178,16 +178,17 @@ def cross_dag_problems(docs: list[Document], others=lambda dag_id: None if dag_i
 def unproduced_assets(docs: list[Document], others=lambda dag_id: None if dag_id else {}) -> list[Diagnostic]:
     """A warning for every asset a schedule waits for that no task's `outlets` (in the build or in
     the specs beside it) updates: such a DAG would never run, unless something outside updates it."""
+    waiting = [d for d in docs if isinstance(d.data, dict) and values.schedule_kind(d.data.get("schedule")) == "assets"]
+    if not waiting:
+        return []  # nothing waits for an asset: no need to read the other specs
     everything = {**others(None), **{default_dag_id(d): d for d in docs}}
     made = set()
     for doc in everything.values():
         for n in structure.nodes(doc.data.get("tasks") if isinstance(doc.data, dict) else None):
             made |= {a for a in n.spec.get("outlets", []) if isinstance(a, str)} if isinstance(n.spec.get("outlets"), list) else set()
     out = []
-    for doc in docs:
-        schedule = doc.data.get("schedule") if isinstance(doc.data, dict) else None
-        if values.schedule_kind(schedule) != "assets":
-            continue
+    for doc in waiting:
+        schedule = doc.data["schedule"]
         for asset in dict.fromkeys(values.assets_in(schedule)):
             if asset not in made:
                 d = doc.diag(("schedule",), f"no task of these specs updates asset '{asset}'",
