@@ -141,3 +141,14 @@ def test_success_mail_is_sent_through_the_smtp_provider(tmp_path, monkeypatch):
     [(to, message)] = received
     assert to == ["a@example.com", "b@example.com"]
     assert "Subject: DAG mailing succeeded: run scheduled__2024-01-01T17:00:00+00:00" in message
+
+
+def test_kubernetes_pod_without_its_provider_names_the_package(tmp_path):
+    """This venv has no apache-airflow-providers-cncf-kubernetes: validation (no Airflow import) says
+    which package to install, at the operator's line."""
+    spec = tmp_path / "pod.yaml"
+    spec.write_text("start_date: 2024-01-01\ntasks:\n  pod:\n    operator: kubernetes_pod\n    image: busybox\n")
+    [d] = dagforge.validate([spec]).specs[0].diagnostics
+    assert (d.severity, d.line, d.column, d.code) == ("warning", 4, 15, "provider-missing")
+    assert "apache-airflow-providers-cncf-kubernetes" in d.message
+    assert "pip install apache-airflow-providers-cncf-kubernetes" in d.hint
