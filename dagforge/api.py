@@ -111,7 +111,7 @@ def build(paths=("specs",), output="generated_dags", verify: bool | None = None,
     target = targets.target(airflow)
     progress = progress or (lambda stage, done, total: None)
     out = Path(output)
-    result, docs = _check(paths, fresh=None if force else _fresh(out, target.airflow))
+    result, docs = _check(paths, up_to_date=None if force else _up_to_date(out, target.airflow))
     todo = []
     for spec in result.specs:
         if spec.ok and not spec.up_to_date:
@@ -157,7 +157,7 @@ def check(paths=("specs",), output="generated_dags", airflow: str = targets.DEFA
     missing and orphaned files (see drift.py). Writes nothing and never imports Airflow."""
     airflow = targets.target(airflow).airflow
     out = Path(output)
-    result, docs = _check(paths, CheckResult, fresh=_fresh(out, airflow))
+    result, docs = _check(paths, CheckResult, up_to_date=_up_to_date(out, airflow))
     files = {}
     for spec in result.specs:
         if spec.up_to_date:
@@ -295,17 +295,16 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _check(paths, kind=BuildResult, fresh: dict | None = None) -> tuple[BuildResult, dict[Path, Document]]:
+def _check(paths, kind=BuildResult, up_to_date=None) -> tuple[BuildResult, dict[Path, Document]]:
     """Load and validate every spec under `paths` (in a pool of processes when there are many).
 
-    With `fresh` (see `_fresh`), a spec whose generated file is intact and made from exactly its
-    current bytes is not parsed again: it was valid when that file was written, and its validity
-    depends only on those bytes and the generator, which are in the hash. It is marked up to date.
+    With `up_to_date` (see `_up_to_date`), a spec it marks as up to date is not parsed again: it was
+    valid when its generated file was written, from exactly what it is now.
     """
     files, problems = find_specs([paths] if isinstance(paths, (str, Path)) else paths)
     result = kind(problems=problems)
     result.specs = [SpecResult(path, display_path(path)) for path in files]
-    todo = [spec for spec in result.specs if not (fresh and _mark_up_to_date(spec, fresh))]
+    todo = [spec for spec in result.specs if not (up_to_date and up_to_date(spec))]
     docs = _load_and_validate(todo)
     # An up-to-date spec whose dag_id a changed spec now takes too: parse it, so both are named.
     taken = {default_dag_id(doc) for doc in docs.values()}
@@ -347,40 +346,40 @@ def _specs_beside(docs: dict[Path, Document]):
     return lookup
 
 
-def _fresh(out: Path, airflow: str) -> dict[str, tuple]:
-    """The intact generated files in `out`, by the spec they name: source -> (file, text, input hash, airflow)."""
-    found = {}
-    for path in sorted(out.glob("*.py")) if out.is_dir() else ():
-        text = stamp.read_file(path)
-        seen = stamp.read_stamp(text or "")
-        if seen.intact and seen.source not in found:
-            found[seen.source] = (path, text, seen.hashes.get("input"), airflow)
-    return found
-
-
 # In a generated file, the marks of a spec whose meaning depends on other specs (wait_for, assets).
 _DEPENDS_ON_OTHERS = ("ExternalTaskSensor", "Asset", "Dataset")
 # In a spec, the marks of inputs besides its own bytes (environment values, a doc_md file).
 _OTHER_INPUTS = ("${", "doc_md")
 
 
-def _mark_up_to_date(spec: SpecResult, fresh: dict) -> bool:
-    """Whether the spec's generated file is current, judged from the bytes alone. Only for a spec
-    whose output depends on nothing else: no defaults.yaml above it, no ${VAR}, no doc_md file, no
-    other spec (wait_for, assets). The others take the full path, where their hash covers it all."""
-    if spec.display not in fresh:
-        return False
-    path, text, recorded, airflow = fresh[spec.display]
-    try:
-        spec_text = spec.path.read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return False  # the full path reports it
-    if any(mark in spec_text for mark in _OTHER_INPUTS) or any(mark in text for mark in _DEPENDS_ON_OTHERS):
-        return False
-    if defaults.chain(spec.path) or stamp.input_sha256(spec.display, spec_text, airflow) != recorded:
-        return False
-    spec.up_to_date, spec.output, spec.code = True, path, text
-    return True
+def _up_to_date(out: Path, airflow: str):
+    """A test `mark(spec) -> bool` that marks a spec up to date when its generated file in `out` is
+    current, judged from the bytes alone, without parsing. Only for a spec whose output depends on
+    nothing else: no defaults.yaml above it, no ${VAR}, no doc_md file, no other spec (wait_for,
+    assets). The others take the full path, where their hash covers it all."""
+    intact = {}  # the intact generated files, by the spec they name: source -> (file, text, input hash)
+    for path in sorted(out.glob("*.py")) if out.is_dir() else ():
+        text = stamp.read_file(path)
+        seen = stamp.read_stamp(text or "")
+        if seen.intact and seen.source not in intact:
+            intact[seen.source] = (path, text, seen.hashes.get("input"))
+
+    def mark(spec: SpecResult) -> bool:
+        if spec.display not in intact:
+            return False
+        path, text, recorded = intact[spec.display]
+        try:
+            spec_text = spec.path.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            return False  # the full path reports it
+        if any(m in spec_text for m in _OTHER_INPUTS) or any(m in text for m in _DEPENDS_ON_OTHERS):
+            return False
+        if defaults.chain(spec.path) or stamp.input_sha256(spec.display, spec_text, airflow) != recorded:
+            return False
+        spec.up_to_date, spec.output, spec.code = True, path, text
+        return True
+
+    return mark
 
 
 def _load_and_validate(specs: list[SpecResult]) -> dict[Path, Document]:

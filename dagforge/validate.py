@@ -48,13 +48,13 @@ def _validators() -> tuple:
     task = {k: v for k, v in defs["task"].items() if k not in ("allOf", "unevaluatedProperties")}
     task["$defs"] = defs
     rules = defs["task"]["allOf"]
+    others = [r for r in rules if r["if"].get("properties", {}).get("operator") is None]  # wait_for's rule
     by_operator = {}
     for rule in rules:  # `if operator is X then its argument schema`: one closed schema per X
         const = rule["if"].get("properties", {}).get("operator", {}).get("const")
         if const is None:
             continue
         extra = defs[rule["then"]["$ref"].rsplit("/", 1)[1]]
-        others = [r for r in rules if r["if"].get("properties", {}).get("operator") is None]  # wait_for's rule
         if set(extra) <= {"description", "properties", "required"}:
             by_operator[const] = dict(task, properties={**task["properties"], **extra.get("properties", {})},
                                       required=extra.get("required", []), additionalProperties=False, allOf=others)
