@@ -17,6 +17,7 @@ import jinja2
 from . import targets
 from .model import CodeRef, Group, Moment, Output, Pipeline, Task
 
+LINE_LENGTH = 88  # black's: a task call that fits is written on one line, as black would write it
 NOTIFIER = CodeRef("airflow.providers.smtp.notifications.smtp", "SmtpNotifier", "SmtpNotifier")
 
 
@@ -124,6 +125,7 @@ def render(p: Pipeline, airflow=targets.DEFAULT) -> str:
         tree=tree,
         mapped=mapped,
         task_group=target.task_group[1],
+        line_length=LINE_LENGTH,
         params=params,
         # an XCom an `expand` reads is an edge already: the file does not set it twice
         upstreams={t.task_id: [u.var for u in p.tasks if u.task_id in t.dependencies and u.task_id not in implicit[t.task_id]]
@@ -136,7 +138,7 @@ class Node:
     """One entry of the generated `with DAG(...)` block: a task, or a task group with its entries."""
 
     task: Task | None = None
-    settings: dict | None = None
+    args: list[str] | None = None  # the task's keyword arguments as source, `task_id=...` first
     group: Group | None = None
     children: list = None
 
@@ -152,7 +154,8 @@ def _tree(p: Pipeline, tasks: dict, groups: dict) -> list[Node]:
             parent = g.parent
         else:
             t, settings = tasks[node_id]
-            node, parent = Node(task=t, settings=settings), t.group
+            args = [("task_id", t.local_id), *t.arguments.items(), *settings.items()]
+            node, parent = Node(task=t, args=[f"{k}={py(v)}" for k, v in args]), t.group
         (top if parent is None else inside.setdefault(parent, [])).append(node)
     return top
 

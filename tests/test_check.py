@@ -53,9 +53,9 @@ def test_hand_edited_points_at_the_edited_line(tmp_path, write_spec):
     (out / "a.py").write_text(text.replace("echo a", "echo patched"))
     r = _check(tmp_path)
     assert r.returncode == 1
-    line = text.splitlines().index('        bash_command="echo a",') + 1
+    line = text.splitlines().index('    hello = BashOperator(task_id="hello", bash_command="echo a")') + 1
     assert f"out/a.py:{line}:1: error: out/a.py was edited by hand: `dagforge build` would overwrite it" in r.stderr
-    assert f'  {line} |         bash_command="echo patched",' in r.stderr
+    assert f'  {line} |     hello = BashOperator(task_id="hello", bash_command="echo patched")' in r.stderr
     assert "hint: make the change in specs/a.yaml instead, then run `dagforge build`" in r.stderr
 
 
@@ -122,10 +122,11 @@ def test_diff_shows_what_build_would_change(tmp_path, write_spec):
     r = _check(tmp_path, "--diff")
     assert r.returncode == 1
     assert "--- out/a.py (on disk)\n+++ out/a.py (dagforge build)\n" in r.stdout
-    assert '-        bash_command="echo a",\n+        bash_command="echo changed",\n' in r.stdout
+    assert ('-    hello = BashOperator(task_id="hello", bash_command="echo a")\n'
+            '+    hello = BashOperator(task_id="hello", bash_command="echo changed")\n') in r.stdout
     assert "--- /dev/null\n+++ out/b.py (dagforge build)\n" in r.stdout
     assert "--- out/c.py (on disk)\n+++ /dev/null\n" in r.stdout
-    assert '-        bash_command="echo c",\n' in r.stdout
+    assert '-    hello = BashOperator(task_id="hello", bash_command="echo c")\n' in r.stdout
     assert _check(tmp_path).stdout == ""  # without --diff, no diff
 
 

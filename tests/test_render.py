@@ -104,3 +104,28 @@ def test_task_ids_that_are_not_identifiers(tmp_path):
     dag = load_dagbag(tmp_path / "out").dags["odd"]
     assert dag.task_dict["1st"].upstream_task_ids == {"dag"}
     assert dag.task_dict["class"].upstream_task_ids == {"load-data.v2"}
+
+
+def test_task_calls_are_laid_out_as_black_lays_them_out(tmp_path):
+    """A task call is one line when it fits in black's 88 columns, else one argument per line: the
+    template writes black's own layout, so black has nothing to change (and formats each file once)."""
+    from dagforge.format import format_source
+    from dagforge.load import load
+    from dagforge.model import build_model
+    from dagforge.render import render
+
+    one_line = '    t = BashOperator(task_id="t", bash_command="{}")'
+    room = 88 - len(one_line.format(""))
+    for width in (room - 1, room, room + 1):
+        command = "x" * width
+        spec = tmp_path / f"w{width}.yaml"
+        spec.write_text("start_date: 2024-01-01\nretries: 1\nalerts: {emails: [a@example.com]}\ntasks:\n"
+                        f"  t: {{operator: bash, bash_command: {command}}}\n"
+                        "  u: {operator: empty, dependencies: [t]}\n")
+        p = build_model(load(spec))
+        p.input_sha256 = "0" * 64
+        source = render(p)
+        assert format_source(source) == source
+        fits = one_line.format(command) in source.splitlines()
+        assert fits == (width <= room)
+        assert ('    t = BashOperator(\n        task_id="t",\n' in source) == (not fits)
