@@ -7,6 +7,7 @@ is there to verify with) and nothing reaches it half-written.
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 import threading
@@ -14,7 +15,8 @@ import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from contextlib import nullcontext
+from functools import lru_cache, partial
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -26,7 +28,7 @@ from .validate import cross_dag_problems, default_dag_id, duplicate_dag_ids, sch
 from .validate import validate as validate_document
 from .write import orphans, remove_stale, write_atomic
 
-PARALLEL_ABOVE = 8  # more specs than this to render: render and format them in a pool of processes
+PARALLEL_ABOVE = 8  # more specs than this to build: load, validate, render and format them in a pool of processes
 
 
 @dataclass
@@ -62,7 +64,7 @@ class BuildResult:
     removed: list[Path] = field(default_factory=list)  # generated files whose spec is gone
     warnings: list[str] = field(default_factory=list)  # about the build as a whole, not a spec
     rendered: int = 0  # specs rendered by this build (the up-to-date ones are not)
-    workers: int = 1  # processes that rendered them
+    workers: int = 1  # processes that loaded, validated and rendered them
 
     @property
     def ok(self) -> bool:
@@ -111,20 +113,11 @@ def build(paths=("specs",), output="generated_dags", verify: bool | None = None,
     target = targets.target(airflow)
     progress = progress or (lambda stage, done, total: None)
     out = Path(output)
-    result, docs = _check(paths, up_to_date=None if force else _up_to_date(out, target.airflow))
-    todo = []
-    for spec in result.specs:
-        if spec.ok and not spec.up_to_date:
-            spec.pipeline = spec.guard(_pipeline, docs.get(spec.path), target.airflow)
-        if spec.ok and not spec.up_to_date:
-            spec.diagnostics += _target_notes(spec.pipeline, docs[spec.path], target)
-            file = out / f"{spec.pipeline.dag_id}.py"
-            current = None if force else spec.guard(_current, file, spec.pipeline.input_sha256)
-            if current is not None:
-                spec.code, spec.output, spec.up_to_date = current, file, True
-            elif spec.ok:
-                todo.append(spec)
-    _generate_all(todo, result, progress, target.airflow)
+    # Each spec goes on from validation to its generated file in the same worker: one pass, no barrier.
+    result, docs = _check(paths, up_to_date=None if force else _up_to_date(out, target.airflow),
+                          then=partial(_prepare, airflow=target.airflow, out=out, force=force), progress=progress)
+    todo = [s for s in result.specs if s.ok and not s.up_to_date]  # still ok after the checks across specs
+    result.rendered = len(todo)
     good = [s for s in todo if s.ok]
     insist = verify is True
     if verify is None:
@@ -237,6 +230,18 @@ def _current(target: Path, input_sha256: str) -> str | None:
     return text if text is not None and stamp.read_stamp(text).current(input_sha256) else None
 
 
+def _prepare(doc: Document, airflow: str, out: Path, force: bool) -> dict:
+    """For a valid spec, the SpecResult fields of its generated file: its model, the notes for the
+    target, and its code, from `out` when the file there is current (and not `force`), else rendered."""
+    p = _pipeline(doc, airflow)
+    notes = _target_notes(p, doc, targets.target(airflow))
+    file = out / f"{p.dag_id}.py"
+    current = None if force else _current(file, p.input_sha256)
+    if current is not None:
+        return {"pipeline": p, "notes": notes, "code": current, "output": file, "up_to_date": True}
+    return {"pipeline": p, "notes": notes, "code": generate(p, airflow)}
+
+
 def generate(p: Pipeline, airflow: str = targets.DEFAULT) -> str:
     """The generated file of one model for Airflow `airflow`: rendered, formatted, sealed."""
     from .format import format_source  # black and Jinja2 load only when something is rendered
@@ -245,40 +250,14 @@ def generate(p: Pipeline, airflow: str = targets.DEFAULT) -> str:
     return stamp.seal(format_source(render(p, airflow)))
 
 
-def _generate_in_worker(p: Pipeline, airflow: str) -> tuple[str | None, str | None]:
-    try:
-        return generate(p, airflow), None
-    except Exception:  # noqa: BLE001 - reported as an internal error of this spec
-        return None, traceback.format_exc()
+def _pool(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(os.getpid(),))
 
 
-def _generate_all(specs: list[SpecResult], result: BuildResult, progress, airflow: str) -> None:
-    """Render and format every spec: in this process for a few, in a pool of processes for many."""
-    workers = min(len(specs), _cpus()) if len(specs) > PARALLEL_ABOVE else 1
-    result.workers = workers
-    if workers <= 1:
-        for i, spec in enumerate(specs):
-            spec.code = spec.guard(generate, spec.pipeline, airflow)
-            progress("rendering", i + 1, len(specs))
-    else:
-        with _pool(len(specs)) as pool:
-            futures = {pool.submit(_generate_in_worker, spec.pipeline, airflow): spec for spec in specs}
-            for i, future in enumerate(as_completed(futures)):
-                spec = futures[future]
-                try:
-                    spec.code, spec.internal_error = future.result()
-                except Exception:  # noqa: BLE001 - the worker process died
-                    spec.internal_error = traceback.format_exc()
-                progress("rendering", i + 1, len(specs))
-    result.rendered = sum(1 for spec in specs if spec.code is not None)
-
-
-def _pool(jobs: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=min(jobs, _cpus()), initializer=_watch_parent, initargs=(os.getpid(),))
-
-
-def _watch_parent(parent: int) -> None:
-    """In a pool worker: exit when the build process is gone (killed), instead of waiting forever."""
+def _start_worker(parent: int) -> None:
+    """In a pool worker: exit when the build process is gone (killed), instead of waiting forever;
+    and keep the garbage collector off the objects inherited from the build process (on a fork)."""
+    gc.freeze()
 
     def watch():
         while os.getppid() == parent:
@@ -288,6 +267,11 @@ def _watch_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+def _workers(jobs: int) -> int:
+    """How many processes load, validate and render `jobs` specs: a pool only for more than a few."""
+    return min(jobs, _cpus()) if jobs > PARALLEL_ABOVE and _cpus() > 1 else 1
+
+
 def _cpus() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -295,23 +279,27 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _check(paths, kind=BuildResult, up_to_date=None) -> tuple[BuildResult, dict[Path, Document]]:
+def _check(paths, kind=BuildResult, up_to_date=None, then=None, progress=None) -> tuple[BuildResult, dict[Path, Document]]:
     """Load and validate every spec under `paths` (in a pool of processes when there are many).
 
     With `up_to_date` (see `_up_to_date`), a spec it marks as up to date is not parsed again: it was
-    valid when its generated file was written, from exactly what it is now.
+    valid when its generated file was written, from exactly what it is now. With `then` (see
+    `_prepare`), each valid spec goes on to it in the same process; what it returns is set on the spec.
     """
     files, problems = find_specs([paths] if isinstance(paths, (str, Path)) else paths)
     result = kind(problems=problems)
     result.specs = [SpecResult(path, display_path(path)) for path in files]
     todo = [spec for spec in result.specs if not (up_to_date and up_to_date(spec))]
-    docs = _load_and_validate(todo)
+    result.workers = _workers(len(todo))
+    docs, prepared = _load_and_validate(todo, then, progress)
     # An up-to-date spec whose dag_id a changed spec now takes too: parse it, so both are named.
     taken = {default_dag_id(doc) for doc in docs.values()}
     clashing = [s for s in result.specs if s.up_to_date and s.output.stem in taken]
     for spec in clashing:
         spec.up_to_date, spec.output, spec.code = False, None, None
-    docs.update(_load_and_validate(clashing))
+    more_docs, more_prepared = _load_and_validate(clashing, then)
+    docs.update(more_docs)
+    prepared.update(more_prepared)
     by_display = {s.display: s for s in result.specs}
     for d in duplicate_dag_ids([docs[s.path] for s in result.specs if s.ok and s.path in docs]):
         by_display[d.path].diagnostics.append(d)
@@ -319,6 +307,12 @@ def _check(paths, kind=BuildResult, up_to_date=None) -> tuple[BuildResult, dict[
     beside = _specs_beside(docs)
     for d in cross_dag_problems(valid, beside) + unproduced_assets(valid, beside):
         by_display[d.path].diagnostics.append(d)
+    for spec in result.specs:  # what `then` gave, for the specs still valid after the checks across specs
+        if spec.ok and spec.path in prepared:
+            fields = prepared[spec.path]
+            spec.diagnostics += fields.pop("notes")
+            for name, value in fields.items():
+                setattr(spec, name, value)
     return result, docs
 
 
@@ -382,21 +376,23 @@ def _up_to_date(out: Path, airflow: str):
     return mark
 
 
-def _load_and_validate(specs: list[SpecResult]) -> dict[Path, Document]:
-    docs = {}
-    if len(specs) > PARALLEL_ABOVE and _cpus() > 1:
-        with _pool(len(specs)) as pool:
-            outcomes = pool.map(_load_and_validate_one, [s.path for s in specs], chunksize=8)
-            for spec, (doc, diagnostics, lines, error) in zip(specs, outcomes):
-                spec.diagnostics, spec.source_lines, spec.internal_error = diagnostics, lines, error
-                if doc is not None:
-                    docs[spec.path] = doc
-        return docs
-    for spec in specs:
-        doc, spec.diagnostics, spec.source_lines, spec.internal_error = _load_and_validate_one(spec.path)
-        if doc is not None:
-            docs[spec.path] = doc
-    return docs
+def _load_and_validate(specs: list[SpecResult], then=None, progress=None) -> tuple[dict[Path, Document], dict[Path, dict]]:
+    """The documents of `specs` that loaded, and what `then` returned for the valid ones."""
+    docs, prepared = {}, {}
+    step = partial(_load_and_validate_one, then=then)
+    workers = _workers(len(specs))
+    pool = _pool(workers) if workers > 1 else None
+    outcomes = pool.map(step, [s.path for s in specs], chunksize=8) if pool else map(step, [s.path for s in specs])
+    with pool or nullcontext():
+        for i, (spec, (doc, diagnostics, lines, error, then_gave)) in enumerate(zip(specs, outcomes)):
+            spec.diagnostics, spec.source_lines, spec.internal_error = diagnostics, lines, error
+            if doc is not None:
+                docs[spec.path] = doc
+            if then_gave is not None:
+                prepared[spec.path] = then_gave
+            if progress:
+                progress("building", i + 1, len(specs))
+    return docs, prepared
 
 
 @lru_cache(maxsize=64)
@@ -405,8 +401,9 @@ def _shared_defaults(path: Path, mtime_ns: int) -> defaults.Defaults:
     return defaults.read(path, validate_defaults)
 
 
-def _load_and_validate_one(path: Path) -> tuple[Document | None, list[Diagnostic], list[str], str | None]:
-    """(the document or None, its diagnostics, its lines, an internal error's traceback or None)."""
+def _load_and_validate_one(path: Path, then=None) -> tuple[Document | None, list[Diagnostic], list[str], str | None, dict | None]:
+    """(the document or None, its diagnostics, its lines, an internal error's traceback or None,
+    what `then` returned for a valid spec or None)."""
     inherited: list[Diagnostic] = []
     try:
         doc = load(path)
@@ -415,13 +412,20 @@ def _load_and_validate_one(path: Path) -> tuple[Document | None, list[Diagnostic
             inherited += shared.problems
         defaults.apply(doc, [shared.doc for shared in above if shared.doc is not None])
     except LoadError as e:
-        return None, [e.diagnostic], _lines(path), None
+        return None, [e.diagnostic], _lines(path), None, None
     except Exception:  # noqa: BLE001 - an unreadable file, or a bug
-        return None, [], [], traceback.format_exc()
+        return None, [], [], traceback.format_exc(), None
+    lines = doc.text.splitlines()
     try:
-        return doc, inherited + validate_document(doc), doc.text.splitlines(), None
+        diagnostics = inherited + validate_document(doc)
     except Exception:  # noqa: BLE001 - a bug
-        return doc, [], doc.text.splitlines(), traceback.format_exc()
+        return doc, [], lines, traceback.format_exc(), None
+    if then is None or any(d.severity == "error" for d in diagnostics):
+        return doc, diagnostics, lines, None, None
+    try:
+        return doc, diagnostics, lines, None, then(doc)
+    except Exception:  # noqa: BLE001 - a bug
+        return doc, diagnostics, lines, traceback.format_exc(), None
 
 
 def _lines(path: Path) -> list[str]:

@@ -156,7 +156,7 @@ def test_progress_bar_on_a_terminal_plain_lines_otherwise(tmp_path, write_spec):
     os.close(leader)
     assert proc.returncode == 0
     screen = screen.decode()
-    assert "\rrendering [" in screen.replace("\x1b[K", "") and "10/10" in screen
+    assert "\rbuilding [" in screen.replace("\x1b[K", "") and "10/10" in screen
     assert screen.rstrip().endswith("10 specs built, 0 invalid (not verified)")
     assert stdout.decode().count("wrote out/") == 10
 
