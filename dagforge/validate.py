@@ -47,19 +47,21 @@ def _validators() -> tuple:
     group["$defs"] = defs
     task = {k: v for k, v in defs["task"].items() if k not in ("allOf", "unevaluatedProperties")}
     task["$defs"] = defs
-    rules = defs["task"]["allOf"]
-    others = [r for r in rules if r["if"].get("properties", {}).get("operator") is None]  # wait_for's rule
     by_operator = {}
-    for rule in rules:  # `if operator is X then its argument schema`: one closed schema per X
+    # `if operator is X then its argument schema`: one closed schema per X. Used only for a task whose
+    # `operator` is X and that has no `wait_for` (see _schema_problems), where the other rule (wait_for
+    # or operator) holds and `operator` is X by construction: neither is checked again.
+    for rule in defs["task"]["allOf"]:
         const = rule["if"].get("properties", {}).get("operator", {}).get("const")
         if const is None:
             continue
         extra = defs[rule["then"]["$ref"].rsplit("/", 1)[1]]
+        properties = {**task["properties"], "operator": {"const": const}}
         if set(extra) <= {"description", "properties", "required"}:
-            by_operator[const] = dict(task, properties={**task["properties"], **extra.get("properties", {})},
-                                      required=extra.get("required", []), additionalProperties=False, allOf=others)
+            by_operator[const] = dict(task, properties={**properties, **extra.get("properties", {})},
+                                      required=extra.get("required", []), additionalProperties=False)
         else:
-            by_operator[const] = dict(task, allOf=[*others, rule["then"]], unevaluatedProperties=False)
+            by_operator[const] = dict(task, properties=properties, allOf=[rule["then"]], unevaluatedProperties=False)
     make = jsonschema.Draft202012Validator
     whole_task = make({"$ref": "#/$defs/task", "$defs": defs})
     return make(top), make(group), {op: make(s) for op, s in by_operator.items()}, whole_task
