@@ -27,3 +27,16 @@ def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
         write_atomic(target, "new file\n")
     assert target.read_text() == "old complete file\n"
     assert os.listdir(tmp_path) == ["dag.py"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_written_files_get_the_mode_of_any_new_file(tmp_path, umask):
+    """Not the 0600 of a temporary file: Airflow may run as another user than the build."""
+    old = os.umask(umask)
+    try:
+        write_atomic(tmp_path / "dag.py", "x = 1\n")
+        (tmp_path / "plain.py").write_text("x = 1\n")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "dag.py").stat().st_mode & 0o777 == 0o666 & ~umask
+    assert (tmp_path / "dag.py").stat().st_mode == (tmp_path / "plain.py").stat().st_mode
