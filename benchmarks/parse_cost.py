@@ -8,9 +8,11 @@ Each folder is loaded in a fresh process; runs are interleaved (a, b, c, c, b, a
 each is printed with the ratios a/b and c/a. Only the DagBag fill is timed: importing Airflow costs
 the same for all three and is printed separately. Two regimes: "compiling" (no bytecode cache: every
 file is compiled, as on the first parse after a deploy) and "cached" (Python's __pycache__ in place:
-the steady state of a DAG processor that re-parses the same files every 30 s, forever).
+the steady state of a DAG processor that re-parses the same files every 30 s, forever). Then, as a
+steadier second opinion, one process per regime fills the three folders N times each, alternating:
+the same comparison without process start-up in every sample.
 
-    python benchmarks/parse_cost.py [--pipelines 200] [--tasks 20] [--runs 7] [--json FILE]
+    python benchmarks/parse_cost.py [--pipelines 200] [--tasks 20] [--runs 7] [--in-process 10] [--json FILE]
 """
 
 from __future__ import annotations
@@ -136,20 +138,32 @@ def write_dag_factory(folder: Path, pipelines: int, tasks: int) -> None:
 
 
 PROBE = '''
-import json, sys, time
+import gc, json, sys, time
 t0 = time.perf_counter()
 from airflow.dag_processing.dagbag import DagBag
-t1 = time.perf_counter()
-bag = DagBag(dag_folder=sys.argv[1])
-t2 = time.perf_counter()
-print(json.dumps({"import": t1 - t0, "parse": t2 - t1, "dags": len(bag.dags),
-                  "tasks": sum(len(d.tasks) for d in bag.dags.values()), "errors": len(bag.import_errors)}))
+imported = time.perf_counter() - t0
+rounds, folders = int(sys.argv[1]), sys.argv[2:]
+fills, shapes = {f: [] for f in folders}, {}
+for r in range(rounds):
+    for f in folders[:: -1 if r % 2 else 1]:
+        gc.collect()  # the last fill's garbage goes now: each fill starts from the same collector state
+        t = time.perf_counter()
+        bag = DagBag(dag_folder=f)
+        fills[f].append(time.perf_counter() - t)
+        shapes[f] = [len(bag.dags), sum(len(d.tasks) for d in bag.dags.values()), len(bag.import_errors)]
+print(json.dumps({"import": imported, "fills": fills, "shapes": shapes}))
 '''
 
 
-def load_once(dags: Path, env: dict) -> dict:
-    out = subprocess.run([sys.executable, "-c", PROBE, str(dags)], env=env, capture_output=True, text=True, check=True)
+def fill(folders: list[Path], env: dict, rounds: int = 1) -> dict:
+    """DagBag fills of `folders` in one fresh process, `rounds` times each, alternating their order."""
+    args = [sys.executable, "-c", PROBE, str(rounds), *map(str, folders)]
+    out = subprocess.run(args, env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def ratios(med: dict) -> dict:
+    return {"median": med, "a_b": med["dagforge"] / med["hand-written"], "c_a": med["dag-factory"] / med["dagforge"]}
 
 
 def main() -> None:
@@ -157,6 +171,8 @@ def main() -> None:
     ap.add_argument("--pipelines", type=int, default=200)
     ap.add_argument("--tasks", type=int, default=20)
     ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--in-process", type=int, default=10, metavar="N",
+                    help="also fill every folder N times in one process, alternating (0: skip)")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args()
 
@@ -171,22 +187,25 @@ def main() -> None:
         kinds = {"dagforge": write_dagforge, "hand-written": write_hand_written, "dag-factory": write_dag_factory}
         for name, write in kinds.items():
             write(tmp / name, args.pipelines, args.tasks)
-        expected = (args.pipelines, args.pipelines * args.tasks, 0)
+        expected = [args.pipelines, args.pipelines * args.tasks, 0]
         imports, report = [], {}
         for regime, regime_env in (("compiling", env), ("cached", cached_env)):
             samples = {name: [] for name in kinds}
-            if regime == "cached":
-                for name in kinds:  # one load writes the __pycache__ the measured runs then use
-                    load_once(tmp / name / "dags", regime_env)
+            if regime == "cached":  # one load writes the __pycache__ the measured runs then use
+                fill([tmp / name / "dags" for name in kinds], regime_env)
             for run in range(args.runs):
                 for name in list(kinds)[:: -1 if run % 2 else 1]:  # a, b, c, then c, b, a: no kind always first
-                    r = load_once(tmp / name / "dags", regime_env)
-                    assert (r["dags"], r["tasks"], r["errors"]) == expected, (name, r)
-                    samples[name].append(r["parse"])
+                    r = fill([tmp / name / "dags"], regime_env)
+                    assert list(r["shapes"].values()) == [expected], (name, r)
+                    samples[name] += next(iter(r["fills"].values()))
                     imports.append(r["import"])
-            med = {name: statistics.median(v) for name, v in samples.items()}
-            report[regime] = {"samples": samples, "median": med, "a_b": med["dagforge"] / med["hand-written"],
-                              "c_a": med["dag-factory"] / med["dagforge"]}
+            report[regime] = {"samples": samples, **ratios({n: statistics.median(v) for n, v in samples.items()})}
+            if args.in_process:
+                r = fill([tmp / name / "dags" for name in kinds], regime_env, args.in_process)
+                assert list(r["shapes"].values()) == [expected] * len(kinds), r
+                fills = dict(zip(kinds, r["fills"].values()))
+                report[regime]["in_process"] = {"samples": fills,
+                                                **ratios({n: statistics.median(v) for n, v in fills.items()})}
 
     print(f"parse cost: {args.pipelines} pipelines x {args.tasks} tasks, median of {args.runs} interleaved runs")
     print(f"{'DagBag fill (s)':16}{'compiling':>12}{'cached':>10}{'per DAG, cached (ms)':>22}")
@@ -197,6 +216,12 @@ def main() -> None:
     for regime, r in report.items():
         print(f"{regime:10} dagforge / hand-written = {r['a_b']:.3f} (target <= 1.05)   "
               f"dag-factory / dagforge = {r['c_a']:.2f} (target >= 3)")
+    if args.in_process:
+        print(f"in one process, {args.in_process} fills of each folder, alternating (no process start-up noise):")
+        for regime, r in report.items():
+            x = r["in_process"]
+            print(f"{regime:10} dagforge / hand-written = {x['a_b']:.3f}   dag-factory / dagforge = {x['c_a']:.2f}   "
+                  f"(medians: {', '.join(f'{n} {v:.3f} s' for n, v in x['median'].items())})")
     if args.json:
         args.json.write_text(json.dumps({"pipelines": args.pipelines, "tasks": args.tasks, "runs": args.runs,
                                          **report, "median": report["cached"]["median"]}, indent=2))
