@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import defaults, diagram, drift, scaffold, stamp, targets
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, has_errors
 from .load import Document, LoadError, display_path, find_specs, load
 from .model import Pipeline, build_model
 from .validate import cross_dag_problems, default_dag_id, duplicate_dag_ids, schema_path, unproduced_assets, validate_defaults
@@ -45,7 +45,7 @@ class SpecResult:
 
     @property
     def ok(self) -> bool:
-        return self.internal_error is None and not any(d.severity == "error" for d in self.diagnostics)
+        return self.internal_error is None and not has_errors(self.diagnostics)
 
     def guard(self, step, *args):
         """Run one step for this spec; an unexpected exception marks the spec, not the whole build."""
@@ -116,9 +116,8 @@ def build(paths=("specs",), output="generated_dags", verify: bool | None = None,
     # Each spec goes on from validation to its generated file in the same worker: one pass, no barrier.
     result, docs = _check(paths, up_to_date=None if force else _up_to_date(out, target.airflow),
                           then=partial(_prepare, airflow=target.airflow, out=out, force=force), progress=progress)
-    todo = [s for s in result.specs if s.ok and not s.up_to_date]  # still ok after the checks across specs
-    result.rendered = len(todo)
-    good = [s for s in todo if s.ok]
+    good = [s for s in result.specs if s.ok and not s.up_to_date]  # still ok after the checks across specs
+    result.rendered = len(good)
     insist = verify is True
     if verify is None:
         verify = verifier.airflow_installed()
@@ -431,7 +430,7 @@ def _load_and_validate_one(path: Path, then=None) -> tuple[Document | None, list
         diagnostics = inherited + validate_document(doc)
     except Exception:  # noqa: BLE001 - a bug
         return doc, [], lines, traceback.format_exc(), None
-    if then is None or any(d.severity == "error" for d in diagnostics):
+    if then is None or has_errors(diagnostics):
         return doc, diagnostics, lines, None, None
     try:
         return doc, diagnostics, lines, None, then(doc)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, has_errors
 from .load import DEFAULTS_NAMES as NAMES
 from .load import Document, LoadError, load
 
@@ -45,7 +45,7 @@ def read(path: Path, check) -> Defaults:
     except LoadError as e:
         return Defaults(None, [e.diagnostic])
     problems = check(doc)
-    return Defaults(doc if not any(d.severity == "error" for d in problems) else None, problems)
+    return Defaults(doc if not has_errors(problems) else None, problems)
 
 
 def apply(doc: Document, files: list[Document]) -> None:

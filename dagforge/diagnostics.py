@@ -32,6 +32,11 @@ class Diagnostic:
         return "\n".join(out)
 
 
+def has_errors(diagnostics) -> bool:
+    """Whether any of `diagnostics` is an error (warnings let a spec through)."""
+    return any(d.severity == "error" for d in diagnostics)
+
+
 def did_you_mean(word: str, choices) -> str:
     """' Did you mean 'x'?' for the closest choice, or '' when nothing is close."""
     close = difflib.get_close_matches(str(word), sorted(choices), n=1, cutoff=0.6)
