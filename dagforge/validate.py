@@ -141,10 +141,14 @@ def duplicate_dag_ids(docs: list[Document]) -> list[Diagnostic]:
     return out
 
 
+def _nodes(doc: Document) -> list:
+    """The tasks and groups of a loaded spec, nested ones too (see structure.nodes)."""
+    return structure.nodes(doc.data.get("tasks") if isinstance(doc.data, dict) else None)
+
+
 def task_ids(doc: Document) -> list[str]:
     """The task ids of a loaded spec as Airflow names them (a group's tasks as GROUP.TASK)."""
-    tasks = doc.data.get("tasks") if isinstance(doc.data, dict) else None
-    return [n.full_id for n in structure.nodes(tasks) if not n.is_group]
+    return [n.full_id for n in _nodes(doc) if not n.is_group]
 
 
 def cross_dag_problems(docs: list[Document], others=lambda dag_id: None if dag_id else {}) -> list[Diagnostic]:
@@ -154,7 +158,7 @@ def cross_dag_problems(docs: list[Document], others=lambda dag_id: None if dag_i
     by_id = {default_dag_id(d): d for d in docs}
     out = []
     for doc in docs:
-        for n in structure.nodes(doc.data.get("tasks") if isinstance(doc.data, dict) else None):
+        for n in _nodes(doc):
             task_id, wait = n.full_id, n.spec.get("wait_for")
             if not isinstance(wait, dict) or not isinstance(wait.get("dag"), str):
                 continue
@@ -186,7 +190,7 @@ def unproduced_assets(docs: list[Document], others=lambda dag_id: None if dag_id
     everything = {**others(None), **{default_dag_id(d): d for d in docs}}
     made = set()
     for doc in everything.values():
-        for n in structure.nodes(doc.data.get("tasks") if isinstance(doc.data, dict) else None):
+        for n in _nodes(doc):
             made |= {a for a in n.spec.get("outlets", []) if isinstance(a, str)} if isinstance(n.spec.get("outlets"), list) else set()
     out = []
     for doc in waiting:
@@ -482,17 +486,20 @@ def _check_doc_md(doc, value) -> list[Diagnostic]:
     return []
 
 
-def _check_durations(doc, prefix, mapping) -> list[Diagnostic]:
-    out = []
-    for key in _DURATION_KEYS:
-        value = mapping.get(key)
-        if value is None or values.schedule_kind(value) != "duration":
-            continue  # absent, or not duration-shaped: the schema already said so
-        try:
-            values.parse_duration(value)
-        except ValueError as e:
-            out.append(doc.diag(prefix + (key,), f"{key}: {e}", values.DURATION_HINT, code="duration"))
-    return out
+def _check_durations(doc, prefix, mapping, keys=_DURATION_KEYS) -> list[Diagnostic]:
+    """The duration-shaped values of `keys` in `mapping` that are not durations (absent or other
+    values: the schema already said what they must be)."""
+    return [d for key in keys if values.schedule_kind(mapping.get(key)) == "duration"
+            for d in _duration_problem(doc, prefix + (key,), mapping[key])]
+
+
+def _duration_problem(doc, path, value) -> list[Diagnostic]:
+    """[] when `value` is a duration, else its error, at `path` (which ends with its key)."""
+    try:
+        values.parse_duration(value)
+    except ValueError as e:
+        return [doc.diag(path, f"{path[-1]}: {e}", values.DURATION_HINT, code="duration")]
+    return []
 
 
 def _check_emails(doc, path, addresses) -> list[Diagnostic]:
@@ -536,12 +543,8 @@ def _check_task(doc, task_id, task, dag_emails: bool, base=None) -> list[Diagnos
                                 "add `emails: [someone@example.com]` here or under the spec's `alerts:`", code="email"))
     wait = task.get("wait_for")
     if isinstance(wait, dict):
-        for key in ("execution_delta", "poke_interval", "timeout"):
-            if isinstance(wait.get(key), str) and values.schedule_kind(wait[key]) == "duration":
-                try:
-                    values.parse_duration(wait[key])
-                except ValueError as e:
-                    out.append(doc.diag(base + ("wait_for", key), f"{key}: {e}", values.DURATION_HINT, code="duration"))
+        out += _check_durations(doc, base + ("wait_for",), {k: v for k, v in wait.items() if isinstance(v, str)},
+                                ("execution_delta", "poke_interval", "timeout"))
     if isinstance(task.get("outlets"), list):
         out += _check_assets(doc, base + ("outlets",), task["outlets"])
     op = task.get("operator")
@@ -557,10 +560,7 @@ def _check_task(doc, task_id, task, dag_emails: bool, base=None) -> list[Diagnos
     short = SHORT.get(op) if isinstance(op, str) else None
     for key in short.durations if short else ():
         if key in task:
-            try:
-                values.parse_duration(task[key])
-            except ValueError as e:
-                out.append(doc.diag(base + (key,), f"{key}: {e}", values.DURATION_HINT, code="duration"))
+            out += _duration_problem(doc, base + (key,), task[key])
     # The standard provider's classes are in Airflow 2.10 itself: only other providers can be missing.
     if short and not short.schema and short.package != STANDARD and not _distribution_installed(short.package):
         out.append(replace(doc.diag(base + ("operator",), f"operator '{op}' needs {short.package}, which is not installed here",
@@ -568,11 +568,18 @@ def _check_task(doc, task_id, task, dag_emails: bool, base=None) -> list[Diagnos
                                     "by `dagforge build`", code="provider-missing"), severity="warning"))
     if isinstance(op, str) and ("." in op or (short and not short.schema)):
         for key in task:
-            if key in RESERVED_ARGUMENTS or (key.isidentifier() and keyword.iskeyword(key)):
-                out.append(doc.diag(base + (key,), f"'{key}' cannot be passed as an operator argument",
-                                    "dagforge sets it itself" if key in RESERVED_ARGUMENTS else "it is a Python keyword",
-                                    key=True, code="bad-name"))
+            out += _not_an_argument(doc, base + (key,))
     return out
+
+
+def _not_an_argument(doc, path) -> list[Diagnostic]:
+    """The error for the key `path` ends with, when no operator argument can have that name."""
+    key = path[-1]
+    if key in RESERVED_ARGUMENTS or keyword.iskeyword(key):
+        return [doc.diag(path, f"'{key}' cannot be passed as an operator argument",
+                         "dagforge sets it itself" if key in RESERVED_ARGUMENTS else "it is a Python keyword",
+                         key=True, code="bad-name")]
+    return []
 
 
 @cache
@@ -600,10 +607,8 @@ def _check_mapping(doc, all_nodes: list) -> list[Diagnostic]:
         takes = _allowed_keys(n.path, {"operator": op}) - set(schema()["$defs"]["task"]["properties"]) if short and short.schema else None
         for key, value in expand.items():
             path = n.path + ("expand", key)
-            if key in RESERVED_ARGUMENTS or keyword.iskeyword(key):
-                out.append(doc.diag(path, f"'{key}' cannot be passed as an operator argument",
-                                    "dagforge sets it itself" if key in RESERVED_ARGUMENTS else "it is a Python keyword",
-                                    key=True, code="bad-name"))
+            if bad := _not_an_argument(doc, path):
+                out += bad
             elif key in n.spec:
                 out.append(doc.diag(path, f"'{key}' is given both inline and in `expand`", "keep one: inline values are the same "
                                     "for every mapped instance, `expand` values make one instance each", key=True, code="expand"))
