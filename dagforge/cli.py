@@ -183,11 +183,7 @@ def _run(args) -> int:
         return EXIT_OK
     else:
         result = dagforge.validate(args.paths)
-    return _report(result, args.command, args.debug, args.format)
-
-
-def _report(result, command: str, debug: bool = False, fmt: str = "text") -> int:
-    return emit(result, command, fmt, debug)
+    return emit(result, args.command, args.format, args.debug)
 
 
 def _graph(result, args) -> int:
@@ -243,7 +239,7 @@ def _run_spec(args) -> int:
         print(f"dagforge: {e}", file=sys.stderr)
         return EXIT_INVALID
     if not result.build.ok or not result.build.specs:
-        return _report(result.build, "build")
+        return emit(result.build, "build")
     if result.state is None:
         print(f"dagforge: airflow dags test started no run of {result.dag_id}; it said:\n"
               + _indent(result.output.strip().splitlines()[-10:]), file=sys.stderr)
