@@ -1,12 +1,12 @@
 """Build speed and start-up: wall seconds of the real `dagforge` command, as a user runs it.
 
-  build: `dagforge build --no-verify` on N specs x T tasks: cold (empty output folder), warm
-         (nothing changed), one spec changed, and `dagforge check`; cold also at each size of
-         --sizes for the chart. Verification (Airflow's DagBag) is timed on its own: it is
-         Airflow's start-up and parse cost, not dagforge's.
-  start-up: `dagforge --help` and `dagforge validate` of one spec; neither may import Airflow.
+build: `dagforge build --no-verify` on N specs x T tasks: cold (empty output folder), warm
+       (nothing changed), one spec changed, and `dagforge check`; cold also at each size of
+       --sizes for the chart. Verification (Airflow's DagBag) is timed on its own: it is
+       Airflow's start-up and parse cost, not dagforge's.
+start-up: `dagforge --help` and `dagforge validate` of one spec; neither may import Airflow.
 
-    python benchmarks/build_speed.py [--specs 1000] [--tasks 20] [--sizes 100,300,1000] [--runs 5] [--json FILE]
+  python benchmarks/build_speed.py [--specs 1000] [--tasks 20] [--sizes 100,300,1000] [--runs 5] [--json FILE]
 """
 
 from __future__ import annotations
@@ -25,14 +25,16 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
-from parse_cost import spec  # noqa: E402 - the same pipelines as the parse-cost benchmark
+from parse_cost import spec
 
 DAGFORGE = [sys.executable, "-m", "dagforge.cli"]
 
 
 def timed(args, cwd, env) -> float:
     start = time.perf_counter()
-    proc = subprocess.run(args, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.run(
+        args, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     took = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(map(str, args))} failed:\n{proc.stderr[-2000:]}")
@@ -42,7 +44,9 @@ def timed(args, cwd, env) -> float:
 def write_specs(folder: Path, n: int, tasks: int) -> None:
     folder.mkdir(parents=True)
     for i in range(n):
-        (folder / f"pipeline_{i:04d}.yaml").write_text(yaml.safe_dump(spec(i, tasks), sort_keys=False))
+        (folder / f"pipeline_{i:04d}.yaml").write_text(
+            yaml.safe_dump(spec(i, tasks), sort_keys=False)
+        )
 
 
 def emptied(folder: Path) -> None:
@@ -57,19 +61,27 @@ def median_of(runs: int, once) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--specs", type=int, default=1000)
     ap.add_argument("--tasks", type=int, default=20)
     ap.add_argument("--sizes", default="100,300,1000", help="spec counts for the cold-build curve")
-    ap.add_argument("--runs", type=int, default=5, help="runs per measurement; the median is printed")
+    ap.add_argument(
+        "--runs", type=int, default=5, help="runs per measurement; the median is printed"
+    )
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     results: dict = {"specs": args.specs, "tasks": args.tasks, "cpus": os.cpu_count()}
 
     with tempfile.TemporaryDirectory(prefix="dagforge-build-bench-") as tmp:
         tmp = Path(tmp)
-        env = dict(os.environ, AIRFLOW_HOME=str(tmp / "airflow-home"), AIRFLOW__CORE__LOAD_EXAMPLES="False",
-                   AIRFLOW__LOGGING__LOGGING_LEVEL="ERROR")
+        env = dict(
+            os.environ,
+            AIRFLOW_HOME=str(tmp / "airflow-home"),
+            AIRFLOW__CORE__LOAD_EXAMPLES="False",
+            AIRFLOW__LOGGING__LOGGING_LEVEL="ERROR",
+        )
         write_specs(tmp / "specs", args.specs, args.tasks)
         build = [*DAGFORGE, "build", "specs", "-o", "out", "--no-verify"]
 
@@ -86,9 +98,13 @@ def main() -> None:
             return timed(build, tmp, env)
 
         results["one_changed"] = median_of(args.runs, one_changed)
-        results["check"] = median_of(args.runs, lambda: timed([*DAGFORGE, "check", "specs", "-o", "out"], tmp, env))
+        results["check"] = median_of(
+            args.runs, lambda: timed([*DAGFORGE, "check", "specs", "-o", "out"], tmp, env)
+        )
         emptied(tmp / "out")
-        results["cold_verified"] = timed([*DAGFORGE, "build", "specs", "-o", "out", "--verify"], tmp, env)
+        results["cold_verified"] = timed(
+            [*DAGFORGE, "build", "specs", "-o", "out", "--verify"], tmp, env
+        )
 
         results["curve"] = {}
         for n in (int(x) for x in args.sizes.split(",")):
@@ -104,25 +120,46 @@ def main() -> None:
         one = tmp / "one"
         write_specs(one, 1, args.tasks)
         results["help"] = median_of(5, lambda: timed([*DAGFORGE, "--help"], tmp, env))
-        results["validate_one"] = median_of(5, lambda: timed([*DAGFORGE, "validate", "one"], tmp, env))
-        probe = ("import sys\nfrom dagforge.cli import main\n"
-                 "for argv in (['--help'], ['validate', 'one']):\n"
-                 "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
-                 "print(any(m == 'airflow' or m.startswith('airflow.') for m in sys.modules))")
-        imported = subprocess.run([sys.executable, "-c", probe], cwd=tmp, env=env, capture_output=True, text=True)
+        results["validate_one"] = median_of(
+            5, lambda: timed([*DAGFORGE, "validate", "one"], tmp, env)
+        )
+        probe = (
+            "import sys\nfrom dagforge.cli import main\n"
+            "for argv in (['--help'], ['validate', 'one']):\n"
+            "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
+            "print(any(m == 'airflow' or m.startswith('airflow.') for m in sys.modules))"
+        )
+        imported = subprocess.run(
+            [sys.executable, "-c", probe], cwd=tmp, env=env, capture_output=True, text=True
+        )
         results["imports_airflow"] = imported.stdout.strip().splitlines()[-1] == "True"
 
     n, t = args.specs, args.tasks
-    print(f"build speed: {n} specs x {t} tasks, median of {args.runs}, {os.cpu_count()} cores, `--no-verify`")
-    rows = [("cold (empty output)", "cold", 10), ("warm (nothing changed)", "warm", 1),
-            ("one spec changed", "one_changed", 1.5), ("dagforge check", "check", 2)]
+    print(
+        f"build speed: {n} specs x {t} tasks, median of {args.runs}, {os.cpu_count()} cores, `--no-verify`"
+    )
+    rows = [
+        ("cold (empty output)", "cold", 10),
+        ("warm (nothing changed)", "warm", 1),
+        ("one spec changed", "one_changed", 1.5),
+        ("dagforge check", "check", 2),
+    ]
     for label, key, target in rows:
-        print(f"  {label:24}{results[key]:7.2f} s  {n / results[key]:8.0f} specs/s   target <= {target} s")
-    print(f"  cold, then verified       {results['cold_verified']:7.2f} s  (build --verify: adds Airflow's DagBag)")
-    print("cold build by size: " + ", ".join(f"{k} specs {v:.2f} s" for k, v in results["curve"].items()))
-    print(f"start-up: dagforge --help {results['help']:.2f} s (target <= 0.3), "
-          f"dagforge validate one spec {results['validate_one']:.2f} s; "
-          f"imports Airflow: {'YES' if results['imports_airflow'] else 'no'}")
+        print(
+            f"  {label:24}{results[key]:7.2f} s  {n / results[key]:8.0f} specs/s   target <= {target} s"
+        )
+    print(
+        f"  cold, then verified       {results['cold_verified']:7.2f} s  (build --verify: adds Airflow's DagBag)"
+    )
+    print(
+        "cold build by size: "
+        + ", ".join(f"{k} specs {v:.2f} s" for k, v in results["curve"].items())
+    )
+    print(
+        f"start-up: dagforge --help {results['help']:.2f} s (target <= 0.3), "
+        f"dagforge validate one spec {results['validate_one']:.2f} s; "
+        f"imports Airflow: {'YES' if results['imports_airflow'] else 'no'}"
+    )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -59,12 +59,14 @@ def write_dagforge(folder: Path, pipelines: int, tasks: int) -> None:
     specs = folder / "specs"
     specs.mkdir(parents=True)
     for i in range(pipelines):
-        (specs / f"pipeline_{i:04d}.yaml").write_text(yaml.safe_dump(spec(i, tasks), sort_keys=False))
+        (specs / f"pipeline_{i:04d}.yaml").write_text(
+            yaml.safe_dump(spec(i, tasks), sort_keys=False)
+        )
     result = dagforge.build([specs], folder / "dags", verify=False)
     assert result.ok, "benchmark specs must be valid"
 
 
-HAND_WRITTEN = '''\
+HAND_WRITTEN = """\
 from datetime import timedelta
 
 import pendulum
@@ -87,7 +89,7 @@ with DAG(
     }},
 ):
     chain(*[BashOperator(task_id=f"task_{{t:02d}}", bash_command=f"echo {i} {{t}}") for t in range({tasks})])
-'''
+"""
 
 
 def write_hand_written(folder: Path, pipelines: int, tasks: int) -> None:
@@ -95,7 +97,9 @@ def write_hand_written(folder: Path, pipelines: int, tasks: int) -> None:
     dags = folder / "dags"
     dags.mkdir(parents=True)
     for i in range(pipelines):
-        (dags / f"pipeline_{i:04d}.py").write_text(HAND_WRITTEN.format(i=i, tasks=tasks, email=EMAIL))
+        (dags / f"pipeline_{i:04d}.py").write_text(
+            HAND_WRITTEN.format(i=i, tasks=tasks, email=EMAIL)
+        )
 
 
 def write_dag_factory(folder: Path, pipelines: int, tasks: int) -> None:
@@ -130,15 +134,17 @@ def write_dag_factory(folder: Path, pipelines: int, tasks: int) -> None:
             }
         }
         (dags / f"pipeline_{i:04d}.yml").write_text(yaml.safe_dump(config, sort_keys=False))
-    (dags / "load_dags.py").write_text(textwrap.dedent(f'''\
+    (dags / "load_dags.py").write_text(
+        textwrap.dedent(f"""\
         # dag-factory's loader: every YAML file in this folder becomes Airflow DAGs at each parse.
         from dagfactory import load_yaml_dags
 
         load_yaml_dags(globals_dict=globals(), dags_folder={str(dags)!r})
-        '''))
+        """)
+    )
 
 
-PROBE = '''
+PROBE = """
 import gc, json, sys, time
 t0 = time.perf_counter()
 from airflow.dag_processing.dagbag import DagBag
@@ -153,7 +159,7 @@ for r in range(rounds):
         fills[f].append(time.perf_counter() - t)
         shapes[f] = [len(bag.dags), sum(len(d.tasks) for d in bag.dags.values()), len(bag.import_errors)]
 print(json.dumps({"import": imported, "fills": fills, "shapes": shapes}))
-'''
+"""
 
 
 def fill(folders: list[Path], env: dict, rounds: int = 1) -> dict:
@@ -176,28 +182,49 @@ def compile_ms(folder: Path) -> float:
 
 
 def ratios(med: dict) -> dict:
-    return {"median": med, "a_b": med["dagforge"] / med["hand-written"], "c_a": med["dag-factory"] / med["dagforge"]}
+    return {
+        "median": med,
+        "a_b": med["dagforge"] / med["hand-written"],
+        "c_a": med["dag-factory"] / med["dagforge"],
+    }
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--pipelines", type=int, default=200)
     ap.add_argument("--tasks", type=int, default=20)
     ap.add_argument("--runs", type=int, default=7)
-    ap.add_argument("--in-process", type=int, default=10, metavar="N",
-                    help="also fill every folder N times in one process, alternating (0: skip)")
+    ap.add_argument(
+        "--in-process",
+        type=int,
+        default=10,
+        metavar="N",
+        help="also fill every folder N times in one process, alternating (0: skip)",
+    )
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="dagforge-bench-") as tmp:
         tmp = Path(tmp)
-        env = dict(os.environ, AIRFLOW_HOME=str(tmp / "airflow-home"), AIRFLOW__CORE__LOAD_EXAMPLES="False",
-                   AIRFLOW__LOGGING__LOGGING_LEVEL="ERROR",
-                   # dag-factory phones home by default; this machine has no network for it, and a benchmark must not
-                   AIRFLOW__DAG_FACTORY__ENABLE_TELEMETRY="False", DO_NOT_TRACK="1", SCARF_NO_ANALYTICS="true",
-                   PYTHONDONTWRITEBYTECODE="1")
+        env = dict(
+            os.environ,
+            AIRFLOW_HOME=str(tmp / "airflow-home"),
+            AIRFLOW__CORE__LOAD_EXAMPLES="False",
+            AIRFLOW__LOGGING__LOGGING_LEVEL="ERROR",
+            # dag-factory phones home by default; this machine has no network for it, and a benchmark must not
+            AIRFLOW__DAG_FACTORY__ENABLE_TELEMETRY="False",
+            DO_NOT_TRACK="1",
+            SCARF_NO_ANALYTICS="true",
+            PYTHONDONTWRITEBYTECODE="1",
+        )
         cached_env = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
-        kinds = {"dagforge": write_dagforge, "hand-written": write_hand_written, "dag-factory": write_dag_factory}
+        kinds = {
+            "dagforge": write_dagforge,
+            "hand-written": write_hand_written,
+            "dag-factory": write_dag_factory,
+        }
         for name, write in kinds.items():
             write(tmp / name, args.pipelines, args.tasks)
         expected = [args.pipelines, args.pipelines * args.tasks, 0]
@@ -208,38 +235,66 @@ def main() -> None:
             if regime == "cached":  # one load writes the __pycache__ the measured runs then use
                 fill([tmp / name / "dags" for name in kinds], regime_env)
             for run in range(args.runs):
-                for name in list(kinds)[:: -1 if run % 2 else 1]:  # a, b, c, then c, b, a: no kind always first
+                for name in list(kinds)[
+                    :: -1 if run % 2 else 1
+                ]:  # a, b, c, then c, b, a: no kind always first
                     r = fill([tmp / name / "dags"], regime_env)
                     assert list(r["shapes"].values()) == [expected], (name, r)
                     samples[name] += next(iter(r["fills"].values()))
                     imports.append(r["import"])
-            report[regime] = {"samples": samples, **ratios({n: statistics.median(v) for n, v in samples.items()})}
+            report[regime] = {
+                "samples": samples,
+                **ratios({n: statistics.median(v) for n, v in samples.items()}),
+            }
             if args.in_process:
                 r = fill([tmp / name / "dags" for name in kinds], regime_env, args.in_process)
                 assert list(r["shapes"].values()) == [expected] * len(kinds), r
                 fills = dict(zip(kinds, r["fills"].values()))
-                report[regime]["in_process"] = {"samples": fills,
-                                                **ratios({n: statistics.median(v) for n, v in fills.items()})}
+                report[regime]["in_process"] = {
+                    "samples": fills,
+                    **ratios({n: statistics.median(v) for n, v in fills.items()}),
+                }
 
-    print(f"parse cost: {args.pipelines} pipelines x {args.tasks} tasks, median of {args.runs} interleaved runs")
+    print(
+        f"parse cost: {args.pipelines} pipelines x {args.tasks} tasks, median of {args.runs} interleaved runs"
+    )
     print(f"{'DagBag fill (s)':16}{'compiling':>12}{'cached':>10}{'per DAG, cached (ms)':>22}")
     for name in kinds:
         c, w = report["compiling"]["median"][name], report["cached"]["median"][name]
         print(f"{name:16}{c:12.3f}{w:10.3f}{w / args.pipelines * 1000:22.2f}")
-    print(f"airflow import (same for all): {statistics.median(imports):.3f} s; compile() of one file: "
-          + ", ".join(f"{name} {ms:.3f} ms" for name, ms in compiled.items()))
+    print(
+        f"airflow import (same for all): {statistics.median(imports):.3f} s; compile() of one file: "
+        + ", ".join(f"{name} {ms:.3f} ms" for name, ms in compiled.items())
+    )
     for regime, r in report.items():
-        print(f"{regime:10} dagforge / hand-written = {r['a_b']:.3f} (target <= 1.05)   "
-              f"dag-factory / dagforge = {r['c_a']:.2f} (target >= 3)")
+        print(
+            f"{regime:10} dagforge / hand-written = {r['a_b']:.3f} (target <= 1.05)   "
+            f"dag-factory / dagforge = {r['c_a']:.2f} (target >= 3)"
+        )
     if args.in_process:
-        print(f"in one process, {args.in_process} fills of each folder, alternating (no process start-up noise):")
+        print(
+            f"in one process, {args.in_process} fills of each folder, alternating (no process start-up noise):"
+        )
         for regime, r in report.items():
             x = r["in_process"]
-            print(f"{regime:10} dagforge / hand-written = {x['a_b']:.3f}   dag-factory / dagforge = {x['c_a']:.2f}   "
-                  f"(medians: {', '.join(f'{n} {v:.3f} s' for n, v in x['median'].items())})")
+            print(
+                f"{regime:10} dagforge / hand-written = {x['a_b']:.3f}   dag-factory / dagforge = {x['c_a']:.2f}   "
+                f"(medians: {', '.join(f'{n} {v:.3f} s' for n, v in x['median'].items())})"
+            )
     if args.json:
-        args.json.write_text(json.dumps({"pipelines": args.pipelines, "tasks": args.tasks, "runs": args.runs,
-                                         **report, "median": report["cached"]["median"], "compile_ms": compiled}, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "pipelines": args.pipelines,
+                    "tasks": args.tasks,
+                    "runs": args.runs,
+                    **report,
+                    "median": report["cached"]["median"],
+                    "compile_ms": compiled,
+                },
+                indent=2,
+            )
+        )
 
 
 if __name__ == "__main__":

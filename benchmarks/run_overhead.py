@@ -37,12 +37,16 @@ def timed(command: list[str], env: dict, cwd: Path) -> float:
     proc = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True)
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed ({proc.returncode}):\n{(proc.stderr or proc.stdout)[-2000:]}")
+        sys.exit(
+            f"{' '.join(command)} failed ({proc.returncode}):\n{(proc.stderr or proc.stdout)[-2000:]}"
+        )
     return seconds
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=5)
     runs = parser.parse_args().runs
     bin_dir = Path(sys.executable).parent
@@ -60,20 +64,31 @@ def main() -> None:
         commands = {
             "dagforge run SPEC": ([str(bin_dir / "dagforge"), "run", str(spec)], base),
             "dagforge run SPEC --use-airflow-home": (
-                [str(bin_dir / "dagforge"), "run", str(spec), "--use-airflow-home"], prepared),
+                [str(bin_dir / "dagforge"), "run", str(spec), "--use-airflow-home"],
+                prepared,
+            ),
             "airflow dags test bench_three_tasks": (
-                [str(bin_dir / "airflow"), "dags", "test", "bench_three_tasks"], prepared),
+                [str(bin_dir / "airflow"), "dags", "test", "bench_three_tasks"],
+                prepared,
+            ),
         }
         times = {name: [] for name in commands}
         for i in range(runs):
             for name, (command, env) in commands.items():
                 times[name].append(timed(command, env, tmp))
-            print(f"round {i + 1}/{runs}: " + ", ".join(f"{times[n][-1]:.1f}s" for n in commands), file=sys.stderr)
+            print(
+                f"round {i + 1}/{runs}: " + ", ".join(f"{times[n][-1]:.1f}s" for n in commands),
+                file=sys.stderr,
+            )
 
     width = max(map(len, commands))
-    print(f"{'command':<{width}}  median    min    max  ({runs} runs each, interleaved, {os.cpu_count()} cores)")
+    print(
+        f"{'command':<{width}}  median    min    max  ({runs} runs each, interleaved, {os.cpu_count()} cores)"
+    )
     for name, values in times.items():
-        print(f"{name:<{width}}  {statistics.median(values):5.1f}s  {min(values):5.1f}s  {max(values):5.1f}s")
+        print(
+            f"{name:<{width}}  {statistics.median(values):5.1f}s  {min(values):5.1f}s  {max(values):5.1f}s"
+        )
 
 
 if __name__ == "__main__":

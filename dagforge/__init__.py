@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from .api import (  # noqa: E402
+from .api import (
     BuildResult,
     CheckResult,
     ExplainResult,
@@ -16,7 +16,22 @@ from .api import (  # noqa: E402
     schema,
     validate,
 )
-from .run import RunResult, run_spec  # noqa: E402
+from .run import RunResult, run_spec
 
-__all__ = ["BuildResult", "CheckResult", "ExplainResult", "GraphResult", "RunResult", "SpecResult", "build",
-           "check", "explain", "graph", "new", "run_spec", "schema", "validate", "__version__"]
+__all__ = [
+    "BuildResult",
+    "CheckResult",
+    "ExplainResult",
+    "GraphResult",
+    "RunResult",
+    "SpecResult",
+    "__version__",
+    "build",
+    "check",
+    "explain",
+    "graph",
+    "new",
+    "run_spec",
+    "schema",
+    "validate",
+]

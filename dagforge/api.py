@@ -14,17 +14,24 @@ import threading
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
 from contextlib import nullcontext
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from functools import lru_cache, partial
-from datetime import datetime, timezone
 from pathlib import Path
 
 from . import defaults, diagram, drift, scaffold, stamp, targets
 from .diagnostics import Diagnostic, has_errors
 from .load import Document, LoadError, display_path, find_specs, load
 from .model import Pipeline, build_model
-from .validate import cross_dag_problems, default_dag_id, duplicate_dag_ids, schema_path, unproduced_assets, validate_defaults
+from .validate import (
+    cross_dag_problems,
+    default_dag_id,
+    duplicate_dag_ids,
+    schema_path,
+    unproduced_assets,
+    validate_defaults,
+)
 from .validate import validate as validate_document
 from .write import orphans, remove_stale, write_atomic
 
@@ -41,7 +48,9 @@ class SpecResult:
     code: str | None = None  # the formatted DAG file
     output: Path | None = None  # where it was written
     internal_error: str | None = None  # a traceback: dagforge failed on this spec (a bug)
-    up_to_date: bool = False  # its output already was what build writes: not rendered, verified or written
+    up_to_date: bool = (
+        False  # its output already was what build writes: not rendered, verified or written
+    )
 
     @property
     def ok(self) -> bool:
@@ -51,7 +60,7 @@ class SpecResult:
         """Run one step for this spec; an unexpected exception marks the spec, not the whole build."""
         try:
             return step(*args)
-        except Exception:  # noqa: BLE001 - reported as an internal error of this spec
+        except Exception:
             self.internal_error = traceback.format_exc()
             return None
 
@@ -100,8 +109,14 @@ def validate(paths=("specs",)) -> BuildResult:
     return result
 
 
-def build(paths=("specs",), output="generated_dags", verify: bool | None = None, force: bool = False,
-          progress=None, airflow: str = targets.DEFAULT) -> BuildResult:
+def build(
+    paths=("specs",),
+    output="generated_dags",
+    verify: bool | None = None,
+    force: bool = False,
+    progress=None,
+    airflow: str = targets.DEFAULT,
+) -> BuildResult:
     """Validate, generate for Airflow `airflow` ("3" or "2"), verify (default: when Airflow is
     installed) and write every valid spec.
 
@@ -114,9 +129,15 @@ def build(paths=("specs",), output="generated_dags", verify: bool | None = None,
     progress = progress or (lambda stage, done, total: None)
     out = Path(output)
     # Each spec goes on from validation to its generated file in the same worker: one pass, no barrier.
-    result, docs = _check(paths, up_to_date=None if force else _up_to_date(out, target.airflow),
-                          then=partial(_prepare, airflow=target.airflow, out=out, force=force), progress=progress)
-    good = [s for s in result.specs if s.ok and not s.up_to_date]  # still ok after the checks across specs
+    result, docs = _check(
+        paths,
+        up_to_date=None if force else _up_to_date(out, target.airflow),
+        then=partial(_prepare, airflow=target.airflow, out=out, force=force),
+        progress=progress,
+    )
+    good = [
+        s for s in result.specs if s.ok and not s.up_to_date
+    ]  # still ok after the checks across specs
     result.rendered = len(good)
     insist = verify is True
     if verify is None:
@@ -128,9 +149,16 @@ def build(paths=("specs",), output="generated_dags", verify: bool | None = None,
             result.verified = True
         except verifier.AirflowVersionMismatch as e:
             if insist:  # nothing is written unverified when verification was asked for
-                result.problems.append(Diagnostic("dagforge", 0, 0, f"cannot verify: {e}; nothing was written: "
-                                                  "run the build where that version is installed, or without --verify",
-                                                  code="verify"))
+                result.problems.append(
+                    Diagnostic(
+                        "dagforge",
+                        0,
+                        0,
+                        f"cannot verify: {e}; nothing was written: "
+                        "run the build where that version is installed, or without --verify",
+                        code="verify",
+                    )
+                )
                 return result
             result.warnings.append(f"not verified: {e} (pass --no-verify to build without trying)")
     for i, spec in enumerate(good):
@@ -161,14 +189,25 @@ def check(paths=("specs",), output="generated_dags", airflow: str = targets.DEFA
             continue
         p = spec.pipeline
         files[spec.display] = file = out / f"{p.dag_id}.py"
-        found = spec.guard(drift.compare, spec.display, spec.source_lines, file, p.input_sha256,
-                           lambda: generate(p, airflow))
+        found = spec.guard(
+            drift.compare,
+            spec.display,
+            spec.source_lines,
+            file,
+            p.input_sha256,
+            lambda: generate(p, airflow),
+        )
         if found:
             result.drift.append(found)
     if not result.problems:
-        kept = {f.resolve() for f in files.values()}  # a spec that moved is drift of its file, not an orphan
-        result.drift += [drift.orphaned(path, moved_to) for path, moved_to in orphans(out, files)
-                         if path.resolve() not in kept]
+        kept = {
+            f.resolve() for f in files.values()
+        }  # a spec that moved is drift of its file, not an orphan
+        result.drift += [
+            drift.orphaned(path, moved_to)
+            for path, moved_to in orphans(out, files)
+            if path.resolve() not in kept
+        ]
     return result
 
 
@@ -179,7 +218,11 @@ def graph(spec, format: str = "mermaid") -> GraphResult:
         try:
             result.picture = diagram.draw(p, format)
         except diagram.GraphvizMissing as e:
-            result.problems.append(Diagnostic(result.specs[0].display, 0, 0, str(e), diagram.GRAPHVIZ_HINT, code="graphviz"))
+            result.problems.append(
+                Diagnostic(
+                    result.specs[0].display, 0, 0, str(e), diagram.GRAPHVIZ_HINT, code="graphviz"
+                )
+            )
     return result
 
 
@@ -189,7 +232,9 @@ def explain(spec, after: datetime | None = None) -> ExplainResult:
     if p is not None:
         from . import describe  # cron words and run times: only for explain
 
-        result.text = result.specs[0].guard(describe.explain, p, after or datetime.now(timezone.utc))
+        result.text = result.specs[0].guard(
+            describe.explain, p, after or datetime.now(UTC)
+        )
     return result
 
 
@@ -207,8 +252,16 @@ def _one(spec, kind) -> tuple[BuildResult, Pipeline | None]:
     """Load, validate and model exactly one spec file."""
     result, docs = _check([spec], kind)
     if not result.problems and len(result.specs) != 1:
-        result.problems.append(Diagnostic(str(spec), 0, 0, f"expected one spec file, found {len(result.specs)}",
-                                          "name a single .yaml file", code="usage"))
+        result.problems.append(
+            Diagnostic(
+                str(spec),
+                0,
+                0,
+                f"expected one spec file, found {len(result.specs)}",
+                "name a single .yaml file",
+                code="usage",
+            )
+        )
     if result.problems or not result.specs[0].ok:
         return result, None
     only = result.specs[0]
@@ -250,7 +303,9 @@ def generate(p: Pipeline, airflow: str = targets.DEFAULT) -> str:
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(os.getpid(),))
+    return ProcessPoolExecutor(
+        max_workers=workers, initializer=_start_worker, initargs=(os.getpid(),)
+    )
 
 
 def _start_worker(parent: int) -> None:
@@ -288,7 +343,9 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _check(paths, kind=BuildResult, up_to_date=None, then=None, progress=None) -> tuple[BuildResult, dict[Path, Document]]:
+def _check(
+    paths, kind=BuildResult, up_to_date=None, then=None, progress=None
+) -> tuple[BuildResult, dict[Path, Document]]:
     """Load and validate every spec under `paths` (in a pool of processes when there are many).
 
     With `up_to_date` (see `_up_to_date`), a spec it marks as up to date is not parsed again: it was
@@ -316,7 +373,9 @@ def _check(paths, kind=BuildResult, up_to_date=None, then=None, progress=None) -
     beside = _specs_beside(docs)
     for d in cross_dag_problems(valid, beside) + unproduced_assets(valid, beside):
         by_display[d.path].diagnostics.append(d)
-    for spec in result.specs:  # what `then` gave, for the specs still valid after the checks across specs
+    for (
+        spec
+    ) in result.specs:  # what `then` gave, for the specs still valid after the checks across specs
         if spec.ok and spec.path in prepared:
             fields = prepared[spec.path]
             spec.diagnostics += fields.pop("notes")
@@ -341,7 +400,7 @@ def _specs_beside(docs: dict[Path, Document]):
                     continue
                 try:
                     doc = load(path)
-                except Exception:  # noqa: BLE001, S112 - not a usable spec: it defines no DAG to wait for
+                except Exception:
                     continue
                 found.setdefault(default_dag_id(doc), doc)
         return found if dag_id is None else found.get(dag_id)
@@ -377,7 +436,10 @@ def _up_to_date(out: Path, airflow: str):
             return False  # the full path reports it
         if any(m in spec_text for m in _OTHER_INPUTS) or any(m in text for m in _DEPENDS_ON_OTHERS):
             return False
-        if defaults.chain(spec.path) or stamp.input_sha256(spec.display, spec_text, airflow) != recorded:
+        if (
+            defaults.chain(spec.path)
+            or stamp.input_sha256(spec.display, spec_text, airflow) != recorded
+        ):
             return False
         spec.up_to_date, spec.output, spec.code = True, path, text
         return True
@@ -385,16 +447,23 @@ def _up_to_date(out: Path, airflow: str):
     return mark
 
 
-def _load_and_validate(specs: list[SpecResult], then=None, progress=None) -> tuple[dict[Path, Document], dict[Path, dict]]:
+def _load_and_validate(
+    specs: list[SpecResult], then=None, progress=None
+) -> tuple[dict[Path, Document], dict[Path, dict]]:
     """The documents of `specs` that loaded, and what `then` returned for the valid ones."""
     docs, prepared = {}, {}
     workers = _workers(len(specs))
     pool = _pool(workers) if workers > 1 else None
     paths = [s.path for s in specs]
-    outcomes = pool.map(partial(_one_in_worker, then=then), paths, chunksize=8) if pool else \
-        map(partial(_load_and_validate_one, then=then), paths)
+    outcomes = (
+        pool.map(partial(_one_in_worker, then=then), paths, chunksize=8)
+        if pool
+        else map(partial(_load_and_validate_one, then=then), paths)
+    )
     with pool or nullcontext():
-        for i, (spec, (doc, diagnostics, lines, error, then_gave)) in enumerate(zip(specs, outcomes)):
+        for i, (spec, (doc, diagnostics, lines, error, then_gave)) in enumerate(
+            zip(specs, outcomes)
+        ):
             spec.diagnostics, spec.source_lines, spec.internal_error = diagnostics, lines, error
             if doc is not None:
                 docs[spec.path] = doc
@@ -411,7 +480,9 @@ def _shared_defaults(path: Path, mtime_ns: int) -> defaults.Defaults:
     return defaults.read(path, validate_defaults)
 
 
-def _load_and_validate_one(path: Path, then=None) -> tuple[Document | None, list[Diagnostic], list[str], str | None, dict | None]:
+def _load_and_validate_one(
+    path: Path, then=None
+) -> tuple[Document | None, list[Diagnostic], list[str], str | None, dict | None]:
     """(the document or None, its diagnostics, its lines, an internal error's traceback or None,
     what `then` returned for a valid spec or None)."""
     inherited: list[Diagnostic] = []
@@ -423,18 +494,18 @@ def _load_and_validate_one(path: Path, then=None) -> tuple[Document | None, list
         defaults.apply(doc, [shared.doc for shared in above if shared.doc is not None])
     except LoadError as e:
         return None, [e.diagnostic], _lines(path), None, None
-    except Exception:  # noqa: BLE001 - an unreadable file, or a bug
+    except Exception:
         return None, [], [], traceback.format_exc(), None
     lines = doc.text.splitlines()
     try:
         diagnostics = inherited + validate_document(doc)
-    except Exception:  # noqa: BLE001 - a bug
+    except Exception:
         return doc, [], lines, traceback.format_exc(), None
     if then is None or has_errors(diagnostics):
         return doc, diagnostics, lines, None, None
     try:
         return doc, diagnostics, lines, None, then(doc)
-    except Exception:  # noqa: BLE001 - a bug
+    except Exception:
         return doc, diagnostics, lines, traceback.format_exc(), None
 
 
@@ -448,13 +519,19 @@ def _lines(path: Path) -> list[str]:
 def _target_notes(p: Pipeline, doc: Document, target: targets.Target) -> list[Diagnostic]:
     """Warnings where the spec means something else on the target than on Airflow 3."""
     if target.duration_note and p.schedule_kind == "duration":
-        note = doc.diag(("schedule",), target.duration_note,
-                        "a cron schedule means the same on both versions", code="target")
+        note = doc.diag(
+            ("schedule",),
+            target.duration_note,
+            "a cron schedule means the same on both versions",
+            code="target",
+        )
         return [replace(note, severity="warning")]
     return []
 
 
-def _verify(specs: list[SpecResult], docs: dict[Path, Document], out: Path, target: targets.Target) -> None:
+def _verify(
+    specs: list[SpecResult], docs: dict[Path, Document], out: Path, target: targets.Target
+) -> None:
     from .verify import AirflowVersionMismatch, verify
 
     with tempfile.TemporaryDirectory(prefix="dagforge-stage-") as stage:
@@ -465,11 +542,14 @@ def _verify(specs: list[SpecResult], docs: dict[Path, Document], out: Path, targ
             staged[f] = spec
         # Where Airflow would import the user's modules from: the dags folder and the working folder.
         try:
-            found = verify({f: s.pipeline for f, s in staged.items()}, sys_path=[out.resolve(), Path.cwd()],
-                           airflow=target.airflow)
+            found = verify(
+                {f: s.pipeline for f, s in staged.items()},
+                sys_path=[out.resolve(), Path.cwd()],
+                airflow=target.airflow,
+            )
         except AirflowVersionMismatch:
             raise
-        except Exception:  # noqa: BLE001 - the verifier itself failed: no spec can be called verified
+        except Exception:
             for spec in specs:
                 spec.internal_error = traceback.format_exc()
             return
@@ -478,15 +558,26 @@ def _verify(specs: list[SpecResult], docs: dict[Path, Document], out: Path, targ
             where = {t.task_id: t.where for t in spec.pipeline.tasks}
             said = {d.line for d in spec.diagnostics if d.code == "provider-missing"}
             for x in findings:
-                path = where[x.task_id] + (tuple(x.key) if isinstance(x.key, list) else (x.key,) if x.key else ())
+                path = where[x.task_id] + (
+                    tuple(x.key) if isinstance(x.key, list) else (x.key,) if x.key else ()
+                )
                 if x.severity == "warning" and doc.where(path)[0] in said:
                     continue  # validate already named the package to install
                 at_key = x.key not in (None, "operator", "python_callable")
-                spec.diagnostics.append(replace(doc.diag(path, x.message, x.hint, key=at_key, code="operator-check"),
-                                                severity=x.severity))
+                spec.diagnostics.append(
+                    replace(
+                        doc.diag(path, x.message, x.hint, key=at_key, code="operator-check"),
+                        severity=x.severity,
+                    )
+                )
         for f, problems in found.items():
             spec = staged[f]
             for problem in problems:
-                spec.diagnostics.append(docs[spec.path].diag(
-                    (), f"verification failed: {problem}",
-                    "this is a dagforge bug unless it names your own module: please report it", code="verify"))
+                spec.diagnostics.append(
+                    docs[spec.path].diag(
+                        (),
+                        f"verification failed: {problem}",
+                        "this is a dagforge bug unless it names your own module: please report it",
+                        code="verify",
+                    )
+                )

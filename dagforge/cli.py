@@ -12,92 +12,160 @@ import json
 import os
 import sys
 import traceback
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
-from . import __version__
-from . import diagram, scaffold
+from . import __version__, diagram, scaffold
+from .report import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, EXIT_USAGE, FORMATS, emit
 from .targets import TARGETS
-from .report import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, EXIT_USAGE, FORMATS, emit  # noqa: F401
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dagforge",
         description="Validate YAML pipeline specs and compile them into plain Airflow DAG files "
-                    "(Airflow 3, or Airflow 2.10 with --airflow 2).",
+        "(Airflow 3, or Airflow 2.10 with --airflow 2).",
         epilog="Exit codes: 0 all good, 1 a spec is invalid, a generated file is out of date, or (run) the "
-               "run failed, 2 usage error, 3 internal error.",
+        "run failed, 2 usage error, 3 internal error.",
     )
     parser.add_argument("--version", action="version", version=f"dagforge {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def paths(p):
-        p.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
-        p.add_argument("paths", nargs="*", default=["specs"], metavar="PATH",
-                       help="spec files or folders (searched recursively for *.yaml, *.yml); default: specs/")
-        p.add_argument("--format", choices=FORMATS, default="text",
-                       help="text (default), json (one document on stdout) or github (GitHub Actions annotations)")
+        p.add_argument(
+            "--debug", action="store_true", help="show the traceback of an internal error"
+        )
+        p.add_argument(
+            "paths",
+            nargs="*",
+            default=["specs"],
+            metavar="PATH",
+            help="spec files or folders (searched recursively for *.yaml, *.yml); default: specs/",
+        )
+        p.add_argument(
+            "--format",
+            choices=FORMATS,
+            default="text",
+            help="text (default), json (one document on stdout) or github (GitHub Actions annotations)",
+        )
 
     def output(p):
-        p.add_argument("-o", "--output", default="generated_dags", metavar="DIR",
-                       help="output folder (default: generated_dags/)")
-        p.add_argument("--airflow", choices=sorted(TARGETS), default=None,
-                       help="the Airflow major version to write for (default: `airflow` under [tool.dagforge] "
-                            "in the nearest pyproject.toml, else 3)")
+        p.add_argument(
+            "-o",
+            "--output",
+            default="generated_dags",
+            metavar="DIR",
+            help="output folder (default: generated_dags/)",
+        )
+        p.add_argument(
+            "--airflow",
+            choices=sorted(TARGETS),
+            default=None,
+            help="the Airflow major version to write for (default: `airflow` under [tool.dagforge] "
+            "in the nearest pyproject.toml, else 3)",
+        )
 
-    b = sub.add_parser("build", help="validate specs, write generated_dags/<dag_id>.py, verify with Airflow")
+    b = sub.add_parser(
+        "build", help="validate specs, write generated_dags/<dag_id>.py, verify with Airflow"
+    )
     paths(b)
     output(b)
-    b.add_argument("--no-verify", dest="verify", action="store_false", default=None,
-                   help="do not load the generated files with Airflow's DagBag")
-    b.add_argument("--verify", dest="verify", action="store_true",
-                   help="verify with Airflow's DagBag (the default when Airflow is installed); "
-                        "fail if it is not, or if it is another major version than --airflow")
-    b.add_argument("--force", action="store_true",
-                   help="render every spec, also those whose generated file is up to date")
+    b.add_argument(
+        "--no-verify",
+        dest="verify",
+        action="store_false",
+        default=None,
+        help="do not load the generated files with Airflow's DagBag",
+    )
+    b.add_argument(
+        "--verify",
+        dest="verify",
+        action="store_true",
+        help="verify with Airflow's DagBag (the default when Airflow is installed); "
+        "fail if it is not, or if it is another major version than --airflow",
+    )
+    b.add_argument(
+        "--force",
+        action="store_true",
+        help="render every spec, also those whose generated file is up to date",
+    )
 
     v = sub.add_parser("validate", help="check specs; write nothing")
     paths(v)
 
-    c = sub.add_parser("check", help="exit 1 when the output folder is not what build would write; write nothing")
+    c = sub.add_parser(
+        "check", help="exit 1 when the output folder is not what build would write; write nothing"
+    )
     paths(c)
     output(c)
-    c.add_argument("--diff", action="store_true", help="print a unified diff of every file build would change")
+    c.add_argument(
+        "--diff", action="store_true", help="print a unified diff of every file build would change"
+    )
 
     g = sub.add_parser("graph", help="draw the task graph of a spec")
     g.add_argument("spec", metavar="SPEC", help="a spec file")
-    g.add_argument("--format", choices=diagram.FORMATS, default="mermaid",
-                   help="mermaid (default), dot, or png/svg (these need Graphviz)")
-    g.add_argument("-o", "--output", metavar="FILE", help="write the picture here (default: standard output)")
+    g.add_argument(
+        "--format",
+        choices=diagram.FORMATS,
+        default="mermaid",
+        help="mermaid (default), dot, or png/svg (these need Graphviz)",
+    )
+    g.add_argument(
+        "-o", "--output", metavar="FILE", help="write the picture here (default: standard output)"
+    )
     g.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
 
-    e = sub.add_parser("explain", help="a spec in plain words: schedule, next runs, retries, alerts, task order")
+    e = sub.add_parser(
+        "explain", help="a spec in plain words: schedule, next runs, retries, alerts, task order"
+    )
     e.add_argument("spec", metavar="SPEC", help="a spec file")
-    e.add_argument("--after", metavar="DATETIME", type=_moment,
-                   help="list the runs after this ISO date or datetime (default: now; UTC unless it has an offset)")
+    e.add_argument(
+        "--after",
+        metavar="DATETIME",
+        type=_moment,
+        help="list the runs after this ISO date or datetime (default: now; UTC unless it has an offset)",
+    )
     e.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
 
     n = sub.add_parser("new", help="write a commented starter spec into specs/")
     n.add_argument("name", metavar="NAME", help="the pipeline's name: the file name and dag_id")
-    n.add_argument("--template", choices=scaffold.STARTERS, default="etl", help="the kind of starter (default: etl)")
-    n.add_argument("--dir", default="specs", metavar="DIR", help="where to write it (default: specs/)")
+    n.add_argument(
+        "--template",
+        choices=scaffold.STARTERS,
+        default="etl",
+        help="the kind of starter (default: etl)",
+    )
+    n.add_argument(
+        "--dir", default="specs", metavar="DIR", help="where to write it (default: specs/)"
+    )
 
-    sub.add_parser("schema", help="print the JSON Schema of a spec (for editors and check-jsonschema)")
+    sub.add_parser(
+        "schema", help="print the JSON Schema of a spec (for editors and check-jsonschema)"
+    )
 
-    r = sub.add_parser("run", help="build one spec and run it once under Airflow (airflow dags test)",
-                       description="Build SPEC into a temporary dags folder and run its DAG once with "
-                                   "`airflow dags test`, in a throwaway Airflow home with a SQLite database. "
-                                   "Alert mails go through AIRFLOW_CONN_SMTP_DEFAULT.",
-                       epilog="Exit codes: 0 the run succeeded, 1 it failed or the spec is invalid, "
-                              "2 usage error, 3 internal error.")
+    r = sub.add_parser(
+        "run",
+        help="build one spec and run it once under Airflow (airflow dags test)",
+        description="Build SPEC into a temporary dags folder and run its DAG once with "
+        "`airflow dags test`, in a throwaway Airflow home with a SQLite database. "
+        "Alert mails go through AIRFLOW_CONN_SMTP_DEFAULT.",
+        epilog="Exit codes: 0 the run succeeded, 1 it failed or the spec is invalid, "
+        "2 usage error, 3 internal error.",
+    )
     r.add_argument("spec", metavar="SPEC", help="the spec file")
-    r.add_argument("--logical-date", type=_logical_date, metavar="DATE",
-                   help="the run's logical date, ISO (2024-06-01 or 2024-06-01T02:30:00+00:00); default: now")
+    r.add_argument(
+        "--logical-date",
+        type=_logical_date,
+        metavar="DATE",
+        help="the run's logical date, ISO (2024-06-01 or 2024-06-01T02:30:00+00:00); default: now",
+    )
     r.add_argument("--conf", type=_conf, metavar="JSON", help="the run's conf, a JSON object")
-    r.add_argument("--use-airflow-home", action="store_true",
-                   help="run in the Airflow home AIRFLOW_HOME names (its SQLite database must be migrated) "
-                        "instead of a throwaway one")
+    r.add_argument(
+        "--use-airflow-home",
+        action="store_true",
+        help="run in the Airflow home AIRFLOW_HOME names (its SQLite database must be migrated) "
+        "instead of a throwaway one",
+    )
     r.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
     return parser
 
@@ -115,7 +183,7 @@ def _conf(text: str) -> dict:
     except ValueError as e:
         raise argparse.ArgumentTypeError(f"not valid JSON: {e}") from None
     if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError("must be a JSON object, like '{\"key\": \"value\"}'")
+        raise argparse.ArgumentTypeError('must be a JSON object, like \'{"key": "value"}\'')
     return value
 
 
@@ -123,8 +191,10 @@ def _moment(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not an ISO date or datetime, e.g. 2025-01-31T06:00") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not an ISO date or datetime, e.g. 2025-01-31T06:00"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def main(argv=None) -> int:
@@ -134,11 +204,14 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("dagforge: interrupted", file=sys.stderr)
         return 130
-    except Exception as e:  # noqa: BLE001 - the user gets one line, not a traceback
+    except Exception as e:
         if getattr(args, "debug", False):
             traceback.print_exc()
-        print(f"dagforge: internal error: {type(e).__name__}: {e}, please report it"
-              + ("" if getattr(args, "debug", False) else " (run with --debug for the traceback)"), file=sys.stderr)
+        print(
+            f"dagforge: internal error: {type(e).__name__}: {e}, please report it"
+            + ("" if getattr(args, "debug", False) else " (run with --debug for the traceback)"),
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL
 
 
@@ -160,11 +233,19 @@ def _run(args) -> int:
         from .verify import airflow_installed
 
         if args.verify and not airflow_installed():
-            print("dagforge: --verify needs Airflow: pip install 'dagforge[airflow]'", file=sys.stderr)
+            print(
+                "dagforge: --verify needs Airflow: pip install 'dagforge[airflow]'", file=sys.stderr
+            )
             return EXIT_USAGE
         with TerminalProgress() as progress:
-            result = dagforge.build(args.paths, args.output, verify=args.verify, force=args.force,
-                                    progress=progress, airflow=airflow)
+            result = dagforge.build(
+                args.paths,
+                args.output,
+                verify=args.verify,
+                force=args.force,
+                progress=progress,
+                airflow=airflow,
+            )
     elif args.command == "check":
         result = dagforge.check(args.paths, args.output, airflow=airflow)
         return emit(result, "check", args.format, args.debug, diff=args.diff)
@@ -192,11 +273,16 @@ def _graph(result, args) -> int:
     picture = result.picture
     if args.output:
         path = Path(args.output)
-        path.write_bytes(picture) if isinstance(picture, bytes) else path.write_text(picture, encoding="utf-8")
+        path.write_bytes(picture) if isinstance(picture, bytes) else path.write_text(
+            picture, encoding="utf-8"
+        )
         print(f"wrote {path.as_posix()}", file=sys.stderr)
     elif isinstance(picture, bytes):
         if sys.stdout.isatty():
-            print(f"dagforge: --format {args.format} is an image: write it to a file with -o FILE", file=sys.stderr)
+            print(
+                f"dagforge: --format {args.format} is an image: write it to a file with -o FILE",
+                file=sys.stderr,
+            )
             return EXIT_USAGE
         sys.stdout.buffer.write(picture)
     else:
@@ -213,10 +299,16 @@ def _new(args) -> int:
         print(f"dagforge: error: {e}" + (f"\n  hint: {e.hint}" if e.hint else ""), file=sys.stderr)
         return EXIT_USAGE
     print(f"wrote {path.as_posix()} (starter: {args.template})")
-    print(f"next: edit it, then `dagforge explain {path.as_posix()}` and `dagforge build`", file=sys.stderr)
+    print(
+        f"next: edit it, then `dagforge explain {path.as_posix()}` and `dagforge build`",
+        file=sys.stderr,
+    )
     if not scaffold.SCHEMA_FILE.exists():
-        print(f"note: editors read the schema from {scaffold.SCHEMA_FILE.as_posix()}: "
-              f"`dagforge schema > {scaffold.SCHEMA_FILE.as_posix()}` writes it", file=sys.stderr)
+        print(
+            f"note: editors read the schema from {scaffold.SCHEMA_FILE.as_posix()}: "
+            f"`dagforge schema > {scaffold.SCHEMA_FILE.as_posix()}` writes it",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 
@@ -225,9 +317,15 @@ def _run_spec(args) -> int:
 
     def progress(message):
         if not os.environ.get("AIRFLOW_CONN_SMTP_DEFAULT"):
-            print("dagforge: AIRFLOW_CONN_SMTP_DEFAULT is not set: this run sends no mail"
-                  + (" unless AIRFLOW_HOME's database has an smtp_default connection" if args.use_airflow_home else ""),
-                  file=sys.stderr)
+            print(
+                "dagforge: AIRFLOW_CONN_SMTP_DEFAULT is not set: this run sends no mail"
+                + (
+                    " unless AIRFLOW_HOME's database has an smtp_default connection"
+                    if args.use_airflow_home
+                    else ""
+                ),
+                file=sys.stderr,
+            )
         print(f"dagforge: {message} ...", file=sys.stderr, flush=True)
 
     try:
@@ -241,26 +339,44 @@ def _run_spec(args) -> int:
     if not result.build.ok or not result.build.specs:
         return emit(result.build, "build")
     if result.state is None:
-        print(f"dagforge: airflow dags test started no run of {result.dag_id}; it said:\n"
-              + _indent(result.output.strip().splitlines()[-10:]), file=sys.stderr)
+        print(
+            f"dagforge: airflow dags test started no run of {result.dag_id}; it said:\n"
+            + _indent(result.output.strip().splitlines()[-10:]),
+            file=sys.stderr,
+        )
         return EXIT_INVALID
     print(_table(result.tasks))
     for task in result.failed:
-        print(f"task '{task.task_id}' failed after {task.tries} tr{'ies' if task.tries != 1 else 'y'}; "
-              f"the last lines of its log:\n" + _indent(task.log or ["(no log lines)"]), file=sys.stderr)
+        print(
+            f"task '{task.task_id}' failed after {task.tries} tr{'ies' if task.tries != 1 else 'y'}; "
+            f"the last lines of its log:\n" + _indent(task.log or ["(no log lines)"]),
+            file=sys.stderr,
+        )
     failed = ", ".join(t.task_id for t in result.failed)
-    print(f"run {result.run_id} of {result.dag_id}: {result.state} in {result.seconds:.1f}s"
-          + (f" (failed: {failed})" if failed else ""), file=sys.stderr)
+    print(
+        f"run {result.run_id} of {result.dag_id}: {result.state} in {result.seconds:.1f}s"
+        + (f" (failed: {failed})" if failed else ""),
+        file=sys.stderr,
+    )
     return EXIT_OK if result.ok else EXIT_INVALID
 
 
 def _table(tasks) -> str:
     rows = [("task", "state", "tries", "duration")]
-    rows += [(t.task_id, t.state or "none", str(t.tries), "-" if t.duration is None or not t.tries else f"{t.duration:.1f}s")
-             for t in tasks]
+    rows += [
+        (
+            t.task_id,
+            t.state or "none",
+            str(t.tries),
+            "-" if t.duration is None or not t.tries else f"{t.duration:.1f}s",
+        )
+        for t in tasks
+    ]
     width = [max(len(row[i]) for row in rows) for i in range(4)]
-    return "\n".join(f"{a:<{width[0]}}  {b:<{width[1]}}  {c:>{width[2]}}  {d:>{width[3]}}".rstrip()
-                     for a, b, c, d in rows)
+    return "\n".join(
+        f"{a:<{width[0]}}  {b:<{width[1]}}  {c:>{width[2]}}  {d:>{width[3]}}".rstrip()
+        for a, b, c, d in rows
+    )
 
 
 def _indent(lines) -> str:

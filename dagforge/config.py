@@ -29,7 +29,9 @@ def airflow_target(start: Path | None = None) -> str:
         settings = tomllib.loads(path.read_text("utf-8")).get("tool", {}).get("dagforge", {})
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise ConfigError(f"{path}: cannot read it: {e}") from None
-    value = settings.get("airflow", targets.DEFAULT) if isinstance(settings, dict) else targets.DEFAULT
+    value = (
+        settings.get("airflow", targets.DEFAULT) if isinstance(settings, dict) else targets.DEFAULT
+    )
     if str(value) not in targets.TARGETS or isinstance(value, bool):
         raise ConfigError(f'{path}: [tool.dagforge] airflow must be "2" or "3", not {value!r}')
     return str(value)

@@ -67,7 +67,11 @@ def _merge(base, over, path, source: Document | None, origins: dict):
     if isinstance(base, dict) and isinstance(over, dict):
         out = dict(base)
         for key, value in over.items():
-            out[key] = _merge(base.get(key), value, path + (key,), source, origins) if key in base else _note(value, path + (key,), source, origins)
+            out[key] = (
+                _merge(base.get(key), value, path + (key,), source, origins)
+                if key in base
+                else _note(value, path + (key,), source, origins)
+            )
         return out
     return _note(over, path, source, origins)
 

@@ -8,7 +8,7 @@ daylight-saving changes the way Airflow 3's CronTriggerTimetable does.
 from __future__ import annotations
 
 import graphlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from cron_descriptor import ExpressionDescriptor, Options
@@ -28,8 +28,14 @@ def explain(p: Pipeline, after: datetime) -> str:
     out.append(f"Starts:     {_when(_aware(p.start_date.local, tz))}")
     if p.end_date:
         out.append(f"Ends:       {_when(_aware(p.end_date.local, tz))}")
-    out.append("Catchup:    " + ("on: runs missed since the start date are run, oldest first" if p.catchup
-                                 else "off: missed runs are skipped, only the latest one runs"))
+    out.append(
+        "Catchup:    "
+        + (
+            "on: runs missed since the start date are run, oldest first"
+            if p.catchup
+            else "off: missed runs are skipped, only the latest one runs"
+        )
+    )
     limits = []
     if p.max_active_runs is not None:
         limits.append(f"at most {_count(p.max_active_runs, 'run')} at a time")
@@ -54,7 +60,9 @@ def explain(p: Pipeline, after: datetime) -> str:
     if p.origins:
         out += ["", "Where the settings come from (a defaults.yaml, or the spec itself):"]
         width = max(len(k) for k in p.origins)
-        out += [f"  {key:<{width}}  {value!r}  ({where})" for key, (value, where) in p.origins.items()]
+        out += [
+            f"  {key:<{width}}  {value!r}  ({where})" for key, (value, where) in p.origins.items()
+        ]
     out += ["", "Task order (tasks on one line may run at the same time):"]
     out += [f"  {i}. {', '.join(t.task_id for t in level)}" for i, level in enumerate(levels(p), 1)]
     out += ["", "Tasks:"]
@@ -90,7 +98,13 @@ def asset_words(condition) -> str:
     if isinstance(condition, str):
         return condition
     if isinstance(condition, list):
-        return asset_words({"all": condition}) if len(condition) > 1 else condition[0] if isinstance(condition[0], str) else asset_words(condition[0])
+        return (
+            asset_words({"all": condition})
+            if len(condition) > 1
+            else condition[0]
+            if isinstance(condition[0], str)
+            else asset_words(condition[0])
+        )
     [(kind, items)] = condition.items()
     return f"{kind} of ({', '.join(asset_words(c) for c in items)})"
 
@@ -108,7 +122,9 @@ def next_runs(p: Pipeline, after: datetime, count: int = RUNS) -> tuple[list[dat
     tz = ZoneInfo(p.timezone)
     start = _aware(p.start_date.local, tz)
     end = _aware(p.end_date.local, tz) if p.end_date else None
-    after = datetime.fromtimestamp(after.timestamp(), tz)  # a plain datetime, whatever kind was given
+    after = datetime.fromtimestamp(
+        after.timestamp(), tz
+    )  # a plain datetime, whatever kind was given
     kind = p.schedule_kind
     if kind == "none":
         return [], ""
@@ -117,13 +133,21 @@ def next_runs(p: Pipeline, after: datetime, count: int = RUNS) -> tuple[list[dat
     if p.schedule == "@continuous":
         return [], "Runs follow each other without a pause from the start date on."
     if p.schedule == "@once":
-        return ([start], "") if start > after else ([], "The one run was due at the start date, which has passed.")
+        return (
+            ([start], "")
+            if start > after
+            else ([], "The one run was due at the start date, which has passed.")
+        )
     if kind == "duration":
         if start <= after and not p.catchup:
-            return [], (f"The first run starts when the DAG is first scheduled (unpaused), then one every "
-                        f"{duration_words(p.schedule)} after it.")
+            return [], (
+                f"The first run starts when the DAG is first scheduled (unpaused), then one every "
+                f"{duration_words(p.schedule)} after it."
+            )
         steps = 0 if start > after else (after - start) // p.schedule + 1
-        first = start.astimezone(timezone.utc)  # Airflow adds the duration to absolute time, not wall time
+        first = start.astimezone(
+            UTC
+        )  # Airflow adds the duration to absolute time, not wall time
         runs = [(first + (steps + i) * p.schedule).astimezone(tz) for i in range(count)]
     else:
         expression = values.PRESET_CRON.get(p.schedule, p.schedule)
@@ -143,7 +167,7 @@ def _cron_next(expression: str, current: datetime, tz: ZoneInfo) -> datetime:
     cron = croniter(expression, naive)
     scheduled = cron.get_next(datetime)
     if cron.expanded[1] == ["*"]:
-        return (current.astimezone(timezone.utc) + (scheduled - naive)).astimezone(tz)
+        return (current.astimezone(UTC) + (scheduled - naive)).astimezone(tz)
     return _localize(scheduled, tz)
 
 
@@ -153,7 +177,7 @@ def _localize(wall: datetime, tz: ZoneInfo) -> datetime:
     earlier, later = wall.replace(tzinfo=tz, fold=0), wall.replace(tzinfo=tz, fold=1)
     if earlier.utcoffset() == later.utcoffset():
         return earlier
-    instant = earlier.astimezone(timezone.utc).astimezone(tz)
+    instant = earlier.astimezone(UTC).astimezone(tz)
     return later if instant.replace(tzinfo=None) == wall else instant
 
 
@@ -183,14 +207,23 @@ def _task(t: Task) -> list[str]:
     if t.execution_timeout is not None:
         lines.append(f"    time limit: {duration_words(t.execution_timeout)}")
     if "external_dag_id" in t.arguments and t.operator_given == "external_task_sensor":
-        waited = t.arguments["external_dag_id"] + (f".{t.arguments['external_task_id']}" if "external_task_id" in t.arguments else "")
+        waited = t.arguments["external_dag_id"] + (
+            f".{t.arguments['external_task_id']}" if "external_task_id" in t.arguments else ""
+        )
         lines.append(f"    waits for:  {waited} (same logical date)")
     lines.append(f"    alerts:     {_alert_words(t.alerts)}")
     if "trigger_rule" in t.overrides:
         lines.append(f"    runs when:  {t.overrides['trigger_rule']} (instead of all_success)")
     if "outlets" in t.overrides:
         lines.append(f"    updates:    {', '.join(t.overrides['outlets'])}")
-    for key in ("pool", "pool_slots", "queue", "priority_weight", "max_active_tis_per_dag", "executor_config"):
+    for key in (
+        "pool",
+        "pool_slots",
+        "queue",
+        "priority_weight",
+        "max_active_tis_per_dag",
+        "executor_config",
+    ):
         if key in t.overrides:
             lines.append(f"    {key + ':':<11} {t.overrides[key]}")
     return lines
@@ -209,7 +242,12 @@ def duration_words(d: timedelta) -> str:
     """'1 hour 30 minutes' for timedelta(minutes=90)."""
     seconds = int(d.total_seconds())
     days, rest = divmod(seconds, 86400)
-    parts = [(days, "day"), (rest // 3600, "hour"), (rest % 3600 // 60, "minute"), (rest % 60, "second")]
+    parts = [
+        (days, "day"),
+        (rest // 3600, "hour"),
+        (rest % 3600 // 60, "minute"),
+        (rest % 60, "second"),
+    ]
     return " ".join(_count(n, unit) for n, unit in parts if n) or "0 seconds"
 
 

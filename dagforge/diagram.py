@@ -12,8 +12,10 @@ import subprocess
 from .model import Pipeline
 
 FORMATS = ("mermaid", "dot", "png", "svg")
-GRAPHVIZ_HINT = ("install Graphviz (Debian/Ubuntu: `apt-get install graphviz`, macOS: `brew install graphviz`, "
-                 "Windows: `winget install graphviz`), or use --format mermaid or --format dot")
+GRAPHVIZ_HINT = (
+    "install Graphviz (Debian/Ubuntu: `apt-get install graphviz`, macOS: `brew install graphviz`, "
+    "Windows: `winget install graphviz`), or use --format mermaid or --format dot"
+)
 
 
 class GraphvizMissing(RuntimeError):
@@ -37,7 +39,9 @@ def mermaid(p: Pipeline) -> str:
     ids = {t.task_id: f"t{i}" for i, t in enumerate(p.tasks)}  # Mermaid reserves words like `end`
     lines = ["---", f"title: {_quoted(p.dag_id)}", "---", "flowchart LR"]
     for t in p.tasks:
-        lines.append(f'    {ids[t.task_id]}["{t.task_id}<br/>{t.operator.name}"]')  # ids: [A-Za-z0-9_.-]
+        lines.append(
+            f'    {ids[t.task_id]}["{t.task_id}<br/>{t.operator.name}"]'
+        )  # ids: [A-Za-z0-9_.-]
     for up, down in p.edges:
         lines.append(f"    {ids[up]} --> {ids[down]}")
     return "\n".join(lines) + "\n"
@@ -71,7 +75,9 @@ def graphviz(source: str, fmt: str) -> bytes:
     """`source` (DOT) laid out and drawn by Graphviz's `dot` as `fmt` (png, svg)."""
     exe = shutil.which("dot")
     if exe is None:
-        raise GraphvizMissing(f"--format {fmt} needs Graphviz's `dot` program, which is not installed")
+        raise GraphvizMissing(
+            f"--format {fmt} needs Graphviz's `dot` program, which is not installed"
+        )
     proc = subprocess.run([exe, f"-T{fmt}"], input=source.encode("utf-8"), capture_output=True)
     if proc.returncode != 0:
         raise RuntimeError(f"Graphviz failed: {proc.stderr.decode('utf-8', 'replace').strip()}")

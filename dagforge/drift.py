@@ -38,14 +38,20 @@ class Drift:
         before = (self.actual or "").splitlines(keepends=True)
         after = (self.expected or "").splitlines(keepends=True)
         lines = difflib.unified_diff(
-            before, after,
+            before,
+            after,
             f"{name} (on disk)" if self.actual is not None else "/dev/null",
             f"{name} (dagforge build)" if self.expected is not None else "/dev/null",
         )
-        return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+        return "".join(
+            line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+            for line in lines
+        )
 
 
-def compare(spec: str, spec_lines: list[str], output: Path, input_sha256: str, generate) -> Drift | None:
+def compare(
+    spec: str, spec_lines: list[str], output: Path, input_sha256: str, generate
+) -> Drift | None:
     """The drift of one valid spec's generated file, or None when it is exactly what build writes.
 
     `generate()` gives what build would write; it is called only for a drifted file.
@@ -53,7 +59,9 @@ def compare(spec: str, spec_lines: list[str], output: Path, input_sha256: str, g
     name = output.as_posix()
     actual = stamp.read_file(output)
     if actual is None:
-        d = Diagnostic(spec, 0, 0, f"{name} is missing: it is generated from this spec", FIX, code="missing")
+        d = Diagnostic(
+            spec, 0, 0, f"{name} is missing: it is generated from this spec", FIX, code="missing"
+        )
         return Drift("missing", output, spec, d, spec_lines, None, generate())
     found = stamp.read_stamp(actual)
     if found.current(input_sha256):
@@ -62,8 +70,14 @@ def compare(spec: str, spec_lines: list[str], output: Path, input_sha256: str, g
     if found.source is None or ("output" in found.hashes and not found.intact):
         line = _first_difference(actual, expected)
         what = "was edited by hand" if found.source else "is not a dagforge file"
-        d = Diagnostic(name, line, 1, f"{name} {what}: `dagforge build` would overwrite it with the DAG of {spec}",
-                       f"make the change in {spec} instead, then {FIX}", code="hand-edited")
+        d = Diagnostic(
+            name,
+            line,
+            1,
+            f"{name} {what}: `dagforge build` would overwrite it with the DAG of {spec}",
+            f"make the change in {spec} instead, then {FIX}",
+            code="hand-edited",
+        )
         return Drift("hand-edited", output, spec, d, actual.splitlines(), actual, expected)
     d = Diagnostic(spec, 0, 0, f"{name} is stale: {_why(found, spec)}", FIX, code="stale")
     return Drift("stale", output, spec, d, spec_lines, actual, expected)
@@ -74,8 +88,14 @@ def orphaned(output: Path, moved_to: Path | None = None) -> Drift:
     name = output.as_posix()
     actual = stamp.read_file(output)
     source = stamp.read_stamp(actual or "").source
-    why = f"its spec {source} is gone" if moved_to is None else f"{source} now generates {moved_to.as_posix()}"
-    d = Diagnostic(name, 0, 0, f"{name} is orphaned: {why}", f"{FIX} (it removes the file)", code="orphaned")
+    why = (
+        f"its spec {source} is gone"
+        if moved_to is None
+        else f"{source} now generates {moved_to.as_posix()}"
+    )
+    d = Diagnostic(
+        name, 0, 0, f"{name} is orphaned: {why}", f"{FIX} (it removes the file)", code="orphaned"
+    )
     return Drift("orphaned", output, source, d, [], actual, None)
 
 

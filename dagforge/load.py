@@ -19,7 +19,10 @@ from .diagnostics import Diagnostic
 SPEC_SUFFIXES = (".yaml", ".yml")
 MAX_BYTES = 1024 * 1024  # a pipeline spec is a few KiB; anything near this is a mistake
 MAX_NODES = 100_000  # bounds alias expansion ("billion laughs")
-DEFAULTS_NAMES = ("defaults.yaml", "defaults.yml")  # shared defaults of a folder (defaults.py), not specs
+DEFAULTS_NAMES = (
+    "defaults.yaml",
+    "defaults.yml",
+)  # shared defaults of a folder (defaults.py), not specs
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _T = "tag:yaml.org,2002:"
@@ -37,10 +40,18 @@ class Document:
     data: object = None
     positions: dict = field(default_factory=dict)  # path tuple -> (line, col) of the value
     key_positions: dict = field(default_factory=dict)  # path tuple -> (line, col) of the key
-    environment: dict = field(default_factory=dict)  # ${VAR} substituted: name -> its value, None when its default was used
-    environment_problems: list = field(default_factory=list)  # (path, message, hint): validate reports them
-    origins: dict = field(default_factory=dict)  # path -> "file:line" of each value inherited from a defaults.yaml
-    inherited: dict = field(default_factory=dict)  # the defaults.yaml files it inherits from: display -> text
+    environment: dict = field(
+        default_factory=dict
+    )  # ${VAR} substituted: name -> its value, None when its default was used
+    environment_problems: list = field(
+        default_factory=list
+    )  # (path, message, hint): validate reports them
+    origins: dict = field(
+        default_factory=dict
+    )  # path -> "file:line" of each value inherited from a defaults.yaml
+    inherited: dict = field(
+        default_factory=dict
+    )  # the defaults.yaml files it inherits from: display -> text
 
     def where(self, path, key: bool = False) -> tuple[int, int]:
         """Position of the value at `path` (of its key with key=True), else of its nearest parent."""
@@ -72,16 +83,19 @@ def find_specs(paths) -> tuple[list[Path], list[Diagnostic]]:
             p = p.parent
         if p.is_dir():
             found += sorted(
-                f for f in p.rglob("*")
-                if f.suffix in SPEC_SUFFIXES and f.is_file() and f.name not in DEFAULTS_NAMES
-                and not any(part.startswith(".") for part in f.relative_to(p).parts)  # hidden: not specs
+                f
+                for f in p.rglob("*")
+                if f.suffix in SPEC_SUFFIXES
+                and f.is_file()
+                and f.name not in DEFAULTS_NAMES
+                and not any(
+                    part.startswith(".") for part in f.relative_to(p).parts
+                )  # hidden: not specs
             )
         elif p.is_file():
             found.append(p)
         else:
-            problems.append(
-                Diagnostic(str(given), 0, 0, "no such file or folder", code="usage")
-            )
+            problems.append(Diagnostic(str(given), 0, 0, "no such file or folder", code="usage"))
     unique = list(dict.fromkeys(f.resolve() for f in found))
     return unique, problems
 
@@ -89,7 +103,11 @@ def find_specs(paths) -> tuple[list[Path], list[Diagnostic]]:
 def display_path(path: Path) -> str:
     """The path relative to the working folder when it is inside it, else as given."""
     try:
-        return Path(os.path.relpath(path)).as_posix() if path.is_relative_to(Path.cwd()) else path.as_posix()
+        return (
+            Path(os.path.relpath(path)).as_posix()
+            if path.is_relative_to(Path.cwd())
+            else path.as_posix()
+        )
     except ValueError:
         return path.as_posix()
 
@@ -105,10 +123,18 @@ def load(path: Path) -> Document:
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
-            fail(f"file is {size} bytes; a spec may be at most {MAX_BYTES}", "split it into several specs", 1, 1)
+            fail(
+                f"file is {size} bytes; a spec may be at most {MAX_BYTES}",
+                "split it into several specs",
+                1,
+                1,
+            )
         raw = path.read_bytes()
     except OSError as e:
-        fail(f"cannot read the file: {e.strerror or e}", "check that it exists and that you may read it")
+        fail(
+            f"cannot read the file: {e.strerror or e}",
+            "check that it exists and that you may read it",
+        )
     if raw.startswith(b"\xef\xbb\xbf"):
         fail("file starts with a byte-order mark", "save it as UTF-8 without BOM", 1, 1)
     try:
@@ -127,17 +153,32 @@ def load(path: Path) -> Document:
         hint = "fix the YAML syntax at this point"
         if mark and text[mark.index : mark.index + 1] == "\t":
             problem, hint = "a tab is used for indentation", "indent with spaces, never tabs"
-        fail(f"invalid YAML: {problem}", hint, mark.line + 1 if mark else 0, mark.column + 1 if mark else 0)
+        fail(
+            f"invalid YAML: {problem}",
+            hint,
+            mark.line + 1 if mark else 0,
+            mark.column + 1 if mark else 0,
+        )
     if not nodes or nodes[0] is None:
         fail("file is empty", "a spec is a mapping with at least start_date and tasks", 1, 1)
     if len(nodes) > 1:
         m = nodes[1].start_mark
-        fail("file holds more than one YAML document", "keep one pipeline per file", m.line + 1, m.column + 1)
+        fail(
+            "file holds more than one YAML document",
+            "keep one pipeline per file",
+            m.line + 1,
+            m.column + 1,
+        )
     root = nodes[0]
     if not isinstance(root, yaml.MappingNode):
         m = root.start_mark
         kind = "a list" if isinstance(root, yaml.SequenceNode) else "a single value"
-        fail(f"the spec is {kind}, not a mapping of keys", "write `key: value` lines, e.g. `dag_id: my_pipeline`", m.line + 1, m.column + 1)
+        fail(
+            f"the spec is {kind}, not a mapping of keys",
+            "write `key: value` lines, e.g. `dag_id: my_pipeline`",
+            m.line + 1,
+            m.column + 1,
+        )
     budget = [MAX_NODES]
     doc.data = _convert(root, (), doc, budget, fail)
     return doc
@@ -147,8 +188,12 @@ def _convert(node, path, doc: Document, budget, fail):
     budget[0] -= 1
     mark = node.start_mark
     if budget[0] < 0:
-        fail(f"the spec expands to more than {MAX_NODES} values", "an alias (*name) repeats too much: write the values out or nest aliases less",
-             mark.line + 1, mark.column + 1)
+        fail(
+            f"the spec expands to more than {MAX_NODES} values",
+            "an alias (*name) repeats too much: write the values out or nest aliases less",
+            mark.line + 1,
+            mark.column + 1,
+        )
     doc.positions[path] = (mark.line + 1, mark.column + 1)
     if node.tag not in _ALLOWED_TAGS:
         fail(
@@ -166,12 +211,19 @@ def _convert(node, path, doc: Document, budget, fail):
     try:
         value = _constructor.yaml_constructors[node.tag](_constructor, node)
     except (ValueError, yaml.YAMLError) as e:
-        fail(f"cannot read value {node.value!r}: {e}", "quote it to keep it as text", mark.line + 1, mark.column + 1)
+        fail(
+            f"cannot read value {node.value!r}: {e}",
+            "quote it to keep it as text",
+            mark.line + 1,
+            mark.column + 1,
+        )
     return substitute(value, path, doc) if isinstance(value, str) and "$" in value else value
 
 
 # `${NAME}` or `${NAME:-default}`; `$${` is a literal `${`. Anything else after `${` is a mistake.
-_REFERENCE = re.compile(r"\$\$\{|\$\{(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\})?")
+_REFERENCE = re.compile(
+    r"\$\$\{|\$\{(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\})?"
+)
 
 
 def substitute(text: str, path: tuple, doc: Document, environ=None) -> str:
@@ -186,8 +238,13 @@ def substitute(text: str, path: tuple, doc: Document, environ=None) -> str:
             return "${"
         name = m.group("name")
         if name is None:
-            doc.environment_problems.append((path, "`${` starts no environment reference here",
-                                             "write ${NAME} or ${NAME:-default}, or `$${` for a literal `${` (as in a bash command)"))
+            doc.environment_problems.append(
+                (
+                    path,
+                    "`${` starts no environment reference here",
+                    "write ${NAME} or ${NAME:-default}, or `$${` for a literal `${` (as in a bash command)",
+                )
+            )
             return whole
         if name in environ:
             doc.environment[name] = environ[name]
@@ -195,8 +252,10 @@ def substitute(text: str, path: tuple, doc: Document, environ=None) -> str:
         if m.group("default") is not None:
             doc.environment.setdefault(name, None)
             return m.group("default")
-        hint = (f"set {name} where dagforge runs, give a default (${{{name}:-value}}), "
-                f"or write $${{{name}}} for a literal ${{{name}}}")
+        hint = (
+            f"set {name} where dagforge runs, give a default (${{{name}:-value}}), "
+            f"or write $${{{name}}} for a literal ${{{name}}}"
+        )
         doc.environment_problems.append((path, f"environment variable '{name}' is not set", hint))
         return whole
 
@@ -228,11 +287,18 @@ def _merged_pairs(node, fail):
     own, merged = [], []
     for key_node, value_node in node.value:
         if key_node.tag == _T + "merge":
-            sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            sources = (
+                value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            )
             for src in sources:
                 if not isinstance(src, yaml.MappingNode):
                     m = src.start_mark
-                    fail("`<<` merges only mappings", "point `<<` at a mapping anchor", m.line + 1, m.column + 1)
+                    fail(
+                        "`<<` merges only mappings",
+                        "point `<<` at a mapping anchor",
+                        m.line + 1,
+                        m.column + 1,
+                    )
                 merged += _merged_pairs(src, fail)
         else:
             own.append((key_node, value_node))

@@ -15,9 +15,24 @@ from .operators import SHORT
 # Built-in short operator names -> (module, class) in Airflow 3 and its providers (see operators.py).
 OPERATORS = {name: (short.module, short.name) for name, short in SHORT.items()}
 # Task keys that are settings of every task, not arguments of its operator.
-TASK_SETTINGS = ("operator", "wait_for", "expand", "outlets", "dependencies", "retries", "retry_delay", "execution_timeout", "alerts",
-                 "trigger_rule", "pool", "pool_slots", "queue", "priority_weight", "max_active_tis_per_dag",
-                 "executor_config")
+TASK_SETTINGS = (
+    "operator",
+    "wait_for",
+    "expand",
+    "outlets",
+    "dependencies",
+    "retries",
+    "retry_delay",
+    "execution_timeout",
+    "alerts",
+    "trigger_rule",
+    "pool",
+    "pool_slots",
+    "queue",
+    "priority_weight",
+    "max_active_tis_per_dag",
+    "executor_config",
+)
 DEFAULT_RETRY_DELAY = timedelta(minutes=5)
 # Names the generated module binds itself; task variables must not shadow them.
 _TAKEN = {"DAG", "dag", "pendulum", "timedelta", "SmtpNotifier", "DagSuccessMail"} | targets.NAMES
@@ -124,15 +139,27 @@ class Pipeline:
     alerts: Alerts
     tasks: list[Task] = field(default_factory=list)
     groups: list[Group] = field(default_factory=list)
-    layout: list[str] = field(default_factory=list)  # task and group ids in spec order, groups before their tasks
+    layout: list[str] = field(
+        default_factory=list
+    )  # task and group ids in spec order, groups before their tasks
     generator: str = f"dagforge {__version__}"
-    input_sha256: str = ""  # the spec and the generator together (see stamp.py); set before rendering
-    inputs: dict = field(default_factory=dict)  # what shaped it besides the spec's text: name -> text
-    origins: dict = field(default_factory=dict)  # with a defaults.yaml: "key" / "key.sub" -> (value, "file:line") of every setting
+    input_sha256: str = (
+        ""  # the spec and the generator together (see stamp.py); set before rendering
+    )
+    inputs: dict = field(
+        default_factory=dict
+    )  # what shaped it besides the spec's text: name -> text
+    origins: dict = field(
+        default_factory=dict
+    )  # with a defaults.yaml: "key" / "key.sub" -> (value, "file:line") of every setting
 
     @property
     def schedule_kind(self) -> str:
-        return values.schedule_kind(self.schedule) if not isinstance(self.schedule, timedelta) else "duration"
+        return (
+            values.schedule_kind(self.schedule)
+            if not isinstance(self.schedule, timedelta)
+            else "duration"
+        )
 
     @property
     def edges(self) -> list[tuple[str, str]]:
@@ -173,7 +200,10 @@ def build_model(doc: Document) -> Pipeline:
     p.origins = _sources(doc) if doc.origins else {}
     for name, text in doc.inherited.items():
         p.inputs[f"defaults:{name}"] = text
-    for name, value in doc.environment.items():  # the output depends on them: so does its input hash
+    for (
+        name,
+        value,
+    ) in doc.environment.items():  # the output depends on them: so does its input hash
         p.inputs[f"env:{name}"] = "\0unset" if value is None else value
     doc_md = d.get("doc_md")
     if isinstance(doc_md, dict):
@@ -204,7 +234,9 @@ def build_model(doc: Document) -> Pipeline:
             p.groups.append(Group(n.full_id, n.local_id, n.parent, n.spec.get("tooltip")))
             continue
         spec = {}
-        for group in reversed(structure.ancestors(n, by_id)):  # the outermost first: the nearest wins
+        for group in reversed(
+            structure.ancestors(n, by_id)
+        ):  # the outermost first: the nearest wins
             spec.update(by_id[group].spec.get("defaults", {}))
         spec.update(n.spec)
         task = _task(n.full_id, spec, p, names, ref)
@@ -212,7 +244,9 @@ def build_model(doc: Document) -> Pipeline:
         for key, value in n.spec.get("expand", {}).items():
             if isinstance(value, dict):
                 value = Output(structure.resolve(value["output_of"], n, by_id))
-                upstream.setdefault(n.full_id, []).append(value.task_id)  # Airflow adds it: an XCom is an edge
+                upstream.setdefault(n.full_id, []).append(
+                    value.task_id
+                )  # Airflow adds it: an XCom is an edge
             task.expand[key] = value
         task.dependencies = tuple(sorted(set(upstream.get(n.full_id, ())), key=order.__getitem__))
         p.tasks.append(task)
@@ -230,8 +264,19 @@ def _sources(doc: Document) -> dict:
         if key == "tasks":
             continue
         if isinstance(value, dict) and key in ("alerts", "params"):
-            out.update({f"{key}.{sub}": (v, origin((key, sub)) if (key, sub) in doc.origins else origin((key,)) if (key,) in doc.origins
-                                          else origin((key, sub))) for sub, v in value.items()})
+            out.update(
+                {
+                    f"{key}.{sub}": (
+                        v,
+                        origin((key, sub))
+                        if (key, sub) in doc.origins
+                        else origin((key,))
+                        if (key,) in doc.origins
+                        else origin((key, sub)),
+                    )
+                    for sub, v in value.items()
+                }
+            )
         else:
             out[key] = (value, origin((key,)))
     return out
@@ -304,7 +349,9 @@ def _task(task_id: str, spec: dict, p: Pipeline, names: set, ref) -> Task:
         if key in ("retry_delay", "execution_timeout"):
             overrides[key] = values.parse_duration(value)
         elif key == "alerts":
-            overrides[key] = _alerts(value, Alerts(p.alerts.emails, p.alerts.on_failure, p.alerts.on_retry))
+            overrides[key] = _alerts(
+                value, Alerts(p.alerts.emails, p.alerts.on_failure, p.alerts.on_retry)
+            )
         elif key in TASK_SETTINGS and key not in ("operator", "wait_for", "expand", "dependencies"):
             overrides[key] = value
     alerts = overrides.get("alerts", p.alerts)

@@ -19,19 +19,49 @@ STANDARD = _STANDARD = "apache-airflow-providers-standard"
 _SENSOR = ("poke_interval", "timeout")
 
 SHORT = {
-    "bash": Short("airflow.providers.standard.operators.bash", "BashOperator", _STANDARD, schema=True),
-    "python": Short("airflow.providers.standard.operators.python", "PythonOperator", _STANDARD, schema=True),
-    "empty": Short("airflow.providers.standard.operators.empty", "EmptyOperator", _STANDARD, schema=True),
-    "email": Short("airflow.providers.smtp.operators.smtp", "EmailOperator", "apache-airflow-providers-smtp", schema=True),
-    "sql": Short("airflow.providers.common.sql.operators.sql", "SQLExecuteQueryOperator", "apache-airflow-providers-common-sql"),
-    "trigger_dag": Short("airflow.providers.standard.operators.trigger_dagrun", "TriggerDagRunOperator", _STANDARD),
-    "file_sensor": Short("airflow.providers.standard.sensors.filesystem", "FileSensor", _STANDARD, _SENSOR),
-    "external_task_sensor": Short("airflow.providers.standard.sensors.external_task", "ExternalTaskSensor", _STANDARD,
-                                  _SENSOR + ("execution_delta",)),
-    "time_delta_sensor": Short("airflow.providers.standard.sensors.time_delta", "TimeDeltaSensor", _STANDARD,
-                               _SENSOR + ("delta",)),
-    "kubernetes_pod": Short("airflow.providers.cncf.kubernetes.operators.pod", "KubernetesPodOperator",
-                            "apache-airflow-providers-cncf-kubernetes"),
+    "bash": Short(
+        "airflow.providers.standard.operators.bash", "BashOperator", _STANDARD, schema=True
+    ),
+    "python": Short(
+        "airflow.providers.standard.operators.python", "PythonOperator", _STANDARD, schema=True
+    ),
+    "empty": Short(
+        "airflow.providers.standard.operators.empty", "EmptyOperator", _STANDARD, schema=True
+    ),
+    "email": Short(
+        "airflow.providers.smtp.operators.smtp",
+        "EmailOperator",
+        "apache-airflow-providers-smtp",
+        schema=True,
+    ),
+    "sql": Short(
+        "airflow.providers.common.sql.operators.sql",
+        "SQLExecuteQueryOperator",
+        "apache-airflow-providers-common-sql",
+    ),
+    "trigger_dag": Short(
+        "airflow.providers.standard.operators.trigger_dagrun", "TriggerDagRunOperator", _STANDARD
+    ),
+    "file_sensor": Short(
+        "airflow.providers.standard.sensors.filesystem", "FileSensor", _STANDARD, _SENSOR
+    ),
+    "external_task_sensor": Short(
+        "airflow.providers.standard.sensors.external_task",
+        "ExternalTaskSensor",
+        _STANDARD,
+        _SENSOR + ("execution_delta",),
+    ),
+    "time_delta_sensor": Short(
+        "airflow.providers.standard.sensors.time_delta",
+        "TimeDeltaSensor",
+        _STANDARD,
+        _SENSOR + ("delta",),
+    ),
+    "kubernetes_pod": Short(
+        "airflow.providers.cncf.kubernetes.operators.pod",
+        "KubernetesPodOperator",
+        "apache-airflow-providers-cncf-kubernetes",
+    ),
 }
 
 

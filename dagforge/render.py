@@ -57,7 +57,9 @@ def py(value) -> str:
         return f"{value.func}({', '.join([py(a) for a in value.args] + [f'{k}={py(v)}' for k, v in value.kwargs])})"
     if isinstance(value, Moment):
         w = value.local
-        parts = [w.year, w.month, w.day] + ([w.hour, w.minute, w.second] if w.time() != time() else [])
+        parts = [w.year, w.month, w.day] + (
+            [w.hour, w.minute, w.second] if w.time() != time() else []
+        )
         if w.microsecond:
             parts.append(w.microsecond)
         return f"pendulum.datetime({', '.join(map(str, parts))}, tz={py(value.timezone)})"
@@ -81,7 +83,12 @@ def py(value) -> str:
 def _timedelta(value: timedelta) -> str:
     seconds = int(value.total_seconds())
     days, rest = divmod(seconds, 86400)
-    parts = {"days": days, "hours": rest // 3600, "minutes": rest % 3600 // 60, "seconds": rest % 60}
+    parts = {
+        "days": days,
+        "hours": rest // 3600,
+        "minutes": rest % 3600 // 60,
+        "seconds": rest % 60,
+    }
     given = [f"{k}={v}" for k, v in parts.items() if v]
     return f"timedelta({', '.join(given) or 'seconds=0'})"
 
@@ -111,25 +118,45 @@ def render(p: Pipeline, airflow=targets.DEFAULT) -> str:
     tasks = [(t, _task_settings(t, target)) for t in p.tasks]
     tree = _tree(p, {t.task_id: (t, s) for t, s in tasks}, {g.group_id: g for g in p.groups})
     var = {t.task_id: t.var for t in p.tasks}
-    mapped = {t.task_id: {k: TaskOutput(var[v.task_id]) if isinstance(v, Output) else v for k, v in t.expand.items()}
-              for t in p.tasks if t.expand}
-    implicit = {t.task_id: {v.task_id for v in t.expand.values() if isinstance(v, Output)} for t in p.tasks}
+    mapped = {
+        t.task_id: {
+            k: TaskOutput(var[v.task_id]) if isinstance(v, Output) else v
+            for k, v in t.expand.items()
+        }
+        for t in p.tasks
+        if t.expand
+    }
+    implicit = {
+        t.task_id: {v.task_id for v in t.expand.values() if isinstance(v, Output)} for t in p.tasks
+    }
     params = {name: Call(target.param[1], (v.default,), v.schema) for name, v in p.params.items()}
-    return _environment().get_template("dag.py.j2").render(
-        p=p,
-        imports=_imports(p, target),
-        schedule=_schedule(p, target),
-        default_args=default_args,
-        success_mail=Mail("DagSuccessMail", p.alerts.emails) if p.alerts.on_success and p.alerts.emails else None,
-        tasks=tasks,
-        tree=tree,
-        mapped=mapped,
-        task_group=target.task_group[1],
-        line_length=LINE_LENGTH,
-        params=params,
-        # an XCom an `expand` reads is an edge already: the file does not set it twice
-        upstreams={t.task_id: [u.var for u in p.tasks if u.task_id in t.dependencies and u.task_id not in implicit[t.task_id]]
-                   for t in p.tasks},
+    return (
+        _environment()
+        .get_template("dag.py.j2")
+        .render(
+            p=p,
+            imports=_imports(p, target),
+            schedule=_schedule(p, target),
+            default_args=default_args,
+            success_mail=Mail("DagSuccessMail", p.alerts.emails)
+            if p.alerts.on_success and p.alerts.emails
+            else None,
+            tasks=tasks,
+            tree=tree,
+            mapped=mapped,
+            task_group=target.task_group[1],
+            line_length=LINE_LENGTH,
+            params=params,
+            # an XCom an `expand` reads is an edge already: the file does not set it twice
+            upstreams={
+                t.task_id: [
+                    u.var
+                    for u in p.tasks
+                    if u.task_id in t.dependencies and u.task_id not in implicit[t.task_id]
+                ]
+                for t in p.tasks
+            },
+        )
     )
 
 
@@ -166,8 +193,12 @@ def _task_settings(t: Task, target: targets.Target) -> dict:
     if "outlets" in settings:
         settings["outlets"] = [Call(target.asset[1], (uri,)) for uri in settings["outlets"]]
     if "alerts" in t.overrides:
-        settings["on_failure_callback"] = Mail(NOTIFIER.alias, t.alerts.failure_to) if t.alerts.failure_to else None
-        settings["on_retry_callback"] = Mail(NOTIFIER.alias, t.alerts.retry_to) if t.alerts.retry_to else None
+        settings["on_failure_callback"] = (
+            Mail(NOTIFIER.alias, t.alerts.failure_to) if t.alerts.failure_to else None
+        )
+        settings["on_retry_callback"] = (
+            Mail(NOTIFIER.alias, t.alerts.retry_to) if t.alerts.retry_to else None
+        )
     return settings
 
 
@@ -199,7 +230,9 @@ def _asset_classes(condition, target: targets.Target) -> set:
     if isinstance(condition, list):
         return set().union(*(_asset_classes(c, target) for c in condition))
     [(kind, items)] = condition.items()
-    return {target.asset_any if kind == "any" else target.asset_all}.union(*(_asset_classes(c, target) for c in items))
+    return {target.asset_any if kind == "any" else target.asset_all}.union(
+        *(_asset_classes(c, target) for c in items)
+    )
 
 
 def _imports(p: Pipeline, target: targets.Target) -> list[list[str]]:
@@ -221,8 +254,10 @@ def _imports(p: Pipeline, target: targets.Target) -> list[list[str]]:
         for value in t.arguments.values():
             if isinstance(value, CodeRef):
                 user.add((value.module, value.name, value.alias))
-    alerting = p.alerts.failure_to or p.alerts.retry_to or any(
-        t.alerts.failure_to or t.alerts.retry_to for t in p.tasks if "alerts" in t.overrides
+    alerting = (
+        p.alerts.failure_to
+        or p.alerts.retry_to
+        or any(t.alerts.failure_to or t.alerts.retry_to for t in p.tasks if "alerts" in t.overrides)
     )
     if alerting:
         airflow.add((NOTIFIER.module, NOTIFIER.name, NOTIFIER.alias))
@@ -233,4 +268,12 @@ def _imports(p: Pipeline, target: targets.Target) -> list[list[str]]:
             names.setdefault(m, []).append(n + (f" as {a}" if a != n else ""))
         return [f"from {m} import {', '.join(ns)}" for m, ns in names.items()]
 
-    return [g for g in (["from datetime import timedelta"], ["import pendulum"] + lines(airflow), lines(user)) if g]
+    return [
+        g
+        for g in (
+            ["from datetime import timedelta"],
+            ["import pendulum"] + lines(airflow),
+            lines(user),
+        )
+        if g
+    ]

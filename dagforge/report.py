@@ -27,11 +27,23 @@ def findings(result) -> list[tuple[Diagnostic, list[str]]]:
     """Every diagnostic of a result, each with the lines of the file it points into."""
     found = [(d, []) for d in result.problems]
     for spec in result.specs:
-        found += [(d, spec.source_lines if d.path == spec.display else []) for d in spec.diagnostics]
+        found += [
+            (d, spec.source_lines if d.path == spec.display else []) for d in spec.diagnostics
+        ]
         if spec.internal_error:
-            found.append((Diagnostic(spec.display, 0, 0, f"internal error: {_last_line(spec.internal_error)}",
-                                     "this is a dagforge bug: please report it (--debug shows the traceback)",
-                                     code="internal"), []))
+            found.append(
+                (
+                    Diagnostic(
+                        spec.display,
+                        0,
+                        0,
+                        f"internal error: {_last_line(spec.internal_error)}",
+                        "this is a dagforge bug: please report it (--debug shows the traceback)",
+                        code="internal",
+                    ),
+                    [],
+                )
+            )
     found += [(d.diagnostic, d.lines) for d in getattr(result, "drift", [])]
     return found
 
@@ -67,8 +79,15 @@ def summary(result, command: str) -> str:
     return text
 
 
-def emit(result, command: str, fmt: str = "text", debug: bool = False, diff: bool = False,
-         out=None, err=None) -> int:
+def emit(
+    result,
+    command: str,
+    fmt: str = "text",
+    debug: bool = False,
+    diff: bool = False,
+    out=None,
+    err=None,
+) -> int:
     """Print a result in `fmt`; returns the exit code."""
     out, err = out or sys.stdout, err or sys.stderr
     code = exit_code(result)
@@ -105,8 +124,11 @@ def _text(result, command, debug, out, err) -> None:
         if spec.internal_error:
             if debug:
                 print(spec.internal_error.rstrip(), file=err)
-            print(f"{spec.display}: internal error: {_last_line(spec.internal_error)}, please report it"
-                  + ("" if debug else " (--debug shows the traceback)"), file=err)
+            print(
+                f"{spec.display}: internal error: {_last_line(spec.internal_error)}, please report it"
+                + ("" if debug else " (--debug shows the traceback)"),
+                file=err,
+            )
         if command == "build" and spec.output and not spec.up_to_date:
             print(f"wrote {spec.output.as_posix()}", file=out)
     for d in getattr(result, "drift", []):
@@ -138,13 +160,22 @@ def document(result, command: str, code: int) -> dict:
         doc["rendered"] = result.rendered
         doc["removed"] = [p.as_posix() for p in result.removed]
     if command == "check":
-        doc["drift"] = [{"kind": d.kind, "output": d.output.as_posix(), "spec": d.spec} for d in result.drift]
+        doc["drift"] = [
+            {"kind": d.kind, "output": d.output.as_posix(), "spec": d.spec} for d in result.drift
+        ]
     return doc
 
 
 def diagnostic_json(d: Diagnostic) -> dict:
-    return {"file": d.path, "line": d.line, "column": d.column, "severity": d.severity, "code": d.code,
-            "message": d.message, "hint": d.hint}
+    return {
+        "file": d.path,
+        "line": d.line,
+        "column": d.column,
+        "severity": d.severity,
+        "code": d.code,
+        "message": d.message,
+        "hint": d.hint,
+    }
 
 
 def _spec_json(spec, command: str) -> dict:
@@ -156,8 +187,12 @@ def _spec_json(spec, command: str) -> dict:
         status = "up-to-date" if spec.up_to_date else ("written" if spec.output else "not-written")
     else:
         status = "valid"
-    return {"spec": spec.display, "dag_id": spec.pipeline.dag_id if spec.pipeline else None, "status": status,
-            "output": spec.output.as_posix() if spec.output else None}
+    return {
+        "spec": spec.display,
+        "dag_id": spec.pipeline.dag_id if spec.pipeline else None,
+        "status": status,
+        "output": spec.output.as_posix() if spec.output else None,
+    }
 
 
 def github_command(d: Diagnostic) -> str:

@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from .api import BuildResult, build
@@ -81,8 +81,13 @@ class RunResult:
         return [t for t in self.tasks if t.state == "failed"]
 
 
-def run_spec(spec, logical_date: date | datetime | str | None = None, conf: dict | None = None,
-             use_airflow_home: bool = False, progress=None) -> RunResult:
+def run_spec(
+    spec,
+    logical_date: date | datetime | str | None = None,
+    conf: dict | None = None,
+    use_airflow_home: bool = False,
+    progress=None,
+) -> RunResult:
     """Build `spec` into a temporary dags folder and run its DAG once with `airflow dags test`.
 
     `progress`, when given, is called with one line of text once the spec is built and the run
@@ -106,26 +111,40 @@ def run_spec(spec, logical_date: date | datetime | str | None = None, conf: dict
         else:
             home = Path(tmp, "airflow-home")
             db = home / "airflow.db"
-            env.update(AIRFLOW_HOME=str(home), AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{db}")
+            env.update(
+                AIRFLOW_HOME=str(home), AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{db}"
+            )
 
         result = RunResult(build([spec], dags, verify=True))
         if not result.build.ok or not result.build.specs:
             return result
         result.dag_id = result.build.specs[0].pipeline.dag_id
         if progress:
-            where = f"the Airflow home {env['AIRFLOW_HOME']}" if use_airflow_home else "a throwaway Airflow home"
+            where = (
+                f"the Airflow home {env['AIRFLOW_HOME']}"
+                if use_airflow_home
+                else "a throwaway Airflow home"
+            )
             progress(f"running {result.dag_id} with airflow dags test in {where}")
         if not use_airflow_home:
             _airflow(["db", "migrate"], env, "could not prepare the throwaway Airflow home")
             last_run = 0
         command = ["dags", "test", result.dag_id]
         if logical_date is not None:
-            command.append(logical_date if isinstance(logical_date, str) else logical_date.isoformat())
+            command.append(
+                logical_date if isinstance(logical_date, str) else logical_date.isoformat()
+            )
         if conf is not None:
             command += ["--conf", json.dumps(conf)]
         started = time.monotonic()
-        proc = subprocess.run([sys.executable, "-m", "airflow", *command], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+        proc = subprocess.run(
+            [sys.executable, "-m", "airflow", *command],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        )
         result.seconds = time.monotonic() - started
         result.output = proc.stdout
         _read_outcome(result, db, last_run)
@@ -141,26 +160,41 @@ def _environment(dags: Path) -> dict:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [os.getcwd(), env.get("PYTHONPATH")]))
     env["AIRFLOW__CORE__DAGS_FOLDER"] = str(dags)
     env["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-    env["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "INFO"  # the task logs a failed run shows are INFO lines
+    env["AIRFLOW__LOGGING__LOGGING_LEVEL"] = (
+        "INFO"  # the task logs a failed run shows are INFO lines
+    )
     return env
 
 
 def _airflow(args: list[str], env: dict, what: str) -> str:
-    proc = subprocess.run([sys.executable, "-m", "airflow", *args], env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "airflow", *args], env=env, capture_output=True, text=True
+    )
     if proc.returncode != 0:
-        raise AirflowError(f"{what}: `airflow {' '.join(args)}` failed: {_tail(proc.stderr or proc.stdout, 1)}")
+        raise AirflowError(
+            f"{what}: `airflow {' '.join(args)}` failed: {_tail(proc.stderr or proc.stdout, 1)}"
+        )
     return proc.stdout
 
 
 def _user_database(env: dict) -> Path:
     """The SQLite file of the metadata database AIRFLOW_HOME is configured with, as Airflow resolves it."""
-    url = _airflow(["config", "get-value", "database", "sql_alchemy_conn"], env,
-                   "could not read the Airflow configuration").strip().splitlines()[-1]
+    url = (
+        _airflow(
+            ["config", "get-value", "database", "sql_alchemy_conn"],
+            env,
+            "could not read the Airflow configuration",
+        )
+        .strip()
+        .splitlines()[-1]
+    )
     scheme, _, rest = url.partition("://")
     path = rest[1:].split("?", 1)[0]  # sqlite:////abs/airflow.db, sqlite:///relative.db
     if scheme.split("+")[0] != "sqlite" or not path:
-        raise UsageError(f"--use-airflow-home needs a SQLite metadata database file to read the run from; "
-                         f"{env['AIRFLOW_HOME']} uses {scheme.split('+')[0] if path else url}")
+        raise UsageError(
+            f"--use-airflow-home needs a SQLite metadata database file to read the run from; "
+            f"{env['AIRFLOW_HOME']} uses {scheme.split('+')[0] if path else url}"
+        )
     return Path(path)
 
 
@@ -174,41 +208,59 @@ def _last_run_id(db: Path) -> int:
         with _connect(db) as c:
             return c.execute("SELECT COALESCE(MAX(id), 0) FROM dag_run").fetchone()[0]
     except sqlite3.Error:
-        raise UsageError(f"the Airflow metadata database {db} is not set up: run `airflow db migrate`") from None
+        raise UsageError(
+            f"the Airflow metadata database {db} is not set up: run `airflow db migrate`"
+        ) from None
 
 
 def _read_outcome(result: RunResult, db: Path, after: int) -> None:
     with _connect(db) as c:
-        row = c.execute("SELECT run_id, state FROM dag_run WHERE dag_id = ? AND id > ? ORDER BY id DESC LIMIT 1",
-                        (result.dag_id, after)).fetchone()
+        row = c.execute(
+            "SELECT run_id, state FROM dag_run WHERE dag_id = ? AND id > ? ORDER BY id DESC LIMIT 1",
+            (result.dag_id, after),
+        ).fetchone()
         if row is None:
             return
         result.run_id, result.state = row
         where = (result.dag_id, result.run_id)
-        tasks = c.execute("SELECT task_id, state, try_number, start_date, end_date, duration FROM task_instance"
-                          " WHERE dag_id = ? AND run_id = ?", where).fetchall()
-        earlier = c.execute("SELECT task_id, try_number, state, start_date, end_date FROM task_instance_history"
-                            " WHERE dag_id = ? AND run_id = ? ORDER BY try_number", where).fetchall()
+        tasks = c.execute(
+            "SELECT task_id, state, try_number, start_date, end_date, duration FROM task_instance"
+            " WHERE dag_id = ? AND run_id = ?",
+            where,
+        ).fetchall()
+        earlier = c.execute(
+            "SELECT task_id, try_number, state, start_date, end_date FROM task_instance_history"
+            " WHERE dag_id = ? AND run_id = ? ORDER BY try_number",
+            where,
+        ).fetchall()
     logs = _task_logs(result.output)
     for task_id, state, tries, start, end, duration in tasks:
-        t = TaskRun(task_id, state, tries, _when(start), _when(end), duration, log=logs.get(task_id, []))
-        t.attempts = [Attempt(n, s, _when(b), _when(e)) for tid, n, s, b, e in earlier if tid == task_id]
+        t = TaskRun(
+            task_id, state, tries, _when(start), _when(end), duration, log=logs.get(task_id, [])
+        )
+        t.attempts = [
+            Attempt(n, s, _when(b), _when(e)) for tid, n, s, b, e in earlier if tid == task_id
+        ]
         if tries and t.start and not any(a.try_number == tries for a in t.attempts):
             t.attempts.append(Attempt(tries, state, t.start, t.end))
         result.tasks.append(t)
-    result.tasks.sort(key=lambda t: (t.start is None, t.start or datetime.min.replace(tzinfo=timezone.utc)))
+    result.tasks.sort(
+        key=lambda t: (t.start is None, t.start or datetime.min.replace(tzinfo=UTC))
+    )
 
 
 def _when(text: str | None) -> datetime | None:
     """A time as the metadata database keeps it (UTC, no offset)."""
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc) if text else None
+    return datetime.fromisoformat(text).replace(tzinfo=UTC) if text else None
 
 
 _START = re.compile(r"\[DAG TEST\] starting task_id=(\S+) ")
 _END = re.compile(r"\[DAG TEST\] end task task_id=")
 # Not the task's log: the in-process execution API and the log-folding markers around it; a
 # traceback's header (its frames are indented and left out too: its last line says what failed).
-_NOISE = re.compile(r"\[airflow\.api_fastapi\.|::(end)?group::|\[DAG TEST\]|^Traceback \(most recent call last\):")
+_NOISE = re.compile(
+    r"\[airflow\.api_fastapi\.|::(end)?group::|\[DAG TEST\]|^Traceback \(most recent call last\):"
+)
 # `... message  [logger.name] key=value loc=file.py:12`: the logger and source location say little here.
 _WHERE = re.compile(r"\s+\[[\w.]+\]((?:\s+\w+=\S+)*?)\s+loc=\S+$")
 
@@ -224,7 +276,9 @@ def _task_logs(output: str) -> dict[str, list[str]]:
         elif _END.search(line):
             current = None
         elif current and line.strip() and not _NOISE.search(line) and not line[:1].isspace():
-            logs[current].append(_WHERE.sub(r"\1", line.rstrip()))  # indented lines: traceback frames
+            logs[current].append(
+                _WHERE.sub(r"\1", line.rstrip())
+            )  # indented lines: traceback frames
     return {task: lines[-LOG_LINES:] for task, lines in logs.items()}
 
 

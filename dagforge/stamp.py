@@ -36,18 +36,31 @@ def generator_digest() -> str:
     changes come with a new version; within one, `build --force` re-renders everything."""
     h = hashlib.sha256()
     parts = [("version", __version__.encode()), ("schema", schema_path().read_bytes())]
-    parts += [(f"templates/{f.name}", f.read_bytes()) for f in sorted(_TEMPLATES.iterdir()) if f.is_file()]
+    parts += [
+        (f"templates/{f.name}", f.read_bytes()) for f in sorted(_TEMPLATES.iterdir()) if f.is_file()
+    ]
     for name, data in parts:
         h.update(_framed(name.encode()) + _framed(data))
     return h.hexdigest()
 
 
-def input_sha256(source: str, spec_text: str, airflow: str, generator: str | None = None, inputs: dict | None = None) -> str:
+def input_sha256(
+    source: str,
+    spec_text: str,
+    airflow: str,
+    generator: str | None = None,
+    inputs: dict | None = None,
+) -> str:
     """The hash of all a generated file is made from: the spec (its path and bytes), the Airflow
     version it is written for, the generator, and `inputs`: what else shaped it (a doc_md file, the
     environment values it substituted, the defaults.yaml files it inherits), name -> text."""
     h = hashlib.sha256()
-    parts = (source.encode(), spec_text.encode("utf-8"), airflow.encode(), (generator or generator_digest()).encode())
+    parts = (
+        source.encode(),
+        spec_text.encode("utf-8"),
+        airflow.encode(),
+        (generator or generator_digest()).encode(),
+    )
     parts += tuple(f"{k}\0{v}".encode() for k, v in sorted((inputs or {}).items()))
     for part in parts:
         h.update(_framed(part))

@@ -25,14 +25,18 @@ class Node:
     parent: str | None  # the full id of its group
     is_group: bool
     children: list[str] = field(default_factory=list)
-    mapping: bool = True  # False: the spec gives something else than a mapping here (the schema says so)
+    mapping: bool = (
+        True  # False: the spec gives something else than a mapping here (the schema says so)
+    )
 
     @property
     def depth(self) -> int:
         return len(self.path) // 2
 
 
-def nodes(tasks, prefix: str = "", path: tuple = ("tasks",), parent: str | None = None) -> list[Node]:
+def nodes(
+    tasks, prefix: str = "", path: tuple = ("tasks",), parent: str | None = None
+) -> list[Node]:
     """Every task and group under `tasks`, parents before their children, in spec order."""
     out = []
     for local, spec in tasks.items() if isinstance(tasks, dict) else ():
@@ -72,7 +76,12 @@ def declared(all_nodes: list[Node]) -> list[tuple[str, str, tuple, int]]:
         deps = n.spec.get("dependencies")
         for i, dep in enumerate(deps if isinstance(deps, list) else []):
             up = resolve(dep, n, by_id) if isinstance(dep, str) else None
-            if up is not None and up != n.full_id and up not in ancestors(n, by_id) and n.full_id not in ancestors(by_id[up], by_id):
+            if (
+                up is not None
+                and up != n.full_id
+                and up not in ancestors(n, by_id)
+                and n.full_id not in ancestors(by_id[up], by_id)
+            ):
                 out.append((up, n.full_id, n.path, i))
     return out
 
@@ -96,7 +105,9 @@ def expand(all_nodes: list[Node]) -> dict[tuple[str, str], tuple]:
         common = set(ancestors(up, by_id)) & set(ancestors(down, by_id))
         return max((by_id[g].depth for g in common), default=0)
 
-    for up, down, path, i in sorted(declared(all_nodes), key=scope_depth, reverse=True):  # innermost groups first
+    for up, down, path, i in sorted(
+        declared(all_nodes), key=scope_depth, reverse=True
+    ):  # innermost groups first
         for u in leaves(up):
             for d in roots(down):
                 edges.setdefault((u, d), (path, i))

@@ -16,15 +16,34 @@ DEFAULT = "3"
 # home of the short names; a full path that is the home of one of these on either version is
 # written as its home on the target, so one spec serves both.
 OPERATOR_HOMES = (
-    {"3": "airflow.providers.standard.operators.bash.BashOperator", "2": "airflow.operators.bash.BashOperator"},
-    {"3": "airflow.providers.standard.operators.python.PythonOperator", "2": "airflow.operators.python.PythonOperator"},
-    {"3": "airflow.providers.standard.operators.empty.EmptyOperator", "2": "airflow.operators.empty.EmptyOperator"},
-    {"3": "airflow.providers.standard.operators.trigger_dagrun.TriggerDagRunOperator",
-     "2": "airflow.operators.trigger_dagrun.TriggerDagRunOperator"},
-    {"3": "airflow.providers.standard.sensors.filesystem.FileSensor", "2": "airflow.sensors.filesystem.FileSensor"},
-    {"3": "airflow.providers.standard.sensors.external_task.ExternalTaskSensor",
-     "2": "airflow.sensors.external_task.ExternalTaskSensor"},
-    {"3": "airflow.providers.standard.sensors.time_delta.TimeDeltaSensor", "2": "airflow.sensors.time_delta.TimeDeltaSensor"},
+    {
+        "3": "airflow.providers.standard.operators.bash.BashOperator",
+        "2": "airflow.operators.bash.BashOperator",
+    },
+    {
+        "3": "airflow.providers.standard.operators.python.PythonOperator",
+        "2": "airflow.operators.python.PythonOperator",
+    },
+    {
+        "3": "airflow.providers.standard.operators.empty.EmptyOperator",
+        "2": "airflow.operators.empty.EmptyOperator",
+    },
+    {
+        "3": "airflow.providers.standard.operators.trigger_dagrun.TriggerDagRunOperator",
+        "2": "airflow.operators.trigger_dagrun.TriggerDagRunOperator",
+    },
+    {
+        "3": "airflow.providers.standard.sensors.filesystem.FileSensor",
+        "2": "airflow.sensors.filesystem.FileSensor",
+    },
+    {
+        "3": "airflow.providers.standard.sensors.external_task.ExternalTaskSensor",
+        "2": "airflow.sensors.external_task.ExternalTaskSensor",
+    },
+    {
+        "3": "airflow.providers.standard.sensors.time_delta.TimeDeltaSensor",
+        "2": "airflow.sensors.time_delta.TimeDeltaSensor",
+    },
 )
 
 
@@ -44,7 +63,9 @@ class Target:
     asset_timetable: str  # the timetable class a DAG scheduled on assets gets
     dagbag: tuple[str, str]  # where verify finds DagBag on this version
     dagbag_args: dict = field(default_factory=dict)
-    duration_note: str = ""  # how a duration schedule differs from its Airflow 3 meaning, if it does
+    duration_note: str = (
+        ""  # how a duration schedule differs from its Airflow 3 meaning, if it does
+    )
 
     def home(self, module: str, name: str) -> tuple[str, str]:
         """Where the operator class `module.name` lives on this version."""
@@ -109,12 +130,28 @@ TARGETS = {
 }
 
 # Every class name a generated module may import from the table: no task or callable may take one.
-NAMES = frozenset(name for t in TARGETS.values() for _, name in (t.dag, t.cron, t.duration, t.interval, t.param, t.task_group, t.asset, t.asset_all, t.asset_any))
+NAMES = frozenset(
+    name
+    for t in TARGETS.values()
+    for _, name in (
+        t.dag,
+        t.cron,
+        t.duration,
+        t.interval,
+        t.param,
+        t.task_group,
+        t.asset,
+        t.asset_all,
+        t.asset_any,
+    )
+)
 
 
 def target(airflow) -> Target:
     """The Target of `airflow` ("2", "3", 2 or 3). Raises ValueError for anything else."""
     key = str(airflow).strip()
     if key not in TARGETS:
-        raise ValueError(f"unknown Airflow version {airflow!r}: dagforge writes for Airflow 2 (2.10) or 3")
+        raise ValueError(
+            f"unknown Airflow version {airflow!r}: dagforge writes for Airflow 2 (2.10) or 3"
+        )
     return TARGETS[key]

@@ -22,7 +22,14 @@ _ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
 _CALLABLE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$", re.ASCII)
 _DURATION_KEYS = ("retry_delay", "execution_timeout", "dagrun_timeout")
 # Keyword arguments dagforge sets itself on every operator.
-RESERVED_ARGUMENTS = ("task_id", "dag", "default_args", "on_failure_callback", "on_retry_callback", "on_success_callback")
+RESERVED_ARGUMENTS = (
+    "task_id",
+    "dag",
+    "default_args",
+    "on_failure_callback",
+    "on_retry_callback",
+    "on_success_callback",
+)
 
 
 @cache
@@ -58,10 +65,16 @@ def _validators() -> tuple:
         extra = defs[rule["then"]["$ref"].rsplit("/", 1)[1]]
         properties = {**task["properties"], "operator": {"const": const}}
         if set(extra) <= {"description", "properties", "required"}:
-            by_operator[const] = dict(task, properties={**properties, **extra.get("properties", {})},
-                                      required=extra.get("required", []), additionalProperties=False)
+            by_operator[const] = dict(
+                task,
+                properties={**properties, **extra.get("properties", {})},
+                required=extra.get("required", []),
+                additionalProperties=False,
+            )
         else:
-            by_operator[const] = dict(task, properties=properties, allOf=[rule["then"]], unevaluatedProperties=False)
+            by_operator[const] = dict(
+                task, properties=properties, allOf=[rule["then"]], unevaluatedProperties=False
+            )
     make = jsonschema.Draft202012Validator
     whole_task = make({"$ref": "#/$defs/task", "$defs": defs})
     return make(top), make(group), {op: make(s) for op, s in by_operator.items()}, whole_task
@@ -82,8 +95,12 @@ def _schema_problems(doc: Document) -> list[Diagnostic]:
                 pending.append((path + ("tasks",), node["tasks"]))
             else:
                 op = node.get("operator")
-                validator = by_operator.get(op) if isinstance(op, str) and "wait_for" not in node else None
-                validator = validator or whole_task  # import paths, wait_for, unknown operators: rare
+                validator = (
+                    by_operator.get(op) if isinstance(op, str) and "wait_for" not in node else None
+                )
+                validator = (
+                    validator or whole_task
+                )  # import paths, wait_for, unknown operators: rare
             out += [d for error in validator.iter_errors(node) for d in _explain(doc, error, path)]
     return out
 
@@ -96,16 +113,24 @@ def _timezones() -> frozenset:
 def validate(doc: Document) -> list[Diagnostic]:
     """All problems of one loaded spec, sorted by position."""
     found = _schema_problems(doc) + _rule_problems(doc)
-    found += [doc.diag(path, message, hint, code="environment") for path, message, hint in doc.environment_problems]
+    found += [
+        doc.diag(path, message, hint, code="environment")
+        for path, message, hint in doc.environment_problems
+    ]
     unique = {(d.line, d.column, d.message): d for d in found}
     return sorted(unique.values(), key=Diagnostic.sort_key)
 
 
 def validate_defaults(doc: Document) -> list[Diagnostic]:
     """All problems of a defaults.yaml: the spec's keys but dag_id and tasks, none of them required."""
-    found = [d for error in _defaults_validator().iter_errors(doc.data) for d in _explain(doc, error)]
+    found = [
+        d for error in _defaults_validator().iter_errors(doc.data) for d in _explain(doc, error)
+    ]
     found += _rule_problems(doc)
-    found += [doc.diag(path, message, hint, code="environment") for path, message, hint in doc.environment_problems]
+    found += [
+        doc.diag(path, message, hint, code="environment")
+        for path, message, hint in doc.environment_problems
+    ]
     unique = {(d.line, d.column, d.message): d for d in found}
     return sorted(unique.values(), key=Diagnostic.sort_key)
 
@@ -136,8 +161,14 @@ def duplicate_dag_ids(docs: list[Document]) -> list[Diagnostic]:
         for doc in same if len(same) > 1 else []:
             others = ", ".join(o.display for o in same if o is not doc)
             path = ("dag_id",) if "dag_id" in doc.data else ()
-            out.append(doc.diag(path, f"dag_id '{dag_id}' is also used by {others}",
-                                "every pipeline needs its own dag_id: set `dag_id:` in one of them", code="duplicate-dag-id"))
+            out.append(
+                doc.diag(
+                    path,
+                    f"dag_id '{dag_id}' is also used by {others}",
+                    "every pipeline needs its own dag_id: set `dag_id:` in one of them",
+                    code="duplicate-dag-id",
+                )
+            )
     return out
 
 
@@ -151,7 +182,9 @@ def task_ids(doc: Document) -> list[str]:
     return [n.full_id for n in _nodes(doc) if not n.is_group]
 
 
-def cross_dag_problems(docs: list[Document], others=lambda dag_id: None if dag_id else {}) -> list[Diagnostic]:
+def cross_dag_problems(
+    docs: list[Document], others=lambda dag_id: None if dag_id else {}
+) -> list[Diagnostic]:
     """Every `wait_for` that names a DAG, or a task of it, that no spec defines. The DAGs are looked up
     among `docs` (the specs of the build), then through `others(dag_id)`: a Document or None
     (`others(None)`: all it knows, by dag_id)."""
@@ -165,51 +198,84 @@ def cross_dag_problems(docs: list[Document], others=lambda dag_id: None if dag_i
             dag = wait["dag"]
             path = n.path + ("wait_for",)
             if dag == default_dag_id(doc):
-                out.append(doc.diag(path + ("dag",), f"task '{task_id}' waits for its own DAG '{dag}'",
-                                    "use `dependencies:` for tasks of the same DAG", code="wait-for"))
+                out.append(
+                    doc.diag(
+                        path + ("dag",),
+                        f"task '{task_id}' waits for its own DAG '{dag}'",
+                        "use `dependencies:` for tasks of the same DAG",
+                        code="wait-for",
+                    )
+                )
                 continue
             other = by_id.get(dag) or others(dag)
             if other is None:
-                out.append(doc.diag(path + ("dag",), f"task '{task_id}' waits for DAG '{dag}', which no spec defines",
-                                    did_you_mean(dag, {**others(None), **by_id}) or "name the dag_id of a spec built together with this one "
-                                    "(specs are looked up in the build and in this spec's folder)", code="wait-for"))
+                out.append(
+                    doc.diag(
+                        path + ("dag",),
+                        f"task '{task_id}' waits for DAG '{dag}', which no spec defines",
+                        did_you_mean(dag, {**others(None), **by_id})
+                        or "name the dag_id of a spec built together with this one "
+                        "(specs are looked up in the build and in this spec's folder)",
+                        code="wait-for",
+                    )
+                )
                 continue
             known = task_ids(other)
             if isinstance(wait.get("task"), str) and wait["task"] not in known:
-                out.append(doc.diag(path + ("task",), f"task '{task_id}' waits for task '{wait['task']}', which DAG '{dag}' does not have",
-                                    did_you_mean(wait["task"], known) or f"DAG '{dag}' has: " + ", ".join(known), code="wait-for"))
+                out.append(
+                    doc.diag(
+                        path + ("task",),
+                        f"task '{task_id}' waits for task '{wait['task']}', which DAG '{dag}' does not have",
+                        did_you_mean(wait["task"], known)
+                        or f"DAG '{dag}' has: " + ", ".join(known),
+                        code="wait-for",
+                    )
+                )
     return out
 
 
-def unproduced_assets(docs: list[Document], others=lambda dag_id: None if dag_id else {}) -> list[Diagnostic]:
+def unproduced_assets(
+    docs: list[Document], others=lambda dag_id: None if dag_id else {}
+) -> list[Diagnostic]:
     """A warning for every asset a schedule waits for that no task's `outlets` (in the build or in
     the specs beside it) updates: such a DAG would never run, unless something outside updates it."""
-    waiting = [d for d in docs if isinstance(d.data, dict) and values.schedule_kind(d.data.get("schedule")) == "assets"]
+    waiting = [
+        d
+        for d in docs
+        if isinstance(d.data, dict) and values.schedule_kind(d.data.get("schedule")) == "assets"
+    ]
     if not waiting:
         return []  # nothing waits for an asset: no need to read the other specs
     everything = {**others(None), **{default_dag_id(d): d for d in docs}}
     made = set()
     for doc in everything.values():
         for n in _nodes(doc):
-            made |= {a for a in n.spec.get("outlets", []) if isinstance(a, str)} if isinstance(n.spec.get("outlets"), list) else set()
+            made |= (
+                {a for a in n.spec.get("outlets", []) if isinstance(a, str)}
+                if isinstance(n.spec.get("outlets"), list)
+                else set()
+            )
     out = []
     for doc in waiting:
         schedule = doc.data["schedule"]
         for asset in dict.fromkeys(values.assets_in(schedule)):
             if asset not in made:
-                d = doc.diag(("schedule",), f"no task of these specs updates asset '{asset}'",
-                             "list it in the `outlets` of the task that writes it; ignore this when something outside "
-                             "dagforge updates it", code="asset")
+                d = doc.diag(
+                    ("schedule",),
+                    f"no task of these specs updates asset '{asset}'",
+                    "list it in the `outlets` of the task that writes it; ignore this when something outside "
+                    "dagforge updates it",
+                    code="asset",
+                )
                 out.append(replace(d, severity="warning"))
     return out
 
 
 # ---- JSON Schema ---------------------------------------------------------------------------------
 
+
 def _dotted(path) -> str:
     return ".".join(str(p) for p in path) or "the spec"
-
-
 
 
 def _is_node(path) -> bool:
@@ -219,11 +285,20 @@ def _is_node(path) -> bool:
 
 def _node_name(path, inst) -> str:
     full = ".".join(str(p) for p in path[1::2])
-    return f"group '{full}'" if isinstance(inst, dict) and isinstance(inst.get("tasks"), dict) else f"task '{full}'"
+    return (
+        f"group '{full}'"
+        if isinstance(inst, dict) and isinstance(inst.get("tasks"), dict)
+        else f"task '{full}'"
+    )
 
 
 def _explain(doc: Document, error, prefix: tuple = ()) -> list[Diagnostic]:
-    path, kind, inst, sch = prefix + tuple(error.absolute_path), error.validator, error.instance, error.schema
+    path, kind, inst, sch = (
+        prefix + tuple(error.absolute_path),
+        error.validator,
+        error.instance,
+        error.schema,
+    )
     name = _dotted(path)
     if kind == "required":
         key = error.message.split("'")[1]
@@ -235,13 +310,22 @@ def _explain(doc: Document, error, prefix: tuple = ()) -> list[Diagnostic]:
             hint = "add `start_date: 2024-01-01` (the first day the schedule counts from)"
         elif key != "operator" and "operator" in inst:
             hint = f"operator '{inst['operator']}' needs `{key}:`"
-        return [doc.diag(path, f"{what} is missing the required key '{key}'", hint, code="missing-key")]
+        return [
+            doc.diag(path, f"{what} is missing the required key '{key}'", hint, code="missing-key")
+        ]
     if kind in ("additionalProperties", "unevaluatedProperties"):
         return _unknown_keys(doc, path, inst)
     if "propertyNames" in error.schema_path:
         bad = str(inst)
-        return [doc.diag(path + (bad,), f"'{bad}' is not a valid name here",
-                         "use letters, digits, `_`, `.` or `-` (at most 250); argument names must be Python identifiers", key=True, code="bad-name")]
+        return [
+            doc.diag(
+                path + (bad,),
+                f"'{bad}' is not a valid name here",
+                "use letters, digits, `_`, `.` or `-` (at most 250); argument names must be Python identifiers",
+                key=True,
+                code="bad-name",
+            )
+        ]
     if kind == "type":
         expected = sch["type"] if isinstance(sch["type"], str) else " or ".join(sch["type"])
         hint = ""
@@ -249,38 +333,92 @@ def _explain(doc: Document, error, prefix: tuple = ()) -> list[Diagnostic]:
             hint = "YAML reads yes/no/on/off/true/false as booleans: put the value in quotes"
         elif isinstance(inst, (int, float)) and "string" in expected:
             hint = "put the value in quotes to make it text"
-        return [doc.diag(path, f"{name} must be {_article(expected)}, not {_type_name(inst)}", hint, code="type")]
+        return [
+            doc.diag(
+                path,
+                f"{name} must be {_article(expected)}, not {_type_name(inst)}",
+                hint,
+                code="type",
+            )
+        ]
     if kind == "pattern" or (kind in ("oneOf", "anyOf") and path and path[-1] in _DURATION_KEYS):
         if path and path[-1] in _DURATION_KEYS:
-            return [doc.diag(path, f"{name}: '{inst}' is not a duration", values.DURATION_HINT, code="duration")]
+            return [
+                doc.diag(
+                    path,
+                    f"{name}: '{inst}' is not a duration",
+                    values.DURATION_HINT,
+                    code="duration",
+                )
+            ]
         if path and path[-1] == "dag_id":
-            return [doc.diag(path, f"dag_id '{inst}' has characters Airflow does not allow",
-                             "use letters, digits, `_`, `.` and `-` (at most 250)", code="bad-name")]
+            return [
+                doc.diag(
+                    path,
+                    f"dag_id '{inst}' has characters Airflow does not allow",
+                    "use letters, digits, `_`, `.` and `-` (at most 250)",
+                    code="bad-name",
+                )
+            ]
     if kind == "anyOf" and path and path[-1] == "operator":
         return [_unknown_operator(doc, path, inst)]
     if kind == "enum":
-        hint = did_you_mean(inst, sch["enum"]) or "choose one of: " + ", ".join(map(str, sch["enum"]))
+        hint = did_you_mean(inst, sch["enum"]) or "choose one of: " + ", ".join(
+            map(str, sch["enum"])
+        )
         return [doc.diag(path, f"{name}: '{inst}' is not allowed", hint, code="enum")]
     if kind == "not" and _is_node(path):
-        return [doc.diag(path + ("wait_for",), f"{_node_name(path, inst)} has both `operator` and `wait_for`", key=True,
-                         hint="a task either runs an operator or waits for another DAG: split it into two tasks", code="wait-for")]
+        return [
+            doc.diag(
+                path + ("wait_for",),
+                f"{_node_name(path, inst)} has both `operator` and `wait_for`",
+                key=True,
+                hint="a task either runs an operator or waits for another DAG: split it into two tasks",
+                code="wait-for",
+            )
+        ]
     if kind == "uniqueItems":
-        return [doc.diag(path, f"{name} lists the same item twice", "remove the repeat", code="unique")]
+        return [
+            doc.diag(path, f"{name} lists the same item twice", "remove the repeat", code="unique")
+        ]
     if kind == "minProperties" and path == ("tasks",):
-        return [doc.diag(path, "tasks is empty", "add at least one task, e.g. `extract: {operator: bash, bash_command: \"echo hi\"}`", code="missing-key")]
+        return [
+            doc.diag(
+                path,
+                "tasks is empty",
+                'add at least one task, e.g. `extract: {operator: bash, bash_command: "echo hi"}`',
+                code="missing-key",
+            )
+        ]
     # Remaining keywords (minimum, minItems, minLength, anyOf of values ...) read fine as jsonschema says them.
     return [doc.diag(path, f"{name}: {error.message}", code="schema")]
 
 
 def _article(t: str) -> str:
-    names = {"string": "text", "integer": "a whole number", "boolean": "true or false", "object": "a mapping of keys",
-             "array": "a list", "null": "null", "number": "a number"}
+    names = {
+        "string": "text",
+        "integer": "a whole number",
+        "boolean": "true or false",
+        "object": "a mapping of keys",
+        "array": "a list",
+        "null": "null",
+        "number": "a number",
+    }
     return " or ".join(names.get(x, x) for x in t.split(" or "))
 
 
 def _type_name(value) -> str:
-    return {bool: "a boolean", int: "a number", float: "a number", str: "text", list: "a list", dict: "a mapping",
-            type(None): "empty (null)"}.get(type(value), type(value).__name__) + (f" ({value!r})" if isinstance(value, (bool, int, float)) else "")
+    return {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "text",
+        list: "a list",
+        dict: "a mapping",
+        type(None): "empty (null)",
+    }.get(type(value), type(value).__name__) + (
+        f" ({value!r})" if isinstance(value, (bool, int, float)) else ""
+    )
 
 
 def _allowed_keys(path, inst) -> set[str]:
@@ -303,7 +441,11 @@ def _allowed_keys(path, inst) -> set[str]:
     if path[-1] == "wait_for":
         return set(s["$defs"]["wait_for"]["properties"])
     if path[-1] == "alerts":
-        return set(s["properties"]["alerts"]["properties"]) if len(path) == 1 else set(s["$defs"]["task"]["properties"]["alerts"]["properties"])
+        return (
+            set(s["properties"]["alerts"]["properties"])
+            if len(path) == 1
+            else set(s["$defs"]["task"]["properties"]["alerts"]["properties"])
+        )
     return set()
 
 
@@ -326,10 +468,16 @@ def _unknown_keys(doc: Document, path, inst) -> list[Diagnostic]:
         if not path and key in ("dag_id", "tasks") and key not in allowed:
             hint = f"a defaults.yaml shares settings; `{key}` belongs in each spec"
         elif not hint and _is_node(path) and "operator" in inst:
-            hint = f"operator '{inst.get('operator')}' takes: " + ", ".join(sorted(allowed - {'operator'}))
+            hint = f"operator '{inst.get('operator')}' takes: " + ", ".join(
+                sorted(allowed - {"operator"})
+            )
         elif not hint:
             hint = "allowed keys: " + ", ".join(sorted(allowed))
-        out.append(doc.diag(path + (key,), f"unknown key '{key}' in {where}", hint, key=True, code="unknown-key"))
+        out.append(
+            doc.diag(
+                path + (key,), f"unknown key '{key}' in {where}", hint, key=True, code="unknown-key"
+            )
+        )
     return out
 
 
@@ -341,42 +489,85 @@ def _unknown_operator(doc, path, inst) -> Diagnostic:
     short = tuple(SHORT)
     hint = did_you_mean(inst, short) or (
         "use a built-in short name (" + ", ".join(short) + ") or a full import path like "
-        "airflow.providers.standard.operators.bash.BashOperator")
+        "airflow.providers.standard.operators.bash.BashOperator"
+    )
     return doc.diag(path, f"unknown operator '{inst}'", hint, code="unknown-operator")
 
 
 # ---- Rules the schema cannot express ----------------------------------------------------------
 
+
 def _rule_problems(doc: Document) -> list[Diagnostic]:
     data = doc.data
     out: list[Diagnostic] = []
-    if "dag_id" not in data and not _ID.match(doc.path.stem) and doc.path.name not in DEFAULTS_NAMES:
-        out.append(doc.diag((), f"the file name '{doc.path.stem}' is not a valid dag_id",
-                            "add `dag_id: my_pipeline` or rename the file (letters, digits, `_`, `.`, `-`)", code="bad-name"))
+    if (
+        "dag_id" not in data
+        and not _ID.match(doc.path.stem)
+        and doc.path.name not in DEFAULTS_NAMES
+    ):
+        out.append(
+            doc.diag(
+                (),
+                f"the file name '{doc.path.stem}' is not a valid dag_id",
+                "add `dag_id: my_pipeline` or rename the file (letters, digits, `_`, `.`, `-`)",
+                code="bad-name",
+            )
+        )
     out += _check_schedule(doc, data.get("schedule"))
     tz = data.get("timezone")
     if isinstance(tz, str) and tz not in _timezones():
-        out.append(doc.diag(("timezone",), f"unknown time zone '{tz}'",
-                            did_you_mean(tz, _timezones()) or "use an IANA name like UTC, Europe/Berlin or Asia/Seoul", code="timezone"))
+        out.append(
+            doc.diag(
+                ("timezone",),
+                f"unknown time zone '{tz}'",
+                did_you_mean(tz, _timezones())
+                or "use an IANA name like UTC, Europe/Berlin or Asia/Seoul",
+                code="timezone",
+            )
+        )
     dates = {}
     for key in ("start_date", "end_date"):
         if isinstance(data.get(key), str):
             try:
                 dates[key] = values.parse_when(data[key])
             except ValueError as e:
-                out.append(doc.diag((key,), f"{key}: {e}", "write a date like 2024-01-31 or a datetime like 2024-01-31T06:00:00", code="date"))
+                out.append(
+                    doc.diag(
+                        (key,),
+                        f"{key}: {e}",
+                        "write a date like 2024-01-31 or a datetime like 2024-01-31T06:00:00",
+                        code="date",
+                    )
+                )
     if len(dates) == 2:
         try:
             if dates["end_date"] <= dates["start_date"]:
-                out.append(doc.diag(("end_date",), "end_date is not after start_date", "move end_date later or remove it", code="date"))
+                out.append(
+                    doc.diag(
+                        ("end_date",),
+                        "end_date is not after start_date",
+                        "move end_date later or remove it",
+                        code="date",
+                    )
+                )
         except TypeError:
-            out.append(doc.diag(("end_date",), "start_date and end_date mix a UTC offset with none",
-                                "give both or neither an offset (the `timezone` key is usually enough)", code="date"))
+            out.append(
+                doc.diag(
+                    ("end_date",),
+                    "start_date and end_date mix a UTC offset with none",
+                    "give both or neither an offset (the `timezone` key is usually enough)",
+                    code="date",
+                )
+            )
     out += _check_durations(doc, (), data)
     out += _check_scheduling(doc, data)
     out += _check_params(doc, data.get("params"))
     out += _check_doc_md(doc, data.get("doc_md"))
-    out += _check_emails(doc, ("alerts", "emails"), data.get("alerts", {}).get("emails") if isinstance(data.get("alerts"), dict) else None)
+    out += _check_emails(
+        doc,
+        ("alerts", "emails"),
+        data.get("alerts", {}).get("emails") if isinstance(data.get("alerts"), dict) else None,
+    )
     tasks = data.get("tasks")
     if isinstance(tasks, dict):
         dag_emails = isinstance(data.get("alerts"), dict) and bool(data["alerts"].get("emails"))
@@ -400,11 +591,32 @@ def _check_asset(doc, path, asset) -> list[Diagnostic]:
     try:
         parsed = urlsplit(asset)
     except ValueError as e:
-        return [doc.diag(path, f"asset '{asset}' is not a valid URI: {e}", "write it like s3://bucket/key or a plain name", code="asset")]
+        return [
+            doc.diag(
+                path,
+                f"asset '{asset}' is not a valid URI: {e}",
+                "write it like s3://bucket/key or a plain name",
+                code="asset",
+            )
+        ]
     if parsed.scheme.lower() == "airflow":
-        return [doc.diag(path, f"asset '{asset}': the URI scheme 'airflow' is reserved by Airflow", "use another scheme, like s3:// or file://", code="asset")]
+        return [
+            doc.diag(
+                path,
+                f"asset '{asset}': the URI scheme 'airflow' is reserved by Airflow",
+                "use another scheme, like s3:// or file://",
+                code="asset",
+            )
+        ]
     if parsed.password:
-        return [doc.diag(path, f"asset '{asset}' holds a password", "never put credentials in an asset URI: use a connection", code="asset")]
+        return [
+            doc.diag(
+                path,
+                f"asset '{asset}' holds a password",
+                "never put credentials in an asset URI: use a connection",
+                code="asset",
+            )
+        ]
     return []
 
 
@@ -412,9 +624,13 @@ def _check_assets(doc, path, condition) -> list[Diagnostic]:
     if isinstance(condition, str):
         return _check_asset(doc, path, condition)
     if isinstance(condition, list):
-        return [d for i, item in enumerate(condition) for d in _check_assets(doc, path + (i,), item)]
+        return [
+            d for i, item in enumerate(condition) for d in _check_assets(doc, path + (i,), item)
+        ]
     if isinstance(condition, dict):
-        return [d for key, items in condition.items() for d in _check_assets(doc, path + (key,), items)]
+        return [
+            d for key, items in condition.items() for d in _check_assets(doc, path + (key,), items)
+        ]
     return []
 
 
@@ -424,8 +640,14 @@ def _check_schedule(doc, value) -> list[Diagnostic]:
     if kind == "assets":
         return _check_assets(doc, path, value)
     if kind == "preset" and value not in values.PRESETS:
-        return [doc.diag(path, f"unknown schedule preset '{value}'",
-                         did_you_mean(value, values.PRESETS) or "use one of " + " ".join(values.PRESETS), code="schedule")]
+        return [
+            doc.diag(
+                path,
+                f"unknown schedule preset '{value}'",
+                did_you_mean(value, values.PRESETS) or "use one of " + " ".join(values.PRESETS),
+                code="schedule",
+            )
+        ]
     if kind == "duration":
         try:
             values.parse_duration(value)
@@ -435,23 +657,43 @@ def _check_schedule(doc, value) -> list[Diagnostic]:
         fields = value.split()
         hint = "a cron expression has 5 fields: minute hour day-of-month month day-of-week, e.g. '0 2 * * *'"
         if len(fields) != 5:
-            return [doc.diag(path, f"schedule '{value}' has {len(fields)} fields, not 5", hint, code="cron")]
+            return [
+                doc.diag(
+                    path, f"schedule '{value}' has {len(fields)} fields, not 5", hint, code="cron"
+                )
+            ]
         from croniter import croniter
 
         if not croniter.is_valid(value):
-            return [doc.diag(path, f"schedule '{value}' is not a valid cron expression", hint, code="cron")]
+            return [
+                doc.diag(
+                    path, f"schedule '{value}' is not a valid cron expression", hint, code="cron"
+                )
+            ]
     return []
 
 
 def _check_scheduling(doc, data) -> list[Diagnostic]:
     schedule, out = data.get("schedule"), []
     if "timetable" in data and not values.cron_like(schedule):
-        out.append(doc.diag(("timetable",), f"timetable applies to cron schedules, not to {schedule!r}",
-                            "remove `timetable:`, or give a cron expression or a preset like @daily", code="schedule"))
+        out.append(
+            doc.diag(
+                ("timetable",),
+                f"timetable applies to cron schedules, not to {schedule!r}",
+                "remove `timetable:`, or give a cron expression or a preset like @daily",
+                code="schedule",
+            )
+        )
     runs = data.get("max_active_runs")
     if schedule == "@continuous" and isinstance(runs, int) and runs != 1:
-        out.append(doc.diag(("max_active_runs",), f"a @continuous schedule runs one run at a time, not {runs}",
-                            "remove `max_active_runs:` (dagforge sets 1) or set it to 1", code="schedule"))
+        out.append(
+            doc.diag(
+                ("max_active_runs",),
+                f"a @continuous schedule runs one run at a time, not {runs}",
+                "remove `max_active_runs:` (dagforge sets 1) or set it to 1",
+                code="schedule",
+            )
+        )
     return out
 
 
@@ -466,8 +708,14 @@ def _check_params(doc, params) -> list[Diagnostic]:
         try:
             jsonschema.Draft202012Validator(rules).validate(spec["default"])
         except jsonschema.ValidationError as e:
-            out.append(doc.diag(("params", name, "default"), f"params.{name}: the default {spec['default']!r} does not fit: {e.message}",
-                                "change the default or the param's type and limits", code="param"))
+            out.append(
+                doc.diag(
+                    ("params", name, "default"),
+                    f"params.{name}: the default {spec['default']!r} does not fit: {e.message}",
+                    "change the default or the param's type and limits",
+                    code="param",
+                )
+            )
         except jsonschema.SchemaError:
             pass  # a bad keyword value: the spec's schema reports it
     return out
@@ -480,17 +728,31 @@ def _check_doc_md(doc, value) -> list[Diagnostic]:
     try:
         (doc.path.parent / name).read_text("utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        why = "it is not UTF-8 text" if isinstance(e, UnicodeDecodeError) else (e.strerror or str(e)).lower()
-        return [doc.diag(("doc_md", "file"), f"cannot read doc_md file '{name}': {why}",
-                         "name a Markdown file next to the spec (the path is relative to the spec's folder)", code="doc-md")]
+        why = (
+            "it is not UTF-8 text"
+            if isinstance(e, UnicodeDecodeError)
+            else (e.strerror or str(e)).lower()
+        )
+        return [
+            doc.diag(
+                ("doc_md", "file"),
+                f"cannot read doc_md file '{name}': {why}",
+                "name a Markdown file next to the spec (the path is relative to the spec's folder)",
+                code="doc-md",
+            )
+        ]
     return []
 
 
 def _check_durations(doc, prefix, mapping, keys=_DURATION_KEYS) -> list[Diagnostic]:
     """The duration-shaped values of `keys` in `mapping` that are not durations (absent or other
     values: the schema already said what they must be)."""
-    return [d for key in keys if values.schedule_kind(mapping.get(key)) == "duration"
-            for d in _duration_problem(doc, prefix + (key,), mapping[key])]
+    return [
+        d
+        for key in keys
+        if values.schedule_kind(mapping.get(key)) == "duration"
+        for d in _duration_problem(doc, prefix + (key,), mapping[key])
+    ]
 
 
 def _duration_problem(doc, path, value) -> list[Diagnostic]:
@@ -509,7 +771,9 @@ def _check_emails(doc, path, addresses) -> list[Diagnostic]:
     if isinstance(addresses, str):
         located = [(path, addresses)]
     else:
-        located = [(path + (i,), a) for i, a in enumerate(addresses if isinstance(addresses, list) else [])]
+        located = [
+            (path + (i,), a) for i, a in enumerate(addresses if isinstance(addresses, list) else [])
+        ]
     out = []
     for where, address in located:
         if not isinstance(address, str):
@@ -517,16 +781,29 @@ def _check_emails(doc, path, addresses) -> list[Diagnostic]:
         try:
             email_validator.validate_email(address, check_deliverability=False)
         except email_validator.EmailNotValidError as e:
-            out.append(doc.diag(where, f"'{address}' is not a valid email address: {e}",
-                                "write it like name@example.com", code="email"))
+            out.append(
+                doc.diag(
+                    where,
+                    f"'{address}' is not a valid email address: {e}",
+                    "write it like name@example.com",
+                    code="email",
+                )
+            )
     return out
 
 
 def _check_group(doc, n) -> list[Diagnostic]:
     out = []
     if not structure.GROUP_ID.match(n.local_id):
-        out.append(doc.diag(n.path, f"'{n.local_id}' cannot be a group id", "a group id has letters, digits, `_` and `-` only (no dots)",
-                            key=True, code="bad-name"))
+        out.append(
+            doc.diag(
+                n.path,
+                f"'{n.local_id}' cannot be a group id",
+                "a group id has letters, digits, `_` and `-` only (no dots)",
+                key=True,
+                code="bad-name",
+            )
+        )
     if isinstance(n.spec.get("defaults"), dict):
         out += _check_durations(doc, n.path + ("defaults",), n.spec["defaults"])
     return out
@@ -538,13 +815,27 @@ def _check_task(doc, task_id, task, dag_emails: bool, base=None) -> list[Diagnos
     alerts = task.get("alerts")
     if isinstance(alerts, dict):
         out += _check_emails(doc, base + ("alerts", "emails"), alerts.get("emails"))
-        if not dag_emails and "emails" not in alerts and (alerts.get("on_failure", True) or alerts.get("on_retry")):
-            out.append(doc.diag(base + ("alerts",), f"task '{task_id}' has alerts but no one to mail",
-                                "add `emails: [someone@example.com]` here or under the spec's `alerts:`", code="email"))
+        if (
+            not dag_emails
+            and "emails" not in alerts
+            and (alerts.get("on_failure", True) or alerts.get("on_retry"))
+        ):
+            out.append(
+                doc.diag(
+                    base + ("alerts",),
+                    f"task '{task_id}' has alerts but no one to mail",
+                    "add `emails: [someone@example.com]` here or under the spec's `alerts:`",
+                    code="email",
+                )
+            )
     wait = task.get("wait_for")
     if isinstance(wait, dict):
-        out += _check_durations(doc, base + ("wait_for",), {k: v for k, v in wait.items() if isinstance(v, str)},
-                                ("execution_delta", "poke_interval", "timeout"))
+        out += _check_durations(
+            doc,
+            base + ("wait_for",),
+            {k: v for k, v in wait.items() if isinstance(v, str)},
+            ("execution_delta", "poke_interval", "timeout"),
+        )
     if isinstance(task.get("outlets"), list):
         out += _check_assets(doc, base + ("outlets",), task["outlets"])
     op = task.get("operator")
@@ -555,17 +846,37 @@ def _check_task(doc, task_id, task, dag_emails: bool, base=None) -> list[Diagnos
         ref = task["python_callable"]
         parts = re.split(r"[.:]", ref)
         if not _CALLABLE.match(ref) or any(keyword.iskeyword(p) for p in parts):
-            out.append(doc.diag(base + ("python_callable",), f"python_callable '{ref}' is not a `module:function` reference",
-                                "write the module's dotted path, a colon, and the function name, e.g. etl.transform:run", code="callable"))
+            out.append(
+                doc.diag(
+                    base + ("python_callable",),
+                    f"python_callable '{ref}' is not a `module:function` reference",
+                    "write the module's dotted path, a colon, and the function name, e.g. etl.transform:run",
+                    code="callable",
+                )
+            )
     short = SHORT.get(op) if isinstance(op, str) else None
     for key in short.durations if short else ():
         if key in task:
             out += _duration_problem(doc, base + (key,), task[key])
     # The standard provider's classes are in Airflow 2.10 itself: only other providers can be missing.
-    if short and not short.schema and short.package != STANDARD and not _distribution_installed(short.package):
-        out.append(replace(doc.diag(base + ("operator",), f"operator '{op}' needs {short.package}, which is not installed here",
-                                    f"`pip install {short.package}` where Airflow runs, and here to have its arguments checked "
-                                    "by `dagforge build`", code="provider-missing"), severity="warning"))
+    if (
+        short
+        and not short.schema
+        and short.package != STANDARD
+        and not _distribution_installed(short.package)
+    ):
+        out.append(
+            replace(
+                doc.diag(
+                    base + ("operator",),
+                    f"operator '{op}' needs {short.package}, which is not installed here",
+                    f"`pip install {short.package}` where Airflow runs, and here to have its arguments checked "
+                    "by `dagforge build`",
+                    code="provider-missing",
+                ),
+                severity="warning",
+            )
+        )
     if isinstance(op, str) and ("." in op or (short and not short.schema)):
         for key in task:
             out += _not_an_argument(doc, base + (key,))
@@ -576,9 +887,17 @@ def _not_an_argument(doc, path) -> list[Diagnostic]:
     """The error for the key `path` ends with, when no operator argument can have that name."""
     key = path[-1]
     if key in RESERVED_ARGUMENTS or keyword.iskeyword(key):
-        return [doc.diag(path, f"'{key}' cannot be passed as an operator argument",
-                         "dagforge sets it itself" if key in RESERVED_ARGUMENTS else "it is a Python keyword",
-                         key=True, code="bad-name")]
+        return [
+            doc.diag(
+                path,
+                f"'{key}' cannot be passed as an operator argument",
+                "dagforge sets it itself"
+                if key in RESERVED_ARGUMENTS
+                else "it is a Python keyword",
+                key=True,
+                code="bad-name",
+            )
+        ]
     return []
 
 
@@ -604,28 +923,65 @@ def _check_mapping(doc, all_nodes: list) -> list[Diagnostic]:
             continue
         op = n.spec.get("operator")
         short = SHORT.get(op) if isinstance(op, str) else None
-        takes = _allowed_keys(n.path, {"operator": op}) - set(schema()["$defs"]["task"]["properties"]) if short and short.schema else None
+        takes = (
+            _allowed_keys(n.path, {"operator": op}) - set(schema()["$defs"]["task"]["properties"])
+            if short and short.schema
+            else None
+        )
         for key, value in expand.items():
             path = n.path + ("expand", key)
             if bad := _not_an_argument(doc, path):
                 out += bad
             elif key in n.spec:
-                out.append(doc.diag(path, f"'{key}' is given both inline and in `expand`", "keep one: inline values are the same "
-                                    "for every mapped instance, `expand` values make one instance each", key=True, code="expand"))
+                out.append(
+                    doc.diag(
+                        path,
+                        f"'{key}' is given both inline and in `expand`",
+                        "keep one: inline values are the same "
+                        "for every mapped instance, `expand` values make one instance each",
+                        key=True,
+                        code="expand",
+                    )
+                )
             elif takes is not None and key not in takes:
-                out.append(doc.diag(path, f"operator '{op}' has no argument '{key}' to expand",
-                                    did_you_mean(key, takes) or ("it takes: " + ", ".join(sorted(takes)) if takes else "it takes no arguments"),
-                                    key=True, code="expand"))
+                out.append(
+                    doc.diag(
+                        path,
+                        f"operator '{op}' has no argument '{key}' to expand",
+                        did_you_mean(key, takes)
+                        or (
+                            "it takes: " + ", ".join(sorted(takes))
+                            if takes
+                            else "it takes no arguments"
+                        ),
+                        key=True,
+                        code="expand",
+                    )
+                )
             if isinstance(value, dict) and isinstance(value.get("output_of"), str):
                 up = structure.resolve(value["output_of"], n, by_id)
                 where = path + ("output_of",)
                 if up is None or by_id[up].is_group:
-                    out.append(doc.diag(where, f"task '{n.full_id}' expands over the output of unknown task '{value['output_of']}'",
-                                        did_you_mean(value["output_of"], [m.full_id for m in all_nodes if not m.is_group]) or
-                                        "name a task of this spec", code="expand"))
+                    out.append(
+                        doc.diag(
+                            where,
+                            f"task '{n.full_id}' expands over the output of unknown task '{value['output_of']}'",
+                            did_you_mean(
+                                value["output_of"], [m.full_id for m in all_nodes if not m.is_group]
+                            )
+                            or "name a task of this spec",
+                            code="expand",
+                        )
+                    )
                 elif order[up] >= order[n.full_id]:
-                    out.append(doc.diag(where, f"task '{n.full_id}' expands over the output of '{up}', which comes after it",
-                                        f"move '{up}' above '{n.full_id}' in the spec", code="expand"))
+                    out.append(
+                        doc.diag(
+                            where,
+                            f"task '{n.full_id}' expands over the output of '{up}', which comes after it",
+                            f"move '{up}' above '{n.full_id}' in the spec",
+                            code="expand",
+                        )
+                    )
     return out
 
 
@@ -633,8 +989,15 @@ def _check_dependencies(doc, all_nodes: list) -> list[Diagnostic]:
     out, by_id = [], {}
     for n in all_nodes:
         if n.full_id in by_id:
-            out.append(doc.diag(n.path, f"two tasks or groups would both have the id '{n.full_id}'",
-                                "rename one: a group's tasks are named GROUP.TASK", key=True, code="bad-name"))
+            out.append(
+                doc.diag(
+                    n.path,
+                    f"two tasks or groups would both have the id '{n.full_id}'",
+                    "rename one: a group's tasks are named GROUP.TASK",
+                    key=True,
+                    code="bad-name",
+                )
+            )
         by_id.setdefault(n.full_id, n)
     for n in all_nodes:
         deps = n.spec.get("dependencies")
@@ -645,14 +1008,35 @@ def _check_dependencies(doc, all_nodes: list) -> list[Diagnostic]:
             path = n.path + ("dependencies", i)
             up = structure.resolve(dep, n, by_id)
             if up == n.full_id:
-                out.append(doc.diag(path, f"{what} depends on itself", "remove it from its own dependencies", code="self-dependency"))
+                out.append(
+                    doc.diag(
+                        path,
+                        f"{what} depends on itself",
+                        "remove it from its own dependencies",
+                        code="self-dependency",
+                    )
+                )
             elif up is None:
                 near = [m.local_id for m in all_nodes if m.parent == n.parent] + list(by_id)
-                out.append(doc.diag(path, f"{what} depends on unknown task '{dep}'",
-                                    did_you_mean(dep, near) or "known tasks: " + ", ".join(by_id), code="unknown-dependency"))
-            elif up in structure.ancestors(n, by_id) or n.full_id in structure.ancestors(by_id[up], by_id):
-                out.append(doc.diag(path, f"{what} depends on '{up}', which contains it or is inside it",
-                                    "depend on tasks and groups beside it, not on its own group or its own tasks", code="cycle"))
+                out.append(
+                    doc.diag(
+                        path,
+                        f"{what} depends on unknown task '{dep}'",
+                        did_you_mean(dep, near) or "known tasks: " + ", ".join(by_id),
+                        code="unknown-dependency",
+                    )
+                )
+            elif up in structure.ancestors(n, by_id) or n.full_id in structure.ancestors(
+                by_id[up], by_id
+            ):
+                out.append(
+                    doc.diag(
+                        path,
+                        f"{what} depends on '{up}', which contains it or is inside it",
+                        "depend on tasks and groups beside it, not on its own group or its own tasks",
+                        code="cycle",
+                    )
+                )
     edges = structure.expand(all_nodes)
     graph = {n.full_id: [] for n in all_nodes if not n.is_group}
     for up, down in edges:
@@ -662,8 +1046,14 @@ def _check_dependencies(doc, all_nodes: list) -> list[Diagnostic]:
     except graphlib.CycleError as e:
         cycle = e.args[1]  # each node is an upstream of the next one
         path, index = edges[cycle[0], cycle[1]]
-        out.append(doc.diag(path + ("dependencies", index), "dependency cycle: " + " -> ".join(cycle),
-                            "a pipeline cannot loop: remove one of these dependencies", code="cycle"))
+        out.append(
+            doc.diag(
+                path + ("dependencies", index),
+                "dependency cycle: " + " -> ".join(cycle),
+                "a pipeline cannot loop: remove one of these dependencies",
+                code="cycle",
+            )
+        )
     return out
 
 

@@ -68,7 +68,11 @@ def assets_in(condition) -> list[str]:
     """Every asset an asset schedule (a list, or an any/all mapping) names, in order."""
     if isinstance(condition, str):
         return [condition]
-    items = condition if isinstance(condition, list) else next((v for v in condition.values() if isinstance(v, list)), [])
+    items = (
+        condition
+        if isinstance(condition, list)
+        else next((v for v in condition.values() if isinstance(v, list)), [])
+    )
     return [a for item in items for a in assets_in(item)]
 
 

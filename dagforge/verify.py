@@ -30,7 +30,9 @@ class AirflowVersionMismatch(Exception):
     """The installed Airflow is not the major version the files are written for."""
 
     def __init__(self, installed: str, target: targets.Target):
-        super().__init__(f"the installed Airflow is {installed}, but the files are written for {target.label}")
+        super().__init__(
+            f"the installed Airflow is {installed}, but the files are written for {target.label}"
+        )
         self.installed = installed
         self.target = target
 
@@ -65,7 +67,10 @@ def expectations(p: Pipeline, airflow=targets.DEFAULT) -> dict:
         "max_active_runs": p.max_active_runs,
         "max_active_tasks": p.max_active_tasks,
         "doc_md": p.doc_md,
-        "params": {name: {"default": _jsonable(v.default), **dict(v.schema)} for name, v in p.params.items()},
+        "params": {
+            name: {"default": _jsonable(v.default), **dict(v.schema)}
+            for name, v in p.params.items()
+        },
         "dagrun_timeout": _seconds(p.dagrun_timeout),
         "success_to": list(p.alerts.emails) if p.alerts.on_success else [],
         "tasks": {
@@ -79,9 +84,14 @@ def expectations(p: Pipeline, airflow=targets.DEFAULT) -> dict:
                 "failure_to": list(t.alerts.failure_to),
                 "retry_to": list(t.alerts.retry_to),
                 "settings": {k: t.overrides[k] for k in SETTINGS if k in t.overrides},
-                "arguments": {k: _jsonable(v) for k, v in t.arguments.items() if _jsonable(v) is not _SKIP},
+                "arguments": {
+                    k: _jsonable(v) for k, v in t.arguments.items() if _jsonable(v) is not _SKIP
+                },
                 "check": _check_request(t, target),
-                "expand": {k: {"output_of": v.task_id} if isinstance(v, Output) else _jsonable(v) for k, v in t.expand.items()},
+                "expand": {
+                    k: {"output_of": v.task_id} if isinstance(v, Output) else _jsonable(v)
+                    for k, v in t.expand.items()
+                },
             }
             for t in p.tasks
         },
@@ -102,22 +112,37 @@ def _check_request(t, target: targets.Target) -> dict:
     """What the child checks of a task before loading its file: the operator class's signature against
     the arguments given, and a python_callable against op_args/op_kwargs."""
     module, name = target.home(t.operator.module, t.operator.name)
-    check = {"class": f"{module}.{name}", "arguments": sorted([*t.arguments, *t.expand]),
-             "given": t.operator_given or f"{module}.{name}", "package": package_of(t.operator.module)}
+    check = {
+        "class": f"{module}.{name}",
+        "arguments": sorted([*t.arguments, *t.expand]),
+        "given": t.operator_given or f"{module}.{name}",
+        "package": package_of(t.operator.module),
+    }
     ref = t.arguments.get("python_callable")
     if isinstance(ref, CodeRef):
         kwargs = t.arguments.get("op_kwargs")
         args = t.arguments.get("op_args")
-        check["callable"] = {"module": ref.module, "name": ref.name,
-                             "op_args": len(args) if isinstance(args, list) else 0,
-                             "op_kwargs": sorted(kwargs) if isinstance(kwargs, dict) else []}
+        check["callable"] = {
+            "module": ref.module,
+            "name": ref.name,
+            "op_args": len(args) if isinstance(args, list) else 0,
+            "op_kwargs": sorted(kwargs) if isinstance(kwargs, dict) else [],
+        }
     return check
 
 
 _SKIP = object()
 # Task settings the loaded task shows as an attribute of the same name.
-SETTINGS = ("trigger_rule", "pool", "pool_slots", "queue", "priority_weight", "max_active_tis_per_dag", "executor_config",
-            "outlets")
+SETTINGS = (
+    "trigger_rule",
+    "pool",
+    "pool_slots",
+    "queue",
+    "priority_weight",
+    "max_active_tis_per_dag",
+    "executor_config",
+    "outlets",
+)
 
 
 def _jsonable(value):
@@ -157,14 +182,18 @@ class Verified(dict):
 @dataclass(frozen=True)
 class Finding:
     task_id: str
-    key: str | list | None  # the task's key (or a path into it) the finding is about; None: the task itself
+    key: (
+        str | list | None
+    )  # the task's key (or a path into it) the finding is about; None: the task itself
     message: str
     hint: str
     severity: str  # "error", or "warning" when something could not be checked here
     unverified: bool  # the file was not loaded because of it
 
 
-def verify(files: dict[Path, Pipeline], sys_path: list[str] = (), airflow=targets.DEFAULT) -> Verified:
+def verify(
+    files: dict[Path, Pipeline], sys_path: list[str] = (), airflow=targets.DEFAULT
+) -> Verified:
     """Check and load every file in a child process; the problems found per file (an empty list:
     verified), with the located findings of the checks before loading in `.findings`.
 
@@ -175,18 +204,24 @@ def verify(files: dict[Path, Pipeline], sys_path: list[str] = (), airflow=target
     with tempfile.TemporaryDirectory(prefix="dagforge-verify-") as tmp:
         request = Path(tmp, "request.json")
         answer = Path(tmp, "answer.json")
-        request.write_text(json.dumps({
-            "airflow": target.airflow,
-            "files": {str(f): expectations(p, target.airflow) for f, p in files.items()},
-            "sys_path": [str(s) for s in sys_path],
-        }))
+        request.write_text(
+            json.dumps(
+                {
+                    "airflow": target.airflow,
+                    "files": {str(f): expectations(p, target.airflow) for f, p in files.items()},
+                    "sys_path": [str(s) for s in sys_path],
+                }
+            )
+        )
         env = dict(os.environ)
         env.setdefault("AIRFLOW_HOME", str(Path(tmp, "airflow-home")))
         env.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
         env.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "ERROR")
         proc = subprocess.run(
             [sys.executable, "-m", "dagforge.verify", str(request), str(answer)],
-            env=env, capture_output=True, text=True,
+            env=env,
+            capture_output=True,
+            text=True,
         )
         if proc.returncode != 0 or not answer.exists():
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
@@ -194,11 +229,14 @@ def verify(files: dict[Path, Pipeline], sys_path: list[str] = (), airflow=target
         found = json.loads(answer.read_text())
     if found["airflow_version"].split(".")[0] != target.airflow:
         raise AirflowVersionMismatch(found["airflow_version"], target)
-    findings = {Path(f): [Finding(**x) for x in items] for f, items in found.get("findings", {}).items()}
+    findings = {
+        Path(f): [Finding(**x) for x in items] for f, items in found.get("findings", {}).items()
+    }
     return Verified({Path(f): problems for f, problems in found["files"].items()}, findings)
 
 
 # ---- the child process -------------------------------------------------------------------------
+
 
 def _child(request_path: str, answer_path: str) -> None:
     request = json.loads(Path(request_path).read_text())
@@ -211,17 +249,29 @@ def _child(request_path: str, answer_path: str) -> None:
         Path(answer_path).write_text(json.dumps(answer))  # the parent says so; nothing is loaded
         return
     for file, expected in request["files"].items():
-        findings = [f for task_id, te in expected["tasks"].items() for f in _check_task(task_id, te["check"])]
+        findings = [
+            f
+            for task_id, te in expected["tasks"].items()
+            for f in _check_task(task_id, te["check"])
+        ]
         answer["findings"][file] = [vars(f) for f in findings]
         if any(f.unverified for f in findings):
             answer["files"][file] = []  # not loaded: the findings say why
             continue
         bag = load_dagbag(file, installed)
-        problems = [f"Airflow cannot import it: {_last_line(e)}" for e in bag.import_errors.values()]
-        problems += [f"loading it warns: {w}" for w in sorted(set(_flatten(bag.captured_warnings.values())))]
+        problems = [
+            f"Airflow cannot import it: {_last_line(e)}" for e in bag.import_errors.values()
+        ]
+        problems += [
+            f"loading it warns: {w}" for w in sorted(set(_flatten(bag.captured_warnings.values())))
+        ]
         if not problems:
             dag = bag.dags.get(expected["dag_id"])
-            problems = [f"it defines no DAG '{expected['dag_id']}'"] if dag is None else _compare(dag, expected)
+            problems = (
+                [f"it defines no DAG '{expected['dag_id']}'"]
+                if dag is None
+                else _compare(dag, expected)
+            )
         answer["files"][file] = problems
     Path(answer_path).write_text(json.dumps(answer))
 
@@ -237,8 +287,15 @@ def _check_task(task_id: str, check: dict) -> list[Finding]:
         out += _check_signature(task_id, cls, check["arguments"])
     call = check.get("callable")
     if call:
-        func = _import(call["module"], call["name"], task_id, "python_callable",
-                       f"python_callable '{call['module']}:{call['name']}'", None, out)
+        func = _import(
+            call["module"],
+            call["name"],
+            task_id,
+            "python_callable",
+            f"python_callable '{call['module']}:{call['name']}'",
+            None,
+            out,
+        )
         if func is not None:
             out += _check_callable(task_id, func, call)
     return out
@@ -250,22 +307,59 @@ def _import(module: str, name: str, task_id: str, key: str, what: str, package, 
         found = importlib.import_module(module)
     except ModuleNotFoundError as e:
         if e.name and (module == e.name or module.startswith(e.name + ".")):
-            hint = f"`pip install {package}`" if package else "install the package that provides it (or put the module on the path)"
-            out.append(Finding(task_id, key, f"{what}: module '{e.name}' is not installed where dagforge builds, so it is "
-                               "not checked and the DAG file is not verified", hint + " here and where Airflow runs",
-                               "warning", True))
+            hint = (
+                f"`pip install {package}`"
+                if package
+                else "install the package that provides it (or put the module on the path)"
+            )
+            out.append(
+                Finding(
+                    task_id,
+                    key,
+                    f"{what}: module '{e.name}' is not installed where dagforge builds, so it is "
+                    "not checked and the DAG file is not verified",
+                    hint + " here and where Airflow runs",
+                    "warning",
+                    True,
+                )
+            )
             return None
-        out.append(Finding(task_id, key, f"{what}: importing '{module}' fails: {e}", f"install '{e.name}'", "error", True))
+        out.append(
+            Finding(
+                task_id,
+                key,
+                f"{what}: importing '{module}' fails: {e}",
+                f"install '{e.name}'",
+                "error",
+                True,
+            )
+        )
         return None
-    except Exception as e:  # noqa: BLE001 - the user's module fails on import: say so at its line
-        out.append(Finding(task_id, key, f"{what}: importing '{module}' fails: {type(e).__name__}: {e}",
-                           "fix the module: Airflow would fail the same way", "error", True))
+    except Exception as e:
+        out.append(
+            Finding(
+                task_id,
+                key,
+                f"{what}: importing '{module}' fails: {type(e).__name__}: {e}",
+                "fix the module: Airflow would fail the same way",
+                "error",
+                True,
+            )
+        )
         return None
     obj = getattr(found, name, None)
     if obj is None:
         names = [n for n in dir(found) if not n.startswith("_")]
-        out.append(Finding(task_id, key, f"{what}: module '{module}' has no '{name}'",
-                           did_you_mean(name, names) or f"check the name in {module}", "error", True))
+        out.append(
+            Finding(
+                task_id,
+                key,
+                f"{what}: module '{module}' has no '{name}'",
+                did_you_mean(name, names) or f"check the name in {module}",
+                "error",
+                True,
+            )
+        )
     return obj
 
 
@@ -274,17 +368,43 @@ def _check_signature(task_id: str, cls, arguments: list[str]) -> list[Finding]:
     out = []
     for arg in arguments:
         if closed and arg not in allowed:
-            hint = did_you_mean(arg, allowed) or f"{cls.__name__} takes: " + ", ".join(sorted(a for a in allowed if a not in _SET_BY_DAGFORGE))
-            out.append(Finding(task_id, arg, f"{cls.__name__} has no argument '{arg}'", hint, "error", True))
+            hint = did_you_mean(arg, allowed) or f"{cls.__name__} takes: " + ", ".join(
+                sorted(a for a in allowed if a not in _SET_BY_DAGFORGE)
+            )
+            out.append(
+                Finding(
+                    task_id, arg, f"{cls.__name__} has no argument '{arg}'", hint, "error", True
+                )
+            )
     for arg in sorted(required - set(arguments) - _SET_BY_DAGFORGE):
-        out.append(Finding(task_id, "operator", f"task '{task_id}': {cls.__name__} needs the argument '{arg}'",
-                           f"add `{arg}:` to the task", "error", True))
+        out.append(
+            Finding(
+                task_id,
+                "operator",
+                f"task '{task_id}': {cls.__name__} needs the argument '{arg}'",
+                f"add `{arg}:` to the task",
+                "error",
+                True,
+            )
+        )
     return out
 
 
 # Arguments every generated task gets from dagforge (directly or through default_args).
-_SET_BY_DAGFORGE = frozenset({"task_id", "dag", "default_args", "owner", "retries", "retry_delay", "on_failure_callback",
-                              "on_retry_callback", "on_success_callback", "task_group"})
+_SET_BY_DAGFORGE = frozenset(
+    {
+        "task_id",
+        "dag",
+        "default_args",
+        "owner",
+        "retries",
+        "retry_delay",
+        "on_failure_callback",
+        "on_retry_callback",
+        "on_success_callback",
+        "task_group",
+    }
+)
 
 
 def _signature(cls) -> tuple[set, set, bool]:
@@ -321,31 +441,62 @@ def _check_callable(task_id: str, func, call: dict) -> list[Finding]:
 
     ref = f"{call['module']}:{call['name']}"
     if not callable(func):
-        return [Finding(task_id, "python_callable", f"python_callable '{ref}' is not callable", "name a function", "error", True)]
+        return [
+            Finding(
+                task_id,
+                "python_callable",
+                f"python_callable '{ref}' is not callable",
+                "name a function",
+                "error",
+                True,
+            )
+        ]
     try:
         signature = inspect.signature(func)
     except (TypeError, ValueError):
         return []
     params = signature.parameters
     if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        unknown = [k for k in call["op_kwargs"] if k not in params or params[k].kind is params[k].POSITIONAL_ONLY]
+        unknown = [
+            k
+            for k in call["op_kwargs"]
+            if k not in params or params[k].kind is params[k].POSITIONAL_ONLY
+        ]
         if unknown:
-            return [Finding(task_id, ["op_kwargs", k], f"{ref}{signature} has no parameter '{k}'",
-                            did_you_mean(k, params) or "match op_kwargs to the function's parameters", "error", True)
-                    for k in unknown]
+            return [
+                Finding(
+                    task_id,
+                    ["op_kwargs", k],
+                    f"{ref}{signature} has no parameter '{k}'",
+                    did_you_mean(k, params) or "match op_kwargs to the function's parameters",
+                    "error",
+                    True,
+                )
+                for k in unknown
+            ]
     try:
         signature.bind_partial(*[None] * call["op_args"], **dict.fromkeys(call["op_kwargs"]))
     except TypeError as e:
         key = "op_args" if call["op_args"] else "op_kwargs"
-        return [Finding(task_id, key, f"{ref}{signature} cannot take these arguments: {e}",
-                        "match op_args and op_kwargs to the function's parameters", "error", True)]
+        return [
+            Finding(
+                task_id,
+                key,
+                f"{ref}{signature} cannot take these arguments: {e}",
+                "match op_args and op_kwargs to the function's parameters",
+                "error",
+                True,
+            )
+        ]
     return []
 
 
 def load_dagbag(folder, target: targets.Target):
     """Airflow's own DagBag over `folder` (a file or a folder), from its home on `target`'s version."""
     module, name = target.dagbag
-    return getattr(importlib.import_module(module), name)(dag_folder=str(folder), **target.dagbag_args)
+    return getattr(importlib.import_module(module), name)(
+        dag_folder=str(folder), **target.dagbag_args
+    )
 
 
 def _last_line(text: str) -> str:
@@ -362,7 +513,9 @@ def _compare(dag, exp: dict) -> list[str]:
 
     def check(what, actual, expected):
         if actual != expected:
-            problems.append(f"{what} is {actual!r} in the loaded DAG, but the spec says {expected!r}")
+            problems.append(
+                f"{what} is {actual!r} in the loaded DAG, but the spec says {expected!r}"
+            )
 
     check("description", dag.description, exp["description"])
     check("schedule", _schedule(dag.timetable), exp["schedule"])
@@ -371,7 +524,11 @@ def _compare(dag, exp: dict) -> list[str]:
     check("end_date", dag.end_date, exp["end_date"] and datetime.fromisoformat(exp["end_date"]))
     check("catchup", dag.catchup, exp["catchup"])
     check("tags", sorted(dag.tags), exp["tags"])
-    check("max_active_runs", dag.max_active_runs if exp["max_active_runs"] else None, exp["max_active_runs"])
+    check(
+        "max_active_runs",
+        dag.max_active_runs if exp["max_active_runs"] else None,
+        exp["max_active_runs"],
+    )
     check("dagrun_timeout", _secs(dag.dagrun_timeout), exp["dagrun_timeout"])
     if exp["max_active_tasks"] is not None:
         check("max_active_tasks", dag.max_active_tasks, exp["max_active_tasks"])
@@ -392,12 +549,22 @@ def _compare(dag, exp: dict) -> list[str]:
         check(f"{what} retries", task.retries, te["retries"])
         check(f"{what} retry_delay", _secs(task.retry_delay), te["retry_delay"])
         check(f"{what} execution_timeout", _secs(task.execution_timeout), te["execution_timeout"])
-        check(f"{what} failure mail recipients", _recipients(task.on_failure_callback), te["failure_to"])
+        check(
+            f"{what} failure mail recipients",
+            _recipients(task.on_failure_callback),
+            te["failure_to"],
+        )
         check(f"{what} retry mail recipients", _recipients(task.on_retry_callback), te["retry_to"])
         for key, value in te["settings"].items():
             actual = getattr(task, key)
-            check(f"{what} {key}", [_asset_name(a) for a in actual] if key == "outlets" else actual, value)
-        given = getattr(task, "partial_kwargs", None)  # a mapped task keeps its other arguments there
+            check(
+                f"{what} {key}",
+                [_asset_name(a) for a in actual] if key == "outlets" else actual,
+                value,
+            )
+        given = getattr(
+            task, "partial_kwargs", None
+        )  # a mapped task keeps its other arguments there
         for key, value in te["arguments"].items():
             if given is not None and key in given:
                 check(f"{what} {key}", _plain(given[key], value), value)
@@ -451,7 +618,9 @@ def _schedule(timetable) -> dict:
     attributes (expression, timezone, delta); Airflow 2's core ones keep them private (_expression...)."""
     found = {"timetable": type(timetable).__name__}
     if found["timetable"] in {t.asset_timetable for t in targets.TARGETS.values()}:
-        condition = getattr(timetable, "asset_condition", None) or getattr(timetable, "dataset_condition", None)
+        condition = getattr(timetable, "asset_condition", None) or getattr(
+            timetable, "dataset_condition", None
+        )
         found["assets"] = _loaded_condition(condition)
         return found
     expression = _attribute(timetable, "expression")
@@ -491,10 +660,20 @@ def _plain(actual, expected):
     if isinstance(expected, dict) and "$ref" in expected:
         module, name = expected["$ref"].split(":")
         same = getattr(importlib.import_module(module), name, None) is actual
-        return expected if same else {"$ref": f"{getattr(actual, '__module__', '?')}:{getattr(actual, '__name__', actual)}"}
+        return (
+            expected
+            if same
+            else {
+                "$ref": f"{getattr(actual, '__module__', '?')}:{getattr(actual, '__name__', actual)}"
+            }
+        )
     if isinstance(actual, (tuple, set, frozenset)) and isinstance(expected, list):
         return list(actual)
-    if isinstance(actual, (list, tuple, set)) and not isinstance(expected, (list, dict)) and list(actual) == [expected]:
+    if (
+        isinstance(actual, (list, tuple, set))
+        and not isinstance(expected, (list, dict))
+        and list(actual) == [expected]
+    ):
         return expected  # Airflow keeps a single value as a one-item container (e.g. skip_on_exit_code)
     return actual
 

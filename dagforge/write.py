@@ -19,7 +19,9 @@ def write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.fchmod(fd, _new_file_mode())  # mkstemp's 0600 would hide the file from an Airflow running as another user
+        os.fchmod(
+            fd, _new_file_mode()
+        )  # mkstemp's 0600 would hide the file from an Airflow running as another user
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
             f.flush()

@@ -11,7 +11,9 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 # Property-based tests: a few hundred examples in CI, 10,000 before a release (HYPOTHESIS_PROFILE=thorough).
-_common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+_common = dict(
+    deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 settings.register_profile("ci", max_examples=300, **_common)
 settings.register_profile("thorough", max_examples=10_000, **_common)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
@@ -47,7 +49,9 @@ def run_cli(*args, cwd=None, env=None):
 
     exe = Path(sys.executable).with_name("dagforge")
     environ = {k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None}
-    return subprocess.run([str(exe), *map(str, args)], cwd=cwd, env=environ, capture_output=True, text=True)
+    return subprocess.run(
+        [str(exe), *map(str, args)], cwd=cwd, env=environ, capture_output=True, text=True
+    )
 
 
 @dataclass(frozen=True)
@@ -62,14 +66,22 @@ class Mailbox:
     """What a real SMTP server on 127.0.0.1 received; `url` is its AIRFLOW_CONN_SMTP_DEFAULT."""
 
     def __init__(self, port: int):
-        self.url = (f"smtp://127.0.0.1:{port}?disable_tls=true&disable_ssl=true"
-                    "&from_email=airflow%40example.com")
+        self.url = (
+            f"smtp://127.0.0.1:{port}?disable_tls=true&disable_ssl=true"
+            "&from_email=airflow%40example.com"
+        )
         self.mails: list[Mail] = []
 
     async def handle_DATA(self, server, session, envelope):  # aiosmtpd's handler hook
         message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
-        self.mails.append(Mail(envelope.mail_from, tuple(envelope.rcpt_tos), str(message["To"]),
-                               str(message["Subject"])))
+        self.mails.append(
+            Mail(
+                envelope.mail_from,
+                tuple(envelope.rcpt_tos),
+                str(message["To"]),
+                str(message["Subject"]),
+            )
+        )
         return "250 Message accepted for delivery"
 
 
@@ -96,7 +108,9 @@ def airflow_home(tmp_path_factory):
     home = tmp_path_factory.mktemp("airflow-home")
     env = {**os.environ, "AIRFLOW_HOME": str(home)}
     env.pop("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", None)
-    proc = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"], env=env, capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return home
 

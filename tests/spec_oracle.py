@@ -9,8 +9,26 @@ import yaml
 
 PRESETS = {"@daily": "0 0 * * *", "@weekly": "0 0 * * 0", "@hourly": "0 * * * *"}
 # Task arguments compared one to one when a spec gives them.
-ARGUMENTS = ("bash_command", "to", "cc", "subject", "html_content", "files", "trigger_rule", "pool", "queue", "pool_slots",
-             "priority_weight", "max_active_tis_per_dag", "sql", "conn_id", "trigger_dag_id", "conf", "filepath", "mode")
+ARGUMENTS = (
+    "bash_command",
+    "to",
+    "cc",
+    "subject",
+    "html_content",
+    "files",
+    "trigger_rule",
+    "pool",
+    "queue",
+    "pool_slots",
+    "priority_weight",
+    "max_active_tis_per_dag",
+    "sql",
+    "conn_id",
+    "trigger_dag_id",
+    "conf",
+    "filepath",
+    "mode",
+)
 
 
 def duration(text) -> timedelta:
@@ -32,7 +50,11 @@ def timetable_facts(timetable) -> tuple:
         return getattr(timetable, f"_{name}", None) if value is None else value
 
     delta, tz = attr("delta"), attr("timezone")
-    return type(timetable).__name__, attr("expression") or (delta and delta.total_seconds()), getattr(tz, "name", tz)
+    return (
+        type(timetable).__name__,
+        attr("expression") or (delta and delta.total_seconds()),
+        getattr(tz, "name", tz),
+    )
 
 
 def loaded_example(out, bag, spec, foreign=()) -> tuple:
@@ -42,7 +64,9 @@ def loaded_example(out, bag, spec, foreign=()) -> tuple:
     dag_id = data.get("dag_id", spec.stem)
     assert not bag.import_errors
     warned = [str(w) for w in bag.captured_warnings.get(str(out / f"{dag_id}.py"), ())]
-    assert not [w for w in warned if not any(f"/site-packages/{package}/" in w for package in foreign)], warned
+    assert not [
+        w for w in warned if not any(f"/site-packages/{package}/" in w for package in foreign)
+    ], warned
     return bag.dags[dag_id], data
 
 
@@ -52,9 +76,16 @@ def flat_tasks(tasks: dict, prefix: str = "", defaults: dict | None = None) -> d
     out = {}
     for name, t in tasks.items():
         if "tasks" in t:
-            out.update(flat_tasks(t["tasks"], f"{prefix}{name}.", {**(defaults or {}), **t.get("defaults", {})}))
+            out.update(
+                flat_tasks(
+                    t["tasks"], f"{prefix}{name}.", {**(defaults or {}), **t.get("defaults", {})}
+                )
+            )
         else:
-            deps = [f"{prefix}{d}" if f"{prefix}{d}" in {f"{prefix}{n}" for n in tasks} else d for d in t.get("dependencies", [])]
+            deps = [
+                f"{prefix}{d}" if f"{prefix}{d}" in {f"{prefix}{n}" for n in tasks} else d
+                for d in t.get("dependencies", [])
+            ]
             out[prefix + name] = {**(defaults or {}), **t, "dependencies": deps}
     return out
 
@@ -65,7 +96,9 @@ def assert_dag_means_spec(dag, data: dict, timetables: dict, homes: dict) -> Non
     tz = data.get("timezone", "UTC")
     assert dag.timezone.name == tz
     start = data["start_date"]
-    start = datetime.combine(start, datetime.min.time()) if not isinstance(start, datetime) else start
+    start = (
+        datetime.combine(start, datetime.min.time()) if not isinstance(start, datetime) else start
+    )
     assert dag.start_date == start.replace(tzinfo=ZoneInfo(tz))
     assert dag.catchup is data.get("catchup", False)
     assert set(dag.tags) == set(data.get("tags", []))
@@ -75,10 +108,19 @@ def assert_dag_means_spec(dag, data: dict, timetables: dict, homes: dict) -> Non
     schedule = data.get("schedule")
     if isinstance(schedule, (list, dict)):
         assert type(dag.timetable).__name__ == timetables["assets"]
-    elif isinstance(schedule, str) and " " in schedule or schedule in PRESETS:  # a run at each cron time
-        assert timetable_facts(dag.timetable) == (timetables["cron"], PRESETS.get(schedule, schedule), tz)
+    elif (
+        (isinstance(schedule, str) and " " in schedule) or schedule in PRESETS
+    ):  # a run at each cron time
+        assert timetable_facts(dag.timetable) == (
+            timetables["cron"],
+            PRESETS.get(schedule, schedule),
+            tz,
+        )
     elif schedule:
-        assert timetable_facts(dag.timetable)[:2] == (timetables["duration"], duration(schedule).total_seconds())
+        assert timetable_facts(dag.timetable)[:2] == (
+            timetables["duration"],
+            duration(schedule).total_seconds(),
+        )
     alerts = data.get("alerts", {})
     success_to = alerts["emails"] if alerts.get("on_success") else None
     assert getattr(dag.on_success_callback, "to", None) == success_to
@@ -86,8 +128,13 @@ def assert_dag_means_spec(dag, data: dict, timetables: dict, homes: dict) -> Non
     assert set(dag.task_dict) == set(tasks)
     for task_id, t in tasks.items():
         task = dag.task_dict[task_id]
-        cls = getattr(task, "operator_class", None) or type(task)  # a mapped task: its operator's class
-        assert f"{cls.__module__}.{cls.__name__}" == homes["external_task_sensor" if "wait_for" in t else t["operator"]]
+        cls = getattr(task, "operator_class", None) or type(
+            task
+        )  # a mapped task: its operator's class
+        assert (
+            f"{cls.__module__}.{cls.__name__}"
+            == homes["external_task_sensor" if "wait_for" in t else t["operator"]]
+        )
         if "expand" in t:
             assert task.expand_input.value == t["expand"]
         arguments = getattr(task, "partial_kwargs", None) or {}
@@ -101,13 +148,21 @@ def assert_dag_means_spec(dag, data: dict, timetables: dict, homes: dict) -> Non
         assert task.execution_timeout == (duration(timeout) if timeout else None)
         for key in ARGUMENTS:
             if key in t:
-                assert (arguments[key] if key in arguments else getattr(task, key)) == t[key], (task_id, key)
+                assert (arguments[key] if key in arguments else getattr(task, key)) == t[key], (
+                    task_id,
+                    key,
+                )
         if "outlets" in t:
             assert [getattr(a, "name", None) or a.uri for a in task.outlets] == t["outlets"]
         mail = {**alerts, **t.get("alerts", {})}
         failure = [cb.to for cb in callbacks(task.on_failure_callback)]
         retry = [cb.to for cb in callbacks(task.on_retry_callback)]
-        assert failure == ([mail["emails"]] if mail.get("emails") and mail.get("on_failure", True) else [])
+        assert failure == (
+            [mail["emails"]] if mail.get("emails") and mail.get("on_failure", True) else []
+        )
         assert retry == ([mail["emails"]] if mail.get("emails") and mail.get("on_retry") else [])
         for cb in callbacks(task.on_failure_callback) + callbacks(task.on_retry_callback):
-            assert f"{type(cb).__module__}.{type(cb).__name__}" == "airflow.providers.smtp.notifications.smtp.SmtpNotifier"
+            assert (
+                f"{type(cb).__module__}.{type(cb).__name__}"
+                == "airflow.providers.smtp.notifications.smtp.SmtpNotifier"
+            )

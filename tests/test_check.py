@@ -20,15 +20,24 @@ def _check(tmp_path, *args):
 
 
 def _snapshot(folder):
-    return {p.relative_to(folder).as_posix(): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): (
+            hashlib.sha256(p.read_bytes()).hexdigest(),
+            p.stat().st_mtime_ns,
+        )
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_up_to_date_is_exit_0(tmp_path, write_spec):
     _setup(tmp_path, write_spec)
     r = _check(tmp_path)
     assert r.returncode == 0, r.stderr
-    assert r.stderr == "2 specs checked, 0 invalid; every generated file is up to date\n" and r.stdout == ""
+    assert (
+        r.stderr == "2 specs checked, 0 invalid; every generated file is up to date\n"
+        and r.stdout == ""
+    )
 
 
 def test_committed_examples_pass_check():
@@ -41,8 +50,10 @@ def test_stale_spec_changed(tmp_path, write_spec):
     write_spec(GOOD.replace("NAME", "changed"), "a.yaml")
     r = _check(tmp_path)
     assert r.returncode == 1
-    assert ("specs/a.yaml: error: out/a.py is stale: specs/a.yaml (or dagforge's version or templates) changed "
-            "since it was generated\n  hint: run `dagforge build`") in r.stderr
+    assert (
+        "specs/a.yaml: error: out/a.py is stale: specs/a.yaml (or dagforge's version or templates) changed "
+        "since it was generated\n  hint: run `dagforge build`"
+    ) in r.stderr
     assert "out/b.py" not in r.stderr
     assert "1 generated file out of date: run `dagforge build`" in r.stderr
 
@@ -53,9 +64,18 @@ def test_hand_edited_points_at_the_edited_line(tmp_path, write_spec):
     (out / "a.py").write_text(text.replace("echo a", "echo patched"))
     r = _check(tmp_path)
     assert r.returncode == 1
-    line = text.splitlines().index('    hello = BashOperator(task_id="hello", bash_command="echo a")') + 1
-    assert f"out/a.py:{line}:1: error: out/a.py was edited by hand: `dagforge build` would overwrite it" in r.stderr
-    assert f'  {line} |     hello = BashOperator(task_id="hello", bash_command="echo patched")' in r.stderr
+    line = (
+        text.splitlines().index('    hello = BashOperator(task_id="hello", bash_command="echo a")')
+        + 1
+    )
+    assert (
+        f"out/a.py:{line}:1: error: out/a.py was edited by hand: `dagforge build` would overwrite it"
+        in r.stderr
+    )
+    assert (
+        f'  {line} |     hello = BashOperator(task_id="hello", bash_command="echo patched")'
+        in r.stderr
+    )
     assert "hint: make the change in specs/a.yaml instead, then run `dagforge build`" in r.stderr
 
 
@@ -74,7 +94,10 @@ def test_a_file_without_dagforge_header_where_build_writes(tmp_path, write_spec)
     (out / "a.py").write_text("# my own DAG\n")
     r = _check(tmp_path)
     assert r.returncode == 1
-    assert "out/a.py:1:1: error: out/a.py is not a dagforge file: `dagforge build` would overwrite it with the DAG of specs/a.yaml" in r.stderr
+    assert (
+        "out/a.py:1:1: error: out/a.py is not a dagforge file: `dagforge build` would overwrite it with the DAG of specs/a.yaml"
+        in r.stderr
+    )
 
 
 def test_missing(tmp_path, write_spec):
@@ -82,7 +105,10 @@ def test_missing(tmp_path, write_spec):
     (out / "b.py").unlink()
     r = _check(tmp_path)
     assert r.returncode == 1
-    assert "specs/b.yaml: error: out/b.py is missing: it is generated from this spec\n  hint: run `dagforge build`" in r.stderr
+    assert (
+        "specs/b.yaml: error: out/b.py is missing: it is generated from this spec\n  hint: run `dagforge build`"
+        in r.stderr
+    )
     assert run_cli("check", "specs", "-o", "nowhere", cwd=tmp_path).returncode == 1
 
 
@@ -93,8 +119,14 @@ def test_orphaned_spec_gone_and_dag_id_renamed(tmp_path, write_spec):
     (out / "hand_written.py").write_text("# not ours: never reported\n")
     r = _check(tmp_path)
     assert r.returncode == 1
-    assert "out/a.py: error: out/a.py is orphaned: its spec specs/a.yaml is gone\n  hint: run `dagforge build` (it removes the file)" in r.stderr
-    assert "out/b.py: error: out/b.py is orphaned: specs/b.yaml now generates out/b_renamed.py" in r.stderr
+    assert (
+        "out/a.py: error: out/a.py is orphaned: its spec specs/a.yaml is gone\n  hint: run `dagforge build` (it removes the file)"
+        in r.stderr
+    )
+    assert (
+        "out/b.py: error: out/b.py is orphaned: specs/b.yaml now generates out/b_renamed.py"
+        in r.stderr
+    )
     assert "out/b_renamed.py is missing" in r.stderr
     assert "c.py" not in r.stderr and "hand_written" not in r.stderr
     assert "3 generated files out of date" in r.stderr
@@ -110,7 +142,9 @@ def test_a_moved_spec_is_stale_not_orphaned(tmp_path, write_spec):
     (tmp_path / "specs" / "a.yaml").rename(tmp_path / "specs" / "sub" / "a.yaml")
     r = _check(tmp_path)
     assert r.returncode == 1
-    assert "specs/sub/a.yaml: error: out/a.py is stale: it was generated from specs/a.yaml" in r.stderr
+    assert (
+        "specs/sub/a.yaml: error: out/a.py is stale: it was generated from specs/a.yaml" in r.stderr
+    )
     assert "orphaned" not in r.stderr
 
 
@@ -122,8 +156,10 @@ def test_diff_shows_what_build_would_change(tmp_path, write_spec):
     r = _check(tmp_path, "--diff")
     assert r.returncode == 1
     assert "--- out/a.py (on disk)\n+++ out/a.py (dagforge build)\n" in r.stdout
-    assert ('-    hello = BashOperator(task_id="hello", bash_command="echo a")\n'
-            '+    hello = BashOperator(task_id="hello", bash_command="echo changed")\n') in r.stdout
+    assert (
+        '-    hello = BashOperator(task_id="hello", bash_command="echo a")\n'
+        '+    hello = BashOperator(task_id="hello", bash_command="echo changed")\n'
+    ) in r.stdout
     assert "--- /dev/null\n+++ out/b.py (dagforge build)\n" in r.stdout
     assert "--- out/c.py (on disk)\n+++ /dev/null\n" in r.stdout
     assert '-    hello = BashOperator(task_id="hello", bash_command="echo c")\n' in r.stdout

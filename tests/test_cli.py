@@ -93,11 +93,14 @@ def test_help_and_validate_do_not_import_airflow(tmp_path, write_spec):
     r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     for argv in (["--help"], ["run", "--help"]):
-        r = subprocess.run([sys.executable, "-X", "importtime", "-m", "dagforge.cli", *argv], capture_output=True, text=True)
+        r = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "dagforge.cli", *argv],
+            capture_output=True,
+            text=True,
+        )
         assert r.returncode == 0 and " airflow" not in r.stderr and "usage: dagforge" in r.stdout
 
 
 def test_examples_build_from_repo_root():
     r = run_cli("validate", "specs/", cwd=ROOT)
     assert r.returncode == 0, r.stderr
-

@@ -1,17 +1,25 @@
 """defaults.yaml: shared defaults for the specs below a folder (nearest wins, lists replace, mappings merge)."""
 
-import dagforge
 from conftest import load_dagbag, run_cli
+
+import dagforge
 
 
 def _tree(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "specs" / "team").mkdir(parents=True)
     (tmp_path / "specs" / "defaults.yaml").write_text(
-        "owner: data-eng\nretries: 2\ntags: [shared]\nalerts:\n  emails: [ops@example.com]\n  on_retry: true\n")
-    (tmp_path / "specs" / "team" / "defaults.yaml").write_text("retries: 4\ntags: [team]\nalerts:\n  on_retry: false\n")
-    (tmp_path / "specs" / "team" / "pipe.yaml").write_text("start_date: 2024-01-01\ntags: [own]\ntasks:\n  a: {operator: empty}\n")
-    (tmp_path / "specs" / "top.yaml").write_text("start_date: 2024-01-01\ntasks:\n  a: {operator: empty}\n")
+        "owner: data-eng\nretries: 2\ntags: [shared]\nalerts:\n  emails: [ops@example.com]\n  on_retry: true\n"
+    )
+    (tmp_path / "specs" / "team" / "defaults.yaml").write_text(
+        "retries: 4\ntags: [team]\nalerts:\n  on_retry: false\n"
+    )
+    (tmp_path / "specs" / "team" / "pipe.yaml").write_text(
+        "start_date: 2024-01-01\ntags: [own]\ntasks:\n  a: {operator: empty}\n"
+    )
+    (tmp_path / "specs" / "top.yaml").write_text(
+        "start_date: 2024-01-01\ntasks:\n  a: {operator: empty}\n"
+    )
     return tmp_path / "specs"
 
 
@@ -26,7 +34,9 @@ def test_nearest_wins_lists_replace_mappings_merge(tmp_path, monkeypatch):
     assert pipe.tags == {"own"} and top.tags == {"shared"}
     a = pipe.task_dict["a"]
     assert (a.owner, a.retries) == ("data-eng", 4)
-    assert [cb.to for cb in a.on_failure_callback] == [["ops@example.com"]] and not a.on_retry_callback
+    assert [cb.to for cb in a.on_failure_callback] == [
+        ["ops@example.com"]
+    ] and not a.on_retry_callback
     b = top.task_dict["a"]
     assert b.retries == 2 and [cb.to for cb in b.on_retry_callback] == [["ops@example.com"]]
 
@@ -34,7 +44,10 @@ def test_nearest_wins_lists_replace_mappings_merge(tmp_path, monkeypatch):
 def test_explain_says_where_each_value_came_from(tmp_path, monkeypatch):
     specs = _tree(tmp_path, monkeypatch)
     text = dagforge.explain(specs / "team" / "pipe.yaml").text
-    lines = {line.split()[0]: line for line in text.split("come from")[1].split("\n\n")[0].splitlines()[1:]}
+    lines = {
+        line.split()[0]: line
+        for line in text.split("come from")[1].split("\n\n")[0].splitlines()[1:]
+    }
     assert lines["owner"].endswith("'data-eng'  (specs/defaults.yaml:1)")
     assert lines["retries"].endswith("4  (specs/team/defaults.yaml:1)")
     assert lines["tags"].endswith("['own']  (specs/team/pipe.yaml:2)")
@@ -42,7 +55,9 @@ def test_explain_says_where_each_value_came_from(tmp_path, monkeypatch):
     assert lines["alerts.on_retry"].endswith("False  (specs/team/defaults.yaml:4)")
 
 
-def test_a_changed_defaults_file_rebuilds_and_a_broken_one_is_reported_in_itself(tmp_path, monkeypatch):
+def test_a_changed_defaults_file_rebuilds_and_a_broken_one_is_reported_in_itself(
+    tmp_path, monkeypatch
+):
     specs = _tree(tmp_path, monkeypatch)
     dagforge.build([specs], tmp_path / "out", verify=False)
     assert all(s.up_to_date for s in dagforge.build([specs], tmp_path / "out", verify=False).specs)
@@ -61,7 +76,12 @@ def test_a_changed_defaults_file_rebuilds_and_a_broken_one_is_reported_in_itself
 def test_a_defaults_file_given_by_name_means_the_specs_below_it(tmp_path, monkeypatch):
     specs = _tree(tmp_path, monkeypatch)
     (specs / "team" / "defaults.yaml").write_text("retries: -1\n")
-    r = run_cli("validate", "specs/team/defaults.yaml", cwd=tmp_path)  # as the pre-commit hook passes a changed file
+    r = run_cli(
+        "validate", "specs/team/defaults.yaml", cwd=tmp_path
+    )  # as the pre-commit hook passes a changed file
     assert r.returncode == 1
-    assert "specs/team/defaults.yaml:1:10: error: retries: -1 is less than the minimum of 0" in r.stderr
+    assert (
+        "specs/team/defaults.yaml:1:10: error: retries: -1 is less than the minimum of 0"
+        in r.stderr
+    )
     assert "0 specs valid, 1 invalid" in r.stderr  # team/pipe.yaml, the one spec below it

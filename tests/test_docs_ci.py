@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import yaml
-
 from conftest import ROOT
 
 BIN = Path(sys.executable).parent
@@ -28,8 +27,15 @@ def _run_steps(repo, tmp_path):
         if "run" not in step or step["run"].startswith("pip install"):
             continue
         env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
-        env.update({k: v.replace("${{ runner.temp }}", str(tmp_path)) for k, v in step.get("env", {}).items()})
-        r = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=repo, env=env, capture_output=True, text=True)
+        env.update(
+            {
+                k: v.replace("${{ runner.temp }}", str(tmp_path))
+                for k, v in step.get("env", {}).items()
+            }
+        )
+        r = subprocess.run(
+            ["bash", "-e", "-c", step["run"]], cwd=repo, env=env, capture_output=True, text=True
+        )
         results.append((step["name"], r))
     return results
 
@@ -50,15 +56,28 @@ def test_workflow_steps_pass_on_this_repository_and_fail_on_a_stale_file(tmp_pat
     assert len(results) == 2
     for name, r in results:
         assert r.returncode == 0, (name, r.stdout, r.stderr)
-    assert f"{len(list((ROOT / 'specs').glob('*.yaml')))} DAGs loaded, 0 files with problems" in results[1][1].stdout
+    assert (
+        f"{len(list((ROOT / 'specs').glob('*.yaml')))} DAGs loaded, 0 files with problems"
+        in results[1][1].stdout
+    )
 
     spec = repo / "specs" / "etl_orders.yaml"
     spec.write_text(spec.read_text().replace("retries: 2", "retries: 3"))
-    (repo / "generated_dags" / "infra_housekeeping.py").write_text("from airflow.sdk import DAG\nthis is not python(\n")
+    (repo / "generated_dags" / "infra_housekeeping.py").write_text(
+        "from airflow.sdk import DAG\nthis is not python(\n"
+    )
     (name, check), (_, load) = _run_steps(repo, tmp_path)
     assert check.returncode == 1
-    assert check.stdout.startswith("::error file=specs/etl_orders.yaml,title=dagforge%3A stale::"
-                                   "generated_dags/etl_orders.py is stale")
-    assert "::error file=generated_dags/infra_housekeeping.py,line=1,col=1,title=dagforge%3A hand-edited::" in check.stdout  # line 1: no header
+    assert check.stdout.startswith(
+        "::error file=specs/etl_orders.yaml,title=dagforge%3A stale::"
+        "generated_dags/etl_orders.py is stale"
+    )
+    assert (
+        "::error file=generated_dags/infra_housekeeping.py,line=1,col=1,title=dagforge%3A hand-edited::"
+        in check.stdout
+    )  # line 1: no header
     assert load.returncode == 1
-    assert "::error file=generated_dags/infra_housekeeping.py,title=Airflow cannot load it::" in load.stdout
+    assert (
+        "::error file=generated_dags/infra_housekeeping.py,title=Airflow cannot load it::"
+        in load.stdout
+    )

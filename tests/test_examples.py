@@ -7,10 +7,10 @@ import filecmp
 import re
 
 import pytest
-
-import dagforge
 from conftest import ROOT, load_dagbag
 from spec_oracle import assert_dag_means_spec, loaded_example
+
+import dagforge
 
 SPECS = sorted((ROOT / "specs").glob("*.yaml"))
 
@@ -27,7 +27,9 @@ def built(tmp_path_factory):
 def test_four_kinds_of_examples():
     assert len(SPECS) >= 4
     for spec in SPECS:
-        assert spec.read_text().startswith("# yaml-language-server: $schema=../schemas/pipeline.schema.json\n")
+        assert spec.read_text().startswith(
+            "# yaml-language-server: $schema=../schemas/pipeline.schema.json\n"
+        )
 
 
 # Where each operator of the examples is loaded from on Airflow 3.
@@ -48,7 +50,11 @@ HOMES = {
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
 def test_example_loads_and_matches_spec(built, spec):
     dag, data = loaded_example(*built, spec)
-    timetables = {"cron": "CronTriggerTimetable", "duration": "DeltaTriggerTimetable", "assets": "AssetTriggeredTimetable"}
+    timetables = {
+        "cron": "CronTriggerTimetable",
+        "duration": "DeltaTriggerTimetable",
+        "assets": "AssetTriggeredTimetable",
+    }
     assert_dag_means_spec(dag, data, timetables, HOMES)
 
 
@@ -57,8 +63,12 @@ def test_committed_output_is_current(built):
     out, _ = built
     committed = sorted(p.name for p in (ROOT / "generated_dags").glob("*.py"))
     assert committed == sorted(p.name for p in out.glob("*.py"))
-    match, mismatch, errors = filecmp.cmpfiles(ROOT / "generated_dags", out, committed, shallow=False)
-    assert not mismatch and not errors, f"stale generated_dags/: run `dagforge build specs/` ({mismatch})"
+    match, mismatch, errors = filecmp.cmpfiles(
+        ROOT / "generated_dags", out, committed, shallow=False
+    )
+    assert not mismatch and not errors, (
+        f"stale generated_dags/: run `dagforge build specs/` ({mismatch})"
+    )
 
 
 def test_generated_file_is_plain_airflow_3(built):

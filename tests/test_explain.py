@@ -1,13 +1,13 @@
 """`dagforge explain`: the schedule in words, the next runs (as Airflow's own timetable computes them,
 across daylight-saving changes), each task's retry and alert policy, and the task order."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pendulum
 import pytest
+from conftest import ROOT, load_dagbag, run_cli
 
 import dagforge
-from conftest import ROOT, load_dagbag, run_cli
 from dagforge.describe import next_runs
 
 EXTRA = {
@@ -16,7 +16,12 @@ EXTRA = {
     "every_7h": "start_date: 2025-03-29T12:00:00\ntimezone: Europe/Berlin\nschedule: 7h\ncatchup: true\n",
     "ending": 'schedule: "@daily"\nend_date: 2025-03-30\n',
 }
-AFTER = ["2025-03-08T12:00:00+00:00", "2025-03-28T12:00:00+00:00", "2025-10-24T12:00:00+00:00", "2025-11-02T04:00:00+00:00"]
+AFTER = [
+    "2025-03-08T12:00:00+00:00",
+    "2025-03-28T12:00:00+00:00",
+    "2025-10-24T12:00:00+00:00",
+    "2025-11-02T04:00:00+00:00",
+]
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +46,14 @@ def _airflow_runs(dag, p, after, count=5):
 
     timetable = coerce_to_core_timetable(dag.timetable)
     restriction = TimeRestriction(earliest=dag.start_date, latest=dag.end_date, catchup=True)
-    last = None if p.schedule_kind == "duration" else DataInterval(after, after)  # a delta counts from the start
+    last = (
+        None if p.schedule_kind == "duration" else DataInterval(after, after)
+    )  # a delta counts from the start
     runs = []
     while len(runs) < count:
-        info = timetable.next_dagrun_info(last_automated_data_interval=last, restriction=restriction)
+        info = timetable.next_dagrun_info(
+            last_automated_data_interval=last, restriction=restriction
+        )
         if info is None:
             break
         last = info.data_interval
@@ -61,23 +70,32 @@ def test_next_runs_are_airflows(dags, after):
     for spec in result.specs:
         p = spec.pipeline
         mine, note = next_runs(p, after)
-        if p.schedule_kind == "duration" and not p.catchup:  # it counts from the first unpause: no times
+        if (
+            p.schedule_kind == "duration" and not p.catchup
+        ):  # it counts from the first unpause: no times
             assert not mine and "when the DAG is first scheduled" in note
             continue
-        assert [m.timestamp() for m in mine] == _airflow_runs(bag.dags[p.dag_id], p, after), p.dag_id
+        assert [m.timestamp() for m in mine] == _airflow_runs(bag.dags[p.dag_id], p, after), (
+            p.dag_id
+        )
         assert all(m.tzinfo.key == p.timezone for m in mine)
         compared += 1
     assert compared == len(result.specs) - 1
 
 
 def test_explain_in_words_through_the_cli():
-    r = run_cli("explain", "specs/sales_report_weekdays.yaml", "--after", "2025-01-03T00:00+09:00", cwd=ROOT)
+    r = run_cli(
+        "explain", "specs/sales_report_weekdays.yaml", "--after", "2025-01-03T00:00+09:00", cwd=ROOT
+    )
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[0] == "sales_report_weekdays: Daily sales KPI report, mailed to the sales leads on weekdays"
+    assert (
+        lines[0]
+        == "sales_report_weekdays: Daily sales KPI report, mailed to the sales leads on weekdays"
+    )
     assert "Schedule:   At 07:30, Monday through Friday, Asia/Seoul (cron '30 7 * * 1-5')" in lines
     i = lines.index("Next 5 runs (Asia/Seoul):")
-    assert lines[i + 1:i + 6] == [
+    assert lines[i + 1 : i + 6] == [
         "  Fri 2025-01-03 07:30 KST (+09:00)",
         "  Mon 2025-01-06 07:30 KST (+09:00)",
         "  Tue 2025-01-07 07:30 KST (+09:00)",
@@ -85,28 +103,45 @@ def test_explain_in_words_through_the_cli():
         "  Thu 2025-01-09 07:30 KST (+09:00)",
     ]
     i = lines.index("Task order (tasks on one line may run at the same time):")
-    assert lines[i + 1:i + 4] == ["  1. wait_for_warehouse", "  2. build_kpis", "  3. mail_report"]
+    assert lines[i + 1 : i + 4] == [
+        "  1. wait_for_warehouse",
+        "  2. build_kpis",
+        "  3. mail_report",
+    ]
     i = lines.index("  build_kpis (BashOperator), after wait_for_warehouse")
-    assert lines[i + 1:i + 4] == [
+    assert lines[i + 1 : i + 4] == [
         "    retries:    1, 10 minutes apart",
         "    time limit: 20 minutes",
         "    alerts:     mail analytics-oncall@example.com when it fails for good",
     ]
-    assert "  wait_for_warehouse (BashOperator)" in lines and "    retries:    6, 10 minutes apart" in lines
+    assert (
+        "  wait_for_warehouse (BashOperator)" in lines
+        and "    retries:    6, 10 minutes apart" in lines
+    )
 
 
 def test_explain_policies_presets_and_parallel_tasks():
     r = run_cli("explain", "specs/mlops_churn_model.yaml", "--after", "2025-01-01", cwd=ROOT)
     assert r.returncode == 0, r.stderr
     out = r.stdout
-    assert "Schedule:   At 00:00, only on Sunday, America/New_York (@weekly, cron '0 0 * * 0')" in out
+    assert (
+        "Schedule:   At 00:00, only on Sunday, America/New_York (@weekly, cron '0 0 * * 0')" in out
+    )
     assert "  Sun 2025-01-05 00:00 EST (-05:00)" in out
     assert "Limits:     at most 1 run at a time; a run fails after 12 hours" in out
     assert "On success: mail ml-oncall@example.com once per successful run" in out
-    assert ("    alerts:     mail ml-oncall@example.com when it fails for good; mail ml-oncall@example.com on each retry"
-            in out)
-    assert "  deploy (BashOperator), after evaluate\n    retries:    none: the first failure is final\n" in out
-    assert "    alerts:     mail ml-oncall@example.com, ml-leads@example.com when it fails for good\n" in out
+    assert (
+        "    alerts:     mail ml-oncall@example.com when it fails for good; mail ml-oncall@example.com on each retry"
+        in out
+    )
+    assert (
+        "  deploy (BashOperator), after evaluate\n    retries:    none: the first failure is final\n"
+        in out
+    )
+    assert (
+        "    alerts:     mail ml-oncall@example.com, ml-leads@example.com when it fails for good\n"
+        in out
+    )
     assert "    runs when:  none_failed (instead of all_success)" in out
     assert "    queue:      gpu\n" in out and "    pool:       gpu_training\n" in out
     r = run_cli("explain", "specs/infra_housekeeping.yaml", cwd=ROOT)
@@ -117,20 +152,35 @@ def test_explain_policies_presets_and_parallel_tasks():
 
 def test_explain_manual_once_and_ended(write_spec, tmp_path):
     write_spec("start_date: 2024-01-01\ntasks:\n  a: {operator: empty}\n", "manual.yaml")
-    write_spec("start_date: 2030-01-01\nschedule: '@once'\ntasks:\n  a: {operator: empty}\n", "once.yaml")
-    write_spec("start_date: 2024-01-01\nend_date: 2024-02-01\nschedule: '@daily'\ntasks:\n  a: {operator: empty}\n", "ended.yaml")
+    write_spec(
+        "start_date: 2030-01-01\nschedule: '@once'\ntasks:\n  a: {operator: empty}\n", "once.yaml"
+    )
+    write_spec(
+        "start_date: 2024-01-01\nend_date: 2024-02-01\nschedule: '@daily'\ntasks:\n  a: {operator: empty}\n",
+        "ended.yaml",
+    )
     r = run_cli("explain", "specs/manual.yaml", cwd=tmp_path)
     assert "Schedule:   none: runs only when triggered" in r.stdout and "Next" not in r.stdout
     r = run_cli("explain", "specs/once.yaml", "--after", "2025-01-01", cwd=tmp_path)
     assert "Next 1 run (UTC):\n  Tue 2030-01-01 00:00 UTC (+00:00)\n" in r.stdout
     r = run_cli("explain", "specs/ended.yaml", "--after", "2025-01-01", cwd=tmp_path)
-    assert "Ends:       Thu 2024-02-01 00:00 UTC (+00:00)" in r.stdout and "No more runs: the end date has passed." in r.stdout
+    assert (
+        "Ends:       Thu 2024-02-01 00:00 UTC (+00:00)" in r.stdout
+        and "No more runs: the end date has passed." in r.stdout
+    )
 
 
 def test_explain_invalid_spec_and_usage(write_spec, tmp_path):
-    write_spec("start_date: 2024-01-01\nschedule: '61 * * * *'\ntasks:\n  a: {operator: empty}\n", "bad.yaml")
+    write_spec(
+        "start_date: 2024-01-01\nschedule: '61 * * * *'\ntasks:\n  a: {operator: empty}\n",
+        "bad.yaml",
+    )
     r = run_cli("explain", "specs/bad.yaml", cwd=tmp_path)
-    assert r.returncode == 1 and "specs/bad.yaml:2:11: error: schedule '61 * * * *' is not a valid cron expression" in r.stderr
+    assert (
+        r.returncode == 1
+        and "specs/bad.yaml:2:11: error: schedule '61 * * * *' is not a valid cron expression"
+        in r.stderr
+    )
     assert r.stdout == ""
     r = run_cli("explain", "specs/bad.yaml", "--after", "yesterday", cwd=tmp_path)
     assert r.returncode == 2 and "'yesterday' is not an ISO date or datetime" in r.stderr
@@ -140,9 +190,13 @@ def test_explain_invalid_spec_and_usage(write_spec, tmp_path):
 
 
 def test_explain_api_defaults_to_now():
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     result = dagforge.explain(ROOT / "specs" / "etl_orders.yaml")
     assert result.ok
-    line = result.text.split("Next 5 runs (Europe/Berlin):\n")[1].splitlines()[0]  # "  Wed 2025-11-26 01:30 CET (+01:00)"
+    line = result.text.split("Next 5 runs (Europe/Berlin):\n")[1].splitlines()[
+        0
+    ]  # "  Wed 2025-11-26 01:30 CET (+01:00)"
     first = datetime.strptime(line[6:22] + line[-7:-1].replace(":", ""), "%Y-%m-%d %H:%M%z")
-    assert before < first <= before + timedelta(days=1)  # a daily schedule: the next run is within a day
+    assert (
+        before < first <= before + timedelta(days=1)
+    )  # a daily schedule: the next run is within a day

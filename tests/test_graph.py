@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import ROOT, run_cli
 from spec_oracle import flat_tasks
 
@@ -19,11 +18,22 @@ SPECS = sorted((ROOT / "specs").glob("*.yaml"))
 
 def _tasks(spec):
     data = yaml.safe_load(spec.read_text())
-    return data.get("dag_id", spec.stem), flat_tasks(data["tasks"]), any("tasks" in t for t in data["tasks"].values())
+    return (
+        data.get("dag_id", spec.stem),
+        flat_tasks(data["tasks"]),
+        any("tasks" in t for t in data["tasks"].values()),
+    )
 
 
-CLASSES = {"bash": "BashOperator", "empty": "EmptyOperator", "email": "EmailOperator", "sql": "SQLExecuteQueryOperator",
-           "file_sensor": "FileSensor", "time_delta_sensor": "TimeDeltaSensor", "trigger_dag": "TriggerDagRunOperator"}
+CLASSES = {
+    "bash": "BashOperator",
+    "empty": "EmptyOperator",
+    "email": "EmailOperator",
+    "sql": "SQLExecuteQueryOperator",
+    "file_sensor": "FileSensor",
+    "time_delta_sensor": "TimeDeltaSensor",
+    "trigger_dag": "TriggerDagRunOperator",
+}
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
@@ -35,9 +45,15 @@ def test_mermaid_has_every_task_operator_and_edge(spec):
     assert lines[:4] == ["---", f'title: "{dag_id}"', "---", "flowchart LR"]
     nodes = dict(re.findall(r'^    (t\d+)\["([^<]+)<br/>\w+"\]$', r.stdout, re.M))
     assert sorted(nodes.values()) == sorted(tasks)
-    edges = {(nodes[a], nodes[b]) for a, b in re.findall(r"^    (t\d+) --> (t\d+)$", r.stdout, re.M)}
-    between_tasks = {(up, t) for t, body in tasks.items() for up in body["dependencies"] if up in tasks}
-    if grouped:  # a dependency on a group is edges from its last tasks: those are in the group tests
+    edges = {
+        (nodes[a], nodes[b]) for a, b in re.findall(r"^    (t\d+) --> (t\d+)$", r.stdout, re.M)
+    }
+    between_tasks = {
+        (up, t) for t, body in tasks.items() for up in body["dependencies"] if up in tasks
+    }
+    if (
+        grouped
+    ):  # a dependency on a group is edges from its last tasks: those are in the group tests
         assert edges >= between_tasks
     else:
         assert edges == between_tasks
@@ -52,24 +68,49 @@ def test_dot_is_valid_graphviz(tmp_path):
     assert r.returncode == 0, r.stderr
     assert '    "extract_orders" [label="extract_orders\\nBashOperator"];' in r.stdout
     assert '    "transform" -> "load_warehouse";' in r.stdout
-    laid_out = subprocess.run(["dot", "-Tplain"], input=r.stdout, capture_output=True, text=True, check=True).stdout
+    laid_out = subprocess.run(
+        ["dot", "-Tplain"], input=r.stdout, capture_output=True, text=True, check=True
+    ).stdout
     assert {line.split()[1] for line in laid_out.splitlines() if line.startswith("node ")} == {
-        "extract_orders", "extract_customers", "transform", "load_warehouse", "refresh_reports"}
+        "extract_orders",
+        "extract_customers",
+        "transform",
+        "load_warehouse",
+        "refresh_reports",
+    }
 
 
 def test_png_and_svg_through_graphviz(tmp_path):
     assert shutil.which("dot"), "Graphviz must be installed for the tests (.ci/run installs it)"
     png = tmp_path / "g.png"
-    r = run_cli("graph", ROOT / "specs" / "mlops_churn_model.yaml", "--format", "png", "-o", png, cwd=tmp_path)
+    r = run_cli(
+        "graph",
+        ROOT / "specs" / "mlops_churn_model.yaml",
+        "--format",
+        "png",
+        "-o",
+        png,
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") and png.stat().st_size > 1000
     assert r.stderr == f"wrote {png.as_posix()}\n"
     r = run_cli("graph", ROOT / "specs" / "mlops_churn_model.yaml", "--format", "svg", cwd=tmp_path)
     assert r.returncode == 0 and r.stdout.lstrip().startswith("<?xml") and "</svg>" in r.stdout
-    for task in ("build_features", "train", "evaluate", "deploy", "report", "BashOperator", "EmptyOperator"):
+    for task in (
+        "build_features",
+        "train",
+        "evaluate",
+        "deploy",
+        "report",
+        "BashOperator",
+        "EmptyOperator",
+    ):
         assert f">{task}</text>" in r.stdout
     exe = Path(sys.executable).with_name("dagforge")  # png on a pipe: the bytes themselves
-    piped = subprocess.run([exe, "graph", "specs/etl_orders.yaml", "--format", "png"], cwd=ROOT, capture_output=True)
+    piped = subprocess.run(
+        [exe, "graph", "specs/etl_orders.yaml", "--format", "png"], cwd=ROOT, capture_output=True
+    )
     assert piped.returncode == 0 and piped.stdout.startswith(b"\x89PNG")
 
 
@@ -77,19 +118,28 @@ def test_graphviz_missing_says_how_to_install_it(tmp_path):
     env = dict(os.environ, PATH=str(Path(sys.executable).parent))  # the venv only: no `dot`
     exe = Path(sys.executable).with_name("dagforge")
     for fmt in ("png", "svg"):
-        r = subprocess.run([exe, "graph", "specs/etl_orders.yaml", "--format", fmt, "-o", tmp_path / f"g.{fmt}"],
-                           cwd=ROOT, env=env, capture_output=True, text=True)
+        r = subprocess.run(
+            [exe, "graph", "specs/etl_orders.yaml", "--format", fmt, "-o", tmp_path / f"g.{fmt}"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         assert r.returncode == 2
         assert f"--format {fmt} needs Graphviz's `dot` program, which is not installed" in r.stderr
         assert "apt-get install graphviz" in r.stderr and "brew install graphviz" in r.stderr
         assert "--format mermaid" in r.stderr and "Traceback" not in r.stderr
         assert not (tmp_path / f"g.{fmt}").exists()
-    r = subprocess.run([exe, "graph", "specs/etl_orders.yaml"], cwd=ROOT, env=env, capture_output=True, text=True)
+    r = subprocess.run(
+        [exe, "graph", "specs/etl_orders.yaml"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
     assert r.returncode == 0 and "flowchart LR" in r.stdout  # mermaid needs nothing
 
 
 def test_graph_of_an_invalid_spec(write_spec, tmp_path):
-    write_spec("start_date: 2024-01-01\ntasks:\n  a: {operator: empty, dependencies: [b]}\n", "bad.yaml")
+    write_spec(
+        "start_date: 2024-01-01\ntasks:\n  a: {operator: empty, dependencies: [b]}\n", "bad.yaml"
+    )
     r = run_cli("graph", "specs/bad.yaml", cwd=tmp_path)
     assert r.returncode == 1 and r.stdout == ""
     assert "specs/bad.yaml:3:39: error: task 'a' depends on unknown task 'b'" in r.stderr
@@ -101,4 +151,6 @@ def test_readme_shows_every_example_graph():
     readme = (ROOT / "README.md").read_text()
     for spec in SPECS:
         r = run_cli("graph", spec.relative_to(ROOT), cwd=ROOT)
-        assert f"```mermaid\n{r.stdout}```\n" in readme, f"README: paste `dagforge graph {spec.relative_to(ROOT)}`"
+        assert f"```mermaid\n{r.stdout}```\n" in readme, (
+            f"README: paste `dagforge graph {spec.relative_to(ROOT)}`"
+        )

@@ -9,11 +9,11 @@ import ast
 import uuid
 
 import yaml
+from conftest import load_dagbag
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import dagforge
-from conftest import load_dagbag
 
 PAYLOADS = [
     "'); __import__('os').system('touch {sentinel}'); ('",
@@ -22,7 +22,7 @@ PAYLOADS = [
     "{{% set x = cycler.__init__.__globals__.os.system('touch {sentinel}') %}}",
     "\\'); open('{sentinel}','w') #",
     "\n__import__('os').system('touch {sentinel}')\n",
-    "f'{{open(\"{sentinel}\", \"w\")}}'",
+    'f\'{{open("{sentinel}", "w")}}\'',
 ]
 # Any unicode but NUL and lone surrogates (neither can be written in a UTF-8 YAML file).
 CHARS = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
@@ -55,7 +55,9 @@ def fields(draw):
 
 
 def _spec(f):
-    f = {k: v if k == "env_key" else _literal(v) for k, v in f.items()}  # keys are never substituted
+    f = {
+        k: v if k == "env_key" else _literal(v) for k, v in f.items()
+    }  # keys are never substituted
     return {
         "dag_id": "prop",
         "description": f["description"],
@@ -63,10 +65,24 @@ def _spec(f):
         "start_date": "2024-01-01",
         "tags": f["tags"],
         "tasks": {
-            "shell": {"operator": "bash", "bash_command": f["bash_command"], "env": {f["env_key"]: f["env_value"]}, "queue": f["queue"]},
-            "mail": {"operator": "email", "to": "a@example.com", "subject": f["subject"], "html_content": f["html"],
-                     "dependencies": ["shell"]},
-            "any": {"operator": "airflow.providers.standard.operators.bash.BashOperator", "bash_command": "true", "cwd": f["cwd"]},
+            "shell": {
+                "operator": "bash",
+                "bash_command": f["bash_command"],
+                "env": {f["env_key"]: f["env_value"]},
+                "queue": f["queue"],
+            },
+            "mail": {
+                "operator": "email",
+                "to": "a@example.com",
+                "subject": f["subject"],
+                "html_content": f["html"],
+                "dependencies": ["shell"],
+            },
+            "any": {
+                "operator": "airflow.providers.standard.operators.bash.BashOperator",
+                "bash_command": "true",
+                "cwd": f["cwd"],
+            },
         },
     }
 
@@ -118,4 +134,6 @@ def _only_the_dag_definition(code: str):
         assert not isinstance(node, (ast.JoinedStr, ast.Lambda, ast.FunctionDef, ast.Subscript))
         if isinstance(node, ast.Call):
             calls.add(ast.unparse(node.func))
-    assert calls <= {"DAG", "BashOperator", "EmailOperator", "pendulum.datetime", "timedelta"}, calls
+    assert calls <= {"DAG", "BashOperator", "EmailOperator", "pendulum.datetime", "timedelta"}, (
+        calls
+    )

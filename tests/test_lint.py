@@ -6,9 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 import dagforge
-from conftest import ROOT
 from dagforge.scaffold import STARTERS, starter
 
 BIN = Path(sys.executable).parent
@@ -37,7 +37,15 @@ def outputs(tmp_path_factory):
 
 @pytest.mark.parametrize("preview", [False, True], ids=["stable", "preview"])
 def test_ruff_airflow_3_rules(outputs, preview):
-    command = [BIN / "ruff", "check", "--select", "AIR3", "--no-cache", *(["--preview"] if preview else []), *outputs]
+    command = [
+        BIN / "ruff",
+        "check",
+        "--select",
+        "AIR3",
+        "--no-cache",
+        *(["--preview"] if preview else []),
+        *outputs,
+    ]
     r = subprocess.run(command, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "All checks passed!" in r.stdout

@@ -3,9 +3,10 @@ at build time (in the verify child, never in dagforge's own process), python cal
 
 import textwrap
 
-import dagforge
 from conftest import load_dagbag
 from spec_oracle import duration
+
+import dagforge
 
 OPS = """
 start_date: 2024-01-01
@@ -59,7 +60,11 @@ def _spec(tmp_path, text, name="ops.yaml"):
 
 
 def _messages(result):
-    return {f"{d.line}:{d.column}: {d.severity}: {d.message}": d for s in result.specs for d in s.diagnostics}
+    return {
+        f"{d.line}:{d.column}: {d.severity}: {d.message}": d
+        for s in result.specs
+        for d in s.diagnostics
+    }
 
 
 def test_short_names_build_and_load_in_a_real_dagbag(tmp_path):
@@ -72,7 +77,9 @@ def test_short_names_build_and_load_in_a_real_dagbag(tmp_path):
     for task_id, home in HOMES.items():
         task = dag.task_dict[task_id]
         assert f"{type(task).__module__}.{type(task).__name__}" == home
-    assert dag.task_dict["query"].sql == "SELECT 1" and dag.task_dict["query"].conn_id == "warehouse"
+    assert (
+        dag.task_dict["query"].sql == "SELECT 1" and dag.task_dict["query"].conn_id == "warehouse"
+    )
     assert dag.task_dict["trigger"].trigger_dag_id == "other"
     sensor = dag.task_dict["wait_file"]
     assert (sensor.poke_interval, sensor.timeout, sensor.mode) == (300, 7200, "reschedule")
@@ -81,7 +88,9 @@ def test_short_names_build_and_load_in_a_real_dagbag(tmp_path):
 
 
 def test_arguments_are_checked_against_the_real_signature(tmp_path):
-    spec = _spec(tmp_path, """
+    spec = _spec(
+        tmp_path,
+        """
         start_date: 2024-01-01
         tasks:
           q:
@@ -96,12 +105,22 @@ def test_arguments_are_checked_against_the_real_signature(tmp_path):
             bash_command: echo
             retries: 2
             pool_slots: 2
-    """)
+    """,
+    )
     result = dagforge.build([spec], tmp_path / "out", verify=True)
     found = _messages(result)
-    assert found["5:5: error: SQLExecuteQueryOperator has no argument 'sqll'"].hint == "did you mean 'sql'?"
-    assert found["9:5: error: TriggerDagRunOperator has no argument 'trigger_dag'"].hint == "did you mean 'trigger_dag_id'?"
-    assert "8:15: error: task 'trig': TriggerDagRunOperator needs the argument 'trigger_dag_id'" in found
+    assert (
+        found["5:5: error: SQLExecuteQueryOperator has no argument 'sqll'"].hint
+        == "did you mean 'sql'?"
+    )
+    assert (
+        found["9:5: error: TriggerDagRunOperator has no argument 'trigger_dag'"].hint
+        == "did you mean 'trigger_dag_id'?"
+    )
+    assert (
+        "8:15: error: task 'trig': TriggerDagRunOperator needs the argument 'trigger_dag_id'"
+        in found
+    )
     assert len(found) == 3  # the BashOperator by path, with task settings, is fine
     assert not (tmp_path / "out").exists()
 
@@ -109,19 +128,30 @@ def test_arguments_are_checked_against_the_real_signature(tmp_path):
 def test_a_missing_package_is_a_warning_naming_it(tmp_path):
     # kubernetes_pod without its provider: tests/airflow2/test_airflow2_fidelity.py, in the Airflow 2.10
     # venv, where apache-airflow-providers-cncf-kubernetes is not installed (here it is: see below).
-    spec = _spec(tmp_path, """
+    spec = _spec(
+        tmp_path,
+        """
         start_date: 2024-01-01
         tasks:
           mine:
             operator: no_such_company.operators.MyOperator
             x: 1
-    """)
-    assert not dagforge.validate([spec]).specs[0].diagnostics  # without Airflow nothing can be said of it
+    """,
+    )
+    assert (
+        not dagforge.validate([spec]).specs[0].diagnostics
+    )  # without Airflow nothing can be said of it
     result = dagforge.build([spec], tmp_path / "out", verify=True)
     assert result.ok
     found = _messages(result)
-    assert [m for m in found if m.startswith("4:15: warning: operator 'no_such_company.operators.MyOperator': module "
-                                             "'no_such_company' is not installed")]
+    assert [
+        m
+        for m in found
+        if m.startswith(
+            "4:15: warning: operator 'no_such_company.operators.MyOperator': module "
+            "'no_such_company' is not installed"
+        )
+    ]
     assert (tmp_path / "out" / "ops.py").exists()  # written, and said to be unverified
 
 
@@ -142,7 +172,9 @@ POD = """
 
 def test_kubernetes_pod_builds_and_loads_in_a_real_dagbag(tmp_path):
     result = dagforge.build([_spec(tmp_path, POD, "pod.yaml")], tmp_path / "out", verify=True)
-    assert result.ok and result.verified and not result.specs[0].diagnostics, list(_messages(result))
+    assert result.ok and result.verified and not result.specs[0].diagnostics, list(
+        _messages(result)
+    )
     bag = load_dagbag(tmp_path / "out")
     assert not bag.import_errors and not any(bag.captured_warnings.values())
     pod = bag.dags["pod"].task_dict["pod"]
@@ -156,14 +188,19 @@ def test_kubernetes_pod_arguments_are_checked_against_its_signature(tmp_path):
     result = dagforge.build([_spec(tmp_path, text, "pod.yaml")], tmp_path / "out", verify=True)
     found = _messages(result)
     assert "5:5: error: KubernetesPodOperator has no argument 'imgae'" in found, list(found)
-    assert found["5:5: error: KubernetesPodOperator has no argument 'imgae'"].hint == "did you mean 'image'?"
+    assert (
+        found["5:5: error: KubernetesPodOperator has no argument 'imgae'"].hint
+        == "did you mean 'image'?"
+    )
     assert not (tmp_path / "out" / "pod.py").exists()
 
 
 def test_python_callable_checks(tmp_path, monkeypatch):
     (tmp_path / "mycode.py").write_text("def run(day, mode='fast'):\n    return day\n\nVALUE = 1\n")
     monkeypatch.chdir(tmp_path)
-    spec = _spec(tmp_path, """
+    spec = _spec(
+        tmp_path,
+        """
         start_date: 2024-01-01
         tasks:
           typo: {operator: python, python_callable: "mycode:rnu"}
@@ -172,11 +209,18 @@ def test_python_callable_checks(tmp_path, monkeypatch):
             operator: python
             python_callable: mycode:run
             op_kwargs: {day: x, mood: y}
-    """)
+    """,
+    )
     found = _messages(dagforge.build([spec], tmp_path / "out", verify=True))
-    assert found["3:45: error: python_callable 'mycode:rnu': module 'mycode' has no 'rnu'"].hint == "did you mean 'run'?"
+    assert (
+        found["3:45: error: python_callable 'mycode:rnu': module 'mycode' has no 'rnu'"].hint
+        == "did you mean 'run'?"
+    )
     assert "4:53: error: python_callable 'mycode:VALUE' is not callable" in found
-    assert found["8:25: error: mycode:run(day, mode='fast') has no parameter 'mood'"].hint == "did you mean 'mode'?"
+    assert (
+        found["8:25: error: mycode:run(day, mode='fast') has no parameter 'mood'"].hint
+        == "did you mean 'mode'?"
+    )
 
 
 def test_validate_and_build_without_verify_import_no_operator(tmp_path):
@@ -184,6 +228,9 @@ def test_validate_and_build_without_verify_import_no_operator(tmp_path):
     import sys
 
     spec = _spec(tmp_path, OPS)
-    code = ("import sys, dagforge; r = dagforge.build([%r], %r, verify=False); assert r.ok; "
-            "assert not [m for m in sys.modules if m == 'airflow' or m.startswith('airflow.')]" % (str(spec), str(tmp_path / "o")))
+    code = (
+        "import sys, dagforge; r = dagforge.build([%r], %r, verify=False); assert r.ok; "
+        "assert not [m for m in sys.modules if m == 'airflow' or m.startswith('airflow.')]"
+        % (str(spec), str(tmp_path / "o"))
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -13,8 +13,17 @@ from pathlib import Path
 from conftest import ROOT, run_cli
 
 BIN = Path(sys.executable).parent
-GIT = ["git", "-c", "user.name=dagforge tests", "-c", "user.email=tests@example.com", "-c", "init.defaultBranch=main",
-       "-c", "commit.gpgsign=false"]
+GIT = [
+    "git",
+    "-c",
+    "user.name=dagforge tests",
+    "-c",
+    "user.email=tests@example.com",
+    "-c",
+    "init.defaultBranch=main",
+    "-c",
+    "commit.gpgsign=false",
+]
 SPEC = "start_date: 2024-01-01\ntasks:\n  hello: {operator: bash, bash_command: 'echo hello'}\n"
 
 
@@ -29,11 +38,15 @@ def _hook_repo(tmp_path) -> tuple[Path, str]:
     for name in ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml"):
         shutil.copy(ROOT / name, repo / name)
     for folder in ("dagforge", "schemas"):
-        shutil.copytree(ROOT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        shutil.copytree(
+            ROOT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+        )
     _git(repo, "init", "-q")
     _git(repo, "add", "-A")
     _git(repo, "commit", "-q", "-m", "dagforge")
-    rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
+    rev = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout.strip()
     return repo, rev
 
 
@@ -49,17 +62,28 @@ def test_pre_commit_hooks(tmp_path):
         "      - id: dagforge-validate\n      - id: dagforge-check\n"
     )
     _git(project, "init", "-q")
-    env = dict(os.environ, PRE_COMMIT_HOME=str(tmp_path / "pre-commit-home"), PRE_COMMIT_COLOR="never")
+    env = dict(
+        os.environ, PRE_COMMIT_HOME=str(tmp_path / "pre-commit-home"), PRE_COMMIT_COLOR="never"
+    )
     env.pop("VIRTUAL_ENV", None)
 
     def pre_commit():
         _git(project, "add", "-A")
-        return subprocess.run([BIN / "pre-commit", "run", "--all-files"], cwd=project, env=env,
-                              capture_output=True, text=True)
+        return subprocess.run(
+            [BIN / "pre-commit", "run", "--all-files"],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
 
     r = pre_commit()
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "dagforge validate" in r.stdout and "dagforge check" in r.stdout and "Failed" not in r.stdout
+    assert (
+        "dagforge validate" in r.stdout
+        and "dagforge check" in r.stdout
+        and "Failed" not in r.stdout
+    )
 
     (project / "specs" / "hello.yaml").write_text(SPEC.replace("echo hello", "echo changed"))
     r = pre_commit()
@@ -78,7 +102,10 @@ def test_pre_commit_hooks(tmp_path):
     assert run_cli("build", "--no-verify", cwd=project).returncode == 0
     (project / "specs" / "other.yaml").unlink()
     r = pre_commit()
-    assert r.returncode == 1 and "generated_dags/other.py is orphaned: its spec specs/other.yaml is gone" in r.stdout
+    assert (
+        r.returncode == 1
+        and "generated_dags/other.py is orphaned: its spec specs/other.yaml is gone" in r.stdout
+    )
 
     assert run_cli("build", "--no-verify", cwd=project).returncode == 0
     (project / "specs" / "hello.yaml").write_text(SPEC.replace("bash_command", "bash_comand"))

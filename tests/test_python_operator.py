@@ -1,7 +1,8 @@
 """`operator: python` imports the user's `module:function` and Airflow calls exactly that function."""
 
-import dagforge
 from conftest import load_dagbag
+
+import dagforge
 
 
 def test_python_callable_is_imported_and_verified(tmp_path, monkeypatch):
@@ -33,20 +34,27 @@ def test_python_callable_is_imported_and_verified(tmp_path, monkeypatch):
 
 def test_missing_module_is_a_warning_and_the_file_is_written_unverified(tmp_path, monkeypatch):
     spec = tmp_path / "elsewhere.yaml"
-    spec.write_text("start_date: 2024-01-01\ntasks:\n  t: {operator: python, python_callable: no_such_module:run}\n")
+    spec.write_text(
+        "start_date: 2024-01-01\ntasks:\n  t: {operator: python, python_callable: no_such_module:run}\n"
+    )
     monkeypatch.chdir(tmp_path)
     result = dagforge.build([spec], tmp_path / "out", verify=True)
     assert result.ok
     [d] = result.specs[0].diagnostics
     assert d.severity == "warning" and (d.line, d.column) == (3, 42)
-    assert "module 'no_such_module' is not installed where dagforge builds" in d.message and "not verified" in d.message
+    assert (
+        "module 'no_such_module' is not installed where dagforge builds" in d.message
+        and "not verified" in d.message
+    )
     assert (tmp_path / "out" / "elsewhere.py").exists()
 
 
 def test_a_module_that_fails_on_import_is_an_error_and_writes_nothing(tmp_path, monkeypatch):
     (tmp_path / "broken_mod.py").write_text("import no_such_dependency\ndef run():\n    pass\n")
     spec = tmp_path / "broken.yaml"
-    spec.write_text("start_date: 2024-01-01\ntasks:\n  t: {operator: python, python_callable: broken_mod:run}\n")
+    spec.write_text(
+        "start_date: 2024-01-01\ntasks:\n  t: {operator: python, python_callable: broken_mod:run}\n"
+    )
     monkeypatch.chdir(tmp_path)
     result = dagforge.build([spec], tmp_path / "out", verify=True)
     assert not result.ok

@@ -3,9 +3,9 @@
 import ast
 
 import yaml
+from conftest import ROOT, load_dagbag
 
 import dagforge
-from conftest import ROOT, load_dagbag
 from dagforge.render import py
 
 HOSTILE = [
@@ -14,10 +14,10 @@ HOSTILE = [
     "line one\nline two\r\nthree\ttab",
     "{{ ds }} {% if x %}jinja{% endif %} {# c #}",
     "'); __import__('os').system('touch PWNED'); ('",
-    "\"\"\"); import os; os.system('touch PWNED') #",
+    '"""); import os; os.system(\'touch PWNED\') #',
     "ünïcödé ✓ 日本語 \u2028 \u200b emoji 🚀",
     "\x01\x7f control",
-    "f'{__import__(\"os\").system(\"touch PWNED\")}'",
+    'f\'{__import__("os").system("touch PWNED")}\'',
 ]
 
 
@@ -33,8 +33,17 @@ def _spec(strings):
             for i, s in enumerate(strings)
         }
         | {
-            "mail": {"operator": "email", "to": "a@example.com", "subject": strings[2], "html_content": strings[3]},
-            "full_path": {"operator": "airflow.providers.standard.operators.bash.BashOperator", "bash_command": strings[4], "cwd": strings[5]},
+            "mail": {
+                "operator": "email",
+                "to": "a@example.com",
+                "subject": strings[2],
+                "html_content": strings[3],
+            },
+            "full_path": {
+                "operator": "airflow.providers.standard.operators.bash.BashOperator",
+                "bash_command": strings[4],
+                "cwd": strings[5],
+            },
         },
     }
 
@@ -72,7 +81,11 @@ def test_generated_module_runs_only_the_dag_definition(tmp_path):
     assert set(top) <= {"ImportFrom", "Import", "With", "ClassDef"}
     # every string in the module is a constant: no f-strings, no calls built from spec text
     assert not [n for n in ast.walk(tree) if isinstance(n, ast.JoinedStr)]
-    calls = {n.func.id if isinstance(n.func, ast.Name) else n.func.attr for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    calls = {
+        n.func.id if isinstance(n.func, ast.Name) else n.func.attr
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call)
+    }
     assert calls <= {"DAG", "BashOperator", "EmailOperator", "datetime", "timedelta"}
 
 
@@ -85,9 +98,23 @@ def test_same_specs_same_bytes(tmp_path):
 
 
 def test_py_literals_round_trip():
-    values = ["x", "a'b\"c", "\n", 0, -3, 1.5, True, False, None, [1, "a"], {"k": ["v", {"n": None}]}, float("inf"), float("-inf")]
+    values = [
+        "x",
+        "a'b\"c",
+        "\n",
+        0,
+        -3,
+        1.5,
+        True,
+        False,
+        None,
+        [1, "a"],
+        {"k": ["v", {"n": None}]},
+        float("inf"),
+        float("-inf"),
+    ]
     for value in values:
-        assert eval(py(value), {}) == value  # noqa: S307 - evaluating our own literal output
+        assert eval(py(value), {}) == value
     assert eval(py(float("nan")), {}) != eval(py(float("nan")), {})  # nan is nan
 
 
@@ -119,9 +146,11 @@ def test_task_calls_are_laid_out_as_black_lays_them_out(tmp_path):
     for width in (room - 1, room, room + 1):
         command = "x" * width
         spec = tmp_path / f"w{width}.yaml"
-        spec.write_text("start_date: 2024-01-01\nretries: 1\nalerts: {emails: [a@example.com]}\ntasks:\n"
-                        f"  t: {{operator: bash, bash_command: {command}}}\n"
-                        "  u: {operator: empty, dependencies: [t]}\n")
+        spec.write_text(
+            "start_date: 2024-01-01\nretries: 1\nalerts: {emails: [a@example.com]}\ntasks:\n"
+            f"  t: {{operator: bash, bash_command: {command}}}\n"
+            "  u: {operator: empty, dependencies: [t]}\n"
+        )
         p = build_model(load(spec))
         p.input_sha256 = "0" * 64
         source = render(p)

@@ -22,10 +22,24 @@ def test_validate_json_is_one_document_of_all_diagnostics(tmp_path, write_spec):
     doc = json.loads(r.stdout)
     assert doc["command"] == "validate" and doc["ok"] is False and doc["exit_code"] == 1
     assert doc["diagnostics"] == [
-        {"file": "specs/bad.yaml", "line": 2, "column": 11, "severity": "error", "code": "timezone",
-         "message": "unknown time zone 'Asia/Seol'", "hint": "did you mean 'Asia/Seoul'?"},
-        {"file": "specs/bad.yaml", "line": 4, "column": 75, "severity": "error", "code": "unknown-dependency",
-         "message": "task 'hello' depends on unknown task 'nope'", "hint": "known tasks: hello"},
+        {
+            "file": "specs/bad.yaml",
+            "line": 2,
+            "column": 11,
+            "severity": "error",
+            "code": "timezone",
+            "message": "unknown time zone 'Asia/Seol'",
+            "hint": "did you mean 'Asia/Seoul'?",
+        },
+        {
+            "file": "specs/bad.yaml",
+            "line": 4,
+            "column": 75,
+            "severity": "error",
+            "code": "unknown-dependency",
+            "message": "task 'hello' depends on unknown task 'nope'",
+            "hint": "known tasks: hello",
+        },
     ]
     assert doc["specs"] == [
         {"spec": "specs/bad.yaml", "dag_id": None, "status": "invalid", "output": None},
@@ -51,7 +65,9 @@ def test_github_escapes_percent_newlines_and_property_separators(tmp_path, write
     assert r.returncode == 1
     lines = r.stdout.splitlines()
     assert len(lines) == 2  # the file name is no dag_id; tasks is empty: one line each
-    assert all(line.startswith("::error file=specs/odd%2Cname%3A 100%25.yaml,line=") for line in lines)
+    assert all(
+        line.startswith("::error file=specs/odd%2Cname%3A 100%25.yaml,line=") for line in lines
+    )
 
 
 def test_build_json_reports_files(tmp_path, write_spec):
@@ -59,8 +75,15 @@ def test_build_json_reports_files(tmp_path, write_spec):
     r = run_cli("build", "specs", "-o", "out", "--no-verify", "--format", "json", cwd=tmp_path)
     assert r.returncode == 0 and r.stderr == ""
     doc = json.loads(r.stdout)
-    assert doc["ok"] is True and doc["diagnostics"] == [] and doc["rendered"] == 1 and doc["verified"] is False
-    assert doc["specs"] == [{"spec": "specs/good.yaml", "dag_id": "good", "status": "written", "output": "out/good.py"}]
+    assert (
+        doc["ok"] is True
+        and doc["diagnostics"] == []
+        and doc["rendered"] == 1
+        and doc["verified"] is False
+    )
+    assert doc["specs"] == [
+        {"spec": "specs/good.yaml", "dag_id": "good", "status": "written", "output": "out/good.py"}
+    ]
 
 
 def test_check_json_and_github_name_each_drifted_file(tmp_path, write_spec):
@@ -72,9 +95,14 @@ def test_check_json_and_github_name_each_drifted_file(tmp_path, write_spec):
     r = run_cli("check", "specs", "-o", "out", "--format", "json", cwd=tmp_path)
     assert r.returncode == 1
     doc = json.loads(r.stdout)
-    assert doc["drift"] == [{"kind": "missing", "output": "out/a.py", "spec": "specs/a.yaml"},
-                            {"kind": "orphaned", "output": "out/b.py", "spec": "specs/b.yaml"}]
-    assert [(d["file"], d["code"]) for d in doc["diagnostics"]] == [("specs/a.yaml", "missing"), ("out/b.py", "orphaned")]
+    assert doc["drift"] == [
+        {"kind": "missing", "output": "out/a.py", "spec": "specs/a.yaml"},
+        {"kind": "orphaned", "output": "out/b.py", "spec": "specs/b.yaml"},
+    ]
+    assert [(d["file"], d["code"]) for d in doc["diagnostics"]] == [
+        ("specs/a.yaml", "missing"),
+        ("out/b.py", "orphaned"),
+    ]
     assert all(d["hint"].startswith("run `dagforge build`") for d in doc["diagnostics"])
     r = run_cli("check", "specs", "-o", "out", "--format", "github", cwd=tmp_path)
     assert r.returncode == 1
@@ -88,8 +116,17 @@ def test_usage_problem_in_json(tmp_path):
     r = run_cli("validate", "nope", "--format", "json", cwd=tmp_path)
     assert r.returncode == 2
     doc = json.loads(r.stdout)
-    assert doc["diagnostics"] == [{"file": "nope", "line": 0, "column": 0, "severity": "error", "code": "usage",
-                                   "message": "no such file or folder", "hint": ""}]
+    assert doc["diagnostics"] == [
+        {
+            "file": "nope",
+            "line": 0,
+            "column": 0,
+            "severity": "error",
+            "code": "usage",
+            "message": "no such file or folder",
+            "hint": "",
+        }
+    ]
 
 
 def test_internal_error_in_json_and_github(tmp_path, write_spec, monkeypatch, capsys):
@@ -109,4 +146,6 @@ def test_internal_error_in_json_and_github(tmp_path, write_spec, monkeypatch, ca
     assert doc["diagnostics"][0]["message"] == "internal error: ZeroDivisionError: division by zero"
     assert doc["specs"][0]["status"] == "internal-error"
     assert cli.main(["build", "specs", "-o", "out", "--no-verify", "--format", "github"]) == 3
-    assert capsys.readouterr().out.startswith("::error file=specs/boom.yaml,title=dagforge%3A internal::internal error")
+    assert capsys.readouterr().out.startswith(
+        "::error file=specs/boom.yaml,title=dagforge%3A internal::internal error"
+    )

@@ -1,22 +1,24 @@
 """Nothing lost, nothing half-written, no tracebacks: internal errors, stale files, SIGKILL mid-build."""
 
-import os
 import random
 import signal
 import subprocess
 import sys
 import time
 
+from conftest import run_cli
+
 import dagforge
 from dagforge import cli
-from conftest import run_cli
 
 SPEC = "start_date: 2024-01-01\ndescription: DESC\ntasks:\n" + "".join(
     f"  t{i}: {{operator: bash, bash_command: 'echo {i}'}}\n" for i in range(30)
 )
 
 
-def test_internal_error_is_one_line_exit_3_and_others_still_built(tmp_path, write_spec, monkeypatch, capsys):
+def test_internal_error_is_one_line_exit_3_and_others_still_built(
+    tmp_path, write_spec, monkeypatch, capsys
+):
     write_spec(SPEC.replace("DESC", "fine"), "good.yaml")
     write_spec(SPEC.replace("DESC", "boom"), "boom.yaml")
     import dagforge.render as render_step
@@ -32,7 +34,10 @@ def test_internal_error_is_one_line_exit_3_and_others_still_built(tmp_path, writ
     monkeypatch.chdir(tmp_path)
     assert cli.main(["build", "specs", "-o", "out", "--no-verify"]) == 3
     err = capsys.readouterr().err
-    assert "specs/boom.yaml: internal error: ZeroDivisionError: division by zero, please report it" in err
+    assert (
+        "specs/boom.yaml: internal error: ZeroDivisionError: division by zero, please report it"
+        in err
+    )
     assert "Traceback" not in err
     assert (tmp_path / "out" / "good.py").exists() and not (tmp_path / "out" / "boom.py").exists()
     assert cli.main(["build", "specs", "-o", "out", "--no-verify", "--debug"]) == 3
@@ -81,7 +86,9 @@ def test_building_one_spec_keeps_the_others(tmp_path, write_spec):
     write_spec(SPEC.replace("DESC", "a"), "a.yaml")
     write_spec(SPEC.replace("DESC", "b"), "b.yaml")
     assert run_cli("build", "specs", "-o", "out", "--no-verify", cwd=tmp_path).returncode == 0
-    assert run_cli("build", "specs/a.yaml", "-o", "out", "--no-verify", cwd=tmp_path).returncode == 0
+    assert (
+        run_cli("build", "specs/a.yaml", "-o", "out", "--no-verify", cwd=tmp_path).returncode == 0
+    )
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.py", "b.py"]
 
 
@@ -89,23 +96,41 @@ def test_sigkill_at_a_random_moment_leaves_old_or_new_files(tmp_path, write_spec
     names = [f"p{i:02d}" for i in range(40)]
     for n in names:
         write_spec(SPEC.replace("DESC", "old"), f"{n}.yaml")
-    dagforge_exe = [sys.executable, "-m", "dagforge.cli", "build", "specs", "-o", "out", "--no-verify"]
+    dagforge_exe = [
+        sys.executable,
+        "-m",
+        "dagforge.cli",
+        "build",
+        "specs",
+        "-o",
+        "out",
+        "--no-verify",
+    ]
     assert subprocess.run(dagforge_exe, cwd=tmp_path).returncode == 0
     old = {n: (tmp_path / "out" / f"{n}.py").read_bytes() for n in names}
     for n in names:
         write_spec(SPEC.replace("DESC", "new"), f"{n}.yaml")
-    monkeypatch.chdir(tmp_path)  # where the CLI runs: the header names the spec as it does ("specs/p00.yaml")
-    new = {n: dagforge.build([f"specs/{n}.yaml"], "reference", verify=False).specs[0].code.encode() for n in names}
+    monkeypatch.chdir(
+        tmp_path
+    )  # where the CLI runs: the header names the spec as it does ("specs/p00.yaml")
+    new = {
+        n: dagforge.build([f"specs/{n}.yaml"], "reference", verify=False).specs[0].code.encode()
+        for n in names
+    }
     rng = random.Random(20241125)
     for attempt in range(6):
-        proc = subprocess.Popen(dagforge_exe, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            dagforge_exe, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         time.sleep(rng.uniform(0.3, 1.5))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         for n in names:
             data = (tmp_path / "out" / f"{n}.py").read_bytes()
             assert data in (old[n], new[n]), f"{n}.py is neither the old nor the new complete file"
-        assert not [p for p in (tmp_path / "out").iterdir() if p.suffix == ".py" and p.stem not in names]
+        assert not [
+            p for p in (tmp_path / "out").iterdir() if p.suffix == ".py" and p.stem not in names
+        ]
         for n in names:  # back to the old files for the next attempt
             (tmp_path / "out" / f"{n}.py").write_bytes(old[n])
     # a finished build afterwards cleans up whatever temporary files a kill left behind

@@ -4,8 +4,8 @@ import json
 
 import jsonschema
 import pytest
-
 from conftest import ROOT, load_dagbag, run_cli
+
 from dagforge.scaffold import STARTERS
 
 MODELINE = "# yaml-language-server: $schema=../schemas/pipeline.schema.json\n"
@@ -18,8 +18,12 @@ def test_every_starter_builds_verified_and_loads(tmp_path):
         assert r.stdout == f"wrote specs/my_{template}.yaml (starter: {template})\n"
         text = (tmp_path / "specs" / f"my_{template}.yaml").read_text()
         assert text.startswith(MODELINE)
-        assert sum(line.lstrip().startswith("#") or " # " in line for line in text.splitlines()) >= 5  # commented
-    assert "dagforge schema > schemas/pipeline.schema.json" in r.stderr  # no schema next to specs/ yet
+        assert (
+            sum(line.lstrip().startswith("#") or " # " in line for line in text.splitlines()) >= 5
+        )  # commented
+    assert (
+        "dagforge schema > schemas/pipeline.schema.json" in r.stderr
+    )  # no schema next to specs/ yet
     r = run_cli("build", "specs", "-o", "out", "--verify", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "4 specs built, 0 invalid (verified with Airflow's DagBag)" in r.stderr
@@ -33,7 +37,9 @@ def test_default_template_is_etl_and_the_modeline_follows_the_folder(tmp_path):
     (tmp_path / "schemas" / "pipeline.schema.json").write_text(r.stdout)
     r = run_cli("new", "sales.yaml", cwd=tmp_path)
     assert r.returncode == 0 and "note:" not in r.stderr
-    assert (tmp_path / "specs" / "sales.yaml").read_text() == MODELINE + (ROOT / "dagforge" / "starters" / "etl.yaml").read_text()
+    assert (tmp_path / "specs" / "sales.yaml").read_text() == MODELINE + (
+        ROOT / "dagforge" / "starters" / "etl.yaml"
+    ).read_text()
     r = run_cli("new", "deep", "--dir", "pipelines/team_a", cwd=tmp_path)
     assert r.returncode == 0
     text = (tmp_path / "pipelines" / "team_a" / "deep.yaml").read_text()
@@ -53,7 +59,9 @@ def test_new_refuses_to_overwrite(tmp_path):
 @pytest.mark.parametrize("name", ["../escape", "a/b", ".hidden", "", "has space", "x" * 251])
 def test_new_refuses_names_that_are_no_dag_id(tmp_path, name):
     r = run_cli("new", name, cwd=tmp_path)
-    assert r.returncode == 2 and "cannot name a pipeline" in r.stderr and "Traceback" not in r.stderr
+    assert (
+        r.returncode == 2 and "cannot name a pipeline" in r.stderr and "Traceback" not in r.stderr
+    )
     assert not (tmp_path / "specs").exists() or not any((tmp_path / "specs").iterdir())
     assert not (tmp_path / "escape.yaml").exists()
 

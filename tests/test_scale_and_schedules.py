@@ -2,9 +2,10 @@
 
 import textwrap
 
-import dagforge
 from conftest import load_dagbag
 from spec_oracle import timetable_facts
+
+import dagforge
 
 SPEC = """
 start_date: 2024-01-01
@@ -44,14 +45,23 @@ def _build(tmp_path, specs: dict, files: dict = {}):
 def test_settings_params_doc_md_and_interval_timetable(tmp_path):
     result, bag = _build(tmp_path, {"scale.yaml": SPEC}, {"notes.md": "# Scale\nRead *me*.\n"})
     dag = bag.dags["scale"]
-    assert timetable_facts(dag.timetable) == ("CronDataIntervalTimetable", "0 6 * * 1-5", "Asia/Seoul")
+    assert timetable_facts(dag.timetable) == (
+        "CronDataIntervalTimetable",
+        "0 6 * * 1-5",
+        "Asia/Seoul",
+    )
     assert dag.doc_md == "# Scale\nRead *me*.\n"
     assert dag.max_active_tasks == 4
     assert dag.params.dump() == {"limit": 100, "mode": "full"}
     assert dag.params.get_param("mode").schema["enum"] == ["full", "delta"]
     task = dag.task_dict["a"]
-    assert (task.pool, task.pool_slots, task.queue, task.priority_weight, task.max_active_tis_per_dag) == (
-        "default_pool", 2, "heavy", 5, 1)
+    assert (
+        task.pool,
+        task.pool_slots,
+        task.queue,
+        task.priority_weight,
+        task.max_active_tis_per_dag,
+    ) == ("default_pool", 2, "heavy", 5, 1)
     assert task.executor_config == {"KubernetesExecutor": {"request_memory": "512Mi"}}
 
 
@@ -64,22 +74,36 @@ def test_doc_md_file_is_part_of_the_input_hash(tmp_path):
 
 
 def test_continuous_and_trigger_schedules_in_their_time_zone(tmp_path):
-    _, bag = _build(tmp_path, {
-        "cont.yaml": "start_date: 2024-01-01\nschedule: '@continuous'\ntimezone: Europe/Berlin\ntasks:\n  a: {operator: empty}\n",
-        "trig.yaml": "start_date: 2024-01-01\nschedule: '@daily'\ntimetable: trigger\ntimezone: America/New_York\n"
-                     "tasks:\n  a: {operator: empty}\n",
-    })
+    _, bag = _build(
+        tmp_path,
+        {
+            "cont.yaml": "start_date: 2024-01-01\nschedule: '@continuous'\ntimezone: Europe/Berlin\ntasks:\n  a: {operator: empty}\n",
+            "trig.yaml": "start_date: 2024-01-01\nschedule: '@daily'\ntimetable: trigger\ntimezone: America/New_York\n"
+            "tasks:\n  a: {operator: empty}\n",
+        },
+    )
     cont = bag.dags["cont"]
     assert type(cont.timetable).__name__ == "ContinuousTimetable"
     assert cont.max_active_runs == 1 and cont.timezone.name == "Europe/Berlin"
     trig = bag.dags["trig"]
-    assert timetable_facts(trig.timetable) == ("CronTriggerTimetable", "0 0 * * *", "America/New_York")
+    assert timetable_facts(trig.timetable) == (
+        "CronTriggerTimetable",
+        "0 0 * * *",
+        "America/New_York",
+    )
 
 
 def test_explain_says_continuous_and_interval(tmp_path, write_spec):
-    cont = dagforge.explain(write_spec("start_date: 2024-01-01\nschedule: '@continuous'\ntasks:\n  a: {operator: empty}\n"))
+    cont = dagforge.explain(
+        write_spec(
+            "start_date: 2024-01-01\nschedule: '@continuous'\ntasks:\n  a: {operator: empty}\n"
+        )
+    )
     assert "@continuous: a new run as soon as the previous one ends" in cont.text
     spec = write_spec(SPEC.replace("{file: notes.md}", "inline"), "inter.yaml")
     text = dagforge.explain(spec).text
-    assert "logical date is that interval's start" in text and "Param:      limit = 100 (integer)" in text
+    assert (
+        "logical date is that interval's start" in text
+        and "Param:      limit = 100 (integer)" in text
+    )
     assert "pool_slots: 2" in text

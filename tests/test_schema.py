@@ -5,7 +5,6 @@ import json
 import jsonschema
 import pytest
 import yaml
-
 from conftest import ROOT
 
 SCHEMA = json.loads((ROOT / "schemas" / "pipeline.schema.json").read_text())
@@ -53,12 +52,19 @@ class _TextDates(yaml.SafeLoader):
 _TextDates.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: node.value)
 
 
-@pytest.mark.parametrize("operator,good,bad", [
-    ("bash", {"bash_command": "x"}, {"bash_command": "x", "python_callable": "a:b"}),
-    ("python", {"python_callable": "a:b"}, {"python_callable": "a:b", "bash_command": "x"}),
-    ("empty", {}, {"bash_command": "x"}),
-    ("email", {"to": "a@example.com", "subject": "s", "html_content": "h"}, {"to": "a@example.com", "subject": "s"}),
-])
+@pytest.mark.parametrize(
+    "operator,good,bad",
+    [
+        ("bash", {"bash_command": "x"}, {"bash_command": "x", "python_callable": "a:b"}),
+        ("python", {"python_callable": "a:b"}, {"python_callable": "a:b", "bash_command": "x"}),
+        ("empty", {}, {"bash_command": "x"}),
+        (
+            "email",
+            {"to": "a@example.com", "subject": "s", "html_content": "h"},
+            {"to": "a@example.com", "subject": "s"},
+        ),
+    ],
+)
 def test_each_short_operator_has_its_own_arguments(operator, good, bad):
     validator = jsonschema.Draft202012Validator(SCHEMA)
     spec = lambda args: {"start_date": "2024-01-01", "tasks": {"t": {"operator": operator, **args}}}  # noqa: E731
@@ -68,7 +74,10 @@ def test_each_short_operator_has_its_own_arguments(operator, good, bad):
 
 def test_full_import_path_accepts_any_arguments():
     validator = jsonschema.Draft202012Validator(SCHEMA)
-    spec = {"start_date": "2024-01-01", "tasks": {"t": {"operator": "my.pkg.MyOperator", "anything": [1], "retries": 2}}}
+    spec = {
+        "start_date": "2024-01-01",
+        "tasks": {"t": {"operator": "my.pkg.MyOperator", "anything": [1], "retries": 2}},
+    }
     assert not list(validator.iter_errors(spec))
 
 
@@ -88,34 +97,82 @@ _BASE = {
     "my.pkg.Op": {"operator": "my.pkg.Op"},
     "bsh": {"operator": "bsh"},
     "none": {},
-    "group": {"tasks": {"inner": {"operator": "empty"}, "nested": {"tasks": {"x": {"operator": "bash", "bash_command": "b"}}}}},
+    "group": {
+        "tasks": {
+            "inner": {"operator": "empty"},
+            "nested": {"tasks": {"x": {"operator": "bash", "bash_command": "b"}}},
+        }
+    },
     "wait_for": {"wait_for": {"dag": "other", "task": "t"}},
     "sensor": {"operator": "time_delta_sensor", "delta": "5m"},
     "trigger": {"operator": "trigger_dag", "trigger_dag_id": "other"},
 }
 # A valid value for each known key (and one for the misspelt ones, which are never valid).
-_GOOD = {"dependencies": ["a"], "retries": 1, "retry_delay": "5m", "execution_timeout": 60, "alerts": {"on_retry": True},
-         "trigger_rule": "all_done", "pool": "p", "queue": "q", "priority_weight": 2, "bash_command": "echo",
-         "env": {"K": "v"}, "append_env": True, "cwd": "/tmp", "output_encoding": "utf-8", "skip_on_exit_code": 99,
-         "python_callable": "a:b", "op_args": [1], "op_kwargs": {"k": 1}, "templates_dict": {}, "show_return_value_in_logs": False,
-         "to": "x@example.com", "subject": "s", "html_content": "h", "cc": ["x@example.com"], "bcc": "x@example.com",
-         "from_email": "x@example.com", "files": ["f"], "mime_subtype": "mixed", "mime_charset": "utf-8",
-         "conn_id": "c", "custom_headers": {"X": "y"}, "bash_comand": "echo", "class": 1, "not-an-identifier": 1}
-_BAD = st.one_of(st.none(), st.booleans(), st.integers(-2, 3), st.sampled_from(["bad value", "1 2", "5x"]), st.just([1, "a"]))
+_GOOD = {
+    "dependencies": ["a"],
+    "retries": 1,
+    "retry_delay": "5m",
+    "execution_timeout": 60,
+    "alerts": {"on_retry": True},
+    "trigger_rule": "all_done",
+    "pool": "p",
+    "queue": "q",
+    "priority_weight": 2,
+    "bash_command": "echo",
+    "env": {"K": "v"},
+    "append_env": True,
+    "cwd": "/tmp",
+    "output_encoding": "utf-8",
+    "skip_on_exit_code": 99,
+    "python_callable": "a:b",
+    "op_args": [1],
+    "op_kwargs": {"k": 1},
+    "templates_dict": {},
+    "show_return_value_in_logs": False,
+    "to": "x@example.com",
+    "subject": "s",
+    "html_content": "h",
+    "cc": ["x@example.com"],
+    "bcc": "x@example.com",
+    "from_email": "x@example.com",
+    "files": ["f"],
+    "mime_subtype": "mixed",
+    "mime_charset": "utf-8",
+    "conn_id": "c",
+    "custom_headers": {"X": "y"},
+    "bash_comand": "echo",
+    "class": 1,
+    "not-an-identifier": 1,
+}
+_BAD = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-2, 3),
+    st.sampled_from(["bad value", "1 2", "5x"]),
+    st.just([1, "a"]),
+)
 
 
 @st.composite
 def _tasks(draw):
     task = dict(_BASE[draw(st.sampled_from(sorted(_BASE)))])
-    for key in draw(st.lists(st.sampled_from(sorted(_GOOD)), max_size=3)):  # mostly valid additions ...
+    for key in draw(
+        st.lists(st.sampled_from(sorted(_GOOD)), max_size=3)
+    ):  # mostly valid additions ...
         task[key] = _GOOD[key]
     if draw(st.integers(0, 3)) == 0:  # ... and sometimes one bad value
         task[draw(st.sampled_from(sorted(_GOOD)))] = draw(_BAD)
     return task
 
 
-@given(tasks=st.dictionaries(st.sampled_from(["a", "b", "c d"]), _tasks(), min_size=1, max_size=3),
-       top=st.dictionaries(st.sampled_from(["retries", "owner", "tags", "bogus"]), st.sampled_from([1, "x", ["t"], None]), max_size=1))
+@given(
+    tasks=st.dictionaries(st.sampled_from(["a", "b", "c d"]), _tasks(), min_size=1, max_size=3),
+    top=st.dictionaries(
+        st.sampled_from(["retries", "owner", "tags", "bogus"]),
+        st.sampled_from([1, "x", ["t"], None]),
+        max_size=1,
+    ),
+)
 @settings(max_examples=600)
 def test_split_validation_agrees_with_the_whole_schema(tasks, top):
     data = {"start_date": "2024-01-01", "tasks": tasks, **top}

@@ -8,10 +8,10 @@ import difflib
 import re
 
 import pytest
-
-import dagforge
 from conftest import ROOT, load_dagbag, run_cli
 from spec_oracle import timetable_facts
+
+import dagforge
 
 GOOD = """
 start_date: 2024-01-01
@@ -74,13 +74,18 @@ def test_the_two_targets_differ_only_in_imports_the_schedule_line_and_the_hashes
     two = dagforge.build([ROOT / "specs"], tmp_path / "2", verify=False, airflow="2")
     assert three.ok and two.ok
     for a, b in zip(three.specs, two.specs):
-        changed = [d for d in difflib.ndiff(a.code.splitlines(), b.code.splitlines()) if d[:2] in ("- ", "+ ")]
+        changed = [
+            d
+            for d in difflib.ndiff(a.code.splitlines(), b.code.splitlines())
+            if d[:2] in ("- ", "+ ")
+        ]
         assert changed
         for line in changed:
             # the header's input hash covers the target, and the output hash the file itself; an asset
             # is an Asset on Airflow 3 and a Dataset on 2.10
-            assert line[2:].startswith(("from airflow", "    schedule=", "# input-sha256: ", "# output-sha256: ")) or \
-                re.search(r"\b(Asset|Dataset)\(", line), line
+            assert line[2:].startswith(
+                ("from airflow", "    schedule=", "# input-sha256: ", "# output-sha256: ")
+            ) or re.search(r"\b(Asset|Dataset)\(", line), line
 
 
 def test_airflow_2_code_uses_the_2_10_homes(tmp_path):
@@ -92,13 +97,25 @@ def test_airflow_2_code_uses_the_2_10_homes(tmp_path):
         for deprecated in ("email=", "email_on_failure", "email_on_retry", "schedule_interval"):
             assert deprecated not in text
     assert "from airflow.timetables.trigger import CronTriggerTimetable\n" in code["etl_orders"]
-    assert 'schedule=CronTriggerTimetable("30 1 * * *", timezone="Europe/Berlin")' in code["etl_orders"]
-    assert 'schedule=CronTriggerTimetable("@weekly", timezone="America/New_York")' in code["mlops_churn_model"]
-    assert "from airflow.timetables.interval import DeltaDataIntervalTimetable\n" in code["infra_housekeeping"]
+    assert (
+        'schedule=CronTriggerTimetable("30 1 * * *", timezone="Europe/Berlin")'
+        in code["etl_orders"]
+    )
+    assert (
+        'schedule=CronTriggerTimetable("@weekly", timezone="America/New_York")'
+        in code["mlops_churn_model"]
+    )
+    assert (
+        "from airflow.timetables.interval import DeltaDataIntervalTimetable\n"
+        in code["infra_housekeeping"]
+    )
     assert "schedule=DeltaDataIntervalTimetable(timedelta(hours=6))" in code["infra_housekeeping"]
     # `deploy` names the Airflow 3 home of BashOperator in full: written as its 2.10 home
     assert "from airflow.operators.bash import BashOperator\n" in code["mlops_churn_model"]
-    assert "from airflow.providers.smtp.operators.smtp import EmailOperator\n" in code["sales_report_weekdays"]
+    assert (
+        "from airflow.providers.smtp.operators.smtp import EmailOperator\n"
+        in code["sales_report_weekdays"]
+    )
     assert "from airflow.providers.smtp.hooks.smtp import SmtpHook" in code["mlops_churn_model"]
 
 
@@ -121,14 +138,18 @@ def test_the_airflow_2_path_of_an_operator_is_written_as_its_airflow_3_home(tmp_
         "  a: {operator: airflow.operators.bash.BashOperator, bash_command: 'echo a'}\n"
         "  b: {operator: airflow.operators.empty.EmptyOperator, dependencies: [a]}\n"
     )
-    result = dagforge.build([spec], tmp_path / "out", verify=True)  # Airflow 3 would warn on the 2.x homes
+    result = dagforge.build(
+        [spec], tmp_path / "out", verify=True
+    )  # Airflow 3 would warn on the 2.x homes
     assert result.ok and result.verified, [d.format() for d in result.specs[0].diagnostics]
     dag = load_dagbag(tmp_path / "out").dags["paths"]
     assert type(dag.task_dict["a"]).__module__ == "airflow.providers.standard.operators.bash"
 
 
 def test_names_of_timetables_are_never_taken_by_tasks_or_callables(tmp_path, monkeypatch):
-    (tmp_path / "clash.py").write_text("def CronTriggerTimetable():\n    return 1\n\n\ndef DAG():\n    return 2\n")
+    (tmp_path / "clash.py").write_text(
+        "def CronTriggerTimetable():\n    return 1\n\n\ndef DAG():\n    return 2\n"
+    )
     spec = tmp_path / "specs" / "clash.yaml"
     spec.parent.mkdir()
     spec.write_text(
@@ -141,7 +162,10 @@ def test_names_of_timetables_are_never_taken_by_tasks_or_callables(tmp_path, mon
     for airflow in ("3", "2"):
         result = dagforge.build([spec], tmp_path / airflow, verify=airflow == "3", airflow=airflow)
         assert result.ok, [d.format() for d in result.specs[0].diagnostics]
-        assert "from clash import CronTriggerTimetable as clash_CronTriggerTimetable, DAG as clash_DAG\n" in result.specs[0].code
+        assert (
+            "from clash import CronTriggerTimetable as clash_CronTriggerTimetable, DAG as clash_DAG\n"
+            in result.specs[0].code
+        )
         compile(result.specs[0].code, "clash.py", "exec")
 
 
@@ -155,7 +179,13 @@ def test_unknown_target_is_refused_by_the_api(tmp_path):
 
 def _dag_import(path):
     text = path.read_text()
-    return "2" if "\nfrom airflow import DAG\n" in text else "3" if "airflow.sdk import" in text else "?"
+    return (
+        "2"
+        if "\nfrom airflow import DAG\n" in text
+        else "3"
+        if "airflow.sdk import" in text
+        else "?"
+    )
 
 
 def test_airflow_2_build_with_airflow_3_installed_says_so(tmp_path, write_spec):
@@ -177,16 +207,25 @@ def test_airflow_2_build_with_airflow_3_installed_says_so(tmp_path, write_spec):
 
 def test_target_from_the_nearest_pyproject_and_the_flag_wins(tmp_path, write_spec):
     write_spec(GOOD)
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "pipes"\n\n[tool.dagforge]\nairflow = "2"\n')
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "pipes"\n\n[tool.dagforge]\nairflow = "2"\n'
+    )
     assert run_cli("build", "specs", "-o", "a", "--no-verify", cwd=tmp_path).returncode == 0
     assert _dag_import(tmp_path / "a" / "pipe.py") == "2"
-    assert run_cli("build", "specs", "-o", "b", "--no-verify", "--airflow", "3", cwd=tmp_path).returncode == 0
+    assert (
+        run_cli(
+            "build", "specs", "-o", "b", "--no-verify", "--airflow", "3", cwd=tmp_path
+        ).returncode
+        == 0
+    )
     assert _dag_import(tmp_path / "b" / "pipe.py") == "3"
     sub = tmp_path / "sub"
     sub.mkdir()  # no pyproject.toml here: the one above counts
     assert run_cli("build", "../specs", "-o", "c", "--no-verify", cwd=sub).returncode == 0
     assert _dag_import(sub / "c" / "pipe.py") == "2"
-    (sub / "pyproject.toml").write_text('[tool.black]\nline-length = 100\n')  # the nearest one, without a setting
+    (sub / "pyproject.toml").write_text(
+        "[tool.black]\nline-length = 100\n"
+    )  # the nearest one, without a setting
     assert run_cli("build", "../specs", "-o", "d", "--no-verify", cwd=sub).returncode == 0
     assert _dag_import(sub / "d" / "pipe.py") == "3"
     (sub / "pyproject.toml").write_text("[tool.dagforge]\nairflow = 2\n")  # a number is fine too
@@ -194,11 +233,20 @@ def test_target_from_the_nearest_pyproject_and_the_flag_wins(tmp_path, write_spe
     assert _dag_import(sub / "e" / "pipe.py") == "2"
 
 
-@pytest.mark.parametrize("content, message", [
-    ('[tool.dagforge]\nairflow = "2.10"\n', "[tool.dagforge] airflow must be \"2\" or \"3\", not '2.10'"),
-    ("[tool.dagforge]\nairflow = true\n", "[tool.dagforge] airflow must be \"2\" or \"3\", not True"),
-    ("[tool.dagforge\nairflow = 2\n", "cannot read it: "),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (
+            '[tool.dagforge]\nairflow = "2.10"\n',
+            '[tool.dagforge] airflow must be "2" or "3", not \'2.10\'',
+        ),
+        (
+            "[tool.dagforge]\nairflow = true\n",
+            '[tool.dagforge] airflow must be "2" or "3", not True',
+        ),
+        ("[tool.dagforge\nairflow = 2\n", "cannot read it: "),
+    ],
+)
 def test_a_bad_setting_is_a_usage_error(tmp_path, write_spec, content, message):
     write_spec(GOOD)
     (tmp_path / "pyproject.toml").write_text(content)
@@ -213,6 +261,8 @@ def test_readme_switch_is_one_flag(tmp_path, write_spec):
     """The README's example: the same specs, rebuilt for the other version by changing one flag."""
     write_spec(GOOD)
     for airflow in ("2", "3"):
-        r = run_cli("build", "specs", "-o", "dags", "--no-verify", "--airflow", airflow, cwd=tmp_path)
+        r = run_cli(
+            "build", "specs", "-o", "dags", "--no-verify", "--airflow", airflow, cwd=tmp_path
+        )
         assert r.returncode == 0, r.stderr
         assert _dag_import(tmp_path / "dags" / "pipe.py") == airflow

@@ -3,9 +3,9 @@
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 
 import dagforge
-from conftest import run_cli
 
 HEAD = "start_date: 2024-01-01\n"
 TASK = "tasks:\n  a: {operator: bash, bash_command: 'echo a'}\n"
@@ -50,19 +50,24 @@ def test_the_whole_corpus_through_the_cli(tmp_path):
 
 
 def test_cycle_names_the_path_and_its_line(write_spec):
-    text = HEAD + "tasks:\n  a: {operator: empty, dependencies: [c]}\n  b: {operator: empty, dependencies: [a]}\n  c: {operator: empty, dependencies: [b]}\n"
+    text = (
+        HEAD
+        + "tasks:\n  a: {operator: empty, dependencies: [c]}\n  b: {operator: empty, dependencies: [a]}\n  c: {operator: empty, dependencies: [b]}\n"
+    )
     [d] = [d for d in dagforge.validate([write_spec(text)]).specs[0].diagnostics]
     chain = d.message.removeprefix("dependency cycle: ").split(" -> ")
     assert chain[0] == chain[-1] and sorted(chain[:-1]) == ["a", "b", "c"]
     # it points at the dependency entry that names the first task of the chain in the second one's list
     upstream, task = chain[0], chain[1]
     line = text.splitlines()[d.line - 1]
-    assert line.startswith(f"  {task}:") and line[d.column - 1:].startswith(upstream)
+    assert line.startswith(f"  {task}:") and line[d.column - 1 :].startswith(upstream)
 
 
 def test_all_problems_of_a_spec_at_once(write_spec):
-    text = (HEAD + "schedule: '61 * * * *'\ntimezone: Mars/Olympus\nretry_delay: soon\n"
-            "tasks:\n  a: {operator: bash}\n  b: {operator: empty, dependencies: [z]}\n")
+    text = (
+        HEAD + "schedule: '61 * * * *'\ntimezone: Mars/Olympus\nretry_delay: soon\n"
+        "tasks:\n  a: {operator: bash}\n  b: {operator: empty, dependencies: [z]}\n"
+    )
     diags = dagforge.validate([write_spec(text)]).specs[0].diagnostics
     assert [d.line for d in diags] == [2, 3, 4, 6, 7]
 
@@ -71,7 +76,9 @@ def test_duplicate_dag_id_names_both_files(write_spec):
     a = write_spec("dag_id: same\n" + HEAD + TASK, "a.yaml")
     b = write_spec("dag_id: same\n" + HEAD + TASK, "b.yaml")
     result = dagforge.validate([a.parent])
-    messages = {s.display.rsplit("/", 1)[-1]: [d.message for d in s.diagnostics] for s in result.specs}
+    messages = {
+        s.display.rsplit("/", 1)[-1]: [d.message for d in s.diagnostics] for s in result.specs
+    }
     assert any("also used by" in m and "b.yaml" in m for m in messages["a.yaml"])
     assert any("also used by" in m and "a.yaml" in m for m in messages["b.yaml"])
 

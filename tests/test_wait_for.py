@@ -2,8 +2,9 @@
 
 import textwrap
 
-import dagforge
 from conftest import load_dagbag
+
+import dagforge
 
 UP = "start_date: 2024-01-01\nschedule: '@daily'\ntasks:\n  load_warehouse: {operator: empty}\n"
 DOWN = """
@@ -38,17 +39,31 @@ def test_wait_for_becomes_an_external_task_sensor(tmp_path):
     dag = bag.dags["down"]
     sensor = dag.task_dict["orders_loaded"]
     assert type(sensor).__name__ == "ExternalTaskSensor"
-    assert (sensor.external_dag_id, sensor.external_task_id, sensor.mode) == ("up", "load_warehouse", "reschedule")
-    assert sensor.execution_delta.total_seconds() == 3600 and sensor.timeout == 7200 and sensor.poke_interval == 300
+    assert (sensor.external_dag_id, sensor.external_task_id, sensor.mode) == (
+        "up",
+        "load_warehouse",
+        "reschedule",
+    )
+    assert (
+        sensor.execution_delta.total_seconds() == 3600
+        and sensor.timeout == 7200
+        and sensor.poke_interval == 300
+    )
     assert sensor.retries == 1
     whole = dag.task_dict["whole_run"]
     assert whole.external_task_id is None and whole.mode == "poke"
     assert dag.task_dict["report"].upstream_task_ids == {"orders_loaded", "whole_run"}
-    assert "waits for:  up.load_warehouse (same logical date)" in dagforge.explain(folder / "down.yaml").text
+    assert (
+        "waits for:  up.load_warehouse (same logical date)"
+        in dagforge.explain(folder / "down.yaml").text
+    )
 
 
 def test_unknown_dag_and_task_with_did_you_mean(tmp_path):
-    folder = _write(tmp_path, up=UP, down="""
+    folder = _write(
+        tmp_path,
+        up=UP,
+        down="""
         start_date: 2024-01-01
         tasks:
           a:
@@ -57,7 +72,8 @@ def test_unknown_dag_and_task_with_did_you_mean(tmp_path):
             wait_for: {dag: up, task: load_warehous}
           c:
             wait_for: {dag: down}
-    """)
+    """,
+    )
     [spec] = [s for s in dagforge.validate([folder]).specs if s.display.endswith("down.yaml")]
     found = {f"{d.line}:{d.column}: {d.message}": d.hint for d in spec.diagnostics}
     assert found == {
@@ -69,7 +85,9 @@ def test_unknown_dag_and_task_with_did_you_mean(tmp_path):
 
 def test_validating_one_spec_still_knows_the_specs_beside_it(tmp_path):
     folder = _write(tmp_path, up=UP, down=DOWN)
-    result = dagforge.validate([folder / "down.yaml"])  # as the pre-commit hook passes changed files only
+    result = dagforge.validate(
+        [folder / "down.yaml"]
+    )  # as the pre-commit hook passes changed files only
     assert result.ok, [d.format() for s in result.specs for d in s.diagnostics]
     (folder / "up.yaml").write_text(UP.replace("load_warehouse", "publish"))
     [d] = dagforge.validate([folder / "down.yaml"]).specs[0].diagnostics

@@ -33,7 +33,9 @@ def main(folder: str, output: str, count: int = 8) -> None:
         runs, last = [], None
         with_catchup = TimeRestriction(earliest=dag.start_date, latest=None, catchup=True)
         for _ in range(count):
-            info = timetable.next_dagrun_info(last_automated_data_interval=last, restriction=with_catchup)
+            info = timetable.next_dagrun_info(
+                last_automated_data_interval=last, restriction=with_catchup
+            )
             if info is None:
                 break
             runs.append(_run(info))
@@ -43,7 +45,11 @@ def main(folder: str, output: str, count: int = 8) -> None:
             last_automated_data_interval=DataInterval(future - timedelta(hours=1), future),
             restriction=TimeRestriction(earliest=dag.start_date, latest=None, catchup=False),
         )
-        found[dag_id] = {"timetable": type(timetable).__name__, "runs": runs, "without_catchup": _run(after) if after else None}  # None: no time-based runs (assets)
+        found[dag_id] = {
+            "timetable": type(timetable).__name__,
+            "runs": runs,
+            "without_catchup": _run(after) if after else None,
+        }  # None: no time-based runs (assets)
     with open(output, "w") as f:
         json.dump(found, f, indent=1)
 
@@ -52,7 +58,10 @@ def _run(info) -> dict:
     utc = pendulum.timezone("UTC")
     return {
         "run_after": info.run_after.in_timezone(utc).isoformat(),
-        "data_interval": [info.data_interval.start.in_timezone(utc).isoformat(), info.data_interval.end.in_timezone(utc).isoformat()],
+        "data_interval": [
+            info.data_interval.start.in_timezone(utc).isoformat(),
+            info.data_interval.end.in_timezone(utc).isoformat(),
+        ],
     }
 
 

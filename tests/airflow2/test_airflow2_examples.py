@@ -4,12 +4,14 @@ Airflow 3 twin. The expected values are read from the YAML (tests/spec_oracle.py
 """
 
 import pytest
-
-import dagforge
 from conftest import ROOT, installed_airflow, load_dagbag
 from spec_oracle import assert_dag_means_spec, loaded_example
 
-assert installed_airflow() == "2", "tests/airflow2 runs where Airflow 2.10 is installed: see .ci/run"
+import dagforge
+
+assert installed_airflow() == "2", (
+    "tests/airflow2 runs where Airflow 2.10 is installed: see .ci/run"
+)
 
 SPECS = sorted((ROOT / "specs").glob("*.yaml"))
 # Where the short operator names (and the Airflow 3 paths the specs may give) live on Airflow 2.10.
@@ -46,7 +48,11 @@ def test_example_loads_in_airflow_2_10_and_matches_spec(built, spec):
     dag, data = loaded_example(*built, spec, foreign=FOREIGN)
     assert f"{type(dag).__module__}.{type(dag).__name__}" == "airflow.models.dag.DAG"
     # the explicit CronTriggerTimetable, not the CronDataIntervalTimetable a bare cron string gives on 2.10
-    timetables = {"cron": "CronTriggerTimetable", "duration": "DeltaDataIntervalTimetable", "assets": "DatasetTriggeredTimetable"}
+    timetables = {
+        "cron": "CronTriggerTimetable",
+        "duration": "DeltaDataIntervalTimetable",
+        "assets": "DatasetTriggeredTimetable",
+    }
     assert_dag_means_spec(dag, data, timetables, HOMES_2_10)
 
 

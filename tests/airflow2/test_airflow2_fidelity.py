@@ -8,21 +8,25 @@ import socket
 import time
 
 import yaml
-
-import dagforge
 from conftest import installed_airflow, load_dagbag, run_cli
-from dagforge.verify import verify
 from test_render import HOSTILE, _spec
 from test_targets import GOOD, SCHEDULES, build_and_check_schedules
 
-assert installed_airflow() == "2", "tests/airflow2 runs where Airflow 2.10 is installed: see .ci/run"
+import dagforge
+from dagforge.verify import verify
+
+assert installed_airflow() == "2", (
+    "tests/airflow2 runs where Airflow 2.10 is installed: see .ci/run"
+)
 
 
 def test_every_kind_of_schedule(tmp_path):
     result = build_and_check_schedules(tmp_path, "2")
     warned = [(s.pipeline.dag_id, d.severity) for s in result.specs for d in s.diagnostics]
     differs = [f"sched_{i}" for i, (on_3, on_2, _) in enumerate(SCHEDULES.values()) if on_3 != on_2]
-    assert warned == [(dag_id, "warning") for dag_id in differs] and len(differs) == 1  # the duration
+    assert (
+        warned == [(dag_id, "warning") for dag_id in differs] and len(differs) == 1
+    )  # the duration
 
 
 def test_hostile_strings_come_out_equal_on_airflow_2_10(tmp_path, monkeypatch):
@@ -44,7 +48,9 @@ def test_hostile_strings_come_out_equal_on_airflow_2_10(tmp_path, monkeypatch):
 
 
 def test_python_callables_and_names_that_could_clash(tmp_path, monkeypatch):
-    (tmp_path / "clash.py").write_text("def CronTriggerTimetable(day):\n    return f'ran {day}'\n\n\ndef DAG():\n    return 2\n")
+    (tmp_path / "clash.py").write_text(
+        "def CronTriggerTimetable(day):\n    return f'ran {day}'\n\n\ndef DAG():\n    return 2\n"
+    )
     spec = tmp_path / "clash.yaml"
     spec.write_text(
         "start_date: 2024-01-01\nschedule: '0 3 * * *'\ntasks:\n"
@@ -69,7 +75,10 @@ def test_verification_on_airflow_2_10_catches_a_difference(tmp_path):
     [built] = dagforge.build([spec], tmp_path / "out", verify=True, airflow="2").specs
     pipeline, code = built.pipeline, built.code
     edits = {
-        "implicit": ('schedule=CronTriggerTimetable("0 2 * * *", timezone="Asia/Seoul")', 'schedule="0 2 * * *"'),
+        "implicit": (
+            'schedule=CronTriggerTimetable("0 2 * * *", timezone="Asia/Seoul")',
+            'schedule="0 2 * * *"',
+        ),
         "retries": ('"retries": 2', '"retries": 3'),
         "mail": ('SmtpNotifier(to=["ops@example.com"])', 'SmtpNotifier(to=["ops@example.org"])'),
     }
@@ -80,8 +89,13 @@ def test_verification_on_airflow_2_10_catches_a_difference(tmp_path):
         (tmp_path / f"{name}.py").write_text(code.replace(old, new))
     found = verify(files, airflow="2")
     [implicit] = found[tmp_path / "implicit.py"]
-    assert "'timetable': 'CronDataIntervalTimetable'" in implicit and "'timetable': 'CronTriggerTimetable'" in implicit
-    assert found[tmp_path / "retries.py"] == ["task 'hello': retries is 3 in the loaded DAG, but the spec says 2"]
+    assert (
+        "'timetable': 'CronDataIntervalTimetable'" in implicit
+        and "'timetable': 'CronTriggerTimetable'" in implicit
+    )
+    assert found[tmp_path / "retries.py"] == [
+        "task 'hello': retries is 3 in the loaded DAG, but the spec says 2"
+    ]
     [mail] = found[tmp_path / "mail.py"]
     assert mail.startswith("task 'hello': failure mail recipients is ['ops@example.org']")
 
@@ -90,10 +104,16 @@ def test_airflow_3_build_with_airflow_2_installed_says_so(tmp_path, write_spec):
     write_spec(GOOD)
     r = run_cli("build", "specs", "-o", "out", cwd=tmp_path)  # the default target, Airflow 3
     assert r.returncode == 0, r.stderr
-    assert "dagforge: warning: not verified: the installed Airflow is 2.10.5, but the files are written for Airflow 3" in r.stderr
+    assert (
+        "dagforge: warning: not verified: the installed Airflow is 2.10.5, but the files are written for Airflow 3"
+        in r.stderr
+    )
     assert "1 spec built, 0 invalid (not verified)" in r.stderr
     r = run_cli("build", "specs", "-o", "out2", "--verify", cwd=tmp_path)
-    assert r.returncode == 2 and "dagforge: error: cannot verify: the installed Airflow is 2.10.5" in r.stderr
+    assert (
+        r.returncode == 2
+        and "dagforge: error: cannot verify: the installed Airflow is 2.10.5" in r.stderr
+    )
     assert not (tmp_path / "out2").exists()
     r = run_cli("build", "specs", "-o", "out3", "--verify", "--airflow", "2", cwd=tmp_path)
     assert r.returncode == 0 and "(verified with Airflow's DagBag)" in r.stderr, r.stderr
@@ -120,12 +140,25 @@ def test_success_mail_is_sent_through_the_smtp_provider(tmp_path, monkeypatch):
     server = Controller(Inbox(), hostname="127.0.0.1", port=port)
     server.start()
     try:
-        monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps({
-            "conn_type": "smtp", "host": "127.0.0.1", "port": port,
-            "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "airflow@example.com"},
-        }))
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_SMTP_DEFAULT",
+            json.dumps(
+                {
+                    "conn_type": "smtp",
+                    "host": "127.0.0.1",
+                    "port": port,
+                    "extra": {
+                        "disable_ssl": True,
+                        "disable_tls": True,
+                        "from_email": "airflow@example.com",
+                    },
+                }
+            ),
+        )
         spec = tmp_path / "mailing.yaml"
-        spec.write_text(GOOD.lstrip() + "alerts: {emails: [a@example.com, b@example.com], on_success: true}\n")
+        spec.write_text(
+            GOOD.lstrip() + "alerts: {emails: [a@example.com, b@example.com], on_success: true}\n"
+        )
         assert dagforge.build([spec], tmp_path / "out", verify=True, airflow="2").ok
         dag = load_dagbag(tmp_path / "out").dags["mailing"]
 
@@ -147,7 +180,9 @@ def test_kubernetes_pod_without_its_provider_names_the_package(tmp_path):
     """This venv has no apache-airflow-providers-cncf-kubernetes: validation (no Airflow import) says
     which package to install, at the operator's line."""
     spec = tmp_path / "pod.yaml"
-    spec.write_text("start_date: 2024-01-01\ntasks:\n  pod:\n    operator: kubernetes_pod\n    image: busybox\n")
+    spec.write_text(
+        "start_date: 2024-01-01\ntasks:\n  pod:\n    operator: kubernetes_pod\n    image: busybox\n"
+    )
     [d] = dagforge.validate([spec]).specs[0].diagnostics
     assert (d.severity, d.line, d.column, d.code) == ("warning", 4, 15, "provider-missing")
     assert "apache-airflow-providers-cncf-kubernetes" in d.message

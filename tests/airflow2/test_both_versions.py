@@ -13,11 +13,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-
-import dagforge
 from conftest import ROOT, installed_airflow
 
-assert installed_airflow() == "2", "tests/airflow2 runs where Airflow 2.10 is installed: see .ci/run"
+import dagforge
+
+assert installed_airflow() == "2", (
+    "tests/airflow2 runs where Airflow 2.10 is installed: see .ci/run"
+)
 
 NEXT_RUNS = Path(__file__).with_name("next_runs.py")
 # Beyond the examples: the days the clocks change, a busy weekday cron, a monthly preset.
@@ -33,7 +35,9 @@ EXTRA = {
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     airflow3 = os.environ.get("DAGFORGE_AIRFLOW3_PYTHON")
-    assert airflow3, "set DAGFORGE_AIRFLOW3_PYTHON to the python of a venv with dagforge and Airflow 3 (.ci/run does)"
+    assert airflow3, (
+        "set DAGFORGE_AIRFLOW3_PYTHON to the python of a venv with dagforge and Airflow 3 (.ci/run does)"
+    )
     tmp = tmp_path_factory.mktemp("both")
     specs = tmp / "specs"
     specs.mkdir()
@@ -45,29 +49,62 @@ def runs(tmp_path_factory):
         )
     two = dagforge.build([specs], tmp / "out2", verify=True, airflow="2")
     assert two.ok and two.verified
-    r = subprocess.run([airflow3, "-m", "dagforge.cli", "build", str(specs), "-o", str(tmp / "out3"), "--airflow", "3",
-                        "--verify"], capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            airflow3,
+            "-m",
+            "dagforge.cli",
+            "build",
+            str(specs),
+            "-o",
+            str(tmp / "out3"),
+            "--airflow",
+            "3",
+            "--verify",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     found = {}
     for version, python in (("2", sys.executable), ("3", airflow3)):
-        r = subprocess.run([python, str(NEXT_RUNS), str(tmp / f"out{version}"), str(tmp / f"runs{version}.json"), "12"],
-                           capture_output=True, text=True)
+        r = subprocess.run(
+            [
+                python,
+                str(NEXT_RUNS),
+                str(tmp / f"out{version}"),
+                str(tmp / f"runs{version}.json"),
+                "12",
+            ],
+            capture_output=True,
+            text=True,
+        )
         assert r.returncode == 0, r.stderr
         found[version] = json.loads((tmp / f"runs{version}.json").read_text())
     return found
 
 
 def _cron_dag_ids(found):
-    return sorted(dag_id for dag_id, r in found["3"].items() if r["timetable"] == "CronTriggerTimetable")
+    return sorted(
+        dag_id for dag_id, r in found["3"].items() if r["timetable"] == "CronTriggerTimetable"
+    )
 
 
 def test_cron_schedules_run_at_the_same_times_on_both_versions(runs):
     cron = _cron_dag_ids(runs)
-    assert set(cron) >= {"etl_orders", "mlops_churn_model", "sales_report_weekdays", "dst_spring", "dst_autumn"}
+    assert set(cron) >= {
+        "etl_orders",
+        "mlops_churn_model",
+        "sales_report_weekdays",
+        "dst_spring",
+        "dst_autumn",
+    }
     for dag_id in cron:
         assert runs["2"][dag_id] == runs["3"][dag_id], dag_id
         assert len(runs["3"][dag_id]["runs"]) == 12
-        for run in runs["3"][dag_id]["runs"]:  # a run at each cron time: its logical date is its own time
+        for run in runs["3"][dag_id][
+            "runs"
+        ]:  # a run at each cron time: its logical date is its own time
             assert run["data_interval"] == [run["run_after"], run["run_after"]]
 
 
@@ -76,26 +113,39 @@ def test_the_runs_are_the_cron_times_in_the_spec_time_zone(runs):
     from zoneinfo import ZoneInfo
 
     def local(dag_id, tz):
-        return [datetime.fromisoformat(r["run_after"]).astimezone(ZoneInfo(tz)) for r in runs["2"][dag_id]["runs"]]
+        return [
+            datetime.fromisoformat(r["run_after"]).astimezone(ZoneInfo(tz))
+            for r in runs["2"][dag_id]["runs"]
+        ]
 
     etl = local("etl_orders", "Europe/Berlin")  # "30 1 * * *" from 2024-01-01
     assert [(t.date().isoformat(), t.hour, t.minute) for t in etl[:3]] == [
-        ("2024-01-01", 1, 30), ("2024-01-02", 1, 30), ("2024-01-03", 1, 30)]
+        ("2024-01-01", 1, 30),
+        ("2024-01-02", 1, 30),
+        ("2024-01-03", 1, 30),
+    ]
     sales = local("sales_report_weekdays", "Asia/Seoul")  # "30 7 * * 1-5" from Monday 2024-03-04
     assert [t.weekday() for t in sales[:6]] == [0, 1, 2, 3, 4, 0]
     assert {(t.hour, t.minute) for t in sales} == {(7, 30)}
-    autumn = local("dst_autumn", "Europe/Berlin")  # 02:30 every day, across the change back to winter time
+    autumn = local(
+        "dst_autumn", "Europe/Berlin"
+    )  # 02:30 every day, across the change back to winter time
     assert [t.day for t in autumn[:6]] == [24, 25, 26, 27, 28, 29]
     assert {(t.hour, t.minute) for t in autumn} == {(2, 30)}
 
 
 def test_a_duration_runs_one_duration_later_on_airflow_2_10_as_the_build_warns(runs):
     two, three = runs["2"]["every_90m"], runs["3"]["every_90m"]
-    assert (two["timetable"], three["timetable"]) == ("DeltaDataIntervalTimetable", "DeltaTriggerTimetable")
+    assert (two["timetable"], three["timetable"]) == (
+        "DeltaDataIntervalTimetable",
+        "DeltaTriggerTimetable",
+    )
     assert three["runs"][0]["run_after"] == "2024-01-01T00:00:00+00:00"  # Airflow 3: at start_date
     assert two["runs"][0]["run_after"] == "2024-01-01T01:30:00+00:00"  # 2.10: one duration later
     assert [r["run_after"] for r in two["runs"]][:11] == [r["run_after"] for r in three["runs"]][1:]
-    for run in two["runs"]:  # 2.10: the logical date is the start of the interval, 90 minutes before the run
+    for run in two[
+        "runs"
+    ]:  # 2.10: the logical date is the start of the interval, 90 minutes before the run
         start, end = map(datetime.fromisoformat, run["data_interval"])
         assert (end - start, end.isoformat()) == (timedelta(minutes=90), run["run_after"])
     assert two["without_catchup"]["run_after"] == three["without_catchup"]["run_after"]
