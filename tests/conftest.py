@@ -1,6 +1,7 @@
 import email
 import email.policy
 import os
+import shutil
 import socket
 import sys
 import textwrap
@@ -19,6 +20,14 @@ settings.register_profile("thorough", max_examples=10_000, **_common)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Optional system tools: a test that needs one skips where it is missing, with the reason, except in CI
+# (CI=true), whose .ci/run installs them: there a missing tool fails the test instead of hiding it.
+HAVE_DOT = shutil.which("dot") is not None
+requires_dot = pytest.mark.skipif(
+    not HAVE_DOT and not os.environ.get("CI"),
+    reason="needs Graphviz's `dot` (apt-get install graphviz; .ci/run installs it)",
+)
 
 
 def pytest_configure(config):
