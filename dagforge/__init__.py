@@ -1,6 +1,13 @@
 """dagforge: validated YAML pipeline specs compiled into plain Apache Airflow DAG files."""
 
-__version__ = "0.1.0"
+
+def __getattr__(name: str) -> str:
+    if name == "__version__":  # from the package metadata, on first use (see version.py)
+        from .version import version
+
+        return version()
+    raise AttributeError(f"module 'dagforge' has no attribute {name!r}")
+
 
 from .api import (
     BuildResult,

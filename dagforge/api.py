@@ -232,9 +232,7 @@ def explain(spec, after: datetime | None = None) -> ExplainResult:
     if p is not None:
         from . import describe  # cron words and run times: only for explain
 
-        result.text = result.specs[0].guard(
-            describe.explain, p, after or datetime.now(UTC)
-        )
+        result.text = result.specs[0].guard(describe.explain, p, after or datetime.now(UTC))
     return result
 
 

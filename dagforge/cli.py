@@ -15,7 +15,7 @@ import traceback
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from . import __version__, diagram, scaffold
+from . import diagram, scaffold
 from .report import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, EXIT_USAGE, FORMATS, emit
 from .targets import TARGETS
 
@@ -28,7 +28,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 all good, 1 a spec is invalid, a generated file is out of date, or (run) the "
         "run failed, 2 usage error, 3 internal error.",
     )
-    parser.add_argument("--version", action="version", version=f"dagforge {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def paths(p):
@@ -168,6 +168,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
     return parser
+
+
+class _Version(argparse.Action):
+    """--version, reading the version only when asked for (see version.py)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from .version import version
+
+        parser.exit(message=f"dagforge {version()}\n")
 
 
 def _logical_date(text: str) -> date | datetime:

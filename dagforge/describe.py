@@ -145,9 +145,7 @@ def next_runs(p: Pipeline, after: datetime, count: int = RUNS) -> tuple[list[dat
                 f"{duration_words(p.schedule)} after it."
             )
         steps = 0 if start > after else (after - start) // p.schedule + 1
-        first = start.astimezone(
-            UTC
-        )  # Airflow adds the duration to absolute time, not wall time
+        first = start.astimezone(UTC)  # Airflow adds the duration to absolute time, not wall time
         runs = [(first + (steps + i) * p.schedule).astimezone(tz) for i in range(count)]
     else:
         expression = values.PRESET_CRON.get(p.schedule, p.schedule)

@@ -8,9 +8,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from . import __version__, structure, targets, values
+from . import structure, targets, values
 from .load import Document
 from .operators import SHORT
+from .version import version
 
 # Built-in short operator names -> (module, class) in Airflow 3 and its providers (see operators.py).
 OPERATORS = {name: (short.module, short.name) for name, short in SHORT.items()}
@@ -142,7 +143,7 @@ class Pipeline:
     layout: list[str] = field(
         default_factory=list
     )  # task and group ids in spec order, groups before their tasks
-    generator: str = f"dagforge {__version__}"
+    generator: str = field(default_factory=lambda: f"dagforge {version()}")
     input_sha256: str = (
         ""  # the spec and the generator together (see stamp.py); set before rendering
     )

@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 import sys
 
-from . import __version__
 from .diagnostics import Diagnostic
+from .version import version
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 FORMATS = ("text", "json", "github")
@@ -146,7 +146,7 @@ def _last_line(text: str) -> str:
 def document(result, command: str, code: int) -> dict:
     """The JSON document of a result."""
     doc = {
-        "dagforge": __version__,
+        "dagforge": version(),
         "command": command,
         "ok": code == EXIT_OK,
         "exit_code": code,

@@ -244,9 +244,7 @@ def _read_outcome(result: RunResult, db: Path, after: int) -> None:
         if tries and t.start and not any(a.try_number == tries for a in t.attempts):
             t.attempts.append(Attempt(tries, state, t.start, t.end))
         result.tasks.append(t)
-    result.tasks.sort(
-        key=lambda t: (t.start is None, t.start or datetime.min.replace(tzinfo=UTC))
-    )
+    result.tasks.sort(key=lambda t: (t.start is None, t.start or datetime.min.replace(tzinfo=UTC)))
 
 
 def _when(text: str | None) -> datetime | None:

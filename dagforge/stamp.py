@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from . import __version__
 from .validate import schema_path
+from .version import version
 from .write import GENERATED_HEADER
 
 _TEMPLATES = Path(__file__).parent / "templates"
@@ -35,7 +35,7 @@ def generator_digest() -> str:
     """A hash of everything of dagforge's own that shapes a generated file, besides the spec. Code
     changes come with a new version; within one, `build --force` re-renders everything."""
     h = hashlib.sha256()
-    parts = [("version", __version__.encode()), ("schema", schema_path().read_bytes())]
+    parts = [("version", version().encode()), ("schema", schema_path().read_bytes())]
     parts += [
         (f"templates/{f.name}", f.read_bytes()) for f in sorted(_TEMPLATES.iterdir()) if f.is_file()
     ]
