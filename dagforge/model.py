@@ -358,7 +358,7 @@ def _task(task_id: str, spec: dict, p: Pipeline, names: set, ref) -> Task:
     alerts = overrides.get("alerts", p.alerts)
     return Task(
         task_id=task_id,
-        var=_unique(task_id, names),
+        var=_variable(task_id, names),
         operator=ref(*_operator_path(op)),
         arguments=arguments,
         dependencies=tuple(spec.get("dependencies", ())),
@@ -371,6 +371,16 @@ def _task(task_id: str, spec: dict, p: Pipeline, names: set, ref) -> Task:
         local_id=task_id,
         operator_given=spec.get("operator", op),
     )
+
+
+def _variable(task_id: str, taken: set) -> str:
+    """The variable of a task: its own id (the id within its group) when that is a free identifier,
+    as linters expect (ruff AIR001), else a unique name made from the full id."""
+    own = task_id.rpartition(".")[2]
+    if own.isidentifier() and own.isascii() and not keyword.iskeyword(own) and own not in taken:
+        taken.add(own)
+        return own
+    return _unique(task_id, taken)
 
 
 def _unique(name: str, taken: set, prefix: str = "") -> str:

@@ -8,6 +8,7 @@ template source.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from datetime import time, timedelta
 from functools import cache
@@ -236,44 +237,56 @@ def _asset_classes(condition, target: targets.Target) -> set:
 
 
 def _imports(p: Pipeline, target: targets.Target) -> list[list[str]]:
-    """Import lines, grouped as isort would: standard library, third party, the user's own modules."""
-    airflow = {(*target.dag, target.dag[1])}
+    """Import lines in the sections and order isort (and ruff's `I` rules) write with their defaults:
+    the standard library, then everything else; `import x` before `from x import y`."""
+    names = {("datetime", "timedelta", "timedelta"), (*target.dag, target.dag[1])}
     if cls := target.timetable(p):
-        airflow.add((*cls, cls[1]))
+        names.add((*cls, cls[1]))
     if p.params:
-        airflow.add((*target.param, target.param[1]))
+        names.add((*target.param, target.param[1]))
     if p.groups:
-        airflow.add((*target.task_group, target.task_group[1]))
+        names.add((*target.task_group, target.task_group[1]))
     used = _asset_classes(p.schedule, target) if p.schedule_kind == "assets" else set()
     if any("outlets" in t.overrides for t in p.tasks):
         used.add(target.asset)
-    airflow |= {(*cls, cls[1]) for cls in used}
-    user = set()
+    names |= {(*cls, cls[1]) for cls in used}
     for t in p.tasks:
-        airflow.add((*target.home(t.operator.module, t.operator.name), t.operator.alias))
+        names.add((*target.home(t.operator.module, t.operator.name), t.operator.alias))
         for value in t.arguments.values():
             if isinstance(value, CodeRef):
-                user.add((value.module, value.name, value.alias))
+                names.add((value.module, value.name, value.alias))
     alerting = (
         p.alerts.failure_to
         or p.alerts.retry_to
         or any(t.alerts.failure_to or t.alerts.retry_to for t in p.tasks if "alerts" in t.overrides)
     )
     if alerting:
-        airflow.add((NOTIFIER.module, NOTIFIER.name, NOTIFIER.alias))
+        names.add((NOTIFIER.module, NOTIFIER.name, NOTIFIER.alias))
 
-    def lines(items):
-        names: dict[str, list[str]] = {}
-        for m, n, a in sorted(items):
-            names.setdefault(m, []).append(n + (f" as {a}" if a != n else ""))
-        return [f"from {m} import {', '.join(ns)}" for m, ns in names.items()]
+    def section(modules: set[str], froms) -> list[str]:
+        by_module: dict[str, list[tuple[str, str]]] = {}
+        for module, name, alias in froms:
+            by_module.setdefault(module, []).append((name, alias))
+        lines = [f"import {m}" for m in sorted(modules, key=_module_order)]
+        for module in sorted(by_module, key=_module_order):
+            members = sorted(by_module[module], key=lambda na: (*_member_order(na[0]), na[1]))
+            listed = ", ".join(n + (f" as {a}" if a != n else "") for n, a in members)
+            lines.append(f"from {module} import {listed}")
+        return lines
 
-    return [
-        g
-        for g in (
-            ["from datetime import timedelta"],
-            ["import pendulum"] + lines(airflow),
-            lines(user),
-        )
-        if g
-    ]
+    stdlib = {n for n in names if _stdlib(n[0])}
+    return [g for g in (section(set(), stdlib), section({"pendulum"}, names - stdlib)) if g]
+
+
+def _stdlib(module: str) -> bool:
+    return module.partition(".")[0] in sys.stdlib_module_names
+
+
+def _module_order(module: str) -> tuple:
+    return (module.lower(), module)
+
+
+def _member_order(name: str) -> tuple:
+    """isort's order-by-type: CONSTANTS, then Classes, then functions and variables."""
+    kind = 0 if name.isupper() and len(name) > 1 else 1 if name[:1].isupper() else 2
+    return (kind, name.lower(), name)
