@@ -2,14 +2,14 @@
 # Do not edit: change the spec and run `dagforge build`.
 # source-sha256: c4155f680de86a6020338839f4db0d4bb20e220aaa1f894f0ca6fbd7363908b5
 # input-sha256: aa7e59e8baee173c1c0328489002f835da0dd8a41b2460a77276cdcdae4c9a9e
-# output-sha256: 4883deb0c138f4a58b04d49180160ec3e55b27db2808be12ce388a1c4f63b427
+# output-sha256: 566ebf35e1400d42167486a395c97026c8e664de2d1d7050a9816a6b2937e7a6
 
 from datetime import timedelta
 
 import pendulum
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 from airflow.providers.standard.operators.bash import BashOperator
-from airflow.sdk import CronTriggerTimetable, DAG
+from airflow.sdk import DAG, CronTriggerTimetable
 
 with DAG(
     dag_id="etl_orders",

@@ -2,7 +2,7 @@
 # Do not edit: change the spec and run `dagforge build`.
 # source-sha256: a73dffac151b9df74ca925c9d6643385ff358e5138778b8eba1eb93e873250b6
 # input-sha256: 090ebba1b8c713aff6d9f5f2a2ae48735443c2a6cb5db0b84240948d716f8335
-# output-sha256: a8e7c533e7de0984a3b3387232f43c41a922910adfa917819842d936b8196bf7
+# output-sha256: 5e95e6cc5f457cf58376caea0d413fbf284833541ce0240b63f4e71dfc5d1204
 
 from datetime import timedelta
 
@@ -10,7 +10,7 @@ import pendulum
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.providers.standard.sensors.external_task import ExternalTaskSensor
 from airflow.providers.standard.sensors.filesystem import FileSensor
-from airflow.sdk import Asset, CronTriggerTimetable, DAG, Param, TaskGroup
+from airflow.sdk import DAG, Asset, CronTriggerTimetable, Param, TaskGroup
 
 with DAG(
     dag_id="lake_ingest",
@@ -66,21 +66,21 @@ with DAG(
         env=[{"PARTNER": "acme"}, {"PARTNER": "globex"}, {"PARTNER": "initech"}],
     )
     with TaskGroup(group_id="checks", tooltip="Data quality checks on the day's files"):
-        checks_row_counts = BashOperator(
+        row_counts = BashOperator(
             task_id="row_counts",
             bash_command="python -m lake.check rows --date {{ ds }}",
             retries=1,
             priority_weight=5,
             queue="checks",
         )
-        checks_schema = BashOperator(
+        schema = BashOperator(
             task_id="schema",
             bash_command="python -m lake.check schema --date {{ ds }}",
             retries=1,
             priority_weight=5,
             queue="checks",
         )
-        checks_freshness = BashOperator(
+        freshness = BashOperator(
             task_id="freshness",
             bash_command="python -m lake.check freshness --date {{ ds }}",
             retries=1,
@@ -94,7 +94,7 @@ with DAG(
     )
 
     [orders_in_warehouse, wait_for_drop] >> load
-    load >> checks_row_counts
-    load >> checks_schema
-    checks_row_counts >> checks_freshness
-    [checks_schema, checks_freshness] >> publish
+    load >> row_counts
+    load >> schema
+    row_counts >> freshness
+    [schema, freshness] >> publish

@@ -2,7 +2,7 @@
 # Do not edit: change the spec and run `dagforge build`.
 # source-sha256: 8b93ed460587803c44fa329393af7b02809a53d32de8ae83500dff75f240cb30
 # input-sha256: f8008a44b14314b6f9a80ce0ed243eacac6c79ad2ddeae0f1f2be07f44f83c3d
-# output-sha256: 34ad4f2f0fe84da9a2697a15e4a098933f6bcb536f15b6aeaeef79beb10de320
+# output-sha256: 726918dbc93ec80129a56e1ae9a3489bb7b7c1b8266a3545f7b93c936e92c903
 
 from datetime import timedelta
 
@@ -10,7 +10,7 @@ import pendulum
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.sdk import CronTriggerTimetable, DAG
+from airflow.sdk import DAG, CronTriggerTimetable
 
 
 class DagSuccessMail:

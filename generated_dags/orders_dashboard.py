@@ -2,14 +2,14 @@
 # Do not edit: change the spec and run `dagforge build`.
 # source-sha256: ecac64bc4c329d0913990a459c5bfbbf8ad24f17c0f55d7da6c771f01d4d4706
 # input-sha256: 626feb6369864958cedf0b9ec2b7de8278e91a9e4dd79d0f84151737e285863c
-# output-sha256: f73c9fa9da27ee3838accf358390cb6fa7172db7c4f50478e63c84d79f0a1de8
+# output-sha256: 469fd6107670d8d93239a27e9ea2de0e2e69b8c0872b3493899e3a45db59681f
 
 from datetime import timedelta
 
 import pendulum
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.providers.standard.sensors.time_delta import TimeDeltaSensor
-from airflow.sdk import Asset, DAG
+from airflow.sdk import DAG, Asset
 
 with DAG(
     dag_id="orders_dashboard",

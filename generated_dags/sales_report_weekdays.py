@@ -2,7 +2,7 @@
 # Do not edit: change the spec and run `dagforge build`.
 # source-sha256: 523e3ba00c81101df5a05902b1a7ee5bb2f6c0fac312c160bb7378a27e38c35d
 # input-sha256: ebaf61806329b1ca7bfb278035a3bc2a1f9d823b5aa00bcf80af55c013dc64ae
-# output-sha256: 476a0a8f18a4a6d16952dcb0f1b2075fbd2d5b172b483527d3b22dd285e1f945
+# output-sha256: 276a2dcf6dec93c265d48f44b33e748321daf384c6e91ab7019813aff6f6f067
 
 from datetime import timedelta
 
@@ -10,7 +10,7 @@ import pendulum
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 from airflow.providers.smtp.operators.smtp import EmailOperator
 from airflow.providers.standard.operators.bash import BashOperator
-from airflow.sdk import CronTriggerTimetable, DAG
+from airflow.sdk import DAG, CronTriggerTimetable
 
 with DAG(
     dag_id="sales_report_weekdays",
