@@ -170,6 +170,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _unknown_command(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """Exit 2 with a did-you-mean when the first word is no command (argparse only lists them)."""
+    from .diagnostics import did_you_mean
+
+    words = [a for a in argv if not a.startswith("-")]
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    if words and argv[0] == words[0] and words[0] not in commands:
+        guess = did_you_mean(words[0], commands)
+        parser.exit(
+            2,
+            f"dagforge: error: '{words[0]}' is not a dagforge command"
+            + (f"; {guess}" if guess else "")
+            + f"\n  hint: the commands are {', '.join(commands)} (`dagforge --help` says more)\n",
+        )
+
+
 class _Version(argparse.Action):
     """--version, reading the version only when asked for (see version.py)."""
 
@@ -207,7 +223,9 @@ def _moment(text: str) -> datetime:
 
 
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    _unknown_command(parser, sys.argv[1:] if argv is None else list(argv))
+    args = parser.parse_args(argv)
     try:
         return _run(args)
     except KeyboardInterrupt:
@@ -308,8 +326,9 @@ def _new(args) -> int:
         print(f"dagforge: error: {e}" + (f"\n  hint: {e.hint}" if e.hint else ""), file=sys.stderr)
         return EXIT_USAGE
     print(f"wrote {path.as_posix()} (starter: {args.template})")
+    folder = "" if Path(args.dir) == Path("specs") else f" {Path(args.dir).as_posix()}/"
     print(
-        f"next: edit it, then `dagforge explain {path.as_posix()}` and `dagforge build`",
+        f"next: edit it, then `dagforge explain {path.as_posix()}` and `dagforge build{folder}`",
         file=sys.stderr,
     )
     if not scaffold.SCHEMA_FILE.exists():

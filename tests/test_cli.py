@@ -105,3 +105,22 @@ def test_help_and_validate_do_not_import_airflow(tmp_path, write_spec):
 def test_examples_build_from_repo_root():
     r = run_cli("validate", "specs/", cwd=ROOT)
     assert r.returncode == 0, r.stderr
+
+
+def test_a_mistyped_command_suggests_the_command(tmp_path):
+    r = run_cli("buld", "specs", cwd=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "'buld' is not a dagforge command; did you mean 'build'?" in r.stderr
+    r = run_cli("frobnicate", cwd=tmp_path)
+    assert (
+        r.returncode == 2
+        and "is not a dagforge command\n  hint: the commands are build" in r.stderr
+    )
+
+
+def test_new_names_the_folder_it_wrote_into_in_the_next_step(tmp_path):
+    r = run_cli("new", "x", "--dir", "myspecs", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "`dagforge build myspecs/`" in r.stderr
+    r = run_cli("new", "y", cwd=tmp_path)
+    assert "and `dagforge build`\n" in r.stderr
