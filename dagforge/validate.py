@@ -64,11 +64,15 @@ def _validators() -> tuple:
             continue
         extra = defs[rule["then"]["$ref"].rsplit("/", 1)[1]]
         properties = {**task["properties"], "operator": {"const": const}}
-        if set(extra) <= {"description", "properties", "required"}:
+        if set(extra) <= {"description", "properties", "allOf"} and all(
+            _required_argument(r) for r in extra.get("allOf", [])
+        ):
+            # "required, or given through `expand`" as plain `required`: _explain drops the error
+            # of an argument that `expand` gives, so the verdict is the schema's, and faster
             by_operator[const] = dict(
                 task,
                 properties={**properties, **extra.get("properties", {})},
-                required=extra.get("required", []),
+                required=[_required_argument(r) for r in extra.get("allOf", [])],
                 additionalProperties=False,
             )
         else:
@@ -78,6 +82,14 @@ def _validators() -> tuple:
     make = jsonschema.Draft202012Validator
     whole_task = make({"$ref": "#/$defs/task", "$defs": defs})
     return make(top), make(group), {op: make(s) for op, s in by_operator.items()}, whole_task
+
+
+def _required_argument(rule: dict) -> str | None:
+    """The argument of an operator's schema rule "`KEY:` is given, inline or under `expand:`"
+    ({"anyOf": [{"required": [KEY]}, {"required": ["expand"], ...}]}), else None."""
+    first = rule.get("anyOf", [{}])[0] if isinstance(rule, dict) else {}
+    required = first.get("required", []) if isinstance(first, dict) else []
+    return required[0] if len(rule.get("anyOf", [])) == 2 and len(required) == 1 else None
 
 
 def _schema_problems(doc: Document) -> list[Diagnostic]:
@@ -300,6 +312,8 @@ def _explain(doc: Document, error, prefix: tuple = ()) -> list[Diagnostic]:
         error.schema,
     )
     name = _dotted(path)
+    if kind == "anyOf" and _required_argument(sch):  # an argument missing, inline and in `expand`
+        kind, error.message = "required", f"'{_required_argument(sch)}' is a required property"
     if kind == "required":
         key = error.message.split("'")[1]
         if _is_node(path) and isinstance(inst.get("expand"), dict) and key in inst["expand"]:
