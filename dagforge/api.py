@@ -369,7 +369,12 @@ def _check(
         by_display[d.path].diagnostics.append(d)
     valid = [docs[s.path] for s in result.specs if s.ok and s.path in docs]
     beside = _specs_beside(docs)
-    for d in cross_dag_problems(valid, beside) + unproduced_assets(valid, beside):
+    invalid = {  # dag_id -> the spec that would define it, were it valid
+        default_dag_id(docs[s.path]) if s.path in docs else s.path.stem: s.display
+        for s in result.specs
+        if not s.ok
+    }
+    for d in cross_dag_problems(valid, beside, invalid) + unproduced_assets(valid, beside):
         by_display[d.path].diagnostics.append(d)
     for (
         spec

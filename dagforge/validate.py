@@ -195,11 +195,13 @@ def task_ids(doc: Document) -> list[str]:
 
 
 def cross_dag_problems(
-    docs: list[Document], others=lambda dag_id: None if dag_id else {}
+    docs: list[Document], others=lambda dag_id: None if dag_id else {}, invalid=None
 ) -> list[Diagnostic]:
     """Every `wait_for` that names a DAG, or a task of it, that no spec defines. The DAGs are looked up
     among `docs` (the specs of the build), then through `others(dag_id)`: a Document or None
-    (`others(None)`: all it knows, by dag_id)."""
+    (`others(None)`: all it knows, by dag_id). `invalid` maps the dag_ids of the build's invalid
+    specs to those specs: waiting for one of them is reported as that, not as an unknown DAG."""
+    invalid = invalid or {}
     by_id = {default_dag_id(d): d for d in docs}
     out = []
     for doc in docs:
@@ -220,6 +222,16 @@ def cross_dag_problems(
                 )
                 continue
             other = by_id.get(dag) or others(dag)
+            if other is None and dag in invalid:
+                out.append(
+                    doc.diag(
+                        path + ("dag",),
+                        f"task '{task_id}' waits for DAG '{dag}', whose spec {invalid[dag]} is invalid",
+                        f"fix the errors reported for {invalid[dag]}; this spec is checked against it then",
+                        code="wait-for",
+                    )
+                )
+                continue
             if other is None:
                 out.append(
                     doc.diag(

@@ -92,3 +92,15 @@ def test_validating_one_spec_still_knows_the_specs_beside_it(tmp_path):
     (folder / "up.yaml").write_text(UP.replace("load_warehouse", "publish"))
     [d] = dagforge.validate([folder / "down.yaml"]).specs[0].diagnostics
     assert "which DAG 'up' does not have" in d.message and d.hint == "DAG 'up' has: publish"
+
+
+def test_waiting_for_an_invalid_spec_names_it_instead_of_calling_the_dag_unknown(tmp_path):
+    broken_up = UP.replace("operator: empty", "operator: empty, retries: many")
+    folder = _write(tmp_path, up=broken_up, down=DOWN)
+    for paths in ([folder], [folder / "down.yaml", folder / "up.yaml"]):
+        result = dagforge.validate(paths)
+        down = next(s for s in result.specs if s.path.name == "down.yaml")
+        messages = [d.message for d in down.diagnostics]
+        assert "task 'orders_loaded' waits for DAG 'up', whose spec" in messages[0], messages
+        assert all("which no spec defines" not in m for m in messages)
+        assert "up.yaml is invalid" in messages[0] and "fix the errors" in down.diagnostics[0].hint
