@@ -15,7 +15,7 @@ from cron_descriptor import ExpressionDescriptor, Options
 from croniter import croniter
 
 from . import values
-from .model import Alerts, Pipeline, Task
+from .model import Alerts, Output, Pipeline, Task
 
 RUNS = 5
 
@@ -28,14 +28,20 @@ def explain(p: Pipeline, after: datetime) -> str:
     out.append(f"Starts:     {_when(_aware(p.start_date.local, tz))}")
     if p.end_date:
         out.append(f"Ends:       {_when(_aware(p.end_date.local, tz))}")
-    out.append(
-        "Catchup:    "
-        + (
-            "on: runs missed since the start date are run, oldest first"
-            if p.catchup
-            else "off: missed runs are skipped, only the latest one runs"
+    if p.schedule is None or p.schedule_kind == "assets":
+        out.append(
+            "Catchup:    does not apply: the DAG "
+            + ("runs only when triggered" if p.schedule is None else "runs when its assets update")
         )
-    )
+    else:
+        out.append(
+            "Catchup:    "
+            + (
+                "on: runs missed since the start date are run, oldest first"
+                if p.catchup
+                else "off: missed runs are skipped, only the latest one runs"
+            )
+        )
     limits = []
     if p.max_active_runs is not None:
         limits.append(f"at most {_count(p.max_active_runs, 'run')} at a time")
@@ -209,6 +215,15 @@ def _task(t: Task) -> list[str]:
             f".{t.arguments['external_task_id']}" if "external_task_id" in t.arguments else ""
         )
         lines.append(f"    waits for:  {waited} (same logical date)")
+    if t.operator.name.endswith("Sensor"):
+        lines.append(f"    sensing:    {_sensor_words(t.arguments)}")
+    for key, over in t.expand.items():
+        items = (
+            f"each item that {over.task_id} returns"
+            if isinstance(over, Output)
+            else f"each of {_count(len(over), 'value')}"
+        )
+        lines.append(f"    mapped:     one instance for {items} (as `{key}`)")
     lines.append(f"    alerts:     {_alert_words(t.alerts)}")
     if "trigger_rule" in t.overrides:
         lines.append(f"    runs when:  {t.overrides['trigger_rule']} (instead of all_success)")
@@ -225,6 +240,26 @@ def _task(t: Task) -> list[str]:
         if key in t.overrides:
             lines.append(f"    {key + ':':<11} {t.overrides[key]}")
     return lines
+
+
+def _sensor_words(arguments: dict) -> str:
+    """How a sensor waits: its poke interval, its time-out and its mode, with Airflow's defaults."""
+    every = arguments.get("poke_interval", timedelta(seconds=60))
+    limit = arguments.get("timeout", timedelta(days=7))
+    mode = arguments.get("mode", "poke")
+    slot = (
+        "frees its worker slot between checks"
+        if mode == "reschedule"
+        else "holds a worker slot while it waits"
+    )
+    return f"checks every {_duration(every)}, fails after {_duration(limit)} (mode {mode}: {slot})"
+
+
+def _duration(value) -> str:
+    """A sensor's duration argument in words: a timedelta, a number of seconds, or as written."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1e9:
+        value = timedelta(seconds=value)
+    return duration_words(value) if isinstance(value, timedelta) else repr(value)
 
 
 def _alert_words(a: Alerts) -> str:

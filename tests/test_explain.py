@@ -200,3 +200,32 @@ def test_explain_api_defaults_to_now():
     assert (
         before < first <= before + timedelta(days=1)
     )  # a daily schedule: the next run is within a day
+
+
+def test_a_dag_without_schedule_is_not_said_to_skip_missed_runs(write_spec):
+    path = write_spec("start_date: 2024-01-01\ntasks:\n  a: {operator: empty}\n")
+    text = dagforge.explain(path).text
+    assert "Catchup:    does not apply: the DAG runs only when triggered" in text
+    assert "missed runs are skipped" not in text
+
+
+def test_mapped_tasks_and_sensors_are_described(write_spec):
+    path = write_spec(
+        "start_date: 2024-01-01\nschedule: '@daily'\ntasks:\n"
+        "  files: {operator: python, python_callable: 'os:listdir'}\n"
+        "  each: {operator: bash, expand: {bash_command: {output_of: files}}}\n"
+        "  three: {operator: bash, expand: {bash_command: [a, b, c]}}\n"
+        "  drop: {operator: file_sensor, filepath: /x, poke_interval: 5m, timeout: 2h}\n"
+        "  parked: {operator: file_sensor, filepath: /y, mode: reschedule}\n"
+    )
+    text = dagforge.explain(path, datetime(2024, 6, 1, tzinfo=UTC)).text
+    assert "mapped:     one instance for each item that files returns (as `bash_command`)" in text
+    assert "mapped:     one instance for each of 3 values (as `bash_command`)" in text
+    assert (
+        "sensing:    checks every 5 minutes, fails after 2 hours "
+        "(mode poke: holds a worker slot while it waits)" in text
+    )
+    # Airflow's defaults when the spec gives none: a minute between checks, a week at most
+    assert (
+        "checks every 1 minute, fails after 7 days (mode reschedule: frees its worker slot" in text
+    )
