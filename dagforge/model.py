@@ -303,7 +303,8 @@ def read_beside(doc: Document, name: str, limit: int = DOC_MD_LIMIT) -> str:
     A spec is untrusted input, so only a regular file inside the spec's folder is read (symlinks
     followed first, so neither `..`, an absolute path nor a link leads out: no /etc/passwd or
     /proc/self/environ copied into a DAG), at most `limit` bytes (no /dev/zero eating the memory),
-    and never a FIFO or a device (stat before opening, O_NONBLOCK: a FIFO swapped in cannot hang)."""
+    and never a FIFO or a device (stat before opening; O_NONBLOCK: a FIFO swapped in cannot hang).
+    """
     folder = doc.path.parent.resolve()
     try:
         path = (folder / name).resolve()
@@ -319,9 +320,9 @@ def read_beside(doc: Document, name: str, limit: int = DOC_MD_LIMIT) -> str:
         )
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
     try:
-        _regular(os.stat(path).st_mode)
+        _regular(os.stat(path).st_mode)  # before opening: opening a device can act on it
         with open(os.open(path, flags), "rb") as f:
-            _regular(os.fstat(f.fileno()).st_mode)  # it is still the file stat saw
+            _regular(os.fstat(f.fileno()).st_mode)  # and what was opened: it may have been swapped
             data = f.read(limit + 1)
     except OSError as e:
         raise Unreadable(_reason(e)) from None
@@ -340,19 +341,18 @@ def _reason(e: Exception) -> str:
     return (getattr(e, "strerror", None) or str(e)).lower()  # "no such file or directory"
 
 
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
 def _regular(mode: int) -> None:
     if not stat.S_ISREG(mode):
-        kind = (
-            "a folder"
-            if stat.S_ISDIR(mode)
-            else "a FIFO"
-            if stat.S_ISFIFO(mode)
-            else "a device"
-            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
-            else "a socket"
-            if stat.S_ISSOCK(mode)
-            else "not a file"
-        )
+        kind = next((kind for test, kind in _KINDS if test(mode)), "not a file")
         raise Unreadable(f"it is {kind}, not a regular file")
 
 
