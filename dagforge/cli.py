@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from . import diagram, scaffold
+from .diagnostics import visible
 from .report import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, EXIT_USAGE, FORMATS, emit
 from .targets import TARGETS
 
@@ -235,7 +236,7 @@ def main(argv=None) -> int:
         if getattr(args, "debug", False):
             traceback.print_exc()
         print(
-            f"dagforge: internal error: {type(e).__name__}: {e}, please report it"
+            f"dagforge: internal error: {type(e).__name__}: {visible(str(e))}, please report it"
             + ("" if getattr(args, "debug", False) else " (run with --debug for the traceback)"),
             file=sys.stderr,
         )
@@ -253,7 +254,7 @@ def _run(args) -> int:
         try:
             airflow = args.airflow or airflow_target()
         except ConfigError as e:
-            print(f"dagforge: error: {e}", file=sys.stderr)
+            print(f"dagforge: error: {visible(str(e))}", file=sys.stderr)
             return EXIT_USAGE
     if args.command == "build":
         from .progress import TerminalProgress
@@ -323,7 +324,8 @@ def _new(args) -> int:
     try:
         path = dagforge.new(args.name, args.template, args.dir)
     except scaffold.ScaffoldError as e:
-        print(f"dagforge: error: {e}" + (f"\n  hint: {e.hint}" if e.hint else ""), file=sys.stderr)
+        hint = f"\n  hint: {visible(e.hint)}" if e.hint else ""
+        print(f"dagforge: error: {visible(str(e))}{hint}", file=sys.stderr)
         return EXIT_USAGE
     print(f"wrote {path.as_posix()} (starter: {args.template})")
     folder = "" if Path(args.dir) == Path("specs") else f" {Path(args.dir).as_posix()}/"
@@ -359,10 +361,10 @@ def _run_spec(args) -> int:
     try:
         result = run_spec(args.spec, args.logical_date, args.conf, args.use_airflow_home, progress)
     except UsageError as e:
-        print(f"dagforge: {e}", file=sys.stderr)
+        print(f"dagforge: {visible(str(e))}", file=sys.stderr)
         return EXIT_USAGE
     except AirflowError as e:
-        print(f"dagforge: {e}", file=sys.stderr)
+        print(f"dagforge: {visible(str(e))}", file=sys.stderr)
         return EXIT_INVALID
     if not result.build.ok or not result.build.specs:
         return emit(result.build, "build")
@@ -408,7 +410,7 @@ def _table(tasks) -> str:
 
 
 def _indent(lines) -> str:
-    return "\n".join(f"  {line}" for line in lines)
+    return "\n".join(f"  {visible(line)}" for line in lines)
 
 
 if __name__ == "__main__":

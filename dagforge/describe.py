@@ -15,6 +15,7 @@ from cron_descriptor import ExpressionDescriptor, Options
 from croniter import croniter
 
 from . import values
+from .diagnostics import visible
 from .model import Alerts, Output, Pipeline, Task
 
 RUNS = 5
@@ -75,7 +76,7 @@ def explain(p: Pipeline, after: datetime) -> str:
     for level in levels(p):
         for t in level:
             out += _task(t)
-    return "\n".join(out) + "\n"
+    return "\n".join(visible(line) for line in out) + "\n"  # a value's line break stays in its line
 
 
 def schedule_words(p: Pipeline) -> str:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import keyword
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -283,9 +285,76 @@ def _sources(doc: Document) -> dict:
     return out
 
 
-def read_beside(doc: Document, name: str) -> str:
-    """The text of the file `name`, relative to the spec's folder (validate checked that it reads)."""
-    return (doc.path.parent / name).read_text("utf-8")
+# The most a doc_md file may hold: a DAG's documentation (Airflow stores it with the DAG), not data.
+DOC_MD_LIMIT = 256 * 1024
+_NEXT_TO_SPEC = "name a Markdown file next to the spec (the path is relative to the spec's folder)"
+
+
+class Unreadable(Exception):
+    """Why a file a spec names is not read (the text) and how to fix that (`hint`)."""
+
+    def __init__(self, why: str, hint: str = _NEXT_TO_SPEC):
+        super().__init__(why)
+        self.hint = hint
+
+
+def read_beside(doc: Document, name: str, limit: int = DOC_MD_LIMIT) -> str:
+    """The text of the file `name`, relative to the spec's folder; raises Unreadable.
+
+    A spec is untrusted input, so only a regular file inside the spec's folder is read (symlinks
+    followed first, so neither `..`, an absolute path nor a link leads out: no /etc/passwd or
+    /proc/self/environ copied into a DAG), at most `limit` bytes (no /dev/zero eating the memory),
+    and never a FIFO or a device (stat before opening; O_NONBLOCK: a FIFO swapped in cannot hang).
+    """
+    folder = doc.path.parent.resolve()
+    try:
+        path = (folder / name).resolve()
+    except RuntimeError:  # Python < 3.13 says so for a loop of symlinks
+        raise Unreadable("it is a loop of symlinks") from None
+    except (OSError, ValueError) as e:  # ValueError: a NUL in the name
+        raise Unreadable(_reason(e)) from None
+    if not path.is_relative_to(folder):
+        raise Unreadable(
+            "it is outside the spec's folder",
+            "put the file in the spec's folder or below it and name it relative to that folder"
+            " (absolute paths, '..' and symlinks that lead out of it are refused)",
+        )
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        _regular(os.stat(path).st_mode)  # before opening: opening a device can act on it
+        with open(os.open(path, flags), "rb") as f:
+            _regular(os.fstat(f.fileno()).st_mode)  # and what was opened: it may have been swapped
+            data = f.read(limit + 1)
+    except OSError as e:
+        raise Unreadable(_reason(e)) from None
+    if len(data) > limit:
+        raise Unreadable(
+            f"it is larger than {limit // 1024} KiB",
+            "shorten it: doc_md is the DAG's page in Airflow; link to longer documents from it",
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Unreadable("it is not UTF-8 text", "save the file as UTF-8") from None
+
+
+def _reason(e: Exception) -> str:
+    return (getattr(e, "strerror", None) or str(e)).lower()  # "no such file or directory"
+
+
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _regular(mode: int) -> None:
+    if not stat.S_ISREG(mode):
+        kind = next((kind for test, kind in _KINDS if test(mode)), "not a file")
+        raise Unreadable(f"it is {kind}, not a regular file")
 
 
 def _param(spec: dict) -> Param:

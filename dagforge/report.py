@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import sys
 
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, visible
 from .version import version
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -98,11 +98,11 @@ def emit(
         for d, _ in findings(result):
             print(github_command(d), file=out)
         for warning in getattr(result, "warnings", []):
-            print(f"::warning title=dagforge::{_escape(warning)}", file=out)
+            print(f"::warning title=dagforge::{_escape(visible(warning))}", file=out)
         if debug:
             for spec in result.specs:
                 if spec.internal_error:
-                    print(spec.internal_error.rstrip(), file=err)
+                    print(_traceback(spec.internal_error), file=err)
     else:
         _text(result, command, debug, out, err)
     if diff:
@@ -116,6 +116,7 @@ def emit(
 
 
 def _text(result, command, debug, out, err) -> None:
+    """Compiler-style lines; every value in them is escaped (see diagnostics.visible)."""
     for problem in result.problems:
         print(problem.format(), file=err)
     for spec in result.specs:
@@ -123,24 +124,30 @@ def _text(result, command, debug, out, err) -> None:
             print(d.format(spec.source_lines if d.path == spec.display else None), file=err)
         if spec.internal_error:
             if debug:
-                print(spec.internal_error.rstrip(), file=err)
+                print(_traceback(spec.internal_error), file=err)
             print(
-                f"{spec.display}: internal error: {_last_line(spec.internal_error)}, please report it"
+                visible(f"{spec.display}: internal error: {_last_line(spec.internal_error)}")
+                + ", please report it"
                 + ("" if debug else " (--debug shows the traceback)"),
                 file=err,
             )
         if command == "build" and spec.output and not spec.up_to_date:
-            print(f"wrote {spec.output.as_posix()}", file=out)
+            print(f"wrote {visible(spec.output.as_posix())}", file=out)
     for d in getattr(result, "drift", []):
         print(d.diagnostic.format(d.lines), file=err)
     for path in getattr(result, "removed", []):
-        print(f"removed {path.as_posix()} (its spec is gone)", file=out)
+        print(f"removed {visible(path.as_posix())} (its spec is gone)", file=out)
     for warning in getattr(result, "warnings", []):
-        print(f"dagforge: warning: {warning}", file=err)
+        print(f"dagforge: warning: {visible(warning)}", file=err)
 
 
 def _last_line(text: str) -> str:
-    return text.strip().splitlines()[-1]
+    return text.strip().split("\n")[-1]
+
+
+def _traceback(text: str) -> str:
+    """A traceback as lines of escaped text (its last line may quote a value)."""
+    return "\n".join(visible(line) for line in text.rstrip().split("\n"))
 
 
 def document(result, command: str, code: int) -> dict:
@@ -197,11 +204,12 @@ def _spec_json(spec, command: str) -> dict:
 
 def github_command(d: Diagnostic) -> str:
     """A GitHub Actions workflow command that annotates the diagnostic's file and line."""
-    props = {"file": d.path}
+    props = {"file": visible(d.path)}
     if d.line:
         props.update(line=d.line, col=d.column)
     props["title"] = f"dagforge: {d.code}"
-    message = d.message + (f"\nhint: {d.hint}" if d.hint else "")
+    # A line break of a value shows as `\n`; only the one before the hint is a real one.
+    message = visible(d.message) + (f"\nhint: {visible(d.hint)}" if d.hint else "")
     level = "warning" if d.severity == "warning" else "error"
     attrs = ",".join(f"{k}={_escape(str(v), True)}" for k, v in props.items())
     return f"::{level} {attrs}::{_escape(message)}"

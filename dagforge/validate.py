@@ -16,6 +16,7 @@ from pathlib import Path
 from . import structure, values
 from .diagnostics import Diagnostic, did_you_mean
 from .load import DEFAULTS_NAMES, Document
+from .model import Unreadable, read_beside
 from .operators import SHORT, STANDARD
 
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
@@ -750,20 +751,14 @@ def _check_params(doc, params) -> list[Diagnostic]:
 def _check_doc_md(doc, value) -> list[Diagnostic]:
     if not isinstance(value, dict) or not isinstance(value.get("file"), str):
         return []
-    name = value["file"]
     try:
-        (doc.path.parent / name).read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        why = (
-            "it is not UTF-8 text"
-            if isinstance(e, UnicodeDecodeError)
-            else (e.strerror or str(e)).lower()
-        )
+        read_beside(doc, value["file"])
+    except Unreadable as e:
         return [
             doc.diag(
                 ("doc_md", "file"),
-                f"cannot read doc_md file '{name}': {why}",
-                "name a Markdown file next to the spec (the path is relative to the spec's folder)",
+                f"cannot read doc_md file '{value['file']}': {e}",
+                e.hint,
                 code="doc-md",
             )
         ]

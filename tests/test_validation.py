@@ -6,6 +6,7 @@ import pytest
 from conftest import run_cli
 
 import dagforge
+from dagforge.diagnostics import visible
 
 HEAD = "start_date: 2024-01-01\n"
 TASK = "tasks:\n  a: {operator: bash, bash_command: 'echo a'}\n"
@@ -34,10 +35,11 @@ def test_broken_spec(path):
     assert hint in d.hint
     formatted = d.format(spec.source_lines)
     assert formatted.startswith(f"{d.path}:{expected}")
-    if d.line and spec.source_lines:  # the offending line, then a caret under the column
+    if d.line and spec.source_lines:  # the offending line (escaped), then a caret under the column
         shown, caret = formatted.splitlines()[1:3]
-        assert shown.endswith(spec.source_lines[d.line - 1])
-        assert caret.index("^") - caret.index("") == shown.index("|") + 1 + d.column
+        line = spec.source_lines[d.line - 1]
+        assert shown.endswith(visible(line))
+        assert caret.index("^") == shown.index("|") + 2 + len(visible(line[: d.column - 1]))
 
 
 def test_the_whole_corpus_through_the_cli(tmp_path):
