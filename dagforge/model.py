@@ -225,7 +225,7 @@ def build_model(doc: Document) -> Pipeline:
         if not n.is_group:
             ref(*_operator_path(_operator(n.spec)))
     upstream: dict[str, list[str]] = {}
-    for up, down in structure.expand(all_nodes):
+    for up, down in structure.expand(all_nodes):  # mapping's edges too: Airflow adds them itself
         upstream.setdefault(down, []).append(up)
     order = {n.full_id: i for i, n in enumerate(all_nodes)}
     for n in all_nodes:
@@ -244,9 +244,6 @@ def build_model(doc: Document) -> Pipeline:
         for key, value in n.spec.get("expand", {}).items():
             if isinstance(value, dict):
                 value = Output(structure.resolve(value["output_of"], n, by_id))
-                upstream.setdefault(n.full_id, []).append(
-                    value.task_id
-                )  # Airflow adds it: an XCom is an edge
             task.expand[key] = value
         task.dependencies = tuple(sorted(set(upstream.get(n.full_id, ())), key=order.__getitem__))
         p.tasks.append(task)
