@@ -2,7 +2,7 @@
 `group >> group` mean. The reference is not dagforge's model: it is a hand-written DAG with
 Airflow's real TaskGroup, the same tasks, groups and mappings, loaded by the real DagBag; dagforge's
 file for the equivalent spec must load with exactly the same upstream and downstream tasks for every
-task."""
+task (and the same group-level relations, which the Graph view draws)."""
 
 import textwrap
 
@@ -198,6 +198,7 @@ def test_group_dependencies_match_airflow_task_group(case, tmp_path, write_spec)
     expected_tasks, expected_groups = _relations(_loaded(ref.parent, case))
     tasks, groups = _relations(_loaded(tmp_path / "out", case))
     assert tasks == expected_tasks
+    assert groups == expected_groups
 
 
 def test_a_mapped_last_task_is_the_only_leaf(tmp_path, write_spec):
@@ -212,3 +213,4 @@ def test_a_mapped_last_task_is_the_only_leaf(tmp_path, write_spec):
     assert tasks["c"].upstream_task_ids == {"g.b"}
     assert tasks["g.a"].upstream_task_ids == {"start"}
     assert tasks["g.b"].upstream_task_ids == {"g.a"}
+    assert "g >> c" in result.specs[0].code
