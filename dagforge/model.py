@@ -116,6 +116,7 @@ class Group:
     local_id: str
     parent: str | None
     tooltip: str | None
+    var: str = ""  # the Python variable the generated module binds it to
 
 
 @dataclass
@@ -145,6 +146,9 @@ class Pipeline:
     layout: list[str] = field(
         default_factory=list
     )  # task and group ids in spec order, groups before their tasks
+    # The `>>` statements of the generated file: (upstream task or group ids, downstream id), in the
+    # order they must run (see structure.links); the edges mapping makes are not among them.
+    links: list[tuple[tuple[str, ...], str]] = field(default_factory=list)
     generator: str = field(default_factory=lambda: f"dagforge {version()}")
     input_sha256: str = (
         ""  # the spec and the generator together (see stamp.py); set before rendering
@@ -228,13 +232,22 @@ def build_model(doc: Document) -> Pipeline:
         if not n.is_group:
             ref(*_operator_path(_operator(n.spec)))
     upstream: dict[str, list[str]] = {}
-    for up, down in structure.expand(all_nodes):
+    for up, down in structure.expand(all_nodes):  # mapping's edges too: Airflow adds them itself
         upstream.setdefault(down, []).append(up)
+    p.links = _statements(all_nodes)
     order = {n.full_id: i for i, n in enumerate(all_nodes)}
     for n in all_nodes:
         p.layout.append(n.full_id)
         if n.is_group:
-            p.groups.append(Group(n.full_id, n.local_id, n.parent, n.spec.get("tooltip")))
+            p.groups.append(
+                Group(
+                    n.full_id,
+                    n.local_id,
+                    n.parent,
+                    n.spec.get("tooltip"),
+                    _unique(n.full_id, names, prefix="group"),
+                )
+            )
             continue
         spec = {}
         for group in reversed(
@@ -247,13 +260,26 @@ def build_model(doc: Document) -> Pipeline:
         for key, value in n.spec.get("expand", {}).items():
             if isinstance(value, dict):
                 value = Output(structure.resolve(value["output_of"], n, by_id))
-                upstream.setdefault(n.full_id, []).append(
-                    value.task_id
-                )  # Airflow adds it: an XCom is an edge
             task.expand[key] = value
         task.dependencies = tuple(sorted(set(upstream.get(n.full_id, ())), key=order.__getitem__))
         p.tasks.append(task)
     return p
+
+
+def _statements(all_nodes: list) -> list[tuple[tuple[str, ...], str]]:
+    """The `>>` statements of the generated file (see Pipeline.links): the declared links in the
+    order structure.links gives, the ones into the same node at the same depth as one `[a, b] >> c`.
+    The edges mapping makes are left out: the file makes them with `.expand()` already."""
+    out, last = [], None
+    for link in structure.links(all_nodes):
+        if link.implicit:
+            continue
+        if (link.down, link.scope) == last:
+            out[-1] = ((*out[-1][0], link.up), link.down)
+        else:
+            out.append(((link.up,), link.down))
+        last = (link.down, link.scope)
+    return out
 
 
 def _sources(doc: Document) -> dict:

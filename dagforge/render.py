@@ -118,7 +118,7 @@ def render(p: Pipeline, airflow=targets.DEFAULT) -> str:
         default_args["on_retry_callback"] = Mail(NOTIFIER.alias, p.alerts.retry_to)
     tasks = [(t, _task_settings(t, target)) for t in p.tasks]
     tree = _tree(p, {t.task_id: (t, s) for t, s in tasks}, {g.group_id: g for g in p.groups})
-    var = {t.task_id: t.var for t in p.tasks}
+    var = {t.task_id: t.var for t in p.tasks} | {g.group_id: g.var for g in p.groups}
     mapped = {
         t.task_id: {
             k: TaskOutput(var[v.task_id]) if isinstance(v, Output) else v
@@ -126,9 +126,6 @@ def render(p: Pipeline, airflow=targets.DEFAULT) -> str:
         }
         for t in p.tasks
         if t.expand
-    }
-    implicit = {
-        t.task_id: {v.task_id for v in t.expand.values() if isinstance(v, Output)} for t in p.tasks
     }
     params = {name: Call(target.param[1], (v.default,), v.schema) for name, v in p.params.items()}
     return (
@@ -148,15 +145,9 @@ def render(p: Pipeline, airflow=targets.DEFAULT) -> str:
             task_group=target.task_group[1],
             line_length=LINE_LENGTH,
             params=params,
-            # an XCom an `expand` reads is an edge already: the file does not set it twice
-            upstreams={
-                t.task_id: [
-                    u.var
-                    for u in p.tasks
-                    if u.task_id in t.dependencies and u.task_id not in implicit[t.task_id]
-                ]
-                for t in p.tasks
-            },
+            # a dependency on a group is written with the group, as Airflow users write it:
+            # `extract >> transform`, Airflow itself expands it to the group's first or last tasks
+            links=[([var[u] for u in ups], var[down]) for ups, down in p.links],
         )
     )
 

@@ -5,7 +5,9 @@ A mapping under `tasks:` that has its own `tasks:` is a group. A task in group `
 the id `etl.clean` (Airflow prefixes a group's tasks with its id). A dependency names a node of the
 same group first (`clean`), else a node by its full id (`extract`, `etl.clean`). A dependency on a
 group means its leaves (its tasks nothing in the group waits for); a group's own dependencies reach
-its roots (its tasks that wait for nothing in the group), as Airflow's `group >> task` does.
+its roots (its tasks that wait for nothing in the group), as Airflow's `group >> task` does. "Waits
+for" counts every edge inside the group: its dependencies and the ones mapping makes (a task that
+expands over another task's output waits for it).
 """
 
 from __future__ import annotations
@@ -67,9 +69,20 @@ def ancestors(node: Node, by_id: dict) -> list[str]:
     return out
 
 
-def declared(all_nodes: list[Node]) -> list[tuple[str, str, tuple, int]]:
-    """(upstream full id, node full id, path of the node, index in its dependencies) for every
-    dependency that resolves to another node; validate reports the rest."""
+@dataclass(frozen=True)
+class Link:
+    """`up >> down` between two nodes (tasks or groups), and the spec entry that makes it."""
+
+    up: str
+    down: str
+    where: tuple  # the path of the entry: a `dependencies` item, or an `expand` value's `output_of`
+    implicit: bool  # Airflow adds it itself: `down` expands over the output (XCom) of `up`
+    scope: int  # the depth of the innermost group holding both ends (0: the DAG)
+
+
+def declared(all_nodes: list[Node]) -> list[tuple[str, str, tuple]]:
+    """(upstream full id, node full id, path of the dependency entry) for every dependency that
+    resolves to another node; validate reports the rest."""
     by_id = {n.full_id: n for n in all_nodes}
     out = []
     for n in all_nodes:
@@ -82,35 +95,79 @@ def declared(all_nodes: list[Node]) -> list[tuple[str, str, tuple, int]]:
                 and up not in ancestors(n, by_id)
                 and n.full_id not in ancestors(by_id[up], by_id)
             ):
-                out.append((up, n.full_id, n.path, i))
+                out.append((up, n.full_id, (*n.path, "dependencies", i)))
+    return out
+
+
+def implicit(all_nodes: list[Node]) -> list[tuple[str, str, tuple]]:
+    """The edges Airflow adds without a `>>`: a task that expands over another task's output waits
+    for it (an XComArg in `.expand()` is an upstream). Same shape as `declared`; validate reports
+    `output_of` values that name no task."""
+    by_id = {n.full_id: n for n in all_nodes}
+    out = []
+    for n in all_nodes:
+        expand = n.spec.get("expand")
+        for key, value in expand.items() if isinstance(expand, dict) and not n.is_group else ():
+            name = value.get("output_of") if isinstance(value, dict) else None
+            up = resolve(name, n, by_id) if isinstance(name, str) else None
+            if up is not None and up != n.full_id and not by_id[up].is_group:
+                out.append((up, n.full_id, (*n.path, "expand", key, "output_of")))
+    return out
+
+
+def links(all_nodes: list[Node]) -> list[Link]:
+    """Every link between nodes, in the order Airflow sees them in a generated file: the implicit
+    ones first (they exist as soon as the tasks do), then the declared ones, innermost groups first.
+    The order matters: `group >> x` reads the group's leaves when it runs, so every link inside a
+    group must be set before one that starts or ends at the group. A link that repeats one is left
+    out."""
+    by_id = {n.full_id: n for n in all_nodes}
+
+    def scope(up, down):
+        common = set(ancestors(by_id[up], by_id)) & set(ancestors(by_id[down], by_id))
+        return max((by_id[g].depth for g in common), default=0)
+
+    found = [Link(u, d, w, True, scope(u, d)) for u, d, w in implicit(all_nodes)]
+    found += sorted(
+        (Link(u, d, w, False, scope(u, d)) for u, d, w in declared(all_nodes)),
+        key=lambda link: -link.scope,
+    )
+    seen, out = set(), []
+    for link in found:
+        if (link.up, link.down) not in seen:
+            seen.add((link.up, link.down))
+            out.append(link)
     return out
 
 
 def expand(all_nodes: list[Node]) -> dict[tuple[str, str], tuple]:
-    """Task-to-task edges (upstream, downstream) -> the (path, index) of the dependency entry that made it."""
+    """Task-to-task edges (upstream, downstream) -> the path of the spec entry that made it.
+
+    A link from or to a group reaches its leaves or roots as Airflow's TaskGroup computes them when
+    the link is set (get_leaves/get_roots): its tasks with no downstream, or no upstream, among the
+    group's tasks, counting every edge set so far, implicit ones too."""
     by_id = {n.full_id: n for n in all_nodes}
     members = {n.full_id: _tasks_under(n, by_id) for n in all_nodes}
     edges: dict[tuple[str, str], tuple] = {}
+    upstream: dict[str, set] = {}
+    downstream: dict[str, set] = {}
 
     def roots(node_id):
         inside = set(members[node_id])
-        return [t for t in members[node_id] if not any((u, t) in edges for u in inside)]
+        return [t for t in members[node_id] if upstream.get(t, set()).isdisjoint(inside)]
 
     def leaves(node_id):
         inside = set(members[node_id])
-        return [t for t in members[node_id] if not any((t, d) in edges for d in inside)]
+        return [t for t in members[node_id] if downstream.get(t, set()).isdisjoint(inside)]
 
-    def scope_depth(pair):
-        up, down = by_id[pair[0]], by_id[pair[1]]
-        common = set(ancestors(up, by_id)) & set(ancestors(down, by_id))
-        return max((by_id[g].depth for g in common), default=0)
-
-    for up, down, path, i in sorted(
-        declared(all_nodes), key=scope_depth, reverse=True
-    ):  # innermost groups first
-        for u in leaves(up):
-            for d in roots(down):
-                edges.setdefault((u, d), (path, i))
+    for link in links(all_nodes):
+        ups, downs = leaves(link.up), roots(link.down)
+        for u in ups:
+            for d in downs:
+                if (u, d) not in edges:
+                    edges[u, d] = link.where
+                    upstream.setdefault(d, set()).add(u)
+                    downstream.setdefault(u, set()).add(d)
     return edges
 
 

@@ -1066,10 +1066,9 @@ def _check_dependencies(doc, all_nodes: list) -> list[Diagnostic]:
         graphlib.TopologicalSorter(graph).prepare()
     except graphlib.CycleError as e:
         cycle = e.args[1]  # each node is an upstream of the next one
-        path, index = edges[cycle[0], cycle[1]]
         out.append(
             doc.diag(
-                path + ("dependencies", index),
+                edges[cycle[0], cycle[1]],  # the dependency (or `output_of`) that made the edge
                 "dependency cycle: " + " -> ".join(cycle),
                 "a pipeline cannot loop: remove one of these dependencies",
                 code="cycle",

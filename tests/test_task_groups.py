@@ -67,7 +67,7 @@ def test_nested_groups_with_defaults_and_dependencies(tmp_path, write_spec):
         tasks["transform.checks.rows"].pool == "default_pool"
         and "pool=" not in result.specs[0].code.split("load = ")[1].split(")")[0]
     )
-    assert 'with TaskGroup(group_id="checks"):' in result.specs[0].code
+    assert 'with TaskGroup(group_id="checks") as transform_checks:' in result.specs[0].code
 
 
 def _messages(tmp_path, text):
