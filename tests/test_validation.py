@@ -92,3 +92,63 @@ def test_default_dag_id_is_the_file_name(write_spec):
 def test_a_valid_spec_has_no_diagnostics(write_spec):
     result = dagforge.validate([write_spec(HEAD + TASK)])
     assert result.ok and result.specs[0].diagnostics == []
+
+
+VALUES = sorted(p for p in BROKEN if p.stem.startswith("values_"))
+
+
+def test_values_corpus_through_the_cli(tmp_path):
+    """Values validation let through, to fail in the DagBag or crash later: located errors now."""
+    assert len(VALUES) >= 20
+    r = run_cli("validate", *VALUES, cwd=tmp_path)
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr
+    assert f"0 specs valid, {len(VALUES)} invalid" in r.stderr
+
+
+def test_a_task_id_past_250_characters_with_its_group(write_spec):
+    text = HEAD + f"tasks:\n  {'g' * 200}:\n    tasks:\n      {'t' * 60}: {{operator: empty}}\n"
+    [d] = dagforge.validate([write_spec(text)]).specs[0].diagnostics
+    assert (d.line, d.column) == (5, 7)
+    assert d.message == f"task id '{'g' * 200}.{'t' * 60}' is longer than Airflow's 250 characters"
+
+
+def test_a_time_the_clock_shows_twice_is_a_warning(write_spec):
+    text = "start_date: 2024-10-27T02:30\ntimezone: Europe/Berlin\n" + TASK
+    result = dagforge.validate([write_spec(text)])
+    [d] = result.specs[0].diagnostics
+    assert result.ok and d.severity == "warning" and (d.line, d.column) == (1, 13)
+    assert "happens twice in Europe/Berlin (the clocks go back from 03:00 to 02:00)" in d.message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "schedule: 1s\n",
+        "schedule: 3650d\n",
+        "schedule: 315360000\n",
+        "schedule: '0 0 29 2 *'\n",  # every leap year
+        "schedule: '0 0 31 2 1'\n",  # day of month and of week given: cron runs on either
+        "schedule: '0 0 L 2 *'\n",
+        "schedule: '0 0 31 * *'\n",
+        "timezone: Europe/Berlin\nend_date: 2024-03-31T03:00\n",
+        "end_date: 9999-12-30\n",
+        "max_active_runs: 2147483647\nretries: 2147483647\n",
+        "params:\n  n: {type: integer, default: 1, minimum: 0.5}\n",
+    ],
+)
+def test_values_at_the_limits_are_valid(write_spec, text):
+    result = dagforge.validate([write_spec(HEAD + text + TASK)])
+    assert result.ok and result.specs[0].diagnostics == [], result.specs[0].diagnostics
+
+
+def test_the_deepest_groups_allowed_and_the_widest_numbers(write_spec):
+    tasks, indent = "tasks:\n", "  "
+    for i in range(15):
+        tasks += f"{indent}g{i}:\n{indent}  tasks:\n"
+        indent += "    "
+    tasks += (
+        f"{indent}t: {{operator: empty, priority_weight: -2147483648, pool_slots: 2147483647}}\n"
+    )
+    result = dagforge.validate([write_spec(HEAD + tasks)])
+    assert result.ok and result.specs[0].diagnostics == []
