@@ -278,8 +278,7 @@ def _count(n: int, unit: str) -> str:
 
 
 def _aware(local: datetime, tz: ZoneInfo) -> datetime:
-    # fold=1: a wall time the clock shows twice is the later one, as Airflow (pendulum) reads it.
-    return local.replace(tzinfo=tz, fold=1)
+    return local.replace(tzinfo=tz)
 
 
 def _when(moment: datetime) -> str:

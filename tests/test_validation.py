@@ -152,3 +152,29 @@ def test_the_deepest_groups_allowed_and_the_widest_numbers(write_spec):
     )
     result = dagforge.validate([write_spec(HEAD + tasks)])
     assert result.ok and result.specs[0].diagnostics == []
+
+
+def test_values_at_the_limits_build_and_load_in_airflow(write_spec, tmp_path):
+    """What validation lets through at its limits, Airflow's DagBag loads as the spec says (verify)."""
+    tasks = (
+        "tasks:\n  a: {operator: empty, priority_weight: -2147483648, pool_slots: 2147483647,"
+        " retries: 2147483647}\n  b: {operator: empty, priority_weight: 2147483647}\n"
+    )
+    specs = {
+        "every_second": "start_date: 2024-01-01\nschedule: 1s\n",
+        "every_ten_years": "start_date: 2024-01-01\nschedule: 3650d\nmax_active_runs: 2147483647\n",
+        "leap_day": "start_date: 2024-01-01\nschedule: '0 0 29 2 *'\n",
+        "last_day": "start_date: 2024-01-01\nend_date: 9999-12-30\nschedule: '@daily'\n",
+        "first_day": "start_date: 0001-01-02\nschedule: '@daily'\n",
+        "twice": "start_date: 2024-10-27T02:30\ntimezone: Europe/Berlin\nschedule: '@daily'\n",
+        "deep": "start_date: 2024-01-01\n"
+        + "".join(f"{'    ' * i}  g{i}:\n{'    ' * i}    tasks:\n" for i in range(15)).replace(
+            "  g0:", "tasks:\n  g0:", 1
+        )
+        + f"{'    ' * 15}  t: {{operator: empty}}\n",
+    }
+    for name, text in specs.items():
+        write_spec(text + (tasks if name != "deep" else ""), f"{name}.yaml")
+    r = run_cli("build", "specs", "-o", "out", "--verify", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert f"{len(specs)} specs built, 0 invalid (verified with Airflow's DagBag)" in r.stderr
