@@ -1060,7 +1060,8 @@ def _check_task(doc, task_id, task, dag_emails: bool, base=None) -> list[Diagnos
                     base + ("python_callable",),
                     f"python_callable {_quoted(ref)} is not a `module:function` reference",
                     _control_hint(ref)
-                    or "write the module's dotted path, a colon, and the function name, e.g. etl.transform:run",
+                    or "write the module's dotted path, a colon, and the function name, "
+                    "e.g. etl.transform:run",
                     code="callable",
                 )
             )

@@ -155,7 +155,7 @@ def test_the_deepest_groups_allowed_and_the_widest_numbers(write_spec):
 
 
 def test_values_at_the_limits_build_and_load_in_airflow(write_spec, tmp_path):
-    """What validation lets through at its limits, Airflow's DagBag loads as the spec says (verify)."""
+    """What validation lets through at its limits, Airflow's DagBag loads as the spec says."""
     tasks = (
         "tasks:\n  a: {operator: empty, priority_weight: -2147483648, pool_slots: 2147483647,"
         " retries: 2147483647}\n  b: {operator: empty, priority_weight: 2147483647}\n"
