@@ -235,7 +235,8 @@ def cross_dag_problems(
                 out.append(
                     doc.diag(
                         path + ("task",),
-                        f"task '{task_id}' waits for task '{wait['task']}', which DAG '{dag}' does not have",
+                        f"task '{task_id}' waits for task {_quoted(wait['task'])}, "
+                        f"which DAG '{dag}' does not have",
                         did_you_mean(wait["task"], known)
                         or f"DAG '{dag}' has: " + ", ".join(known),
                         code="wait-for",
@@ -1178,7 +1179,8 @@ def _check_mapping(doc, all_nodes: list) -> list[Diagnostic]:
                     out.append(
                         doc.diag(
                             where,
-                            f"task '{n.full_id}' expands over the output of unknown task '{value['output_of']}'",
+                            f"task '{n.full_id}' expands over the output of unknown task "
+                            f"{_quoted(value['output_of'])}",
                             did_you_mean(
                                 value["output_of"], [m.full_id for m in all_nodes if not m.is_group]
                             )
@@ -1234,7 +1236,7 @@ def _check_dependencies(doc, all_nodes: list) -> list[Diagnostic]:
                 out.append(
                     doc.diag(
                         path,
-                        f"{what} depends on unknown task '{dep}'",
+                        f"{what} depends on unknown task {_quoted(dep)}",
                         did_you_mean(dep, near) or "known tasks: " + ", ".join(by_id),
                         code="unknown-dependency",
                     )

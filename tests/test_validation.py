@@ -178,3 +178,19 @@ def test_values_at_the_limits_build_and_load_in_airflow(write_spec, tmp_path):
     r = run_cli("build", "specs", "-o", "out", "--verify", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert f"{len(specs)} specs built, 0 invalid (verified with Airflow's DagBag)" in r.stderr
+
+
+def test_names_with_a_line_break_stay_on_the_message_line(write_spec):
+    text = HEAD + 'tasks:\n  a: {operator: empty}\n  b: {operator: empty, dependencies: ["a\\n"]}\n'
+    [d] = dagforge.validate([write_spec(text)]).specs[0].diagnostics
+    assert d.message == "task 'b' depends on unknown task 'a\\n'" and (d.line, d.column) == (4, 39)
+
+
+def test_groups_nested_far_too_deep_are_one_error(write_spec):
+    tasks, indent = "tasks:\n", "  "
+    for i in range(200):
+        tasks += f"{indent}g{i}:\n{indent}  tasks:\n"
+        indent += "    "
+    tasks += f"{indent}t: {{operator: empty}}\n"
+    [d] = dagforge.validate([write_spec(HEAD + tasks)]).specs[0].diagnostics
+    assert d.message.endswith("g14.g15' is nested 16 groups deep") and d.line == 33
