@@ -692,26 +692,27 @@ def _check_clock_change(doc, key, when, zone) -> list[Diagnostic]:
 
 def _check_numbers(doc, path, value) -> list[Diagnostic]:
     """NaN and infinity anywhere in the spec (YAML's .nan, .inf): JSON has no such numbers, and
-    Airflow serializes DAGs, their arguments and params as JSON."""
-    if isinstance(value, float) and not math.isfinite(value):
-        what = "NaN" if math.isnan(value) else "infinity"
-        return [
-            doc.diag(
-                path,
-                f"{_dotted(path)}: {what} is not a number Airflow can store",
-                "JSON, in which Airflow stores a DAG, has no NaN or infinity: "
-                "write a finite number, or put the value in quotes to make it text",
-                code="number",
+    Airflow serializes DAGs, their arguments and params as JSON. A loop, not recursion: a spec may
+    nest deeper than Python's recursion limit allows a recursive walk."""
+    out, pending = [], [(path, value)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, dict):
+            pending += [((*path, k), v) for k, v in value.items()]
+        elif isinstance(value, list):
+            pending += [((*path, i), v) for i, v in enumerate(value)]
+        elif isinstance(value, float) and not math.isfinite(value):
+            what = "NaN" if math.isnan(value) else "infinity"
+            out.append(
+                doc.diag(
+                    path,
+                    f"{_dotted(path)}: {what} is not a number Airflow can store",
+                    "JSON, in which Airflow stores a DAG, has no NaN or infinity: "
+                    "write a finite number, or put the value in quotes to make it text",
+                    code="number",
+                )
             )
-        ]
-    items = (
-        value.items()
-        if isinstance(value, dict)
-        else enumerate(value)
-        if isinstance(value, list)
-        else ()
-    )
-    return [d for key, item in items for d in _check_numbers(doc, (*path, key), item)]
+    return out
 
 
 def _check_tree(doc, all_nodes: list) -> list[Diagnostic]:
