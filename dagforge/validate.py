@@ -354,7 +354,7 @@ def _explain(doc: Document, error, prefix: tuple = ()) -> list[Diagnostic]:
             return [
                 doc.diag(
                     path,
-                    f"{name}: '{inst}' is not a duration",
+                    f"{name}: {_quoted(inst)} is not a duration",
                     values.DURATION_HINT,
                     code="duration",
                 )
@@ -416,6 +416,15 @@ def _explain_value(doc, path, kind, inst, sch) -> list[Diagnostic] | None:
     """The schema's limits on a number, an operator, a param's type, said plainly (None: other)."""
     if kind == "anyOf" and path and path[-1] == "operator":
         return [_unknown_operator(doc, path, inst)]
+    if kind == "pattern" and _control_hint(inst):
+        return [
+            doc.diag(
+                path,
+                f"{_dotted(path)}: {_quoted(inst)} has a line break or another control character",
+                _control_hint(inst),
+                code="bad-name",
+            )
+        ]
     if kind in ("minimum", "maximum") and path == ("schedule",):
         return []  # _check_schedule says it, for a duration written as text too
     if kind in ("minimum", "maximum") and sch[kind] in _INT32:

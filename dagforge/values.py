@@ -38,7 +38,7 @@ def parse_duration(value) -> timedelta:
         return _timedelta(seconds=seconds)
     m = _DURATION.match(value)
     if not m:
-        raise ValueError(f"'{value}' is not a duration")
+        raise ValueError(f"{value!r} is not a duration")
     if value.isdigit():
         return _timedelta(seconds=int(value))
     d, h, mi, s = (int(x) if x else 0 for x in m.groups())
