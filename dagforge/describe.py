@@ -126,6 +126,18 @@ def cron_words(expression: str) -> str:
 
 def next_runs(p: Pipeline, after: datetime, count: int = RUNS) -> tuple[list[datetime], str]:
     """The next run times after `after` in the spec's time zone, and a note when they need one."""
+    try:
+        return _next_runs(p, after, count)
+    except _PAST_9999:
+        return [], _PAST_9999_NOTE
+
+
+# Time arithmetic that leaves Python's calendar (croniter says "year 10000 is out of range").
+_PAST_9999 = (OverflowError, ValueError)
+_PAST_9999_NOTE = "No more runs can be listed: they would fall after the year 9999."
+
+
+def _next_runs(p: Pipeline, after: datetime, count: int) -> tuple[list[datetime], str]:
     tz = ZoneInfo(p.timezone)
     start = _aware(p.start_date.local, tz)
     end = _aware(p.end_date.local, tz) if p.end_date else None
@@ -153,15 +165,27 @@ def next_runs(p: Pipeline, after: datetime, count: int = RUNS) -> tuple[list[dat
             )
         steps = 0 if start > after else (after - start) // p.schedule + 1
         first = start.astimezone(UTC)  # Airflow adds the duration to absolute time, not wall time
-        runs = [(first + (steps + i) * p.schedule).astimezone(tz) for i in range(count)]
+        runs = [first + steps * p.schedule]
+
+        def step(previous):
+            return previous + p.schedule
     else:
         expression = values.PRESET_CRON.get(p.schedule, p.schedule)
-        runs, current = [], max(after, start - timedelta(microseconds=1))
-        for _ in range(count):
-            current = _cron_next(expression, current, tz)
-            runs.append(current)
-    kept = [r for r in runs if end is None or r <= end]
-    return kept, ("" if kept or end is None else "No more runs: the end date has passed.")
+        runs = [_cron_next(expression, max(after, start - timedelta(microseconds=1)), tz)]
+
+        def step(previous):
+            return _cron_next(expression, previous, tz)
+
+    try:  # the runs up to the end of the calendar
+        while len(runs) < count:
+            runs.append(step(runs[-1]))
+        note = ""
+    except _PAST_9999:
+        note = _PAST_9999_NOTE
+    kept = [r.astimezone(tz) for r in runs if end is None or r <= end]
+    if not kept and end is not None:
+        note = "No more runs: the end date has passed."
+    return kept, note
 
 
 def _cron_next(expression: str, current: datetime, tz: ZoneInfo) -> datetime:

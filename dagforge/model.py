@@ -401,7 +401,9 @@ def _moment(text: str, tz: str) -> Moment:
         from zoneinfo import ZoneInfo
 
         when = when.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
-    return Moment(when, tz)
+    # fold=1: a wall time the clock shows twice (validate warns) is the later one, as pendulum reads
+    # the generated `pendulum.datetime(...)`; no other time depends on fold.
+    return Moment(when.replace(fold=1), tz)
 
 
 def _alerts(spec: dict, inherited: Alerts) -> Alerts:

@@ -6,6 +6,7 @@ import graphlib
 import importlib.metadata
 import json
 import keyword
+import math
 import re
 import zoneinfo
 from dataclasses import replace
@@ -19,8 +20,17 @@ from .load import DEFAULTS_NAMES, Document
 from .model import Unreadable, read_beside
 from .operators import SHORT, STANDARD
 
-_ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
-_CALLABLE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$", re.ASCII)
+# Used with fullmatch: `$` alone lets a final line break through.
+_ID = re.compile(r"[A-Za-z0-9_.-]{1,250}")
+_CALLABLE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*", re.ASCII)
+# Airflow keeps these numbers in 32-bit integer columns (task_instance.priority_weight, pool_slots,
+# max_tries; dag.max_active_tasks, max_active_runs): the schema's `maximum` for each of them.
+_INT32 = (-(2**31), 2**31 - 1)
+# Groups nest inside `with DAG(...)`, one `with` block each; Python refuses a file with more than 20
+# nested blocks, and each level adds to the recursion of every tool that walks the tree.
+MAX_GROUP_DEPTH = 15
+# Airflow's limit on a task id, which for a task in groups is the whole `group.sub.task`.
+MAX_ID_LENGTH = 250
 _DURATION_KEYS = ("retry_delay", "execution_timeout", "dagrun_timeout")
 # Keyword arguments dagforge sets itself on every operator.
 RESERVED_ARGUMENTS = (
@@ -250,7 +260,8 @@ def cross_dag_problems(
                 out.append(
                     doc.diag(
                         path + ("task",),
-                        f"task '{task_id}' waits for task '{wait['task']}', which DAG '{dag}' does not have",
+                        f"task '{task_id}' waits for task {_quoted(wait['task'])}, "
+                        f"which DAG '{dag}' does not have",
                         did_you_mean(wait["task"], known)
                         or f"DAG '{dag}' has: " + ", ".join(known),
                         code="wait-for",
@@ -347,24 +358,21 @@ def _explain(doc: Document, error, prefix: tuple = ()) -> list[Diagnostic]:
         return [
             doc.diag(
                 path + (bad,),
-                f"'{bad}' is not a valid name here",
-                "use letters, digits, `_`, `.` or `-` (at most 250); argument names must be Python identifiers",
+                f"{_quoted(bad)} is not a valid name here",
+                _control_hint(bad)
+                or "use letters, digits, `_`, `.` or `-` (at most 250); "
+                "argument names must be Python identifiers",
                 key=True,
                 code="bad-name",
             )
         ]
     if kind == "type":
         expected = sch["type"] if isinstance(sch["type"], str) else " or ".join(sch["type"])
-        hint = ""
-        if isinstance(inst, bool) and "string" in expected:
-            hint = "YAML reads yes/no/on/off/true/false as booleans: put the value in quotes"
-        elif isinstance(inst, (int, float)) and "string" in expected:
-            hint = "put the value in quotes to make it text"
         return [
             doc.diag(
                 path,
                 f"{name} must be {_article(expected)}, not {_type_name(inst)}",
-                hint,
+                _type_hint(inst, expected),
                 code="type",
             )
         ]
@@ -373,7 +381,7 @@ def _explain(doc: Document, error, prefix: tuple = ()) -> list[Diagnostic]:
             return [
                 doc.diag(
                     path,
-                    f"{name}: '{inst}' is not a duration",
+                    f"{name}: {_quoted(inst)} is not a duration",
                     values.DURATION_HINT,
                     code="duration",
                 )
@@ -382,13 +390,13 @@ def _explain(doc: Document, error, prefix: tuple = ()) -> list[Diagnostic]:
             return [
                 doc.diag(
                     path,
-                    f"dag_id '{inst}' has characters Airflow does not allow",
-                    "use letters, digits, `_`, `.` and `-` (at most 250)",
+                    f"dag_id {_quoted(inst)} has characters Airflow does not allow",
+                    _control_hint(inst) or "use letters, digits, `_`, `.` and `-` (at most 250)",
                     code="bad-name",
                 )
             ]
-    if kind == "anyOf" and path and path[-1] == "operator":
-        return [_unknown_operator(doc, path, inst)]
+    if (found := _explain_value(doc, path, kind, inst, sch)) is not None:
+        return found
     if kind == "enum":
         hint = did_you_mean(inst, sch["enum"]) or "choose one of: " + ", ".join(
             map(str, sch["enum"])
@@ -419,6 +427,72 @@ def _explain(doc: Document, error, prefix: tuple = ()) -> list[Diagnostic]:
         ]
     # Remaining keywords (minimum, minItems, minLength, anyOf of values ...) read fine as jsonschema says them.
     return [doc.diag(path, f"{name}: {error.message}", code="schema")]
+
+
+def _type_hint(inst, expected: str) -> str:
+    if isinstance(inst, bool) and "string" in expected:
+        return "YAML reads yes/no/on/off/true/false as booleans: put the value in quotes"
+    if isinstance(inst, (int, float)) and "string" in expected:
+        return "put the value in quotes to make it text"
+    if isinstance(inst, str) and expected in ("integer", "number"):
+        return "write a number, without quotes"
+    return ""
+
+
+def _explain_value(doc, path, kind, inst, sch) -> list[Diagnostic] | None:
+    """The schema's limits on a number, an operator, a param's type, said plainly (None: other)."""
+    if kind == "anyOf" and path and path[-1] == "operator":
+        return [_unknown_operator(doc, path, inst)]
+    if kind == "pattern" and _control_hint(inst):
+        return [
+            doc.diag(
+                path,
+                f"{_dotted(path)}: {_quoted(inst)} has a line break or another control character",
+                _control_hint(inst),
+                code="bad-name",
+            )
+        ]
+    if kind in ("minimum", "maximum") and path == ("schedule",):
+        return []  # _check_schedule says it, for a duration written as text too
+    if kind in ("minimum", "maximum") and sch[kind] in _INT32:
+        more, limit = kind == "maximum", sch[kind]
+        return [
+            doc.diag(
+                path,
+                f"{_dotted(path)}: {inst} is {'more' if more else 'less'} than Airflow can store",
+                f"Airflow keeps it in a 32-bit database column: "
+                f"{'at most' if more else 'at least'} {limit}",
+                code="range",
+            )
+        ]
+    if kind == "anyOf" and len(path) == 3 and path[0] == "params" and path[2] == "type":
+        types = schema()["$defs"]["param_type"]["enum"]
+        return [
+            doc.diag(
+                path,
+                f"params.{path[1]}.type: {_quoted(inst)} is not a type",
+                did_you_mean(inst, types) or "use one of: " + ", ".join(types),
+                code="param",
+            )
+        ]
+    return None
+
+
+def _quoted(value) -> str:
+    """'value' in a message; a value with a line break or another control character as Python writes
+    it ('a\\n'), so that it cannot break the message's line or pass for another message."""
+    text = str(value)
+    return f"'{text}'" if text.isprintable() else repr(text)
+
+
+def _control_hint(value) -> str:
+    """The hint for text with a line break or another invisible character in it, else ''."""
+    if not isinstance(value, str) or value.isprintable():
+        return ""
+    return (
+        "remove the line break or other control character from it (a YAML `|` or `>` block "
+        "ends with a line break: write `|-`, or put the value on the key's line)"
+    )
 
 
 def _article(t: str) -> str:
@@ -514,11 +588,15 @@ def _valid_operator(op: str) -> bool:
 
 def _unknown_operator(doc, path, inst) -> Diagnostic:
     short = tuple(SHORT)
-    hint = did_you_mean(inst, short) or (
-        "use a built-in short name (" + ", ".join(short) + ") or a full import path like "
-        "airflow.providers.standard.operators.bash.BashOperator"
+    hint = (
+        _control_hint(inst)
+        or did_you_mean(inst, short)
+        or (
+            "use a built-in short name (" + ", ".join(short) + ") or a full import path like "
+            "airflow.providers.standard.operators.bash.BashOperator"
+        )
     )
-    return doc.diag(path, f"unknown operator '{inst}'", hint, code="unknown-operator")
+    return doc.diag(path, f"unknown operator {_quoted(inst)}", hint, code="unknown-operator")
 
 
 # ---- Rules the schema cannot express ----------------------------------------------------------
@@ -529,7 +607,7 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     if (
         "dag_id" not in data
-        and not _ID.match(doc.path.stem)
+        and not _ID.fullmatch(doc.path.stem)
         and doc.path.name not in DEFAULTS_NAMES
     ):
         out.append(
@@ -553,19 +631,19 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
             )
         )
     dates = {}
+    zone = tz if isinstance(tz, str) and tz in _timezones() else "UTC"
     for key in ("start_date", "end_date"):
         if isinstance(data.get(key), str):
+            hint = "write a date like 2024-01-31 or a datetime like 2024-01-31T06:00:00"
             try:
                 dates[key] = values.parse_when(data[key])
+                hint = f"use a date from {values.EARLIEST.date()} to {values.LATEST.date()}"
+                values.instant(dates[key], zone)
             except ValueError as e:
-                out.append(
-                    doc.diag(
-                        (key,),
-                        f"{key}: {e}",
-                        "write a date like 2024-01-31 or a datetime like 2024-01-31T06:00:00",
-                        code="date",
-                    )
-                )
+                dates.pop(key, None)
+                out.append(doc.diag((key,), f"{key}: {e}", hint, code="date"))
+            else:
+                out += _check_clock_change(doc, key, dates[key], zone)
     if len(dates) == 2:
         try:
             if dates["end_date"] <= dates["start_date"]:
@@ -587,6 +665,7 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
                 )
             )
     out += _check_durations(doc, (), data)
+    out += _check_numbers(doc, (), data)
     out += _check_scheduling(doc, data)
     out += _check_params(doc, data.get("params"))
     out += _check_doc_md(doc, data.get("doc_md"))
@@ -604,8 +683,97 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
                 out += _check_group(doc, n)
             elif n.mapping:
                 out += _check_task(doc, n.full_id, n.spec, dag_emails, n.path)
+        out += _check_tree(doc, all_nodes)
         out += _check_dependencies(doc, all_nodes)
         out += _check_mapping(doc, all_nodes)
+    return out
+
+
+def _check_clock_change(doc, key, when, zone) -> list[Diagnostic]:
+    """A wall-clock time that a daylight-saving change skips (an error: it names no instant) or
+    repeats (a warning: Airflow, through pendulum, takes the later of the two)."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(zone)
+    wall = when.astimezone(tz).replace(tzinfo=None) if when.tzinfo else when
+    change = values.clock_change(wall, tz)
+    if change is None:
+        return []
+    kind, left, shown = change
+    clock = f"{wall:%Y-%m-%d %H:%M}"
+    if kind == "skipped":
+        return [
+            doc.diag(
+                (key,),
+                f"{key}: {clock} does not exist in {zone}: the clocks jump from "
+                f"{left:%H:%M} to {shown:%H:%M} that day",
+                f"use a time outside the gap, like {wall + (shown - left):%Y-%m-%dT%H:%M} "
+                "(where Airflow would move it)",
+                code="date",
+            )
+        ]
+    return [
+        replace(
+            doc.diag(
+                (key,),
+                f"{key}: {clock} happens twice in {zone} (the clocks go back from {left:%H:%M} "
+                f"to {shown:%H:%M}); Airflow takes the second time",
+                f"to be sure which one runs, use a time outside {shown:%H:%M}-{left:%H:%M}",
+                code="date",
+            ),
+            severity="warning",
+        )
+    ]
+
+
+def _check_numbers(doc, path, value) -> list[Diagnostic]:
+    """NaN and infinity anywhere in the spec (YAML's .nan, .inf): JSON has no such numbers, and
+    Airflow serializes DAGs, their arguments and params as JSON. A loop, not recursion: a spec may
+    nest deeper than Python's recursion limit allows a recursive walk."""
+    out, pending = [], [(path, value)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, dict):
+            pending += [((*path, k), v) for k, v in value.items()]
+        elif isinstance(value, list):
+            pending += [((*path, i), v) for i, v in enumerate(value)]
+        elif isinstance(value, float) and not math.isfinite(value):
+            what = "NaN" if math.isnan(value) else "infinity"
+            out.append(
+                doc.diag(
+                    path,
+                    f"{_dotted(path)}: {what} is not a number Airflow can store",
+                    "JSON, in which Airflow stores a DAG, has no NaN or infinity: "
+                    "write a finite number, or put the value in quotes to make it text",
+                    code="number",
+                )
+            )
+    return out
+
+
+def _check_tree(doc, all_nodes: list) -> list[Diagnostic]:
+    """Groups nested deeper than MAX_GROUP_DEPTH, and ids that grow past Airflow's 250 characters
+    with their groups' ids in front: each reported once, at the outermost node that goes over."""
+    out, reported = [], set()
+    for n in all_nodes:
+        if n.parent in reported:
+            reported.add(n.full_id)
+            continue
+        # The shortest task id a group can hold is its id, a dot and one character.
+        length = len(n.full_id) + (2 if n.is_group else 0)
+        if n.is_group and n.depth > MAX_GROUP_DEPTH:
+            message = f"group '{n.full_id}' is nested {n.depth} groups deep"
+            hint = f"nest at most {MAX_GROUP_DEPTH} groups inside each other"
+        elif length > MAX_ID_LENGTH:
+            what = "a task id in group" if n.is_group else "task id"
+            message = f"{what} '{n.full_id}' is longer than Airflow's {MAX_ID_LENGTH} characters"
+            hint = (
+                "shorten this id or its groups' ids: a task's id in Airflow is GROUP.SUBGROUP.TASK"
+            )
+        else:
+            continue
+        reported.add(n.full_id)
+        out.append(doc.diag(n.path, message, hint, key=True, code="bad-name"))
     return out
 
 
@@ -677,9 +845,21 @@ def _check_schedule(doc, value) -> list[Diagnostic]:
         ]
     if kind == "duration":
         try:
-            values.parse_duration(value)
+            every = values.parse_duration(value)
         except ValueError as e:
             return [doc.diag(path, f"schedule: {e}", values.DURATION_HINT, code="schedule")]
+        if not values.SCHEDULE_MIN <= every <= values.SCHEDULE_MAX:
+            return [
+                doc.diag(
+                    path,
+                    f"schedule: {value!r} is "
+                    f"{'too short' if every < values.SCHEDULE_MIN else 'too long'} "
+                    "for a time between runs",
+                    "give from 1 second (1s) to 3650 days (3650d); "
+                    "for runs only when triggered, remove `schedule:` or write `schedule: null`",
+                    code="schedule",
+                )
+            ]
     if kind == "cron" and isinstance(value, str):
         fields = value.split()
         hint = "a cron expression has 5 fields: minute hour day-of-month month day-of-week, e.g. '0 2 * * *'"
@@ -697,7 +877,38 @@ def _check_schedule(doc, value) -> list[Diagnostic]:
                     path, f"schedule '{value}' is not a valid cron expression", hint, code="cron"
                 )
             ]
+        if never := _cron_never(croniter(value).expanded):
+            return [
+                doc.diag(
+                    path,
+                    f"schedule '{value}' never runs: {never}",
+                    "pick days that every month named has (at most 29 for February, 30 for April, "
+                    "June, September and November), or write `L` for the last day of the month",
+                    code="cron",
+                )
+            ]
     return []
+
+
+_MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # February 29 comes every 4 years
+
+
+def _cron_never(expanded) -> str:
+    """Why a valid cron expression (croniter's expanded fields) never matches a date, or ''.
+    Only the days of the month can do that, and only when the day of the week is `*`: with both
+    given, cron runs on either."""
+    _, _, days, months, weekdays = expanded
+    if weekdays != ["*"] or days == ["*"] or not all(isinstance(d, int) for d in days):
+        return ""
+    months = range(1, 13) if months == ["*"] else months
+    if any(d <= _MONTH_DAYS[m - 1] for m in months for d in days):
+        return ""
+    named = [_MONTHS[m - 1] for m in months]
+    has = "has" if len(named) == 1 else "have"
+    return f"{', '.join(named)} {has} no day {', '.join(map(str, days))}"
 
 
 def _check_scheduling(doc, data) -> list[Diagnostic]:
@@ -731,6 +942,8 @@ def _check_params(doc, params) -> list[Diagnostic]:
     for name, spec in (params or {}).items() if isinstance(params, dict) else ():
         if not isinstance(spec, dict) or "default" not in spec:
             continue  # the schema says so
+        if not _param_validator().is_valid(spec):
+            continue  # a misspelt type or a bad limit: the spec's schema reports it
         rules = {k: v for k, v in spec.items() if k not in ("default", "description")}
         try:
             jsonschema.Draft202012Validator(rules).validate(spec["default"])
@@ -746,6 +959,13 @@ def _check_params(doc, params) -> list[Diagnostic]:
         except jsonschema.SchemaError:
             pass  # a bad keyword value: the spec's schema reports it
     return out
+
+
+@cache
+def _param_validator():
+    import jsonschema
+
+    return jsonschema.Draft202012Validator({"$ref": "#/$defs/param", "$defs": schema()["$defs"]})
 
 
 def _check_doc_md(doc, value) -> list[Diagnostic]:
@@ -815,7 +1035,7 @@ def _check_emails(doc, path, addresses) -> list[Diagnostic]:
 
 def _check_group(doc, n) -> list[Diagnostic]:
     out = []
-    if not structure.GROUP_ID.match(n.local_id):
+    if not structure.GROUP_ID.fullmatch(n.local_id):
         out.append(
             doc.diag(
                 n.path,
@@ -866,12 +1086,14 @@ def _check_task(doc, task_id, task, dag_emails: bool, base=None) -> list[Diagnos
     if op == "python" and isinstance(task.get("python_callable"), str):
         ref = task["python_callable"]
         parts = re.split(r"[.:]", ref)
-        if not _CALLABLE.match(ref) or any(keyword.iskeyword(p) for p in parts):
+        if not _CALLABLE.fullmatch(ref) or any(keyword.iskeyword(p) for p in parts):
             out.append(
                 doc.diag(
                     base + ("python_callable",),
-                    f"python_callable '{ref}' is not a `module:function` reference",
-                    "write the module's dotted path, a colon, and the function name, e.g. etl.transform:run",
+                    f"python_callable {_quoted(ref)} is not a `module:function` reference",
+                    _control_hint(ref)
+                    or "write the module's dotted path, a colon, and the function name, "
+                    "e.g. etl.transform:run",
                     code="callable",
                 )
             )
@@ -951,6 +1173,8 @@ def _check_mapping(doc, all_nodes: list) -> list[Diagnostic]:
         )
         for key, value in expand.items():
             path = n.path + ("expand", key)
+            if not str(key).isprintable():
+                continue  # a line break in the name: the schema's propertyNames says so
             if bad := _not_an_argument(doc, path):
                 out += bad
             elif key in n.spec:
@@ -986,7 +1210,8 @@ def _check_mapping(doc, all_nodes: list) -> list[Diagnostic]:
                     out.append(
                         doc.diag(
                             where,
-                            f"task '{n.full_id}' expands over the output of unknown task '{value['output_of']}'",
+                            f"task '{n.full_id}' expands over the output of unknown task "
+                            f"{_quoted(value['output_of'])}",
                             did_you_mean(
                                 value["output_of"], [m.full_id for m in all_nodes if not m.is_group]
                             )
@@ -1042,7 +1267,7 @@ def _check_dependencies(doc, all_nodes: list) -> list[Diagnostic]:
                 out.append(
                     doc.diag(
                         path,
-                        f"{what} depends on unknown task '{dep}'",
+                        f"{what} depends on unknown task {_quoted(dep)}",
                         did_you_mean(dep, near) or "known tasks: " + ", ".join(by_id),
                         code="unknown-dependency",
                     )

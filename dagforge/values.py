@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-DURATION_PATTERN = r"^(?=\d)(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$|^\d+$"
+# `$(?!\n)`: Python's `$` also matches before a final line break (see the schema's $comment).
+DURATION_PATTERN = r"^(?=\d)(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$(?!\n)|^\d+$(?!\n)"
 _DURATION = re.compile(DURATION_PATTERN)
 DURATION_HINT = "write a whole number and a unit: 90s, 5m, 2h, 1d, or combined like 1h30m"
+
+# A duration schedule's range: a run at least every 3650 days (Airflow adds the interval to dates,
+# and a bigger one soon overflows them), and at most one a second (0 would schedule without end).
+SCHEDULE_MIN = timedelta(seconds=1)
+SCHEDULE_MAX = timedelta(days=3650)
 
 PRESETS = ("@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@once", "@continuous")
 # What each cron preset means, as Airflow expands it.
@@ -31,7 +38,7 @@ def parse_duration(value) -> timedelta:
         return _timedelta(seconds=seconds)
     m = _DURATION.match(value)
     if not m:
-        raise ValueError(f"'{value}' is not a duration")
+        raise ValueError(f"{value!r} is not a duration")
     if value.isdigit():
         return _timedelta(seconds=int(value))
     d, h, mi, s = (int(x) if x else 0 for x in m.groups())
@@ -87,3 +94,45 @@ def parse_when(value) -> datetime:
         return datetime.fromisoformat(text.replace(" ", "T", 1))
     except ValueError as e:
         raise ValueError(f"'{value}' is not a valid date or datetime ({e})") from None
+
+
+# The instants a date may name, with a day to spare at both ends of Python's datetime range: Airflow
+# turns a date into UTC and adds intervals to it, which must not step out of the range.
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+
+
+def instant(when: datetime, tz: str) -> datetime:
+    """The UTC instant of `when` (a wall-clock time in `tz` unless it has an offset). Raises
+    ValueError when it is outside EARLIEST..LATEST."""
+    try:
+        moment = (when if when.tzinfo else when.replace(tzinfo=ZoneInfo(tz))).astimezone(UTC)
+    except OverflowError:
+        moment = None
+    if moment is None or not EARLIEST <= moment <= LATEST:
+        raise ValueError(
+            f"{when.isoformat()}{'' if when.tzinfo else f' in {tz}'} is outside the dates Airflow "
+            f"can compute with ({EARLIEST.date()} to {LATEST.date()}, UTC)"
+        )
+    return moment
+
+
+def clock_change(wall: datetime, tz: ZoneInfo) -> tuple[str, datetime, datetime] | None:
+    """None when the naive wall-clock time `wall` happens exactly once in `tz`. Else ('skipped' or
+    'repeated', the wall time the clock leaves, the wall time it shows next): ('skipped', 02:00,
+    03:00) for Europe/Berlin's spring change, ('repeated', 03:00, 02:00) for its autumn one."""
+    before = wall.replace(tzinfo=tz, fold=0).utcoffset()  # PEP 495: fold=0 takes the offset
+    after = wall.replace(tzinfo=tz, fold=1).utcoffset()  # before the change, fold=1 the one after
+    if before == after:
+        return None
+    # The change happens between the two readings of `wall` as UTC: find the second it does.
+    low, high = sorted(int((wall - o).replace(tzinfo=UTC).timestamp()) for o in (before, after))
+    low -= 1
+    while high - low > 1:
+        middle = (low + high) // 2
+        if datetime.fromtimestamp(middle, tz).utcoffset() == before:
+            low = middle
+        else:
+            high = middle
+    change = datetime.fromtimestamp(high, UTC).replace(tzinfo=None)
+    return ("skipped" if after > before else "repeated"), change + before, change + after

@@ -229,3 +229,54 @@ def test_mapped_tasks_and_sensors_are_described(write_spec):
     assert (
         "checks every 1 minute, fails after 7 days (mode reschedule: frees its worker slot" in text
     )
+
+
+@pytest.mark.parametrize(
+    "text, after",
+    [
+        ("start_date: 9999-12-29\nschedule: '@yearly'\n", None),
+        ("start_date: 9999-12-29\nschedule: 3650d\ncatchup: true\n", "2024-01-01"),
+        ("start_date: 9999-12-29\nschedule: '0 0 29 2 *'\n", None),
+        (
+            "start_date: 2024-01-01\nschedule: '@hourly'\ntimezone: Pacific/Kiritimati\n",
+            "9999-12-30",
+        ),
+        ("start_date: 2024-01-01\nschedule: 1s\ncatchup: true\n", "9999-12-30T23:59:58"),
+        ("start_date: 0001-01-02\nschedule: '@daily'\nend_date: 0001-01-05\n", "0001-01-02"),
+        ("start_date: 2024-01-01\nschedule: '0 0 31 2 *'\n", None),  # never runs: exit 1
+        ("start_date: 2024-01-01\nschedule: 0s\n", None),
+        ("start_date: 0001-01-01T00:00:00+05:00\n", None),
+        ("start_date: 2024-03-31T02:30\ntimezone: Europe/Berlin\nschedule: '@daily'\n", None),
+        ("start_date: 2024-10-27T02:30\ntimezone: Europe/Berlin\nschedule: '@daily'\n", None),
+    ],
+)
+def test_explain_never_crashes_at_the_edges_of_time(write_spec, tmp_path, text, after):
+    write_spec(text + "tasks:\n  a: {operator: empty}\n", "edge.yaml")
+    r = run_cli("explain", "specs/edge.yaml", *(["--after", after] if after else []), cwd=tmp_path)
+    assert r.returncode in (0, 1), r.stderr
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr
+
+
+def test_runs_stop_at_the_end_of_the_calendar(write_spec, tmp_path):
+    write_spec(
+        "start_date: 9999-12-29\nschedule: 1d\ncatchup: true\ntasks:\n  a: {operator: empty}\n"
+    )
+    r = run_cli("explain", "specs/pipe.yaml", "--after", "2024-01-01", cwd=tmp_path)
+    assert r.returncode == 0
+    assert "Next 3 runs (UTC):\n  Wed 9999-12-29 00:00 UTC (+00:00)\n" in r.stdout
+    assert (
+        "  Fri 9999-12-31 00:00 UTC (+00:00)\n"
+        "No more runs can be listed: they would fall after the year 9999.\n" in r.stdout
+    )
+
+
+def test_a_time_the_clock_shows_twice_starts_at_the_second(write_spec, tmp_path):
+    write_spec(
+        "start_date: 2024-10-27T02:30\ntimezone: Europe/Berlin\ntasks:\n  a: {operator: empty}\n"
+    )
+    r = run_cli("explain", "specs/pipe.yaml", cwd=tmp_path)
+    assert r.returncode == 0 and "Starts:     Sun 2024-10-27 02:30 CET (+01:00)" in r.stdout
+    # as Airflow reads it
+    assert pendulum.datetime(2024, 10, 27, 2, 30, tz="Europe/Berlin").utcoffset() == timedelta(
+        hours=1
+    )

@@ -179,3 +179,29 @@ def test_split_validation_agrees_with_the_whole_schema(tasks, top):
     doc = Document(path=ROOT / "x.yaml", display="x.yaml", text="", data=data)
     whole = jsonschema.Draft202012Validator(SCHEMA).is_valid(data)
     assert whole == (not _schema_problems(doc))
+
+
+def _patterns(node):
+    if isinstance(node, dict):
+        if isinstance(node.get("pattern"), str):
+            yield node["pattern"]
+        for value in node.values():
+            yield from _patterns(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _patterns(value)
+
+
+def test_no_pattern_lets_a_final_line_break_through():
+    # jsonschema matches with Python's re.search, where `$` also matches before a final "\n".
+    patterns = list(_patterns(SCHEMA))
+    assert len(patterns) >= 8
+    assert all(p.count("$") == p.count("$(?!\\n)") for p in patterns), patterns
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    spec = {
+        "dag_id": "sales\n",
+        "start_date": "2024-01-01",
+        "tasks": {"a\n": {"operator": "empty"}},
+    }
+    paths = sorted(tuple(e.absolute_path) for e in validator.iter_errors(spec))
+    assert paths == [("dag_id",), ("tasks",)]

@@ -94,3 +94,105 @@ def test_default_dag_id_is_the_file_name(write_spec):
 def test_a_valid_spec_has_no_diagnostics(write_spec):
     result = dagforge.validate([write_spec(HEAD + TASK)])
     assert result.ok and result.specs[0].diagnostics == []
+
+
+VALUES = sorted(p for p in BROKEN if p.stem.startswith("values_"))
+
+
+def test_values_corpus_through_the_cli(tmp_path):
+    """Values validation let through, to fail in the DagBag or crash later: located errors now."""
+    assert len(VALUES) >= 20
+    r = run_cli("validate", *VALUES, cwd=tmp_path)
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr
+    assert f"0 specs valid, {len(VALUES)} invalid" in r.stderr
+
+
+def test_a_task_id_past_250_characters_with_its_group(write_spec):
+    text = HEAD + f"tasks:\n  {'g' * 200}:\n    tasks:\n      {'t' * 60}: {{operator: empty}}\n"
+    [d] = dagforge.validate([write_spec(text)]).specs[0].diagnostics
+    assert (d.line, d.column) == (5, 7)
+    assert d.message == f"task id '{'g' * 200}.{'t' * 60}' is longer than Airflow's 250 characters"
+
+
+def test_a_time_the_clock_shows_twice_is_a_warning(write_spec):
+    text = "start_date: 2024-10-27T02:30\ntimezone: Europe/Berlin\n" + TASK
+    result = dagforge.validate([write_spec(text)])
+    [d] = result.specs[0].diagnostics
+    assert result.ok and d.severity == "warning" and (d.line, d.column) == (1, 13)
+    assert "happens twice in Europe/Berlin (the clocks go back from 03:00 to 02:00)" in d.message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "schedule: 1s\n",
+        "schedule: 3650d\n",
+        "schedule: 315360000\n",
+        "schedule: '0 0 29 2 *'\n",  # every leap year
+        "schedule: '0 0 31 2 1'\n",  # day of month and of week given: cron runs on either
+        "schedule: '0 0 L 2 *'\n",
+        "schedule: '0 0 31 * *'\n",
+        "timezone: Europe/Berlin\nend_date: 2024-03-31T03:00\n",
+        "end_date: 9999-12-30\n",
+        "max_active_runs: 2147483647\nretries: 2147483647\n",
+        "params:\n  n: {type: integer, default: 1, minimum: 0.5}\n",
+    ],
+)
+def test_values_at_the_limits_are_valid(write_spec, text):
+    result = dagforge.validate([write_spec(HEAD + text + TASK)])
+    assert result.ok and result.specs[0].diagnostics == [], result.specs[0].diagnostics
+
+
+def test_the_deepest_groups_allowed_and_the_widest_numbers(write_spec):
+    tasks, indent = "tasks:\n", "  "
+    for i in range(15):
+        tasks += f"{indent}g{i}:\n{indent}  tasks:\n"
+        indent += "    "
+    tasks += (
+        f"{indent}t: {{operator: empty, priority_weight: -2147483648, pool_slots: 2147483647}}\n"
+    )
+    result = dagforge.validate([write_spec(HEAD + tasks)])
+    assert result.ok and result.specs[0].diagnostics == []
+
+
+def test_values_at_the_limits_build_and_load_in_airflow(write_spec, tmp_path):
+    """What validation lets through at its limits, Airflow's DagBag loads as the spec says."""
+    tasks = (
+        "tasks:\n  a: {operator: empty, priority_weight: -2147483648, pool_slots: 2147483647,"
+        " retries: 2147483647}\n  b: {operator: empty, priority_weight: 2147483647}\n"
+    )
+    specs = {
+        "every_second": "start_date: 2024-01-01\nschedule: 1s\n",
+        "every_ten_years": "start_date: 2024-01-01\nschedule: 3650d\nmax_active_runs: 2147483647\n",
+        "leap_day": "start_date: 2024-01-01\nschedule: '0 0 29 2 *'\n",
+        "last_day": "start_date: 2024-01-01\nend_date: 9999-12-30\nschedule: '@daily'\n",
+        "first_day": "start_date: 0001-01-02\nschedule: '@daily'\n",
+        "twice": "start_date: 2024-10-27T02:30\ntimezone: Europe/Berlin\nschedule: '@daily'\n",
+        "deep": "start_date: 2024-01-01\n"
+        + "".join(f"{'    ' * i}  g{i}:\n{'    ' * i}    tasks:\n" for i in range(15)).replace(
+            "  g0:", "tasks:\n  g0:", 1
+        )
+        + f"{'    ' * 15}  t: {{operator: empty}}\n",
+    }
+    for name, text in specs.items():
+        write_spec(text + (tasks if name != "deep" else ""), f"{name}.yaml")
+    r = run_cli("build", "specs", "-o", "out", "--verify", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert f"{len(specs)} specs built, 0 invalid (verified with Airflow's DagBag)" in r.stderr
+
+
+def test_names_with_a_line_break_stay_on_the_message_line(write_spec):
+    text = HEAD + 'tasks:\n  a: {operator: empty}\n  b: {operator: empty, dependencies: ["a\\n"]}\n'
+    [d] = dagforge.validate([write_spec(text)]).specs[0].diagnostics
+    assert d.message == "task 'b' depends on unknown task 'a\\n'" and (d.line, d.column) == (4, 39)
+
+
+def test_groups_nested_far_too_deep_are_one_error(write_spec):
+    tasks, indent = "tasks:\n", "  "
+    for i in range(200):
+        tasks += f"{indent}g{i}:\n{indent}  tasks:\n"
+        indent += "    "
+    tasks += f"{indent}t: {{operator: empty}}\n"
+    [d] = dagforge.validate([write_spec(HEAD + tasks)]).specs[0].diagnostics
+    assert d.message.endswith("g14.g15' is nested 16 groups deep") and d.line == 33
