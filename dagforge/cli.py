@@ -221,10 +221,11 @@ def _run(args) -> int:
     if args.command == "run":
         return _run_spec(args)
     if args.command in ("build", "check"):
-        from .config import ConfigError, airflow_target
+        from .config import ConfigError, airflow_target, import_timeout
 
         try:
             airflow = args.airflow or airflow_target()
+            timeout = import_timeout() if args.command == "build" else None
         except ConfigError as e:
             print(f"dagforge: error: {e}", file=sys.stderr)
             return EXIT_USAGE
@@ -245,6 +246,7 @@ def _run(args) -> int:
                 force=args.force,
                 progress=progress,
                 airflow=airflow,
+                import_timeout=timeout,
             )
     elif args.command == "check":
         result = dagforge.check(args.paths, args.output, airflow=airflow)
