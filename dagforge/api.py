@@ -221,11 +221,14 @@ def graph(spec, format: str = "mermaid") -> GraphResult:
     if p is not None:
         try:
             result.picture = diagram.draw(p, format)
-        except diagram.GraphvizMissing as e:
+        except (diagram.GraphvizMissing, diagram.GraphvizTimeout) as e:
+            hint = (
+                diagram.GRAPHVIZ_HINT
+                if isinstance(e, diagram.GraphvizMissing)
+                else "check that `dot -V` answers, or use --format mermaid or --format dot"
+            )
             result.problems.append(
-                Diagnostic(
-                    result.specs[0].display, 0, 0, str(e), diagram.GRAPHVIZ_HINT, code="graphviz"
-                )
+                Diagnostic(result.specs[0].display, 0, 0, str(e), hint, code="graphviz")
             )
     return result
 

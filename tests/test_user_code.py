@@ -10,6 +10,9 @@ import textwrap
 import pytest
 from conftest import run_cli
 
+import dagforge
+from dagforge import diagram
+
 GOOD = """\
 start_date: 2024-01-01
 tasks:
@@ -214,3 +217,17 @@ def test_a_bad_import_timeout_is_a_usage_error(tmp_path, pyproject, env, said):
     code, output = _build(tmp_path, DAGFORGE_IMPORT_TIMEOUT=env)
     assert code == 2 and said in output and "internal error" not in output, output
     assert not (tmp_path / "out").exists()
+
+
+def test_graphviz_that_hangs_is_stopped(tmp_path, monkeypatch):
+    fake = tmp_path / "bin" / "dot"  # a real program in Graphviz's place that takes too long
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\nexec sleep 30\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:/usr/bin:/bin")
+    monkeypatch.setattr(diagram, "DOT_TIMEOUT", 1, raising=False)
+    spec = tmp_path / "g.yaml"
+    spec.write_text(GOOD)
+    result = dagforge.graph(spec, "svg")
+    [problem] = result.problems
+    assert "did not finish within 1 s" in problem.message and result.picture is None
