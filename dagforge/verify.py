@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -249,7 +250,9 @@ def _run_child(tmp: Path, request: dict, timeout: float):
     answer, steps, output = tmp / "answer.json", tmp / "steps", tmp / "output"
     answer.unlink(missing_ok=True)
     steps.write_text("")
-    Path(tmp, "request.json").write_text(json.dumps({**request, "steps": str(steps)}))
+    Path(tmp, "request.json").write_text(
+        json.dumps({**request, "steps": str(steps), "parent": os.getpid()})
+    )
     env = dict(os.environ)
     env.setdefault("AIRFLOW_HOME", str(tmp / "airflow-home"))
     env.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
@@ -354,6 +357,7 @@ def _mark(step: dict) -> None:
 def _child(request_path: str, answer_path: str) -> None:
     global _steps
     request = json.loads(Path(request_path).read_text())
+    _end_with(request["parent"])
     sys.path[:0] = request["sys_path"]
     import airflow
 
@@ -380,6 +384,18 @@ def _child(request_path: str, answer_path: str) -> None:
         answer["findings"][file] = [vars(f) for f in findings]
         answer["files"][file] = problems
     Path(answer_path).write_text(json.dumps(answer))
+
+
+def _end_with(parent: int) -> None:
+    """Exit when the build process is gone (killed): the child runs in a session of its own, where
+    no terminal's signal reaches it, and the user's code may block in it for good."""
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _attr(where: tuple[str, str]):

@@ -5,7 +5,12 @@ specs in the same build are still verified and written. Real builds (`dagforge` 
 Airflow's real DagBag) over real modules in tmp_path."""
 
 import re
+import signal
+import subprocess
+import sys
 import textwrap
+import time
+from pathlib import Path
 
 import pytest
 from conftest import run_cli
@@ -189,6 +194,54 @@ def test_a_module_that_blocks_on_import_times_out_and_the_others_build(tmp_path)
     )
     assert "raise `import_timeout` under [tool.dagforge] in pyproject.toml" in output
     assert _written(tmp_path) == ["good"]
+
+
+def test_the_verification_process_ends_when_the_build_is_killed(tmp_path):
+    """It runs in a session of its own, so that a timeout ends what the user's code started: no
+    terminal's signal reaches it there, and it must not outlive a build that is killed."""
+    _project(tmp_path, {"sleeps": SLEEPS}, {"calls_sleeps": _calls("sleeps:run")})
+    build = subprocess.Popen(
+        [sys.executable, "-m", "dagforge.cli", "build", "specs", "-o", "out"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert _wait_for(lambda: _children(build.pid) or build.poll() is not None, 120)
+        [child] = _children(build.pid)
+        assert "dagforge.verify" in Path(f"/proc/{child}/cmdline").read_text()
+    finally:
+        build.send_signal(signal.SIGKILL)
+        build.wait()
+    assert _wait_for(lambda: _gone(child), 20)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def _wait_for(condition, seconds: float) -> bool:
+    """Poll for `condition` a bounded number of times (no timing assertion: it fails on a hang)."""
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return True
+        time.sleep(0.05)
+    return bool(condition())
 
 
 def test_the_import_timeout_comes_from_pyproject_toml(tmp_path):
