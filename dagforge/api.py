@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from functools import lru_cache, partial
 from pathlib import Path
 
-from . import defaults, diagram, drift, scaffold, stamp, targets
+from . import config, defaults, diagram, drift, scaffold, stamp, targets
 from .diagnostics import Diagnostic, has_errors
 from .load import Document, LoadError, display_path, find_specs, load
 from .model import Pipeline, build_model
@@ -116,12 +116,14 @@ def build(
     force: bool = False,
     progress=None,
     airflow: str = targets.DEFAULT,
+    import_timeout: float | None = None,
 ) -> BuildResult:
     """Validate, generate for Airflow `airflow` ("3" or "2"), verify (default: when Airflow is
     installed) and write every valid spec.
 
     A spec whose generated file is up to date (see stamp.py) is skipped unless `force`. `progress`,
-    when given, is called as progress(stage, done, total) while the build goes on.
+    when given, is called as progress(stage, done, total) while the build goes on. Verifying, one
+    import of the user's code may take `import_timeout` seconds (default: config.import_timeout()).
     """
     from . import verify as verifier
 
@@ -144,8 +146,10 @@ def build(
         verify = verifier.airflow_installed()
     if verify and good:
         progress("verifying with Airflow's DagBag", 0, 0)
+        if import_timeout is None:
+            import_timeout = config.import_timeout()
         try:
-            _verify(good, docs, out, target)
+            _verify(good, docs, out, target, import_timeout)
             result.verified = True
         except verifier.AirflowVersionMismatch as e:
             if insist:  # nothing is written unverified when verification was asked for
@@ -217,11 +221,14 @@ def graph(spec, format: str = "mermaid") -> GraphResult:
     if p is not None:
         try:
             result.picture = diagram.draw(p, format)
-        except diagram.GraphvizMissing as e:
+        except (diagram.GraphvizMissing, diagram.GraphvizTimeout) as e:
+            hint = (
+                diagram.GRAPHVIZ_HINT
+                if isinstance(e, diagram.GraphvizMissing)
+                else "check that `dot -V` answers, or use --format mermaid or --format dot"
+            )
             result.problems.append(
-                Diagnostic(
-                    result.specs[0].display, 0, 0, str(e), diagram.GRAPHVIZ_HINT, code="graphviz"
-                )
+                Diagnostic(result.specs[0].display, 0, 0, str(e), hint, code="graphviz")
             )
     return result
 
@@ -533,7 +540,11 @@ def _target_notes(p: Pipeline, doc: Document, target: targets.Target) -> list[Di
 
 
 def _verify(
-    specs: list[SpecResult], docs: dict[Path, Document], out: Path, target: targets.Target
+    specs: list[SpecResult],
+    docs: dict[Path, Document],
+    out: Path,
+    target: targets.Target,
+    timeout: float = config.DEFAULT_IMPORT_TIMEOUT,
 ) -> None:
     from .verify import AirflowVersionMismatch, verify
 
@@ -549,6 +560,7 @@ def _verify(
                 {f: s.pipeline for f, s in staged.items()},
                 sys_path=[out.resolve(), Path.cwd()],
                 airflow=target.airflow,
+                timeout=timeout,
             )
         except AirflowVersionMismatch:
             raise
@@ -561,7 +573,7 @@ def _verify(
             where = {t.task_id: t.where for t in spec.pipeline.tasks}
             said = {d.line for d in spec.diagnostics if d.code == "provider-missing"}
             for x in findings:
-                path = where[x.task_id] + (
+                path = where.get(x.task_id, ()) + (
                     tuple(x.key) if isinstance(x.key, list) else (x.key,) if x.key else ()
                 )
                 if x.severity == "warning" and doc.where(path)[0] in said:

@@ -249,10 +249,11 @@ def _run(args) -> int:
     if args.command == "run":
         return _run_spec(args)
     if args.command in ("build", "check"):
-        from .config import ConfigError, airflow_target
+        from .config import ConfigError, airflow_target, import_timeout
 
         try:
             airflow = args.airflow or airflow_target()
+            timeout = import_timeout() if args.command == "build" else None
         except ConfigError as e:
             print(f"dagforge: error: {visible(str(e))}", file=sys.stderr)
             return EXIT_USAGE
@@ -273,6 +274,7 @@ def _run(args) -> int:
                 force=args.force,
                 progress=progress,
                 airflow=airflow,
+                import_timeout=timeout,
             )
     elif args.command == "check":
         result = dagforge.check(args.paths, args.output, airflow=airflow)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import os
 import tomllib
 from pathlib import Path
 
@@ -19,19 +21,49 @@ def nearest_pyproject(start: Path) -> Path | None:
     return None
 
 
-def airflow_target(start: Path | None = None) -> str:
-    """The Airflow major version to write for: `airflow = "2"` (or "3") under `[tool.dagforge]` in the
-    nearest pyproject.toml from `start` (default: the working folder) upward; "3" without one."""
+def _settings(start: Path | None) -> tuple[Path | None, dict]:
+    """(the nearest pyproject.toml from `start` (default: the working folder) upward, its
+    [tool.dagforge] table); (None, {}) without one."""
     path = nearest_pyproject((start or Path.cwd()).resolve())
     if path is None:
-        return targets.DEFAULT
+        return None, {}
     try:
         settings = tomllib.loads(path.read_text("utf-8")).get("tool", {}).get("dagforge", {})
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise ConfigError(f"{path}: cannot read it: {e}") from None
-    value = (
-        settings.get("airflow", targets.DEFAULT) if isinstance(settings, dict) else targets.DEFAULT
-    )
+    return path, settings if isinstance(settings, dict) else {}
+
+
+def airflow_target(start: Path | None = None) -> str:
+    """The Airflow major version to write for: `airflow = "2"` (or "3") under `[tool.dagforge]` in the
+    nearest pyproject.toml from `start` (default: the working folder) upward; "3" without one."""
+    path, settings = _settings(start)
+    value = settings.get("airflow", targets.DEFAULT)
     if str(value) not in targets.TARGETS or isinstance(value, bool):
         raise ConfigError(f'{path}: [tool.dagforge] airflow must be "2" or "3", not {value!r}')
     return str(value)
+
+
+# Seconds one import of the user's code may take while `build` verifies (and Airflow's DagBag one
+# file's load): 30, Airflow's own dagbag_import_timeout.
+DEFAULT_IMPORT_TIMEOUT = 30.0
+
+
+def import_timeout(start: Path | None = None) -> float:
+    """The environment's DAGFORGE_IMPORT_TIMEOUT, else `import_timeout` under `[tool.dagforge]` in
+    the nearest pyproject.toml, else DEFAULT_IMPORT_TIMEOUT: seconds, a number above 0."""
+    env = os.environ.get("DAGFORGE_IMPORT_TIMEOUT")
+    if env is not None:
+        where, value = "DAGFORGE_IMPORT_TIMEOUT", env.strip()
+        try:
+            value = float(value)
+        except ValueError:
+            pass
+    else:
+        path, settings = _settings(start)
+        where, value = f"{path}: [tool.dagforge] import_timeout", settings.get("import_timeout")
+        if value is None:
+            return DEFAULT_IMPORT_TIMEOUT
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise ConfigError(f"{where} must be a number of seconds above 0, not {value!r}")
+    return float(value)

@@ -18,7 +18,15 @@ GRAPHVIZ_HINT = (
 )
 
 
+# Seconds Graphviz may take to draw one graph: a spec's graph takes it well under one.
+DOT_TIMEOUT = 60
+
+
 class GraphvizMissing(RuntimeError):
+    pass
+
+
+class GraphvizTimeout(RuntimeError):
     pass
 
 
@@ -78,7 +86,17 @@ def graphviz(source: str, fmt: str) -> bytes:
         raise GraphvizMissing(
             f"--format {fmt} needs Graphviz's `dot` program, which is not installed"
         )
-    proc = subprocess.run([exe, f"-T{fmt}"], input=source.encode("utf-8"), capture_output=True)
+    try:
+        proc = subprocess.run(
+            [exe, f"-T{fmt}"],
+            input=source.encode("utf-8"),
+            capture_output=True,
+            timeout=DOT_TIMEOUT,
+        )
+    except subprocess.TimeoutExpired:
+        raise GraphvizTimeout(
+            f"Graphviz's `dot` ({exe}) did not finish within {DOT_TIMEOUT} s"
+        ) from None
     if proc.returncode != 0:
         raise RuntimeError(f"Graphviz failed: {proc.stderr.decode('utf-8', 'replace').strip()}")
     return proc.stdout

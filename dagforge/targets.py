@@ -63,6 +63,8 @@ class Target:
     asset_timetable: str  # the timetable class a DAG scheduled on assets gets
     dagbag: tuple[str, str]  # where verify finds DagBag on this version
     dagbag_args: dict = field(default_factory=dict)
+    # (module, class) of BaseOperator, which every operator class derives from
+    base_operator: tuple[str, str] = ("airflow.sdk", "BaseOperator")
     duration_note: str = (
         ""  # how a duration schedule differs from its Airflow 3 meaning, if it does
     )
@@ -121,6 +123,7 @@ TARGETS = {
         asset_timetable="DatasetTriggeredTimetable",
         dagbag=("airflow.models.dagbag", "DagBag"),
         dagbag_args={"include_examples": False},
+        base_operator=("airflow.models.baseoperator", "BaseOperator"),
         duration_note=(
             "Airflow 2.10 has no DeltaTriggerTimetable: a duration schedule runs there with "
             "DeltaDataIntervalTimetable, whose first run comes one duration after start_date and whose "

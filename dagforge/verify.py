@@ -2,7 +2,9 @@
 
 The only module that imports Airflow, and only in a child process (`python -m dagforge.verify`):
 the user's modules that a DAG imports run there, not in dagforge, and Airflow's start-up cost and
-logging stay out of `validate` and `build --no-verify`.
+logging stay out of `validate` and `build --no-verify`. The child marks each piece of the user's
+code it runs (an import, a file's load); one that ends the child, or takes longer than the import
+timeout, is an error of the specs that need it, and the child runs again without it.
 """
 
 from __future__ import annotations
@@ -12,15 +14,20 @@ import importlib.util
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from . import targets, values
+from .config import DEFAULT_IMPORT_TIMEOUT
 from .diagnostics import did_you_mean
 from .model import CodeRef, Moment, Output, Pipeline
 from .operators import package_of
@@ -181,7 +188,7 @@ class Verified(dict):
 
 @dataclass(frozen=True)
 class Finding:
-    task_id: str
+    task_id: str | None  # None: the whole file (its load)
     key: (
         str | list | None
     )  # the task's key (or a path into it) the finding is about; None: the task itself
@@ -192,41 +199,38 @@ class Finding:
 
 
 def verify(
-    files: dict[Path, Pipeline], sys_path: list[str] = (), airflow=targets.DEFAULT
+    files: dict[Path, Pipeline],
+    sys_path: list[str] = (),
+    airflow=targets.DEFAULT,
+    timeout: float = DEFAULT_IMPORT_TIMEOUT,
 ) -> Verified:
     """Check and load every file in a child process; the problems found per file (an empty list:
     verified), with the located findings of the checks before loading in `.findings`.
+
+    The user's code runs in that child: one import of a module (or one file's load in the DagBag)
+    that ends the process or takes more than `timeout` seconds is a finding of the tasks (the file)
+    that need it, and the child runs again without it, so the other files are still verified.
 
     Raises AirflowVersionMismatch, and loads nothing, when the installed Airflow is another major
     version than `airflow`: Airflow 3 loading Airflow 2 code (or the reverse) proves nothing.
     """
     target = targets.target(airflow)
+    request = {
+        "airflow": target.airflow,
+        "files": {str(f): expectations(p, target.airflow) for f, p in files.items()},
+        "sys_path": [str(s) for s in sys_path],
+        "broken": {},  # module (or file) -> what importing (loading) it did to an earlier child
+    }
     with tempfile.TemporaryDirectory(prefix="dagforge-verify-") as tmp:
-        request = Path(tmp, "request.json")
-        answer = Path(tmp, "answer.json")
-        request.write_text(
-            json.dumps(
-                {
-                    "airflow": target.airflow,
-                    "files": {str(f): expectations(p, target.airflow) for f, p in files.items()},
-                    "sys_path": [str(s) for s in sys_path],
-                }
-            )
-        )
-        env = dict(os.environ)
-        env.setdefault("AIRFLOW_HOME", str(Path(tmp, "airflow-home")))
-        env.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-        env.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "ERROR")
-        proc = subprocess.run(
-            [sys.executable, "-m", "dagforge.verify", str(request), str(answer)],
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        if proc.returncode != 0 or not answer.exists():
-            tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-            raise RuntimeError("the Airflow verification process failed:\n" + "\n".join(tail))
-        found = json.loads(answer.read_text())
+        while True:
+            found, step, reason = _run_child(Path(tmp), request, timeout)
+            if found is not None:
+                break
+            # Each round takes one more module or file out: the rounds end.
+            key = step.get("module") or step["file"]
+            if key in request["broken"]:
+                raise RuntimeError(f"the Airflow verification process ended twice at {key}")
+            request["broken"][key] = reason
     if found["airflow_version"].split(".")[0] != target.airflow:
         raise AirflowVersionMismatch(found["airflow_version"], target)
     findings = {
@@ -235,11 +239,125 @@ def verify(
     return Verified({Path(f): problems for f, problems in found["files"].items()}, findings)
 
 
+# Seconds Airflow may take to start in the child before its first step: it is no user code, and a
+# busy machine makes it slow, but it must not hang a build either.
+STARTUP_TIMEOUT = 120.0
+
+
+def _run_child(tmp: Path, request: dict, timeout: float):
+    """Run the child once: (its answer, None, None), or, when the user's code it was running (a
+    step, see `_step`) ended it or ran longer than `timeout`, (None, that step, what happened)."""
+    answer, steps, output = tmp / "answer.json", tmp / "steps", tmp / "output"
+    answer.unlink(missing_ok=True)
+    steps.write_text("")
+    Path(tmp, "request.json").write_text(
+        json.dumps({**request, "steps": str(steps), "parent": os.getpid()})
+    )
+    env = dict(os.environ)
+    env.setdefault("AIRFLOW_HOME", str(tmp / "airflow-home"))
+    env.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    env.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "ERROR")
+    with open(output, "w+", encoding="utf-8", errors="replace") as out:
+        # Its own session: a timeout ends it with whatever the user's code started.
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dagforge.verify", str(tmp / "request.json"), str(answer)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            step, overran = _watch(proc, steps, timeout)
+        finally:
+            _end(proc)
+        if step is not None and (overran or proc.returncode != 0 or not answer.exists()):
+            return None, step, _what_happened(proc.returncode, overran)
+        if overran:
+            raise RuntimeError(
+                f"the Airflow verification process made no progress in {overran:g} s"
+            )
+        if proc.returncode != 0 or not answer.exists():
+            out.seek(0)
+            tail = out.read().strip().splitlines()[-5:]
+            raise RuntimeError("the Airflow verification process failed:\n" + "\n".join(tail))
+    return json.loads(answer.read_text()), None, None
+
+
+def _watch(proc: subprocess.Popen, steps: Path, timeout: float) -> tuple[dict | None, float]:
+    """Wait for the child to end, or stop waiting when one step of it takes longer than `timeout`
+    (Airflow's start-up, before the first step, longer than STARTUP_TIMEOUT).
+    (the step it was in, or None; the time it overran, or 0)."""
+    step, since, read, pending = None, time.monotonic(), 0, b""
+    limit = max(timeout, STARTUP_TIMEOUT)
+    while True:
+        try:
+            proc.wait(timeout=0.1)
+            ended = True
+        except subprocess.TimeoutExpired:
+            ended = False
+        with open(steps, "rb") as f:  # a line as a step begins, "{}" as it ends (see _step)
+            f.seek(read)
+            chunk = f.read()
+        read += len(chunk)
+        *lines, pending = (pending + chunk).split(b"\n")
+        if lines:
+            step, since, limit = json.loads(lines[-1]) or None, time.monotonic(), timeout
+        if ended:
+            return step, 0
+        if time.monotonic() - since > limit:
+            return step, limit
+
+
+def _end(proc: subprocess.Popen) -> None:
+    """End the child, if it still runs, and what it started (its process group)."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (AttributeError, OSError):  # not on POSIX, or gone meanwhile
+            proc.kill()
+        proc.wait()
+
+
+def _what_happened(returncode: int | None, overran: float) -> dict:
+    """What the user's code did to the child, as words after "importing 'module'"; `timeout` set
+    when it ran longer than that."""
+    if overran:
+        return {"text": f"did not finish within {overran:g} s", "timeout": overran}
+    try:
+        how = signal.Signals(-returncode).name if returncode < 0 else f"exit status {returncode}"
+    except ValueError:
+        how = f"signal {-returncode}"
+    return {"text": f"ended the process ({how})", "timeout": None}
+
+
 # ---- the child process -------------------------------------------------------------------------
 
 
+_steps = None  # in the child: the file the parent reads to know which of the user's code runs
+
+
+@contextmanager
+def _step(**step):
+    """Mark the user's code run inside (`module=` an import, `file=` a DagBag load): the parent
+    ends the child when it takes longer than the timeout, and blames it if the child ends there."""
+    _mark(step)
+    try:
+        yield
+    finally:
+        _mark({})
+
+
+def _mark(step: dict) -> None:
+    if _steps is not None:
+        _steps.write(json.dumps(step) + "\n")
+        _steps.flush()
+
+
 def _child(request_path: str, answer_path: str) -> None:
+    global _steps
     request = json.loads(Path(request_path).read_text())
+    _end_with(request["parent"])
     sys.path[:0] = request["sys_path"]
     import airflow
 
@@ -248,43 +366,118 @@ def _child(request_path: str, answer_path: str) -> None:
     if installed is None or installed.airflow != request["airflow"]:
         Path(answer_path).write_text(json.dumps(answer))  # the parent says so; nothing is loaded
         return
+    # Airflow's own classes load before the first step: their time is start-up, not the user's.
+    base = _attr(installed.base_operator)
+    _attr(installed.dagbag)
+    broken = request["broken"]
+    _steps = open(request["steps"], "a", encoding="utf-8")  # open until the child ends
     for file, expected in request["files"].items():
         findings = [
             f
             for task_id, te in expected["tasks"].items()
-            for f in _check_task(task_id, te["check"])
+            for f in _check_task(task_id, te["check"], base, broken)
         ]
+        problems = []
+        if not any(f.unverified for f in findings):  # else not loaded: the findings say why
+            problems, failed = _load(file, expected, installed, broken)
+            findings += failed
         answer["findings"][file] = [vars(f) for f in findings]
-        if any(f.unverified for f in findings):
-            answer["files"][file] = []  # not loaded: the findings say why
-            continue
-        bag = load_dagbag(file, installed)
-        problems = [
-            f"Airflow cannot import it: {_last_line(e)}" for e in bag.import_errors.values()
-        ]
-        problems += [
-            f"loading it warns: {w}" for w in sorted(set(_flatten(bag.captured_warnings.values())))
-        ]
-        if not problems:
-            dag = bag.dags.get(expected["dag_id"])
-            problems = (
-                [f"it defines no DAG '{expected['dag_id']}'"]
-                if dag is None
-                else _compare(dag, expected)
-            )
         answer["files"][file] = problems
     Path(answer_path).write_text(json.dumps(answer))
 
 
-def _check_task(task_id: str, check: dict) -> list[Finding]:
-    """The operator class's signature against the task's arguments; the python_callable against its
-    op_args and op_kwargs. A class or module that is not installed is a warning: nothing is checked."""
+def _end_with(parent: int) -> None:
+    """Exit when the build process is gone (killed): the child runs in a session of its own, where
+    no terminal's signal reaches it, and the user's code may block in it for good."""
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _attr(where: tuple[str, str]):
+    module, name = where
+    return getattr(importlib.import_module(module), name)
+
+
+def _load(file: str, expected: dict, installed: targets.Target, broken: dict):
+    """Load one file in Airflow's DagBag and compare its DAG with `expected`: (the problems, the
+    findings about the user's code that ended or stopped the loading)."""
+    if file in broken:
+        return [], [_load_failed(broken[file]["text"], broken[file]["timeout"])]
+    try:
+        with _step(file=file):
+            bag = load_dagbag(file, installed)
+            problems = [
+                f"Airflow cannot import it: {_last_line(e)}" for e in bag.import_errors.values()
+            ]
+            warned = sorted(set(_flatten(bag.captured_warnings.values())))
+            problems += [f"loading it warns: {w}" for w in warned]
+            if not problems:
+                dag = bag.dags.get(expected["dag_id"])
+                problems = (
+                    [f"it defines no DAG '{expected['dag_id']}'"]
+                    if dag is None
+                    else _compare(dag, expected)
+                )
+            return problems, []
+    except Exception:
+        raise  # the DagBag catches the user's exceptions itself: this is a dagforge bug
+    except BaseException as e:  # SystemExit and the like, which the DagBag lets through
+        return [], [_load_failed(f"raises {_named(e)}", None)]
+
+
+def _load_failed(what: str, timeout) -> Finding:
+    """The finding when loading a file ended the child or ran longer than `timeout`: what ran then
+    is the operators' constructors and the modules the file imports (callbacks, objects)."""
+    hint = (
+        "an operator's constructor, or a module the DAG file imports, blocks: make it quick, or "
+        + _RAISE_TIMEOUT
+        if timeout
+        else "an operator's constructor, or a module the DAG file imports, ends the process: "
+        "Airflow's DAG processor would fail on it the same way"
+    )
+    return Finding(
+        None, None, f"loading the DAG file in Airflow's DagBag {what}", hint, "error", True
+    )
+
+
+def _named(e: BaseException) -> str:
+    return f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+
+
+# What to do about a module that hangs or ends the process when imported: Airflow's DAG processor
+# imports it as it parses the DAG file, and fails (or stops after dagbag_import_timeout) as well.
+_RAISE_TIMEOUT = (
+    "raise `import_timeout` under [tool.dagforge] in pyproject.toml (or DAGFORGE_IMPORT_TIMEOUT)"
+)
+_TIMEOUT_HINT = (
+    "move slow work (network, sleeps, big loads) out of import time, into the function; or "
+    + _RAISE_TIMEOUT
+)
+_EXIT_HINT = (
+    "a module must not exit when imported: Airflow imports it as it parses the DAG file; "
+    'put that code under `if __name__ == "__main__":`'
+)
+
+
+def _check_task(task_id: str, check: dict, base: type, broken: dict) -> list[Finding]:
+    """The operator class (a subclass of `base`, BaseOperator) and its signature against the task's
+    arguments; the python_callable against its op_args and op_kwargs. A class or module that is not
+    installed is a warning: nothing is checked. `broken`: modules that hung or ended a child."""
     out = []
     module, name = check["class"].rsplit(".", 1)
     given = check["given"]
-    cls = _import(module, name, task_id, "operator", f"operator '{given}'", check["package"], out)
+    cls = _import(
+        module, name, task_id, "operator", f"operator '{given}'", check["package"], out, broken
+    )
     if cls is not None:
-        out += _check_signature(task_id, cls, check["arguments"])
+        out += _not_an_operator(task_id, cls, given, base) or _check_signature(
+            task_id, cls, check["arguments"]
+        )
     call = check.get("callable")
     if call:
         func = _import(
@@ -295,16 +488,56 @@ def _check_task(task_id: str, check: dict) -> list[Finding]:
             f"python_callable '{call['module']}:{call['name']}'",
             None,
             out,
+            broken,
         )
         if func is not None:
             out += _check_callable(task_id, func, call)
     return out
 
 
-def _import(module: str, name: str, task_id: str, key: str, what: str, package, out: list):
+def _not_an_operator(task_id: str, obj, given: str, base: type) -> list[Finding]:
+    if isinstance(obj, type) and issubclass(obj, base):
+        return []
+    if isinstance(obj, type):
+        what = f"{given} is not an Airflow operator class (it does not derive from BaseOperator)"
+    else:
+        what = f"{given} is not an Airflow operator class (it is {_kind(obj)})"
+    hint = "name an operator class, e.g. airflow.providers.standard.operators.bash.BashOperator"
+    if callable(obj) and not isinstance(obj, type) and "." in given:
+        module, name = given.rsplit(".", 1)
+        hint = f"to run a function, use `operator: python` with `python_callable: {module}:{name}`"
+    return [Finding(task_id, "operator", what, hint, "error", True)]
+
+
+def _kind(obj) -> str:
+    if isinstance(obj, type(sys)):
+        return "a module"
+    if callable(obj):
+        return "a function"
+    return f"a {type(obj).__name__} value"
+
+
+def _import(
+    module: str, name: str, task_id: str, key: str, what: str, package, out: list, broken: dict
+):
     """`module.name`, or None with a Finding in `out` saying why not."""
+    if module in broken:
+        timeout = broken[module]["timeout"]
+        out.append(
+            Finding(
+                task_id,
+                key,
+                f"{what}: importing '{module}' {broken[module]['text']}",
+                _TIMEOUT_HINT if timeout else _EXIT_HINT,
+                "error",
+                True,
+            )
+        )
+        return None
     try:
-        found = importlib.import_module(module)
+        with _step(module=module):
+            found = importlib.import_module(module)
+            obj = getattr(found, name, None)
     except ModuleNotFoundError as e:
         if e.name and (module == e.name or module.startswith(e.name + ".")):
             hint = (
@@ -347,7 +580,20 @@ def _import(module: str, name: str, task_id: str, key: str, what: str, package, 
             )
         )
         return None
-    obj = getattr(found, name, None)
+    except BaseException as e:  # SystemExit, KeyboardInterrupt ... raised by the module's code
+        out.append(
+            Finding(
+                task_id,
+                key,
+                f"{what}: importing '{module}' raises {_named(e)}",
+                _EXIT_HINT
+                if isinstance(e, SystemExit)
+                else "fix the module: Airflow would fail the same way",
+                "error",
+                True,
+            )
+        )
+        return None
     if obj is None:
         names = [n for n in dir(found) if not n.startswith("_")]
         out.append(
@@ -680,3 +926,7 @@ def _plain(actual, expected):
 
 if __name__ == "__main__":
     _child(*sys.argv[1:3])
+    # The answer is written: threads or exit handlers that the user's modules left must not keep
+    # the child (and the build) waiting.
+    sys.stdout.flush()
+    os._exit(0)

@@ -52,14 +52,20 @@ def write_spec(tmp_path):
     return write
 
 
-def run_cli(*args, cwd=None, env=None):
-    """Run the real `dagforge` entry point in a subprocess; `env` adds to (None: removes from) ours."""
+def run_cli(*args, cwd=None, env=None, timeout=None):
+    """Run the real `dagforge` entry point in a subprocess; `env` adds to (None: removes from) ours.
+    With `timeout` (seconds), a run that takes longer raises subprocess.TimeoutExpired."""
     import subprocess
 
     exe = Path(sys.executable).with_name("dagforge")
     environ = {k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None}
     return subprocess.run(
-        [str(exe), *map(str, args)], cwd=cwd, env=environ, capture_output=True, text=True
+        [str(exe), *map(str, args)],
+        cwd=cwd,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
