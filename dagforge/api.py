@@ -22,7 +22,7 @@ from pathlib import Path
 
 from . import defaults, diagram, drift, scaffold, stamp, targets
 from .diagnostics import Diagnostic, has_errors
-from .load import Document, LoadError, display_path, find_specs, load
+from .load import Document, LoadError, TooLarge, display_path, find_specs, load, read_bounded
 from .model import Pipeline, build_model
 from .validate import (
     cross_dag_problems,
@@ -431,8 +431,8 @@ def _up_to_date(out: Path, airflow: str):
             return False
         path, text, recorded = intact[spec.display]
         try:
-            spec_text = spec.path.read_bytes().decode("utf-8")
-        except (OSError, UnicodeDecodeError):
+            spec_text = read_bounded(spec.path).decode("utf-8")
+        except (OSError, TooLarge, UnicodeDecodeError):
             return False  # the full path reports it
         if any(m in spec_text for m in _OTHER_INPUTS) or any(m in text for m in _DEPENDS_ON_OTHERS):
             return False
@@ -510,9 +510,10 @@ def _load_and_validate_one(
 
 
 def _lines(path: Path) -> list[str]:
+    """The lines of a spec that did not load, for its message (read as load reads it: bounded)."""
     try:
-        return path.read_text("utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
+        return read_bounded(path).decode("utf-8").splitlines()
+    except (OSError, TooLarge, UnicodeDecodeError):
         return []
 
 
