@@ -5,17 +5,6 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-# A control character in a shown line of a spec becomes its Unicode picture (one column wide, so the
-# caret stays under its column): echoed raw, ESC and the like would act on the reader's terminal.
-# Tabs stay as they are.
-_PICTURES = {c: 0x2400 + c for c in range(0x20) if c != 0x09} | {0x7F: 0x2421}
-_PICTURES |= {c: 0xFFFD for c in range(0x80, 0xA0)}
-
-
-def printable(line: str) -> str:
-    """`line` of a spec as an excerpt shows it: control characters as their pictures."""
-    return line.translate(_PICTURES)
-
 
 @dataclass(frozen=True)
 class Diagnostic:
@@ -34,7 +23,7 @@ class Diagnostic:
         where = f"{self.path}:{self.line}:{self.column}" if self.line else self.path
         out = [f"{where}: {self.severity}: {self.message}"]
         if source_lines and 0 < self.line <= len(source_lines):
-            text = printable(source_lines[self.line - 1].rstrip("\r\n"))  # that line only
+            text = source_lines[self.line - 1].rstrip("\r\n")
             out.append(f"  {self.line} | {text}")
             gutter = " " * (len(str(self.line)) + 2)
             out.append(f"  {gutter} {' ' * (self.column - 1)}^")

@@ -6,7 +6,6 @@ import pytest
 from conftest import run_cli
 
 import dagforge
-from dagforge.diagnostics import printable
 
 HEAD = "start_date: 2024-01-01\n"
 TASK = "tasks:\n  a: {operator: bash, bash_command: 'echo a'}\n"
@@ -37,7 +36,7 @@ def test_broken_spec(path):
     assert formatted.startswith(f"{d.path}:{expected}")
     if d.line and spec.source_lines:  # the offending line, then a caret under the column
         shown, caret = formatted.splitlines()[1:3]
-        assert shown.endswith(printable(spec.source_lines[d.line - 1]))
+        assert shown.endswith(spec.source_lines[d.line - 1])
         assert caret.index("^") - caret.index("") == shown.index("|") + 1 + d.column
 
 
