@@ -11,7 +11,6 @@ import pytest
 from conftest import run_cli
 
 import dagforge
-from dagforge.diagnostics import Diagnostic
 from dagforge.load import MAX_BYTES, LoadError, load
 
 SPEC = "start_date: 2024-01-01\ntasks:\n  a: {operator: bash, bash_command: 'echo a'}\n"
@@ -51,8 +50,6 @@ def test_a_nul_byte_in_the_text_is_a_located_error(tmp_path):
     r = run_cli("validate", "nul.yaml", cwd=tmp_path)
     assert r.returncode == 1, r.stderr
     assert "nul.yaml:3:43: error: control character U+0000 is not allowed in YAML" in r.stderr
-    assert "\x00" not in r.stderr  # the excerpt shows the line with the byte's picture (␀)
-    assert "\u2400" in r.stderr
 
 
 def test_a_file_larger_than_the_limit_is_refused_without_reading_it(tmp_path):
@@ -144,11 +141,12 @@ def test_nesting_up_to_the_limit_is_built(tmp_path):
     compile((tmp_path / "out" / "deep.py").read_text(), "deep.py", "exec")
 
 
-def test_a_long_hexadecimal_integer_is_refused_at_its_line(tmp_path):
-    (tmp_path / "hex.yaml").write_text(SPEC + "retries: 0x" + "f" * 4000 + "\n")
-    r = _run("build", "hex.yaml", "-o", "out", "--no-verify", cwd=tmp_path)
+@pytest.mark.parametrize("digits", ["9" * 5000, "0x" + "f" * 4000])  # 4816 digits in decimal
+def test_an_integer_too_long_to_print_is_refused_at_its_line(tmp_path, digits):
+    (tmp_path / "int.yaml").write_text(SPEC + f"retries: {digits}\n")
+    r = _run("build", "int.yaml", "-o", "out", "--no-verify", cwd=tmp_path)
     assert r.returncode == 1, r.stderr
-    assert "hex.yaml:4:10: error: the integer has more than 4300 digits" in r.stderr
+    assert "int.yaml:4:10: error: the integer has more than 4300 digits" in r.stderr
     assert not (tmp_path / "out").exists()
 
 
@@ -248,10 +246,3 @@ def test_a_path_given_with_a_control_character_is_shown_escaped(tmp_path):
     with pytest.raises(LoadError) as e:  # the library's load refuses it too
         load(tmp_path / "new\nline.yaml")
     assert "\n" not in e.value.diagnostic.path
-
-
-def test_an_excerpt_shows_control_characters_as_pictures():
-    d = Diagnostic("s.yaml", 1, 8, "bad")
-    out = d.format(["owner: \x1b[2J\x07x\ty", "next line"])
-    assert out.splitlines()[1] == "  1 | owner: \u241b[2J\u2407x\ty"
-    assert "\x1b" not in out and "next line" not in out
