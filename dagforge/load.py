@@ -33,6 +33,7 @@ DEFAULTS_NAMES = (
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _T = "tag:yaml.org,2002:"
+_STR = _T + "str"
 _ALLOWED_TAGS = {_T + t for t in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")}
 _constructor = yaml.constructor.SafeConstructor()
 
@@ -187,7 +188,9 @@ def read_bounded(path: Path) -> bytes:
         if info.st_size > MAX_BYTES:
             raise TooLarge(f"file is {info.st_size} bytes; a spec may be at most {MAX_BYTES}")
         with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read(MAX_BYTES + 1)
+            data = f.read(info.st_size + 1)  # (not MAX_BYTES + 1: that allocates it each time)
+            if len(data) > info.st_size:  # longer than it says (it grows, or is in /proc): read on
+                data += f.read(MAX_BYTES + 1 - len(data))
     finally:
         os.close(fd)
     if len(data) > MAX_BYTES:
@@ -210,10 +213,11 @@ def display_path(path: Path) -> str:
 def load(path: Path) -> Document:
     """Read one spec file. Raises LoadError with a located diagnostic when it is not usable YAML."""
     path = Path(path)
-    problem = path_problem(path)
-    if problem:
-        raise LoadError(problem)
-    display = display_path(path.resolve())
+    bad = _BAD_IN_PATH.search(str(path))  # first: resolving a path with a NUL in it fails
+    real = None if bad else path.resolve()
+    if bad or _BAD_IN_PATH.search(str(real)):
+        raise LoadError(path_problem(path))  # names the character, shows the path escaped
+    display = display_path(real)
 
     def fail(message, hint="", line=0, col=0):
         raise LoadError(Diagnostic(display, line, col, message, hint, code="yaml"))
@@ -235,21 +239,13 @@ def load(path: Path) -> Document:
         line = raw[: e.start].count(b"\n") + 1
         col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
         fail(f"byte 0x{raw[e.start]:02x} is not UTF-8", "save the file as UTF-8", line, col)
-    bad = _NOT_YAML.search(text)
-    if bad:
-        lines = _LINE_BREAK.split(text[: bad.start()])
-        code = ord(bad.group())
-        fail(
-            f"{'control ' if code < 0xA0 else ''}character U+{code:04X} is not allowed in YAML",
-            f'delete it; to put it in a value, write it as the escape "\\u{code:04x}" '
-            "inside double quotes",
-            len(lines),
-            len(lines[-1]) + 1,
-        )
 
     doc = Document(path, display, text)
     try:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
+    except yaml.reader.ReaderError:  # a character YAML does not allow, at an index of libyaml's
+        _fail_not_yaml(text, fail)
+        raise
     except RecursionError:  # the pure-Python composer, when libyaml is not installed
         _fail_too_deep(text, fail)
         raise
@@ -292,6 +288,22 @@ def load(path: Path) -> Document:
     return doc
 
 
+def _fail_not_yaml(text: str, fail) -> None:
+    """Fail at the first character YAML does not allow, naming it (PyYAML only says "unacceptable
+    character" at a position that libyaml counts in bytes)."""
+    bad = _NOT_YAML.search(text)
+    if bad:
+        lines = _LINE_BREAK.split(text[: bad.start()])
+        code = ord(bad.group())
+        fail(
+            f"{'control ' if code < 0xA0 else ''}character U+{code:04X} is not allowed in YAML",
+            f'delete it; to put it in a value, write it as the escape "\\u{code:04x}" '
+            "inside double quotes",
+            len(lines),
+            len(lines[-1]) + 1,
+        )
+
+
 def _fail_too_deep(text: str, fail) -> None:
     """Fail at the first list or mapping nested more than MAX_DEPTH levels, found in the parser's
     flat stream of events (for when composing the nodes gave up on the depth itself). With the
@@ -330,11 +342,16 @@ def _spend(budget, n, mark, fail):
 
 def _convert(node, path, doc: Document, budget, fail):
     mark = node.start_mark
-    _spend(budget, 1, mark, fail)
+    budget[0] -= 1
+    if budget[0] < 0:
+        _fail_at(mark, fail, *_TOO_MANY)
     if len(path) > MAX_DEPTH:  # deeper data would crash the recursion here and in every later step
         _fail_at(mark, fail, *_TOO_DEEP)
     doc.positions[path] = (mark.line + 1, mark.column + 1)
-    if isinstance(node, yaml.ScalarNode) and not node.style:  # plain: its tag was guessed
+    # A plain value's type was guessed from its text; plain text (most values) that cannot look
+    # like a YAML 1.2 number is the same in both versions, so it skips the closer look.
+    plain = isinstance(node, yaml.ScalarNode) and not node.style
+    if plain and (node.tag != _STR or node.value[:1] in _NUMBER_START):
         surprise = _yaml11_surprise(node, doc.text)
         if surprise:
             _fail_at(mark, fail, *surprise)
@@ -381,18 +398,18 @@ def _short(text: str, most: int = 40) -> str:
 
 
 # YAML 1.2's core schema, as editors and JSON Schema tools read a plain value; the rest is text.
-_YAML12 = (
-    ("null", re.compile(r"~|null|Null|NULL|")),
-    ("bool", re.compile(r"true|True|TRUE|false|False|FALSE")),
-    ("int", re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")),
-    (
-        "float",
-        re.compile(
-            r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-            r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
-        ),
-    ),
+_YAML12 = re.compile(
+    r"(?P<null>~|null|Null|NULL|)|(?P<bool>true|True|TRUE|false|False|FALSE)"
+    r"|(?P<int>[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)"
+    r"|(?P<float>[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))"
 )
+# The values both versions read alike (most numbers, true, false, null): no closer look needed.
+_SAME = re.compile(
+    r"[-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]*(?:[eE][-+][0-9]+)?)?"
+    r"|true|True|TRUE|false|False|FALSE|~|null|Null|NULL|"
+)
+_NUMBER_START = tuple("+-.0123456789")  # what a plain value YAML 1.2 reads as a number starts with
 _OCTAL_11 = re.compile(r"[-+]?0+[1-7][0-7]+")  # octal in YAML 1.1, decimal in 1.2, and they differ
 
 
@@ -404,7 +421,10 @@ def _yaml11_surprise(node, text: str) -> tuple[str, str] | None:
     read either way, so that a spec means what every tool shows it to mean: quotes or the plain
     form (`true`, `10`) say it for sure."""
     value = node.value
-    new = next((tag for tag, pattern in _YAML12 if pattern.fullmatch(value)), "str")
+    if _SAME.fullmatch(value):
+        return None
+    m = _YAML12.fullmatch(value)
+    new = m.lastgroup if m else "str"
     old = node.tag.removeprefix(_T)
     old = "str" if old == "timestamp" else old  # dates are kept as text (see _convert)
     octal = old == "int" and _OCTAL_11.fullmatch(value)
