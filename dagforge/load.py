@@ -333,13 +333,6 @@ def _fail_at(mark, fail, message, hint):
     fail(message, hint, mark.line + 1, mark.column + 1)
 
 
-def _spend(budget, n, mark, fail):
-    """Count `n` more values against the alias budget; fail at `mark` when it runs out."""
-    budget[0] -= n
-    if budget[0] < 0:
-        _fail_at(mark, fail, *_TOO_MANY)
-
-
 def _convert(node, path, doc: Document, budget, fail):
     mark = node.start_mark
     budget[0] -= 1
@@ -549,7 +542,9 @@ def _merged_pairs(node, fail, budget, depth=0):
                     )
                 if depth >= MAX_DEPTH:
                     _fail_at(src.start_mark, fail, *_TOO_DEEP)
-                _spend(budget, len(src.value), src.start_mark, fail)
+                budget[0] -= len(src.value)
+                if budget[0] < 0:
+                    _fail_at(src.start_mark, fail, *_TOO_MANY)
                 merged += _merged_pairs(src, fail, budget, depth + 1)
         else:
             own.append((key_node, value_node))
