@@ -22,7 +22,7 @@ from pathlib import Path
 
 from . import config, defaults, diagram, drift, scaffold, stamp, targets
 from .diagnostics import Diagnostic, has_errors
-from .load import Document, LoadError, display_path, find_specs, load
+from .load import Document, LoadError, TooLarge, display_path, find_specs, load, read_bounded
 from .model import Pipeline, build_model
 from .validate import (
     cross_dag_problems,
@@ -520,9 +520,10 @@ def _load_and_validate_one(
 
 
 def _lines(path: Path) -> list[str]:
+    """The lines of a spec that did not load, for its message (read as load reads it: bounded)."""
     try:
-        return path.read_text("utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
+        return read_bounded(path).decode("utf-8").splitlines()
+    except (OSError, TooLarge, UnicodeDecodeError):
         return []
 
 

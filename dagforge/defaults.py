@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .diagnostics import Diagnostic, has_errors
 from .load import DEFAULTS_NAMES as NAMES
-from .load import Document, LoadError, load
+from .load import Document, LoadError, load, path_problem
 
 NOT_SHARED = ("dag_id", "tasks")  # what only a spec itself can say
 
@@ -39,7 +39,12 @@ def chain(spec: Path) -> list[Path]:
 
 
 def read(path: Path, check) -> Defaults:
-    """One defaults file, loaded and checked with `check(doc) -> diagnostics`."""
+    """One defaults file, loaded and checked with `check(doc) -> diagnostics`. Like a spec, it must
+    lie (symlinks followed) inside the folders it is looked up in (see chain)."""
+    cwd = Path.cwd().resolve()
+    problem = path_problem(path, cwd if path.parent.is_relative_to(cwd) else path.parent)
+    if problem:
+        return Defaults(None, [problem])
     try:
         doc = load(path)
     except LoadError as e:

@@ -3,12 +3,17 @@
 Only safe YAML is read. Tags other than the plain JSON-like ones are refused before anything is
 constructed from them, duplicate keys are an error, and timestamps stay strings (the validator
 parses them, so a bad date is an error at its line instead of a crash inside PyYAML).
+
+Hostile input ends in a located error, never a hang or a crash: a file is refused by its size and
+type before it is read, control characters, nesting deeper than MAX_DEPTH, aliases and merge keys
+that expand past MAX_NODES and integers too long to print are all errors at their line.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +23,9 @@ from .diagnostics import Diagnostic
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 MAX_BYTES = 1024 * 1024  # a pipeline spec is a few KiB; anything near this is a mistake
-MAX_NODES = 100_000  # bounds alias expansion ("billion laughs")
+MAX_NODES = 100_000  # bounds alias and merge-key expansion ("billion laughs")
+MAX_DEPTH = 100  # lists and mappings in lists and mappings: far below Python's recursion limit
+MAX_INT_DIGITS = 4300  # Python's default limit for int <-> str: a longer integer cannot be printed
 DEFAULTS_NAMES = (
     "defaults.yaml",
     "defaults.yml",
@@ -26,8 +33,16 @@ DEFAULTS_NAMES = (
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _T = "tag:yaml.org,2002:"
+_STR = _T + "str"
 _ALLOWED_TAGS = {_T + t for t in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")}
 _constructor = yaml.constructor.SafeConstructor()
+
+# What YAML does not allow in a stream (PyYAML's reader refuses it with a bare "unacceptable
+# character"): control characters except tab and line breaks, surrogates, U+FFFE and U+FFFF.
+_NOT_YAML = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")  # YAML's, as the marks count lines
+# In a path: anything that would break a line of output or a comment in the generated file.
+_BAD_IN_PATH = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 @dataclass
@@ -73,16 +88,28 @@ class LoadError(Exception):
         self.diagnostic = diagnostic
 
 
+class TooLarge(Exception):
+    """A spec or defaults file larger than MAX_BYTES (refused before it is read)."""
+
+
+def escaped(text: str) -> str:
+    """`text` as messages may show it: with repr-style escapes when it holds control characters."""
+    return repr(text)[1:-1] if _BAD_IN_PATH.search(text) else text
+
+
 def find_specs(paths) -> tuple[list[Path], list[Diagnostic]]:
     """Spec files named by `paths` (files, or folders searched recursively), sorted, no repeats. A
-    defaults.yaml given by name stands for the specs it applies to (as a pre-commit hook passes it)."""
+    defaults.yaml given by name stands for the specs it applies to (as a pre-commit hook passes it).
+    A spec must stay inside the folder it was found in (a file named alone: its own folder),
+    symlinks followed, and its path must hold no control character (see path_problem)."""
     found, problems = [], []
     for given in paths:
         p = Path(given)
         if p.is_file() and p.name in DEFAULTS_NAMES:
             p = p.parent
         if p.is_dir():
-            found += sorted(
+            root = p
+            files = sorted(
                 f
                 for f in p.rglob("*")
                 if f.suffix in SPEC_SUFFIXES
@@ -93,11 +120,82 @@ def find_specs(paths) -> tuple[list[Path], list[Diagnostic]]:
                 )  # hidden: not specs
             )
         elif p.is_file():
-            found.append(p)
+            root, files = p.parent, [p]
         else:
-            problems.append(Diagnostic(str(given), 0, 0, "no such file or folder", code="usage"))
-    unique = list(dict.fromkeys(f.resolve() for f in found))
-    return unique, problems
+            why = "not a regular file or folder" if p.exists() else "no such file or folder"
+            problems.append(Diagnostic(escaped(str(given)), 0, 0, why, code="usage"))
+            continue
+        for f in files:
+            problem = path_problem(f, root)
+            if problem:
+                problems.append(problem)
+            else:
+                found.append(f.resolve())
+    return list(dict.fromkeys(found)), problems
+
+
+def path_problem(path: Path, root: Path | None = None) -> Diagnostic | None:
+    """Why the spec or defaults file `path` may not be read, or None. Its name (as given and as
+    resolved) must hold no control character: a newline in it would split a line of every message
+    and of the generated file's header. With symlinks followed it must lie inside the folder `root`
+    (when given): a link to a file elsewhere (/etc/passwd) is not a spec, and its lines would show
+    in messages."""
+    shown = escaped(display_path(path))
+    bad = _BAD_IN_PATH.search(str(path)) or _BAD_IN_PATH.search(str(path.resolve()))
+    if bad:  # (as given first: resolving a path with a NUL in it fails)
+        return Diagnostic(
+            shown,
+            0,
+            0,
+            f"the path holds the control character U+{ord(bad.group()):04X}",
+            "rename the file or folder: a spec's path is shown in messages and in the "
+            "generated file",
+            code="usage",
+        )
+    real = path.resolve()
+    if root is not None and not real.is_relative_to(Path(root).resolve()):
+        return Diagnostic(
+            shown,
+            0,
+            0,
+            f"the path leads (through a symlink) to {escaped(real.as_posix())}, outside "
+            f"{escaped(Path(root).as_posix())}",
+            "a spec (or a symlink to one) must lie inside the folder given; copy the file there, "
+            "or name the folder it is in",
+            code="usage",
+        )
+    return None
+
+
+def read_bounded(path: Path) -> bytes:
+    """The bytes of the spec or defaults file `path`. What is not a regular file is refused before
+    anything is read (a FIFO would wait for a writer, /dev/zero never ends), and so is a file larger
+    than MAX_BYTES (TooLarge); at most MAX_BYTES + 1 bytes are read, so a file that grows meanwhile
+    cannot fill memory either. Other failures are OSError."""
+    # O_NONBLOCK: opening a FIFO does not wait for a writer (regular files read as usual).
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = (
+                "a folder"
+                if stat.S_ISDIR(info.st_mode)
+                else "a FIFO"
+                if stat.S_ISFIFO(info.st_mode)
+                else "a device or socket"
+            )
+            raise OSError(f"it is {kind}, not a regular file")
+        if info.st_size > MAX_BYTES:
+            raise TooLarge(f"file is {info.st_size} bytes; a spec may be at most {MAX_BYTES}")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(info.st_size + 1)  # (not MAX_BYTES + 1: that allocates it each time)
+            if len(data) > info.st_size:  # longer than it says (it grows, or is in /proc): read on
+                data += f.read(MAX_BYTES + 1 - len(data))
+    finally:
+        os.close(fd)
+    if len(data) > MAX_BYTES:
+        raise TooLarge(f"file is more than {MAX_BYTES} bytes, the most a spec may be")
+    return data
 
 
 def display_path(path: Path) -> str:
@@ -115,25 +213,23 @@ def display_path(path: Path) -> str:
 def load(path: Path) -> Document:
     """Read one spec file. Raises LoadError with a located diagnostic when it is not usable YAML."""
     path = Path(path)
-    display = display_path(path.resolve())
+    bad = _BAD_IN_PATH.search(str(path))  # first: resolving a path with a NUL in it fails
+    real = None if bad else path.resolve()
+    if bad or _BAD_IN_PATH.search(str(real)):
+        raise LoadError(path_problem(path))  # names the character, shows the path escaped
+    display = display_path(real)
 
     def fail(message, hint="", line=0, col=0):
         raise LoadError(Diagnostic(display, line, col, message, hint, code="yaml"))
 
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            fail(
-                f"file is {size} bytes; a spec may be at most {MAX_BYTES}",
-                "split it into several specs",
-                1,
-                1,
-            )
-        raw = path.read_bytes()
+        raw = read_bounded(path)
+    except TooLarge as e:
+        fail(str(e), "split it into several specs", 1, 1)
     except OSError as e:
         fail(
             f"cannot read the file: {e.strerror or e}",
-            "check that it exists and that you may read it",
+            "name a regular file that exists and that you may read",
         )
     if raw.startswith(b"\xef\xbb\xbf"):
         fail("file starts with a byte-order mark", "save it as UTF-8 without BOM", 1, 1)
@@ -147,7 +243,15 @@ def load(path: Path) -> Document:
     doc = Document(path, display, text)
     try:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
+    except yaml.reader.ReaderError:  # a character YAML does not allow, at an index of libyaml's
+        _fail_not_yaml(text, fail)
+        raise
+    except RecursionError:  # the pure-Python composer, when libyaml is not installed
+        _fail_too_deep(text, fail)
+        raise
     except yaml.MarkedYAMLError as e:
+        if "nesting depth" in str(e.problem):  # libyaml's own limit (1000 levels)
+            _fail_too_deep(text, fail)
         mark = e.problem_mark or e.context_mark
         problem = e.problem or str(e)
         hint = "fix the YAML syntax at this point"
@@ -184,17 +288,66 @@ def load(path: Path) -> Document:
     return doc
 
 
-def _convert(node, path, doc: Document, budget, fail):
-    budget[0] -= 1
-    mark = node.start_mark
-    if budget[0] < 0:
+def _fail_not_yaml(text: str, fail) -> None:
+    """Fail at the first character YAML does not allow, naming it (PyYAML only says "unacceptable
+    character" at a position that libyaml counts in bytes)."""
+    bad = _NOT_YAML.search(text)
+    if bad:
+        lines = _LINE_BREAK.split(text[: bad.start()])
+        code = ord(bad.group())
         fail(
-            f"the spec expands to more than {MAX_NODES} values",
-            "an alias (*name) repeats too much: write the values out or nest aliases less",
-            mark.line + 1,
-            mark.column + 1,
+            f"{'control ' if code < 0xA0 else ''}character U+{code:04X} is not allowed in YAML",
+            f'delete it; to put it in a value, write it as the escape "\\u{code:04x}" '
+            "inside double quotes",
+            len(lines),
+            len(lines[-1]) + 1,
         )
+
+
+def _fail_too_deep(text: str, fail) -> None:
+    """Fail at the first list or mapping nested more than MAX_DEPTH levels, found in the parser's
+    flat stream of events (for when composing the nodes gave up on the depth itself). With the
+    pure-Python parser: libyaml's reads a flow collection to its end (or its own limit) first."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH + 1:  # the root mapping is the first level, as path () in _convert
+                _fail_at(event.start_mark, fail, *_TOO_DEEP)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+_TOO_DEEP = (
+    f"lists and mappings are nested more than {MAX_DEPTH} levels deep",
+    "flatten the structure (or remove an alias that contains itself)",
+)
+_TOO_MANY = (
+    f"the spec expands to more than {MAX_NODES} values",
+    "an alias (*name) or merge key (<<) repeats too much: "
+    "write the values out or nest aliases less",
+)
+
+
+def _fail_at(mark, fail, message, hint):
+    fail(message, hint, mark.line + 1, mark.column + 1)
+
+
+def _convert(node, path, doc: Document, budget, fail):
+    mark = node.start_mark
+    budget[0] -= 1
+    if budget[0] < 0:
+        _fail_at(mark, fail, *_TOO_MANY)
+    if len(path) > MAX_DEPTH:  # deeper data would crash the recursion here and in every later step
+        _fail_at(mark, fail, *_TOO_DEEP)
     doc.positions[path] = (mark.line + 1, mark.column + 1)
+    # A plain value's type was guessed from its text; plain text (most values) that cannot look
+    # like a YAML 1.2 number is the same in both versions, so it skips the closer look.
+    plain = isinstance(node, yaml.ScalarNode) and not node.style
+    if plain and (node.tag != _STR or node.value[:1] in _NUMBER_START):
+        surprise = _yaml11_surprise(node, doc.text)
+        if surprise:
+            _fail_at(mark, fail, *surprise)
     if node.tag not in _ALLOWED_TAGS:
         fail(
             f"YAML tag '{node.tag.replace(_T, '!!')}' is not allowed",
@@ -211,13 +364,99 @@ def _convert(node, path, doc: Document, budget, fail):
     try:
         value = _constructor.yaml_constructors[node.tag](_constructor, node)
     except (ValueError, yaml.YAMLError) as e:
+        if node.tag != _T + "int":  # a well-formed int fails only by its length (checked below)
+            fail(
+                f"cannot read value {_short(node.value)}: {e}",
+                "quote it to keep it as text",
+                mark.line + 1,
+                mark.column + 1,
+            )
+        value = _INT_LIMIT
+    if isinstance(value, int) and abs(value) >= _INT_LIMIT:  # str() of it would fail later
         fail(
-            f"cannot read value {node.value!r}: {e}",
-            "quote it to keep it as text",
+            f"the integer has more than {MAX_INT_DIGITS} digits",
+            "write a smaller number, or quote it to keep it as text",
             mark.line + 1,
             mark.column + 1,
         )
     return substitute(value, path, doc) if isinstance(value, str) and "$" in value else value
+
+
+_INT_LIMIT = 10**MAX_INT_DIGITS
+
+
+def _short(text: str, most: int = 40) -> str:
+    """repr(text), cut to about `most` characters: a message never echoes a whole huge value."""
+    return repr(text if len(text) <= most else text[:most] + "...")
+
+
+# YAML 1.2's core schema, as editors and JSON Schema tools read a plain value; the rest is text.
+_YAML12 = re.compile(
+    r"(?P<null>~|null|Null|NULL|)|(?P<bool>true|True|TRUE|false|False|FALSE)"
+    r"|(?P<int>[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)"
+    r"|(?P<float>[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))"
+)
+# The values both versions read alike (most numbers, true, false, null): no closer look needed.
+_SAME = re.compile(
+    r"[-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]*(?:[eE][-+][0-9]+)?)?"
+    r"|true|True|TRUE|false|False|FALSE|~|null|Null|NULL|"
+)
+_NUMBER_START = tuple("+-.0123456789")  # what a plain value YAML 1.2 reads as a number starts with
+_OCTAL_11 = re.compile(r"[-+]?0+[1-7][0-7]+")  # octal in YAML 1.1, decimal in 1.2, and they differ
+
+
+def _yaml11_surprise(node, text: str) -> tuple[str, str] | None:
+    """(message, hint) when the plain value `node` means one thing in YAML 1.1, as PyYAML reads it,
+    and another in YAML 1.2, as the author's editor and JSON Schema tools read it: `on`, `yes`,
+    `no`, `off` (booleans in 1.1, text in 1.2), `010` (8 and 10), `2:00` (120 and text), `1_000`,
+    `0b1`, or `1e3` and `0o7` (text in 1.1, numbers in 1.2). Such a value is refused rather than
+    read either way, so that a spec means what every tool shows it to mean: quotes or the plain
+    form (`true`, `10`) say it for sure."""
+    value = node.value
+    if _SAME.fullmatch(value):
+        return None
+    m = _YAML12.fullmatch(value)
+    new = m.lastgroup if m else "str"
+    old = node.tag.removeprefix(_T)
+    old = "str" if old == "timestamp" else old  # dates are kept as text (see _convert)
+    octal = old == "int" and _OCTAL_11.fullmatch(value)
+    if (old == new or {old, new} <= {"int", "float"}) and not octal:
+        return None
+    start, end = node.start_mark.index, node.end_mark.index
+    if "!" in text[start:end]:  # an explicit tag (`!!str on`) says what is meant
+        return None
+    message = (
+        f"`{value}` is {_reading(old, node, 11)} in YAML 1.1 "
+        f"but {_reading(new, node, 12)} in YAML 1.2"
+    )
+    if "bool" in (old, new):
+        return (
+            message,
+            f"write true or false for a boolean, or put it in quotes ('{value}') for text",
+        )
+    if {old, new} & {"int", "float"}:
+        return (
+            message,
+            f"write the number in plain digits, or put it in quotes ('{value}') for text",
+        )
+    return message, f"put it in quotes ('{value}') for text"
+
+
+def _reading(tag: str, node, version: int) -> str:
+    """How YAML `version` (11 or 12) reads the plain value `node` that it tags `tag`, in words."""
+    value = node.value
+    if tag not in ("str", "bool", "int", "float"):
+        return "null" if tag == "null" else f"a '!!{tag}'"
+    if len(value) > 20:  # only short values are worth computing and printing
+        return {"str": "text", "bool": "a boolean"}.get(tag, "a number")
+    if tag == "str":
+        return f"the text '{value}'"
+    if version == 11:
+        return str(_constructor.yaml_constructors[node.tag](_constructor, node)).lower()
+    if tag == "int":  # 1.2 reads `0o17` and `09`, which 1.1 takes for text
+        return str(int(value[2:], 8) if value.startswith("0o") else int(value))
+    return str(float(value)) if tag == "float" else value.lower()  # `1e3`; `true`, `false`
 
 
 # `${NAME}` or `${NAME:-default}`; `$${` is a literal `${`. Anything else after `${` is a mistake.
@@ -264,7 +503,7 @@ def substitute(text: str, path: tuple, doc: Document, environ=None) -> str:
 
 def _convert_mapping(node, path, doc, budget, fail):
     result, seen = {}, {}
-    for key_node, value_node in _merged_pairs(node, fail):
+    for key_node, value_node in _merged_pairs(node, fail, budget):
         km = key_node.start_mark
         if not isinstance(key_node, yaml.ScalarNode):
             fail("a key must be a plain name", "write `name: value`", km.line + 1, km.column + 1)
@@ -282,8 +521,10 @@ def _convert_mapping(node, path, doc, budget, fail):
     return result
 
 
-def _merged_pairs(node, fail):
-    """The mapping's key/value node pairs with YAML merge keys (`<<: *anchor`) applied."""
+def _merged_pairs(node, fail, budget, depth=0):
+    """The mapping's key/value node pairs with YAML merge keys (`<<: *anchor`) applied. Every pair
+    walked in a merged mapping counts against the alias budget, and merges nest at most MAX_DEPTH
+    deep: `<<: [*a, *a]` doubled 40 times would otherwise walk 2**40 pairs."""
     own, merged = [], []
     for key_node, value_node in node.value:
         if key_node.tag == _T + "merge":
@@ -299,7 +540,12 @@ def _merged_pairs(node, fail):
                         m.line + 1,
                         m.column + 1,
                     )
-                merged += _merged_pairs(src, fail)
+                if depth >= MAX_DEPTH:
+                    _fail_at(src.start_mark, fail, *_TOO_DEEP)
+                budget[0] -= len(src.value)
+                if budget[0] < 0:
+                    _fail_at(src.start_mark, fail, *_TOO_MANY)
+                merged += _merged_pairs(src, fail, budget, depth + 1)
         else:
             own.append((key_node, value_node))
     own_keys = {k.value for k, _ in own if isinstance(k, yaml.ScalarNode)}
