@@ -123,36 +123,17 @@ def build(
     installed) and write every valid spec.
 
     A spec whose generated file is up to date (see stamp.py) is skipped unless `force`. `progress`,
-    when given, is called as progress(stage, done, total) while the build goes on. One build of an
-    output folder runs at a time: another one waits for it (saying so on stderr).
+    when given, is called as progress(stage, done, total) while the build goes on.
     A file that dagforge did not write is never overwritten or removed (see write.py); an output
     folder that cannot be written is a problem of the build (exit 2), not of a spec.
     """
-    out = Path(output)
-    timeout = float(os.environ.get("DAGFORGE_LOCK_TIMEOUT", LOCK_TIMEOUT))
-    try:
-        with write.locked(out, timeout, partial(_waiting, out)):
-            return _build(paths, out, verify, force, progress, airflow)
-    except OutputError as e:
-        return BuildResult(problems=[_environment(str(e))])
-
-
-def _waiting(out: Path) -> None:
-    print(
-        f"dagforge: waiting for another build of {out.as_posix()} to finish",
-        file=sys.stderr,
-        flush=True,
-    )
-
-
-def _environment(message: str) -> Diagnostic:
-    """A problem of where build writes (a full disk, a read-only folder): exit 2, as for usage."""
-    return Diagnostic("dagforge", 0, 0, message, code="environment")
-
-
-def _build(paths, out: Path, verify, force: bool, progress, airflow: str) -> BuildResult:
     from . import verify as verifier
 
+    out = Path(output)
+    try:
+        write.check_folder(out)  # before any work: `-o` names a file, or a link to nowhere
+    except OutputError as e:
+        return BuildResult(problems=[_environment(str(e))])
     target = targets.target(airflow)
     progress = progress or (lambda stage, done, total: None)
     # Each spec goes on from validation to its generated file in the same worker: one pass, no barrier.
@@ -166,22 +147,6 @@ def _build(paths, out: Path, verify, force: bool, progress, airflow: str) -> Bui
         s for s in result.specs if s.ok and not s.up_to_date
     ]  # still ok after the checks across specs
     result.rendered = len(good)
-    for spec in good:
-        file = out / f"{spec.pipeline.dag_id}.py"
-        if foreign(file):
-            doc = docs[spec.path]
-            where = doc.where(("dag_id",), key=True) if ("dag_id",) in doc.key_positions else (0, 0)
-            spec.diagnostics.append(
-                Diagnostic(
-                    doc.display,
-                    *where,
-                    f"{file.as_posix()} exists and was not written by dagforge: "
-                    "build does not overwrite it",
-                    f"give this spec another dag_id, or move or delete {file.as_posix()} yourself",
-                    code="foreign",
-                )
-            )
-    good = [s for s in good if s.ok]
     insist = verify is True
     if verify is None:
         verify = verifier.airflow_installed()
@@ -204,26 +169,65 @@ def _build(paths, out: Path, verify, force: bool, progress, airflow: str) -> Bui
                 )
                 return result
             result.warnings.append(f"not verified: {e} (pass --no-verify to build without trying)")
+    if good or out.is_dir():  # else there is nothing to write or remove: no folder is made
+        timeout = float(os.environ.get("DAGFORGE_LOCK_TIMEOUT", LOCK_TIMEOUT))
+        try:
+            with write.locked(out, timeout, partial(_waiting, out)):
+                _write(result, good, docs, out, paths, progress)
+        except OutputError as e:
+            result.problems.append(_environment(str(e)))
+    return result
+
+
+def _waiting(out: Path) -> None:
+    print(
+        f"dagforge: waiting for another build of {out.as_posix()} to finish",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _environment(message: str) -> Diagnostic:
+    """A problem of where build writes (a full disk, a read-only folder): exit 2, as for usage."""
+    return Diagnostic("dagforge", 0, 0, message, code="environment")
+
+
+def _write(result: BuildResult, good: list[SpecResult], docs, out: Path, paths, progress) -> None:
+    """Write the files of `good` and remove the orphans, holding the output folder's lock: another
+    build's remove_stale must not see this one's temporary files (nor this one's the other's)."""
     for i, spec in enumerate(good):
-        if spec.ok:
-            file = out / f"{spec.pipeline.dag_id}.py"
+        file = out / f"{spec.pipeline.dag_id}.py"
+        if spec.ok and foreign(file):
+            spec.diagnostics.append(_foreign(docs[spec.path], file))
+        elif spec.ok:
             try:
                 write_atomic(file, spec.code)
             except OSError as e:  # the disk is full, the folder read-only: the next ones fail too
                 result.problems.append(
                     _environment(f"cannot write {file.as_posix()}: {e.strerror or e}")
                 )
-                break
+                return
             spec.output = file
         progress("writing", i + 1, len(good))
-    if not result.problems:
-        try:
-            result.removed = remove_stale(
-                out, {s.path: s.output for s in result.specs}, _scope(paths)
-            )
-        except OSError as e:
-            result.problems.append(_environment(f"cannot remove {e.filename}: {e.strerror or e}"))
-    return result
+    if result.problems:  # a path given is missing: what is gone from it cannot be told
+        return
+    try:
+        result.removed = remove_stale(out, {s.path: s.output for s in result.specs}, _scope(paths))
+    except OSError as e:
+        result.problems.append(_environment(f"cannot remove {e.filename}: {e.strerror or e}"))
+
+
+def _foreign(doc: Document, file: Path) -> Diagnostic:
+    """A spec whose file would replace one dagforge did not write: at its dag_id, if it has one."""
+    line, col = doc.where(("dag_id",), key=True) if ("dag_id",) in doc.key_positions else (0, 0)
+    return Diagnostic(
+        doc.display,
+        line,
+        col,
+        f"{file.as_posix()} exists and was not written by dagforge: build does not overwrite it",
+        f"give this spec another dag_id, or move or delete {file.as_posix()} yourself",
+        code="foreign",
+    )
 
 
 def _scope(paths) -> list[Path]:

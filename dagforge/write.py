@@ -23,8 +23,8 @@ class OutputError(Exception):
     """The output folder cannot be written: a full disk, a read-only folder, not a folder at all."""
 
 
-def output_folder(out: Path) -> None:
-    """Make the output folder, or raise OutputError saying why it cannot be one."""
+def check_folder(out: Path) -> None:
+    """Raise OutputError when `out` cannot be an output folder: a file, or a link to nothing."""
     if out.is_symlink() and not out.exists():
         raise OutputError(
             f"cannot write to {out.as_posix()}: it is a symbolic link to {os.readlink(out)}, "
@@ -32,23 +32,20 @@ def output_folder(out: Path) -> None:
         )
     if out.exists() and not out.is_dir():
         raise OutputError(f"cannot write to {out.as_posix()}: it is a file, not a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise OutputError(f"cannot write to {out.as_posix()}: {e.strerror}") from None
 
 
 @contextmanager
 def locked(out: Path, timeout: float, waiting: Callable[[], None]) -> Iterator[None]:
-    """Hold the lock of the output folder (made first) while the block runs: one build at a time,
-    so that no build removes what another is writing. Calls `waiting()` once when another build
-    holds it, then waits up to `timeout` seconds (OutputError after that). The operating system
-    releases the lock of a build that was killed."""
+    """Hold the lock of the output folder (made first) while the block runs: one build at a time
+    writes and tidies it, so that no build removes what another is writing. Calls `waiting()` once
+    when another build holds it, then waits up to `timeout` seconds (OutputError after that). The
+    operating system releases the lock of a build that was killed."""
     from filelock import FileLock, Timeout  # only build takes the lock
 
-    output_folder(out)
+    check_folder(out)
     lock = FileLock(out / LOCK_NAME)
     try:
+        out.mkdir(parents=True, exist_ok=True)
         try:
             lock.acquire(timeout=0)  # one try
         except Timeout:
