@@ -26,8 +26,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Validate YAML pipeline specs and compile them into plain Airflow DAG files "
         "(Airflow 3, or Airflow 2.10 with --airflow 2).",
         epilog="Exit codes: 0 all good, 1 a spec is invalid, a generated file is out of date, or (run) the "
-        "run failed, 2 usage error or an output folder that cannot be written (disk full, read-only), "
-        "3 internal error.",
+        "run failed, 2 usage error or an output folder that cannot be written (disk full, "
+        "read-only), 3 internal error.",
     )
     parser.add_argument("--version", action="version", version=f"dagforge {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
