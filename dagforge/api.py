@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -20,9 +21,18 @@ from datetime import UTC, datetime
 from functools import lru_cache, partial
 from pathlib import Path
 
-from . import config, defaults, diagram, drift, scaffold, stamp, targets
+from . import config, defaults, diagram, drift, scaffold, stamp, targets, write
 from .diagnostics import Diagnostic, has_errors
-from .load import Document, LoadError, TooLarge, display_path, find_specs, load, read_bounded
+from .load import (
+    DEFAULTS_NAMES,
+    Document,
+    LoadError,
+    TooLarge,
+    display_path,
+    find_specs,
+    load,
+    read_bounded,
+)
 from .model import Pipeline, build_model
 from .validate import (
     cross_dag_problems,
@@ -33,9 +43,10 @@ from .validate import (
     validate_defaults,
 )
 from .validate import validate as validate_document
-from .write import orphans, remove_stale, write_atomic
+from .write import OutputError, foreign, orphans, remove_stale, write_atomic
 
 PARALLEL_ABOVE = 8  # more specs than this to build: load, validate, render and format them in a pool of processes
+LOCK_TIMEOUT = 600.0  # seconds to wait for another build of the folder (DAGFORGE_LOCK_TIMEOUT)
 
 
 @dataclass
@@ -124,12 +135,18 @@ def build(
     A spec whose generated file is up to date (see stamp.py) is skipped unless `force`. `progress`,
     when given, is called as progress(stage, done, total) while the build goes on. Verifying, one
     import of the user's code may take `import_timeout` seconds (default: config.import_timeout()).
+    A file that dagforge did not write is never overwritten or removed (see write.py); an output
+    folder that cannot be written is a problem of the build (exit 2), not of a spec.
     """
     from . import verify as verifier
 
+    out = Path(output)
+    try:
+        write.check_folder(out)  # before any work: `-o` names a file, or a link to nowhere
+    except OutputError as e:
+        return BuildResult(problems=[_environment(str(e))])
     target = targets.target(airflow)
     progress = progress or (lambda stage, done, total: None)
-    out = Path(output)
     # Each spec goes on from validation to its generated file in the same worker: one pass, no barrier.
     result, docs = _check(
         paths,
@@ -165,15 +182,72 @@ def build(
                 )
                 return result
             result.warnings.append(f"not verified: {e} (pass --no-verify to build without trying)")
-    for i, spec in enumerate(good):
-        if spec.ok:
-            spec.output = out / f"{spec.pipeline.dag_id}.py"
-            write_atomic(spec.output, spec.code)
-        progress("writing", i + 1, len(good))
-    if not result.problems:
-        written = {s.display: s.output for s in result.specs if s.output}
-        result.removed = remove_stale(out, written)
+    if good or out.is_dir():  # else there is nothing to write or remove: no folder is made
+        timeout = float(os.environ.get("DAGFORGE_LOCK_TIMEOUT", LOCK_TIMEOUT))
+        try:
+            with write.locked(out, timeout, partial(_waiting, out)):
+                _write(result, good, docs, out, paths, progress)
+        except OutputError as e:
+            result.problems.append(_environment(str(e)))
     return result
+
+
+def _waiting(out: Path) -> None:
+    print(
+        f"dagforge: waiting for another build of {out.as_posix()} to finish",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _environment(message: str) -> Diagnostic:
+    """A problem of where build writes (a full disk, a read-only folder): exit 2, as for usage."""
+    return Diagnostic("dagforge", 0, 0, message, code="environment")
+
+
+def _write(result: BuildResult, good: list[SpecResult], docs, out: Path, paths, progress) -> None:
+    """Write the files of `good` and remove the orphans, holding the output folder's lock: another
+    build's remove_stale must not see this one's temporary files (nor this one's the other's)."""
+    for i, spec in enumerate(good):
+        file = out / f"{spec.pipeline.dag_id}.py"
+        if spec.ok and foreign(file):
+            spec.diagnostics.append(_foreign(docs[spec.path], file))
+        elif spec.ok:
+            try:
+                write_atomic(file, spec.code)
+            except OSError as e:  # the disk is full, the folder read-only: the next ones fail too
+                result.problems.append(
+                    _environment(f"cannot write {file.as_posix()}: {e.strerror or e}")
+                )
+                return
+            spec.output = file
+        progress("writing", i + 1, len(good))
+    if result.problems:  # a path given is missing: what is gone from it cannot be told
+        return
+    try:
+        result.removed = remove_stale(out, {s.path: s.output for s in result.specs}, _scope(paths))
+    except OSError as e:
+        result.problems.append(_environment(f"cannot remove {e.filename}: {e.strerror or e}"))
+
+
+def _foreign(doc: Document, file: Path) -> Diagnostic:
+    """A spec whose file would replace one dagforge did not write: at its dag_id, if it has one."""
+    line, col = doc.where(("dag_id",), key=True) if ("dag_id",) in doc.key_positions else (0, 0)
+    return Diagnostic(
+        doc.display,
+        line,
+        col,
+        f"{file.as_posix()} exists and was not written by dagforge: build does not overwrite it",
+        f"give this spec another dag_id, or move or delete {file.as_posix()} yourself",
+        code="foreign",
+    )
+
+
+def _scope(paths) -> list[Path]:
+    """The files and folders a build was given, resolved (a defaults.yaml stands for its folder, as
+    in find_specs): only a generated file whose spec lies in them can be an orphan."""
+    given = [Path(p).resolve() for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
+    return [p.parent if p.name in DEFAULTS_NAMES and p.is_file() else p for p in given]
 
 
 def check(paths=("specs",), output="generated_dags", airflow: str = targets.DEFAULT) -> CheckResult:
@@ -182,17 +256,17 @@ def check(paths=("specs",), output="generated_dags", airflow: str = targets.DEFA
     airflow = targets.target(airflow).airflow
     out = Path(output)
     result, docs = _check(paths, CheckResult, up_to_date=_up_to_date(out, airflow))
-    files = {}
+    files = {}  # spec path -> the file it writes
     for spec in result.specs:
         if spec.up_to_date:
-            files[spec.display] = spec.output
+            files[spec.path] = spec.output
             continue
         if spec.ok:
-            spec.pipeline = spec.guard(_pipeline, docs.get(spec.path), airflow)
+            spec.pipeline = spec.guard(_pipeline, docs.get(spec.path), airflow, out)
         if not spec.ok:
             continue
         p = spec.pipeline
-        files[spec.display] = file = out / f"{p.dag_id}.py"
+        files[spec.path] = file = out / f"{p.dag_id}.py"
         found = spec.guard(
             drift.compare,
             spec.display,
@@ -200,6 +274,7 @@ def check(paths=("specs",), output="generated_dags", airflow: str = targets.DEFA
             file,
             p.input_sha256,
             lambda: generate(p, airflow),
+            p.source,
         )
         if found:
             result.drift.append(found)
@@ -209,7 +284,7 @@ def check(paths=("specs",), output="generated_dags", airflow: str = targets.DEFA
         }  # a spec that moved is drift of its file, not an orphan
         result.drift += [
             drift.orphaned(path, moved_to)
-            for path, moved_to in orphans(out, files)
+            for path, moved_to in orphans(out, files, _scope(paths))
             if path.resolve() not in kept
         ]
     return result
@@ -274,9 +349,10 @@ def _one(spec, kind) -> tuple[BuildResult, Pipeline | None]:
     return result, only.pipeline
 
 
-def _pipeline(doc: Document, airflow: str) -> Pipeline:
-    """The model of a valid spec, with the input hash its generated file for `airflow` is stamped with."""
-    p = build_model(doc)
+def _pipeline(doc: Document, airflow: str, out: Path) -> Pipeline:
+    """The model of a valid spec, with the input hash its generated file in `out` for `airflow` is
+    stamped with."""
+    p = build_model(doc, write.source_name(doc.path, out))
     p.input_sha256 = stamp.input_sha256(p.source, doc.text, airflow, inputs=p.inputs)
     return p
 
@@ -290,7 +366,7 @@ def _current(target: Path, input_sha256: str) -> str | None:
 def _prepare(doc: Document, airflow: str, out: Path, force: bool) -> dict:
     """For a valid spec, the SpecResult fields of its generated file: its model, the notes for the
     target, and its code, from `out` when the file there is current (and not `force`), else rendered."""
-    p = _pipeline(doc, airflow)
+    p = _pipeline(doc, airflow, out)
     notes = _target_notes(p, doc, targets.target(airflow))
     file = out / f"{p.dag_id}.py"
     current = None if force else _current(file, p.input_sha256)
@@ -433,23 +509,21 @@ def _up_to_date(out: Path, airflow: str):
     for path in sorted(out.glob("*.py")) if out.is_dir() else ():
         text = stamp.read_file(path)
         seen = stamp.read_stamp(text or "")
-        if seen.intact and seen.source not in intact:
+        if seen.intact and not seen.legacy and seen.source not in intact:
             intact[seen.source] = (path, text, seen.hashes.get("input"))
 
     def mark(spec: SpecResult) -> bool:
-        if spec.display not in intact:
+        source = write.source_name(spec.path, out)
+        if source not in intact:
             return False
-        path, text, recorded = intact[spec.display]
+        path, text, recorded = intact[source]
         try:
             spec_text = spec.path.read_bytes().decode("utf-8")
         except (OSError, UnicodeDecodeError):
             return False  # the full path reports it
         if any(m in spec_text for m in _OTHER_INPUTS) or any(m in text for m in _DEPENDS_ON_OTHERS):
             return False
-        if (
-            defaults.chain(spec.path)
-            or stamp.input_sha256(spec.display, spec_text, airflow) != recorded
-        ):
+        if defaults.chain(spec.path) or stamp.input_sha256(source, spec_text, airflow) != recorded:
             return False
         spec.up_to_date, spec.output, spec.code = True, path, text
         return True

@@ -2,7 +2,7 @@
 `dagforge.run_spec`, ...).
 
 Exit codes: 0 all good, 1 a spec is invalid, a generated file out of date, or (run) the run failed,
-2 usage error, 3 internal error.
+2 usage error or an output folder that cannot be written, 3 internal error.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Validate YAML pipeline specs and compile them into plain Airflow DAG files "
         "(Airflow 3, or Airflow 2.10 with --airflow 2).",
         epilog="Exit codes: 0 all good, 1 a spec is invalid, a generated file is out of date, or (run) the "
-        "run failed, 2 usage error, 3 internal error.",
+        "run failed, 2 usage error or an output folder that cannot be written (disk full, "
+        "read-only), 3 internal error.",
     )
     parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

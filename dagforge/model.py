@@ -122,7 +122,7 @@ class Group:
 @dataclass
 class Pipeline:
     dag_id: str
-    source: str  # the spec's path as the header names it
+    source: str  # the spec's path as the header names it (written as a literal: any text is safe)
     source_sha256: str
     description: str | None
     owner: str
@@ -173,8 +173,9 @@ class Pipeline:
         return [(up, t.task_id) for t in self.tasks for up in t.dependencies]
 
 
-def build_model(doc: Document) -> Pipeline:
-    """The Pipeline of a spec that passed validation."""
+def build_model(doc: Document, source: str | None = None) -> Pipeline:
+    """The Pipeline of a spec that passed validation; `source` is how its generated file's header
+    names it (write.source_name), else as messages name it."""
     d = doc.data
     tz = d.get("timezone", "UTC")
     alerts = _alerts(d.get("alerts") or {}, Alerts())
@@ -184,7 +185,7 @@ def build_model(doc: Document) -> Pipeline:
         schedule = values.parse_duration(schedule)
     p = Pipeline(
         dag_id=d.get("dag_id", doc.path.stem),
-        source=doc.display,
+        source=doc.display if source is None else source,
         source_sha256=hashlib.sha256(doc.text.encode("utf-8")).hexdigest(),
         description=d.get("description"),
         owner=d.get("owner", "airflow"),

@@ -6,8 +6,8 @@
 - github: one `::error file=…,line=…,col=…::…` workflow command per diagnostic on stdout, so GitHub
   shows each problem inline on a pull request; the summary stays a plain line.
 
-Exit codes: 0 all good, 1 a spec is invalid or a generated file is out of date, 2 usage error,
-3 internal error.
+Exit codes: 0 all good, 1 a spec is invalid or a generated file is out of date, 2 usage error or
+an output folder that cannot be written (disk full, read-only), 3 internal error.
 """
 
 from __future__ import annotations
@@ -58,8 +58,8 @@ def exit_code(result) -> int:
 
 def summary(result, command: str) -> str:
     """The closing line of a validate, build or check ("" for the commands about one spec)."""
-    if command not in _VERBS:
-        return ""
+    if command not in _VERBS or any(p.code == "environment" for p in result.problems):
+        return ""  # the output folder could not be written: its one error line says it all
     good, bad = len(result.specs) - len(result.invalid), len(result.invalid)
     text = f"{good} spec{'s' * (good != 1)} {_VERBS[command]}, {bad} invalid"
     if command == "build":

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .validate import schema_path
 from .version import version
-from .write import GENERATED_HEADER
+from .write import parse_header
 
 _TEMPLATES = Path(__file__).parent / "templates"
 _LINE = re.compile(r"^# (?P<name>source|input|output)-sha256: (?P<value>\S+)$")
@@ -56,7 +56,7 @@ def input_sha256(
     environment values it substituted, the defaults.yaml files it inherits), name -> text."""
     h = hashlib.sha256()
     parts = (
-        source.encode(),
+        source.encode("utf-8", "surrogateescape"),  # a file name that is not UTF-8 hashes too
         spec_text.encode("utf-8"),
         airflow.encode(),
         (generator or generator_digest()).encode(),
@@ -89,22 +89,25 @@ class Stamp:
     source: str | None  # the spec named in the first line; None: not a dagforge file
     hashes: dict  # "source" / "input" / "output" -> hex digest, as far as the header has them
     intact: bool  # the header has an output-sha256 and the text matches it: nobody edited the file
+    legacy: bool = False  # an older header, naming the spec relative to the folder build ran in
 
     def current(self, input_hash: str) -> bool:
-        """Exactly what `dagforge build` writes for a spec whose input hash is `input_hash`."""
-        return self.intact and self.hashes.get("input") == input_hash
+        """Exactly what `dagforge build` writes for a spec whose input hash is `input_hash` (never
+        for an older header: the next build writes the spec's path as this one does)."""
+        return self.intact and not self.legacy and self.hashes.get("input") == input_hash
 
 
 def read_stamp(text: str) -> Stamp:
     lines = [line.rstrip("\r") for line in text.split("\n", _HEADER_LINES)[:_HEADER_LINES]]
-    m = GENERATED_HEADER.match(lines[0]) if lines else None
+    header = parse_header(lines[0]) if lines else None
     hashes = {}
     for line in lines[1:]:
         found = _LINE.match(line)
         if found:
             hashes.setdefault(found["name"], found["value"])
-    intact = bool(m) and "output" in hashes and hashes["output"] == _output_hash(text)
-    return Stamp(m["source"] if m else None, hashes, intact)
+    intact = bool(header) and "output" in hashes and hashes["output"] == _output_hash(text)
+    source, legacy = header or (None, False)
+    return Stamp(source, hashes, intact, legacy)
 
 
 def is_hash_line(line: str) -> bool:
@@ -115,6 +118,6 @@ def read_file(path: Path) -> str | None:
     """The text of a generated file, or None when there is none (or it is not text)."""
     try:
         data = path.read_bytes()  # bytes: a changed line ending is an edit too
-    except FileNotFoundError:
+    except OSError:  # gone, a folder, unreadable: not a file build wrote (write.foreign says so)
         return None
     return data.decode("utf-8", errors="replace")

@@ -95,7 +95,7 @@ def test_a_file_without_dagforge_header_where_build_writes(tmp_path, write_spec)
     r = _check(tmp_path)
     assert r.returncode == 1
     assert (
-        "out/a.py:1:1: error: out/a.py is not a dagforge file: `dagforge build` would overwrite it with the DAG of specs/a.yaml"
+        "out/a.py:1:1: error: out/a.py is not a dagforge file: `dagforge build` will not write the DAG of specs/a.yaml there"
         in r.stderr
     )
 
@@ -132,7 +132,7 @@ def test_orphaned_spec_gone_and_dag_id_renamed(tmp_path, write_spec):
     assert "3 generated files out of date" in r.stderr
     # build fixes exactly what check named, and check agrees afterwards
     assert run_cli("build", "specs", "-o", "out", "--no-verify", cwd=tmp_path).returncode == 0
-    assert sorted(p.name for p in out.iterdir()) == ["b_renamed.py", "c.py", "hand_written.py"]
+    assert sorted(p.name for p in out.glob("*.py")) == ["b_renamed.py", "c.py", "hand_written.py"]
     assert _check(tmp_path).returncode == 0
 
 
