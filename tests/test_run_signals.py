@@ -15,13 +15,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 
 from dagforge.run import GRACE
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads /proc"),
-]
+reads_proc = pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads /proc")
 
 # The task's command starts a child in the background and waits in a second one: both are `sleep`,
 # renamed to the marker (which is also the DAG's id, so `airflow dags test MARKER` carries it too).
@@ -32,6 +30,19 @@ tasks:
   nap:
     operator: bash
     bash_command: "bash -c '(exec -a MARKER sleep 600) & exec -a MARKER sleep 600'"
+"""
+
+# The same, but the command runs with an environment of its own (the Bash operator's `env` replaces
+# the whole environment) and the background sleep in a session of its own: neither Airflow's stop of
+# the command's process group nor an environment variable reaches it, only its ancestry does.
+HIDDEN = """
+dag_id: MARKER
+start_date: 2024-01-01
+tasks:
+  nap:
+    operator: bash
+    env: {ONLY: this}
+    bash_command: "setsid bash -c 'exec -a MARKER sleep 600' & exec -a MARKER sleep 600"
 """
 
 # The task succeeds at once and leaves a sleep behind in the background.
@@ -132,17 +143,21 @@ class Run:
                     pass
 
 
+@pytest.mark.slow
+@reads_proc
 @pytest.mark.parametrize(
-    "signum, code, line",
+    "spec, signum, code, line",
     [
-        (signal.SIGTERM, 143, "dagforge: stopped (SIGTERM)"),
-        (signal.SIGINT, 130, "dagforge: interrupted"),
+        (SLEEPY, signal.SIGTERM, 143, "dagforge: stopped (SIGTERM)"),
+        (SLEEPY, signal.SIGINT, 130, "dagforge: interrupted"),
+        (HIDDEN, signal.SIGTERM, 143, "dagforge: stopped (SIGTERM)"),
     ],
+    ids=["SIGTERM", "SIGINT", "SIGTERM-setsid-own-env"],
 )
 def test_a_signal_while_a_task_runs_stops_every_process_and_removes_the_folder(
-    tmp_path, signum, code, line
+    tmp_path, spec, signum, code, line
 ):
-    run = Run(tmp_path, SLEEPY)
+    run = Run(tmp_path, spec)
     run.wait_for("task process", run.sleeping)
     run.proc.send_signal(signum)
     left, _, err = run.finish(timeout=GRACE + 5)  # Airflow gets GRACE seconds to end its run
@@ -152,6 +167,8 @@ def test_a_signal_while_a_task_runs_stops_every_process_and_removes_the_folder(
     assert err.splitlines()[-1] == line
 
 
+@pytest.mark.slow
+@reads_proc
 def test_sigterm_while_airflow_prepares_its_home_stops_it_and_removes_the_folder(tmp_path):
     run = Run(tmp_path, SLEEPY)
     run.wait_for(
@@ -166,6 +183,8 @@ def test_sigterm_while_airflow_prepares_its_home_stops_it_and_removes_the_folder
     assert err.splitlines()[-1] == "dagforge: stopped (SIGTERM)"
 
 
+@pytest.mark.slow
+@reads_proc
 def test_a_run_over_its_timeout_is_stopped_and_fails(tmp_path):
     run = Run(tmp_path, SLEEPY, "--timeout", "1m")
     left, out, err = run.finish(timeout=STARTS)
@@ -177,9 +196,20 @@ def test_a_run_over_its_timeout_is_stopped_and_fails(tmp_path):
     assert out.splitlines()[1].split()[:2] == ["nap", "failed"]  # as Airflow recorded it, stopped
 
 
+@pytest.mark.slow
+@reads_proc
 def test_a_finished_run_leaves_no_process_and_no_folder(tmp_path):
     run = Run(tmp_path, LEAVES_A_SLEEP)
     left, _, err = run.finish(timeout=STARTS)
     assert run.proc.returncode == 0, err
     assert left == {}
     assert list(run.tmp.iterdir()) == []
+
+
+def test_timeout_takes_a_duration(tmp_path):
+    r = run_cli("run", "spec.yaml", "--timeout", "5x", cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr.splitlines()[-1] == (
+        "dagforge run: error: argument --timeout: '5x' is not a duration: write a whole number "
+        "and a unit: 90s, 5m, 2h, 1d, or combined like 1h30m"
+    )
