@@ -190,9 +190,8 @@ def _run(tmp, run, spec, logical_date, conf, use_airflow_home, progress, timeout
     try:
         _read_outcome(result, db, last_run)
     except sqlite3.Error:
-        if (
-            not result.timed_out
-        ):  # killed mid-write, Airflow may leave a journal a reader can't undo
+        # Killed in the middle of a write, Airflow may leave a journal that a reader cannot undo.
+        if not result.timed_out:
             raise
     return result
 
