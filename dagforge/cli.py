@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import traceback
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -151,8 +153,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Build SPEC into a temporary dags folder and run its DAG once with "
         "`airflow dags test`, in a throwaway Airflow home with a SQLite database. "
         "Alert mails go through AIRFLOW_CONN_SMTP_DEFAULT.",
-        epilog="Exit codes: 0 the run succeeded, 1 it failed or the spec is invalid, "
-        "2 usage error, 3 internal error.",
+        epilog="Exit codes: 0 the run succeeded, 1 it failed, ran out of time or the spec is "
+        "invalid, 2 usage error, 3 internal error, 130 Ctrl-C (SIGINT), 143 SIGTERM, 129 SIGHUP. "
+        "However the run ends, it leaves no process and no temporary file behind.",
     )
     r.add_argument("spec", metavar="SPEC", help="the spec file")
     r.add_argument(
@@ -167,6 +170,14 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run in the Airflow home AIRFLOW_HOME names (its SQLite database must be migrated) "
         "instead of a throwaway one",
+    )
+    r.add_argument(
+        "--timeout",
+        type=_timeout,
+        metavar="DURATION",
+        help="stop the run, and fail, when airflow dags test takes longer, its start-up included "
+        "(90s, 30m, 2h, 1h30m; 0: no limit); default: the spec's dagrun_timeout plus 1m, "
+        "no limit when it has none",
     )
     r.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
     return parser
@@ -214,6 +225,15 @@ def _conf(text: str) -> dict:
     return value
 
 
+def _timeout(text: str):
+    from .values import DURATION_HINT, parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"{e}: {DURATION_HINT}") from None
+
+
 def _moment(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
@@ -233,6 +253,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("dagforge: interrupted", file=sys.stderr)
         return 130
+    except Stopped as e:
+        print(f"dagforge: stopped ({signal.Signals(e.signum).name})", file=sys.stderr)
+        return 128 + e.signum
     except Exception as e:
         if getattr(args, "debug", False):
             traceback.print_exc()
@@ -345,6 +368,35 @@ def _new(args) -> int:
     return EXIT_OK
 
 
+class Stopped(BaseException):
+    """SIGTERM or SIGHUP arrived: like KeyboardInterrupt for SIGINT, it unwinds the program so that
+    its `finally` blocks run (`dagforge run` stops its processes and removes its folder there)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def _signals_unwind():
+    """SIGINT, SIGTERM and SIGHUP raise KeyboardInterrupt or Stopped, the first one only: a second
+    Ctrl-C while the first one's cleanup runs must not cut that cleanup short."""
+    caught = []
+
+    def handler(signum, frame):
+        if not caught:
+            caught.append(signum)
+            raise KeyboardInterrupt if signum == signal.SIGINT else Stopped(signum)
+
+    stopping = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    old = {signum: signal.signal(signum, handler) for signum in stopping}
+    try:
+        yield
+    finally:
+        for signum, previous in old.items():
+            signal.signal(signum, previous)
+
+
 def _run_spec(args) -> int:
     from .run import AirflowError, UsageError, run_spec
 
@@ -362,7 +414,15 @@ def _run_spec(args) -> int:
         print(f"dagforge: {message} ...", file=sys.stderr, flush=True)
 
     try:
-        result = run_spec(args.spec, args.logical_date, args.conf, args.use_airflow_home, progress)
+        with _signals_unwind():
+            result = run_spec(
+                args.spec,
+                args.logical_date,
+                args.conf,
+                args.use_airflow_home,
+                progress,
+                timeout=args.timeout,
+            )
     except UsageError as e:
         print(f"dagforge: {visible(str(e))}", file=sys.stderr)
         return EXIT_USAGE
@@ -371,6 +431,18 @@ def _run_spec(args) -> int:
         return EXIT_INVALID
     if not result.build.ok or not result.build.specs:
         return emit(result.build, "build")
+    if result.timed_out:
+        from .describe import duration_words
+
+        if result.tasks:
+            print(_table(result.tasks))
+        limit = "--timeout" if args.timeout else "the spec's dagrun_timeout + 1m; see --timeout"
+        print(
+            f"dagforge: stopped the run of {result.dag_id} after "
+            f"{duration_words(result.timeout)} ({limit})",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
     if result.state is None:
         print(
             f"dagforge: airflow dags test started no run of {result.dag_id}; it said:\n"

@@ -6,6 +6,14 @@ AIRFLOW_HOME), and `airflow dags test` runs the DAG with Airflow's own retries a
 adds nothing to the generated file: its alert mails are the file's own callbacks, sent through the
 `smtp_default` connection the user configured (AIRFLOW_CONN_SMTP_DEFAULT).
 
+Nothing the run starts outlives it, however it ends (success, failure, an exception, Ctrl-C,
+SIGTERM): `run_spec` stops every process it started and removes its temporary folder in a `finally`
+(the CLI turns SIGTERM and SIGHUP into an exception, as Python does SIGINT, so that it runs). The
+processes are found by a token in their environment and as descendants of the `airflow` commands: a
+process group is not enough, because the Bash operator starts each command in a session of its own.
+The folder also holds every temporary file Airflow and the tasks make (TMPDIR points into it), and
+the rendered DAG with its substituted environment values.
+
 The outcome is read from the metadata database with the stdlib `sqlite3`, read-only, after Airflow
 has exited: one query gives every task's state, try number, start, end and duration, and the
 history table gives the start of every try. `airflow tasks states-for-dag-run` would cost another
@@ -20,18 +28,26 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
+import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from .api import BuildResult, build
 
 LOG_LINES = 10  # how much of a failed task's log a failed run shows
+PREPARE_TIMEOUT = 600  # seconds for `airflow db migrate` or `config`: a hang becomes an error
+STARTUP = timedelta(minutes=1)  # what `dags test` takes before the run starts, on a busy machine
+GRACE = 10  # seconds the processes get after SIGTERM (Airflow ends its run: ~7 s), before SIGKILL
+TOKEN = "DAGFORGE_RUN_TOKEN"  # the environment variable that marks the processes of one run
 
 
 class UsageError(Exception):
@@ -70,11 +86,13 @@ class RunResult:
     state: str | None = None  # the DAG run's final state; None when Airflow started no run
     tasks: list[TaskRun] = field(default_factory=list)  # in the order they started
     seconds: float = 0.0  # wall time of `airflow dags test`
+    timeout: timedelta | None = None  # the limit `airflow dags test` ran under (None: no limit)
+    timed_out: bool = False  # it hit the limit and was stopped; `state` is where the run stood
     output: str = ""  # everything `airflow dags test` printed
 
     @property
     def ok(self) -> bool:
-        return self.state == "success"
+        return self.state == "success" and not self.timed_out
 
     @property
     def failed(self) -> list[TaskRun]:
@@ -87,11 +105,18 @@ def run_spec(
     conf: dict | None = None,
     use_airflow_home: bool = False,
     progress=None,
+    timeout: timedelta | None = None,
 ) -> RunResult:
     """Build `spec` into a temporary dags folder and run its DAG once with `airflow dags test`.
 
     `progress`, when given, is called with one line of text once the spec is built and the run
-    begins (it takes a few seconds)."""
+    begins (it takes a few seconds). `timeout` limits `airflow dags test`, Airflow's start-up
+    included; by default it is the spec's dagrun_timeout plus STARTUP, and no limit when the spec
+    has none (or `timeout` is zero). A run that hits it is stopped and comes back with `timed_out`
+    set.
+
+    However this returns or raises, every process it started has been stopped and its temporary
+    folder removed."""
     from .verify import airflow_installed
 
     spec = Path(spec)
@@ -102,56 +127,76 @@ def run_spec(
     if use_airflow_home and not os.environ.get("AIRFLOW_HOME"):
         raise UsageError("--use-airflow-home needs AIRFLOW_HOME to be set")
 
-    with tempfile.TemporaryDirectory(prefix="dagforge-run-") as tmp:
-        dags = Path(tmp, "dags")
-        env = _environment(dags)
-        if use_airflow_home:
-            db = _user_database(env)
-            last_run = _last_run_id(db)
-        else:
-            home = Path(tmp, "airflow-home")
-            db = home / "airflow.db"
-            env.update(
-                AIRFLOW_HOME=str(home), AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{db}"
-            )
+    run = _Processes(secrets.token_hex(16))
+    tmp = None
+    try:
+        with _signals_held():  # a signal now would leave the folder made but not yet named `tmp`
+            tmp = tempfile.mkdtemp(prefix="dagforge-run-")
+        return _run(Path(tmp), run, spec, logical_date, conf, use_airflow_home, progress, timeout)
+    finally:
+        with _signals_held():  # the first SIGTERM or Ctrl-C unwinds to here; it must finish
+            run.stop()
+            if tmp:
+                shutil.rmtree(tmp)
 
-        result = RunResult(build([spec], dags, verify=True))
-        if not result.build.ok or not result.build.specs:
-            return result
-        result.dag_id = result.build.specs[0].pipeline.dag_id
-        if progress:
-            where = (
-                f"the Airflow home {env['AIRFLOW_HOME']}"
-                if use_airflow_home
-                else "a throwaway Airflow home"
-            )
-            progress(f"running {result.dag_id} with airflow dags test in {where}")
-        if not use_airflow_home:
-            _airflow(["db", "migrate"], env, "could not prepare the throwaway Airflow home")
-            last_run = 0
-        command = ["dags", "test", result.dag_id]
-        if logical_date is not None:
-            command.append(
-                logical_date if isinstance(logical_date, str) else logical_date.isoformat()
-            )
-        if conf is not None:
-            command += ["--conf", json.dumps(conf)]
-        started = time.monotonic()
-        proc = subprocess.run(
-            [sys.executable, "-m", "airflow", *command],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
+
+def _run(tmp, run, spec, logical_date, conf, use_airflow_home, progress, timeout) -> RunResult:
+    dags = tmp / "dags"
+    env = _environment(dags, tmp / "tmp", run.token)
+    if use_airflow_home:
+        db = _user_database(env, run)
+        last_run = _last_run_id(db)
+    else:
+        home = tmp / "airflow-home"
+        db = home / "airflow.db"
+        env.update(AIRFLOW_HOME=str(home), AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{db}")
+
+    result = RunResult(build([spec], dags, verify=True))
+    if not result.build.ok or not result.build.specs:
+        return result
+    pipeline = result.build.specs[0].pipeline
+    result.dag_id = pipeline.dag_id
+    if timeout is None and pipeline.dagrun_timeout is not None:
+        timeout = pipeline.dagrun_timeout + STARTUP
+    result.timeout = timeout
+    if progress:
+        where = (
+            f"the Airflow home {env['AIRFLOW_HOME']}"
+            if use_airflow_home
+            else "a throwaway Airflow home"
         )
-        result.seconds = time.monotonic() - started
-        result.output = proc.stdout
+        progress(f"running {result.dag_id} with airflow dags test in {where}")
+    if not use_airflow_home:
+        _airflow(["db", "migrate"], env, run, "could not prepare the throwaway Airflow home")
+        last_run = 0
+    command = ["dags", "test", result.dag_id]
+    if logical_date is not None:
+        command.append(logical_date if isinstance(logical_date, str) else logical_date.isoformat())
+    if conf is not None:
+        command += ["--conf", json.dumps(conf)]
+    # Into a file, not a pipe: the run ends when Airflow exits, even if a task left a process
+    # behind that holds Airflow's output open.
+    output = tmp / "output.txt"
+    started = time.monotonic()
+    with output.open("wb") as out:
+        proc = run.start(command, env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        proc.wait(timeout=timeout.total_seconds() if timeout else None)
+    except subprocess.TimeoutExpired:
+        result.timed_out = True
+        run.stop()  # now, so that the database says where the run stood when it was stopped
+    result.seconds = time.monotonic() - started
+    result.output = output.read_text(encoding="utf-8", errors="replace")
+    try:
         _read_outcome(result, db, last_run)
+    except sqlite3.Error:
+        # Killed in the middle of a write, Airflow may leave a journal that a reader cannot undo.
+        if not result.timed_out:
+            raise
     return result
 
 
-def _environment(dags: Path) -> dict:
+def _environment(dags: Path, tmp: Path, token: str) -> dict:
     """The child's environment: the caller's (with its AIRFLOW_CONN_SMTP_DEFAULT), our dags folder."""
     env = dict(os.environ)
     # As in an activated virtualenv: a task's `airflow ...` or `python ...` is the one running it, and
@@ -163,26 +208,114 @@ def _environment(dags: Path) -> dict:
     env["AIRFLOW__LOGGING__LOGGING_LEVEL"] = (
         "INFO"  # the task logs a failed run shows are INFO lines
     )
+    # Temporary files of Airflow and of the tasks go into the run's folder, and go with it even when
+    # a process that made them had to be killed.
+    tmp.mkdir()
+    env["TMPDIR"] = str(tmp)
+    env[TOKEN] = token
     return env
 
 
-def _airflow(args: list[str], env: dict, what: str) -> str:
-    proc = subprocess.run(
-        [sys.executable, "-m", "airflow", *args], env=env, capture_output=True, text=True
-    )
-    if proc.returncode != 0:
-        raise AirflowError(
-            f"{what}: `airflow {' '.join(args)}` failed: {_tail(proc.stderr or proc.stdout, 1)}"
+class _Processes:
+    """The processes of one run: the `airflow` commands it starts and everything they start."""
+
+    def __init__(self, token: str):
+        self.token = token
+        self.started: list[subprocess.Popen] = []
+
+    def start(self, args: list[str], env: dict, **output) -> subprocess.Popen:
+        # A session of its own: Ctrl-C at the terminal reaches dagforge alone, which stops the run.
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "airflow", *args],
+            env=env,
+            **(output or dict(stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)),
+            start_new_session=True,
         )
-    return proc.stdout
+        self.started.append(proc)
+        return proc
+
+    def stop(self) -> None:
+        """Stop them all: SIGTERM, so that Airflow ends its tasks and removes its own files, then
+        SIGKILL what is left after GRACE seconds, until none is left."""
+        import psutil  # Airflow's own dependency, so there wherever a run can start
+
+        procs = self._find(psutil)
+        for p in procs:
+            _signal(p, signal.SIGTERM)
+        _, alive = psutil.wait_procs(procs, timeout=GRACE)
+        for _ in range(10):  # anything that forked while we looked is found on the next pass
+            alive = {p for p in alive if p.is_running()} | self._find(psutil)
+            if not alive:
+                break
+            for p in alive:
+                _signal(p, signal.SIGKILL)
+            _, alive = psutil.wait_procs(alive, timeout=1)
+        for proc in self.started:
+            proc.wait()  # when psutil reaped it already, this returns at once
+            for pipe in (proc.stdout, proc.stderr):
+                if pipe:
+                    pipe.close()
+
+    def _find(self, psutil) -> set:
+        """Those carrying the token (a task's command in its own session, or orphaned), and the
+        descendants of the `airflow` commands (a task's command started with an environment of its
+        own: the Bash operator's `env`), looked up before any is stopped and so still attached."""
+        found = set()
+        for proc in self.started:
+            if proc.returncode is not None:  # reaped: its pid may be another process's by now
+                continue
+            try:
+                found.add(parent := psutil.Process(proc.pid))
+                found.update(parent.children(recursive=True))
+            except psutil.Error:
+                pass
+        for p in psutil.process_iter():
+            try:
+                if p.environ().get(TOKEN) == self.token:
+                    found.add(p)
+            except psutil.Error:  # another user's process, or one that is gone
+                pass
+        return {p for p in found if p.pid != os.getpid()}
 
 
-def _user_database(env: dict) -> Path:
+def _signal(proc, signum) -> None:
+    try:
+        proc.send_signal(signum)
+    except Exception:  # psutil.NoSuchProcess: it is gone already; AccessDenied: not ours after all
+        pass
+
+
+@contextmanager
+def _signals_held():
+    """SIGINT, SIGTERM and SIGHUP wait until the block is done (they are delivered after it)."""
+    stopping = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, stopping)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _airflow(args: list[str], env: dict, run: _Processes, what: str) -> str:
+    proc = run.start(args, env)
+    try:
+        out, err = proc.communicate(timeout=PREPARE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise AirflowError(
+            f"{what}: `airflow {' '.join(args)}` did not finish in {PREPARE_TIMEOUT} seconds"
+        ) from None
+    if proc.returncode != 0:
+        raise AirflowError(f"{what}: `airflow {' '.join(args)}` failed: {_tail(err or out, 1)}")
+    return out
+
+
+def _user_database(env: dict, run: _Processes) -> Path:
     """The SQLite file of the metadata database AIRFLOW_HOME is configured with, as Airflow resolves it."""
     url = (
         _airflow(
             ["config", "get-value", "database", "sql_alchemy_conn"],
             env,
+            run,
             "could not read the Airflow configuration",
         )
         .strip()
