@@ -174,31 +174,23 @@ def build(
 
 def check(paths=("specs",), output="generated_dags", airflow: str = targets.DEFAULT) -> CheckResult:
     """Compare `output` with what `build --airflow AIRFLOW` would write there: stale, hand-edited,
-    missing and orphaned files (see drift.py). Writes nothing and never imports Airflow."""
+    missing and orphaned files (see drift.py). Every valid spec's file is rendered again and
+    compared byte for byte: the header's hashes prove nothing, anyone can recompute them. Writes
+    nothing and never imports Airflow."""
     airflow = targets.target(airflow).airflow
     out = Path(output)
-    result, docs = _check(paths, CheckResult, up_to_date=_up_to_date(out, airflow))
+    result, _ = _check(paths, CheckResult, then=partial(_prove, airflow=airflow, out=out))
     files = {}
     for spec in result.specs:
-        if spec.up_to_date:
-            files[spec.display] = spec.output
-            continue
-        if spec.ok:
-            spec.pipeline = spec.guard(_pipeline, docs.get(spec.path), airflow)
         if not spec.ok:
             continue
-        p = spec.pipeline
-        files[spec.display] = file = out / f"{p.dag_id}.py"
-        found = spec.guard(
-            drift.compare,
-            spec.display,
-            spec.source_lines,
-            file,
-            p.input_sha256,
-            lambda: generate(p, airflow),
-        )
-        if found:
-            result.drift.append(found)
+        files[spec.display] = spec.output
+        if not spec.up_to_date:
+            found = spec.guard(
+                drift.compare, spec.display, spec.source_lines, spec.output, spec.code
+            )
+            if found:
+                result.drift.append(found)
     if not result.problems:
         kept = {
             f.resolve() for f in files.values()
@@ -232,9 +224,7 @@ def explain(spec, after: datetime | None = None) -> ExplainResult:
     if p is not None:
         from . import describe  # cron words and run times: only for explain
 
-        result.text = result.specs[0].guard(
-            describe.explain, p, after or datetime.now(UTC)
-        )
+        result.text = result.specs[0].guard(describe.explain, p, after or datetime.now(UTC))
     return result
 
 
@@ -294,12 +284,35 @@ def _prepare(doc: Document, airflow: str, out: Path, force: bool) -> dict:
     return {"pipeline": p, "notes": notes, "code": generate(p, airflow)}
 
 
-def generate(p: Pipeline, airflow: str = targets.DEFAULT) -> str:
-    """The generated file of one model for Airflow `airflow`: rendered, formatted, sealed."""
-    from .format import format_source  # black and Jinja2 load only when something is rendered
+def _prove(doc: Document, airflow: str, out: Path) -> dict:
+    """For a valid spec (in a pool worker), the SpecResult fields of its generated file in `out`:
+    up_to_date when the file is byte for byte what build writes now, proven by rendering it again;
+    else the model and what build would write, for drift.compare."""
+    p = _pipeline(doc, airflow)
+    file = out / f"{p.dag_id}.py"
+    actual = stamp.read_file(file)
+    code = generate(p, airflow, actual)
+    if code == actual:
+        return {"output": file, "up_to_date": True}  # the model is not sent back: it is not needed
+    return {"pipeline": p, "output": file, "code": code}
+
+
+def generate(p: Pipeline, airflow: str = targets.DEFAULT, have: str | None = None) -> str:
+    """The generated file of one model for Airflow `airflow`: rendered, formatted, sealed.
+
+    When the sealed render is already `have` and black is sure to leave it as it is (the template
+    writes black's layout: format.settled), that is what black would give too, and black is not run.
+    """
+    from .format import (
+        format_source,
+        settled,
+    )  # Jinja2 and black load only when something is rendered
     from .render import render
 
-    return stamp.seal(format_source(render(p, airflow)))
+    source = render(p, airflow)
+    if have is not None and stamp.seal(source) == have and settled(source):
+        return have
+    return stamp.seal(format_source(source))
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
@@ -378,7 +391,7 @@ def _check(
     ) in result.specs:  # what `then` gave, for the specs still valid after the checks across specs
         if spec.ok and spec.path in prepared:
             fields = prepared[spec.path]
-            spec.diagnostics += fields.pop("notes")
+            spec.diagnostics += fields.pop("notes", [])
             for name, value in fields.items():
                 setattr(spec, name, value)
     return result, docs

@@ -2,10 +2,37 @@
 
 from __future__ import annotations
 
-import black
+import re
+from functools import cache
 
-_MODE = black.Mode(target_versions={black.TargetVersion.PY311})
+from .render import LINE_LENGTH
+
+# What black may change in a render even though the template writes black's layout: any character
+# but printable ASCII and newlines (black measures wide characters, strips trailing blanks, rewrites
+# tabs and carriage returns), a single quote (black may turn a string to double quotes; also
+# `float('inf')`), an exponent with a sign (black writes 1e20 for 1e+20), blanks at a line's end.
+_UNSETTLED = re.compile(r"[^\x20-\x7e\n]|'|\d[eE][+-]| \n")
+
+
+@cache
+def _mode():
+    import black  # here, not at the top: half a second, and `check` needs it only for drift
+
+    return black.Mode(target_versions={black.TargetVersion.PY311})
 
 
 def format_source(source: str) -> str:
-    return black.format_str(source, mode=_MODE)
+    import black
+
+    return black.format_str(source, mode=_mode())
+
+
+def settled(source: str) -> bool:
+    """Whether black is sure to leave `source`, a render of dagforge's template, as it is: cheap and
+    conservative. The template writes black's layout (tests/test_render.py, and black --check in
+    tests/test_lint.py); what spec values can do that it cannot lay out as black does is caught
+    here: a code line longer than black's limit, or what _UNSETTLED names. False only means
+    "run black"."""
+    if not source.endswith("\n") or source.endswith("\n\n") or _UNSETTLED.search(source):
+        return False
+    return all(len(line) <= LINE_LENGTH or line.startswith("#") for line in source.split("\n"))

