@@ -191,15 +191,10 @@ def check(paths=("specs",), output="generated_dags", airflow: str = targets.DEFA
             )
             if found:
                 result.drift.append(found)
-    if not result.problems:
-        kept = {
-            f.resolve() for f in files.values()
-        }  # a spec that moved is drift of its file, not an orphan
-        result.drift += [
-            drift.orphaned(path, moved_to)
-            for path, moved_to in orphans(out, files)
-            if path.resolve() not in kept
-        ]
+    gone = orphans(out, files) if not result.problems else []
+    if gone:  # a spec that moved is drift of its file, not an orphan
+        kept = {f.resolve() for f in files.values()}
+        result.drift += [drift.orphaned(p, to) for p, to in gone if p.resolve() not in kept]
     return result
 
 
