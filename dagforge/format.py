@@ -12,6 +12,9 @@ from .render import LINE_LENGTH
 # tabs and carriage returns), a single quote (black may turn a string to double quotes; also
 # `float('inf')`), an exponent with a sign (black writes 1e20 for 1e+20), blanks at a line's end.
 _UNSETTLED = re.compile(r"[^\x20-\x7e\n]|'|\d[eE][+-]| \n")
+# A line black cannot split, so leaves as long as it is: one argument, or one entry, that is a
+# single string, on its own line in a call or mapping the template wrote exploded (trailing comma).
+_LONE_STRING = re.compile(r' +(?:\w+=|"[^"\\]*": )"(?:[^"\\]|\\.)*",')
 
 
 @cache
@@ -31,8 +34,11 @@ def settled(source: str) -> bool:
     """Whether black is sure to leave `source`, a render of dagforge's template, as it is: cheap and
     conservative. The template writes black's layout (tests/test_render.py, and black --check in
     tests/test_lint.py); what spec values can do that it cannot lay out as black does is caught
-    here: a code line longer than black's limit, or what _UNSETTLED names. False only means
-    "run black"."""
+    here: a code line longer than black's limit (unless it is a lone string black cannot split),
+    or what _UNSETTLED names. False only means "run black"."""
     if not source.endswith("\n") or source.endswith("\n\n") or _UNSETTLED.search(source):
         return False
-    return all(len(line) <= LINE_LENGTH or line.startswith("#") for line in source.split("\n"))
+    return all(
+        len(line) <= LINE_LENGTH or line.startswith("#") or _LONE_STRING.fullmatch(line)
+        for line in source.split("\n")
+    )
