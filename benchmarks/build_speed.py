@@ -1,7 +1,9 @@
 """Build speed and start-up: wall seconds of the real `dagforge` command, as a user runs it.
 
 build: `dagforge build --no-verify` on N specs x T tasks: cold (empty output folder), warm
-       (nothing changed), one spec changed, and `dagforge check`; cold also at each size of
+       (nothing changed: every spec is rendered again and compared with its file), one spec
+       changed, and `dagforge check` (which renders every spec again too), also with one file
+       edited and its output-sha256 recomputed (check must fail); cold also at each size of
        --sizes for the chart. Verification (Airflow's DagBag) is timed on its own: it is
        Airflow's start-up and parse cost, not dagforge's.
 start-up: `dagforge --help` and `dagforge validate` of one spec; neither may import Airflow.
@@ -27,16 +29,18 @@ import yaml
 sys.path.insert(0, str(Path(__file__).parent))
 from parse_cost import spec
 
+from dagforge import stamp
+
 DAGFORGE = [sys.executable, "-m", "dagforge.cli"]
 
 
-def timed(args, cwd, env) -> float:
+def timed(args, cwd, env, expect: int = 0) -> float:
     start = time.perf_counter()
     proc = subprocess.run(
         args, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
     took = time.perf_counter() - start
-    if proc.returncode != 0:
+    if proc.returncode != expect:
         raise SystemExit(f"{' '.join(map(str, args))} failed:\n{proc.stderr[-2000:]}")
     return took
 
@@ -98,9 +102,15 @@ def main() -> None:
             return timed(build, tmp, env)
 
         results["one_changed"] = median_of(args.runs, one_changed)
-        results["check"] = median_of(
-            args.runs, lambda: timed([*DAGFORGE, "check", "specs", "-o", "out"], tmp, env)
-        )
+        check = [*DAGFORGE, "check", "specs", "-o", "out"]
+        results["check"] = median_of(args.runs, lambda: timed(check, tmp, env))
+        # A generated file edited and resealed (its output-sha256 recomputed, as anyone can): check
+        # fails on it, and runs black for that one file only.
+        edited = tmp / "out" / "pipeline_0001.py"
+        original = edited.read_text()
+        edited.write_text(stamp.seal(original.replace("echo 1 0", "echo tampered")))
+        results["check_tampered"] = median_of(args.runs, lambda: timed(check, tmp, env, expect=1))
+        edited.write_text(original)
         emptied(tmp / "out")
         results["cold_verified"] = timed(
             [*DAGFORGE, "build", "specs", "-o", "out", "--verify"], tmp, env
@@ -143,6 +153,7 @@ def main() -> None:
         ("warm (nothing changed)", "warm", 1),
         ("one spec changed", "one_changed", 1.5),
         ("dagforge check", "check", 2),
+        ("check, 1 file tampered", "check_tampered", 2),
     ]
     for label, key, target in rows:
         print(

@@ -59,9 +59,9 @@ class SpecResult:
     code: str | None = None  # the formatted DAG file
     output: Path | None = None  # where it was written
     internal_error: str | None = None  # a traceback: dagforge failed on this spec (a bug)
-    up_to_date: bool = (
-        False  # its output already was what build writes: not rendered, verified or written
-    )
+    # its output already was, byte for byte, what build writes: rendered to compare, not verified
+    # or written
+    up_to_date: bool = False
 
     @property
     def ok(self) -> bool:
@@ -83,7 +83,7 @@ class BuildResult:
     verified: bool = False
     removed: list[Path] = field(default_factory=list)  # generated files whose spec is gone
     warnings: list[str] = field(default_factory=list)  # about the build as a whole, not a spec
-    rendered: int = 0  # specs rendered by this build (the up-to-date ones are not)
+    rendered: int = 0  # specs generated anew (the up-to-date ones are rendered only to compare)
     workers: int = 1  # processes that loaded, validated and rendered them
 
     @property
@@ -132,7 +132,8 @@ def build(
     """Validate, generate for Airflow `airflow` ("3" or "2"), verify (default: when Airflow is
     installed) and write every valid spec.
 
-    A spec whose generated file is up to date (see stamp.py) is skipped unless `force`. `progress`,
+    A spec whose generated file is already byte for byte what it would write (rendered again to
+    compare: see `_prepare`) is not verified or written again, unless `force`. `progress`,
     when given, is called as progress(stage, done, total) while the build goes on. Verifying, one
     import of the user's code may take `import_timeout` seconds (default: config.import_timeout()).
     A file that dagforge did not write is never overwritten or removed (see write.py); an output
@@ -150,7 +151,6 @@ def build(
     # Each spec goes on from validation to its generated file in the same worker: one pass, no barrier.
     result, docs = _check(
         paths,
-        up_to_date=None if force else _up_to_date(out, target.airflow),
         then=partial(_prepare, airflow=target.airflow, out=out, force=force),
         progress=progress,
     )
@@ -252,36 +252,24 @@ def _scope(paths) -> list[Path]:
 
 def check(paths=("specs",), output="generated_dags", airflow: str = targets.DEFAULT) -> CheckResult:
     """Compare `output` with what `build --airflow AIRFLOW` would write there: stale, hand-edited,
-    missing and orphaned files (see drift.py). Writes nothing and never imports Airflow."""
+    missing and orphaned files (see drift.py). Every valid spec's file is rendered again and
+    compared byte for byte: the header's hashes prove nothing, anyone can recompute them. Writes
+    nothing and never imports Airflow."""
     airflow = targets.target(airflow).airflow
     out = Path(output)
-    result, docs = _check(paths, CheckResult, up_to_date=_up_to_date(out, airflow))
-    files = {}  # spec path -> the file it writes
+    result, _ = _check(paths, CheckResult, then=partial(_prove, airflow=airflow, out=out))
+    files: dict[Path, Path | None] = {}  # every spec found -> the file it writes (None: invalid)
     for spec in result.specs:
-        if spec.up_to_date:
-            files[spec.path] = spec.output
-            continue
-        if spec.ok:
-            spec.pipeline = spec.guard(_pipeline, docs.get(spec.path), airflow, out)
-        if not spec.ok:
-            continue
-        p = spec.pipeline
-        files[spec.path] = file = out / f"{p.dag_id}.py"
-        found = spec.guard(
-            drift.compare,
-            spec.display,
-            spec.source_lines,
-            file,
-            p.input_sha256,
-            lambda: generate(p, airflow),
-            p.source,
-        )
-        if found:
-            result.drift.append(found)
+        files[spec.path] = spec.output if spec.ok else None
+        if spec.ok and not spec.up_to_date:
+            source = spec.pipeline.source if spec.pipeline else None
+            found = spec.guard(
+                drift.compare, spec.display, spec.source_lines, spec.output, spec.code, source
+            )
+            if found:
+                result.drift.append(found)
     if not result.problems:
-        kept = {
-            f.resolve() for f in files.values()
-        }  # a spec that moved is drift of its file, not an orphan
+        kept = {f.resolve() for f in files.values() if f}  # a spec that moved: drift of its file
         result.drift += [
             drift.orphaned(path, moved_to)
             for path, moved_to in orphans(out, files, _scope(paths))
@@ -357,30 +345,49 @@ def _pipeline(doc: Document, airflow: str, out: Path) -> Pipeline:
     return p
 
 
-def _current(target: Path, input_sha256: str) -> str | None:
-    """The text of `target` when it is exactly what build would write for this input, else None."""
-    text = stamp.read_file(target)
-    return text if text is not None and stamp.read_stamp(text).current(input_sha256) else None
-
-
 def _prepare(doc: Document, airflow: str, out: Path, force: bool) -> dict:
     """For a valid spec, the SpecResult fields of its generated file: its model, the notes for the
-    target, and its code, from `out` when the file there is current (and not `force`), else rendered."""
+    target, and its code; up_to_date when the file in `out` already is that code byte for byte (and
+    not `force`). Its header's hashes do not decide that: anyone can recompute them after an edit."""
     p = _pipeline(doc, airflow, out)
     notes = _target_notes(p, doc, targets.target(airflow))
     file = out / f"{p.dag_id}.py"
-    current = None if force else _current(file, p.input_sha256)
-    if current is not None:
-        return {"pipeline": p, "notes": notes, "code": current, "output": file, "up_to_date": True}
-    return {"pipeline": p, "notes": notes, "code": generate(p, airflow)}
+    have = None if force else stamp.read_file(file)
+    code = generate(p, airflow, have)
+    if have is not None and code == have:
+        return {"pipeline": p, "notes": notes, "code": code, "output": file, "up_to_date": True}
+    return {"pipeline": p, "notes": notes, "code": code}
 
 
-def generate(p: Pipeline, airflow: str = targets.DEFAULT) -> str:
-    """The generated file of one model for Airflow `airflow`: rendered, formatted, sealed."""
-    from .format import format_source  # black and Jinja2 load only when something is rendered
+def _prove(doc: Document, airflow: str, out: Path) -> dict:
+    """For a valid spec (in a pool worker), the SpecResult fields of its generated file in `out`:
+    up_to_date when the file is byte for byte what build writes now, proven by rendering it again;
+    else the model and what build would write, for drift.compare."""
+    p = _pipeline(doc, airflow, out)
+    file = out / f"{p.dag_id}.py"
+    actual = stamp.read_file(file)
+    code = generate(p, airflow, actual)
+    if code == actual:
+        return {"output": file, "up_to_date": True}  # the model is not sent back: it is not needed
+    return {"pipeline": p, "output": file, "code": code}
+
+
+def generate(p: Pipeline, airflow: str = targets.DEFAULT, have: str | None = None) -> str:
+    """The generated file of one model for Airflow `airflow`: rendered, formatted, sealed.
+
+    When the sealed render is already `have` and black is sure to leave it as it is (the template
+    writes black's layout: format.settled), that is what black would give too, and black is not run.
+    """
+    from .format import (
+        format_source,
+        settled,
+    )  # Jinja2 and black load only when something is rendered
     from .render import render
 
-    return stamp.seal(format_source(render(p, airflow)))
+    source = render(p, airflow)
+    if have is not None and stamp.seal(source) == have and settled(source):
+        return have
+    return stamp.seal(format_source(source))
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
@@ -425,28 +432,18 @@ def _cpus() -> int:
 
 
 def _check(
-    paths, kind=BuildResult, up_to_date=None, then=None, progress=None
+    paths, kind=BuildResult, then=None, progress=None
 ) -> tuple[BuildResult, dict[Path, Document]]:
     """Load and validate every spec under `paths` (in a pool of processes when there are many).
 
-    With `up_to_date` (see `_up_to_date`), a spec it marks as up to date is not parsed again: it was
-    valid when its generated file was written, from exactly what it is now. With `then` (see
-    `_prepare`), each valid spec goes on to it in the same process; what it returns is set on the spec.
+    With `then` (see `_prepare`, `_prove`), each valid spec goes on to it in the same process; what
+    it returns is set on the spec.
     """
     files, problems = find_specs([paths] if isinstance(paths, (str, Path)) else paths)
     result = kind(problems=problems)
     result.specs = [SpecResult(path, display_path(path)) for path in files]
-    todo = [spec for spec in result.specs if not (up_to_date and up_to_date(spec))]
-    result.workers = _workers(len(todo))
-    docs, prepared = _load_and_validate(todo, then, progress)
-    # An up-to-date spec whose dag_id a changed spec now takes too: parse it, so both are named.
-    taken = {default_dag_id(doc) for doc in docs.values()}
-    clashing = [s for s in result.specs if s.up_to_date and s.output.stem in taken]
-    for spec in clashing:
-        spec.up_to_date, spec.output, spec.code = False, None, None
-    more_docs, more_prepared = _load_and_validate(clashing, then)
-    docs.update(more_docs)
-    prepared.update(more_prepared)
+    result.workers = _workers(len(result.specs))
+    docs, prepared = _load_and_validate(result.specs, then, progress)
     by_display = {s.display: s for s in result.specs}
     for d in duplicate_dag_ids([docs[s.path] for s in result.specs if s.ok and s.path in docs]):
         by_display[d.path].diagnostics.append(d)
@@ -464,7 +461,7 @@ def _check(
     ) in result.specs:  # what `then` gave, for the specs still valid after the checks across specs
         if spec.ok and spec.path in prepared:
             fields = prepared[spec.path]
-            spec.diagnostics += fields.pop("notes")
+            spec.diagnostics += fields.pop("notes", [])
             for name, value in fields.items():
                 setattr(spec, name, value)
     return result, docs
@@ -492,43 +489,6 @@ def _specs_beside(docs: dict[Path, Document]):
         return found if dag_id is None else found.get(dag_id)
 
     return lookup
-
-
-# In a generated file, the marks of a spec whose meaning depends on other specs (wait_for, assets).
-_DEPENDS_ON_OTHERS = ("ExternalTaskSensor", "Asset", "Dataset")
-# In a spec, the marks of inputs besides its own bytes (environment values, a doc_md file).
-_OTHER_INPUTS = ("${", "doc_md")
-
-
-def _up_to_date(out: Path, airflow: str):
-    """A test `mark(spec) -> bool` that marks a spec up to date when its generated file in `out` is
-    current, judged from the bytes alone, without parsing. Only for a spec whose output depends on
-    nothing else: no defaults.yaml above it, no ${VAR}, no doc_md file, no other spec (wait_for,
-    assets). The others take the full path, where their hash covers it all."""
-    intact = {}  # the intact generated files, by the spec they name: source -> (file, text, input hash)
-    for path in sorted(out.glob("*.py")) if out.is_dir() else ():
-        text = stamp.read_file(path)
-        seen = stamp.read_stamp(text or "")
-        if seen.intact and not seen.legacy and seen.source not in intact:
-            intact[seen.source] = (path, text, seen.hashes.get("input"))
-
-    def mark(spec: SpecResult) -> bool:
-        source = write.source_name(spec.path, out)
-        if source not in intact:
-            return False
-        path, text, recorded = intact[source]
-        try:
-            spec_text = spec.path.read_bytes().decode("utf-8")
-        except (OSError, UnicodeDecodeError):
-            return False  # the full path reports it
-        if any(m in spec_text for m in _OTHER_INPUTS) or any(m in text for m in _DEPENDS_ON_OTHERS):
-            return False
-        if defaults.chain(spec.path) or stamp.input_sha256(source, spec_text, airflow) != recorded:
-            return False
-        spec.up_to_date, spec.output, spec.code = True, path, text
-        return True
-
-    return mark
 
 
 def _load_and_validate(

@@ -2,9 +2,10 @@
 
 Four kinds, each named with its file and the way to fix it:
 - missing:     a valid spec has no generated file;
-- hand-edited: the generated file is not what dagforge wrote: its output-sha256 no longer matches
-               (`dagforge build` would overwrite the edit), or it has no dagforge header at all
-               (build refuses to overwrite it: someone else's file sits where the DAG goes);
+- hand-edited: the generated file is not what dagforge wrote: its output-sha256 no longer matches,
+               or it claims the current input but its bytes differ from a fresh render
+               (`dagforge build` would overwrite the edit), or it has no dagforge header at
+               all (build refuses to overwrite it: someone else's file sits where the DAG goes);
 - stale:       the file is intact but was made from another input (the spec, its path, dagforge's
                version or templates changed since), so `dagforge build` would write it anew;
 - orphaned:    a generated file whose spec is gone (or now writes another file), among the specs
@@ -53,30 +54,25 @@ class Drift:
 
 
 def compare(
-    spec: str,
-    spec_lines: list[str],
-    output: Path,
-    input_sha256: str,
-    generate,
-    source: str | None = None,
+    spec: str, spec_lines: list[str], output: Path, expected: str, source: str | None = None
 ) -> Drift | None:
-    """The drift of one valid spec's generated file, or None when it is exactly what build writes.
-
-    `generate()` gives what build would write; it is called only for a drifted file. `source` is
-    how the file's header names the spec (write.source_name).
-    """
+    """The drift of one valid spec's generated file, or None when it is byte for byte `expected`,
+    what build would write now. Only the bytes decide: the header's hashes are a plain sha256 anyone
+    can recompute, so they only help to name the kind of drift. `source` is how the file's header
+    names the spec (write.source_name)."""
     name = output.as_posix()
     actual = stamp.read_file(output)
     if actual is None:
         d = Diagnostic(
             spec, 0, 0, f"{name} is missing: it is generated from this spec", FIX, code="missing"
         )
-        return Drift("missing", output, spec, d, spec_lines, None, generate())
-    found = stamp.read_stamp(actual)
-    if found.current(input_sha256):
+        return Drift("missing", output, spec, d, spec_lines, None, expected)
+    if actual == expected:
         return None
-    expected = generate()
-    if found.source is None or ("output" in found.hashes and not found.intact):
+    found = stamp.read_stamp(actual)
+    # Intact and claiming the current input, yet different: edited, its output-sha256 recomputed.
+    claims_current = found.hashes.get("input") == stamp.read_stamp(expected).hashes.get("input")
+    if found.source is None or ("output" in found.hashes and (not found.intact or claims_current)):
         line = _first_difference(actual, expected)
         if found.source is not None:
             what = f"was edited by hand: `dagforge build` would overwrite it with the DAG of {spec}"
@@ -125,9 +121,13 @@ def _why(found: stamp.Stamp, spec: str, source: str | None, out: Path) -> str:
 
 
 def _first_difference(actual: str, expected: str) -> int:
-    """The 1-based line of `actual` where it first differs from `expected`, its hash lines aside."""
+    """The 1-based line of `actual` where it first differs from `expected`, its hash lines aside
+    (unless only they differ)."""
     a, b = actual.splitlines(keepends=True), expected.splitlines(keepends=True)
-    for i, (x, y) in enumerate(zip(a, b)):
-        if x != y and not (stamp.is_hash_line(x) and stamp.is_hash_line(y)):
+    differ = [i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y]
+    for i in differ:
+        if not (stamp.is_hash_line(a[i]) and stamp.is_hash_line(b[i])):
             return i + 1
-    return min(len(a), len(b)) + 1 if len(a) > len(b) else max(len(a), 1)
+    if len(a) != len(b):
+        return min(len(a), len(b)) + 1 if len(a) > len(b) else max(len(a), 1)
+    return differ[0] + 1 if differ else 1

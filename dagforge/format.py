@@ -2,10 +2,53 @@
 
 from __future__ import annotations
 
-import black
+import re
+from functools import cache
 
-_MODE = black.Mode(target_versions={black.TargetVersion.PY311})
+from .render import LINE_LENGTH
+
+# What black may change in a render even though the template writes black's layout (see settled):
+# any character but printable ASCII and newlines (black measures wide characters, strips trailing
+# blanks, rewrites tabs and carriage returns), a single quote (black may turn a string to double
+# quotes; also `float('inf')`), an exponent with a sign (black writes 1e20 for 1e+20), blanks at a
+# line's end. Tested in steps, cheapest first: one regex of them all costs a spec 0.1 ms.
+_EXPONENT = re.compile(r"[eE][+-]")  # then, with a digit before it
+# A line black cannot split, so leaves as long as it is: one argument, or one entry, that is a
+# single string, on its own line in a call or mapping the template wrote exploded (trailing comma).
+_LONE_STRING = re.compile(r' +(?:\w+=|"[^"\\]*": )"(?:[^"\\]|\\.)*",')
+
+
+@cache
+def _mode():
+    import black  # here, not at the top: half a second, and `check` needs it only for drift
+
+    return black.Mode(target_versions={black.TargetVersion.PY311})
 
 
 def format_source(source: str) -> str:
-    return black.format_str(source, mode=_MODE)
+    import black
+
+    return black.format_str(source, mode=_mode())
+
+
+def settled(source: str) -> bool:
+    """Whether black is sure to leave `source`, a render of dagforge's template, as it is: cheap and
+    conservative. The template writes black's layout (tests/test_render.py, and black --check in
+    tests/test_lint.py); what spec values can do that it cannot lay out as black does is caught
+    here: a code line longer than black's limit (unless it is a lone string black cannot split),
+    or what the comment above names. False only means "run black"."""
+    if (
+        not source.isascii()
+        or not source.replace("\n", "").isprintable()
+        or "'" in source
+        or " \n" in source
+        or not source.endswith("\n")
+        or source.endswith("\n\n")
+        or any(source[m.start() - 1 : m.start()].isdigit() for m in _EXPONENT.finditer(source))
+    ):
+        return False
+    lines = source.split("\n")
+    return max(map(len, lines)) <= LINE_LENGTH or all(
+        len(line) <= LINE_LENGTH or line.startswith("#") or _LONE_STRING.fullmatch(line)
+        for line in lines
+    )

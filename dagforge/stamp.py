@@ -5,11 +5,12 @@
     #                templates and its schema, and what else the spec reads at build time
     # output-sha256: the file itself, without this line
 
-A file whose input-sha256 is what the spec gives now, and whose output-sha256 still matches its own
-text, is exactly what `dagforge build` would write: build skips it and check accepts it. Any change
-of the spec, of the target, of dagforge or of its templates changes input-sha256; any edit of the file breaks
-output-sha256. Within one version, black's major version is pinned (pyproject.toml) and black keeps
-its stable style for a major version, so the formatter needs no place in the hash.
+Any change of the spec, of the target, of dagforge or of its templates changes input-sha256; an
+edit of the file breaks output-sha256, unless whoever edited it recomputed that line, which anyone
+can. So the hashes say what a file claims to be made from and help name a drift (drift.py), but
+they never prove a file current: build and check render it again and compare the bytes. Within one
+version, black's major version is pinned (pyproject.toml) and black keeps its stable style for a
+major version, so the formatter needs no place in the hash.
 """
 
 from __future__ import annotations
@@ -88,13 +89,8 @@ class Stamp:
 
     source: str | None  # the spec named in the first line; None: not a dagforge file
     hashes: dict  # "source" / "input" / "output" -> hex digest, as far as the header has them
-    intact: bool  # the header has an output-sha256 and the text matches it: nobody edited the file
+    intact: bool  # the header has an output-sha256 and the text matches it (or it was recomputed)
     legacy: bool = False  # an older header, naming the spec relative to the folder build ran in
-
-    def current(self, input_hash: str) -> bool:
-        """Exactly what `dagforge build` writes for a spec whose input hash is `input_hash` (never
-        for an older header: the next build writes the spec's path as this one does)."""
-        return self.intact and not self.legacy and self.hashes.get("input") == input_hash
 
 
 def read_stamp(text: str) -> Stamp:

