@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, settings
 
 # Property-based tests: a few hundred examples in CI, 10,000 before a release (HYPOTHESIS_PROFILE=thorough).
@@ -37,6 +38,21 @@ def pytest_configure(config):
     os.environ["AIRFLOW_HOME"] = str(home)
     os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "ERROR")
+
+
+class QuotingDumper(yaml.SafeDumper):
+    """Writes every string in double quotes: a plain `08` or `1e3` is text to PyYAML's YAML 1.1 but a
+    number to YAML 1.2, which dagforge refuses to guess about; quoted, it is text to both."""
+
+
+QuotingDumper.add_representer(
+    str, lambda dumper, value: dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
+)
+
+
+def dump_yaml(data) -> str:
+    """YAML text of `data` that dagforge reads back as the same data (strings stay strings)."""
+    return yaml.dump(data, Dumper=QuotingDumper, allow_unicode=True, sort_keys=False)
 
 
 @pytest.fixture

@@ -109,8 +109,8 @@ def assert_dag_means_spec(dag, data: dict, timetables: dict, homes: dict) -> Non
     if isinstance(schedule, (list, dict)):
         assert type(dag.timetable).__name__ == timetables["assets"]
     elif (
-        (isinstance(schedule, str) and " " in schedule) or schedule in PRESETS
-    ):  # a run at each cron time
+        isinstance(schedule, str) and " " in schedule
+    ) or schedule in PRESETS:  # a run at each cron time
         assert timetable_facts(dag.timetable) == (
             timetables["cron"],
             PRESETS.get(schedule, schedule),

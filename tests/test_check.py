@@ -5,8 +5,7 @@ import hashlib
 import re
 
 import black
-import yaml
-from conftest import ROOT, run_cli
+from conftest import ROOT, dump_yaml, run_cli
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -284,7 +283,11 @@ def test_usage_errors(tmp_path):
 _CHARS = st.characters(min_codepoint=0x20, max_codepoint=0x7E, exclude_characters="$")
 _TEXT = st.text(_CHARS)
 _VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _TEXT,
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _TEXT,
     lambda inner: (
         st.lists(inner, max_size=4)
         | st.dictionaries(st.from_regex(r"k_[a-z0-9_]{0,30}", fullmatch=True), inner, max_size=4)
@@ -318,7 +321,7 @@ def test_black_leaves_a_settled_render_as_it_is(tmp_path_factory, **values):
         },
     }
     path = tmp_path_factory.mktemp("settled") / "s.yaml"
-    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    path.write_text(dump_yaml(spec), encoding="utf-8")
     doc = load(path)
     assert not validate(doc), [d.format() for d in validate(doc)]
     assert format_source(_render(doc)) == _render(doc) or not settled(_render(doc))

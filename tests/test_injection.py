@@ -9,7 +9,7 @@ import ast
 import uuid
 
 import yaml
-from conftest import load_dagbag
+from conftest import dump_yaml, load_dagbag
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -98,20 +98,10 @@ def _literal(value):
     return value
 
 
-class _Quoting(yaml.SafeDumper):
-    """Writes every string in double quotes: a plain `08` or `1e3` is text to PyYAML's YAML 1.1 but a
-    number to YAML 1.2, which dagforge refuses to guess about; quoted, it is text to both."""
-
-
-_Quoting.add_representer(
-    str, lambda dumper, value: dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
-)
-
-
 @given(f=fields())
 def test_any_text_round_trips_through_dagbag(tmp_path_factory, f):
     spec = _spec(f)
-    text = yaml.dump(spec, Dumper=_Quoting, allow_unicode=True)
+    text = dump_yaml(spec)
     assume(yaml.safe_load(text) == spec)  # only what YAML itself can carry
     folder = tmp_path_factory.mktemp("prop")
     (folder / "prop.yaml").write_text(text, encoding="utf-8")
