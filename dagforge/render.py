@@ -19,6 +19,7 @@ from . import targets
 from .model import CodeRef, Group, Moment, Output, Pipeline, Task
 
 LINE_LENGTH = 88  # black's: a task call that fits is written on one line, as black would write it
+TRIPLE = '"' * 3  # opens and closes a block of text (see _block)
 NOTIFIER = CodeRef("airflow.providers.smtp.notifications.smtp", "SmtpNotifier", "SmtpNotifier")
 
 
@@ -46,8 +47,9 @@ class Call:
     kwargs: tuple = ()  # (name, value) pairs
 
 
-def py(value) -> str:
-    """Python source that evaluates to `value`."""
+def py(value, block: bool = False) -> str:
+    """Python source that evaluates to `value`. With `block`, a text of several lines is written as a
+    triple-quoted block, line by line, when that is exact (see _block); nested values never are."""
     if isinstance(value, CodeRef):
         return value.alias
     if isinstance(value, TaskOutput):
@@ -69,6 +71,9 @@ def py(value) -> str:
     if isinstance(value, float) and not math.isfinite(value):
         return f"float({str(value)!r})"
     if isinstance(value, str):
+        if block and _block(value):
+            # the backslash ends the opening line without a line break: the text starts at column 0
+            return f"{TRIPLE}\\\n{value}{TRIPLE}"
         text = repr(value)
         # black's quotes (double, unless that needs more escapes), so that black has less to redo
         return f'"{text[1:-1]}"' if text[0] == "'" and '"' not in value else text
@@ -79,6 +84,21 @@ def py(value) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{py(k)}: {py(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"no Python literal for {type(value).__name__}")
+
+
+def _block(text: str) -> bool:
+    """Whether `text` has several lines and is written exactly by itself in a triple-quoted block:
+    it holds only line breaks and the characters repr() writes as themselves (no backslash, no
+    control character such as a carriage return, no U+2028 or bidi override), and no three double
+    quotes in a row nor one at its end, which would close the block early. Any other text is
+    written by repr(), escapes and all."""
+    return (
+        "\n" in text.rstrip("\n")
+        and TRIPLE not in text
+        and not text.endswith('"')
+        and "\\" not in text
+        and all(c == "\n" or c.isprintable() for c in text)
+    )
 
 
 def _timedelta(value: timedelta) -> str:
@@ -189,7 +209,8 @@ def _tree(p: Pipeline, tasks: dict, dag_defaults: dict) -> list[Node]:
         else:
             t, settings = tasks[node_id]
             args = [("task_id", t.local_id), *t.arguments.items(), *settings.items()]
-            node, parent = Node(task=t, args=[f"{k}={py(v)}" for k, v in args]), t.group
+            node = Node(task=t, args=[f"{k}={py(v, block=True)}" for k, v in args])
+            parent = t.group
         (top if parent is None else inside.setdefault(parent, [])).append(node)
     return top
 
