@@ -95,17 +95,13 @@ class Task:
     retry_delay: timedelta
     execution_timeout: timedelta | None
     alerts: Alerts
-    overrides: (
-        dict  # the settings the spec gives this task or its groups' defaults: retries, pool, ...
-    )
+    overrides: dict  # the settings the task or its groups' defaults give: retries, pool, ...
     where: tuple = ()  # the path of the task's mapping in the spec, for located messages
     local_id: str = ""  # its id within its group (the task_id argument); task_id is the full id
     expand: dict = field(default_factory=dict)  # mapped arguments: name -> literal list | Output
     group: str | None = None  # the full id of its group
     operator_given: str = ""  # `operator:` as the spec writes it (a short name or an import path)
-    inherited: frozenset = (
-        frozenset()
-    )  # the keys of `overrides` that only its groups' defaults give
+    inherited: frozenset = frozenset()  # keys of `overrides` only its groups' defaults give
 
 
 @dataclass(frozen=True)
