@@ -36,6 +36,8 @@ TASK_SETTINGS = (
     "max_active_tis_per_dag",
     "executor_config",
 )
+# Settings given as durations (`5m`): timedeltas in the model.
+DURATION_SETTINGS = ("retry_delay", "execution_timeout")
 DEFAULT_RETRY_DELAY = timedelta(minutes=5)
 # Names the generated module binds itself; task variables must not shadow them.
 _TAKEN = {"DAG", "dag", "pendulum", "timedelta", "SmtpNotifier", "DagSuccessMail"} | targets.NAMES
@@ -93,12 +95,13 @@ class Task:
     retry_delay: timedelta
     execution_timeout: timedelta | None
     alerts: Alerts
-    overrides: dict  # the settings the spec gives this task itself: retries, alerts, pool, ...
+    overrides: dict  # the settings the task or its groups' defaults give: retries, pool, ...
     where: tuple = ()  # the path of the task's mapping in the spec, for located messages
     local_id: str = ""  # its id within its group (the task_id argument); task_id is the full id
     expand: dict = field(default_factory=dict)  # mapped arguments: name -> literal list | Output
     group: str | None = None  # the full id of its group
     operator_given: str = ""  # `operator:` as the spec writes it (a short name or an import path)
+    inherited: frozenset = frozenset()  # keys of `overrides` only its groups' defaults give
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,7 @@ class Group:
     parent: str | None
     tooltip: str | None
     var: str = ""  # the Python variable the generated module binds it to
+    defaults: dict = field(default_factory=dict)  # its own `defaults:`, durations as timedeltas
 
 
 @dataclass
@@ -247,17 +251,17 @@ def build_model(doc: Document, source: str | None = None) -> Pipeline:
                     n.parent,
                     n.spec.get("tooltip"),
                     _unique(n.full_id, names, prefix="group"),
+                    _settings(n.spec.get("defaults", {})),
                 )
             )
             continue
-        spec = {}
-        for group in reversed(
-            structure.ancestors(n, by_id)
-        ):  # the outermost first: the nearest wins
-            spec.update(by_id[group].spec.get("defaults", {}))
-        spec.update(n.spec)
-        task = _task(n.full_id, spec, p, names, ref)
+        inherited = {}
+        for group in reversed(structure.ancestors(n, by_id)):  # the outermost first: nearest wins
+            inherited.update(by_id[group].spec.get("defaults", {}))
+        inherited = {k: v for k, v in inherited.items() if k not in n.spec}  # its own keys win
+        task = _task(n.full_id, {**n.spec, **inherited}, p, names, ref)
         task.local_id, task.group, task.where = n.local_id, n.parent, n.path
+        task.inherited = frozenset(inherited)
         for key, value in n.spec.get("expand", {}).items():
             if isinstance(value, dict):
                 value = Output(structure.resolve(value["output_of"], n, by_id))
@@ -384,6 +388,11 @@ def _regular(mode: int) -> None:
         raise Unreadable(f"it is {kind}, not a regular file")
 
 
+def _settings(spec: dict) -> dict:
+    """Task settings (a group's `defaults`) in the model's terms: durations as timedeltas."""
+    return {k: values.parse_duration(v) if k in DURATION_SETTINGS else v for k, v in spec.items()}
+
+
 def _param(spec: dict) -> Param:
     return Param(spec["default"], tuple((k, v) for k, v in spec.items() if k != "default"))
 
@@ -445,7 +454,7 @@ def _task(task_id: str, spec: dict, p: Pipeline, names: set, ref) -> Task:
             arguments[key] = values.parse_duration(arguments[key])
     overrides = {}  # in spec order
     for key, value in spec.items():
-        if key in ("retry_delay", "execution_timeout"):
+        if key in DURATION_SETTINGS:
             overrides[key] = values.parse_duration(value)
         elif key == "alerts":
             overrides[key] = _alerts(

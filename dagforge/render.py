@@ -19,6 +19,7 @@ from . import targets
 from .model import CodeRef, Group, Moment, Output, Pipeline, Task
 
 LINE_LENGTH = 88  # black's: a task call that fits is written on one line, as black would write it
+TRIPLE = '"' * 3  # opens and closes a block of text (see _block)
 NOTIFIER = CodeRef("airflow.providers.smtp.notifications.smtp", "SmtpNotifier", "SmtpNotifier")
 
 
@@ -46,8 +47,9 @@ class Call:
     kwargs: tuple = ()  # (name, value) pairs
 
 
-def py(value) -> str:
-    """Python source that evaluates to `value`."""
+def py(value, block: bool = False) -> str:
+    """Python source that evaluates to `value`. With `block`, a text of several lines is written as a
+    triple-quoted block, line by line, when that is exact (see _block); nested values never are."""
     if isinstance(value, CodeRef):
         return value.alias
     if isinstance(value, TaskOutput):
@@ -69,6 +71,9 @@ def py(value) -> str:
     if isinstance(value, float) and not math.isfinite(value):
         return f"float({str(value)!r})"
     if isinstance(value, str):
+        if block and _block(value):
+            # the backslash ends the opening line without a line break: the text starts at column 0
+            return f"{TRIPLE}\\\n{value}{TRIPLE}"
         text = repr(value)
         # black's quotes (double, unless that needs more escapes), so that black has less to redo
         return f'"{text[1:-1]}"' if text[0] == "'" and '"' not in value else text
@@ -79,6 +84,21 @@ def py(value) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{py(k)}: {py(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"no Python literal for {type(value).__name__}")
+
+
+def _block(text: str) -> bool:
+    """Whether `text` has several lines and is written exactly by itself in a triple-quoted block:
+    it holds only line breaks and the characters repr() writes as themselves (no backslash, no
+    control character such as a carriage return, no U+2028 or bidi override), and no three double
+    quotes in a row nor one at its end, which would close the block early. Any other text is
+    written by repr(), escapes and all."""
+    return (
+        "\n" in text.rstrip("\n")
+        and TRIPLE not in text
+        and not text.endswith('"')
+        and "\\" not in text
+        and all(c == "\n" or c.isprintable() for c in text)
+    )
 
 
 def _timedelta(value: timedelta) -> str:
@@ -117,7 +137,7 @@ def render(p: Pipeline, airflow=targets.DEFAULT) -> str:
     if p.alerts.retry_to:
         default_args["on_retry_callback"] = Mail(NOTIFIER.alias, p.alerts.retry_to)
     tasks = [(t, _task_settings(t, target)) for t in p.tasks]
-    tree = _tree(p, {t.task_id: (t, s) for t, s in tasks}, {g.group_id: g for g in p.groups})
+    tree = _tree(p, {t.task_id: (t, s) for t, s in tasks}, default_args)
     var = {t.task_id: t.var for t in p.tasks} | {g.group_id: g.var for g in p.groups}
     mapped = {
         t.task_id: {
@@ -157,31 +177,60 @@ class Node:
     """One entry of the generated `with DAG(...)` block: a task, or a task group with its entries."""
 
     task: Task | None = None
-    args: list[str] | None = None  # the task's keyword arguments as source, `task_id=...` first
+    args: list[str] | None = None  # keyword arguments as source, `task_id=`/`group_id=` first
     group: Group | None = None
     children: list = None
 
 
-def _tree(p: Pipeline, tasks: dict, groups: dict) -> list[Node]:
+def _tree(p: Pipeline, tasks: dict, dag_defaults: dict) -> list[Node]:
     """The tasks and groups nested as the spec nests them, in spec order."""
+    groups = {g.group_id: g for g in p.groups}
     top: list[Node] = []
     inside: dict[str, list[Node]] = {}
+    # What the tasks of each group get from default_args: Airflow (2.10 and 3) merges a TaskGroup's
+    # default_args over its parent group's and those over the DAG's; a task's own arguments win.
+    effective: dict[str | None, dict] = {None: dag_defaults}
+    pad: dict[str | None, str] = {None: ""}  # where the `with` line of each group starts
     for node_id in p.layout:
         if node_id in groups:
             g = groups[node_id]
-            node = Node(group=g, children=inside.setdefault(node_id, []))
+            outer = effective[g.parent]
+            effective[node_id] = {**outer, **g.defaults}
+            pad[node_id] = pad[g.parent] + "    "
+            args = [f"group_id={py(g.local_id)}"]
+            if g.tooltip is not None:
+                args.append(f"tooltip={py(g.tooltip)}")
+            # only what differs from the enclosing group (or the DAG): the file stays minimal
+            changed = {k: v for k, v in g.defaults.items() if k not in outer or outer[k] != v}
+            if changed:
+                args.append(_spread("default_args=", changed, pad[node_id] + "    "))
+            node = Node(group=g, args=args, children=inside.setdefault(node_id, []))
             parent = g.parent
         else:
             t, settings = tasks[node_id]
             args = [("task_id", t.local_id), *t.arguments.items(), *settings.items()]
-            node, parent = Node(task=t, args=[f"{k}={py(v)}" for k, v in args]), t.group
+            node = Node(task=t, args=[f"{k}={py(v, block=True)}" for k, v in args])
+            parent = t.group
         (top if parent is None else inside.setdefault(parent, [])).append(node)
     return top
 
 
+def _spread(head: str, value, pad: str) -> str:
+    """`head` and the literal of `value`, the last item of a line at `pad` that ends in a comma: on
+    one line when that fits, else a dict one entry a line (each spread the same way) with trailing
+    commas, the layout black keeps as it is (its "magic trailing comma")."""
+    line = head + py(value)
+    if not isinstance(value, dict) or not value or len(pad + line + ",") <= LINE_LENGTH:
+        return line
+    inner = pad + "    "
+    entries = "".join(f"{inner}{_spread(f'{py(k)}: ', v, inner)},\n" for k, v in value.items())
+    return f"{head}{{\n{entries}{pad}}}"
+
+
 def _task_settings(t: Task, target: targets.Target) -> dict:
-    """Keyword arguments for the settings the spec gives this task itself (beyond the DAG's)."""
-    settings = {k: v for k, v in t.overrides.items() if k != "alerts"}
+    """Keyword arguments for the settings the spec gives this task itself (beyond the DAG's; what
+    its groups' defaults give it comes from their TaskGroup's default_args)."""
+    settings = {k: v for k, v in t.overrides.items() if k != "alerts" and k not in t.inherited}
     if "outlets" in settings:
         settings["outlets"] = [Call(target.asset[1], (uri,)) for uri in settings["outlets"]]
     if "alerts" in t.overrides:

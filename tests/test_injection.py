@@ -27,12 +27,17 @@ PAYLOADS = [
 # Any unicode but NUL and lone surrogates (neither can be written in a UTF-8 YAML file).
 CHARS = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
 LINE_CHARS = st.characters(exclude_categories=("Cs", "Cc", "Zl", "Zp"))
+# The characters repr() writes as themselves: text of several lines made of them is written as a
+# triple-quoted block (render._block), the rest with repr's escapes.
+PRINTED = st.characters(exclude_categories=("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"))
 
 
 def texts(sentinel):
     free = st.text(CHARS, min_size=1, max_size=40)
     payload = st.sampled_from(PAYLOADS).map(lambda p: p.format(sentinel=sentinel))
-    return st.one_of(free, payload, st.tuples(free, payload, free).map("".join))
+    line = st.one_of(st.text(PRINTED | st.just(" "), max_size=30), payload, free)
+    lines = st.lists(line, min_size=2, max_size=4).map("\n".join)
+    return st.one_of(free, payload, st.tuples(free, payload, free).map("".join), lines)
 
 
 SENTINEL = f"/tmp/dagforge-injected-{uuid.uuid4().hex}"
@@ -43,6 +48,7 @@ def fields(draw):
     t = texts(SENTINEL)
     return {
         "description": draw(t),
+        "doc_md": draw(t),
         "owner": draw(t),
         "tags": draw(st.lists(st.text(CHARS, min_size=1, max_size=100), max_size=3, unique=True)),
         "bash_command": draw(t),
@@ -63,6 +69,7 @@ def _spec(f):
     return {
         "dag_id": "prop",
         "description": f["description"],
+        "doc_md": f["doc_md"],
         "owner": f["owner"],
         "start_date": "2024-01-01",
         "tags": f["tags"],
@@ -103,6 +110,7 @@ def test_any_text_round_trips_through_dagbag(tmp_path_factory, f):
     spec = _spec(f)
     text = dump_yaml(spec)
     assume(yaml.safe_load(text) == spec)  # only what YAML itself can carry
+    assume(not f["doc_md"].endswith(".md"))  # Airflow reads such a doc_md as the name of a file
     folder = tmp_path_factory.mktemp("prop")
     (folder / "prop.yaml").write_text(text, encoding="utf-8")
     result = dagforge.build([folder / "prop.yaml"], folder / "out", verify=False)
@@ -114,6 +122,7 @@ def test_any_text_round_trips_through_dagbag(tmp_path_factory, f):
     assert not bag.captured_warnings, bag.captured_warnings
     dag = bag.dags["prop"]
     assert dag.description == f["description"]
+    assert dag.doc_md == f["doc_md"]
     assert dag.task_dict["shell"].owner == f["owner"]
     assert sorted(dag.tags) == sorted(f["tags"])
     shell = dag.task_dict["shell"]

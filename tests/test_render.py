@@ -4,9 +4,14 @@ import ast
 
 import yaml
 from conftest import ROOT, load_dagbag
+from hypothesis import given
+from hypothesis import strategies as st
 
 import dagforge
 from dagforge.render import py
+
+# Any unicode but NUL and lone surrogates, as in test_injection.py.
+CHARS = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
 
 HOSTILE = [
     "it's \"quoted\" '''triple''' \"\"\"",
@@ -158,3 +163,108 @@ def test_task_calls_are_laid_out_as_black_lays_them_out(tmp_path):
         fits = one_line.format(command) in source.splitlines()
         assert fits == (width <= room)
         assert ('    t = BashOperator(\n        task_id="t",\n' in source) == (not fits)
+
+
+# Text of several lines, built to reach both forms and every reason for the plain one: lines of
+# quotes (one at the end, three in a row), of backslashes, of characters a block writes as
+# themselves (the ones repr() leaves alone), of those and the characters that escape or end a
+# literal, of any character.
+QUOTES = st.sampled_from(["a", " ", '"', '""', '"""', "'", "é"])
+ESCAPES = st.sampled_from(["a", " ", "\\", "\\n", "\\N{DASH}", "\\x41"])
+PLAIN = st.characters(exclude_categories=("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"))
+TRICKY = st.sampled_from(['"', "\\", "\r", "\n", "'", "\u2028", "\u202e", "\t", " "])
+LINE = st.one_of(
+    st.lists(QUOTES, max_size=6).map("".join),
+    st.lists(ESCAPES, max_size=4).map("".join),
+    st.text(PLAIN | st.just(" "), max_size=40),
+    st.text(PLAIN | TRICKY, max_size=12),
+    st.text(CHARS, max_size=20),
+)
+END = st.sampled_from(["", "\n", '"'])  # as its last line does, a line break, a quote
+LINES = st.tuples(st.lists(LINE, min_size=1, max_size=6).map("\n".join), END).map("".join)
+
+
+@given(text=LINES | st.text(CHARS))
+def test_any_text_round_trips_through_the_block_literal(text):
+    """A text written as a triple-quoted block (or, where that cannot be exact, by repr) is exactly
+    the text again, and only a string constant: no other code."""
+    source = py(text, block=True)
+    tree = ast.parse(source, mode="eval")
+    assert isinstance(tree.body, ast.Constant)
+    assert eval(compile(tree, "<literal>", "eval"), {}) == text
+    exact = all(c == "\n" or (c.isprintable() and c != "\\") for c in text)
+    block = "\n" in text.rstrip("\n") and exact and '"""' not in text and not text.endswith('"')
+    assert source.startswith('"""\\\n') == block
+    if not block:
+        assert source == py(text)  # the plain literal, repr's escapes and all
+
+
+def test_several_lines_are_a_block_when_exact_else_repr():
+    block = py("## Notes\n\nSome *text*, 'quoted' and \"double\".\n", block=True)
+    assert block == '"""\\\n## Notes\n\nSome *text*, \'quoted\' and "double".\n"""'
+    assert py("no break at the end\nsecond", block=True) == '"""\\\nno break at the end\nsecond"""'
+    for text in ['a """ b\nc', "a\\b\nc", "a\r\nb", 'a\nends in a quote"', "a\u2028\nb", "a\tb\nc"]:
+        assert py(text, block=True) == py(text) and eval(py(text)) == text
+    assert py("one line\n", block=True) == '"one line\\n"'
+    assert py(["a\nb"], block=True) == '["a\\nb"]'  # only the value itself, never what is inside
+
+
+MULTI = """
+dag_id: texts
+description: |
+  What it does,
+  on two lines.
+doc_md: |
+  ## Runbook
+
+  If `load` fails, re-run it: it is idempotent. "Quoted", 'single', {{ ds }}, and more.
+  - one
+  - two
+start_date: 2024-01-01
+retries: 1
+tasks:
+  script:
+    operator: bash
+    bash_command: |
+      set -euo pipefail
+      echo "start {{ ds }}"
+  g:
+    defaults: {retries: 2}
+    tasks:
+      mapped:
+        operator: bash
+        env: {A: "x\\ny"}
+        cwd: "/tmp\\nnot a block: a line break inside a mapping"
+        expand: {bash_command: ["echo 1", "echo 2"]}
+      short: {operator: bash, bash_command: "a\\nb"}
+  escaped:
+    operator: bash
+    bash_command: "printf 'a\\\\n'\\nexit 0\\r\\n"
+"""
+
+
+def test_texts_of_several_lines_are_blocks_black_keeps_and_airflow_reads_exactly(tmp_path):
+    from dagforge.format import format_source
+    from dagforge.load import load
+    from dagforge.model import build_model
+    from dagforge.render import render
+
+    spec = tmp_path / "texts.yaml"
+    spec.write_text(MULTI.lstrip(), encoding="utf-8")
+    p = build_model(load(spec))
+    p.input_sha256 = "0" * 64
+    source = render(p)
+    assert format_source(source) == source  # black has nothing to change
+    assert '    doc_md="""\\\n## Runbook\n\nIf `load` fails' in source
+    assert '    description="""\\\nWhat it does,\non two lines.\n""",\n' in source
+    assert '        bash_command="""\\\nset -euo pipefail\necho "start {{ ds }}"\n""",\n' in source
+    assert '            bash_command="""\\\na\nb""",\n' in source
+    assert "bash_command=\"printf 'a\\\\n'\\nexit 0\\r\\n\"" in source  # a backslash: repr
+    result = dagforge.build([spec], tmp_path / "out", verify=True)
+    assert result.ok and result.verified, [d.format() for d in result.specs[0].diagnostics]
+    dag = load_dagbag(tmp_path / "out").dags["texts"]
+    data = yaml.safe_load(MULTI)
+    assert dag.doc_md == data["doc_md"] and dag.description == data["description"]
+    assert dag.task_dict["script"].bash_command == data["tasks"]["script"]["bash_command"]
+    assert dag.task_dict["g.short"].bash_command == "a\nb"
+    assert dag.task_dict["escaped"].bash_command == "printf 'a\\n'\nexit 0\r\n"

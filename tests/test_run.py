@@ -276,6 +276,57 @@ def test_generated_file_sends_the_same_mails_under_plain_airflow_dags_test(
     assert under_run.mails and _mails(smtp_server.mails) == _mails(under_run.mails)
 
 
+NOTIFIER_DAG = """
+import pendulum
+from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG
+
+with DAG(
+    dag_id="stock_notifier",
+    schedule=None,
+    start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+    on_success_callback=SmtpNotifier(
+        to=["oncall@example.com"],
+        subject="DAG {{ dag_run.dag_id }} succeeded: run {{ dag_run.run_id }}",
+        html_content="DAG {{ dag_run.dag_id }} succeeded: run {{ dag_run.run_id }}",
+    ),
+):
+    EmptyOperator(task_id="only")
+"""
+
+
+def test_smtp_notifier_still_mails_nothing_as_the_dag_success_callback(
+    tmp_path, airflow_home, smtp_server
+):
+    """Why a generated file mails a run's success with its own DagSuccessMail (README, "Choices
+    worth knowing"): Airflow's SmtpNotifier, given its own subject and html_content, fails as a
+    DAG-level callback under Airflow 3.3's `dags test` (apache/airflow#64649). When this test fails,
+    Airflow has fixed that: write `on_success_callback=SmtpNotifier(...)` instead of the class."""
+    from conftest import installed_airflow
+
+    if installed_airflow() != "3":
+        pytest.skip("Airflow 2.10 hands DAG callbacks the DAG itself")
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "stock_notifier.py").write_text(NOTIFIER_DAG)
+    smtp_server.mails.clear()
+    proc = subprocess.run(
+        [sys.executable, "-m", "airflow", "dags", "test", "stock_notifier", "2024-06-02"],
+        env={
+            **os.environ,
+            "AIRFLOW_HOME": str(airflow_home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(tmp_path / "dags"),
+            "AIRFLOW_CONN_SMTP_DEFAULT": smtp_server.url,
+        },
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert smtp_server.mails == []
+    error = "AttributeError: 'SerializedDAG' object has no attribute 'get_template_env'"
+    assert error in proc.stdout + proc.stderr
+
+
 def test_without_an_smtp_connection_it_says_so_and_runs_anyway(tmp_path, write_spec, airflow_home):
     (tmp_path / "shop_checks.py").write_text(
         "def validate():\n    raise ValueError('order 7 has no customer')\n"

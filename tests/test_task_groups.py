@@ -5,6 +5,10 @@ import textwrap
 from conftest import load_dagbag
 
 import dagforge
+from dagforge.format import format_source
+from dagforge.load import load
+from dagforge.model import build_model
+from dagforge.render import render
 
 SPEC = """
 start_date: 2024-01-01
@@ -67,7 +71,113 @@ def test_nested_groups_with_defaults_and_dependencies(tmp_path, write_spec):
         tasks["transform.checks.rows"].pool == "default_pool"
         and "pool=" not in result.specs[0].code.split("load = ")[1].split(")")[0]
     )
-    assert 'with TaskGroup(group_id="checks") as transform_checks:' in result.specs[0].code
+    assert (
+        "        with TaskGroup(\n"
+        '            group_id="checks",\n'
+        '            default_args={"retries": 4},\n'
+        "        ) as transform_checks:\n"
+    ) in result.specs[0].code
+
+
+NESTED_DEFAULTS = """
+start_date: 2024-01-01
+retries: 1
+tasks:
+  outer:
+    defaults: {retries: 1, retry_delay: 5m, pool: p1, execution_timeout: 1h, queue: q1}
+    tasks:
+      a: {operator: empty}
+      own: {operator: empty, pool: p2, retries: 1}
+      middle:
+        defaults: {pool: p1, retries: 4, priority_weight: 7}
+        tasks:
+          b: {operator: empty}
+          m: {operator: bash, expand: {bash_command: [echo 1, echo 2]}}
+          inner:
+            defaults:
+              retries: 1
+              queue: q1
+              executor_config: {KubernetesExecutor: {request_memory: 1Gi, request_cpu: "2"}}
+            tasks:
+              c: {operator: empty}
+  top: {operator: empty}
+"""
+
+
+OUTER = """
+    with TaskGroup(
+        group_id="outer",
+        default_args={
+            "pool": "p1",
+            "execution_timeout": timedelta(hours=1),
+            "queue": "q1",
+        },
+    ) as outer:
+"""
+MIDDLE = """
+        with TaskGroup(
+            group_id="middle",
+            default_args={"retries": 4, "priority_weight": 7},
+        ) as outer_middle:
+"""
+INNER = """
+            with TaskGroup(
+                group_id="inner",
+                default_args={
+                    "retries": 1,
+                    "executor_config": {
+                        "KubernetesExecutor": {
+                            "request_memory": "1Gi",
+                            "request_cpu": "2",
+                        },
+                    },
+                },
+            ) as outer_middle_inner:
+"""
+
+
+def test_group_defaults_are_the_task_groups_default_args(tmp_path, write_spec):
+    """A group's defaults are written once, as its TaskGroup's default_args, and only what differs
+    from the enclosing group (or the DAG); Airflow's merge of DAG, group and nested-group default_args
+    gives every task what the spec says, a task's own keys winning."""
+    spec = write_spec(NESTED_DEFAULTS, "nested.yaml")
+    result = dagforge.build([spec], tmp_path / "out", verify=True)
+    assert result.ok and result.verified, [d.format() for d in result.specs[0].diagnostics]
+    code = result.specs[0].code
+    # only what differs: outer's retries and retry_delay are the DAG's, middle's pool is outer's
+    assert OUTER in code and MIDDLE in code and INNER in code
+    assert code.count("pool=") == 1 and code.count("retries=") == 1
+    assert 'own = EmptyOperator(task_id="own", pool="p2", retries=1)' in code
+    # the template writes black's layout: black has nothing to change
+    p = build_model(load(spec))
+    p.input_sha256 = "0" * 64
+    source = render(p)
+    assert format_source(source) == source
+    tasks = load_dagbag(tmp_path / "out").dags["nested"].task_dict
+    found = {
+        t: (tasks[t].retries, tasks[t].pool, tasks[t].queue, tasks[t].priority_weight)
+        for t in (
+            "outer.a",
+            "outer.own",
+            "outer.middle.b",
+            "outer.middle.m",
+            "outer.middle.inner.c",
+            "top",
+        )
+    }
+    assert found == {
+        "outer.a": (1, "p1", "q1", 1),
+        "outer.own": (1, "p2", "q1", 1),
+        "outer.middle.b": (4, "p1", "q1", 7),
+        "outer.middle.m": (4, "p1", "q1", 7),
+        "outer.middle.inner.c": (1, "p1", "q1", 7),
+        "top": (1, "default_pool", "default", 1),
+    }
+    assert tasks["outer.middle.inner.c"].execution_timeout.total_seconds() == 3600
+    assert tasks["outer.middle.inner.c"].executor_config == {
+        "KubernetesExecutor": {"request_memory": "1Gi", "request_cpu": "2"}
+    }
+    assert tasks["top"].execution_timeout is None
 
 
 def _messages(tmp_path, text):
