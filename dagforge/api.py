@@ -22,7 +22,7 @@ from functools import lru_cache, partial
 from pathlib import Path
 
 from . import config, defaults, diagram, drift, scaffold, stamp, targets, write
-from .diagnostics import Diagnostic, has_errors
+from .diagnostics import Code, Diagnostic, has_errors
 from .load import (
     DEFAULTS_NAMES,
     Document,
@@ -177,7 +177,7 @@ def build(
                         0,
                         f"cannot verify: {e}; nothing was written: "
                         "run the build where that version is installed, or without --verify",
-                        code="verify",
+                        code=Code.VERIFY,
                     )
                 )
                 return result
@@ -202,7 +202,7 @@ def _waiting(out: Path) -> None:
 
 def _environment(message: str) -> Diagnostic:
     """A problem of where build writes (a full disk, a read-only folder): exit 2, as for usage."""
-    return Diagnostic("dagforge", 0, 0, message, code="environment")
+    return Diagnostic("dagforge", 0, 0, message, code=Code.ENVIRONMENT)
 
 
 def _write(result: BuildResult, good: list[SpecResult], docs, out: Path, paths, progress) -> None:
@@ -239,7 +239,7 @@ def _foreign(doc: Document, file: Path) -> Diagnostic:
         col,
         f"{file.as_posix()} exists and was not written by dagforge: build does not overwrite it",
         f"give this spec another dag_id, or move or delete {file.as_posix()} yourself",
-        code="foreign",
+        code=Code.FOREIGN,
     )
 
 
@@ -303,7 +303,7 @@ def graph(spec, format: str = "mermaid") -> GraphResult:
                 else "check that `dot -V` answers, or use --format mermaid or --format dot"
             )
             result.problems.append(
-                Diagnostic(result.specs[0].display, 0, 0, str(e), hint, code="graphviz")
+                Diagnostic(result.specs[0].display, 0, 0, str(e), hint, code=Code.GRAPHVIZ)
             )
     return result
 
@@ -339,7 +339,7 @@ def _one(spec, kind) -> tuple[BuildResult, Pipeline | None]:
                 0,
                 f"expected one spec file, found {len(result.specs)}",
                 "name a single .yaml file",
-                code="usage",
+                code=Code.USAGE,
             )
         )
     if result.problems or not result.specs[0].ok:
@@ -608,7 +608,7 @@ def _target_notes(p: Pipeline, doc: Document, target: targets.Target) -> list[Di
             ("schedule",),
             target.duration_note,
             "a cron schedule means the same on both versions",
-            code="target",
+            code=Code.TARGET,
         )
         return [replace(note, severity="warning")]
     return []
@@ -646,7 +646,7 @@ def _verify(
         for f, findings in found.findings.items():
             spec, doc = staged[f], docs[staged[f].path]
             where = {t.task_id: t.where for t in spec.pipeline.tasks}
-            said = {d.line for d in spec.diagnostics if d.code == "provider-missing"}
+            said = {d.line for d in spec.diagnostics if d.code == Code.PROVIDER_MISSING}
             for x in findings:
                 path = where.get(x.task_id, ()) + (
                     tuple(x.key) if isinstance(x.key, list) else (x.key,) if x.key else ()
@@ -656,7 +656,7 @@ def _verify(
                 at_key = x.key not in (None, "operator", "python_callable")
                 spec.diagnostics.append(
                     replace(
-                        doc.diag(path, x.message, x.hint, key=at_key, code="operator-check"),
+                        doc.diag(path, x.message, x.hint, key=at_key, code=Code.OPERATOR_CHECK),
                         severity=x.severity,
                     )
                 )
@@ -668,6 +668,6 @@ def _verify(
                         (),
                         f"verification failed: {problem}",
                         "this is a dagforge bug unless it names your own module: please report it",
-                        code="verify",
+                        code=Code.VERIFY,
                     )
                 )

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from .diagnostics import Diagnostic
+from .diagnostics import Code, Diagnostic
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 MAX_BYTES = 1024 * 1024  # a pipeline spec is a few KiB; anything near this is a mistake
@@ -77,7 +77,7 @@ class Document:
             path = path[:-1]
         return self.positions.get(path, (1, 1))
 
-    def diag(self, path, message: str, hint: str = "", key: bool = False, code: str = "spec"):
+    def diag(self, path, message: str, hint: str = "", key: bool = False, code: Code = Code.SPEC):
         line, col = self.where(path, key)
         return Diagnostic(self.display, line, col, message, hint, code)
 
@@ -123,7 +123,7 @@ def find_specs(paths) -> tuple[list[Path], list[Diagnostic]]:
             root, files = p.parent, [p]
         else:
             why = "not a regular file or folder" if p.exists() else "no such file or folder"
-            problems.append(Diagnostic(escaped(str(given)), 0, 0, why, code="usage"))
+            problems.append(Diagnostic(escaped(str(given)), 0, 0, why, code=Code.USAGE))
             continue
         for f in files:
             problem = path_problem(f, root)
@@ -150,7 +150,7 @@ def path_problem(path: Path, root: Path | None = None) -> Diagnostic | None:
             f"the path holds the control character U+{ord(bad.group()):04X}",
             "rename the file or folder: a spec's path is shown in messages and in the "
             "generated file",
-            code="usage",
+            code=Code.USAGE,
         )
     real = path.resolve()
     if root is not None and not real.is_relative_to(Path(root).resolve()):
@@ -162,7 +162,7 @@ def path_problem(path: Path, root: Path | None = None) -> Diagnostic | None:
             f"{escaped(Path(root).as_posix())}",
             "a spec (or a symlink to one) must lie inside the folder given; copy the file there, "
             "or name the folder it is in",
-            code="usage",
+            code=Code.USAGE,
         )
     return None
 
@@ -220,7 +220,7 @@ def load(path: Path) -> Document:
     display = display_path(real)
 
     def fail(message, hint="", line=0, col=0):
-        raise LoadError(Diagnostic(display, line, col, message, hint, code="yaml"))
+        raise LoadError(Diagnostic(display, line, col, message, hint, code=Code.YAML))
 
     try:
         raw = read_bounded(path)

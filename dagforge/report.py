@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import sys
 
-from .diagnostics import Diagnostic, visible
+from .diagnostics import Code, Diagnostic, visible
 from .version import version
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -39,7 +39,7 @@ def findings(result) -> list[tuple[Diagnostic, list[str]]]:
                         0,
                         f"internal error: {_last_line(spec.internal_error)}",
                         "this is a dagforge bug: please report it (--debug shows the traceback)",
-                        code="internal",
+                        code=Code.INTERNAL,
                     ),
                     [],
                 )
@@ -58,7 +58,7 @@ def exit_code(result) -> int:
 
 def summary(result, command: str) -> str:
     """The closing line of a validate, build or check ("" for the commands about one spec)."""
-    if command not in _VERBS or any(p.code == "environment" for p in result.problems):
+    if command not in _VERBS or any(p.code == Code.ENVIRONMENT for p in result.problems):
         return ""  # the output folder could not be written: its one error line says it all
     good, bad = len(result.specs) - len(result.invalid), len(result.invalid)
     text = f"{good} spec{'s' * (good != 1)} {_VERBS[command]}, {bad} invalid"

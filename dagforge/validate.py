@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from . import structure, values
-from .diagnostics import Diagnostic, did_you_mean
+from .diagnostics import Code, Diagnostic, did_you_mean
 from .load import DEFAULTS_NAMES, Document
 from .model import Unreadable, read_beside
 from .operators import SHORT, STANDARD
@@ -137,7 +137,7 @@ def validate(doc: Document) -> list[Diagnostic]:
     """All problems of one loaded spec, sorted by position."""
     found = _schema_problems(doc) + _rule_problems(doc)
     found += [
-        doc.diag(path, message, hint, code="environment")
+        doc.diag(path, message, hint, code=Code.ENVIRONMENT)
         for path, message, hint in doc.environment_problems
     ]
     unique = {(d.line, d.column, d.message): d for d in found}
@@ -151,7 +151,7 @@ def validate_defaults(doc: Document) -> list[Diagnostic]:
     ]
     found += _rule_problems(doc)
     found += [
-        doc.diag(path, message, hint, code="environment")
+        doc.diag(path, message, hint, code=Code.ENVIRONMENT)
         for path, message, hint in doc.environment_problems
     ]
     unique = {(d.line, d.column, d.message): d for d in found}
@@ -189,7 +189,7 @@ def duplicate_dag_ids(docs: list[Document]) -> list[Diagnostic]:
                     path,
                     f"dag_id '{dag_id}' is also used by {others}",
                     "every pipeline needs its own dag_id: set `dag_id:` in one of them",
-                    code="duplicate-dag-id",
+                    code=Code.DUPLICATE_DAG_ID,
                 )
             )
     return out
@@ -228,7 +228,7 @@ def cross_dag_problems(
                         path + ("dag",),
                         f"task '{task_id}' waits for its own DAG '{dag}'",
                         "use `dependencies:` for tasks of the same DAG",
-                        code="wait-for",
+                        code=Code.WAIT_FOR,
                     )
                 )
                 continue
@@ -239,7 +239,7 @@ def cross_dag_problems(
                         path + ("dag",),
                         f"task '{task_id}' waits for DAG '{dag}', whose spec {invalid[dag]} is invalid",
                         f"fix the errors reported for {invalid[dag]}; this spec is checked against it then",
-                        code="wait-for",
+                        code=Code.WAIT_FOR,
                     )
                 )
                 continue
@@ -251,7 +251,7 @@ def cross_dag_problems(
                         did_you_mean(dag, {**others(None), **by_id})
                         or "name the dag_id of a spec built together with this one "
                         "(specs are looked up in the build and in this spec's folder)",
-                        code="wait-for",
+                        code=Code.WAIT_FOR,
                     )
                 )
                 continue
@@ -264,7 +264,7 @@ def cross_dag_problems(
                         f"which DAG '{dag}' does not have",
                         did_you_mean(wait["task"], known)
                         or f"DAG '{dag}' has: " + ", ".join(known),
-                        code="wait-for",
+                        code=Code.WAIT_FOR,
                     )
                 )
     return out
@@ -301,7 +301,7 @@ def unproduced_assets(
                     f"no task of these specs updates asset '{asset}'",
                     "list it in the `outlets` of the task that writes it; ignore this when something outside "
                     "dagforge updates it",
-                    code="asset",
+                    code=Code.ASSET,
                 )
                 out.append(replace(d, severity="warning"))
     return out
@@ -349,7 +349,9 @@ def _explain(doc: Document, error, prefix: tuple = ()) -> list[Diagnostic]:
         elif key != "operator" and "operator" in inst:
             hint = f"operator '{inst['operator']}' needs `{key}:`"
         return [
-            doc.diag(path, f"{what} is missing the required key '{key}'", hint, code="missing-key")
+            doc.diag(
+                path, f"{what} is missing the required key '{key}'", hint, code=Code.MISSING_KEY
+            )
         ]
     if kind in ("additionalProperties", "unevaluatedProperties"):
         return _unknown_keys(doc, path, inst)
@@ -363,7 +365,7 @@ def _explain(doc: Document, error, prefix: tuple = ()) -> list[Diagnostic]:
                 or "use letters, digits, `_`, `.` or `-` (at most 250); "
                 "argument names must be Python identifiers",
                 key=True,
-                code="bad-name",
+                code=Code.BAD_NAME,
             )
         ]
     if kind == "type":
@@ -373,7 +375,7 @@ def _explain(doc: Document, error, prefix: tuple = ()) -> list[Diagnostic]:
                 path,
                 f"{name} must be {_article(expected)}, not {_type_name(inst)}",
                 _type_hint(inst, expected),
-                code="type",
+                code=Code.TYPE,
             )
         ]
     if kind == "pattern" or (kind in ("oneOf", "anyOf") and path and path[-1] in _DURATION_KEYS):
@@ -383,7 +385,7 @@ def _explain(doc: Document, error, prefix: tuple = ()) -> list[Diagnostic]:
                     path,
                     f"{name}: {_quoted(inst)} is not a duration",
                     values.DURATION_HINT,
-                    code="duration",
+                    code=Code.DURATION,
                 )
             ]
         if path and path[-1] == "dag_id":
@@ -392,7 +394,7 @@ def _explain(doc: Document, error, prefix: tuple = ()) -> list[Diagnostic]:
                     path,
                     f"dag_id {_quoted(inst)} has characters Airflow does not allow",
                     _control_hint(inst) or "use letters, digits, `_`, `.` and `-` (at most 250)",
-                    code="bad-name",
+                    code=Code.BAD_NAME,
                 )
             ]
     if (found := _explain_value(doc, path, kind, inst, sch)) is not None:
@@ -401,7 +403,7 @@ def _explain(doc: Document, error, prefix: tuple = ()) -> list[Diagnostic]:
         hint = did_you_mean(inst, sch["enum"]) or "choose one of: " + ", ".join(
             map(str, sch["enum"])
         )
-        return [doc.diag(path, f"{name}: '{inst}' is not allowed", hint, code="enum")]
+        return [doc.diag(path, f"{name}: '{inst}' is not allowed", hint, code=Code.ENUM)]
     if kind == "not" and _is_node(path):
         return [
             doc.diag(
@@ -409,12 +411,14 @@ def _explain(doc: Document, error, prefix: tuple = ()) -> list[Diagnostic]:
                 f"{_node_name(path, inst)} has both `operator` and `wait_for`",
                 key=True,
                 hint="a task either runs an operator or waits for another DAG: split it into two tasks",
-                code="wait-for",
+                code=Code.WAIT_FOR,
             )
         ]
     if kind == "uniqueItems":
         return [
-            doc.diag(path, f"{name} lists the same item twice", "remove the repeat", code="unique")
+            doc.diag(
+                path, f"{name} lists the same item twice", "remove the repeat", code=Code.UNIQUE
+            )
         ]
     if kind == "minProperties" and path == ("tasks",):
         return [
@@ -422,11 +426,11 @@ def _explain(doc: Document, error, prefix: tuple = ()) -> list[Diagnostic]:
                 path,
                 "tasks is empty",
                 'add at least one task, e.g. `extract: {operator: bash, bash_command: "echo hi"}`',
-                code="missing-key",
+                code=Code.MISSING_KEY,
             )
         ]
     # Remaining keywords (minimum, minItems, minLength, anyOf of values ...) read fine as jsonschema says them.
-    return [doc.diag(path, f"{name}: {error.message}", code="schema")]
+    return [doc.diag(path, f"{name}: {error.message}", code=Code.SCHEMA)]
 
 
 def _type_hint(inst, expected: str) -> str:
@@ -449,7 +453,7 @@ def _explain_value(doc, path, kind, inst, sch) -> list[Diagnostic] | None:
                 path,
                 f"{_dotted(path)}: {_quoted(inst)} has a line break or another control character",
                 _control_hint(inst),
-                code="bad-name",
+                code=Code.BAD_NAME,
             )
         ]
     if kind in ("minimum", "maximum") and path == ("schedule",):
@@ -462,7 +466,7 @@ def _explain_value(doc, path, kind, inst, sch) -> list[Diagnostic] | None:
                 f"{_dotted(path)}: {inst} is {'more' if more else 'less'} than Airflow can store",
                 f"Airflow keeps it in a 32-bit database column: "
                 f"{'at most' if more else 'at least'} {limit}",
-                code="range",
+                code=Code.RANGE,
             )
         ]
     if kind == "anyOf" and len(path) == 3 and path[0] == "params" and path[2] == "type":
@@ -472,7 +476,7 @@ def _explain_value(doc, path, kind, inst, sch) -> list[Diagnostic] | None:
                 path,
                 f"params.{path[1]}.type: {_quoted(inst)} is not a type",
                 did_you_mean(inst, types) or "use one of: " + ", ".join(types),
-                code="param",
+                code=Code.PARAM,
             )
         ]
     return None
@@ -576,7 +580,11 @@ def _unknown_keys(doc: Document, path, inst) -> list[Diagnostic]:
             hint = "allowed keys: " + ", ".join(sorted(allowed))
         out.append(
             doc.diag(
-                path + (key,), f"unknown key '{key}' in {where}", hint, key=True, code="unknown-key"
+                path + (key,),
+                f"unknown key '{key}' in {where}",
+                hint,
+                key=True,
+                code=Code.UNKNOWN_KEY,
             )
         )
     return out
@@ -596,7 +604,7 @@ def _unknown_operator(doc, path, inst) -> Diagnostic:
             "airflow.providers.standard.operators.bash.BashOperator"
         )
     )
-    return doc.diag(path, f"unknown operator {_quoted(inst)}", hint, code="unknown-operator")
+    return doc.diag(path, f"unknown operator {_quoted(inst)}", hint, code=Code.UNKNOWN_OPERATOR)
 
 
 # ---- Rules the schema cannot express ----------------------------------------------------------
@@ -615,7 +623,7 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
                 (),
                 f"the file name '{doc.path.stem}' is not a valid dag_id",
                 "add `dag_id: my_pipeline` or rename the file (letters, digits, `_`, `.`, `-`)",
-                code="bad-name",
+                code=Code.BAD_NAME,
             )
         )
     out += _check_schedule(doc, data.get("schedule"))
@@ -627,7 +635,7 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
                 f"unknown time zone '{tz}'",
                 did_you_mean(tz, _timezones())
                 or "use an IANA name like UTC, Europe/Berlin or Asia/Seoul",
-                code="timezone",
+                code=Code.TIMEZONE,
             )
         )
     dates = {}
@@ -641,7 +649,7 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
                 values.instant(dates[key], zone)
             except ValueError as e:
                 dates.pop(key, None)
-                out.append(doc.diag((key,), f"{key}: {e}", hint, code="date"))
+                out.append(doc.diag((key,), f"{key}: {e}", hint, code=Code.DATE))
             else:
                 out += _check_clock_change(doc, key, dates[key], zone)
     if len(dates) == 2:
@@ -652,7 +660,7 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
                         ("end_date",),
                         "end_date is not after start_date",
                         "move end_date later or remove it",
-                        code="date",
+                        code=Code.DATE,
                     )
                 )
         except TypeError:
@@ -661,7 +669,7 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
                     ("end_date",),
                     "start_date and end_date mix a UTC offset with none",
                     "give both or neither an offset (the `timezone` key is usually enough)",
-                    code="date",
+                    code=Code.DATE,
                 )
             )
     out += _check_durations(doc, (), data)
@@ -709,7 +717,7 @@ def _check_clock_change(doc, key, when, zone) -> list[Diagnostic]:
                 f"{left:%H:%M} to {shown:%H:%M} that day",
                 f"use a time outside the gap, like {wall + (shown - left):%Y-%m-%dT%H:%M} "
                 "(where Airflow would move it)",
-                code="date",
+                code=Code.DATE,
             )
         ]
     return [
@@ -719,7 +727,7 @@ def _check_clock_change(doc, key, when, zone) -> list[Diagnostic]:
                 f"{key}: {clock} happens twice in {zone} (the clocks go back from {left:%H:%M} "
                 f"to {shown:%H:%M}); Airflow takes the second time",
                 f"to be sure which one runs, use a time outside {shown:%H:%M}-{left:%H:%M}",
-                code="date",
+                code=Code.DATE,
             ),
             severity="warning",
         )
@@ -745,7 +753,7 @@ def _check_numbers(doc, path, value) -> list[Diagnostic]:
                     f"{_dotted(path)}: {what} is not a number Airflow can store",
                     "JSON, in which Airflow stores a DAG, has no NaN or infinity: "
                     "write a finite number, or put the value in quotes to make it text",
-                    code="number",
+                    code=Code.NUMBER,
                 )
             )
     return out
@@ -773,7 +781,7 @@ def _check_tree(doc, all_nodes: list) -> list[Diagnostic]:
         else:
             continue
         reported.add(n.full_id)
-        out.append(doc.diag(n.path, message, hint, key=True, code="bad-name"))
+        out.append(doc.diag(n.path, message, hint, key=True, code=Code.BAD_NAME))
     return out
 
 
@@ -791,7 +799,7 @@ def _check_asset(doc, path, asset) -> list[Diagnostic]:
                 path,
                 f"asset '{asset}' is not a valid URI: {e}",
                 "write it like s3://bucket/key or a plain name",
-                code="asset",
+                code=Code.ASSET,
             )
         ]
     if parsed.scheme.lower() == "airflow":
@@ -800,7 +808,7 @@ def _check_asset(doc, path, asset) -> list[Diagnostic]:
                 path,
                 f"asset '{asset}': the URI scheme 'airflow' is reserved by Airflow",
                 "use another scheme, like s3:// or file://",
-                code="asset",
+                code=Code.ASSET,
             )
         ]
     if parsed.password:
@@ -809,7 +817,7 @@ def _check_asset(doc, path, asset) -> list[Diagnostic]:
                 path,
                 f"asset '{asset}' holds a password",
                 "never put credentials in an asset URI: use a connection",
-                code="asset",
+                code=Code.ASSET,
             )
         ]
     return []
@@ -840,14 +848,14 @@ def _check_schedule(doc, value) -> list[Diagnostic]:
                 path,
                 f"unknown schedule preset '{value}'",
                 did_you_mean(value, values.PRESETS) or "use one of " + " ".join(values.PRESETS),
-                code="schedule",
+                code=Code.SCHEDULE,
             )
         ]
     if kind == "duration":
         try:
             every = values.parse_duration(value)
         except ValueError as e:
-            return [doc.diag(path, f"schedule: {e}", values.DURATION_HINT, code="schedule")]
+            return [doc.diag(path, f"schedule: {e}", values.DURATION_HINT, code=Code.SCHEDULE)]
         if not values.SCHEDULE_MIN <= every <= values.SCHEDULE_MAX:
             return [
                 doc.diag(
@@ -857,7 +865,7 @@ def _check_schedule(doc, value) -> list[Diagnostic]:
                     "for a time between runs",
                     "give from 1 second (1s) to 3650 days (3650d); "
                     "for runs only when triggered, remove `schedule:` or write `schedule: null`",
-                    code="schedule",
+                    code=Code.SCHEDULE,
                 )
             ]
     if kind == "cron" and isinstance(value, str):
@@ -866,7 +874,10 @@ def _check_schedule(doc, value) -> list[Diagnostic]:
         if len(fields) != 5:
             return [
                 doc.diag(
-                    path, f"schedule '{value}' has {len(fields)} fields, not 5", hint, code="cron"
+                    path,
+                    f"schedule '{value}' has {len(fields)} fields, not 5",
+                    hint,
+                    code=Code.CRON,
                 )
             ]
         from croniter import croniter
@@ -874,7 +885,7 @@ def _check_schedule(doc, value) -> list[Diagnostic]:
         if not croniter.is_valid(value):
             return [
                 doc.diag(
-                    path, f"schedule '{value}' is not a valid cron expression", hint, code="cron"
+                    path, f"schedule '{value}' is not a valid cron expression", hint, code=Code.CRON
                 )
             ]
         if never := _cron_never(croniter(value).expanded):
@@ -884,7 +895,7 @@ def _check_schedule(doc, value) -> list[Diagnostic]:
                     f"schedule '{value}' never runs: {never}",
                     "pick days that every month named has (at most 29 for February, 30 for April, "
                     "June, September and November), or write `L` for the last day of the month",
-                    code="cron",
+                    code=Code.CRON,
                 )
             ]
     return []
@@ -919,7 +930,7 @@ def _check_scheduling(doc, data) -> list[Diagnostic]:
                 ("timetable",),
                 f"timetable applies to cron schedules, not to {schedule!r}",
                 "remove `timetable:`, or give a cron expression or a preset like @daily",
-                code="schedule",
+                code=Code.SCHEDULE,
             )
         )
     runs = data.get("max_active_runs")
@@ -929,7 +940,7 @@ def _check_scheduling(doc, data) -> list[Diagnostic]:
                 ("max_active_runs",),
                 f"a @continuous schedule runs one run at a time, not {runs}",
                 "remove `max_active_runs:` (dagforge sets 1) or set it to 1",
-                code="schedule",
+                code=Code.SCHEDULE,
             )
         )
     return out
@@ -953,7 +964,7 @@ def _check_params(doc, params) -> list[Diagnostic]:
                     ("params", name, "default"),
                     f"params.{name}: the default {spec['default']!r} does not fit: {e.message}",
                     "change the default or the param's type and limits",
-                    code="param",
+                    code=Code.PARAM,
                 )
             )
         except jsonschema.SchemaError:
@@ -979,7 +990,7 @@ def _check_doc_md(doc, value) -> list[Diagnostic]:
                 ("doc_md", "file"),
                 f"cannot read doc_md file '{value['file']}': {e}",
                 e.hint,
-                code="doc-md",
+                code=Code.DOC_MD,
             )
         ]
     return []
@@ -1001,7 +1012,7 @@ def _duration_problem(doc, path, value) -> list[Diagnostic]:
     try:
         values.parse_duration(value)
     except ValueError as e:
-        return [doc.diag(path, f"{path[-1]}: {e}", values.DURATION_HINT, code="duration")]
+        return [doc.diag(path, f"{path[-1]}: {e}", values.DURATION_HINT, code=Code.DURATION)]
     return []
 
 
@@ -1027,7 +1038,7 @@ def _check_emails(doc, path, addresses) -> list[Diagnostic]:
                     where,
                     f"'{address}' is not a valid email address: {e}",
                     "write it like name@example.com",
-                    code="email",
+                    code=Code.EMAIL,
                 )
             )
     return out
@@ -1042,7 +1053,7 @@ def _check_group(doc, n) -> list[Diagnostic]:
                 f"'{n.local_id}' cannot be a group id",
                 "a group id has letters, digits, `_` and `-` only (no dots)",
                 key=True,
-                code="bad-name",
+                code=Code.BAD_NAME,
             )
         )
     if isinstance(n.spec.get("defaults"), dict):
@@ -1066,7 +1077,7 @@ def _check_task(doc, task_id, task, dag_emails: bool, base=None) -> list[Diagnos
                     base + ("alerts",),
                     f"task '{task_id}' has alerts but no one to mail",
                     "add `emails: [someone@example.com]` here or under the spec's `alerts:`",
-                    code="email",
+                    code=Code.EMAIL,
                 )
             )
     wait = task.get("wait_for")
@@ -1094,7 +1105,7 @@ def _check_task(doc, task_id, task, dag_emails: bool, base=None) -> list[Diagnos
                     _control_hint(ref)
                     or "write the module's dotted path, a colon, and the function name, "
                     "e.g. etl.transform:run",
-                    code="callable",
+                    code=Code.CALLABLE,
                 )
             )
     short = SHORT.get(op) if isinstance(op, str) else None
@@ -1115,7 +1126,7 @@ def _check_task(doc, task_id, task, dag_emails: bool, base=None) -> list[Diagnos
                     f"operator '{op}' needs {short.package}, which is not installed here",
                     f"`pip install {short.package}` where Airflow runs, and here to have its arguments checked "
                     "by `dagforge build`",
-                    code="provider-missing",
+                    code=Code.PROVIDER_MISSING,
                 ),
                 severity="warning",
             )
@@ -1138,7 +1149,7 @@ def _not_an_argument(doc, path) -> list[Diagnostic]:
                 if key in RESERVED_ARGUMENTS
                 else "it is a Python keyword",
                 key=True,
-                code="bad-name",
+                code=Code.BAD_NAME,
             )
         ]
     return []
@@ -1185,7 +1196,7 @@ def _check_mapping(doc, all_nodes: list) -> list[Diagnostic]:
                         "keep one: inline values are the same "
                         "for every mapped instance, `expand` values make one instance each",
                         key=True,
-                        code="expand",
+                        code=Code.EXPAND,
                     )
                 )
             elif takes is not None and key not in takes:
@@ -1200,7 +1211,7 @@ def _check_mapping(doc, all_nodes: list) -> list[Diagnostic]:
                             else "it takes no arguments"
                         ),
                         key=True,
-                        code="expand",
+                        code=Code.EXPAND,
                     )
                 )
             if isinstance(value, dict) and isinstance(value.get("output_of"), str):
@@ -1216,7 +1227,7 @@ def _check_mapping(doc, all_nodes: list) -> list[Diagnostic]:
                                 value["output_of"], [m.full_id for m in all_nodes if not m.is_group]
                             )
                             or "name a task of this spec",
-                            code="expand",
+                            code=Code.EXPAND,
                         )
                     )
                 elif order[up] >= order[n.full_id]:
@@ -1225,7 +1236,7 @@ def _check_mapping(doc, all_nodes: list) -> list[Diagnostic]:
                             where,
                             f"task '{n.full_id}' expands over the output of '{up}', which comes after it",
                             f"move '{up}' above '{n.full_id}' in the spec",
-                            code="expand",
+                            code=Code.EXPAND,
                         )
                     )
     return out
@@ -1241,7 +1252,7 @@ def _check_dependencies(doc, all_nodes: list) -> list[Diagnostic]:
                     f"two tasks or groups would both have the id '{n.full_id}'",
                     "rename one: a group's tasks are named GROUP.TASK",
                     key=True,
-                    code="bad-name",
+                    code=Code.BAD_NAME,
                 )
             )
         by_id.setdefault(n.full_id, n)
@@ -1259,7 +1270,7 @@ def _check_dependencies(doc, all_nodes: list) -> list[Diagnostic]:
                         path,
                         f"{what} depends on itself",
                         "remove it from its own dependencies",
-                        code="self-dependency",
+                        code=Code.SELF_DEPENDENCY,
                     )
                 )
             elif up is None:
@@ -1269,7 +1280,7 @@ def _check_dependencies(doc, all_nodes: list) -> list[Diagnostic]:
                         path,
                         f"{what} depends on unknown task {_quoted(dep)}",
                         did_you_mean(dep, near) or "known tasks: " + ", ".join(by_id),
-                        code="unknown-dependency",
+                        code=Code.UNKNOWN_DEPENDENCY,
                     )
                 )
             elif up in structure.ancestors(n, by_id) or n.full_id in structure.ancestors(
@@ -1280,7 +1291,7 @@ def _check_dependencies(doc, all_nodes: list) -> list[Diagnostic]:
                         path,
                         f"{what} depends on '{up}', which contains it or is inside it",
                         "depend on tasks and groups beside it, not on its own group or its own tasks",
-                        code="cycle",
+                        code=Code.CYCLE,
                     )
                 )
     edges = structure.expand(all_nodes)
@@ -1296,7 +1307,7 @@ def _check_dependencies(doc, all_nodes: list) -> list[Diagnostic]:
                 edges[cycle[0], cycle[1]],  # the dependency (or `output_of`) that made the edge
                 "dependency cycle: " + " -> ".join(cycle),
                 "a pipeline cannot loop: remove one of these dependencies",
-                code="cycle",
+                code=Code.CYCLE,
             )
         )
     return out
