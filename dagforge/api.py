@@ -55,6 +55,8 @@ class SpecResult:
     display: str
     diagnostics: list[Diagnostic] = field(default_factory=list)
     source_lines: list[str] = field(default_factory=list)
+    # The lines of the defaults.yaml files its diagnostics point into, by their display path.
+    inherited_lines: dict[str, list[str]] = field(default_factory=dict)
     pipeline: Pipeline | None = None
     code: str | None = None  # the formatted DAG file
     output: Path | None = None  # where it was written
@@ -66,6 +68,10 @@ class SpecResult:
     @property
     def ok(self) -> bool:
         return self.internal_error is None and not has_errors(self.diagnostics)
+
+    def lines_of(self, d: Diagnostic) -> list[str]:
+        """The lines of the file the diagnostic `d` points into: the spec or a defaults.yaml."""
+        return self.source_lines if d.path == self.display else self.inherited_lines.get(d.path, [])
 
     def guard(self, step, *args):
         """Run one step for this spec; an unexpected exception marks the spec, not the whole build."""
@@ -545,10 +551,11 @@ def _load_and_validate(
         else map(partial(_load_and_validate_one, then=then), paths)
     )
     with pool or nullcontext():
-        for i, (spec, (doc, diagnostics, lines, error, then_gave)) in enumerate(
+        for i, (spec, (doc, diagnostics, lines, error, then_gave, inherited)) in enumerate(
             zip(specs, outcomes)
         ):
             spec.diagnostics, spec.source_lines, spec.internal_error = diagnostics, lines, error
+            spec.inherited_lines = inherited
             if doc is not None:
                 docs[spec.path] = doc
             if then_gave is not None:
@@ -566,31 +573,34 @@ def _shared_defaults(path: Path, mtime_ns: int) -> defaults.Defaults:
 
 def _load_and_validate_one(
     path: Path, then=None
-) -> tuple[Document | None, list[Diagnostic], list[str], str | None, dict | None]:
+) -> tuple[Document | None, list[Diagnostic], list[str], str | None, dict | None, dict]:
     """(the document or None, its diagnostics, its lines, an internal error's traceback or None,
-    what `then` returned for a valid spec or None)."""
+    what `then` returned for a valid spec or None, the lines of each defaults.yaml that has a
+    problem, by its display path)."""
     inherited: list[Diagnostic] = []
+    shown: dict[str, list[str]] = {}
     try:
         doc = load(path)
         above = [_shared_defaults(f, f.stat().st_mtime_ns) for f in defaults.chain(path)]
         for shared in above:
             inherited += shared.problems
+            shown.update({d.path: shared.lines for d in shared.problems})
         defaults.apply(doc, [shared.doc for shared in above if shared.doc is not None])
     except LoadError as e:
-        return None, [e.diagnostic], _lines(path), None, None
+        return None, [e.diagnostic], _lines(path), None, None, {}
     except Exception:
-        return None, [], [], traceback.format_exc(), None
+        return None, [], [], traceback.format_exc(), None, {}
     lines = doc.text.splitlines()
     try:
         diagnostics = inherited + validate_document(doc)
     except Exception:
-        return doc, [], lines, traceback.format_exc(), None
+        return doc, [], lines, traceback.format_exc(), None, shown
     if then is None or has_errors(diagnostics):
-        return doc, diagnostics, lines, None, None
+        return doc, diagnostics, lines, None, None, shown
     try:
-        return doc, diagnostics, lines, None, then(doc)
+        return doc, diagnostics, lines, None, then(doc), shown
     except Exception:
-        return doc, diagnostics, lines, traceback.format_exc(), None
+        return doc, diagnostics, lines, traceback.format_exc(), None, shown
 
 
 def _lines(path: Path) -> list[str]:

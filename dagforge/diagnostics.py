@@ -73,7 +73,7 @@ class Code(StrEnum):
     CYCLE = "cycle", "tasks that wait for each other in a loop"
     DUPLICATE_DAG_ID = "duplicate-dag-id", "two specs with the same dag_id"
     PROVIDER_MISSING = "provider-missing", "an operator whose provider package is not installed"
-    AIRFLOW_HABIT = "airflow-habit", "a value Airflow reads other than it looks (a .sh command)"
+    BASH_TEMPLATE = "bash-template", "a bash_command ending in .sh, which Airflow reads as a file"
     # build, check and the other commands
     TARGET = "target", "the spec means something else on the Airflow version built for"
     OPERATOR_CHECK = "operator-check", "what Airflow's operator class says about the arguments"

@@ -254,7 +254,9 @@ def load(path: Path) -> Document:
             _fail_too_deep(text, fail)
         mark = e.problem_mark or e.context_mark
         problem = e.problem or str(e)
-        hint = "fix the YAML syntax at this point"
+        hint = (mark and syntax_hint(text, mark.line, mark.column)) or (
+            "fix the YAML syntax at this point"
+        )
         if mark and text[mark.index : mark.index + 1] == "\t":
             problem, hint = "a tab is used for indentation", "indent with spaces, never tabs"
         fail(
@@ -278,7 +280,8 @@ def load(path: Path) -> Document:
         m = root.start_mark
         kind = "a list" if isinstance(root, yaml.SequenceNode) else "a single value"
         fail(
-            f"the spec is {kind}, not a mapping of keys",
+            f"the {'defaults file' if path.name in DEFAULTS_NAMES else 'spec'} is {kind}, "
+            "not a mapping of keys",
             "write `key: value` lines, e.g. `dag_id: my_pipeline`",
             m.line + 1,
             m.column + 1,
@@ -286,6 +289,50 @@ def load(path: Path) -> Document:
     budget = [MAX_NODES]
     doc.data = _convert(root, (), doc, budget, fail)
     return doc
+
+
+_KEY_VALUE = re.compile(
+    r"(?P<indent> *)(?:- +)?(?P<key>[^\s:#'\"][^:#]*?):(?: +(?P<value>.*?))? *$"
+)
+
+
+def syntax_hint(text: str, line: int, column: int) -> str:
+    """What most likely causes a YAML syntax error at the 0-based `line` and `column`, for the
+    mistakes a new user makes: a value that starts with `*` (YAML reads an alias: an unquoted cron
+    like `*/15 * * * *`), a line indented to a column no key above it starts at, a value with `: `
+    in it. '' when it is none of these."""
+    lines = _LINE_BREAK.split(text)
+    if line >= len(lines):
+        return ""
+    here = lines[line]
+    m = _KEY_VALUE.fullmatch(here)
+    if m and (m["value"] or "").startswith("*") and column >= m.start("value"):
+        value = m["value"] if len(m["value"]) <= 60 else "..."
+        return (
+            "a value that starts with `*` is a YAML alias: put it in quotes, "
+            f'`{m["key"]}: "{value}"`'
+        )
+    indent = len(here) - len(here.lstrip(" "))
+    above = []  # (indentation, line number) of the lines that enclose this one, nearest first
+    for number in range(line - 1, -1, -1):
+        text_above = lines[number]
+        if not text_above.strip() or text_above.lstrip().startswith("#"):
+            continue
+        width = len(text_above) - len(text_above.lstrip(" "))
+        if not above or width < above[-1][0]:
+            above.append((width, number))
+    if above and indent not in {w for w, _ in above}:
+        width, number = max(((w, n) for w, n in above if w < indent), default=above[-1])
+        near = _KEY_VALUE.fullmatch(lines[number])
+        like = f", like `{near['key']}:` on line {number + 1}" if near else ""
+        return (
+            f"bad indentation: this line starts at column {indent + 1}, where no key above it "
+            f"starts; put it at the column of the keys it belongs with (column {width + 1}{like}); "
+            "the keys inside a key are indented more than that key"
+        )
+    if m and ": " in (m["value"] or "") and column > m.start("value"):
+        return f'a value with `: ` in it must be quoted: `{m["key"]}: "{m["value"]}"`'
+    return ""
 
 
 def _fail_not_yaml(text: str, fail) -> None:

@@ -27,9 +27,7 @@ def findings(result) -> list[tuple[Diagnostic, list[str]]]:
     """Every diagnostic of a result, each with the lines of the file it points into."""
     found = [(d, []) for d in result.problems]
     for spec in result.specs:
-        found += [
-            (d, spec.source_lines if d.path == spec.display else []) for d in spec.diagnostics
-        ]
+        found += [(d, spec.lines_of(d)) for d in spec.diagnostics]
         if spec.internal_error:
             found.append(
                 (
@@ -121,7 +119,7 @@ def _text(result, command, debug, out, err) -> None:
         print(problem.format(), file=err)
     for spec in result.specs:
         for d in spec.diagnostics:  # a defaults.yaml's problem points into that file, not the spec
-            print(d.format(spec.source_lines if d.path == spec.display else None), file=err)
+            print(d.format(spec.lines_of(d)), file=err)
         if spec.internal_error:
             if debug:
                 print(_traceback(spec.internal_error), file=err)

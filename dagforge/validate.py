@@ -361,9 +361,7 @@ def _explain(doc: Document, error, prefix: tuple = ()) -> list[Diagnostic]:
             doc.diag(
                 path + (bad,),
                 f"{_quoted(bad)} is not a valid name here",
-                _control_hint(bad)
-                or "use letters, digits, `_`, `.` or `-` (at most 250); "
-                "argument names must be Python identifiers",
+                _control_hint(bad) or _name_hint(path, bad),
                 key=True,
                 code=Code.BAD_NAME,
             )
@@ -374,7 +372,7 @@ def _explain(doc: Document, error, prefix: tuple = ()) -> list[Diagnostic]:
             doc.diag(
                 path,
                 f"{name} must be {_article(expected)}, not {_type_name(inst)}",
-                _type_hint(inst, expected),
+                _node_hint(doc, path, inst) if _is_node(path) else _type_hint(path, inst, expected),
                 code=Code.TYPE,
             )
         ]
@@ -433,14 +431,64 @@ def _explain(doc: Document, error, prefix: tuple = ()) -> list[Diagnostic]:
     return [doc.diag(path, f"{name}: {error.message}", code=Code.SCHEMA)]
 
 
-def _type_hint(inst, expected: str) -> str:
+_TRUE, _FALSE = ("true", "yes", "on", "y"), ("false", "no", "off", "n")
+
+
+def _name_hint(path, bad: str) -> str:
+    """How to write a name the schema refuses: a task id, else an argument name."""
+    if path and path[-1] == "tasks":
+        fixed = re.sub(r"[^A-Za-z0-9_.-]+", "_", bad).strip("_")[:250] or "my_task"
+        return f"a task id has letters, digits, `_`, `.` and `-` only (at most 250), e.g. '{fixed}'"
+    return "use letters, digits, `_`, `.` or `-` (at most 250); argument names must be Python identifiers"
+
+
+def _type_hint(path, inst, expected: str) -> str:
+    key = path[-1] if path and isinstance(path[-1], str) else None
     if isinstance(inst, bool) and "string" in expected:
         return "YAML reads yes/no/on/off/true/false as booleans: put the value in quotes"
     if isinstance(inst, (int, float)) and "string" in expected:
         return "put the value in quotes to make it text"
-    if isinstance(inst, str) and expected in ("integer", "number"):
+    if not isinstance(inst, str) or not key:
+        return ""
+    text = inst.strip().lower()
+    if "boolean" in expected and text in _TRUE + _FALSE:  # `catchup: "true"`, `on_failure: "yes"`
+        return f"remove the quotes: `{key}: {'true' if text in _TRUE else 'false'}`"
+    if expected in ("integer", "number") and re.fullmatch(r"[-+]?[0-9]+(\.[0-9]*)?", text):
+        return f"remove the quotes: `{key}: {text}` (quotes make it text)"
+    if expected in ("integer", "number"):
         return "write a number, without quotes"
+    if "boolean" in expected:
+        return "write true or false, without quotes"
     return ""
+
+
+def _node_hint(doc, path, inst) -> str:
+    """Why a task or group is not a mapping. Most often the indentation: a task's keys written at
+    the column of the task ids make each key a task of its own (`tasks.operator`)."""
+    column = doc.where(path, key=True)[1]
+    key = path[-1]
+    if inst is None:
+        return (
+            f"write the keys of '{key}' on the lines below it, indented more than it "
+            f"(at column {column + 2}), e.g. `operator: bash`"
+        )
+    if key in _node_keys():
+        return (
+            f"bad indentation: `{key}` is a key of a task, but it stands at the column of the "
+            f"task ids; indent it more than the task id above it (at column {column + 2})"
+        )
+    return f'a task is a mapping of keys, e.g. `{key}: {{operator: bash, bash_command: "echo hi"}}`'
+
+
+@cache
+def _node_keys() -> frozenset:
+    """Every key a task or group takes, for any built-in operator."""
+    defs = schema()["$defs"]
+    return frozenset(
+        key
+        for name in ("task", "group", "bash", "python", "empty", "email_operator")
+        for key in defs[name].get("properties", {})
+    )
 
 
 def _explain_value(doc, path, kind, inst, sch) -> list[Diagnostic] | None:
@@ -564,12 +612,20 @@ def _unknown_keys(doc: Document, path, inst) -> list[Diagnostic]:
     allowed = _allowed_keys(path, inst)
     if not path and doc.path.name in DEFAULTS_NAMES:
         allowed -= {"dag_id", "tasks"}
-    where = _node_name(path, inst) if _is_node(path) else (_dotted(path) if path else "the spec")
+    where = (
+        _node_name(path, inst)
+        if _is_node(path)
+        else _dotted(path)
+        if path
+        else "the defaults file"
+        if doc.path.name in DEFAULTS_NAMES
+        else "the spec"
+    )
     out = []
     for key in inst:
         if key in allowed:
             continue
-        hint = did_you_mean(key, allowed)
+        hint = _airflow_habit(path, key, inst) or did_you_mean(key, allowed)
         if not path and key in ("dag_id", "tasks") and key not in allowed:
             hint = f"a defaults.yaml shares settings; `{key}` belongs in each spec"
         elif not hint and _is_node(path) and "operator" in inst:
@@ -588,6 +644,38 @@ def _unknown_keys(doc: Document, path, inst) -> list[Diagnostic]:
             )
         )
     return out
+
+
+def _airflow_habit(path, key, inst) -> str:
+    """dagforge's way to say what the unknown `key` says in an Airflow DAG file, or ''."""
+    where = "spec" if not path else "task" if _is_node(path) else None
+    value = inst.get(key)
+    if where and key == "email":
+        emails = value if isinstance(value, list) else [value]
+        shown = ", ".join(str(e) for e in emails) if len(str(emails)) < 80 else "..."
+        return f"dagforge mails through `alerts:`: write `alerts: {{emails: [{shown}]}}`"
+    if where and key in ("email_on_failure", "email_on_retry"):
+        return (
+            f"dagforge mails through `alerts:`: write `alerts: {{{key.removeprefix('email_')}: "
+            f"{'true' if value else 'false'}}}` (with `emails:` there or in the spec's `alerts:`)"
+        )
+    if where == "task" and "wait_for" in inst and key in _WAIT_FOR_KEYS:
+        wait = inst["wait_for"] if isinstance(inst["wait_for"], dict) else {}
+        dag = wait.get("dag") if isinstance(wait.get("dag"), str) else "..."
+        shown = value if isinstance(value, (str, int)) and len(str(value)) < 40 else "..."
+        return f"`{key}` goes inside `wait_for:`, e.g. `wait_for: {{dag: {dag}, {key}: {shown}}}`"
+    if where == "spec" and key == "schedule_interval":
+        return "Airflow 2's `schedule_interval` is `schedule:` here"
+    if where == "spec" and key == "default_args":
+        return (
+            "dagforge has no default_args: write owner, retries, retry_delay and the like as "
+            "top-level keys of the spec (or of a defaults.yaml beside it, for every spec there); "
+            "a group's `defaults:` gives any operator argument to the tasks in it"
+        )
+    return ""
+
+
+_WAIT_FOR_KEYS = ("timeout", "poke_interval", "mode", "execution_delta")
 
 
 def _valid_operator(op: str) -> bool:
@@ -633,11 +721,20 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
             doc.diag(
                 ("timezone",),
                 f"unknown time zone '{tz}'",
-                did_you_mean(tz, _timezones())
+                values.zone_suggestion(tz)
+                or did_you_mean(tz, _timezones())
                 or "use an IANA name like UTC, Europe/Berlin or Asia/Seoul",
                 code=Code.TIMEZONE,
             )
         )
+    elif isinstance(tz, str) and (offset := values.fixed_offset(tz)):
+        warning = doc.diag(
+            ("timezone",),
+            f"time zone '{tz}' is {offset} all year, without summer time",
+            values.zone_suggestion(tz) + " (the local clock, summer time included)",
+            code=Code.TIMEZONE,
+        )
+        out.append(replace(warning, severity="warning"))
     dates = {}
     zone = tz if isinstance(tz, str) and tz in _timezones() else "UTC"
     for key in ("start_date", "end_date"):
@@ -871,6 +968,15 @@ def _check_schedule(doc, value) -> list[Diagnostic]:
     if kind == "cron" and isinstance(value, str):
         fields = value.split()
         hint = "a cron expression has 5 fields: minute hour day-of-month month day-of-week, e.g. '0 2 * * *'"
+        if len(fields) == 1 and f"@{value}" in values.PRESETS:  # `schedule: daily`
+            return [
+                doc.diag(
+                    path,
+                    f"schedule '{value}' is not a cron expression or a preset",
+                    f"did you mean '@{value}'? (presets start with `@`)",
+                    code=Code.SCHEDULE,
+                )
+            ]
         if len(fields) != 5:
             return [
                 doc.diag(
@@ -883,9 +989,14 @@ def _check_schedule(doc, value) -> list[Diagnostic]:
         from croniter import croniter
 
         if not croniter.is_valid(value):
+            field = values.cron_field_problem(value)
             return [
                 doc.diag(
-                    path, f"schedule '{value}' is not a valid cron expression", hint, code=Code.CRON
+                    path,
+                    f"schedule '{value}' is not a valid cron expression"
+                    + (f": {field}" if field else ""),
+                    hint,
+                    code=Code.CRON,
                 )
             ]
         if never := _cron_never(croniter(value).expanded):
@@ -1108,6 +1219,7 @@ def _check_task(doc, task_id, task, dag_emails: bool, base=None) -> list[Diagnos
                     code=Code.CALLABLE,
                 )
             )
+    out += _check_bash_template(doc, base, op, task.get("bash_command"))
     short = SHORT.get(op) if isinstance(op, str) else None
     for key in short.durations if short else ():
         if key in task:
@@ -1135,6 +1247,24 @@ def _check_task(doc, task_id, task, dag_emails: bool, base=None) -> list[Diagnos
         for key in task:
             out += _not_an_argument(doc, base + (key,))
     return out
+
+
+def _check_bash_template(doc, base, op, command) -> list[Diagnostic]:
+    """A warning for a bash_command that ends in `.sh` or `.bash`: Airflow's BashOperator reads it
+    as the name of a Jinja template file (its `template_ext`), looked up in the DAG's folder and
+    `template_searchpath`; a script elsewhere fails the task with TemplateNotFound."""
+    bash = op == "bash" or (isinstance(op, str) and op.endswith(".BashOperator"))
+    if not bash or not isinstance(command, str) or not command.endswith((".sh", ".bash")):
+        return []
+    d = doc.diag(
+        (*base, "bash_command"),
+        f"Airflow reads bash_command {_quoted(command)} as a template file, not as a command: "
+        "unless that file is in the DAG's folder, the task fails with TemplateNotFound",
+        f'to run the script, end the command with a space (`bash_command: "{command} "`) or '
+        f'write `bash_command: "bash {command}"`',
+        code=Code.BASH_TEMPLATE,
+    )
+    return [replace(d, severity="warning")]
 
 
 def _not_an_argument(doc, path) -> list[Diagnostic]:
@@ -1275,11 +1405,19 @@ def _check_dependencies(doc, all_nodes: list) -> list[Diagnostic]:
                 )
             elif up is None:
                 near = [m.local_id for m in all_nodes if m.parent == n.parent] + list(by_id)
+                inside = [m.full_id for m in all_nodes if m.local_id == dep and m.parent]
                 out.append(
                     doc.diag(
                         path,
                         f"{what} depends on unknown task {_quoted(dep)}",
-                        did_you_mean(dep, near) or "known tasks: " + ", ".join(by_id),
+                        (
+                            f"did you mean '{inside[0]}'? from outside its group, a task is "
+                            "named by its full id, GROUP.TASK"
+                            if inside
+                            else ""
+                        )
+                        or did_you_mean(dep, near)
+                        or "known tasks: " + ", ".join(by_id),
                         code=Code.UNKNOWN_DEPENDENCY,
                     )
                 )
