@@ -1260,8 +1260,8 @@ def _check_bash_template(doc, base, op, command) -> list[Diagnostic]:
         (*base, "bash_command"),
         f"Airflow reads bash_command {_quoted(command)} as a template file, not as a command: "
         "unless that file is in the DAG's folder, the task fails with TemplateNotFound",
-        f'to run the script, end the command with a space (`bash_command: "{command} "`) or '
-        f'write `bash_command: "bash {command}"`',
+        f'to run it as a command, end it with a space: `bash_command: "{command} "` (any command '
+        "that ends in .sh is read as a file name, `bash ./run.sh` too)",
         code=Code.BASH_TEMPLATE,
     )
     return [replace(d, severity="warning")]
