@@ -291,9 +291,9 @@ def load(path: Path) -> Document:
     return doc
 
 
-_KEY_VALUE = re.compile(
-    r"(?P<indent> *)(?:- +)?(?P<key>[^\s:#'\"][^:#]*?):(?: +(?P<value>.*?))? *$"
-)
+# `key: value` or `- key: value` (a greedy value, stripped after: a lazy one before ` *$` would take
+# quadratic time on a long line of spaces).
+_KEY_VALUE = re.compile(r"(?P<indent> *)(?:- +)?(?P<key>[^\s:#'\"][^:#]*?):(?: +(?P<value>.*))?")
 
 
 def syntax_hint(text: str, line: int, column: int) -> str:
@@ -306,11 +306,11 @@ def syntax_hint(text: str, line: int, column: int) -> str:
         return ""
     here = lines[line]
     m = _KEY_VALUE.fullmatch(here)
-    if m and (m["value"] or "").startswith("*") and column >= m.start("value"):
-        value = m["value"] if len(m["value"]) <= 60 else "..."
-        return (
-            "a value that starts with `*` is a YAML alias: put it in quotes, "
-            f'`{m["key"]}: "{value}"`'
+    key, value = (m["key"], (m["value"] or "").rstrip(" ")) if m else ("", "")
+    shown = value if len(value) <= 60 and len(key) <= 60 else None
+    if value.startswith("*") and column >= m.start("value"):
+        return "a value that starts with `*` is a YAML alias: put it in quotes" + (
+            f', `{key}: "{shown}"`' if shown else ""
         )
     indent = len(here) - len(here.lstrip(" "))
     above = []  # (indentation, line number) of the lines that enclose this one, nearest first
@@ -324,14 +324,18 @@ def syntax_hint(text: str, line: int, column: int) -> str:
     if above and indent not in {w for w, _ in above}:
         width, number = max(((w, n) for w, n in above if w < indent), default=above[-1])
         near = _KEY_VALUE.fullmatch(lines[number])
-        like = f", like `{near['key']}:` on line {number + 1}" if near else ""
+        like = (
+            f", like `{near['key']}:` on line {number + 1}"
+            if near and len(near["key"]) <= 60
+            else ""
+        )
         return (
             f"bad indentation: this line starts at column {indent + 1}, where no key above it "
             f"starts; put it at the column of the keys it belongs with (column {width + 1}{like}); "
             "the keys inside a key are indented more than that key"
         )
-    if m and ": " in (m["value"] or "") and column > m.start("value"):
-        return f'a value with `: ` in it must be quoted: `{m["key"]}: "{m["value"]}"`'
+    if ": " in value and column > m.start("value"):
+        return "a value with `: ` in it must be quoted" + (f': `{key}: "{shown}"`' if shown else "")
     return ""
 
 

@@ -55,14 +55,15 @@ def cron_field_problem(expression: str) -> str:
                 number = (
                     names.index(value.lower()) + low  # jan is 1, sun is 0
                     if value.lower() in names
-                    else int(value)
+                    else int(value[:12])  # (a longer one is out of range anyway)
                     if value.isdigit()
                     else None
                 )
+                shown = value if len(value) <= 12 else value[:12] + "..."
                 if number is None:
-                    return f"{name} '{value}' is not a number"
+                    return f"{name} '{shown}' is not a number"
                 if not low <= number <= high:
-                    return f"{name} {number} is out of {low}-{high}"
+                    return f"{name} {shown} is out of {low}-{high}"
             if m["step"] is not None and (not m["step"].isdigit() or int(m["step"]) == 0):
                 return f"{name} step '/{m['step']}' is not a whole number above 0"
     return ""
