@@ -92,3 +92,20 @@ def test_the_warnings_show_in_the_cli_and_the_build_goes_on(write_spec, tmp_path
 def test_a_cron_that_yaml_reads_as_text_needs_no_hint(write_spec, line):
     result, diagnostics = _diagnostics(write_spec, line + "\ntasks:\n  a: {operator: empty}\n")
     assert result.ok and diagnostics == []
+
+
+@pytest.mark.parametrize(
+    "zone, means",
+    [
+        ("JST", "`timezone: Asia/Tokyo`"),
+        ("BST", "`timezone: Europe/London`"),
+        ("AEST", "Australia/Sydney"),
+        ("MSK", "`timezone: Europe/Moscow`"),
+        ("CST", "America/Chicago (US), Asia/Shanghai (China)"),
+        ("kst", "`timezone: Asia/Seoul`"),
+    ],
+)
+def test_an_abbreviation_that_is_no_zone_names_the_zones_it_means(write_spec, zone, means):
+    result, [d] = _diagnostics(write_spec, f"timezone: {zone}\ntasks:\n  a: {{operator: empty}}\n")
+    assert not result.ok and d.message == f"unknown time zone '{zone}'"
+    assert means in d.hint.replace(" or ", ", ")
