@@ -22,7 +22,7 @@ from functools import lru_cache, partial
 from pathlib import Path
 
 from . import config, defaults, diagram, drift, scaffold, stamp, targets, write
-from .diagnostics import Diagnostic, has_errors
+from .diagnostics import Code, Diagnostic, has_errors
 from .load import (
     DEFAULTS_NAMES,
     Document,
@@ -55,6 +55,8 @@ class SpecResult:
     display: str
     diagnostics: list[Diagnostic] = field(default_factory=list)
     source_lines: list[str] = field(default_factory=list)
+    # The lines of the defaults.yaml files its diagnostics point into, by their display path.
+    inherited_lines: dict[str, list[str]] = field(default_factory=dict)
     pipeline: Pipeline | None = None
     code: str | None = None  # the formatted DAG file
     output: Path | None = None  # where it was written
@@ -66,6 +68,10 @@ class SpecResult:
     @property
     def ok(self) -> bool:
         return self.internal_error is None and not has_errors(self.diagnostics)
+
+    def lines_of(self, d: Diagnostic) -> list[str]:
+        """The lines of the file the diagnostic `d` points into: the spec or a defaults.yaml."""
+        return self.source_lines if d.path == self.display else self.inherited_lines.get(d.path, [])
 
     def guard(self, step, *args):
         """Run one step for this spec; an unexpected exception marks the spec, not the whole build."""
@@ -177,7 +183,7 @@ def build(
                         0,
                         f"cannot verify: {e}; nothing was written: "
                         "run the build where that version is installed, or without --verify",
-                        code="verify",
+                        code=Code.VERIFY,
                     )
                 )
                 return result
@@ -202,7 +208,7 @@ def _waiting(out: Path) -> None:
 
 def _environment(message: str) -> Diagnostic:
     """A problem of where build writes (a full disk, a read-only folder): exit 2, as for usage."""
-    return Diagnostic("dagforge", 0, 0, message, code="environment")
+    return Diagnostic("dagforge", 0, 0, message, code=Code.ENVIRONMENT)
 
 
 def _write(result: BuildResult, good: list[SpecResult], docs, out: Path, paths, progress) -> None:
@@ -239,7 +245,7 @@ def _foreign(doc: Document, file: Path) -> Diagnostic:
         col,
         f"{file.as_posix()} exists and was not written by dagforge: build does not overwrite it",
         f"give this spec another dag_id, or move or delete {file.as_posix()} yourself",
-        code="foreign",
+        code=Code.FOREIGN,
     )
 
 
@@ -291,7 +297,7 @@ def graph(spec, format: str = "mermaid") -> GraphResult:
                 else "check that `dot -V` answers, or use --format mermaid or --format dot"
             )
             result.problems.append(
-                Diagnostic(result.specs[0].display, 0, 0, str(e), hint, code="graphviz")
+                Diagnostic(result.specs[0].display, 0, 0, str(e), hint, code=Code.GRAPHVIZ)
             )
     return result
 
@@ -327,7 +333,7 @@ def _one(spec, kind) -> tuple[BuildResult, Pipeline | None]:
                 0,
                 f"expected one spec file, found {len(result.specs)}",
                 "name a single .yaml file",
-                code="usage",
+                code=Code.USAGE,
             )
         )
     if result.problems or not result.specs[0].ok:
@@ -505,10 +511,11 @@ def _load_and_validate(
         else map(partial(_load_and_validate_one, then=then), paths)
     )
     with pool or nullcontext():
-        for i, (spec, (doc, diagnostics, lines, error, then_gave)) in enumerate(
+        for i, (spec, (doc, diagnostics, lines, error, then_gave, inherited)) in enumerate(
             zip(specs, outcomes)
         ):
             spec.diagnostics, spec.source_lines, spec.internal_error = diagnostics, lines, error
+            spec.inherited_lines = inherited
             if doc is not None:
                 docs[spec.path] = doc
             if then_gave is not None:
@@ -526,31 +533,34 @@ def _shared_defaults(path: Path, mtime_ns: int) -> defaults.Defaults:
 
 def _load_and_validate_one(
     path: Path, then=None
-) -> tuple[Document | None, list[Diagnostic], list[str], str | None, dict | None]:
+) -> tuple[Document | None, list[Diagnostic], list[str], str | None, dict | None, dict]:
     """(the document or None, its diagnostics, its lines, an internal error's traceback or None,
-    what `then` returned for a valid spec or None)."""
+    what `then` returned for a valid spec or None, the lines of each defaults.yaml that has a
+    problem, by its display path)."""
     inherited: list[Diagnostic] = []
+    shown: dict[str, list[str]] = {}
     try:
         doc = load(path)
         above = [_shared_defaults(f, f.stat().st_mtime_ns) for f in defaults.chain(path)]
         for shared in above:
             inherited += shared.problems
+            shown.update({d.path: shared.lines for d in shared.problems})
         defaults.apply(doc, [shared.doc for shared in above if shared.doc is not None])
     except LoadError as e:
-        return None, [e.diagnostic], _lines(path), None, None
+        return None, [e.diagnostic], _lines(path), None, None, {}
     except Exception:
-        return None, [], [], traceback.format_exc(), None
+        return None, [], [], traceback.format_exc(), None, {}
     lines = doc.text.splitlines()
     try:
         diagnostics = inherited + validate_document(doc)
     except Exception:
-        return doc, [], lines, traceback.format_exc(), None
+        return doc, [], lines, traceback.format_exc(), None, shown
     if then is None or has_errors(diagnostics):
-        return doc, diagnostics, lines, None, None
+        return doc, diagnostics, lines, None, None, shown
     try:
-        return doc, diagnostics, lines, None, then(doc)
+        return doc, diagnostics, lines, None, then(doc), shown
     except Exception:
-        return doc, diagnostics, lines, traceback.format_exc(), None
+        return doc, diagnostics, lines, traceback.format_exc(), None, shown
 
 
 def _lines(path: Path) -> list[str]:
@@ -568,7 +578,7 @@ def _target_notes(p: Pipeline, doc: Document, target: targets.Target) -> list[Di
             ("schedule",),
             target.duration_note,
             "a cron schedule means the same on both versions",
-            code="target",
+            code=Code.TARGET,
         )
         return [replace(note, severity="warning")]
     return []
@@ -606,7 +616,7 @@ def _verify(
         for f, findings in found.findings.items():
             spec, doc = staged[f], docs[staged[f].path]
             where = {t.task_id: t.where for t in spec.pipeline.tasks}
-            said = {d.line for d in spec.diagnostics if d.code == "provider-missing"}
+            said = {d.line for d in spec.diagnostics if d.code == Code.PROVIDER_MISSING}
             for x in findings:
                 path = where.get(x.task_id, ()) + (
                     tuple(x.key) if isinstance(x.key, list) else (x.key,) if x.key else ()
@@ -616,7 +626,7 @@ def _verify(
                 at_key = x.key not in (None, "operator", "python_callable")
                 spec.diagnostics.append(
                     replace(
-                        doc.diag(path, x.message, x.hint, key=at_key, code="operator-check"),
+                        doc.diag(path, x.message, x.hint, key=at_key, code=Code.OPERATOR_CHECK),
                         severity=x.severity,
                     )
                 )
@@ -628,6 +638,6 @@ def _verify(
                         (),
                         f"verification failed: {problem}",
                         "this is a dagforge bug unless it names your own module: please report it",
-                        code="verify",
+                        code=Code.VERIFY,
                     )
                 )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .diagnostics import Diagnostic, has_errors
 from .load import DEFAULTS_NAMES as NAMES
-from .load import Document, LoadError, load, path_problem
+from .load import Document, LoadError, TooLarge, load, path_problem, read_bounded
 
 NOT_SHARED = ("dag_id", "tasks")  # what only a spec itself can say
 
@@ -22,6 +22,7 @@ NOT_SHARED = ("dag_id", "tasks")  # what only a spec itself can say
 class Defaults:
     doc: Document | None
     problems: list[Diagnostic] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)  # the file's lines, to show its problems in
 
 
 def chain(spec: Path) -> list[Path]:
@@ -48,9 +49,18 @@ def read(path: Path, check) -> Defaults:
     try:
         doc = load(path)
     except LoadError as e:
-        return Defaults(None, [e.diagnostic])
+        return Defaults(None, [e.diagnostic], _lines(path))
     problems = check(doc)
-    return Defaults(doc if not has_errors(problems) else None, problems)
+    lines = doc.text.splitlines() if problems else []
+    return Defaults(doc if not has_errors(problems) else None, problems, lines)
+
+
+def _lines(path: Path) -> list[str]:
+    """The lines of a defaults file that did not load (read as load reads it: bounded)."""
+    try:
+        return read_bounded(path).decode("utf-8").splitlines()
+    except (OSError, TooLarge, UnicodeDecodeError):
+        return []
 
 
 def apply(doc: Document, files: list[Document]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 # What would act on a terminal or a CI log instead of showing as itself: C0 and C1 controls (ESC
 # starts a terminal sequence, CSI is U+009B; a newline starts a log line that CI reads as a command
@@ -27,6 +28,65 @@ def _code(c: str) -> str:
     return f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}"
 
 
+class Code(StrEnum):
+    """The kind of a diagnostic: its `code` in `--format json` and GitHub output. The values never
+    change (CI scripts match on them); docs/diagnostics.md lists each with an example
+    (tests/test_diagnostics_doc.py writes it from the broken-spec corpus)."""
+
+    def __new__(cls, value: str, description: str):
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.description = description
+        return member
+
+    # load: reading the file
+    YAML = "yaml", "the file cannot be read as a spec: YAML syntax, encoding, size, tags, depth"
+    USAGE = "usage", "a path given on the command line that is not a spec file dagforge may read"
+    ENVIRONMENT = "environment", "an unset ${VAR}, or a folder build cannot write (exit 2)"
+    # validate: the schema
+    MISSING_KEY = "missing-key", "a required key is missing (start_date, tasks, an argument)"
+    UNKNOWN_KEY = "unknown-key", "a key the spec, task or operator does not take"
+    UNKNOWN_OPERATOR = "unknown-operator", "an operator that is no short name and no import path"
+    TYPE = "type", "a value of the wrong type (text where a number is meant, ...)"
+    ENUM = "enum", "a value outside the fixed choices of its key"
+    BAD_NAME = "bad-name", "a dag_id, task id, group id or argument name that is not allowed"
+    RANGE = "range", "a number outside what Airflow's database can store"
+    UNIQUE = "unique", "a list that names the same item twice"
+    SCHEMA = "schema", "any other rule of the JSON Schema"
+    SPEC = "spec", "a problem with no more specific code"
+    # validate: rules the schema cannot express
+    SCHEDULE = "schedule", "a schedule that is not a cron, preset, duration or asset condition"
+    CRON = "cron", "a cron expression with a wrong field, or one that never runs"
+    TIMEZONE = "timezone", "a time zone that is not an IANA name"
+    DATE = "date", "a start_date or end_date that is no date, or is in the wrong order"
+    DURATION = "duration", "a duration that is not a number and a unit (5m, 1h30m)"
+    NUMBER = "number", "NaN or infinity, which Airflow cannot store"
+    PARAM = "param", "a DAG param whose type or default does not fit"
+    DOC_MD = "doc-md", "a doc_md file that cannot be read"
+    EMAIL = "email", "an invalid email address, or alerts with no one to mail"
+    CALLABLE = "callable", "a python_callable that is not a module:function reference"
+    ASSET = "asset", "an asset URI Airflow refuses, or one that no task updates"
+    EXPAND = "expand", "a dynamic task mapping (`expand:`) Airflow would refuse"
+    WAIT_FOR = "wait-for", "a wait_for that names its own DAG, or a DAG or task no spec defines"
+    SELF_DEPENDENCY = "self-dependency", "a task that depends on itself"
+    UNKNOWN_DEPENDENCY = "unknown-dependency", "a dependency that names no task of the spec"
+    CYCLE = "cycle", "tasks that wait for each other in a loop"
+    DUPLICATE_DAG_ID = "duplicate-dag-id", "two specs with the same dag_id"
+    PROVIDER_MISSING = "provider-missing", "an operator whose provider package is not installed"
+    BASH_TEMPLATE = "bash-template", "a bash_command ending in .sh, which Airflow reads as a file"
+    # build, check and the other commands
+    TARGET = "target", "the spec means something else on the Airflow version built for"
+    OPERATOR_CHECK = "operator-check", "what Airflow's operator class says about the arguments"
+    VERIFY = "verify", "the generated file did not load in Airflow's DagBag as the spec says"
+    FOREIGN = "foreign", "the output file exists and was not written by dagforge"
+    GRAPHVIZ = "graphviz", "Graphviz could not draw the diagram"
+    MISSING = "missing", "check: a generated file is missing"
+    STALE = "stale", "check: a generated file is out of date with its spec"
+    HAND_EDITED = "hand-edited", "check: a generated file was edited by hand"
+    ORPHANED = "orphaned", "check: a generated file whose spec is gone"
+    INTERNAL = "internal", "a dagforge bug: please report it"
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     path: str
@@ -34,7 +94,7 @@ class Diagnostic:
     column: int  # 1-based
     message: str
     hint: str = ""
-    code: str = "spec"
+    code: Code = Code.SPEC
     severity: str = "error"
 
     def sort_key(self):

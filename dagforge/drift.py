@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import stamp, write
-from .diagnostics import Diagnostic
+from .diagnostics import Code, Diagnostic
 from .load import display_path
 
 KINDS = ("missing", "hand-edited", "stale", "orphaned")
@@ -64,7 +64,7 @@ def compare(
     actual = stamp.read_file(output)
     if actual is None:
         d = Diagnostic(
-            spec, 0, 0, f"{name} is missing: it is generated from this spec", FIX, code="missing"
+            spec, 0, 0, f"{name} is missing: it is generated from this spec", FIX, code=Code.MISSING
         )
         return Drift("missing", output, spec, d, spec_lines, None, expected)
     if actual == expected:
@@ -83,10 +83,10 @@ def compare(
             )
             hint = f"give {spec} another dag_id, or move or delete {name} yourself"
         message = f"{name} {what}"
-        d = Diagnostic(name, line, 1, message, hint, code="hand-edited")
+        d = Diagnostic(name, line, 1, message, hint, code=Code.HAND_EDITED)
         return Drift("hand-edited", output, spec, d, actual.splitlines(), actual, expected)
     why = _why(found, spec, source, output.parent)
-    d = Diagnostic(spec, 0, 0, f"{name} is stale: {why}", FIX, code="stale")
+    d = Diagnostic(spec, 0, 0, f"{name} is stale: {why}", FIX, code=Code.STALE)
     return Drift("stale", output, spec, d, spec_lines, actual, expected)
 
 
@@ -102,7 +102,7 @@ def orphaned(output: Path, moved_to: Path | None = None) -> Drift:
         else f"{source} now generates {moved_to.as_posix()}"
     )
     d = Diagnostic(
-        name, 0, 0, f"{name} is orphaned: {why}", f"{FIX} (it removes the file)", code="orphaned"
+        name, 0, 0, f"{name} is orphaned: {why}", f"{FIX} (it removes the file)", code=Code.ORPHANED
     )
     return Drift("orphaned", output, source, d, [], actual, None)
 

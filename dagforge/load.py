@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from .diagnostics import Diagnostic
+from .diagnostics import Code, Diagnostic
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 MAX_BYTES = 1024 * 1024  # a pipeline spec is a few KiB; anything near this is a mistake
@@ -77,7 +77,7 @@ class Document:
             path = path[:-1]
         return self.positions.get(path, (1, 1))
 
-    def diag(self, path, message: str, hint: str = "", key: bool = False, code: str = "spec"):
+    def diag(self, path, message: str, hint: str = "", key: bool = False, code: Code = Code.SPEC):
         line, col = self.where(path, key)
         return Diagnostic(self.display, line, col, message, hint, code)
 
@@ -123,7 +123,7 @@ def find_specs(paths) -> tuple[list[Path], list[Diagnostic]]:
             root, files = p.parent, [p]
         else:
             why = "not a regular file or folder" if p.exists() else "no such file or folder"
-            problems.append(Diagnostic(escaped(str(given)), 0, 0, why, code="usage"))
+            problems.append(Diagnostic(escaped(str(given)), 0, 0, why, code=Code.USAGE))
             continue
         for f in files:
             problem = path_problem(f, root)
@@ -150,7 +150,7 @@ def path_problem(path: Path, root: Path | None = None) -> Diagnostic | None:
             f"the path holds the control character U+{ord(bad.group()):04X}",
             "rename the file or folder: a spec's path is shown in messages and in the "
             "generated file",
-            code="usage",
+            code=Code.USAGE,
         )
     real = path.resolve()
     if root is not None and not real.is_relative_to(Path(root).resolve()):
@@ -162,7 +162,7 @@ def path_problem(path: Path, root: Path | None = None) -> Diagnostic | None:
             f"{escaped(Path(root).as_posix())}",
             "a spec (or a symlink to one) must lie inside the folder given; copy the file there, "
             "or name the folder it is in",
-            code="usage",
+            code=Code.USAGE,
         )
     return None
 
@@ -220,7 +220,7 @@ def load(path: Path) -> Document:
     display = display_path(real)
 
     def fail(message, hint="", line=0, col=0):
-        raise LoadError(Diagnostic(display, line, col, message, hint, code="yaml"))
+        raise LoadError(Diagnostic(display, line, col, message, hint, code=Code.YAML))
 
     try:
         raw = read_bounded(path)
@@ -254,7 +254,9 @@ def load(path: Path) -> Document:
             _fail_too_deep(text, fail)
         mark = e.problem_mark or e.context_mark
         problem = e.problem or str(e)
-        hint = "fix the YAML syntax at this point"
+        hint = (mark and syntax_hint(text, mark.line, mark.column)) or (
+            "fix the YAML syntax at this point"
+        )
         if mark and text[mark.index : mark.index + 1] == "\t":
             problem, hint = "a tab is used for indentation", "indent with spaces, never tabs"
         fail(
@@ -278,7 +280,8 @@ def load(path: Path) -> Document:
         m = root.start_mark
         kind = "a list" if isinstance(root, yaml.SequenceNode) else "a single value"
         fail(
-            f"the spec is {kind}, not a mapping of keys",
+            f"the {'defaults file' if path.name in DEFAULTS_NAMES else 'spec'} is {kind}, "
+            "not a mapping of keys",
             "write `key: value` lines, e.g. `dag_id: my_pipeline`",
             m.line + 1,
             m.column + 1,
@@ -286,6 +289,54 @@ def load(path: Path) -> Document:
     budget = [MAX_NODES]
     doc.data = _convert(root, (), doc, budget, fail)
     return doc
+
+
+# `key: value` or `- key: value` (a greedy value, stripped after: a lazy one before ` *$` would take
+# quadratic time on a long line of spaces).
+_KEY_VALUE = re.compile(r"(?P<indent> *)(?:- +)?(?P<key>[^\s:#'\"][^:#]*?):(?: +(?P<value>.*))?")
+
+
+def syntax_hint(text: str, line: int, column: int) -> str:
+    """What most likely causes a YAML syntax error at the 0-based `line` and `column`, for the
+    mistakes a new user makes: a value that starts with `*` (YAML reads an alias: an unquoted cron
+    like `*/15 * * * *`), a line indented to a column no key above it starts at, a value with `: `
+    in it. '' when it is none of these."""
+    lines = _LINE_BREAK.split(text)
+    if line >= len(lines):
+        return ""
+    here = lines[line]
+    m = _KEY_VALUE.fullmatch(here)
+    key, value = (m["key"], (m["value"] or "").rstrip(" ")) if m else ("", "")
+    shown = value if len(value) <= 60 and len(key) <= 60 else None
+    if value.startswith("*") and column >= m.start("value"):
+        return "a value that starts with `*` is a YAML alias: put it in quotes" + (
+            f', `{key}: "{shown}"`' if shown else ""
+        )
+    indent = len(here) - len(here.lstrip(" "))
+    above = []  # (indentation, line number) of the lines that enclose this one, nearest first
+    for number in range(line - 1, -1, -1):
+        text_above = lines[number]
+        if not text_above.strip() or text_above.lstrip().startswith("#"):
+            continue
+        width = len(text_above) - len(text_above.lstrip(" "))
+        if not above or width < above[-1][0]:
+            above.append((width, number))
+    if above and indent not in {w for w, _ in above}:
+        width, number = max(((w, n) for w, n in above if w < indent), default=above[-1])
+        near = _KEY_VALUE.fullmatch(lines[number])
+        like = (
+            f", like `{near['key']}:` on line {number + 1}"
+            if near and len(near["key"]) <= 60
+            else ""
+        )
+        return (
+            f"bad indentation: this line starts at column {indent + 1}, where no key above it "
+            f"starts; put it at the column of the keys it belongs with (column {width + 1}{like}); "
+            "the keys inside a key are indented more than that key"
+        )
+    if ": " in value and column > m.start("value"):
+        return "a value with `: ` in it must be quoted" + (f': `{key}: "{shown}"`' if shown else "")
+    return ""
 
 
 def _fail_not_yaml(text: str, fail) -> None:

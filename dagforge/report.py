@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import sys
 
-from .diagnostics import Diagnostic, visible
+from .diagnostics import Code, Diagnostic, visible
 from .version import version
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -27,9 +27,7 @@ def findings(result) -> list[tuple[Diagnostic, list[str]]]:
     """Every diagnostic of a result, each with the lines of the file it points into."""
     found = [(d, []) for d in result.problems]
     for spec in result.specs:
-        found += [
-            (d, spec.source_lines if d.path == spec.display else []) for d in spec.diagnostics
-        ]
+        found += [(d, spec.lines_of(d)) for d in spec.diagnostics]
         if spec.internal_error:
             found.append(
                 (
@@ -39,7 +37,7 @@ def findings(result) -> list[tuple[Diagnostic, list[str]]]:
                         0,
                         f"internal error: {_last_line(spec.internal_error)}",
                         "this is a dagforge bug: please report it (--debug shows the traceback)",
-                        code="internal",
+                        code=Code.INTERNAL,
                     ),
                     [],
                 )
@@ -58,7 +56,7 @@ def exit_code(result) -> int:
 
 def summary(result, command: str) -> str:
     """The closing line of a validate, build or check ("" for the commands about one spec)."""
-    if command not in _VERBS or any(p.code == "environment" for p in result.problems):
+    if command not in _VERBS or any(p.code == Code.ENVIRONMENT for p in result.problems):
         return ""  # the output folder could not be written: its one error line says it all
     good, bad = len(result.specs) - len(result.invalid), len(result.invalid)
     text = f"{good} spec{'s' * (good != 1)} {_VERBS[command]}, {bad} invalid"
@@ -121,7 +119,7 @@ def _text(result, command, debug, out, err) -> None:
         print(problem.format(), file=err)
     for spec in result.specs:
         for d in spec.diagnostics:  # a defaults.yaml's problem points into that file, not the spec
-            print(d.format(spec.source_lines if d.path == spec.display else None), file=err)
+            print(d.format(spec.lines_of(d)), file=err)
         if spec.internal_error:
             if debug:
                 print(_traceback(spec.internal_error), file=err)

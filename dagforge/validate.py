@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from . import structure, values
-from .diagnostics import Diagnostic, did_you_mean
+from .diagnostics import Code, Diagnostic, did_you_mean
 from .load import DEFAULTS_NAMES, Document
 from .model import Unreadable, read_beside
 from .operators import SHORT, STANDARD
@@ -137,7 +137,7 @@ def validate(doc: Document) -> list[Diagnostic]:
     """All problems of one loaded spec, sorted by position."""
     found = _schema_problems(doc) + _rule_problems(doc)
     found += [
-        doc.diag(path, message, hint, code="environment")
+        doc.diag(path, message, hint, code=Code.ENVIRONMENT)
         for path, message, hint in doc.environment_problems
     ]
     unique = {(d.line, d.column, d.message): d for d in found}
@@ -151,7 +151,7 @@ def validate_defaults(doc: Document) -> list[Diagnostic]:
     ]
     found += _rule_problems(doc)
     found += [
-        doc.diag(path, message, hint, code="environment")
+        doc.diag(path, message, hint, code=Code.ENVIRONMENT)
         for path, message, hint in doc.environment_problems
     ]
     unique = {(d.line, d.column, d.message): d for d in found}
@@ -189,7 +189,7 @@ def duplicate_dag_ids(docs: list[Document]) -> list[Diagnostic]:
                     path,
                     f"dag_id '{dag_id}' is also used by {others}",
                     "every pipeline needs its own dag_id: set `dag_id:` in one of them",
-                    code="duplicate-dag-id",
+                    code=Code.DUPLICATE_DAG_ID,
                 )
             )
     return out
@@ -228,7 +228,7 @@ def cross_dag_problems(
                         path + ("dag",),
                         f"task '{task_id}' waits for its own DAG '{dag}'",
                         "use `dependencies:` for tasks of the same DAG",
-                        code="wait-for",
+                        code=Code.WAIT_FOR,
                     )
                 )
                 continue
@@ -239,7 +239,7 @@ def cross_dag_problems(
                         path + ("dag",),
                         f"task '{task_id}' waits for DAG '{dag}', whose spec {invalid[dag]} is invalid",
                         f"fix the errors reported for {invalid[dag]}; this spec is checked against it then",
-                        code="wait-for",
+                        code=Code.WAIT_FOR,
                     )
                 )
                 continue
@@ -251,7 +251,7 @@ def cross_dag_problems(
                         did_you_mean(dag, {**others(None), **by_id})
                         or "name the dag_id of a spec built together with this one "
                         "(specs are looked up in the build and in this spec's folder)",
-                        code="wait-for",
+                        code=Code.WAIT_FOR,
                     )
                 )
                 continue
@@ -264,7 +264,7 @@ def cross_dag_problems(
                         f"which DAG '{dag}' does not have",
                         did_you_mean(wait["task"], known)
                         or f"DAG '{dag}' has: " + ", ".join(known),
-                        code="wait-for",
+                        code=Code.WAIT_FOR,
                     )
                 )
     return out
@@ -301,7 +301,7 @@ def unproduced_assets(
                     f"no task of these specs updates asset '{asset}'",
                     "list it in the `outlets` of the task that writes it; ignore this when something outside "
                     "dagforge updates it",
-                    code="asset",
+                    code=Code.ASSET,
                 )
                 out.append(replace(d, severity="warning"))
     return out
@@ -349,7 +349,9 @@ def _explain(doc: Document, error, prefix: tuple = ()) -> list[Diagnostic]:
         elif key != "operator" and "operator" in inst:
             hint = f"operator '{inst['operator']}' needs `{key}:`"
         return [
-            doc.diag(path, f"{what} is missing the required key '{key}'", hint, code="missing-key")
+            doc.diag(
+                path, f"{what} is missing the required key '{key}'", hint, code=Code.MISSING_KEY
+            )
         ]
     if kind in ("additionalProperties", "unevaluatedProperties"):
         return _unknown_keys(doc, path, inst)
@@ -359,11 +361,9 @@ def _explain(doc: Document, error, prefix: tuple = ()) -> list[Diagnostic]:
             doc.diag(
                 path + (bad,),
                 f"{_quoted(bad)} is not a valid name here",
-                _control_hint(bad)
-                or "use letters, digits, `_`, `.` or `-` (at most 250); "
-                "argument names must be Python identifiers",
+                _control_hint(bad) or _name_hint(path, bad),
                 key=True,
-                code="bad-name",
+                code=Code.BAD_NAME,
             )
         ]
     if kind == "type":
@@ -372,8 +372,8 @@ def _explain(doc: Document, error, prefix: tuple = ()) -> list[Diagnostic]:
             doc.diag(
                 path,
                 f"{name} must be {_article(expected)}, not {_type_name(inst)}",
-                _type_hint(inst, expected),
-                code="type",
+                _node_hint(doc, path, inst) if _is_node(path) else _type_hint(path, inst, expected),
+                code=Code.TYPE,
             )
         ]
     if kind == "pattern" or (kind in ("oneOf", "anyOf") and path and path[-1] in _DURATION_KEYS):
@@ -383,7 +383,7 @@ def _explain(doc: Document, error, prefix: tuple = ()) -> list[Diagnostic]:
                     path,
                     f"{name}: {_quoted(inst)} is not a duration",
                     values.DURATION_HINT,
-                    code="duration",
+                    code=Code.DURATION,
                 )
             ]
         if path and path[-1] == "dag_id":
@@ -392,7 +392,7 @@ def _explain(doc: Document, error, prefix: tuple = ()) -> list[Diagnostic]:
                     path,
                     f"dag_id {_quoted(inst)} has characters Airflow does not allow",
                     _control_hint(inst) or "use letters, digits, `_`, `.` and `-` (at most 250)",
-                    code="bad-name",
+                    code=Code.BAD_NAME,
                 )
             ]
     if (found := _explain_value(doc, path, kind, inst, sch)) is not None:
@@ -401,7 +401,7 @@ def _explain(doc: Document, error, prefix: tuple = ()) -> list[Diagnostic]:
         hint = did_you_mean(inst, sch["enum"]) or "choose one of: " + ", ".join(
             map(str, sch["enum"])
         )
-        return [doc.diag(path, f"{name}: '{inst}' is not allowed", hint, code="enum")]
+        return [doc.diag(path, f"{name}: '{inst}' is not allowed", hint, code=Code.ENUM)]
     if kind == "not" and _is_node(path):
         return [
             doc.diag(
@@ -409,12 +409,14 @@ def _explain(doc: Document, error, prefix: tuple = ()) -> list[Diagnostic]:
                 f"{_node_name(path, inst)} has both `operator` and `wait_for`",
                 key=True,
                 hint="a task either runs an operator or waits for another DAG: split it into two tasks",
-                code="wait-for",
+                code=Code.WAIT_FOR,
             )
         ]
     if kind == "uniqueItems":
         return [
-            doc.diag(path, f"{name} lists the same item twice", "remove the repeat", code="unique")
+            doc.diag(
+                path, f"{name} lists the same item twice", "remove the repeat", code=Code.UNIQUE
+            )
         ]
     if kind == "minProperties" and path == ("tasks",):
         return [
@@ -422,21 +424,71 @@ def _explain(doc: Document, error, prefix: tuple = ()) -> list[Diagnostic]:
                 path,
                 "tasks is empty",
                 'add at least one task, e.g. `extract: {operator: bash, bash_command: "echo hi"}`',
-                code="missing-key",
+                code=Code.MISSING_KEY,
             )
         ]
     # Remaining keywords (minimum, minItems, minLength, anyOf of values ...) read fine as jsonschema says them.
-    return [doc.diag(path, f"{name}: {error.message}", code="schema")]
+    return [doc.diag(path, f"{name}: {error.message}", code=Code.SCHEMA)]
 
 
-def _type_hint(inst, expected: str) -> str:
+_TRUE, _FALSE = ("true", "yes", "on", "y"), ("false", "no", "off", "n")
+
+
+def _name_hint(path, bad: str) -> str:
+    """How to write a name the schema refuses: a task id, else an argument name."""
+    if path and path[-1] == "tasks":
+        fixed = re.sub(r"[^A-Za-z0-9_.-]+", "_", bad).strip("_")[:250] or "my_task"
+        return f"a task id has letters, digits, `_`, `.` and `-` only (at most 250), e.g. '{fixed}'"
+    return "use letters, digits, `_`, `.` or `-` (at most 250); argument names must be Python identifiers"
+
+
+def _type_hint(path, inst, expected: str) -> str:
+    key = path[-1] if path and isinstance(path[-1], str) else None
     if isinstance(inst, bool) and "string" in expected:
         return "YAML reads yes/no/on/off/true/false as booleans: put the value in quotes"
     if isinstance(inst, (int, float)) and "string" in expected:
         return "put the value in quotes to make it text"
-    if isinstance(inst, str) and expected in ("integer", "number"):
+    if not isinstance(inst, str) or not key:
+        return ""
+    text = inst.strip().lower()
+    if "boolean" in expected and text in _TRUE + _FALSE:  # `catchup: "true"`, `on_failure: "yes"`
+        return f"remove the quotes: `{key}: {'true' if text in _TRUE else 'false'}`"
+    if expected in ("integer", "number") and re.fullmatch(r"[-+]?[0-9]+(\.[0-9]*)?", text):
+        return f"remove the quotes: `{key}: {text}` (quotes make it text)"
+    if expected in ("integer", "number"):
         return "write a number, without quotes"
+    if "boolean" in expected:
+        return "write true or false, without quotes"
     return ""
+
+
+def _node_hint(doc, path, inst) -> str:
+    """Why a task or group is not a mapping. Most often the indentation: a task's keys written at
+    the column of the task ids make each key a task of its own (`tasks.operator`)."""
+    column = doc.where(path, key=True)[1]
+    key = path[-1]
+    if inst is None:
+        return (
+            f"write the keys of '{key}' on the lines below it, indented more than it "
+            f"(at column {column + 2}), e.g. `operator: bash`"
+        )
+    if key in _node_keys():
+        return (
+            f"bad indentation: `{key}` is a key of a task, but it stands at the column of the "
+            f"task ids; indent it more than the task id above it (at column {column + 2})"
+        )
+    return f'a task is a mapping of keys, e.g. `{key}: {{operator: bash, bash_command: "echo hi"}}`'
+
+
+@cache
+def _node_keys() -> frozenset:
+    """Every key a task or group takes, for any built-in operator."""
+    defs = schema()["$defs"]
+    return frozenset(
+        key
+        for name in ("task", "group", "bash", "python", "empty", "email_operator")
+        for key in defs[name].get("properties", {})
+    )
 
 
 def _explain_value(doc, path, kind, inst, sch) -> list[Diagnostic] | None:
@@ -449,7 +501,7 @@ def _explain_value(doc, path, kind, inst, sch) -> list[Diagnostic] | None:
                 path,
                 f"{_dotted(path)}: {_quoted(inst)} has a line break or another control character",
                 _control_hint(inst),
-                code="bad-name",
+                code=Code.BAD_NAME,
             )
         ]
     if kind in ("minimum", "maximum") and path == ("schedule",):
@@ -462,7 +514,7 @@ def _explain_value(doc, path, kind, inst, sch) -> list[Diagnostic] | None:
                 f"{_dotted(path)}: {inst} is {'more' if more else 'less'} than Airflow can store",
                 f"Airflow keeps it in a 32-bit database column: "
                 f"{'at most' if more else 'at least'} {limit}",
-                code="range",
+                code=Code.RANGE,
             )
         ]
     if kind == "anyOf" and len(path) == 3 and path[0] == "params" and path[2] == "type":
@@ -472,7 +524,7 @@ def _explain_value(doc, path, kind, inst, sch) -> list[Diagnostic] | None:
                 path,
                 f"params.{path[1]}.type: {_quoted(inst)} is not a type",
                 did_you_mean(inst, types) or "use one of: " + ", ".join(types),
-                code="param",
+                code=Code.PARAM,
             )
         ]
     return None
@@ -560,12 +612,20 @@ def _unknown_keys(doc: Document, path, inst) -> list[Diagnostic]:
     allowed = _allowed_keys(path, inst)
     if not path and doc.path.name in DEFAULTS_NAMES:
         allowed -= {"dag_id", "tasks"}
-    where = _node_name(path, inst) if _is_node(path) else (_dotted(path) if path else "the spec")
+    where = (
+        _node_name(path, inst)
+        if _is_node(path)
+        else _dotted(path)
+        if path
+        else "the defaults file"
+        if doc.path.name in DEFAULTS_NAMES
+        else "the spec"
+    )
     out = []
     for key in inst:
         if key in allowed:
             continue
-        hint = did_you_mean(key, allowed)
+        hint = _airflow_habit(path, key, inst) or did_you_mean(key, allowed)
         if not path and key in ("dag_id", "tasks") and key not in allowed:
             hint = f"a defaults.yaml shares settings; `{key}` belongs in each spec"
         elif not hint and _is_node(path) and "operator" in inst:
@@ -576,10 +636,46 @@ def _unknown_keys(doc: Document, path, inst) -> list[Diagnostic]:
             hint = "allowed keys: " + ", ".join(sorted(allowed))
         out.append(
             doc.diag(
-                path + (key,), f"unknown key '{key}' in {where}", hint, key=True, code="unknown-key"
+                path + (key,),
+                f"unknown key '{key}' in {where}",
+                hint,
+                key=True,
+                code=Code.UNKNOWN_KEY,
             )
         )
     return out
+
+
+def _airflow_habit(path, key, inst) -> str:
+    """dagforge's way to say what the unknown `key` says in an Airflow DAG file, or ''."""
+    where = "spec" if not path else "task" if _is_node(path) else None
+    value = inst.get(key)
+    if where and key == "email":
+        emails = value if isinstance(value, list) else [value]
+        shown = ", ".join(str(e) for e in emails) if len(str(emails)) < 80 else "..."
+        return f"dagforge mails through `alerts:`: write `alerts: {{emails: [{shown}]}}`"
+    if where and key in ("email_on_failure", "email_on_retry"):
+        return (
+            f"dagforge mails through `alerts:`: write `alerts: {{{key.removeprefix('email_')}: "
+            f"{'true' if value else 'false'}}}` (with `emails:` there or in the spec's `alerts:`)"
+        )
+    if where == "task" and "wait_for" in inst and key in _WAIT_FOR_KEYS:
+        wait = inst["wait_for"] if isinstance(inst["wait_for"], dict) else {}
+        dag = wait.get("dag") if isinstance(wait.get("dag"), str) else "..."
+        shown = value if isinstance(value, (str, int)) and len(str(value)) < 40 else "..."
+        return f"`{key}` goes inside `wait_for:`, e.g. `wait_for: {{dag: {dag}, {key}: {shown}}}`"
+    if where == "spec" and key == "schedule_interval":
+        return "Airflow 2's `schedule_interval` is `schedule:` here"
+    if where == "spec" and key == "default_args":
+        return (
+            "dagforge has no default_args: write owner, retries, retry_delay and the like as "
+            "top-level keys of the spec (or of a defaults.yaml beside it, for every spec there); "
+            "a group's `defaults:` gives any operator argument to the tasks in it"
+        )
+    return ""
+
+
+_WAIT_FOR_KEYS = ("timeout", "poke_interval", "mode", "execution_delta")
 
 
 def _valid_operator(op: str) -> bool:
@@ -596,7 +692,7 @@ def _unknown_operator(doc, path, inst) -> Diagnostic:
             "airflow.providers.standard.operators.bash.BashOperator"
         )
     )
-    return doc.diag(path, f"unknown operator {_quoted(inst)}", hint, code="unknown-operator")
+    return doc.diag(path, f"unknown operator {_quoted(inst)}", hint, code=Code.UNKNOWN_OPERATOR)
 
 
 # ---- Rules the schema cannot express ----------------------------------------------------------
@@ -615,7 +711,7 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
                 (),
                 f"the file name '{doc.path.stem}' is not a valid dag_id",
                 "add `dag_id: my_pipeline` or rename the file (letters, digits, `_`, `.`, `-`)",
-                code="bad-name",
+                code=Code.BAD_NAME,
             )
         )
     out += _check_schedule(doc, data.get("schedule"))
@@ -625,11 +721,20 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
             doc.diag(
                 ("timezone",),
                 f"unknown time zone '{tz}'",
-                did_you_mean(tz, _timezones())
+                values.zone_suggestion(tz)
+                or did_you_mean(tz, _timezones())
                 or "use an IANA name like UTC, Europe/Berlin or Asia/Seoul",
-                code="timezone",
+                code=Code.TIMEZONE,
             )
         )
+    elif isinstance(tz, str) and (offset := values.fixed_offset(tz)):
+        warning = doc.diag(
+            ("timezone",),
+            f"time zone '{tz}' is {offset} all year, without summer time",
+            values.zone_suggestion(tz) + " (the local clock, summer time included)",
+            code=Code.TIMEZONE,
+        )
+        out.append(replace(warning, severity="warning"))
     dates = {}
     zone = tz if isinstance(tz, str) and tz in _timezones() else "UTC"
     for key in ("start_date", "end_date"):
@@ -641,7 +746,7 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
                 values.instant(dates[key], zone)
             except ValueError as e:
                 dates.pop(key, None)
-                out.append(doc.diag((key,), f"{key}: {e}", hint, code="date"))
+                out.append(doc.diag((key,), f"{key}: {e}", hint, code=Code.DATE))
             else:
                 out += _check_clock_change(doc, key, dates[key], zone)
     if len(dates) == 2:
@@ -652,7 +757,7 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
                         ("end_date",),
                         "end_date is not after start_date",
                         "move end_date later or remove it",
-                        code="date",
+                        code=Code.DATE,
                     )
                 )
         except TypeError:
@@ -661,7 +766,7 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
                     ("end_date",),
                     "start_date and end_date mix a UTC offset with none",
                     "give both or neither an offset (the `timezone` key is usually enough)",
-                    code="date",
+                    code=Code.DATE,
                 )
             )
     out += _check_durations(doc, (), data)
@@ -709,7 +814,7 @@ def _check_clock_change(doc, key, when, zone) -> list[Diagnostic]:
                 f"{left:%H:%M} to {shown:%H:%M} that day",
                 f"use a time outside the gap, like {wall + (shown - left):%Y-%m-%dT%H:%M} "
                 "(where Airflow would move it)",
-                code="date",
+                code=Code.DATE,
             )
         ]
     return [
@@ -719,7 +824,7 @@ def _check_clock_change(doc, key, when, zone) -> list[Diagnostic]:
                 f"{key}: {clock} happens twice in {zone} (the clocks go back from {left:%H:%M} "
                 f"to {shown:%H:%M}); Airflow takes the second time",
                 f"to be sure which one runs, use a time outside {shown:%H:%M}-{left:%H:%M}",
-                code="date",
+                code=Code.DATE,
             ),
             severity="warning",
         )
@@ -745,7 +850,7 @@ def _check_numbers(doc, path, value) -> list[Diagnostic]:
                     f"{_dotted(path)}: {what} is not a number Airflow can store",
                     "JSON, in which Airflow stores a DAG, has no NaN or infinity: "
                     "write a finite number, or put the value in quotes to make it text",
-                    code="number",
+                    code=Code.NUMBER,
                 )
             )
     return out
@@ -773,7 +878,7 @@ def _check_tree(doc, all_nodes: list) -> list[Diagnostic]:
         else:
             continue
         reported.add(n.full_id)
-        out.append(doc.diag(n.path, message, hint, key=True, code="bad-name"))
+        out.append(doc.diag(n.path, message, hint, key=True, code=Code.BAD_NAME))
     return out
 
 
@@ -791,7 +896,7 @@ def _check_asset(doc, path, asset) -> list[Diagnostic]:
                 path,
                 f"asset '{asset}' is not a valid URI: {e}",
                 "write it like s3://bucket/key or a plain name",
-                code="asset",
+                code=Code.ASSET,
             )
         ]
     if parsed.scheme.lower() == "airflow":
@@ -800,7 +905,7 @@ def _check_asset(doc, path, asset) -> list[Diagnostic]:
                 path,
                 f"asset '{asset}': the URI scheme 'airflow' is reserved by Airflow",
                 "use another scheme, like s3:// or file://",
-                code="asset",
+                code=Code.ASSET,
             )
         ]
     if parsed.password:
@@ -809,7 +914,7 @@ def _check_asset(doc, path, asset) -> list[Diagnostic]:
                 path,
                 f"asset '{asset}' holds a password",
                 "never put credentials in an asset URI: use a connection",
-                code="asset",
+                code=Code.ASSET,
             )
         ]
     return []
@@ -840,14 +945,14 @@ def _check_schedule(doc, value) -> list[Diagnostic]:
                 path,
                 f"unknown schedule preset '{value}'",
                 did_you_mean(value, values.PRESETS) or "use one of " + " ".join(values.PRESETS),
-                code="schedule",
+                code=Code.SCHEDULE,
             )
         ]
     if kind == "duration":
         try:
             every = values.parse_duration(value)
         except ValueError as e:
-            return [doc.diag(path, f"schedule: {e}", values.DURATION_HINT, code="schedule")]
+            return [doc.diag(path, f"schedule: {e}", values.DURATION_HINT, code=Code.SCHEDULE)]
         if not values.SCHEDULE_MIN <= every <= values.SCHEDULE_MAX:
             return [
                 doc.diag(
@@ -857,24 +962,41 @@ def _check_schedule(doc, value) -> list[Diagnostic]:
                     "for a time between runs",
                     "give from 1 second (1s) to 3650 days (3650d); "
                     "for runs only when triggered, remove `schedule:` or write `schedule: null`",
-                    code="schedule",
+                    code=Code.SCHEDULE,
                 )
             ]
     if kind == "cron" and isinstance(value, str):
         fields = value.split()
         hint = "a cron expression has 5 fields: minute hour day-of-month month day-of-week, e.g. '0 2 * * *'"
+        if len(fields) == 1 and f"@{value}" in values.PRESETS:  # `schedule: daily`
+            return [
+                doc.diag(
+                    path,
+                    f"schedule '{value}' is not a cron expression or a preset",
+                    f"did you mean '@{value}'? (presets start with `@`)",
+                    code=Code.SCHEDULE,
+                )
+            ]
         if len(fields) != 5:
             return [
                 doc.diag(
-                    path, f"schedule '{value}' has {len(fields)} fields, not 5", hint, code="cron"
+                    path,
+                    f"schedule '{value}' has {len(fields)} fields, not 5",
+                    hint,
+                    code=Code.CRON,
                 )
             ]
         from croniter import croniter
 
         if not croniter.is_valid(value):
+            field = values.cron_field_problem(value)
             return [
                 doc.diag(
-                    path, f"schedule '{value}' is not a valid cron expression", hint, code="cron"
+                    path,
+                    f"schedule '{value}' is not a valid cron expression"
+                    + (f": {field}" if field else ""),
+                    hint,
+                    code=Code.CRON,
                 )
             ]
         if never := _cron_never(croniter(value).expanded):
@@ -884,7 +1006,7 @@ def _check_schedule(doc, value) -> list[Diagnostic]:
                     f"schedule '{value}' never runs: {never}",
                     "pick days that every month named has (at most 29 for February, 30 for April, "
                     "June, September and November), or write `L` for the last day of the month",
-                    code="cron",
+                    code=Code.CRON,
                 )
             ]
     return []
@@ -919,7 +1041,7 @@ def _check_scheduling(doc, data) -> list[Diagnostic]:
                 ("timetable",),
                 f"timetable applies to cron schedules, not to {schedule!r}",
                 "remove `timetable:`, or give a cron expression or a preset like @daily",
-                code="schedule",
+                code=Code.SCHEDULE,
             )
         )
     runs = data.get("max_active_runs")
@@ -929,7 +1051,7 @@ def _check_scheduling(doc, data) -> list[Diagnostic]:
                 ("max_active_runs",),
                 f"a @continuous schedule runs one run at a time, not {runs}",
                 "remove `max_active_runs:` (dagforge sets 1) or set it to 1",
-                code="schedule",
+                code=Code.SCHEDULE,
             )
         )
     return out
@@ -953,7 +1075,7 @@ def _check_params(doc, params) -> list[Diagnostic]:
                     ("params", name, "default"),
                     f"params.{name}: the default {spec['default']!r} does not fit: {e.message}",
                     "change the default or the param's type and limits",
-                    code="param",
+                    code=Code.PARAM,
                 )
             )
         except jsonschema.SchemaError:
@@ -979,7 +1101,7 @@ def _check_doc_md(doc, value) -> list[Diagnostic]:
                 ("doc_md", "file"),
                 f"cannot read doc_md file '{value['file']}': {e}",
                 e.hint,
-                code="doc-md",
+                code=Code.DOC_MD,
             )
         ]
     return []
@@ -1001,7 +1123,7 @@ def _duration_problem(doc, path, value) -> list[Diagnostic]:
     try:
         values.parse_duration(value)
     except ValueError as e:
-        return [doc.diag(path, f"{path[-1]}: {e}", values.DURATION_HINT, code="duration")]
+        return [doc.diag(path, f"{path[-1]}: {e}", values.DURATION_HINT, code=Code.DURATION)]
     return []
 
 
@@ -1027,7 +1149,7 @@ def _check_emails(doc, path, addresses) -> list[Diagnostic]:
                     where,
                     f"'{address}' is not a valid email address: {e}",
                     "write it like name@example.com",
-                    code="email",
+                    code=Code.EMAIL,
                 )
             )
     return out
@@ -1042,7 +1164,7 @@ def _check_group(doc, n) -> list[Diagnostic]:
                 f"'{n.local_id}' cannot be a group id",
                 "a group id has letters, digits, `_` and `-` only (no dots)",
                 key=True,
-                code="bad-name",
+                code=Code.BAD_NAME,
             )
         )
     if isinstance(n.spec.get("defaults"), dict):
@@ -1066,7 +1188,7 @@ def _check_task(doc, task_id, task, dag_emails: bool, base=None) -> list[Diagnos
                     base + ("alerts",),
                     f"task '{task_id}' has alerts but no one to mail",
                     "add `emails: [someone@example.com]` here or under the spec's `alerts:`",
-                    code="email",
+                    code=Code.EMAIL,
                 )
             )
     wait = task.get("wait_for")
@@ -1094,9 +1216,10 @@ def _check_task(doc, task_id, task, dag_emails: bool, base=None) -> list[Diagnos
                     _control_hint(ref)
                     or "write the module's dotted path, a colon, and the function name, "
                     "e.g. etl.transform:run",
-                    code="callable",
+                    code=Code.CALLABLE,
                 )
             )
+    out += _check_bash_template(doc, base, op, task.get("bash_command"))
     short = SHORT.get(op) if isinstance(op, str) else None
     for key in short.durations if short else ():
         if key in task:
@@ -1115,7 +1238,7 @@ def _check_task(doc, task_id, task, dag_emails: bool, base=None) -> list[Diagnos
                     f"operator '{op}' needs {short.package}, which is not installed here",
                     f"`pip install {short.package}` where Airflow runs, and here to have its arguments checked "
                     "by `dagforge build`",
-                    code="provider-missing",
+                    code=Code.PROVIDER_MISSING,
                 ),
                 severity="warning",
             )
@@ -1124,6 +1247,24 @@ def _check_task(doc, task_id, task, dag_emails: bool, base=None) -> list[Diagnos
         for key in task:
             out += _not_an_argument(doc, base + (key,))
     return out
+
+
+def _check_bash_template(doc, base, op, command) -> list[Diagnostic]:
+    """A warning for a bash_command that ends in `.sh` or `.bash`: Airflow's BashOperator reads it
+    as the name of a Jinja template file (its `template_ext`), looked up in the DAG's folder and
+    `template_searchpath`; a script elsewhere fails the task with TemplateNotFound."""
+    bash = op == "bash" or (isinstance(op, str) and op.endswith(".BashOperator"))
+    if not bash or not isinstance(command, str) or not command.endswith((".sh", ".bash")):
+        return []
+    d = doc.diag(
+        (*base, "bash_command"),
+        f"Airflow reads bash_command {_quoted(command)} as a template file, not as a command: "
+        "unless that file is in the DAG's folder, the task fails with TemplateNotFound",
+        f'to run it as a command, end it with a space: `bash_command: "{command} "` (any command '
+        "that ends in .sh is read as a file name, `bash ./run.sh` too)",
+        code=Code.BASH_TEMPLATE,
+    )
+    return [replace(d, severity="warning")]
 
 
 def _not_an_argument(doc, path) -> list[Diagnostic]:
@@ -1138,7 +1279,7 @@ def _not_an_argument(doc, path) -> list[Diagnostic]:
                 if key in RESERVED_ARGUMENTS
                 else "it is a Python keyword",
                 key=True,
-                code="bad-name",
+                code=Code.BAD_NAME,
             )
         ]
     return []
@@ -1185,7 +1326,7 @@ def _check_mapping(doc, all_nodes: list) -> list[Diagnostic]:
                         "keep one: inline values are the same "
                         "for every mapped instance, `expand` values make one instance each",
                         key=True,
-                        code="expand",
+                        code=Code.EXPAND,
                     )
                 )
             elif takes is not None and key not in takes:
@@ -1200,7 +1341,7 @@ def _check_mapping(doc, all_nodes: list) -> list[Diagnostic]:
                             else "it takes no arguments"
                         ),
                         key=True,
-                        code="expand",
+                        code=Code.EXPAND,
                     )
                 )
             if isinstance(value, dict) and isinstance(value.get("output_of"), str):
@@ -1216,7 +1357,7 @@ def _check_mapping(doc, all_nodes: list) -> list[Diagnostic]:
                                 value["output_of"], [m.full_id for m in all_nodes if not m.is_group]
                             )
                             or "name a task of this spec",
-                            code="expand",
+                            code=Code.EXPAND,
                         )
                     )
                 elif order[up] >= order[n.full_id]:
@@ -1225,7 +1366,7 @@ def _check_mapping(doc, all_nodes: list) -> list[Diagnostic]:
                             where,
                             f"task '{n.full_id}' expands over the output of '{up}', which comes after it",
                             f"move '{up}' above '{n.full_id}' in the spec",
-                            code="expand",
+                            code=Code.EXPAND,
                         )
                     )
     return out
@@ -1241,7 +1382,7 @@ def _check_dependencies(doc, all_nodes: list) -> list[Diagnostic]:
                     f"two tasks or groups would both have the id '{n.full_id}'",
                     "rename one: a group's tasks are named GROUP.TASK",
                     key=True,
-                    code="bad-name",
+                    code=Code.BAD_NAME,
                 )
             )
         by_id.setdefault(n.full_id, n)
@@ -1259,17 +1400,25 @@ def _check_dependencies(doc, all_nodes: list) -> list[Diagnostic]:
                         path,
                         f"{what} depends on itself",
                         "remove it from its own dependencies",
-                        code="self-dependency",
+                        code=Code.SELF_DEPENDENCY,
                     )
                 )
             elif up is None:
                 near = [m.local_id for m in all_nodes if m.parent == n.parent] + list(by_id)
+                inside = [m.full_id for m in all_nodes if m.local_id == dep and m.parent]
                 out.append(
                     doc.diag(
                         path,
                         f"{what} depends on unknown task {_quoted(dep)}",
-                        did_you_mean(dep, near) or "known tasks: " + ", ".join(by_id),
-                        code="unknown-dependency",
+                        (
+                            f"did you mean '{inside[0]}'? from outside its group, a task is "
+                            "named by its full id, GROUP.TASK"
+                            if inside
+                            else ""
+                        )
+                        or did_you_mean(dep, near)
+                        or "known tasks: " + ", ".join(by_id),
+                        code=Code.UNKNOWN_DEPENDENCY,
                     )
                 )
             elif up in structure.ancestors(n, by_id) or n.full_id in structure.ancestors(
@@ -1280,7 +1429,7 @@ def _check_dependencies(doc, all_nodes: list) -> list[Diagnostic]:
                         path,
                         f"{what} depends on '{up}', which contains it or is inside it",
                         "depend on tasks and groups beside it, not on its own group or its own tasks",
-                        code="cycle",
+                        code=Code.CYCLE,
                     )
                 )
     edges = structure.expand(all_nodes)
@@ -1296,7 +1445,7 @@ def _check_dependencies(doc, all_nodes: list) -> list[Diagnostic]:
                 edges[cycle[0], cycle[1]],  # the dependency (or `output_of`) that made the edge
                 "dependency cycle: " + " -> ".join(cycle),
                 "a pipeline cannot loop: remove one of these dependencies",
-                code="cycle",
+                code=Code.CYCLE,
             )
         )
     return out

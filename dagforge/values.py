@@ -26,6 +26,48 @@ PRESET_CRON = {
     "@yearly": "0 0 1 1 *",
 }
 
+# The five fields of a cron expression: name, lowest, highest, names allowed for numbers.
+_MONTH_NAMES = "jan feb mar apr may jun jul aug sep oct nov dec".split()
+_DAY_NAMES = "sun mon tue wed thu fri sat".split()
+CRON_FIELDS = (
+    ("minute", 0, 59, ()),
+    ("hour", 0, 23, ()),
+    ("day-of-month", 1, 31, ()),
+    ("month", 1, 12, _MONTH_NAMES),
+    ("day-of-week", 0, 7, _DAY_NAMES),  # 0 and 7 are both Sunday
+)
+_CRON_PART = re.compile(r"(\*|(?P<a>\w+)(?:-(?P<b>\w+))?)(?:/(?P<step>\w+))?", re.ASCII)
+
+
+def cron_field_problem(expression: str) -> str:
+    """Which field of a 5-field cron expression is wrong, in words (`hour 25 is out of 0-23`), or
+    '' when every field reads as numbers in range (what else croniter refuses stays unnamed)."""
+    for text, (name, low, high, names) in zip(expression.split(), CRON_FIELDS, strict=True):
+        for part in text.split(","):
+            m = _CRON_PART.fullmatch(part)
+            if part in ("?", "L") or (name == "day-of-week" and re.fullmatch(r"\w+(#\d|L)", part)):
+                continue  # croniter's extensions: judged by croniter alone
+            if not m:
+                return f"{name} field '{text}' is not a number, a range (1-5), a list (1,3) or */N"
+            for value in (m["a"], m["b"]):
+                if value is None:
+                    continue
+                number = (
+                    names.index(value.lower()) + low  # jan is 1, sun is 0
+                    if value.lower() in names
+                    else int(value[:12])  # (a longer one is out of range anyway)
+                    if value.isdigit()
+                    else None
+                )
+                shown = value if len(value) <= 12 else value[:12] + "..."
+                if number is None:
+                    return f"{name} '{shown}' is not a number"
+                if not low <= number <= high:
+                    return f"{name} {shown} is out of {low}-{high}"
+            if m["step"] is not None and (not m["step"].isdigit() or int(m["step"]) == 0):
+                return f"{name} step '/{m['step']}' is not a whole number above 0"
+    return ""
+
 
 def parse_duration(value) -> timedelta:
     """`90`, `"90s"`, `"5m"`, `"1h30m"`, `"1d"` -> timedelta. Raises ValueError with a message."""
@@ -136,3 +178,75 @@ def clock_change(wall: datetime, tz: ZoneInfo) -> tuple[str, datetime, datetime]
             high = middle
     change = datetime.fromtimestamp(high, UTC).replace(tzinfo=None)
     return ("skipped" if after > before else "repeated"), change + before, change + after
+
+
+# What a time zone abbreviation usually means, as IANA names (with where, when it is ambiguous).
+# Most abbreviations are no IANA name at all (`KST`); a few are, as a fixed offset that never
+# changes for daylight saving time (`EST` is UTC-5 in July too): neither is what a user means.
+ABBREVIATIONS = {
+    "KST": ("Asia/Seoul",),
+    "JST": ("Asia/Tokyo",),
+    "IST": ("Asia/Kolkata (India)", "Europe/Dublin (Ireland)", "Asia/Jerusalem (Israel)"),
+    "BST": ("Europe/London",),
+    "EST": ("America/New_York",),
+    "EDT": ("America/New_York",),
+    "ET": ("America/New_York",),
+    "CST": ("America/Chicago (US)", "Asia/Shanghai (China)"),
+    "CDT": ("America/Chicago",),
+    "MST": ("America/Denver", "America/Phoenix (Arizona, no summer time)"),
+    "MDT": ("America/Denver",),
+    "PST": ("America/Los_Angeles",),
+    "PDT": ("America/Los_Angeles",),
+    "PT": ("America/Los_Angeles",),
+    "AKST": ("America/Anchorage",),
+    "HST": ("Pacific/Honolulu",),
+    "CET": ("Europe/Berlin", "Europe/Paris"),
+    "CEST": ("Europe/Berlin", "Europe/Paris"),
+    "EET": ("Europe/Athens", "Europe/Helsinki"),
+    "EEST": ("Europe/Athens", "Europe/Helsinki"),
+    "WET": ("Europe/Lisbon",),
+    "MSK": ("Europe/Moscow",),
+    "AEST": ("Australia/Sydney", "Australia/Brisbane (Queensland, no summer time)"),
+    "AEDT": ("Australia/Sydney",),
+    "ACST": ("Australia/Adelaide",),
+    "AWST": ("Australia/Perth",),
+    "NZST": ("Pacific/Auckland",),
+    "NZDT": ("Pacific/Auckland",),
+    "HKT": ("Asia/Hong_Kong",),
+    "SGT": ("Asia/Singapore",),
+    "ICT": ("Asia/Bangkok",),
+    "WIB": ("Asia/Jakarta",),
+    "PHT": ("Asia/Manila",),
+    "PKT": ("Asia/Karachi",),
+    "GST": ("Asia/Dubai",),
+    "SAST": ("Africa/Johannesburg",),
+    "EAT": ("Africa/Nairobi",),
+    "WAT": ("Africa/Lagos",),
+    "BRT": ("America/Sao_Paulo",),
+    "ART": ("America/Argentina/Buenos_Aires",),
+}
+
+
+def zone_suggestion(name: str) -> str:
+    """'write `timezone: Asia/Seoul`' for a time zone abbreviation, or '' for other names."""
+    zones = ABBREVIATIONS.get(name.strip().upper())
+    if not zones:
+        return ""
+    if len(zones) == 1:
+        return f"{name} usually means {zones[0]}: write `timezone: {zones[0]}`"
+    return f"{name} can mean {', '.join(zones[:-1])} or {zones[-1]}: write the one you mean"
+
+
+def fixed_offset(name: str) -> str:
+    """'UTC-05:00' when the IANA zone `name` is an abbreviation that keeps one UTC offset all year
+    (EST, MST) while the zone it usually means changes its clocks for summer; else ''."""
+    zones = ABBREVIATIONS.get(name)
+    if not zones or not _one_offset(name) or _one_offset(zones[0].split(" ")[0]):
+        return ""
+    minutes = int(datetime(2024, 1, 1, tzinfo=ZoneInfo(name)).utcoffset().total_seconds()) // 60
+    return f"UTC{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02}:{abs(minutes) % 60:02}"
+
+
+def _one_offset(name: str) -> bool:
+    tz = ZoneInfo(name)
+    return len({datetime(2024, m, 1, tzinfo=tz).utcoffset() for m in (1, 7)}) == 1

@@ -67,10 +67,27 @@ def test_a_changed_defaults_file_rebuilds_and_a_broken_one_is_reported_in_itself
     (specs / "team" / "defaults.yaml").write_text("retries: 5\nretry_dealy: 1m\ntasks: {}\n")
     r = run_cli("validate", "specs", cwd=tmp_path)
     assert r.returncode == 1
-    assert "specs/team/defaults.yaml:2:1: error: unknown key 'retry_dealy' in the spec" in r.stderr
-    assert "did you mean 'retry_delay'?" in r.stderr
-    assert "specs/team/defaults.yaml:3:1: error: unknown key 'tasks' in the spec" in r.stderr
+    # named as the defaults file, with its own line under the message (not the spec's line 2)
+    assert (
+        "specs/team/defaults.yaml:2:1: error: unknown key 'retry_dealy' in the defaults file\n"
+        "  2 | retry_dealy: 1m\n"
+        "      ^\n"
+        "  hint: did you mean 'retry_delay'?\n"
+    ) in r.stderr
+    assert (
+        "specs/team/defaults.yaml:3:1: error: unknown key 'tasks' in the defaults file\n  3 | tasks: {}\n"
+        in r.stderr
+    )
     assert "1 spec valid, 1 invalid" in r.stderr
+
+
+def test_a_defaults_file_that_does_not_load_shows_its_own_line(tmp_path, monkeypatch):
+    specs = _tree(tmp_path, monkeypatch)
+    (specs / "team" / "defaults.yaml").write_text("retries: 5\n  retry_delay: 1m\n")
+    r = run_cli("validate", "specs", cwd=tmp_path)
+    assert r.returncode == 1
+    assert "specs/team/defaults.yaml:2:14: error: invalid YAML" in r.stderr
+    assert "\n  2 |   retry_delay: 1m\n" in r.stderr and "bad indentation" in r.stderr
 
 
 def test_a_defaults_file_given_by_name_means_the_specs_below_it(tmp_path, monkeypatch):
