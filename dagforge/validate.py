@@ -1091,16 +1091,29 @@ def _param_validator():
 
 
 def _check_doc_md(doc, value) -> list[Diagnostic]:
-    if not isinstance(value, dict) or not isinstance(value.get("file"), str):
-        return []
-    try:
-        read_beside(doc, value["file"])
-    except Unreadable as e:
+    path, text = ("doc_md",), value
+    if isinstance(value, dict) and isinstance(value.get("file"), str):
+        path = ("doc_md", "file")
+        try:
+            text = read_beside(doc, value["file"])
+        except Unreadable as e:
+            return [
+                doc.diag(
+                    path,
+                    f"cannot read doc_md file '{value['file']}': {e}",
+                    e.hint,
+                    code=Code.DOC_MD,
+                )
+            ]
+    if isinstance(text, str) and text.endswith(".md"):
+        # Airflow's DAG opens a doc_md that ends in ".md" as a file, from the folder the DAG
+        # processor runs in, and shows that file's text instead: a spec must not make it read files.
         return [
             doc.diag(
-                ("doc_md", "file"),
-                f"cannot read doc_md file '{value['file']}': {e}",
-                e.hint,
+                path,
+                "doc_md text that ends in `.md` is opened by Airflow as the name of a file",
+                "end the text with something else (a full stop, a line break), or name a file beside"
+                " the spec with `doc_md: {file: notes.md}`",
                 code=Code.DOC_MD,
             )
         ]
