@@ -163,7 +163,8 @@ def test_names_of_timetables_are_never_taken_by_tasks_or_callables(tmp_path, mon
         result = dagforge.build([spec], tmp_path / airflow, verify=airflow == "3", airflow=airflow)
         assert result.ok, [d.format() for d in result.specs[0].diagnostics]
         assert (
-            "from clash import CronTriggerTimetable as clash_CronTriggerTimetable, DAG as clash_DAG\n"
+            # isort's order: CONSTANTS (DAG) before Classes
+            "from clash import DAG as clash_DAG, CronTriggerTimetable as clash_CronTriggerTimetable\n"
             in result.specs[0].code
         )
         compile(result.specs[0].code, "clash.py", "exec")
