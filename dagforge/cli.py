@@ -90,6 +90,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="render every spec, also those whose generated file is up to date",
     )
+    b.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="name every file written (the summary line counts them)",
+    )
 
     v = sub.add_parser("validate", help="check specs; write nothing")
     paths(v)
@@ -248,12 +254,12 @@ def _run(args) -> int:
 
     if args.command == "run":
         return _run_spec(args)
-    if args.command in ("build", "check"):
+    if args.command in ("build", "check", "validate"):
         from .config import ConfigError, airflow_target, import_timeout
 
         try:
-            airflow = args.airflow or airflow_target()
-            timeout = import_timeout() if args.command == "build" else None
+            airflow = getattr(args, "airflow", None) or airflow_target()
+            timeout = import_timeout() if args.command != "check" else None
         except ConfigError as e:
             print(f"dagforge: error: {visible(str(e))}", file=sys.stderr)
             return EXIT_USAGE
@@ -293,8 +299,10 @@ def _run(args) -> int:
         sys.stdout.write(dagforge.schema())
         return EXIT_OK
     else:
-        result = dagforge.validate(args.paths)
-    return emit(result, args.command, args.format, args.debug)
+        result = dagforge.validate(args.paths, airflow=airflow, import_timeout=timeout)
+    return emit(
+        result, args.command, args.format, args.debug, verbose=getattr(args, "verbose", False)
+    )
 
 
 def _graph(result, args) -> int:
