@@ -83,7 +83,8 @@ def _parser() -> argparse.ArgumentParser:
         dest="verify",
         action="store_true",
         help="verify with Airflow's DagBag (the default when Airflow is installed); "
-        "fail if it is not, or if it is another major version than --airflow",
+        "fail if it is not, or if it is another major version than --airflow; "
+        "a file that cannot be verified is an error and is not written",
     )
     b.add_argument(
         "--force",
