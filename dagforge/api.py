@@ -121,12 +121,12 @@ def validate(
     paths=("specs",),
     airflow: str = targets.DEFAULT,
     import_timeout: float | None = None,
-    check_code: bool | None = None,
+    verify: bool = True,
 ) -> BuildResult:
-    """Check every spec under `paths`; writes nothing. With Airflow installed (or `check_code`
-    True), also what build checks before loading a file: the operator classes' signatures against
-    the arguments, and the python_callables (in the verification child: see `_check_code`). Without
-    it, a warning says which checks did not run."""
+    """Check every spec under `paths`; writes nothing. Unless `verify` is False, also what build
+    checks before loading a file, with the Airflow installed (for `airflow`): the operator classes'
+    signatures against the arguments, and the python_callables (in the verification child: see
+    `_verify`). Without Airflow, a warning says which checks did not run."""
     from . import verify as verifier
 
     result, docs = _check(paths)
@@ -134,13 +134,13 @@ def validate(
     for spec in good:
         spec.pipeline = spec.guard(build_model, docs[spec.path])
     good = [s for s in good if s.ok and _needs_code_check(s.pipeline)]
-    if check_code is None:
-        check_code = verifier.airflow_installed()
-    if good and not check_code:
+    if not verify or not good:
+        return result
+    if not verifier.airflow_installed():
         result.warnings.append(
             f"not checked: {_CODE_CHECKS} (they need Airflow: pip install 'dagforge[airflow]')"
         )
-    elif good:
+    else:
         try:
             _verify(good, docs, targets.target(airflow), import_timeout, out=None)
         except verifier.AirflowVersionMismatch as e:
