@@ -354,6 +354,7 @@ def _what_happened(returncode: int | None, overran: float) -> dict:
 
 _steps = None  # in the child: the file the parent reads to know which of the user's code runs
 _near: list[str] = []  # in the child: folders of the specs, for did-you-mean on a missing module
+_loading = True  # in the child: whether it loads the files (build) or only checks (validate)
 
 
 @contextmanager
@@ -374,7 +375,7 @@ def _mark(step: dict) -> None:
 
 
 def _child(request_path: str, answer_path: str) -> None:
-    global _steps, _near
+    global _steps, _near, _loading
     request = json.loads(Path(request_path).read_text())
     _end_with(request["parent"])
     sys.path[:0] = request["sys_path"]
@@ -388,7 +389,7 @@ def _child(request_path: str, answer_path: str) -> None:
     # Airflow's own classes load before the first step: their time is start-up, not the user's.
     base = _attr(installed.base_operator)
     _attr(installed.dagbag)
-    broken, _near = request["broken"], request["near"]
+    broken, _near, _loading = request["broken"], request["near"], request["load"]
     _steps = open(request["steps"], "a", encoding="utf-8")  # open until the child ends
     for done, (file, expected) in enumerate(request["files"].items(), 1):
         findings = [
@@ -398,7 +399,7 @@ def _child(request_path: str, answer_path: str) -> None:
         ]
         problems = []
         # Not loaded after a finding that leaves the file unverified: the findings say why.
-        if request["load"] and not any(f.unverified for f in findings):
+        if _loading and not any(f.unverified for f in findings):
             problems, failed = _load(file, expected, installed, broken)
             findings += failed
         answer["findings"][file] = [vars(f) for f in findings]
@@ -572,11 +573,13 @@ def _import(
                     task_id,
                     key,
                     f"{what}: module '{e.name}' is not installed where dagforge builds, so it is "
-                    "not checked and the DAG file is not verified",
+                    "not checked" + (" and the DAG file is not verified" if _loading else ""),
                     (f"{guess} If not: " if guess else "") + hint + " here and where Airflow runs",
                     "warning",
                     True,
-                    f"{package} is not installed" if package else f"module '{e.name}' is not importable",
+                    f"{package} is not installed"
+                    if package
+                    else f"module '{e.name}' is not importable",
                 )
             )
             return None
