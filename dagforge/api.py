@@ -71,9 +71,8 @@ class SpecResult:
 class BuildResult:
     specs: list[SpecResult] = field(default_factory=list)
     problems: list[Diagnostic] = field(default_factory=list)  # about the paths given, not a spec
-    not_verified: str = (
-        ""  # why the build verified nothing ("--no-verify", ...), when it did not try
-    )
+    # Why the build verified nothing ("--no-verify", "Airflow is not installed", ...), if so.
+    not_verified: str = ""
     removed: list[Path] = field(default_factory=list)  # generated files whose spec is gone
     warnings: list[str] = field(default_factory=list)  # about the build as a whole, not a spec
     rendered: int = 0  # specs rendered by this build (the up-to-date ones are not)
