@@ -157,7 +157,7 @@ def test_a_missing_package_is_a_warning_naming_it(tmp_path):
 
 def test_validate_checks_arguments_against_the_real_signature_as_build_does(tmp_path):
     """The checks of the verification child, without writing anything."""
-    spec = _spec(
+    _spec(
         tmp_path,
         """
         start_date: 2024-01-01
