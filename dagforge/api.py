@@ -33,7 +33,7 @@ from .load import (
     load,
     read_bounded,
 )
-from .model import Pipeline, build_model
+from .model import CodeRef, Pipeline, build_model
 from .validate import (
     cross_dag_problems,
     default_dag_id,
@@ -64,6 +64,8 @@ class SpecResult:
     # its output already was, byte for byte, what build writes: rendered to compare, not verified
     # or written
     up_to_date: bool = False
+    verified: bool = False  # this build loaded its file in Airflow's DagBag and compared it
+    unverified: str = ""  # a file written unverified: why, in a few words
 
     @property
     def ok(self) -> bool:
@@ -86,7 +88,8 @@ class SpecResult:
 class BuildResult:
     specs: list[SpecResult] = field(default_factory=list)
     problems: list[Diagnostic] = field(default_factory=list)  # about the paths given, not a spec
-    verified: bool = False
+    # Why the build verified nothing ("--no-verify", "Airflow is not installed", ...), if so.
+    not_verified: str = ""
     removed: list[Path] = field(default_factory=list)  # generated files whose spec is gone
     warnings: list[str] = field(default_factory=list)  # about the build as a whole, not a spec
     rendered: int = 0  # specs generated anew (the up-to-date ones are rendered only to compare)
@@ -99,6 +102,16 @@ class BuildResult:
     @property
     def invalid(self) -> list[SpecResult]:
         return [s for s in self.specs if not s.ok]
+
+    @property
+    def built(self) -> list[SpecResult]:
+        """The specs whose file this build wrote."""
+        return [s for s in self.specs if s.ok and s.output and not s.up_to_date]
+
+    @property
+    def verified(self) -> bool:
+        """Whether this build wrote files and verified every one of them."""
+        return bool(self.built) and all(s.verified for s in self.built)
 
 
 @dataclass
@@ -120,10 +133,50 @@ class ExplainResult(BuildResult):
     text: str | None = None
 
 
-def validate(paths=("specs",)) -> BuildResult:
-    """Check every spec under `paths`; writes nothing."""
-    result, _ = _check(paths)
+def validate(
+    paths=("specs",),
+    airflow: str = targets.DEFAULT,
+    import_timeout: float | None = None,
+    verify: bool = True,
+) -> BuildResult:
+    """Check every spec under `paths`; writes nothing. Unless `verify` is False, also what build
+    checks before loading a file, with the Airflow installed (for `airflow`): the operator classes'
+    signatures against the arguments, and the python_callables (in the verification child: see
+    `_verify`). Without Airflow, a warning says which checks did not run."""
+    from . import verify as verifier
+
+    result, docs = _check(paths)
+    good = [s for s in result.specs if s.ok]
+    for spec in good:
+        spec.pipeline = spec.guard(build_model, docs[spec.path])
+    good = [s for s in good if s.ok and _needs_code_check(s.pipeline)]
+    if not verify or not good:
+        return result
+    if not verifier.airflow_installed():
+        result.warnings.append(
+            f"not checked: {_CODE_CHECKS} (they need Airflow: pip install 'dagforge[airflow]')"
+        )
+    else:
+        try:
+            _verify(good, docs, targets.target(airflow), import_timeout, out=None)
+        except verifier.AirflowVersionMismatch as e:
+            result.warnings.append(f"not checked: {_CODE_CHECKS} ({e})")
     return result
+
+
+_CODE_CHECKS = "operator arguments against the classes' signatures, python_callables"
+
+
+def _needs_code_check(p: Pipeline) -> bool:
+    """Whether a task of `p` has something to check in Airflow that the schema does not cover: an
+    operator given by import path or a short name without a schema of its own, a python_callable."""
+    from .operators import SHORT
+
+    return any(
+        not (SHORT.get(t.operator_given) and SHORT[t.operator_given].schema)
+        or isinstance(t.arguments.get("python_callable"), CodeRef)
+        for t in p.tasks
+    )
 
 
 def build(
@@ -167,14 +220,25 @@ def build(
     insist = verify is True
     if verify is None:
         verify = verifier.airflow_installed()
+        result.not_verified = "" if verify else "Airflow is not installed"
+    elif not verify:
+        result.not_verified = "--no-verify"
     if verify and good:
-        progress("verifying with Airflow's DagBag", 0, 0)
-        if import_timeout is None:
-            import_timeout = config.import_timeout()
+        progress("verifying with Airflow's DagBag", 0, len(good))  # Airflow starts up first
         try:
-            _verify(good, docs, out, target, import_timeout)
-            result.verified = True
+            _verify(
+                good,
+                docs,
+                target,
+                import_timeout,
+                out=out,
+                insist=insist,
+                progress=lambda done, total: progress(
+                    "verifying with Airflow's DagBag", done, total
+                ),
+            )
         except verifier.AirflowVersionMismatch as e:
+            result.not_verified = str(e)
             if insist:  # nothing is written unverified when verification was asked for
                 result.problems.append(
                     Diagnostic(
@@ -587,15 +651,26 @@ def _target_notes(p: Pipeline, doc: Document, target: targets.Target) -> list[Di
 def _verify(
     specs: list[SpecResult],
     docs: dict[Path, Document],
-    out: Path,
     target: targets.Target,
-    timeout: float = config.DEFAULT_IMPORT_TIMEOUT,
+    timeout: float | None = None,
+    out: Path | None = None,
+    insist: bool = False,
+    progress=None,
 ) -> None:
+    """Check `specs` in the verification child: their operator classes and callables and, with
+    `out` (the folder the files go to), their generated files, loaded in Airflow's DagBag. Sets each
+    spec's `verified`, or `unverified` (why not); with `insist`, a file that cannot be verified is
+    an error of its spec. Without `out` (validate) nothing is rendered or loaded."""
     from .verify import AirflowVersionMismatch, verify
 
+    if timeout is None:
+        timeout = config.import_timeout()
     with tempfile.TemporaryDirectory(prefix="dagforge-stage-") as stage:
         staged = {}
         for spec in specs:
+            if out is None:  # validate: the child only checks; the key only names the spec
+                staged[spec.path] = spec
+                continue
             f = Path(stage, f"{spec.pipeline.dag_id}.py")
             f.write_text(spec.code, encoding="utf-8")
             staged[f] = spec
@@ -603,9 +678,12 @@ def _verify(
         try:
             found = verify(
                 {f: s.pipeline for f, s in staged.items()},
-                sys_path=[out.resolve(), Path.cwd()],
+                sys_path=[out.resolve(), Path.cwd()] if out else [Path.cwd()],
                 airflow=target.airflow,
                 timeout=timeout,
+                load=out is not None,
+                near=sorted({s.path.parent.resolve() for s in specs}),
+                progress=progress,
             )
         except AirflowVersionMismatch:
             raise
@@ -621,15 +699,23 @@ def _verify(
                 path = where.get(x.task_id, ()) + (
                     tuple(x.key) if isinstance(x.key, list) else (x.key,) if x.key else ()
                 )
-                if x.severity == "warning" and doc.where(path)[0] in said:
+                severity, hint = x.severity, x.hint
+                if severity == "warning" and x.unverified and insist:
+                    # --verify: a file is written verified or not at all
+                    severity = "error"
+                    hint += "; or build without --verify to write the file unverified"
+                elif severity == "warning" and doc.where(path)[0] in said:
                     continue  # validate already named the package to install
                 at_key = x.key not in (None, "operator", "python_callable")
                 spec.diagnostics.append(
                     replace(
-                        doc.diag(path, x.message, x.hint, key=at_key, code=Code.OPERATOR_CHECK),
-                        severity=x.severity,
+                        doc.diag(path, x.message, hint, key=at_key, code=Code.OPERATOR_CHECK),
+                        severity=severity,
                     )
                 )
+            if out is not None:
+                spec.verified = not found[f] and not any(x.unverified for x in findings)
+                spec.unverified = next((x.why for x in findings if x.why), "")
         for f, problems in found.items():
             spec = staged[f]
             for problem in problems:

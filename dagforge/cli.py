@@ -86,16 +86,30 @@ def _parser() -> argparse.ArgumentParser:
         dest="verify",
         action="store_true",
         help="verify with Airflow's DagBag (the default when Airflow is installed); "
-        "fail if it is not, or if it is another major version than --airflow",
+        "fail if it is not, or if it is another major version than --airflow; "
+        "a file that cannot be verified is an error and is not written",
     )
     b.add_argument(
         "--force",
         action="store_true",
         help="render every spec, also those whose generated file is up to date",
     )
+    b.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="name every file written (the summary line counts them)",
+    )
 
     v = sub.add_parser("validate", help="check specs; write nothing")
     paths(v)
+    v.add_argument(
+        "--no-verify",
+        dest="verify",
+        action="store_false",
+        help="skip the checks that need Airflow (operator arguments against the classes, "
+        "python_callables): quicker, for a hook that runs often",
+    )
 
     c = sub.add_parser(
         "check", help="exit 1 when the output folder is not what build would write; write nothing"
@@ -272,12 +286,12 @@ def _run(args) -> int:
 
     if args.command == "run":
         return _run_spec(args)
-    if args.command in ("build", "check"):
+    if args.command in ("build", "check", "validate"):
         from .config import ConfigError, airflow_target, import_timeout
 
         try:
-            airflow = args.airflow or airflow_target()
-            timeout = import_timeout() if args.command == "build" else None
+            airflow = getattr(args, "airflow", None) or airflow_target()
+            timeout = import_timeout() if args.command != "check" else None
         except ConfigError as e:
             print(f"dagforge: error: {visible(str(e))}", file=sys.stderr)
             return EXIT_USAGE
@@ -317,8 +331,12 @@ def _run(args) -> int:
         sys.stdout.write(dagforge.schema())
         return EXIT_OK
     else:
-        result = dagforge.validate(args.paths)
-    return emit(result, args.command, args.format, args.debug)
+        result = dagforge.validate(
+            args.paths, airflow=airflow, import_timeout=timeout, verify=args.verify
+        )
+    return emit(
+        result, args.command, args.format, args.debug, verbose=getattr(args, "verbose", False)
+    )
 
 
 def _graph(result, args) -> int:

@@ -62,7 +62,10 @@ class Code(StrEnum):
     DURATION = "duration", "a duration that is not a number and a unit (5m, 1h30m)"
     NUMBER = "number", "NaN or infinity, which Airflow cannot store"
     PARAM = "param", "a DAG param whose type or default does not fit"
-    DOC_MD = "doc-md", "a doc_md file that cannot be read, or doc_md text Airflow would read as a file name"
+    DOC_MD = (
+        "doc-md",
+        "a doc_md file that cannot be read, or doc_md text Airflow would read as a file name",
+    )
     EMAIL = "email", "an invalid email address, or alerts with no one to mail"
     CALLABLE = "callable", "a python_callable that is not a module:function reference"
     ASSET = "asset", "an asset URI Airflow refuses, or one that no task updates"

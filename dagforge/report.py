@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 
 from .diagnostics import Code, Diagnostic, visible
 from .version import version
@@ -55,19 +56,17 @@ def exit_code(result) -> int:
 
 
 def summary(result, command: str) -> str:
-    """The closing line of a validate, build or check ("" for the commands about one spec)."""
-    if command not in _VERBS or any(p.code == Code.ENVIRONMENT for p in result.problems):
-        return ""  # the output folder could not be written: its one error line says it all
+    """The closing line of a validate, build or check ("" for the commands about one spec, when
+    no spec was found: the problem or "no spec files" says it, and when the output folder could
+    not be written: its one error line says it all)."""
+    if command not in _VERBS or not result.specs:
+        return ""
+    if any(p.code == Code.ENVIRONMENT for p in result.problems):
+        return ""
+    if command == "build":
+        return visible(_build_summary(result))
     good, bad = len(result.specs) - len(result.invalid), len(result.invalid)
     text = f"{good} spec{'s' * (good != 1)} {_VERBS[command]}, {bad} invalid"
-    if command == "build":
-        fresh = sum(1 for s in result.specs if s.up_to_date)
-        if fresh:
-            text += f", {fresh} already up to date"
-        if result.verified:
-            text += " (verified with Airflow's DagBag)"
-        elif result.rendered or not fresh:
-            text += " (not verified)"
     if command == "check":
         drift = getattr(result, "drift", [])
         if drift:
@@ -75,6 +74,77 @@ def summary(result, command: str) -> str:
         elif result.ok and result.specs:
             text += "; every generated file is up to date"
     return text
+
+
+LISTED = 3  # files named in a summary line; the others are counted
+
+
+def _build_summary(result) -> str:
+    """What a build did, counted: `2 built, 1 already up to date, 0 invalid`, then what of what it
+    wrote was verified (`; 2 verified with Airflow's DagBag`, `; not verified (--no-verify)`,
+    `; 1 verified, 1 not: churn.py (...)`)."""
+    built = result.built
+    counts = [f"{len(built)} built"]
+    fresh = sum(1 for s in result.specs if s.ok and s.up_to_date)
+    if fresh:
+        counts.append(f"{fresh} already up to date")
+    unwritten = [s for s in result.specs if s.ok and not s.output]
+    if unwritten:
+        counts.append(f"{len(unwritten)} valid but not written")
+    counts.append(f"{len(result.invalid)} invalid")
+    text = ", ".join(counts)
+    if not built and not unwritten:
+        return text  # nothing that verification was about
+    if result.not_verified:
+        return text + f"; not verified ({result.not_verified})"
+    verified = [s for s in built if s.verified]
+    if len(verified) == len(built):
+        return text + f"; {len(built)} verified with Airflow's DagBag"
+    others = [s for s in built if not s.verified]
+    named = ", ".join(
+        f"{s.output.name} ({s.unverified})" if s.unverified else s.output.name
+        for s in others[:LISTED]
+    )
+    more = f" and {len(others) - LISTED} more" if len(others) > LISTED else ""
+    return text + f"; {len(verified)} verified, {len(others)} not: {named}{more}"
+
+
+def counts(result) -> dict:
+    """The counts of a build's summary, for --format json."""
+    return {
+        "built": len(result.built),
+        "up_to_date": sum(1 for s in result.specs if s.ok and s.up_to_date),
+        "invalid": len(result.invalid),
+        "verified": sum(1 for s in result.built if s.verified),
+    }
+
+
+def _once_per_package(result) -> dict[int, int]:
+    """The provider-missing warnings a text or github report shows: the first of each package, with
+    how many more tasks need it (by id of the diagnostic); the others are left out."""
+    first, shown = {}, {}
+    for spec in result.specs:
+        for d in spec.diagnostics:
+            if d.code == "provider-missing":
+                key = d.hint  # it names the package
+                if key in first:
+                    shown[first[key]] += 1
+                else:
+                    first[key] = id(d)
+                    shown[id(d)] = 0
+    return shown
+
+
+def _shown(d: Diagnostic, collapsed: dict[int, int]) -> Diagnostic | None:
+    """`d` as a text or github report shows it (see _once_per_package), None to leave it out."""
+    if d.code != "provider-missing":
+        return d
+    if id(d) not in collapsed:
+        return None
+    more = collapsed[id(d)]
+    return (
+        replace(d, message=d.message + f" (and {more} more task{'s' * (more != 1)})") if more else d
+    )
 
 
 def emit(
@@ -85,16 +155,20 @@ def emit(
     diff: bool = False,
     out=None,
     err=None,
+    verbose: bool = False,
 ) -> int:
-    """Print a result in `fmt`; returns the exit code."""
+    """Print a result in `fmt`; returns the exit code. `verbose`: name each file a build wrote."""
     out, err = out or sys.stdout, err or sys.stderr
     code = exit_code(result)
     if fmt == "json":
         print(json.dumps(document(result, command, code), indent=2), file=out)
         return code
     if fmt == "github":
+        collapsed = _once_per_package(result)
         for d, _ in findings(result):
-            print(github_command(d), file=out)
+            d = _shown(d, collapsed)
+            if d is not None:
+                print(github_command(d), file=out)
         for warning in getattr(result, "warnings", []):
             print(f"::warning title=dagforge::{_escape(visible(warning))}", file=out)
         if debug:
@@ -102,7 +176,7 @@ def emit(
                 if spec.internal_error:
                     print(_traceback(spec.internal_error), file=err)
     else:
-        _text(result, command, debug, out, err)
+        _text(result, command, debug, out, err, verbose)
     if diff:
         for d in getattr(result, "drift", []):
             out.write(d.diff())
@@ -113,13 +187,16 @@ def emit(
     return code
 
 
-def _text(result, command, debug, out, err) -> None:
+def _text(result, command, debug, out, err, verbose=False) -> None:
     """Compiler-style lines; every value in them is escaped (see diagnostics.visible)."""
     for problem in result.problems:
         print(problem.format(), file=err)
+    collapsed = _once_per_package(result)
     for spec in result.specs:
         for d in spec.diagnostics:  # a defaults.yaml's problem points into that file, not the spec
-            print(d.format(spec.lines_of(d)), file=err)
+            d = _shown(d, collapsed)
+            if d is not None:
+                print(d.format(spec.lines_of(d)), file=err)
         if spec.internal_error:
             if debug:
                 print(_traceback(spec.internal_error), file=err)
@@ -129,7 +206,7 @@ def _text(result, command, debug, out, err) -> None:
                 + ("" if debug else " (--debug shows the traceback)"),
                 file=err,
             )
-        if command == "build" and spec.output and not spec.up_to_date:
+        if verbose and command == "build" and spec.output and not spec.up_to_date:
             print(f"wrote {visible(spec.output.as_posix())}", file=out)
     for d in getattr(result, "drift", []):
         print(d.diagnostic.format(d.lines), file=err)
@@ -161,7 +238,8 @@ def document(result, command: str, code: int) -> dict:
         "warnings": list(getattr(result, "warnings", [])),
     }
     if command == "build":
-        doc["verified"] = result.verified
+        doc["counts"] = counts(result)
+        doc["not_verified"] = result.not_verified or None
         doc["rendered"] = result.rendered
         doc["removed"] = [p.as_posix() for p in result.removed]
     if command == "check":
@@ -192,12 +270,15 @@ def _spec_json(spec, command: str) -> dict:
         status = "up-to-date" if spec.up_to_date else ("written" if spec.output else "not-written")
     else:
         status = "valid"
-    return {
+    found = {
         "spec": spec.display,
         "dag_id": spec.pipeline.dag_id if spec.pipeline else None,
         "status": status,
         "output": spec.output.as_posix() if spec.output else None,
     }
+    if command == "build":  # loaded in Airflow's DagBag by this build (an up-to-date file was not)
+        found["verified"] = spec.verified
+    return found
 
 
 def github_command(d: Diagnostic) -> str:

@@ -1249,8 +1249,9 @@ def _check_task(doc, task_id, task, dag_emails: bool, base=None) -> list[Diagnos
                 doc.diag(
                     base + ("operator",),
                     f"operator '{op}' needs {short.package}, which is not installed here",
-                    f"`pip install {short.package}` where Airflow runs, and here to have its arguments checked "
-                    "by `dagforge build`",
+                    f"`pip install {short.package}` where Airflow runs, and here to have its "
+                    "arguments checked by `dagforge validate` and `build` (for the pre-commit hook: "
+                    "add it to the hook's `additional_dependencies`)",
                     code=Code.PROVIDER_MISSING,
                 ),
                 severity="warning",

@@ -196,6 +196,7 @@ class Finding:
     hint: str
     severity: str  # "error", or "warning" when something could not be checked here
     unverified: bool  # the file was not loaded because of it
+    why: str = ""  # for a warning that leaves the file unverified: why, in a few words
 
 
 def verify(
@@ -203,9 +204,17 @@ def verify(
     sys_path: list[str] = (),
     airflow=targets.DEFAULT,
     timeout: float = DEFAULT_IMPORT_TIMEOUT,
+    load: bool = True,
+    near: list[str] = (),
+    progress=None,
 ) -> Verified:
     """Check and load every file in a child process; the problems found per file (an empty list:
     verified), with the located findings of the checks before loading in `.findings`.
+
+    With `load` False only those checks run (the operator classes' signatures, the callables): the
+    keys of `files` name the specs then, no file is read. `near`: more folders whose modules a
+    module that is not importable is compared with (did-you-mean). `progress(done, total)` is
+    called as the child gets through the files.
 
     The user's code runs in that child: one import of a module (or one file's load in the DagBag)
     that ends the process or takes more than `timeout` seconds is a finding of the tasks (the file)
@@ -219,11 +228,13 @@ def verify(
         "airflow": target.airflow,
         "files": {str(f): expectations(p, target.airflow) for f, p in files.items()},
         "sys_path": [str(s) for s in sys_path],
+        "load": load,
+        "near": [str(s) for s in near],
         "broken": {},  # module (or file) -> what importing (loading) it did to an earlier child
     }
     with tempfile.TemporaryDirectory(prefix="dagforge-verify-") as tmp:
         while True:
-            found, step, reason = _run_child(Path(tmp), request, timeout)
+            found, step, reason = _run_child(Path(tmp), request, timeout, progress)
             if found is not None:
                 break
             # Each round takes one more module or file out: the rounds end.
@@ -244,7 +255,7 @@ def verify(
 STARTUP_TIMEOUT = 120.0
 
 
-def _run_child(tmp: Path, request: dict, timeout: float):
+def _run_child(tmp: Path, request: dict, timeout: float, progress=None):
     """Run the child once: (its answer, None, None), or, when the user's code it was running (a
     step, see `_step`) ended it or ran longer than `timeout`, (None, that step, what happened)."""
     answer, steps, output = tmp / "answer.json", tmp / "steps", tmp / "output"
@@ -268,7 +279,7 @@ def _run_child(tmp: Path, request: dict, timeout: float):
             start_new_session=True,
         )
         try:
-            step, overran = _watch(proc, steps, timeout)
+            step, overran = _watch(proc, steps, timeout, progress)
         finally:
             _end(proc)
         if step is not None and (overran or proc.returncode != 0 or not answer.exists()):
@@ -284,9 +295,12 @@ def _run_child(tmp: Path, request: dict, timeout: float):
     return json.loads(answer.read_text()), None, None
 
 
-def _watch(proc: subprocess.Popen, steps: Path, timeout: float) -> tuple[dict | None, float]:
+def _watch(
+    proc: subprocess.Popen, steps: Path, timeout: float, progress=None
+) -> tuple[dict | None, float]:
     """Wait for the child to end, or stop waiting when one step of it takes longer than `timeout`
-    (Airflow's start-up, before the first step, longer than STARTUP_TIMEOUT).
+    (Airflow's start-up, before the first step, longer than STARTUP_TIMEOUT); pass the child's
+    progress lines to `progress(done, total)`.
     (the step it was in, or None; the time it overran, or 0)."""
     step, since, read, pending = None, time.monotonic(), 0, b""
     limit = max(timeout, STARTUP_TIMEOUT)
@@ -301,8 +315,12 @@ def _watch(proc: subprocess.Popen, steps: Path, timeout: float) -> tuple[dict | 
             chunk = f.read()
         read += len(chunk)
         *lines, pending = (pending + chunk).split(b"\n")
-        if lines:
-            step, since, limit = json.loads(lines[-1]) or None, time.monotonic(), timeout
+        for line in map(json.loads, lines):
+            if "progress" in line:  # between steps: no user code runs
+                if progress:
+                    progress(*line["progress"])
+            else:
+                step, since, limit = line or None, time.monotonic(), timeout
         if ended:
             return step, 0
         if time.monotonic() - since > limit:
@@ -335,6 +353,8 @@ def _what_happened(returncode: int | None, overran: float) -> dict:
 
 
 _steps = None  # in the child: the file the parent reads to know which of the user's code runs
+_near: list[str] = []  # in the child: folders of the specs, for did-you-mean on a missing module
+_loading = True  # in the child: whether it loads the files (build) or only checks (validate)
 
 
 @contextmanager
@@ -355,7 +375,7 @@ def _mark(step: dict) -> None:
 
 
 def _child(request_path: str, answer_path: str) -> None:
-    global _steps
+    global _steps, _near, _loading
     request = json.loads(Path(request_path).read_text())
     _end_with(request["parent"])
     sys.path[:0] = request["sys_path"]
@@ -369,20 +389,22 @@ def _child(request_path: str, answer_path: str) -> None:
     # Airflow's own classes load before the first step: their time is start-up, not the user's.
     base = _attr(installed.base_operator)
     _attr(installed.dagbag)
-    broken = request["broken"]
+    broken, _near, _loading = request["broken"], request["near"], request["load"]
     _steps = open(request["steps"], "a", encoding="utf-8")  # open until the child ends
-    for file, expected in request["files"].items():
+    for done, (file, expected) in enumerate(request["files"].items(), 1):
         findings = [
             f
             for task_id, te in expected["tasks"].items()
             for f in _check_task(task_id, te["check"], base, broken)
         ]
         problems = []
-        if not any(f.unverified for f in findings):  # else not loaded: the findings say why
+        # Not loaded after a finding that leaves the file unverified: the findings say why.
+        if _loading and not any(f.unverified for f in findings):
             problems, failed = _load(file, expected, installed, broken)
             findings += failed
         answer["findings"][file] = [vars(f) for f in findings]
         answer["files"][file] = problems
+        _mark({"progress": [done, len(request["files"])]})
     Path(answer_path).write_text(json.dumps(answer))
 
 
@@ -545,15 +567,19 @@ def _import(
                 if package
                 else "install the package that provides it (or put the module on the path)"
             )
+            guess = None if package else _module_guess(e.name)
             out.append(
                 Finding(
                     task_id,
                     key,
                     f"{what}: module '{e.name}' is not installed where dagforge builds, so it is "
-                    "not checked and the DAG file is not verified",
-                    hint + " here and where Airflow runs",
+                    "not checked" + (" and the DAG file is not verified" if _loading else ""),
+                    (f"{guess} If not: " if guess else "") + hint + " here and where Airflow runs",
                     "warning",
                     True,
+                    f"{package} is not installed"
+                    if package
+                    else f"module '{e.name}' is not importable",
                 )
             )
             return None
@@ -607,6 +633,22 @@ def _import(
             )
         )
     return obj
+
+
+def _module_guess(missing: str) -> str:
+    """A did-you-mean for a module that is not importable, from those that are: beside it in its
+    package, or at the top level (the path, the specs' folders, built-in modules)."""
+    import pkgutil
+
+    parent, _, name = missing.rpartition(".")
+    if parent:
+        names = [
+            m.name for m in pkgutil.iter_modules(getattr(sys.modules.get(parent), "__path__", []))
+        ]
+    else:
+        names = {m.name for m in pkgutil.iter_modules([*_near, *sys.path])}
+        names |= set(sys.builtin_module_names)
+    return did_you_mean(name, names)
 
 
 def _check_signature(task_id: str, cls, arguments: list[str]) -> list[Finding]:

@@ -85,6 +85,38 @@ def run_cli(*args, cwd=None, env=None, timeout=None):
     )
 
 
+def run_cli_without(distributions, *args, cwd, tmp_path):
+    """Run the real `dagforge` CLI where `distributions` (their import names and metadata, e.g.
+    "airflow", "apache_airflow_providers_cncf_kubernetes") are not installed: a Python without its
+    site folders, given a folder of links to everything else in them instead."""
+    import subprocess
+    import tempfile
+
+    site = Path(tempfile.mkdtemp(prefix="site-without-", dir=tmp_path))
+    for folder in [p for p in sys.path if p.endswith("site-packages") and os.path.isdir(p)]:
+        for entry in Path(folder).iterdir():
+            hidden = any(
+                entry.name == d or entry.name.startswith((f"{d}-", f"{d}_")) for d in distributions
+            )
+            # a .pth that chains another site folder (path lines) would bring everything back
+            chains = entry.suffix == ".pth" and any(
+                line.strip() and not line.startswith("import")
+                for line in entry.read_text().splitlines()
+            )
+            if not hidden and not chains and not (site / entry.name).exists():
+                (site / entry.name).symlink_to(entry)
+    code = (
+        "import runpy, site, sys; site.addsitedir(sys.argv.pop(1)); sys.argv[0] = 'dagforge'; "
+        "runpy.run_module('dagforge.cli', run_name='__main__')"
+    )
+    return subprocess.run(
+        [sys.executable, "-S", "-c", code, str(site), *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+    )
+
+
 @dataclass(frozen=True)
 class Mail:
     sender: str

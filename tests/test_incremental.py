@@ -46,13 +46,14 @@ def test_unchanged_specs_are_skipped_and_changed_ones_rebuilt(tmp_path, write_sp
     _age(out)
 
     second = _build_json(tmp_path)  # with verification: nothing to verify, nothing loaded
-    assert second["rendered"] == 0 and second["verified"] is False
+    assert second["rendered"] == 0 and second["counts"]["verified"] == 0
+    assert second["counts"] == {"built": 0, "up_to_date": 3, "invalid": 0, "verified": 0}
     assert {s["status"] for s in second["specs"]} == {"up-to-date"}
     assert _rewritten(out) == []
 
     r = run_cli("build", "specs", "-o", "out", cwd=tmp_path)
     assert r.returncode == 0 and r.stdout == ""
-    assert "3 specs built, 0 invalid, 3 already up to date" in r.stderr
+    assert r.stderr == "0 built, 3 already up to date, 0 invalid\n"
     assert _rewritten(out) == []
 
     write_spec(SPEC.format(desc="b changed"), "b.yaml")
@@ -168,8 +169,36 @@ def test_progress_bar_on_a_terminal_plain_lines_otherwise(tmp_path, write_spec):
         "--no-verify",
     ]
     env = dict(os.environ, DAGFORGE_PROGRESS_DELAY="0")
+    returncode, screen, stdout = _on_a_terminal(command, tmp_path, env)
+    assert returncode == 0
+    assert "\rbuilding [" in screen.replace("\x1b[K", "") and "10/10" in screen
+    assert screen.rstrip().endswith("10 built, 0 invalid; not verified (--no-verify)")
+    assert stdout == ""  # the summary counts the files; -v names them
+
+    (tmp_path / "out" / "p0.py").unlink()
+    r = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert r.returncode == 0
+    assert "\r" not in r.stderr and "[" not in r.stderr and "\x1b" not in r.stderr
+    assert r.stdout == ""
+    assert r.stderr == "1 built, 9 already up to date, 0 invalid; not verified (--no-verify)\n"
+
+
+def test_verifying_shows_progress_too(tmp_path, write_spec):
+    for i in range(3):
+        write_spec(SPEC.format(desc=f"p{i}"), f"p{i}.yaml")
+    command = [str(Path(sys.executable).with_name("dagforge")), "build", "specs", "-o", "out"]
+    env = dict(os.environ, DAGFORGE_PROGRESS_DELAY="0")
+    returncode, screen, _ = _on_a_terminal(command, tmp_path, env)
+    assert returncode == 0
+    shown = screen.replace("\x1b[K", "")
+    assert "\rverifying with Airflow's DagBag [" in shown and "] 3/3" in shown
+    assert screen.rstrip().endswith("3 built, 0 invalid; 3 verified with Airflow's DagBag")
+
+
+def _on_a_terminal(command, cwd, env):
+    """Run `command` with its stderr on a pseudo-terminal: (exit code, the screen, stdout)."""
     leader, follower = pty.openpty()
-    proc = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=follower)
+    proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=follower)
     os.close(follower)
     screen = b""
     while True:
@@ -182,18 +211,7 @@ def test_progress_bar_on_a_terminal_plain_lines_otherwise(tmp_path, write_spec):
         screen += chunk
     stdout, _ = proc.communicate()
     os.close(leader)
-    assert proc.returncode == 0
-    screen = screen.decode()
-    assert "\rbuilding [" in screen.replace("\x1b[K", "") and "10/10" in screen
-    assert screen.rstrip().endswith("10 specs built, 0 invalid (not verified)")
-    assert stdout.decode().count("wrote out/") == 10
-
-    (tmp_path / "out" / "p0.py").unlink()
-    r = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
-    assert r.returncode == 0
-    assert "\r" not in r.stderr and "[" not in r.stderr and "\x1b" not in r.stderr
-    assert r.stdout == "wrote out/p0.py\n"
-    assert r.stderr == "10 specs built, 0 invalid, 9 already up to date (not verified)\n"
+    return proc.returncode, screen.decode(), stdout.decode()
 
 
 def _children(pid):

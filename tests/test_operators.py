@@ -3,7 +3,7 @@ at build time (in the verify child, never in dagforge's own process), python cal
 
 import textwrap
 
-from conftest import load_dagbag
+from conftest import load_dagbag, run_cli, run_cli_without
 from spec_oracle import duration
 
 import dagforge
@@ -138,21 +138,76 @@ def test_a_missing_package_is_a_warning_naming_it(tmp_path):
             x: 1
     """,
     )
-    assert (
-        not dagforge.validate([spec]).specs[0].diagnostics
-    )  # without Airflow nothing can be said of it
-    result = dagforge.build([spec], tmp_path / "out", verify=True)
-    assert result.ok
-    found = _messages(result)
-    assert [
-        m
-        for m in found
-        if m.startswith(
-            "4:15: warning: operator 'no_such_company.operators.MyOperator': module "
-            "'no_such_company' is not installed"
-        )
-    ]
+    warning = (
+        "4:15: warning: operator 'no_such_company.operators.MyOperator': module "
+        "'no_such_company' is not installed"
+    )
+    assert [m for m in _messages(dagforge.validate([spec])) if m.startswith(warning)]
+    result = dagforge.build([spec], tmp_path / "out")
+    assert result.ok and not result.verified
+    assert [m for m in _messages(result) if m.startswith(warning)]
     assert (tmp_path / "out" / "ops.py").exists()  # written, and said to be unverified
+    assert result.specs[0].unverified == "module 'no_such_company' is not importable"
+    # --verify: every file written is verified, so this one is an error and not written
+    result = dagforge.build([spec], tmp_path / "strict", verify=True)
+    assert not result.ok
+    assert [m for m in _messages(result) if m.startswith(warning.replace("warning", "error"))]
+    assert not (tmp_path / "strict").exists()
+
+
+def test_validate_checks_arguments_against_the_real_signature_as_build_does(tmp_path):
+    """The checks of the verification child, without writing anything."""
+    _spec(
+        tmp_path,
+        """
+        start_date: 2024-01-01
+        tasks:
+          trig:
+            operator: airflow.providers.standard.operators.trigger_dagrun.TriggerDagRunOperator
+            trigger_dag_idd: other
+    """,
+    )
+    r = run_cli("validate", "specs", cwd=tmp_path)
+    assert r.returncode == 1
+    assert "specs/ops.yaml:5:5: error: TriggerDagRunOperator has no argument 'trigger_dag_idd'" in (
+        r.stderr
+    )
+    assert "  hint: did you mean 'trigger_dag_id'?" in r.stderr
+    assert r.stderr.endswith("0 specs valid, 1 invalid\n")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["ops.yaml", "specs"]
+    r = run_cli("validate", "--no-verify", "specs", cwd=tmp_path)  # asked not to: silent
+    assert r.returncode == 0 and r.stderr == "1 spec valid, 0 invalid\n"
+
+
+def test_a_missing_provider_is_said_once_per_package(tmp_path):
+    """Where apache-airflow-providers-cncf-kubernetes is not installed: one warning for the six
+    tasks of three specs, at the first, with the package to install and the pre-commit hint."""
+    for name in ("a", "b", "c"):
+        _spec(
+            tmp_path,
+            """
+            start_date: 2024-01-01
+            tasks:
+              pod1: {operator: kubernetes_pod, image: busybox, name: x, namespace: y}
+              pod2: {operator: kubernetes_pod, image: busybox, name: x, namespace: y}
+        """,
+            f"{name}.yaml",
+        )
+    r = run_cli_without(
+        ["apache_airflow_providers_cncf_kubernetes"],
+        "validate",
+        "specs",
+        cwd=tmp_path,
+        tmp_path=tmp_path,
+    )
+    assert r.returncode == 0, r.stderr
+    [warning] = [line for line in r.stderr.splitlines() if "warning" in line]
+    assert warning == (
+        "specs/a.yaml:3:20: warning: operator 'kubernetes_pod' needs "
+        "apache-airflow-providers-cncf-kubernetes, which is not installed here (and 5 more tasks)"
+    )
+    assert "`pip install apache-airflow-providers-cncf-kubernetes`" in r.stderr
+    assert "add it to the hook's `additional_dependencies`" in r.stderr
 
 
 POD = """

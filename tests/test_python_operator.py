@@ -1,6 +1,8 @@
 """`operator: python` imports the user's `module:function` and Airflow calls exactly that function."""
 
-from conftest import load_dagbag
+import json
+
+from conftest import load_dagbag, run_cli
 
 import dagforge
 
@@ -38,8 +40,8 @@ def test_missing_module_is_a_warning_and_the_file_is_written_unverified(tmp_path
         "start_date: 2024-01-01\ntasks:\n  t: {operator: python, python_callable: no_such_module:run}\n"
     )
     monkeypatch.chdir(tmp_path)
-    result = dagforge.build([spec], tmp_path / "out", verify=True)
-    assert result.ok
+    result = dagforge.build([spec], tmp_path / "out")  # verified where Airflow is installed
+    assert result.ok and not result.verified
     [d] = result.specs[0].diagnostics
     assert d.severity == "warning" and (d.line, d.column) == (3, 42)
     assert (
@@ -47,6 +49,60 @@ def test_missing_module_is_a_warning_and_the_file_is_written_unverified(tmp_path
         and "not verified" in d.message
     )
     assert (tmp_path / "out" / "elsewhere.py").exists()
+    assert not result.specs[0].verified
+    assert result.specs[0].unverified == "module 'no_such_module' is not importable"
+
+
+def test_a_mistyped_module_is_not_verified_and_the_summary_says_which(tmp_path, write_spec):
+    """Without --verify: a warning with a did-you-mean, the file written, and the summary and the
+    JSON say it was not verified. With --verify: an error, and that file is not written."""
+    (tmp_path / "churn").mkdir()
+    (tmp_path / "churn" / "__init__.py").write_text("")
+    (tmp_path / "churn" / "steps.py").write_text("def train():\n    return 1\n")
+    write_spec(
+        "start_date: 2024-01-01\ntasks:\n  train: {operator: python, python_callable: churnn.steps:train}\n",
+        "model.yaml",  # not churn.yaml: out/churn.py on the path would hide the package churn
+    )
+    write_spec(
+        "start_date: 2024-01-01\ntasks:\n  t: {operator: python, python_callable: churn.steps:train}\n",
+        "good.yaml",
+    )
+    r = run_cli("build", "specs", "-o", "out", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "specs/model.yaml:3:46: warning: python_callable 'churnn.steps:train'" in r.stderr
+    assert "  hint: did you mean 'churn'? If not: install the package" in r.stderr
+    assert r.stderr.endswith(
+        "2 built, 0 invalid; 1 verified, 1 not: model.py (module 'churnn' is not importable)\n"
+    )
+    assert "verified with" not in r.stderr
+
+    r = run_cli("build", "specs", "-o", "out", "--force", "--format", "json", cwd=tmp_path)
+    doc = json.loads(r.stdout)
+    assert {s["spec"]: s["verified"] for s in doc["specs"]} == {
+        "specs/model.yaml": False,
+        "specs/good.yaml": True,
+    }
+    assert doc["counts"] == {"built": 2, "up_to_date": 0, "invalid": 0, "verified": 1}
+
+    r = run_cli("build", "specs", "-o", "strict", "--verify", cwd=tmp_path)
+    assert r.returncode == 1
+    assert "specs/model.yaml:3:46: error: python_callable 'churnn.steps:train'" in r.stderr
+    assert "or build without --verify to write the file unverified" in r.stderr
+    assert r.stderr.endswith("1 built, 1 invalid; 1 verified with Airflow's DagBag\n")
+    assert sorted(p.name for p in (tmp_path / "strict").iterdir()) == ["good.py"]
+
+
+def test_a_mistyped_submodule_gets_a_did_you_mean_from_its_package(tmp_path, write_spec):
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "__init__.py").write_text("")
+    (tmp_path / "shop" / "transform.py").write_text("def run():\n    return 1\n")
+    write_spec(
+        "start_date: 2024-01-01\ntasks:\n  t: {operator: python, python_callable: shop.transfrom:run}\n"
+    )
+    r = run_cli("validate", "specs", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "module 'shop.transfrom' is not installed" in r.stderr
+    assert "hint: did you mean 'transform'?" in r.stderr
 
 
 def test_a_module_that_fails_on_import_is_an_error_and_writes_nothing(tmp_path, monkeypatch):

@@ -43,7 +43,7 @@ def test_validate_json_is_one_document_of_all_diagnostics(tmp_path, write_spec):
     ]
     assert doc["specs"] == [
         {"spec": "specs/bad.yaml", "dag_id": None, "status": "invalid", "output": None},
-        {"spec": "specs/good.yaml", "dag_id": None, "status": "valid", "output": None},
+        {"spec": "specs/good.yaml", "dag_id": "good", "status": "valid", "output": None},
     ]
     assert doc["summary"] == "1 spec valid, 1 invalid"
 
@@ -79,10 +79,17 @@ def test_build_json_reports_files(tmp_path, write_spec):
         doc["ok"] is True
         and doc["diagnostics"] == []
         and doc["rendered"] == 1
-        and doc["verified"] is False
+        and doc["counts"] == {"built": 1, "up_to_date": 0, "invalid": 0, "verified": 0}
+        and doc["not_verified"] == "--no-verify"
     )
     assert doc["specs"] == [
-        {"spec": "specs/good.yaml", "dag_id": "good", "status": "written", "output": "out/good.py"}
+        {
+            "spec": "specs/good.yaml",
+            "dag_id": "good",
+            "status": "written",
+            "output": "out/good.py",
+            "verified": False,
+        }
     ]
 
 

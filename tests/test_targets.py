@@ -195,14 +195,15 @@ def test_airflow_2_build_with_airflow_3_installed_says_so(tmp_path, write_spec):
     assert r.returncode == 0, r.stderr
     assert "dagforge: warning: not verified: the installed Airflow is 3." in r.stderr
     assert "but the files are written for Airflow 2.10" in r.stderr
-    assert "1 spec built, 0 invalid (not verified)" in r.stderr
+    assert "1 built, 0 invalid; not verified (the installed Airflow is 3." in r.stderr
     assert _dag_import(tmp_path / "out" / "pipe.py") == "2"
-    # --verify insists: one error line, exit 2, nothing written
+    # --verify insists: one error line, exit 2, nothing written, and the summary says so
     r = run_cli("build", "specs", "-o", "out2", "--airflow", "2", "--verify", cwd=tmp_path)
     assert r.returncode == 2
-    [error] = [line for line in r.stderr.splitlines() if "error" in line]
+    [error, summary] = r.stderr.splitlines()
     assert error.startswith("dagforge: error: cannot verify: the installed Airflow is 3.")
     assert "nothing was written" in error
+    assert summary.startswith("0 built, 1 valid but not written, 0 invalid; not verified (the")
     assert not (tmp_path / "out2").exists()
 
 

@@ -108,7 +108,7 @@ def test_airflow_3_build_with_airflow_2_installed_says_so(tmp_path, write_spec):
         "dagforge: warning: not verified: the installed Airflow is 2.10.5, but the files are written for Airflow 3"
         in r.stderr
     )
-    assert "1 spec built, 0 invalid (not verified)" in r.stderr
+    assert "1 built, 0 invalid; not verified (the installed Airflow is 2.10.5" in r.stderr
     r = run_cli("build", "specs", "-o", "out2", "--verify", cwd=tmp_path)
     assert (
         r.returncode == 2
@@ -116,7 +116,7 @@ def test_airflow_3_build_with_airflow_2_installed_says_so(tmp_path, write_spec):
     )
     assert not (tmp_path / "out2").exists()
     r = run_cli("build", "specs", "-o", "out3", "--verify", "--airflow", "2", cwd=tmp_path)
-    assert r.returncode == 0 and "(verified with Airflow's DagBag)" in r.stderr, r.stderr
+    assert r.returncode == 0 and "; 1 verified with Airflow's DagBag" in r.stderr, r.stderr
 
 
 def _free_port() -> int:
