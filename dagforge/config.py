@@ -6,6 +6,7 @@ import math
 import os
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from . import targets
 
@@ -21,7 +22,7 @@ def nearest_pyproject(start: Path) -> Path | None:
     return None
 
 
-def _settings(start: Path | None) -> tuple[Path | None, dict]:
+def _settings(start: Path | None) -> tuple[Path | None, dict[str, Any]]:
     """(the nearest pyproject.toml from `start` (default: the working folder) upward, its
     [tool.dagforge] table); (None, {}) without one."""
     path = nearest_pyproject((start or Path.cwd()).resolve())
@@ -52,6 +53,7 @@ DEFAULT_IMPORT_TIMEOUT = 30.0
 def import_timeout(start: Path | None = None) -> float:
     """The environment's DAGFORGE_IMPORT_TIMEOUT, else `import_timeout` under `[tool.dagforge]` in
     the nearest pyproject.toml, else DEFAULT_IMPORT_TIMEOUT: seconds, a number above 0."""
+    value: object  # from the environment's text or the TOML value: checked below
     env = os.environ.get("DAGFORGE_IMPORT_TIMEOUT")
     if env is not None:
         where, value = "DAGFORGE_IMPORT_TIMEOUT", env.strip()

@@ -8,12 +8,13 @@ key, lists and plain values replace. Every inherited value remembers the file an
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .diagnostics import Diagnostic, has_errors
 from .load import DEFAULTS_NAMES as NAMES
-from .load import Document, LoadError, TooLarge, load, path_problem, read_bounded
+from .load import Document, Json, LoadError, SpecPath, TooLarge, load, path_problem, read_bounded
 
 NOT_SHARED = ("dag_id", "tasks")  # what only a spec itself can say
 
@@ -33,13 +34,13 @@ def chain(spec: Path) -> list[Path]:
         while folder != cwd:
             folder = folder.parent
             folders.append(folder)
-    found = []
+    found: list[Path] = []
     for f in reversed(folders):
         found += [f / name for name in NAMES if (f / name).is_file()][:1]
     return found
 
 
-def read(path: Path, check) -> Defaults:
+def read(path: Path, check: Callable[[Document], list[Diagnostic]]) -> Defaults:
     """One defaults file, loaded and checked with `check(doc) -> diagnostics`. Like a spec, it must
     lie (symlinks followed) inside the folders it is looked up in (see chain)."""
     cwd = Path.cwd().resolve()
@@ -66,32 +67,47 @@ def _lines(path: Path) -> list[str]:
 def apply(doc: Document, files: list[Document]) -> None:
     """Merge the defaults `files` (farthest first) under the spec `doc`, in place; note the origin
     of every inherited value in doc.origins (path -> "file:line")."""
-    if not files or not isinstance(doc.data, dict):
+    if not files:
         return
-    merged, origins = {}, {}
+    merged: dict[str, Json] = {}
+    origins: dict[SpecPath, str] = {}
     for d in files:
-        merged = _merge(merged, d.data, (), d, origins)
+        merged = _merge_mappings(merged, d.data, (), d, origins)
     spec_paths = set(doc.positions)
-    doc.data = _merge(merged, doc.data, (), None, origins)
+    doc.data = _merge_mappings(merged, doc.data, (), None, origins)
     doc.origins = {p: o for p, o in origins.items() if p not in spec_paths}
     doc.inherited = {d.display: d.text for d in files}
     doc.environment.update({k: v for d in files for k, v in d.environment.items()})
 
 
-def _merge(base, over, path, source: Document | None, origins: dict):
+def _merge(
+    base: Json, over: Json, path: SpecPath, source: Document | None, origins: dict[SpecPath, str]
+) -> Json:
     if isinstance(base, dict) and isinstance(over, dict):
-        out = dict(base)
-        for key, value in over.items():
-            out[key] = (
-                _merge(base.get(key), value, path + (key,), source, origins)
-                if key in base
-                else _note(value, path + (key,), source, origins)
-            )
-        return out
+        return _merge_mappings(base, over, path, source, origins)
     return _note(over, path, source, origins)
 
 
-def _note(value, path, source: Document | None, origins: dict):
+def _merge_mappings(
+    base: dict[str, Json],
+    over: dict[str, Json],
+    path: SpecPath,
+    source: Document | None,
+    origins: dict[SpecPath, str],
+) -> dict[str, Json]:
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = (
+            _merge(base.get(key), value, (*path, key), source, origins)
+            if key in base
+            else _note(value, (*path, key), source, origins)
+        )
+    return out
+
+
+def _note(
+    value: Json, path: SpecPath, source: Document | None, origins: dict[SpecPath, str]
+) -> Json:
     """`value`, noting where it came from (a replaced value forgets its old origins)."""
     for p in [p for p in origins if p[: len(path)] == path]:
         del origins[p]

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import black
 
 from .render import LINE_LENGTH
 
@@ -19,7 +23,7 @@ _LONE_STRING = re.compile(r' +(?:\w+=|"[^"\\]*": )"(?:[^"\\]|\\.)*",')
 
 
 @cache
-def _mode():
+def _mode() -> "black.Mode":
     import black  # here, not at the top: half a second, and `check` needs it only for drift
 
     return black.Mode(target_versions={black.TargetVersion.PY311})

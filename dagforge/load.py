@@ -14,8 +14,10 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, NoReturn, Protocol, TypeAlias, cast
 
 import yaml
 
@@ -30,6 +32,14 @@ DEFAULTS_NAMES = (
     "defaults.yaml",
     "defaults.yml",
 )  # shared defaults of a folder (defaults.py), not specs
+
+# A value of a spec as load gives it: what JSON holds (timestamps stay text, see _convert).
+Json: TypeAlias = str | int | float | bool | list["Json"] | dict[str, "Json"] | None
+# Where a value stands in a spec: the keys and list indexes from the top, () for the whole spec.
+SpecPath: TypeAlias = tuple[str | int, ...]
+Position: TypeAlias = tuple[int, int]  # (line, column), both from 1
+# A problem load notes for validate to report: (path, message, hint).
+Problem: TypeAlias = tuple[SpecPath, str, str]
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _T = "tag:yaml.org,2002:"
@@ -52,32 +62,37 @@ class Document:
     path: Path
     display: str  # the path as messages name it
     text: str
-    data: object = None
-    positions: dict = field(default_factory=dict)  # path tuple -> (line, col) of the value
-    key_positions: dict = field(default_factory=dict)  # path tuple -> (line, col) of the key
-    environment: dict = field(
-        default_factory=dict
-    )  # ${VAR} substituted: name -> its value, None when its default was used
-    environment_problems: list = field(
-        default_factory=list
-    )  # (path, message, hint): validate reports them
-    origins: dict = field(
-        default_factory=dict
-    )  # path -> "file:line" of each value inherited from a defaults.yaml
-    inherited: dict = field(
-        default_factory=dict
-    )  # the defaults.yaml files it inherits from: display -> text
+    # The spec's top mapping (load refuses any other kind). Its values are Json, but what each key
+    # holds is known only once validate has checked it against the schema: later steps read it
+    # as validated data, without narrowing every value again.
+    data: dict[str, Any] = field(default_factory=dict)
+    positions: dict[SpecPath, Position] = field(default_factory=dict)  # of each value
+    key_positions: dict[SpecPath, Position] = field(default_factory=dict)  # of each key
+    # ${VAR} substituted: name -> its value, None when its default was used
+    environment: dict[str, str | None] = field(default_factory=dict)
+    environment_problems: list[Problem] = field(default_factory=list)  # validate reports them
+    # path -> "file:line" of each value inherited from a defaults.yaml
+    origins: dict[SpecPath, str] = field(default_factory=dict)
+    # the defaults.yaml files it inherits from: display -> text
+    inherited: dict[str, str] = field(default_factory=dict)
 
-    def where(self, path, key: bool = False) -> tuple[int, int]:
+    def where(self, path: Iterable[str | int], key: bool = False) -> Position:
         """Position of the value at `path` (of its key with key=True), else of its nearest parent."""
-        path = tuple(path)
-        if key and path in self.key_positions:
-            return self.key_positions[path]
-        while path not in self.positions and path:
-            path = path[:-1]
-        return self.positions.get(path, (1, 1))
+        at = tuple(path)
+        if key and at in self.key_positions:
+            return self.key_positions[at]
+        while at not in self.positions and at:
+            at = at[:-1]
+        return self.positions.get(at, (1, 1))
 
-    def diag(self, path, message: str, hint: str = "", key: bool = False, code: Code = Code.SPEC):
+    def diag(
+        self,
+        path: Iterable[str | int],
+        message: str,
+        hint: str = "",
+        key: bool = False,
+        code: Code = Code.SPEC,
+    ) -> Diagnostic:
         line, col = self.where(path, key)
         return Diagnostic(self.display, line, col, message, hint, code)
 
@@ -97,12 +112,13 @@ def escaped(text: str) -> str:
     return repr(text)[1:-1] if _BAD_IN_PATH.search(text) else text
 
 
-def find_specs(paths) -> tuple[list[Path], list[Diagnostic]]:
+def find_specs(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], list[Diagnostic]]:
     """Spec files named by `paths` (files, or folders searched recursively), sorted, no repeats. A
     defaults.yaml given by name stands for the specs it applies to (as a pre-commit hook passes it).
     A spec must stay inside the folder it was found in (a file named alone: its own folder),
     symlinks followed, and its path must hold no control character (see path_problem)."""
-    found, problems = [], []
+    found: list[Path] = []
+    problems: list[Diagnostic] = []
     for given in paths:
         p = Path(given)
         if p.is_file() and p.name in DEFAULTS_NAMES:
@@ -140,22 +156,13 @@ def path_problem(path: Path, root: Path | None = None) -> Diagnostic | None:
     and of the generated file's header. With symlinks followed it must lie inside the folder `root`
     (when given): a link to a file elsewhere (/etc/passwd) is not a spec, and its lines would show
     in messages."""
-    shown = escaped(display_path(path))
-    bad = _BAD_IN_PATH.search(str(path)) or _BAD_IN_PATH.search(str(path.resolve()))
-    if bad:  # (as given first: resolving a path with a NUL in it fails)
-        return Diagnostic(
-            shown,
-            0,
-            0,
-            f"the path holds the control character U+{ord(bad.group()):04X}",
-            "rename the file or folder: a spec's path is shown in messages and in the "
-            "generated file",
-            code=Code.USAGE,
-        )
+    bad = _bad_character(path)
+    if bad:
+        return bad
     real = path.resolve()
     if root is not None and not real.is_relative_to(Path(root).resolve()):
         return Diagnostic(
-            shown,
+            escaped(display_path(path)),
             0,
             0,
             f"the path leads (through a symlink) to {escaped(real.as_posix())}, outside "
@@ -165,6 +172,21 @@ def path_problem(path: Path, root: Path | None = None) -> Diagnostic | None:
             code=Code.USAGE,
         )
     return None
+
+
+def _bad_character(path: Path) -> Diagnostic | None:
+    """The problem with `path` when it (as given or resolved) holds a control character, or None."""
+    bad = _BAD_IN_PATH.search(str(path)) or _BAD_IN_PATH.search(str(path.resolve()))
+    if not bad:  # (as given first: resolving a path with a NUL in it fails)
+        return None
+    return Diagnostic(
+        escaped(display_path(path)),
+        0,
+        0,
+        f"the path holds the control character U+{ord(bad.group()):04X}",
+        "rename the file or folder: a spec's path is shown in messages and in the generated file",
+        code=Code.USAGE,
+    )
 
 
 def read_bounded(path: Path) -> bytes:
@@ -213,13 +235,12 @@ def display_path(path: Path) -> str:
 def load(path: Path) -> Document:
     """Read one spec file. Raises LoadError with a located diagnostic when it is not usable YAML."""
     path = Path(path)
-    bad = _BAD_IN_PATH.search(str(path))  # first: resolving a path with a NUL in it fails
-    real = None if bad else path.resolve()
-    if bad or _BAD_IN_PATH.search(str(real)):
-        raise LoadError(path_problem(path))  # names the character, shows the path escaped
-    display = display_path(real)
+    bad = _bad_character(path)  # names the character, shows the path escaped
+    if bad:
+        raise LoadError(bad)
+    display = display_path(path.resolve())
 
-    def fail(message, hint="", line=0, col=0):
+    def fail(message: str, hint: str = "", line: int = 0, col: int = 0) -> NoReturn:
         raise LoadError(Diagnostic(display, line, col, message, hint, code=Code.YAML))
 
     try:
@@ -287,7 +308,8 @@ def load(path: Path) -> Document:
             m.column + 1,
         )
     budget = [MAX_NODES]
-    doc.data = _convert(root, (), doc, budget, fail)
+    data = _convert(root, (), doc, budget, fail)
+    doc.data = cast(dict[str, Json], data)  # root is a MappingNode (checked above): data is a dict
     return doc
 
 
@@ -308,12 +330,14 @@ def syntax_hint(text: str, line: int, column: int) -> str:
     m = _KEY_VALUE.fullmatch(here)
     key, value = (m["key"], (m["value"] or "").rstrip(" ")) if m else ("", "")
     shown = value if len(value) <= 60 and len(key) <= 60 else None
-    if value.startswith("*") and column >= m.start("value"):
+    if m is not None and value.startswith("*") and column >= m.start("value"):
         return "a value that starts with `*` is a YAML alias: put it in quotes" + (
             f', `{key}: "{shown}"`' if shown else ""
         )
     indent = len(here) - len(here.lstrip(" "))
-    above = []  # (indentation, line number) of the lines that enclose this one, nearest first
+    above: list[
+        tuple[int, int]
+    ] = []  # (indentation, line number) of the lines that enclose this one, nearest first
     for number in range(line - 1, -1, -1):
         text_above = lines[number]
         if not text_above.strip() or text_above.lstrip().startswith("#"):
@@ -334,12 +358,18 @@ def syntax_hint(text: str, line: int, column: int) -> str:
             f"starts; put it at the column of the keys it belongs with (column {width + 1}{like}); "
             "the keys inside a key are indented more than that key"
         )
-    if ": " in value and column > m.start("value"):
+    if m is not None and ": " in value and column > m.start("value"):
         return "a value with `: ` in it must be quoted" + (f': `{key}: "{shown}"`' if shown else "")
     return ""
 
 
-def _fail_not_yaml(text: str, fail) -> None:
+class _Fail(Protocol):
+    """What load's `fail` is: it raises LoadError at (line, col) and never returns."""
+
+    def __call__(self, message: str, hint: str = "", line: int = 0, col: int = 0) -> NoReturn: ...
+
+
+def _fail_not_yaml(text: str, fail: _Fail) -> None:
     """Fail at the first character YAML does not allow, naming it (PyYAML only says "unacceptable
     character" at a position that libyaml counts in bytes)."""
     bad = _NOT_YAML.search(text)
@@ -355,7 +385,7 @@ def _fail_not_yaml(text: str, fail) -> None:
         )
 
 
-def _fail_too_deep(text: str, fail) -> None:
+def _fail_too_deep(text: str, fail: _Fail) -> None:
     """Fail at the first list or mapping nested more than MAX_DEPTH levels, found in the parser's
     flat stream of events (for when composing the nodes gave up on the depth itself). With the
     pure-Python parser: libyaml's reads a flow collection to its end (or its own limit) first."""
@@ -380,11 +410,23 @@ _TOO_MANY = (
 )
 
 
-def _fail_at(mark, fail, message, hint):
-    fail(message, hint, mark.line + 1, mark.column + 1)
+class _Mark(Protocol):
+    """Where a node or event starts (PyYAML's Mark, or libyaml's)."""
+
+    line: int  # from 0
+    column: int
 
 
-def _convert(node, path, doc: Document, budget, fail):
+def _fail_at(mark: _Mark | None, fail: _Fail, message: str, hint: str) -> NoReturn:
+    """fail() at `mark`; PyYAML types an event's mark as optional, though its parser sets it."""
+    fail(message, hint, mark.line + 1 if mark else 0, mark.column + 1 if mark else 0)
+
+
+def _convert(
+    node: yaml.Node, path: SpecPath, doc: Document, budget: list[int], fail: _Fail
+) -> Json:
+    """The value of `node` (at `path`), with its position and every position below it noted in
+    `doc`. `budget` holds the number of nodes still allowed (see MAX_NODES)."""
     mark = node.start_mark
     budget[0] -= 1
     if budget[0] < 0:
@@ -394,8 +436,11 @@ def _convert(node, path, doc: Document, budget, fail):
     doc.positions[path] = (mark.line + 1, mark.column + 1)
     # A plain value's type was guessed from its text; plain text (most values) that cannot look
     # like a YAML 1.2 number is the same in both versions, so it skips the closer look.
-    plain = isinstance(node, yaml.ScalarNode) and not node.style
-    if plain and (node.tag != _STR or node.value[:1] in _NUMBER_START):
+    if (
+        isinstance(node, yaml.ScalarNode)
+        and not node.style  # plain
+        and (node.tag != _STR or node.value[:1] in _NUMBER_START)
+    ):
         surprise = _yaml11_surprise(node, doc.text)
         if surprise:
             _fail_at(mark, fail, *surprise)
@@ -409,7 +454,7 @@ def _convert(node, path, doc: Document, budget, fail):
     if isinstance(node, yaml.MappingNode):
         return _convert_mapping(node, path, doc, budget, fail)
     if isinstance(node, yaml.SequenceNode):
-        return [_convert(n, path + (i,), doc, budget, fail) for i, n in enumerate(node.value)]
+        return [_convert(n, (*path, i), doc, budget, fail) for i, n in enumerate(node.value)]
     if node.tag == _T + "timestamp":
         return node.value  # kept as text: the validator parses dates with a clear message
     try:
@@ -457,7 +502,7 @@ _NUMBER_START = tuple("+-.0123456789")  # what a plain value YAML 1.2 reads as a
 _OCTAL_11 = re.compile(r"[-+]?0+[1-7][0-7]+")  # octal in YAML 1.1, decimal in 1.2, and they differ
 
 
-def _yaml11_surprise(node, text: str) -> tuple[str, str] | None:
+def _yaml11_surprise(node: yaml.ScalarNode, text: str) -> tuple[str, str] | None:
     """(message, hint) when the plain value `node` means one thing in YAML 1.1, as PyYAML reads it,
     and another in YAML 1.2, as the author's editor and JSON Schema tools read it: `on`, `yes`,
     `no`, `off` (booleans in 1.1, text in 1.2), `010` (8 and 10), `2:00` (120 and text), `1_000`,
@@ -468,7 +513,7 @@ def _yaml11_surprise(node, text: str) -> tuple[str, str] | None:
     if _SAME.fullmatch(value):
         return None
     m = _YAML12.fullmatch(value)
-    new = m.lastgroup if m else "str"
+    new = m.lastgroup if m and m.lastgroup else "str"  # (a match always has a last group)
     old = node.tag.removeprefix(_T)
     old = "str" if old == "timestamp" else old  # dates are kept as text (see _convert)
     octal = old == "int" and _OCTAL_11.fullmatch(value)
@@ -494,7 +539,7 @@ def _yaml11_surprise(node, text: str) -> tuple[str, str] | None:
     return message, f"put it in quotes ('{value}') for text"
 
 
-def _reading(tag: str, node, version: int) -> str:
+def _reading(tag: str, node: yaml.ScalarNode, version: int) -> str:
     """How YAML `version` (11 or 12) reads the plain value `node` that it tags `tag`, in words."""
     value = node.value
     if tag not in ("str", "bool", "int", "float"):
@@ -516,13 +561,15 @@ _REFERENCE = re.compile(
 )
 
 
-def substitute(text: str, path: tuple, doc: Document, environ=None) -> str:
+def substitute(
+    text: str, path: SpecPath, doc: Document, environ: Mapping[str, str] | None = None
+) -> str:
     """`text` with every ${NAME} (or ${NAME:-default}) replaced from the environment, at load time.
     An unset NAME without a default, or a `${` that starts no reference, is noted in
     doc.environment_problems; the text keeps it as written."""
     environ = os.environ if environ is None else environ
 
-    def replace(m: re.Match) -> str:
+    def replace(m: re.Match[str]) -> str:
         whole = m.group(0)
         if whole == "$${":
             return "${"
@@ -552,8 +599,11 @@ def substitute(text: str, path: tuple, doc: Document, environ=None) -> str:
     return _REFERENCE.sub(replace, text)
 
 
-def _convert_mapping(node, path, doc, budget, fail):
-    result, seen = {}, {}
+def _convert_mapping(
+    node: yaml.MappingNode, path: SpecPath, doc: Document, budget: list[int], fail: _Fail
+) -> dict[str, Json]:
+    result: dict[str, Json] = {}
+    seen: dict[str, int] = {}  # key -> the line it is first defined at
     for key_node, value_node in _merged_pairs(node, fail, budget):
         km = key_node.start_mark
         if not isinstance(key_node, yaml.ScalarNode):
@@ -567,16 +617,22 @@ def _convert_mapping(node, path, doc, budget, fail):
                 km.column + 1,
             )
         seen[key] = km.line + 1
-        doc.key_positions[path + (key,)] = (km.line + 1, km.column + 1)
-        result[key] = _convert(value_node, path + (key,), doc, budget, fail)
+        doc.key_positions[(*path, key)] = (km.line + 1, km.column + 1)
+        result[key] = _convert(value_node, (*path, key), doc, budget, fail)
     return result
 
 
-def _merged_pairs(node, fail, budget, depth=0):
+_Pair: TypeAlias = tuple[yaml.Node, yaml.Node]  # a mapping's key node and value node
+
+
+def _merged_pairs(
+    node: yaml.MappingNode, fail: _Fail, budget: list[int], depth: int = 0
+) -> list[_Pair]:
     """The mapping's key/value node pairs with YAML merge keys (`<<: *anchor`) applied. Every pair
     walked in a merged mapping counts against the alias budget, and merges nest at most MAX_DEPTH
     deep: `<<: [*a, *a]` doubled 40 times would otherwise walk 2**40 pairs."""
-    own, merged = [], []
+    own: list[_Pair] = []
+    merged: list[_Pair] = []
     for key_node, value_node in node.value:
         if key_node.tag == _T + "merge":
             sources = (
@@ -600,7 +656,8 @@ def _merged_pairs(node, fail, budget, depth=0):
         else:
             own.append((key_node, value_node))
     own_keys = {k.value for k, _ in own if isinstance(k, yaml.ScalarNode)}
-    inherited, taken = [], set()
+    inherited: list[_Pair] = []
+    taken: set[str] = set()
     for k, v in merged:
         if k.value not in own_keys and k.value not in taken:
             inherited.append((k, v))

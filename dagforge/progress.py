@@ -11,12 +11,13 @@ import os
 import shutil
 import sys
 import time
+from typing import Self, TextIO
 
 DEFAULT_DELAY = 0.5  # seconds; DAGFORGE_PROGRESS_DELAY overrides it
 
 
 class TerminalProgress:
-    def __init__(self, stream=None, delay: float | None = None):
+    def __init__(self, stream: TextIO | None = None, delay: float | None = None) -> None:
         self.stream = stream or sys.stderr
         self.enabled = self.stream.isatty()
         if delay is None:
@@ -45,8 +46,8 @@ class TerminalProgress:
             self.stream.flush()
             self.shown = False
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()

@@ -36,12 +36,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 from .api import BuildResult, build
+
+if TYPE_CHECKING:
+    import psutil
 
 LOG_LINES = 10  # how much of a failed task's log a failed run shows
 PREPARE_TIMEOUT = 600  # seconds for `airflow db migrate` or `config`: a hang becomes an error
@@ -100,11 +105,11 @@ class RunResult:
 
 
 def run_spec(
-    spec,
+    spec: str | os.PathLike[str],
     logical_date: date | datetime | str | None = None,
-    conf: dict | None = None,
+    conf: dict[str, object] | None = None,  # a JSON object
     use_airflow_home: bool = False,
-    progress=None,
+    progress: Callable[[str], object] | None = None,
     timeout: timedelta | None = None,
 ) -> RunResult:
     """Build `spec` into a temporary dags folder and run its DAG once with `airflow dags test`.
@@ -119,9 +124,9 @@ def run_spec(
     folder removed."""
     from .verify import airflow_installed
 
-    spec = Path(spec)
-    if spec.is_dir():
-        raise UsageError(f"{spec} is a folder: dagforge run takes one spec file")
+    path = Path(spec)
+    if path.is_dir():
+        raise UsageError(f"{path} is a folder: dagforge run takes one spec file")
     if not airflow_installed():
         raise UsageError("dagforge run needs Airflow: pip install 'dagforge[airflow]'")
     if use_airflow_home and not os.environ.get("AIRFLOW_HOME"):
@@ -132,7 +137,7 @@ def run_spec(
     try:
         with _signals_held():  # a signal now would leave the folder made but not yet named `tmp`
             tmp = tempfile.mkdtemp(prefix="dagforge-run-")
-        return _run(Path(tmp), run, spec, logical_date, conf, use_airflow_home, progress, timeout)
+        return _run(Path(tmp), run, path, logical_date, conf, use_airflow_home, progress, timeout)
     finally:
         with _signals_held():  # the first SIGTERM or Ctrl-C unwinds to here; it must finish
             run.stop()
@@ -140,7 +145,16 @@ def run_spec(
                 shutil.rmtree(tmp)
 
 
-def _run(tmp, run, spec, logical_date, conf, use_airflow_home, progress, timeout) -> RunResult:
+def _run(
+    tmp: Path,
+    run: _Processes,
+    spec: Path,
+    logical_date: date | datetime | str | None,
+    conf: dict[str, object] | None,
+    use_airflow_home: bool,
+    progress: Callable[[str], object] | None,
+    timeout: timedelta | None,
+) -> RunResult:
     dags = tmp / "dags"
     env = _environment(dags, tmp / "tmp", run.token)
     if use_airflow_home:
@@ -155,6 +169,7 @@ def _run(tmp, run, spec, logical_date, conf, use_airflow_home, progress, timeout
     if not result.build.ok or not result.build.specs:
         return result
     pipeline = result.build.specs[0].pipeline
+    assert pipeline is not None  # a spec that built has its model
     result.dag_id = pipeline.dag_id
     if timeout is None and pipeline.dagrun_timeout is not None:
         timeout = pipeline.dagrun_timeout + STARTUP
@@ -179,7 +194,7 @@ def _run(tmp, run, spec, logical_date, conf, use_airflow_home, progress, timeout
     output = tmp / "output.txt"
     started = time.monotonic()
     with output.open("wb") as out:
-        proc = run.start(command, env, stdout=out, stderr=subprocess.STDOUT)
+        proc = run.start(command, env, out)
     try:
         proc.wait(timeout=timeout.total_seconds() if timeout else None)
     except subprocess.TimeoutExpired:
@@ -196,7 +211,7 @@ def _run(tmp, run, spec, logical_date, conf, use_airflow_home, progress, timeout
     return result
 
 
-def _environment(dags: Path, tmp: Path, token: str) -> dict:
+def _environment(dags: Path, tmp: Path, token: str) -> dict[str, str]:
     """The child's environment: the caller's (with its AIRFLOW_CONN_SMTP_DEFAULT), our dags folder."""
     env = dict(os.environ)
     # As in an activated virtualenv: a task's `airflow ...` or `python ...` is the one running it, and
@@ -219,16 +234,22 @@ def _environment(dags: Path, tmp: Path, token: str) -> dict:
 class _Processes:
     """The processes of one run: the `airflow` commands it starts and everything they start."""
 
-    def __init__(self, token: str):
+    def __init__(self, token: str) -> None:
         self.token = token
-        self.started: list[subprocess.Popen] = []
+        self.started: list[subprocess.Popen[str]] = []
 
-    def start(self, args: list[str], env: dict, **output) -> subprocess.Popen:
+    def start(
+        self, args: list[str], env: dict[str, str], output: IO[bytes] | None = None
+    ) -> subprocess.Popen[str]:
+        """Start `airflow ARGS`, its output (stderr too) going into the file `output`, or into pipes
+        that communicate() reads as text."""
         # A session of its own: Ctrl-C at the terminal reaches dagforge alone, which stops the run.
         proc = subprocess.Popen(
             [sys.executable, "-m", "airflow", *args],
             env=env,
-            **(output or dict(stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)),
+            stdout=subprocess.PIPE if output is None else output,
+            stderr=subprocess.PIPE if output is None else subprocess.STDOUT,
+            text=True,  # (for the pipes: a file gets the bytes as they are)
             start_new_session=True,
         )
         self.started.append(proc)
@@ -239,12 +260,13 @@ class _Processes:
         SIGKILL what is left after GRACE seconds, until none is left."""
         import psutil  # Airflow's own dependency, so there wherever a run can start
 
-        procs = self._find(psutil)
+        procs = self._find()
         for p in procs:
             _signal(p, signal.SIGTERM)
+        alive: Collection[psutil.Process]
         _, alive = psutil.wait_procs(procs, timeout=GRACE)
         for _ in range(10):  # anything that forked while we looked is found on the next pass
-            alive = {p for p in alive if p.is_running()} | self._find(psutil)
+            alive = {p for p in alive if p.is_running()} | self._find()
             if not alive:
                 break
             for p in alive:
@@ -256,11 +278,13 @@ class _Processes:
                 if pipe:
                     pipe.close()
 
-    def _find(self, psutil) -> set:
+    def _find(self) -> set[psutil.Process]:
         """Those carrying the token (a task's command in its own session, or orphaned), and the
         descendants of the `airflow` commands (a task's command started with an environment of its
         own: the Bash operator's `env`), looked up before any is stopped and so still attached."""
-        found = set()
+        import psutil
+
+        found: set[psutil.Process] = set()
         for proc in self.started:
             if proc.returncode is not None:  # reaped: its pid may be another process's by now
                 continue
@@ -278,7 +302,7 @@ class _Processes:
         return {p for p in found if p.pid != os.getpid()}
 
 
-def _signal(proc, signum) -> None:
+def _signal(proc: psutil.Process, signum: signal.Signals) -> None:
     try:
         proc.send_signal(signum)
     except Exception:  # psutil.NoSuchProcess: it is gone already; AccessDenied: not ours after all
@@ -286,7 +310,7 @@ def _signal(proc, signum) -> None:
 
 
 @contextmanager
-def _signals_held():
+def _signals_held() -> Iterator[None]:
     """SIGINT, SIGTERM and SIGHUP wait until the block is done (they are delivered after it)."""
     stopping = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
     old = signal.pthread_sigmask(signal.SIG_BLOCK, stopping)
@@ -296,7 +320,7 @@ def _signals_held():
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
-def _airflow(args: list[str], env: dict, run: _Processes, what: str) -> str:
+def _airflow(args: list[str], env: dict[str, str], run: _Processes, what: str) -> str:
     proc = run.start(args, env)
     try:
         out, err = proc.communicate(timeout=PREPARE_TIMEOUT)
@@ -309,7 +333,7 @@ def _airflow(args: list[str], env: dict, run: _Processes, what: str) -> str:
     return out
 
 
-def _user_database(env: dict, run: _Processes) -> Path:
+def _user_database(env: dict[str, str], run: _Processes) -> Path:
     """The SQLite file of the metadata database AIRFLOW_HOME is configured with, as Airflow resolves it."""
     url = (
         _airflow(
@@ -399,7 +423,8 @@ _WHERE = re.compile(r"\s+\[[\w.]+\]((?:\s+\w+=\S+)*?)\s+loc=\S+$")
 def _task_logs(output: str) -> dict[str, list[str]]:
     """The last lines each task's last try logged. `dags test` runs the tries one after another and
     frames each with `[DAG TEST] starting task_id=...` and `[DAG TEST] end task ...` in its output."""
-    logs, current = {}, None
+    logs: dict[str, list[str]] = {}
+    current: str | None = None
     for line in output.splitlines():
         if m := _START.search(line):
             current = m.group(1)

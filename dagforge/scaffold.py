@@ -16,7 +16,7 @@ _NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,249}$")
 
 
 class ScaffoldError(ValueError):
-    def __init__(self, message: str, hint: str = ""):
+    def __init__(self, message: str, hint: str = "") -> None:
         super().__init__(message)
         self.hint = hint
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -50,13 +51,13 @@ def input_sha256(
     spec_text: str,
     airflow: str,
     generator: str | None = None,
-    inputs: dict | None = None,
+    inputs: Mapping[str, str] | None = None,
 ) -> str:
     """The hash of all a generated file is made from: the spec (its path and bytes), the Airflow
     version it is written for, the generator, and `inputs`: what else shaped it (a doc_md file, the
     environment values it substituted, the defaults.yaml files it inherits), name -> text."""
     h = hashlib.sha256()
-    parts = (
+    parts: tuple[bytes, ...] = (
         source.encode("utf-8", "surrogateescape"),  # a file name that is not UTF-8 hashes too
         spec_text.encode("utf-8"),
         airflow.encode(),
@@ -88,7 +89,8 @@ class Stamp:
     """What a file's header says about it."""
 
     source: str | None  # the spec named in the first line; None: not a dagforge file
-    hashes: dict  # "source" / "input" / "output" -> hex digest, as far as the header has them
+    # "source" / "input" / "output" -> hex digest, as far as the header has them
+    hashes: dict[str, str]
     intact: bool  # the header has an output-sha256 and the text matches it (or it was recomputed)
     legacy: bool = False  # an older header, naming the spec relative to the folder build ran in
 
@@ -96,7 +98,7 @@ class Stamp:
 def read_stamp(text: str) -> Stamp:
     lines = [line.rstrip("\r") for line in text.split("\n", _HEADER_LINES)[:_HEADER_LINES]]
     header = parse_header(lines[0]) if lines else None
-    hashes = {}
+    hashes: dict[str, str] = {}
     for line in lines[1:]:
         found = _LINE.match(line)
         if found:

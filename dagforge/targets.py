@@ -7,8 +7,12 @@ the chosen version and which timetable a schedule becomes. Knows no Jinja and im
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from . import values
+
+if TYPE_CHECKING:  # model imports this module
+    from .model import Pipeline
 
 DEFAULT = "3"
 
@@ -62,7 +66,7 @@ class Target:
     asset_any: tuple[str, str]
     asset_timetable: str  # the timetable class a DAG scheduled on assets gets
     dagbag: tuple[str, str]  # where verify finds DagBag on this version
-    dagbag_args: dict = field(default_factory=dict)
+    dagbag_args: dict[str, bool] = field(default_factory=dict)  # keyword arguments of DagBag
     # (module, class) of BaseOperator, which every operator class derives from
     base_operator: tuple[str, str] = ("airflow.sdk", "BaseOperator")
     duration_note: str = (
@@ -74,10 +78,11 @@ class Target:
         path = f"{module}.{name}"
         for homes in OPERATOR_HOMES:
             if path in homes.values():
-                return tuple(homes[self.airflow].rsplit(".", 1))
+                home_module, home_name = homes[self.airflow].rsplit(".", 1)
+                return home_module, home_name
         return module, name
 
-    def timetable(self, p) -> tuple[str, str] | None:
+    def timetable(self, p: Pipeline) -> tuple[str, str] | None:
         """(module, class) of the timetable a Pipeline's schedule is written as; None: no schedule, @once.
 
         Every cron schedule (and every cron preset) is a CronTriggerTimetable on every version, a run at
@@ -150,7 +155,7 @@ NAMES = frozenset(
 )
 
 
-def target(airflow) -> Target:
+def target(airflow: str | int) -> Target:
     """The Target of `airflow` ("2", "3", 2 or 3). Raises ValueError for anything else."""
     key = str(airflow).strip()
     if key not in TARGETS:

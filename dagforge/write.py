@@ -10,7 +10,7 @@ import ast
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -151,7 +151,7 @@ def orphans(
     whose spec lies in `scope` can be an orphan: building one spec, or one folder, never removes the
     files of the others, wherever the build runs.
     """
-    found = []
+    found: list[tuple[Path, Path | None]] = []
     if not out.is_dir():
         return found
     for path in sorted(out.glob("*.py")):
@@ -163,14 +163,15 @@ def orphans(
         if not any(spec.is_relative_to(s) for s in scope):
             continue
         if spec in specs:
-            if specs[spec] is not None and specs[spec].resolve() != path.resolve():
-                found.append((path, specs[spec]))
+            writes = specs[spec]
+            if writes is not None and writes.resolve() != path.resolve():
+                found.append((path, writes))
         elif not spec.exists() and not (legacy and _found_elsewhere(source, specs)):
             found.append((path, None))
     return found
 
 
-def _found_elsewhere(source: str, specs) -> bool:
+def _found_elsewhere(source: str, specs: Iterable[Path]) -> bool:
     """Whether a legacy header's relative path may name a spec found now, seen from another folder:
     then its spec is not clearly gone, and the next build of that spec rewrites the file."""
     return not Path(source).is_absolute() and any(
@@ -183,7 +184,7 @@ def remove_stale(out: Path, specs: dict[Path, Path | None], scope: list[Path]) -
 
     Also removes temporary files a killed build left behind. Returns what was removed.
     """
-    removed = []
+    removed: list[Path] = []
     if not out.is_dir():
         return removed
     for leftover in out.glob(".*.py.*.tmp"):
