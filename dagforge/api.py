@@ -34,11 +34,11 @@ from .load import (
     read_bounded,
 )
 from .model import Pipeline, build_model
+from .schemas import path as schema_path
 from .validate import (
     cross_dag_problems,
     default_dag_id,
     duplicate_dag_ids,
-    schema_path,
     unproduced_assets,
     validate_defaults,
 )

@@ -16,7 +16,7 @@ from croniter import croniter
 
 from . import values
 from .diagnostics import visible
-from .model import Alerts, Output, Pipeline, Task
+from .model import Alerts, Output, Pipeline, Task, passed_settings
 
 RUNS = 5
 
@@ -254,15 +254,8 @@ def _task(t: Task) -> list[str]:
         lines.append(f"    runs when:  {t.overrides['trigger_rule']} (instead of all_success)")
     if "outlets" in t.overrides:
         lines.append(f"    updates:    {', '.join(t.overrides['outlets'])}")
-    for key in (
-        "pool",
-        "pool_slots",
-        "queue",
-        "priority_weight",
-        "max_active_tis_per_dag",
-        "executor_config",
-    ):
-        if key in t.overrides:
+    for key in passed_settings():
+        if key in t.overrides and key not in ("trigger_rule", "outlets"):  # said above
             lines.append(f"    {key + ':':<11} {t.overrides[key]}")
     return lines
 

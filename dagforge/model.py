@@ -13,29 +13,23 @@ from datetime import datetime, timedelta
 from . import structure, targets, values
 from .load import Document
 from .operators import SHORT
+from .schemas import task_settings
 from .version import version
 
 # Built-in short operator names -> (module, class) in Airflow 3 and its providers (see operators.py).
 OPERATORS = {name: (short.module, short.name) for name, short in SHORT.items()}
-# Task keys that are settings of every task, not arguments of its operator.
-TASK_SETTINGS = (
-    "operator",
-    "wait_for",
-    "expand",
-    "outlets",
-    "dependencies",
-    "retries",
-    "retry_delay",
-    "execution_timeout",
-    "alerts",
-    "trigger_rule",
-    "pool",
-    "pool_slots",
-    "queue",
-    "priority_weight",
-    "max_active_tis_per_dag",
-    "executor_config",
-)
+# Task settings (schemas.task_settings) that choose the operator or place the task in the graph.
+_PLACING = ("operator", "wait_for", "expand", "dependencies")
+# Task settings a Task has a field of its own for.
+_OWN_FIELDS = ("retries", "retry_delay", "execution_timeout", "alerts")
+
+
+def passed_settings() -> tuple[str, ...]:
+    """The task settings the generated file passes to the operator as written (trigger_rule, pool,
+    queue, ...), in the schema's order: every setting but those that place the task or have a field."""
+    return tuple(k for k in task_settings() if k not in _PLACING + _OWN_FIELDS)
+
+
 DEFAULT_RETRY_DELAY = timedelta(minutes=5)
 # Names the generated module binds itself; task variables must not shadow them.
 _TAKEN = {"DAG", "dag", "pendulum", "timedelta", "SmtpNotifier", "DagSuccessMail"} | targets.NAMES
@@ -437,7 +431,7 @@ def _task(task_id: str, spec: dict, p: Pipeline, names: set, ref) -> Task:
     if "wait_for" in spec:
         arguments = _wait_arguments(spec["wait_for"])
     else:
-        arguments = {k: v for k, v in spec.items() if k not in TASK_SETTINGS}
+        arguments = {k: v for k, v in spec.items() if k not in task_settings()}
     if op == "python":
         arguments["python_callable"] = ref(*arguments["python_callable"].split(":"))
     for key in SHORT[op].durations if op in SHORT and "wait_for" not in spec else ():
@@ -451,7 +445,7 @@ def _task(task_id: str, spec: dict, p: Pipeline, names: set, ref) -> Task:
             overrides[key] = _alerts(
                 value, Alerts(p.alerts.emails, p.alerts.on_failure, p.alerts.on_retry)
             )
-        elif key in TASK_SETTINGS and key not in ("operator", "wait_for", "expand", "dependencies"):
+        elif key in task_settings() and key not in _PLACING:
             overrides[key] = value
     alerts = overrides.get("alerts", p.alerts)
     return Task(

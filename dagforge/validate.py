@@ -11,14 +11,13 @@ import re
 import zoneinfo
 from dataclasses import replace
 from functools import cache
-from importlib import resources
-from pathlib import Path
 
 from . import structure, values
 from .diagnostics import Diagnostic, did_you_mean
 from .load import DEFAULTS_NAMES, Document
 from .model import Unreadable, read_beside
 from .operators import SHORT, STANDARD
+from .schemas import schema, task_settings
 
 # Used with fullmatch: `$` alone lets a final line break through.
 _ID = re.compile(r"[A-Za-z0-9_.-]{1,250}")
@@ -41,12 +40,6 @@ RESERVED_ARGUMENTS = (
     "on_retry_callback",
     "on_success_callback",
 )
-
-
-@cache
-def schema() -> dict:
-    text = resources.files("dagforge.schemas").joinpath("pipeline.schema.json").read_text("utf-8")
-    return json.loads(text)
 
 
 @cache
@@ -531,7 +524,7 @@ def _allowed_keys(path, inst) -> set[str]:
     if path[-1] == "defaults" and _is_node(path[:-1]):
         return set(s["$defs"]["group"]["properties"]["defaults"]["properties"])
     if _is_node(path):
-        keys = set(s["$defs"]["task"]["properties"])
+        keys = set(task_settings())
         op = inst.get("operator")
         defs = {"bash": "bash", "python": "python", "empty": "empty", "email": "email_operator"}
         if op in defs:
@@ -1167,7 +1160,7 @@ def _check_mapping(doc, all_nodes: list) -> list[Diagnostic]:
         op = n.spec.get("operator")
         short = SHORT.get(op) if isinstance(op, str) else None
         takes = (
-            _allowed_keys(n.path, {"operator": op}) - set(schema()["$defs"]["task"]["properties"])
+            _allowed_keys(n.path, {"operator": op}) - set(task_settings())
             if short and short.schema
             else None
         )
@@ -1300,7 +1293,3 @@ def _check_dependencies(doc, all_nodes: list) -> list[Diagnostic]:
             )
         )
     return out
-
-
-def schema_path() -> Path:
-    return Path(str(resources.files("dagforge.schemas").joinpath("pipeline.schema.json")))
