@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from functools import lru_cache, partial
 from pathlib import Path
 
-from . import config, defaults, diagram, drift, scaffold, stamp, targets, write
+from . import config, defaults, diagram, drift, scaffold, stamp, targets, values, write
 from .diagnostics import Diagnostic, has_errors
 from .load import (
     DEFAULTS_NAMES,
@@ -603,7 +603,7 @@ def _lines(path: Path) -> list[str]:
 
 def _target_notes(p: Pipeline, doc: Document, target: targets.Target) -> list[Diagnostic]:
     """Warnings where the spec means something else on the target than on Airflow 3."""
-    if target.duration_note and p.schedule_kind == "duration":
+    if target.duration_note and p.schedule_kind == values.ScheduleKind.DURATION:
         note = doc.diag(
             ("schedule",),
             target.duration_note,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 # What would act on a terminal or a CI log instead of showing as itself: C0 and C1 controls (ESC
 # starts a terminal sequence, CSI is U+009B; a newline starts a log line that CI reads as a command
@@ -27,6 +28,13 @@ def _code(c: str) -> str:
     return f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}"
 
 
+class Severity(StrEnum):
+    """An error stops the spec from being built; a warning is said and the spec is built."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     path: str
@@ -35,7 +43,10 @@ class Diagnostic:
     message: str
     hint: str = ""
     code: str = "spec"
-    severity: str = "error"
+    severity: Severity = Severity.ERROR
+
+    def __post_init__(self):
+        object.__setattr__(self, "severity", Severity(self.severity))  # "warning" works too
 
     def sort_key(self):
         return (self.path, self.line, self.column, self.message)

@@ -15,19 +15,28 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from . import stamp, write
 from .diagnostics import Diagnostic
 from .load import display_path
 
-KINDS = ("missing", "hand-edited", "stale", "orphaned")
+
+class DriftKind(StrEnum):
+    MISSING = "missing"
+    HAND_EDITED = "hand-edited"
+    STALE = "stale"
+    ORPHANED = "orphaned"
+
+
+KINDS = tuple(DriftKind)
 FIX = "run `dagforge build`"
 
 
 @dataclass
 class Drift:
-    kind: str
+    kind: DriftKind
     output: Path
     spec: str | None  # the spec's path as messages name it (None for an orphan whose spec is gone)
     diagnostic: Diagnostic
@@ -71,7 +80,7 @@ def compare(
         d = Diagnostic(
             spec, 0, 0, f"{name} is missing: it is generated from this spec", FIX, code="missing"
         )
-        return Drift("missing", output, spec, d, spec_lines, None, generate())
+        return Drift(DriftKind.MISSING, output, spec, d, spec_lines, None, generate())
     found = stamp.read_stamp(actual)
     if found.current(input_sha256):
         return None
@@ -88,10 +97,10 @@ def compare(
             hint = f"give {spec} another dag_id, or move or delete {name} yourself"
         message = f"{name} {what}"
         d = Diagnostic(name, line, 1, message, hint, code="hand-edited")
-        return Drift("hand-edited", output, spec, d, actual.splitlines(), actual, expected)
+        return Drift(DriftKind.HAND_EDITED, output, spec, d, actual.splitlines(), actual, expected)
     why = _why(found, spec, source, output.parent)
     d = Diagnostic(spec, 0, 0, f"{name} is stale: {why}", FIX, code="stale")
-    return Drift("stale", output, spec, d, spec_lines, actual, expected)
+    return Drift(DriftKind.STALE, output, spec, d, spec_lines, actual, expected)
 
 
 def orphaned(output: Path, moved_to: Path | None = None) -> Drift:
@@ -108,7 +117,7 @@ def orphaned(output: Path, moved_to: Path | None = None) -> Drift:
     d = Diagnostic(
         name, 0, 0, f"{name} is orphaned: {why}", f"{FIX} (it removes the file)", code="orphaned"
     )
-    return Drift("orphaned", output, source, d, [], actual, None)
+    return Drift(DriftKind.ORPHANED, output, source, d, [], actual, None)
 
 
 def _named(found: stamp.Stamp, out: Path) -> str:

@@ -128,7 +128,7 @@ class Pipeline:
     tags: tuple[str, ...]
     max_active_runs: int | None
     max_active_tasks: int | None
-    timetable: str  # "trigger" or "interval": how a cron schedule is read
+    timetable: values.Timetable  # how a cron schedule is read
     params: dict  # name -> Param
     doc_md: str | None
     dagrun_timeout: timedelta | None
@@ -155,11 +155,11 @@ class Pipeline:
     )  # with a defaults.yaml: "key" / "key.sub" -> (value, "file:line") of every setting
 
     @property
-    def schedule_kind(self) -> str:
+    def schedule_kind(self) -> values.ScheduleKind:
         return (
             values.schedule_kind(self.schedule)
             if not isinstance(self.schedule, timedelta)
-            else "duration"
+            else values.ScheduleKind.DURATION
         )
 
     @property
@@ -175,7 +175,7 @@ def build_model(doc: Document, source: str | None = None) -> Pipeline:
     alerts = _alerts(d.get("alerts") or {}, Alerts())
     retry_delay = _duration(d.get("retry_delay")) or DEFAULT_RETRY_DELAY
     schedule = d.get("schedule")
-    if values.schedule_kind(schedule) == "duration":
+    if values.schedule_kind(schedule) == values.ScheduleKind.DURATION:
         schedule = values.parse_duration(schedule)
     p = Pipeline(
         dag_id=d.get("dag_id", doc.path.stem),
@@ -191,7 +191,7 @@ def build_model(doc: Document, source: str | None = None) -> Pipeline:
         tags=tuple(d.get("tags", ())),
         max_active_runs=d.get("max_active_runs", 1 if schedule == "@continuous" else None),
         max_active_tasks=d.get("max_active_tasks"),
-        timetable=d.get("timetable", "trigger"),
+        timetable=values.Timetable(d.get("timetable", "trigger")),
         params={name: _param(spec) for name, spec in d.get("params", {}).items()},
         doc_md=None,
         dagrun_timeout=_duration(d.get("dagrun_timeout")),

@@ -15,7 +15,7 @@ from functools import cache
 
 import jinja2
 
-from . import targets
+from . import targets, values
 from .model import CodeRef, Group, Moment, Output, Pipeline, Task
 
 LINE_LENGTH = 88  # black's: a task call that fits is written on one line, as black would write it
@@ -195,7 +195,7 @@ def _task_settings(t: Task, target: targets.Target) -> dict:
 
 
 def _schedule(p: Pipeline, target: targets.Target):
-    if p.schedule_kind == "assets":
+    if p.schedule_kind == values.ScheduleKind.ASSETS:
         return _assets(p.schedule, target)
     cls = target.timetable(p)
     if cls is None:
@@ -237,7 +237,11 @@ def _imports(p: Pipeline, target: targets.Target) -> list[list[str]]:
         names.add((*target.param, target.param[1]))
     if p.groups:
         names.add((*target.task_group, target.task_group[1]))
-    used = _asset_classes(p.schedule, target) if p.schedule_kind == "assets" else set()
+    used = (
+        _asset_classes(p.schedule, target)
+        if p.schedule_kind == values.ScheduleKind.ASSETS
+        else set()
+    )
     if any("outlets" in t.overrides for t in p.tasks):
         used.add(target.asset)
     names |= {(*cls, cls[1]) for cls in used}

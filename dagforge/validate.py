@@ -13,7 +13,7 @@ from dataclasses import replace
 from functools import cache
 
 from . import structure, values
-from .diagnostics import Diagnostic, did_you_mean
+from .diagnostics import Diagnostic, Severity, did_you_mean
 from .load import DEFAULTS_NAMES, Document
 from .model import Unreadable, read_beside
 from .operators import SHORT, STANDARD
@@ -271,7 +271,8 @@ def unproduced_assets(
     waiting = [
         d
         for d in docs
-        if isinstance(d.data, dict) and values.schedule_kind(d.data.get("schedule")) == "assets"
+        if isinstance(d.data, dict)
+        and values.schedule_kind(d.data.get("schedule")) == values.ScheduleKind.ASSETS
     ]
     if not waiting:
         return []  # nothing waits for an asset: no need to read the other specs
@@ -296,7 +297,7 @@ def unproduced_assets(
                     "dagforge updates it",
                     code="asset",
                 )
-                out.append(replace(d, severity="warning"))
+                out.append(replace(d, severity=Severity.WARNING))
     return out
 
 
@@ -984,7 +985,7 @@ def _check_durations(doc, prefix, mapping, keys=_DURATION_KEYS) -> list[Diagnost
     return [
         d
         for key in keys
-        if values.schedule_kind(mapping.get(key)) == "duration"
+        if values.schedule_kind(mapping.get(key)) == values.ScheduleKind.DURATION
         for d in _duration_problem(doc, prefix + (key,), mapping[key])
     ]
 

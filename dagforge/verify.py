@@ -52,7 +52,7 @@ def expectations(p: Pipeline, airflow=targets.DEFAULT) -> dict:
     """What the loaded DAG must show on Airflow `airflow`, as JSON-able data."""
     target = targets.target(airflow)
     cls = target.timetable(p)
-    if p.schedule_kind == "assets":
+    if p.schedule_kind == values.ScheduleKind.ASSETS:
         schedule = {"timetable": target.asset_timetable, "assets": _condition(p.schedule)}
     elif cls is None:
         none = {"@once": "OnceTimetable", "@continuous": "ContinuousTimetable"}
