@@ -67,7 +67,7 @@ class SpecResult:
     def ok(self) -> bool:
         return self.internal_error is None and not has_errors(self.diagnostics)
 
-    def guard(self, step, *args):
+    def run_step(self, step, *args):
         """Run one step for this spec; an unexpected exception marks the spec, not the whole build."""
         try:
             return step(*args)
@@ -116,7 +116,7 @@ class ExplainResult(BuildResult):
 
 def validate(paths=("specs",)) -> BuildResult:
     """Check every spec under `paths`; writes nothing."""
-    result, _ = _check(paths)
+    result, _ = _load_and_check(paths)
     return result
 
 
@@ -148,7 +148,7 @@ def build(
     target = targets.target(airflow)
     progress = progress or (lambda stage, done, total: None)
     # Each spec goes on from validation to its generated file in the same worker: one pass, no barrier.
-    result, docs = _check(
+    result, docs = _load_and_check(
         paths,
         up_to_date=None if force else _up_to_date(out, target.airflow),
         then=partial(_prepare, airflow=target.airflow, out=out, force=force),
@@ -158,7 +158,7 @@ def build(
         s for s in result.specs if s.ok and not s.up_to_date
     ]  # still ok after the checks across specs
     result.rendered = len(good)
-    insist = verify is True
+    verify_required = verify is True
     if verify is None:
         verify = verifier.airflow_installed()
     if verify and good:
@@ -169,7 +169,7 @@ def build(
             _verify(good, docs, out, target, import_timeout)
             result.verified = True
         except verifier.AirflowVersionMismatch as e:
-            if insist:  # nothing is written unverified when verification was asked for
+            if verify_required:  # nothing is written unverified when verification was asked for
                 result.problems.append(
                     Diagnostic(
                         "dagforge",
@@ -255,19 +255,19 @@ def check(paths=("specs",), output="generated_dags", airflow: str = targets.DEFA
     missing and orphaned files (see drift.py). Writes nothing and never imports Airflow."""
     airflow = targets.target(airflow).airflow
     out = Path(output)
-    result, docs = _check(paths, CheckResult, up_to_date=_up_to_date(out, airflow))
+    result, docs = _load_and_check(paths, CheckResult, up_to_date=_up_to_date(out, airflow))
     files = {}  # spec path -> the file it writes
     for spec in result.specs:
         if spec.up_to_date:
             files[spec.path] = spec.output
             continue
         if spec.ok:
-            spec.pipeline = spec.guard(_pipeline, docs.get(spec.path), airflow, out)
+            spec.pipeline = spec.run_step(_pipeline, docs.get(spec.path), airflow, out)
         if not spec.ok:
             continue
         p = spec.pipeline
         files[spec.path] = file = out / f"{p.dag_id}.py"
-        found = spec.guard(
+        found = spec.run_step(
             drift.compare,
             spec.display,
             spec.source_lines,
@@ -292,7 +292,7 @@ def check(paths=("specs",), output="generated_dags", airflow: str = targets.DEFA
 
 def graph(spec, format: str = "mermaid") -> GraphResult:
     """The task graph of one spec as Mermaid or DOT text, or as SVG text or PNG bytes through Graphviz."""
-    result, p = _one(spec, GraphResult)
+    result, p = _load_one_spec(spec, GraphResult)
     if p is not None:
         try:
             result.picture = diagram.draw(p, format)
@@ -310,11 +310,13 @@ def graph(spec, format: str = "mermaid") -> GraphResult:
 
 def explain(spec, after: datetime | None = None) -> ExplainResult:
     """One spec in plain words: schedule, next runs after `after` (default: now), task policies, order."""
-    result, p = _one(spec, ExplainResult)
+    result, p = _load_one_spec(spec, ExplainResult)
     if p is not None:
         from . import describe  # cron words and run times: only for explain
 
-        result.text = result.specs[0].guard(describe.explain, p, after or datetime.now(UTC))
+        result.text = result.specs[0].run_step(
+            describe.describe_pipeline, p, after or datetime.now(UTC)
+        )
     return result
 
 
@@ -328,9 +330,9 @@ def schema() -> str:
     return schema_path().read_text("utf-8")
 
 
-def _one(spec, kind) -> tuple[BuildResult, Pipeline | None]:
+def _load_one_spec(spec, kind) -> tuple[BuildResult, Pipeline | None]:
     """Load, validate and model exactly one spec file."""
-    result, docs = _check([spec], kind)
+    result, docs = _load_and_check([spec], kind)
     if not result.problems and len(result.specs) != 1:
         result.problems.append(
             Diagnostic(
@@ -345,7 +347,7 @@ def _one(spec, kind) -> tuple[BuildResult, Pipeline | None]:
     if result.problems or not result.specs[0].ok:
         return result, None
     only = result.specs[0]
-    only.pipeline = only.guard(build_model, docs[only.path])
+    only.pipeline = only.run_step(build_model, docs[only.path])
     return result, only.pipeline
 
 
@@ -392,7 +394,7 @@ def _pool(workers: int) -> ProcessPoolExecutor:
 def _start_worker(parent: int) -> None:
     """In a pool worker: exit when the build process is gone (killed), instead of waiting forever.
     And collect garbage once per spec (`_one_in_worker`), over that spec's objects only, instead of
-    whenever black's thousands of objects trip the collector: about 15% less CPU time."""
+    whenever black's thousands of objects trip the collector, which costs more CPU time."""
     gc.freeze()
     gc.disable()
 
@@ -424,7 +426,7 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _check(
+def _load_and_check(
     paths, kind=BuildResult, up_to_date=None, then=None, progress=None
 ) -> tuple[BuildResult, dict[Path, Document]]:
     """Load and validate every spec under `paths` (in a pool of processes when there are many).
@@ -646,18 +648,24 @@ def _verify(
         for f, findings in found.findings.items():
             spec, doc = staged[f], docs[staged[f].path]
             where = {t.task_id: t.where for t in spec.pipeline.tasks}
-            said = {d.line for d in spec.diagnostics if d.code == "provider-missing"}
-            for x in findings:
-                path = where.get(x.task_id, ()) + (
-                    tuple(x.key) if isinstance(x.key, list) else (x.key,) if x.key else ()
+            lines_named = {d.line for d in spec.diagnostics if d.code == "provider-missing"}
+            for finding in findings:
+                path = where.get(finding.task_id, ()) + (
+                    tuple(finding.key)
+                    if isinstance(finding.key, list)
+                    else (finding.key,)
+                    if finding.key
+                    else ()
                 )
-                if x.severity == "warning" and doc.where(path)[0] in said:
+                if finding.severity == "warning" and doc.where(path)[0] in lines_named:
                     continue  # validate already named the package to install
-                at_key = x.key not in (None, "operator", "python_callable")
+                at_key = finding.key not in (None, "operator", "python_callable")
                 spec.diagnostics.append(
                     replace(
-                        doc.diag(path, x.message, x.hint, key=at_key, code="operator-check"),
-                        severity=x.severity,
+                        doc.diag(
+                            path, finding.message, finding.hint, key=at_key, code="operator-check"
+                        ),
+                        severity=finding.severity,
                     )
                 )
         for f, problems in found.items():

@@ -21,8 +21,8 @@ from .model import Alerts, Output, Pipeline, Task, passed_settings
 RUNS = 5
 
 
-def explain(p: Pipeline, after: datetime) -> str:
-    """The explanation of `p`, with the runs that come after `after` (an aware datetime)."""
+def describe_pipeline(p: Pipeline, after: datetime) -> str:
+    """`p` in plain words, with the runs that come after `after` (an aware datetime)."""
     tz = ZoneInfo(p.timezone)
     out = [f"{p.dag_id}" + (f": {p.description}" if p.description else ""), ""]
     out.append(f"Schedule:   {schedule_words(p)}")
@@ -94,10 +94,10 @@ def schedule_words(p: Pipeline) -> str:
     expression = values.PRESET_CRON.get(p.schedule, p.schedule)
     words = cron_words(expression)
     given = f"{p.schedule}, " if p.schedule in values.PRESET_CRON else ""
-    said = f"{words}, {p.timezone} ({given}cron '{expression}')"
+    words = f"{words}, {p.timezone} ({given}cron '{expression}')"
     if p.timetable == values.Timetable.INTERVAL:
-        said += "; each run covers the interval up to its start, and its logical date is that interval's start"
-    return said
+        words += "; each run covers the interval up to its start, and its logical date is that interval's start"
+    return words
 
 
 def asset_words(condition) -> str:
@@ -281,12 +281,12 @@ def _duration(value) -> str:
 
 
 def _alert_words(a: Alerts) -> str:
-    said = []
+    parts = []
     if a.failure_to:
-        said.append(f"mail {', '.join(a.failure_to)} when it fails for good")
+        parts.append(f"mail {', '.join(a.failure_to)} when it fails for good")
     if a.retry_to:
-        said.append(f"mail {', '.join(a.retry_to)} on each retry")
-    return "; ".join(said) or "none"
+        parts.append(f"mail {', '.join(a.retry_to)} on each retry")
+    return "; ".join(parts) or "none"
 
 
 def duration_words(d: timedelta) -> str:

@@ -227,7 +227,9 @@ def build_model(doc: Document, source: str | None = None) -> Pipeline:
         if not n.is_group:
             ref(*_operator_path(_operator(n.spec)))
     upstream: dict[str, list[str]] = {}
-    for up, down in structure.expand(all_nodes):  # mapping's edges too: Airflow adds them itself
+    for up, down in structure.task_edges(
+        all_nodes
+    ):  # mapping's edges too: Airflow adds them itself
         upstream.setdefault(down, []).append(up)
     p.links = _statements(all_nodes)
     order = {n.full_id: i for i, n in enumerate(all_nodes)}

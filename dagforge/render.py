@@ -153,7 +153,7 @@ def render(p: Pipeline, airflow=targets.DEFAULT) -> str:
 
 
 @dataclass
-class Node:
+class Entry:
     """One entry of the generated `with DAG(...)` block: a task, or a task group with its entries."""
 
     task: Task | None = None
@@ -162,20 +162,20 @@ class Node:
     children: list = None
 
 
-def _tree(p: Pipeline, tasks: dict, groups: dict) -> list[Node]:
+def _tree(p: Pipeline, tasks: dict, groups: dict) -> list[Entry]:
     """The tasks and groups nested as the spec nests them, in spec order."""
-    top: list[Node] = []
-    inside: dict[str, list[Node]] = {}
+    top: list[Entry] = []
+    inside: dict[str, list[Entry]] = {}
     for node_id in p.layout:
         if node_id in groups:
             g = groups[node_id]
-            node = Node(group=g, children=inside.setdefault(node_id, []))
+            entry = Entry(group=g, children=inside.setdefault(node_id, []))
             parent = g.parent
         else:
             t, settings = tasks[node_id]
             args = [("task_id", t.local_id), *t.arguments.items(), *settings.items()]
-            node, parent = Node(task=t, args=[f"{k}={py(v)}" for k, v in args]), t.group
-        (top if parent is None else inside.setdefault(parent, [])).append(node)
+            entry, parent = Entry(task=t, args=[f"{k}={py(v)}" for k, v in args]), t.group
+        (top if parent is None else inside.setdefault(parent, [])).append(entry)
     return top
 
 

@@ -44,9 +44,10 @@ RESERVED_ARGUMENTS = (
 
 @cache
 def _validators() -> tuple:
-    """The schema, split for speed: the spec with its task bodies left to `_node_validator`. Same
-    verdicts as the whole schema (tests/test_schema.py holds them to it), without evaluating every
-    operator's `if` and the unevaluated keys of every task: several times faster on big specs."""
+    """The schema, split for speed: the spec and each group with their task bodies left out, and each
+    task with a closed schema for its operator. Same verdicts as the whole schema (tests/test_schema.py
+    holds them to it), without evaluating every operator's `if` and the unevaluated keys of every task,
+    which is most of the whole schema's cost on a big spec (benchmarks/ measures it)."""
     import jsonschema  # here, not at the top: `dagforge --help` need not load it
 
     whole = schema()
@@ -71,7 +72,7 @@ def _validators() -> tuple:
         if set(extra) <= {"description", "properties", "allOf"} and all(
             _required_argument(r) for r in extra.get("allOf", [])
         ):
-            # "required, or given through `expand`" as plain `required`: _explain drops the error
+            # "required, or given through `expand`" as plain `required`: _diagnose_schema_error drops the error
             # of an argument that `expand` gives, so the verdict is the schema's, and faster
             by_operator[const] = dict(
                 task,
@@ -98,7 +99,7 @@ def _required_argument(rule: dict) -> str | None:
 
 def _schema_problems(doc: Document) -> list[Diagnostic]:
     top, group, by_operator, whole_task = _validators()
-    out = [d for error in top.iter_errors(doc.data) for d in _explain(doc, error)]
+    out = [d for error in top.iter_errors(doc.data) for d in _diagnose_schema_error(doc, error)]
     pending = [(("tasks",), doc.data.get("tasks"))]
     while pending:  # every task and group, nested ones too
         prefix, nodes = pending.pop()
@@ -117,7 +118,11 @@ def _schema_problems(doc: Document) -> list[Diagnostic]:
                 validator = (
                     validator or whole_task
                 )  # import paths, wait_for, unknown operators: rare
-            out += [d for error in validator.iter_errors(node) for d in _explain(doc, error, path)]
+            out += [
+                d
+                for error in validator.iter_errors(node)
+                for d in _diagnose_schema_error(doc, error, path)
+            ]
     return out
 
 
@@ -140,7 +145,9 @@ def validate(doc: Document) -> list[Diagnostic]:
 def validate_defaults(doc: Document) -> list[Diagnostic]:
     """All problems of a defaults.yaml: the spec's keys but dag_id and tasks, none of them required."""
     found = [
-        d for error in _defaults_validator().iter_errors(doc.data) for d in _explain(doc, error)
+        d
+        for error in _defaults_validator().iter_errors(doc.data)
+        for d in _diagnose_schema_error(doc, error)
     ]
     found += _rule_problems(doc)
     found += [
@@ -322,7 +329,7 @@ def _node_name(path, inst) -> str:
     )
 
 
-def _explain(doc: Document, error, prefix: tuple = ()) -> list[Diagnostic]:
+def _diagnose_schema_error(doc: Document, error, prefix: tuple = ()) -> list[Diagnostic]:
     path, kind, inst, sch = (
         prefix + tuple(error.absolute_path),
         error.validator,
@@ -1277,7 +1284,7 @@ def _check_dependencies(doc, all_nodes: list) -> list[Diagnostic]:
                         code="cycle",
                     )
                 )
-    edges = structure.expand(all_nodes)
+    edges = structure.task_edges(all_nodes)
     graph = {n.full_id: [] for n in all_nodes if not n.is_group}
     for up, down in edges:
         graph[down].append(up)

@@ -1,4 +1,4 @@
-"""Step 7, verify: load generated files with Airflow's own DagBag and compare each DAG with its model.
+"""Step 6, verify: load generated files with Airflow's own DagBag and compare each DAG with its model.
 
 The only module that imports Airflow, and only in a child process (`python -m dagforge.verify`):
 the user's modules that a DAG imports run there, not in dagforge, and Airflow's start-up cost and
