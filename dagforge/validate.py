@@ -60,20 +60,16 @@ def _validators() -> tuple:
     task = {k: v for k, v in defs["task"].items() if k not in ("allOf", "unevaluatedProperties")}
     task["$defs"] = defs
     by_operator = {}
-    # `if operator is X then its argument schema`: one closed schema per X. Used only for a task whose
-    # `operator` is X and that has no `wait_for` (see _schema_problems), where the other rule (wait_for
-    # or operator) holds and `operator` is X by construction: neither is checked again.
-    for rule in defs["task"]["allOf"]:
-        const = rule["if"].get("properties", {}).get("operator", {}).get("const")
-        if const is None:
-            continue
-        extra = defs[rule["then"]["$ref"].rsplit("/", 1)[1]]
+    # One closed schema per short name X. Used only for a task whose `operator` is X and that has no
+    # `wait_for` (see _schema_problems), where the other rule (wait_for or operator) holds and
+    # `operator` is X by construction: neither is checked again.
+    for const, (ref, extra) in _operator_arguments().items():
         properties = {**task["properties"], "operator": {"const": const}}
         if set(extra) <= {"description", "properties", "allOf"} and all(
             _required_argument(r) for r in extra.get("allOf", [])
         ):
-            # "required, or given through `expand`" as plain `required`: _diagnose_schema_error drops the error
-            # of an argument that `expand` gives, so the verdict is the schema's, and faster
+            # "required, or given through `expand`" as plain `required`: _diagnose_schema_error drops
+            # the error of an argument that `expand` gives, so the verdict is the schema's, and faster
             by_operator[const] = dict(
                 task,
                 properties={**properties, **extra.get("properties", {})},
@@ -82,11 +78,23 @@ def _validators() -> tuple:
             )
         else:
             by_operator[const] = dict(
-                task, properties=properties, allOf=[rule["then"]], unevaluatedProperties=False
+                task, properties=properties, allOf=[ref], unevaluatedProperties=False
             )
     make = jsonschema.Draft202012Validator
     whole_task = make({"$ref": "#/$defs/task", "$defs": defs})
     return make(top), make(group), {op: make(s) for op, s in by_operator.items()}, whole_task
+
+
+@cache
+def _operator_arguments() -> dict[str, tuple[dict, dict]]:
+    """Each short name -> the `$ref` to its argument schema and that schema, as `$defs.task`'s rules
+    `if operator is X then {"$ref": ...}` select them."""
+    defs, out = schema()["$defs"], {}
+    for rule in defs["task"]["allOf"]:
+        const = rule["if"].get("properties", {}).get("operator", {}).get("const")
+        if const is not None:
+            out[const] = (rule["then"], defs[rule["then"]["$ref"].rsplit("/", 1)[1]])
+    return out
 
 
 def _required_argument(rule: dict) -> str | None:
@@ -534,9 +542,8 @@ def _allowed_keys(path, inst) -> set[str]:
     if _is_node(path):
         keys = set(task_settings())
         op = inst.get("operator")
-        defs = {"bash": "bash", "python": "python", "empty": "empty", "email": "email_operator"}
-        if op in defs:
-            keys |= set(s["$defs"][defs[op]]["properties"])
+        if op in SHORT and SHORT[op].schema:  # the others take any argument name
+            keys |= set(_operator_arguments()[op][1]["properties"])
         return keys
     if path[0] == "schedule":
         return set(s["$defs"]["asset_expression"]["properties"])

@@ -9,8 +9,9 @@ from conftest import ROOT
 import dagforge
 from dagforge.load import load
 from dagforge.model import build_model, passed_settings
+from dagforge.operators import SHORT
 from dagforge.schemas import schema, task_settings
-from dagforge.validate import validate
+from dagforge.validate import _operator_arguments, validate
 
 SPEC = """\
 start_date: 2024-01-01
@@ -42,6 +43,13 @@ def test_the_settings_are_the_schemas_task_properties():
     group_defaults = schema()["$defs"]["group"]["properties"]["defaults"]["properties"]
     assert set(group_defaults) <= set(task_settings())
     assert set(passed_settings()) < set(task_settings())
+
+
+def test_every_short_name_has_its_argument_schema():
+    arguments = _operator_arguments()
+    assert set(arguments) == set(SHORT)
+    closed = {op for op, (_, extra) in arguments.items() if "$ref" not in extra}
+    assert closed == {op for op, short in SHORT.items() if short.schema}
 
 
 def test_every_setting_reaches_the_model_the_file_and_the_explanation(write_spec, tmp_path):
