@@ -170,32 +170,32 @@ class Pipeline:
 def build_model(doc: Document, source: str | None = None) -> Pipeline:
     """The Pipeline of a spec that passed validation; `source` is how its generated file's header
     names it (write.source_name), else as messages name it."""
-    d = doc.data
-    tz = d.get("timezone", "UTC")
-    alerts = _alerts(d.get("alerts") or {}, Alerts())
-    retry_delay = _duration(d.get("retry_delay")) or DEFAULT_RETRY_DELAY
-    schedule = d.get("schedule")
+    data = doc.data
+    tz = data.get("timezone", "UTC")
+    alerts = _alerts(data.get("alerts") or {}, Alerts())
+    retry_delay = _duration(data.get("retry_delay")) or DEFAULT_RETRY_DELAY
+    schedule = data.get("schedule")
     if values.schedule_kind(schedule) == values.ScheduleKind.DURATION:
         schedule = values.parse_duration(schedule)
     p = Pipeline(
-        dag_id=d.get("dag_id", doc.path.stem),
+        dag_id=data.get("dag_id", doc.path.stem),
         source=doc.display if source is None else source,
         source_sha256=hashlib.sha256(doc.text.encode("utf-8")).hexdigest(),
-        description=d.get("description"),
-        owner=d.get("owner", "airflow"),
+        description=data.get("description"),
+        owner=data.get("owner", "airflow"),
         schedule=schedule,
-        start_date=_moment(d["start_date"], tz),
-        end_date=_moment(d["end_date"], tz) if "end_date" in d else None,
+        start_date=_moment(data["start_date"], tz),
+        end_date=_moment(data["end_date"], tz) if "end_date" in data else None,
         timezone=tz,
-        catchup=d.get("catchup", False),
-        tags=tuple(d.get("tags", ())),
-        max_active_runs=d.get("max_active_runs", 1 if schedule == "@continuous" else None),
-        max_active_tasks=d.get("max_active_tasks"),
-        timetable=values.Timetable(d.get("timetable", "trigger")),
-        params={name: _param(spec) for name, spec in d.get("params", {}).items()},
+        catchup=data.get("catchup", False),
+        tags=tuple(data.get("tags", ())),
+        max_active_runs=data.get("max_active_runs", 1 if schedule == "@continuous" else None),
+        max_active_tasks=data.get("max_active_tasks"),
+        timetable=values.Timetable(data.get("timetable", "trigger")),
+        params={name: _param(spec) for name, spec in data.get("params", {}).items()},
         doc_md=None,
-        dagrun_timeout=_duration(d.get("dagrun_timeout")),
-        retries=d.get("retries", 0),
+        dagrun_timeout=_duration(data.get("dagrun_timeout")),
+        retries=data.get("retries", 0),
         retry_delay=retry_delay,
         alerts=alerts,
     )
@@ -207,7 +207,7 @@ def build_model(doc: Document, source: str | None = None) -> Pipeline:
         value,
     ) in doc.environment.items():  # the output depends on them: so does its input hash
         p.inputs[f"env:{name}"] = "\0unset" if value is None else value
-    doc_md = d.get("doc_md")
+    doc_md = data.get("doc_md")
     if isinstance(doc_md, dict):
         p.doc_md = read_beside(doc, doc_md["file"])
         p.inputs[f"doc_md:{doc_md['file']}"] = p.doc_md
@@ -221,7 +221,7 @@ def build_model(doc: Document, source: str | None = None) -> Pipeline:
             refs[module, name] = CodeRef(module, name, _unique(name, names, prefix=module))
         return refs[module, name]
 
-    all_nodes = structure.nodes(d["tasks"])
+    all_nodes = structure.nodes(data["tasks"])
     by_id = {n.full_id: n for n in all_nodes}
     for n in all_nodes:  # operator classes first: they keep their own names
         if not n.is_group:
