@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from functools import lru_cache, partial
 from pathlib import Path
 
-from . import config, defaults, diagram, drift, scaffold, stamp, targets, write
+from . import config, defaults, diagram, drift, scaffold, stamp, targets, values, write
 from .diagnostics import Code, Diagnostic, has_errors
 from .load import (
     DEFAULTS_NAMES,
@@ -34,11 +34,11 @@ from .load import (
     read_bounded,
 )
 from .model import CodeRef, Pipeline, build_model
+from .schemas import path as schema_path
 from .validate import (
     cross_dag_problems,
     default_dag_id,
     duplicate_dag_ids,
-    schema_path,
     unproduced_assets,
     validate_defaults,
 )
@@ -75,7 +75,7 @@ class SpecResult:
         """The lines of the file the diagnostic `d` points into: the spec or a defaults.yaml."""
         return self.source_lines if d.path == self.display else self.inherited_lines.get(d.path, [])
 
-    def guard(self, step, *args):
+    def run_step(self, step, *args):
         """Run one step for this spec; an unexpected exception marks the spec, not the whole build."""
         try:
             return step(*args)
@@ -145,10 +145,10 @@ def validate(
     `_verify`). Without Airflow, a warning says which checks did not run."""
     from . import verify as verifier
 
-    result, docs = _check(paths)
+    result, docs = _load_and_check(paths)
     good = [s for s in result.specs if s.ok]
     for spec in good:
-        spec.pipeline = spec.guard(build_model, docs[spec.path])
+        spec.pipeline = spec.run_step(build_model, docs[spec.path])
     good = [s for s in good if s.ok and _needs_code_check(s.pipeline)]
     if not verify or not good:
         return result
@@ -208,7 +208,7 @@ def build(
     target = targets.target(airflow)
     progress = progress or (lambda stage, done, total: None)
     # Each spec goes on from validation to its generated file in the same worker: one pass, no barrier.
-    result, docs = _check(
+    result, docs = _load_and_check(
         paths,
         then=partial(_prepare, airflow=target.airflow, out=out, force=force),
         progress=progress,
@@ -217,7 +217,7 @@ def build(
         s for s in result.specs if s.ok and not s.up_to_date
     ]  # still ok after the checks across specs
     result.rendered = len(good)
-    insist = verify is True
+    verify_required = verify is True
     if verify is None:
         verify = verifier.airflow_installed()
         result.not_verified = "" if verify else "Airflow is not installed"
@@ -232,14 +232,14 @@ def build(
                 target,
                 import_timeout,
                 out=out,
-                insist=insist,
+                verify_required=verify_required,
                 progress=lambda done, total: progress(
                     "verifying with Airflow's DagBag", done, total
                 ),
             )
         except verifier.AirflowVersionMismatch as e:
             result.not_verified = str(e)
-            if insist:  # nothing is written unverified when verification was asked for
+            if verify_required:  # nothing is written unverified when verification was asked for
                 result.problems.append(
                     Diagnostic(
                         "dagforge",
@@ -327,13 +327,13 @@ def check(paths=("specs",), output="generated_dags", airflow: str = targets.DEFA
     nothing and never imports Airflow."""
     airflow = targets.target(airflow).airflow
     out = Path(output)
-    result, _ = _check(paths, CheckResult, then=partial(_prove, airflow=airflow, out=out))
+    result, _ = _load_and_check(paths, CheckResult, then=partial(_prove, airflow=airflow, out=out))
     files: dict[Path, Path | None] = {}  # every spec found -> the file it writes (None: invalid)
     for spec in result.specs:
         files[spec.path] = spec.output if spec.ok else None
         if spec.ok and not spec.up_to_date:
             source = spec.pipeline.source if spec.pipeline else None
-            found = spec.guard(
+            found = spec.run_step(
                 drift.compare, spec.display, spec.source_lines, spec.output, spec.code, source
             )
             if found:
@@ -350,7 +350,7 @@ def check(paths=("specs",), output="generated_dags", airflow: str = targets.DEFA
 
 def graph(spec, format: str = "mermaid") -> GraphResult:
     """The task graph of one spec as Mermaid or DOT text, or as SVG text or PNG bytes through Graphviz."""
-    result, p = _one(spec, GraphResult)
+    result, p = _load_one_spec(spec, GraphResult)
     if p is not None:
         try:
             result.picture = diagram.draw(p, format)
@@ -368,11 +368,13 @@ def graph(spec, format: str = "mermaid") -> GraphResult:
 
 def explain(spec, after: datetime | None = None) -> ExplainResult:
     """One spec in plain words: schedule, next runs after `after` (default: now), task policies, order."""
-    result, p = _one(spec, ExplainResult)
+    result, p = _load_one_spec(spec, ExplainResult)
     if p is not None:
         from . import describe  # cron words and run times: only for explain
 
-        result.text = result.specs[0].guard(describe.explain, p, after or datetime.now(UTC))
+        result.text = result.specs[0].run_step(
+            describe.describe_pipeline, p, after or datetime.now(UTC)
+        )
     return result
 
 
@@ -386,9 +388,9 @@ def schema() -> str:
     return schema_path().read_text("utf-8")
 
 
-def _one(spec, kind) -> tuple[BuildResult, Pipeline | None]:
+def _load_one_spec(spec, kind) -> tuple[BuildResult, Pipeline | None]:
     """Load, validate and model exactly one spec file."""
-    result, docs = _check([spec], kind)
+    result, docs = _load_and_check([spec], kind)
     if not result.problems and len(result.specs) != 1:
         result.problems.append(
             Diagnostic(
@@ -403,7 +405,7 @@ def _one(spec, kind) -> tuple[BuildResult, Pipeline | None]:
     if result.problems or not result.specs[0].ok:
         return result, None
     only = result.specs[0]
-    only.pipeline = only.guard(build_model, docs[only.path])
+    only.pipeline = only.run_step(build_model, docs[only.path])
     return result, only.pipeline
 
 
@@ -469,7 +471,7 @@ def _pool(workers: int) -> ProcessPoolExecutor:
 def _start_worker(parent: int) -> None:
     """In a pool worker: exit when the build process is gone (killed), instead of waiting forever.
     And collect garbage once per spec (`_one_in_worker`), over that spec's objects only, instead of
-    whenever black's thousands of objects trip the collector: about 15% less CPU time."""
+    whenever black's thousands of objects trip the collector, which costs more CPU time."""
     gc.freeze()
     gc.disable()
 
@@ -501,7 +503,7 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _check(
+def _load_and_check(
     paths, kind=BuildResult, then=None, progress=None
 ) -> tuple[BuildResult, dict[Path, Document]]:
     """Load and validate every spec under `paths` (in a pool of processes when there are many).
@@ -637,7 +639,7 @@ def _lines(path: Path) -> list[str]:
 
 def _target_notes(p: Pipeline, doc: Document, target: targets.Target) -> list[Diagnostic]:
     """Warnings where the spec means something else on the target than on Airflow 3."""
-    if target.duration_note and p.schedule_kind == "duration":
+    if target.duration_note and p.schedule_kind == values.ScheduleKind.DURATION:
         note = doc.diag(
             ("schedule",),
             target.duration_note,
@@ -654,12 +656,12 @@ def _verify(
     target: targets.Target,
     timeout: float | None = None,
     out: Path | None = None,
-    insist: bool = False,
+    verify_required: bool = False,
     progress=None,
 ) -> None:
     """Check `specs` in the verification child: their operator classes and callables and, with
     `out` (the folder the files go to), their generated files, loaded in Airflow's DagBag. Sets each
-    spec's `verified`, or `unverified` (why not); with `insist`, a file that cannot be verified is
+    spec's `verified`, or `unverified` (why not); with `verify_required`, a file that cannot be verified is
     an error of its spec. Without `out` (validate) nothing is rendered or loaded."""
     from .verify import AirflowVersionMismatch, verify
 
@@ -694,22 +696,26 @@ def _verify(
         for f, findings in found.findings.items():
             spec, doc = staged[f], docs[staged[f].path]
             where = {t.task_id: t.where for t in spec.pipeline.tasks}
-            said = {d.line for d in spec.diagnostics if d.code == Code.PROVIDER_MISSING}
-            for x in findings:
-                path = where.get(x.task_id, ()) + (
-                    tuple(x.key) if isinstance(x.key, list) else (x.key,) if x.key else ()
+            lines_named = {d.line for d in spec.diagnostics if d.code == Code.PROVIDER_MISSING}
+            for finding in findings:
+                path = where.get(finding.task_id, ()) + (
+                    tuple(finding.key)
+                    if isinstance(finding.key, list)
+                    else (finding.key,)
+                    if finding.key
+                    else ()
                 )
-                severity, hint = x.severity, x.hint
-                if severity == "warning" and x.unverified and insist:
+                severity, hint = finding.severity, finding.hint
+                if severity == "warning" and finding.unverified and verify_required:
                     # --verify: a file is written verified or not at all
                     severity = "error"
                     hint += "; or build without --verify to write the file unverified"
-                elif severity == "warning" and doc.where(path)[0] in said:
+                elif severity == "warning" and doc.where(path)[0] in lines_named:
                     continue  # validate already named the package to install
-                at_key = x.key not in (None, "operator", "python_callable")
+                at_key = finding.key not in (None, "operator", "python_callable")
                 spec.diagnostics.append(
                     replace(
-                        doc.diag(path, x.message, hint, key=at_key, code=Code.OPERATOR_CHECK),
+                        doc.diag(path, finding.message, hint, key=at_key, code=Code.OPERATOR_CHECK),
                         severity=severity,
                     )
                 )

@@ -16,20 +16,20 @@ from croniter import croniter
 
 from . import values
 from .diagnostics import visible
-from .model import Alerts, Output, Pipeline, Task
+from .model import Alerts, Output, Pipeline, Task, passed_settings
 
 RUNS = 5
 
 
-def explain(p: Pipeline, after: datetime) -> str:
-    """The explanation of `p`, with the runs that come after `after` (an aware datetime)."""
+def describe_pipeline(p: Pipeline, after: datetime) -> str:
+    """`p` in plain words, with the runs that come after `after` (an aware datetime)."""
     tz = ZoneInfo(p.timezone)
     out = [f"{p.dag_id}" + (f": {p.description}" if p.description else ""), ""]
     out.append(f"Schedule:   {schedule_words(p)}")
     out.append(f"Starts:     {_when(_aware(p.start_date.local, tz))}")
     if p.end_date:
         out.append(f"Ends:       {_when(_aware(p.end_date.local, tz))}")
-    if p.schedule is None or p.schedule_kind == "assets":
+    if p.schedule is None or p.schedule_kind == values.ScheduleKind.ASSETS:
         out.append(
             "Catchup:    does not apply: the DAG "
             + ("runs only when triggered" if p.schedule is None else "runs when its assets update")
@@ -81,23 +81,23 @@ def explain(p: Pipeline, after: datetime) -> str:
 
 def schedule_words(p: Pipeline) -> str:
     kind = p.schedule_kind
-    if kind == "none":
+    if kind == values.ScheduleKind.NONE:
         return "none: runs only when triggered (by hand, through the API, or by another DAG)"
-    if kind == "assets":
+    if kind == values.ScheduleKind.ASSETS:
         return "when assets are updated: " + asset_words(p.schedule)
     if p.schedule == "@once":
         return "@once: one run, at the start date"
     if p.schedule == "@continuous":
         return "@continuous: a new run as soon as the previous one ends, one at a time"
-    if kind == "duration":
+    if kind == values.ScheduleKind.DURATION:
         return f"every {duration_words(p.schedule)}"
     expression = values.PRESET_CRON.get(p.schedule, p.schedule)
     words = cron_words(expression)
     given = f"{p.schedule}, " if p.schedule in values.PRESET_CRON else ""
-    said = f"{words}, {p.timezone} ({given}cron '{expression}')"
-    if p.timetable == "interval":
-        said += "; each run covers the interval up to its start, and its logical date is that interval's start"
-    return said
+    words = f"{words}, {p.timezone} ({given}cron '{expression}')"
+    if p.timetable == values.Timetable.INTERVAL:
+        words += "; each run covers the interval up to its start, and its logical date is that interval's start"
+    return words
 
 
 def asset_words(condition) -> str:
@@ -145,9 +145,9 @@ def _next_runs(p: Pipeline, after: datetime, count: int) -> tuple[list[datetime]
         after.timestamp(), tz
     )  # a plain datetime, whatever kind was given
     kind = p.schedule_kind
-    if kind == "none":
+    if kind == values.ScheduleKind.NONE:
         return [], ""
-    if kind == "assets":
+    if kind == values.ScheduleKind.ASSETS:
         return [], "Runs come when the tasks that update these assets (their `outlets`) succeed."
     if p.schedule == "@continuous":
         return [], "Runs follow each other without a pause from the start date on."
@@ -157,7 +157,7 @@ def _next_runs(p: Pipeline, after: datetime, count: int) -> tuple[list[datetime]
             if start > after
             else ([], "The one run was due at the start date, which has passed.")
         )
-    if kind == "duration":
+    if kind == values.ScheduleKind.DURATION:
         if start <= after and not p.catchup:
             return [], (
                 f"The first run starts when the DAG is first scheduled (unpaused), then one every "
@@ -254,15 +254,8 @@ def _task(t: Task) -> list[str]:
         lines.append(f"    runs when:  {t.overrides['trigger_rule']} (instead of all_success)")
     if "outlets" in t.overrides:
         lines.append(f"    updates:    {', '.join(t.overrides['outlets'])}")
-    for key in (
-        "pool",
-        "pool_slots",
-        "queue",
-        "priority_weight",
-        "max_active_tis_per_dag",
-        "executor_config",
-    ):
-        if key in t.overrides:
+    for key in passed_settings():
+        if key in t.overrides and key not in ("trigger_rule", "outlets"):  # said above
             lines.append(f"    {key + ':':<11} {t.overrides[key]}")
     return lines
 
@@ -288,12 +281,12 @@ def _duration(value) -> str:
 
 
 def _alert_words(a: Alerts) -> str:
-    said = []
+    parts = []
     if a.failure_to:
-        said.append(f"mail {', '.join(a.failure_to)} when it fails for good")
+        parts.append(f"mail {', '.join(a.failure_to)} when it fails for good")
     if a.retry_to:
-        said.append(f"mail {', '.join(a.retry_to)} on each retry")
-    return "; ".join(said) or "none"
+        parts.append(f"mail {', '.join(a.retry_to)} on each retry")
+    return "; ".join(parts) or "none"
 
 
 def duration_words(d: timedelta) -> str:

@@ -90,6 +90,13 @@ class Code(StrEnum):
     INTERNAL = "internal", "a dagforge bug: please report it"
 
 
+class Severity(StrEnum):
+    """An error stops the spec from being built; a warning is said and the spec is built."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     path: str
@@ -98,7 +105,10 @@ class Diagnostic:
     message: str
     hint: str = ""
     code: Code = Code.SPEC
-    severity: str = "error"
+    severity: Severity = Severity.ERROR
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "severity", Severity(self.severity))  # "warning" works too
 
     def sort_key(self):
         return (self.path, self.line, self.column, self.message)

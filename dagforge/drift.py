@@ -16,19 +16,28 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from . import stamp, write
 from .diagnostics import Code, Diagnostic
 from .load import display_path
 
-KINDS = ("missing", "hand-edited", "stale", "orphaned")
+
+class DriftKind(StrEnum):
+    MISSING = "missing"
+    HAND_EDITED = "hand-edited"
+    STALE = "stale"
+    ORPHANED = "orphaned"
+
+
+KINDS = tuple(DriftKind)
 FIX = "run `dagforge build`"
 
 
 @dataclass
 class Drift:
-    kind: str
+    kind: DriftKind
     output: Path
     spec: str | None  # the spec's path as messages name it (None for an orphan whose spec is gone)
     diagnostic: Diagnostic
@@ -66,7 +75,7 @@ def compare(
         d = Diagnostic(
             spec, 0, 0, f"{name} is missing: it is generated from this spec", FIX, code=Code.MISSING
         )
-        return Drift("missing", output, spec, d, spec_lines, None, expected)
+        return Drift(DriftKind.MISSING, output, spec, d, spec_lines, None, expected)
     if actual == expected:
         return None
     found = stamp.read_stamp(actual)
@@ -84,10 +93,10 @@ def compare(
             hint = f"give {spec} another dag_id, or move or delete {name} yourself"
         message = f"{name} {what}"
         d = Diagnostic(name, line, 1, message, hint, code=Code.HAND_EDITED)
-        return Drift("hand-edited", output, spec, d, actual.splitlines(), actual, expected)
+        return Drift(DriftKind.HAND_EDITED, output, spec, d, actual.splitlines(), actual, expected)
     why = _why(found, spec, source, output.parent)
     d = Diagnostic(spec, 0, 0, f"{name} is stale: {why}", FIX, code=Code.STALE)
-    return Drift("stale", output, spec, d, spec_lines, actual, expected)
+    return Drift(DriftKind.STALE, output, spec, d, spec_lines, actual, expected)
 
 
 def orphaned(output: Path, moved_to: Path | None = None) -> Drift:
@@ -104,7 +113,7 @@ def orphaned(output: Path, moved_to: Path | None = None) -> Drift:
     d = Diagnostic(
         name, 0, 0, f"{name} is orphaned: {why}", f"{FIX} (it removes the file)", code=Code.ORPHANED
     )
-    return Drift("orphaned", output, source, d, [], actual, None)
+    return Drift(DriftKind.ORPHANED, output, source, d, [], actual, None)
 
 
 def _named(found: stamp.Stamp, out: Path) -> str:

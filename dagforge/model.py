@@ -13,31 +13,27 @@ from datetime import datetime, timedelta
 from . import structure, targets, values
 from .load import Document
 from .operators import SHORT
+from .schemas import task_settings
 from .version import version
 
 # Built-in short operator names -> (module, class) in Airflow 3 and its providers (see operators.py).
 OPERATORS = {name: (short.module, short.name) for name, short in SHORT.items()}
-# Task keys that are settings of every task, not arguments of its operator.
-TASK_SETTINGS = (
-    "operator",
-    "wait_for",
-    "expand",
-    "outlets",
-    "dependencies",
-    "retries",
-    "retry_delay",
-    "execution_timeout",
-    "alerts",
-    "trigger_rule",
-    "pool",
-    "pool_slots",
-    "queue",
-    "priority_weight",
-    "max_active_tis_per_dag",
-    "executor_config",
-)
+# Task settings (schemas.task_settings) that choose the operator or place the task in the graph.
+_PLACING = ("operator", "wait_for", "expand", "dependencies")
+# Task settings a Task has a field of its own for.
+_OWN_FIELDS = ("retries", "retry_delay", "execution_timeout", "alerts")
+
+
+def passed_settings() -> tuple[str, ...]:
+    """The task settings the generated file passes to the operator as written (trigger_rule, pool,
+    queue, ...), in the schema's order: every setting but those that place the task or have a field."""
+    return tuple(k for k in task_settings() if k not in _PLACING + _OWN_FIELDS)
+
+
 # Settings given as durations (`5m`): timedeltas in the model.
 DURATION_SETTINGS = ("retry_delay", "execution_timeout")
+
+
 DEFAULT_RETRY_DELAY = timedelta(minutes=5)
 # Names the generated module binds itself; task variables must not shadow them.
 _TAKEN = {"DAG", "dag", "pendulum", "timedelta", "SmtpNotifier", "DagSuccessMail"} | targets.NAMES
@@ -138,7 +134,7 @@ class Pipeline:
     tags: tuple[str, ...]
     max_active_runs: int | None
     max_active_tasks: int | None
-    timetable: str  # "trigger" or "interval": how a cron schedule is read
+    timetable: values.Timetable  # how a cron schedule is read
     params: dict  # name -> Param
     doc_md: str | None
     dagrun_timeout: timedelta | None
@@ -165,11 +161,11 @@ class Pipeline:
     )  # with a defaults.yaml: "key" / "key.sub" -> (value, "file:line") of every setting
 
     @property
-    def schedule_kind(self) -> str:
+    def schedule_kind(self) -> values.ScheduleKind:
         return (
             values.schedule_kind(self.schedule)
             if not isinstance(self.schedule, timedelta)
-            else "duration"
+            else values.ScheduleKind.DURATION
         )
 
     @property
@@ -180,32 +176,32 @@ class Pipeline:
 def build_model(doc: Document, source: str | None = None) -> Pipeline:
     """The Pipeline of a spec that passed validation; `source` is how its generated file's header
     names it (write.source_name), else as messages name it."""
-    d = doc.data
-    tz = d.get("timezone", "UTC")
-    alerts = _alerts(d.get("alerts") or {}, Alerts())
-    retry_delay = _duration(d.get("retry_delay")) or DEFAULT_RETRY_DELAY
-    schedule = d.get("schedule")
-    if values.schedule_kind(schedule) == "duration":
+    data = doc.data
+    tz = data.get("timezone", "UTC")
+    alerts = _alerts(data.get("alerts") or {}, Alerts())
+    retry_delay = _duration(data.get("retry_delay")) or DEFAULT_RETRY_DELAY
+    schedule = data.get("schedule")
+    if values.schedule_kind(schedule) == values.ScheduleKind.DURATION:
         schedule = values.parse_duration(schedule)
     p = Pipeline(
-        dag_id=d.get("dag_id", doc.path.stem),
+        dag_id=data.get("dag_id", doc.path.stem),
         source=doc.display if source is None else source,
         source_sha256=hashlib.sha256(doc.text.encode("utf-8")).hexdigest(),
-        description=d.get("description"),
-        owner=d.get("owner", "airflow"),
+        description=data.get("description"),
+        owner=data.get("owner", "airflow"),
         schedule=schedule,
-        start_date=_moment(d["start_date"], tz),
-        end_date=_moment(d["end_date"], tz) if "end_date" in d else None,
+        start_date=_moment(data["start_date"], tz),
+        end_date=_moment(data["end_date"], tz) if "end_date" in data else None,
         timezone=tz,
-        catchup=d.get("catchup", False),
-        tags=tuple(d.get("tags", ())),
-        max_active_runs=d.get("max_active_runs", 1 if schedule == "@continuous" else None),
-        max_active_tasks=d.get("max_active_tasks"),
-        timetable=d.get("timetable", "trigger"),
-        params={name: _param(spec) for name, spec in d.get("params", {}).items()},
+        catchup=data.get("catchup", False),
+        tags=tuple(data.get("tags", ())),
+        max_active_runs=data.get("max_active_runs", 1 if schedule == "@continuous" else None),
+        max_active_tasks=data.get("max_active_tasks"),
+        timetable=values.Timetable(data.get("timetable", "trigger")),
+        params={name: _param(spec) for name, spec in data.get("params", {}).items()},
         doc_md=None,
-        dagrun_timeout=_duration(d.get("dagrun_timeout")),
-        retries=d.get("retries", 0),
+        dagrun_timeout=_duration(data.get("dagrun_timeout")),
+        retries=data.get("retries", 0),
         retry_delay=retry_delay,
         alerts=alerts,
     )
@@ -217,7 +213,7 @@ def build_model(doc: Document, source: str | None = None) -> Pipeline:
         value,
     ) in doc.environment.items():  # the output depends on them: so does its input hash
         p.inputs[f"env:{name}"] = "\0unset" if value is None else value
-    doc_md = d.get("doc_md")
+    doc_md = data.get("doc_md")
     if isinstance(doc_md, dict):
         p.doc_md = read_beside(doc, doc_md["file"])
         p.inputs[f"doc_md:{doc_md['file']}"] = p.doc_md
@@ -231,13 +227,15 @@ def build_model(doc: Document, source: str | None = None) -> Pipeline:
             refs[module, name] = CodeRef(module, name, _unique(name, names, prefix=module))
         return refs[module, name]
 
-    all_nodes = structure.nodes(d["tasks"])
+    all_nodes = structure.nodes(data["tasks"])
     by_id = {n.full_id: n for n in all_nodes}
     for n in all_nodes:  # operator classes first: they keep their own names
         if not n.is_group:
             ref(*_operator_path(_operator(n.spec)))
     upstream: dict[str, list[str]] = {}
-    for up, down in structure.expand(all_nodes):  # mapping's edges too: Airflow adds them itself
+    for up, down in structure.task_edges(
+        all_nodes
+    ):  # mapping's edges too: Airflow adds them itself
         upstream.setdefault(down, []).append(up)
     p.links = _statements(all_nodes)
     order = {n.full_id: i for i, n in enumerate(all_nodes)}
@@ -446,7 +444,7 @@ def _task(task_id: str, spec: dict, p: Pipeline, names: set, ref) -> Task:
     if "wait_for" in spec:
         arguments = _wait_arguments(spec["wait_for"])
     else:
-        arguments = {k: v for k, v in spec.items() if k not in TASK_SETTINGS}
+        arguments = {k: v for k, v in spec.items() if k not in task_settings()}
     if op == "python":
         arguments["python_callable"] = ref(*arguments["python_callable"].split(":"))
     for key in SHORT[op].durations if op in SHORT and "wait_for" not in spec else ():
@@ -460,7 +458,7 @@ def _task(task_id: str, spec: dict, p: Pipeline, names: set, ref) -> Task:
             overrides[key] = _alerts(
                 value, Alerts(p.alerts.emails, p.alerts.on_failure, p.alerts.on_retry)
             )
-        elif key in TASK_SETTINGS and key not in ("operator", "wait_for", "expand", "dependencies"):
+        elif key in task_settings() and key not in _PLACING:
             overrides[key] = value
     alerts = overrides.get("alerts", p.alerts)
     return Task(

@@ -15,7 +15,7 @@ from functools import cache
 
 import jinja2
 
-from . import targets
+from . import targets, values
 from .model import CodeRef, Group, Moment, Output, Pipeline, Task
 
 LINE_LENGTH = 88  # black's: a task call that fits is written on one line, as black would write it
@@ -173,7 +173,7 @@ def render(p: Pipeline, airflow=targets.DEFAULT) -> str:
 
 
 @dataclass
-class Node:
+class Entry:
     """One entry of the generated `with DAG(...)` block: a task, or a task group with its entries."""
 
     task: Task | None = None
@@ -182,11 +182,11 @@ class Node:
     children: list = None
 
 
-def _tree(p: Pipeline, tasks: dict, dag_defaults: dict) -> list[Node]:
+def _tree(p: Pipeline, tasks: dict, dag_defaults: dict) -> list[Entry]:
     """The tasks and groups nested as the spec nests them, in spec order."""
     groups = {g.group_id: g for g in p.groups}
-    top: list[Node] = []
-    inside: dict[str, list[Node]] = {}
+    top: list[Entry] = []
+    inside: dict[str, list[Entry]] = {}
     # What the tasks of each group get from default_args: Airflow (2.10 and 3) merges a TaskGroup's
     # default_args over its parent group's and those over the DAG's; a task's own arguments win.
     effective: dict[str | None, dict] = {None: dag_defaults}
@@ -204,14 +204,14 @@ def _tree(p: Pipeline, tasks: dict, dag_defaults: dict) -> list[Node]:
             changed = {k: v for k, v in g.defaults.items() if k not in outer or outer[k] != v}
             if changed:
                 args.append(_spread("default_args=", changed, pad[node_id] + "    "))
-            node = Node(group=g, args=args, children=inside.setdefault(node_id, []))
+            entry = Entry(group=g, args=args, children=inside.setdefault(node_id, []))
             parent = g.parent
         else:
             t, settings = tasks[node_id]
             args = [("task_id", t.local_id), *t.arguments.items(), *settings.items()]
-            node = Node(task=t, args=[f"{k}={py(v, block=True)}" for k, v in args])
+            entry = Entry(task=t, args=[f"{k}={py(v, block=True)}" for k, v in args])
             parent = t.group
-        (top if parent is None else inside.setdefault(parent, [])).append(node)
+        (top if parent is None else inside.setdefault(parent, [])).append(entry)
     return top
 
 
@@ -244,7 +244,7 @@ def _task_settings(t: Task, target: targets.Target) -> dict:
 
 
 def _schedule(p: Pipeline, target: targets.Target):
-    if p.schedule_kind == "assets":
+    if p.schedule_kind == values.ScheduleKind.ASSETS:
         return _assets(p.schedule, target)
     cls = target.timetable(p)
     if cls is None:
@@ -286,7 +286,11 @@ def _imports(p: Pipeline, target: targets.Target) -> list[list[str]]:
         names.add((*target.param, target.param[1]))
     if p.groups:
         names.add((*target.task_group, target.task_group[1]))
-    used = _asset_classes(p.schedule, target) if p.schedule_kind == "assets" else set()
+    used = (
+        _asset_classes(p.schedule, target)
+        if p.schedule_kind == values.ScheduleKind.ASSETS
+        else set()
+    )
     if any("outlets" in t.overrides for t in p.tasks):
         used.add(target.asset)
     names |= {(*cls, cls[1]) for cls in used}

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from .validate import schema_path
+from .schemas import path as schema_path
 from .version import version
 from .write import parse_header
 

@@ -140,7 +140,7 @@ def links(all_nodes: list[Node]) -> list[Link]:
     return out
 
 
-def expand(all_nodes: list[Node]) -> dict[tuple[str, str], tuple]:
+def task_edges(all_nodes: list[Node]) -> dict[tuple[str, str], tuple]:
     """Task-to-task edges (upstream, downstream) -> the path of the spec entry that made it.
 
     A link from or to a group reaches its leaves or roots as Airflow's TaskGroup computes them when

@@ -89,10 +89,10 @@ class Target:
         each cron time, or with `timetable: interval` a CronDataIntervalTimetable: written out, so that
         its meaning does not depend on the version.
         """
-        if p.schedule_kind == "duration":
+        if p.schedule_kind == values.ScheduleKind.DURATION:
             return self.duration
         if values.cron_like(p.schedule):
-            return self.interval if p.timetable == "interval" else self.cron
+            return self.interval if p.timetable == values.Timetable.INTERVAL else self.cron
         return None  # none, @once, @continuous: written as given; assets: see `assets`
 
 

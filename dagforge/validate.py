@@ -11,14 +11,13 @@ import re
 import zoneinfo
 from dataclasses import replace
 from functools import cache
-from importlib import resources
-from pathlib import Path
 
 from . import structure, values
-from .diagnostics import Code, Diagnostic, did_you_mean
+from .diagnostics import Code, Diagnostic, Severity, did_you_mean
 from .load import DEFAULTS_NAMES, Document
 from .model import Unreadable, read_beside
 from .operators import SHORT, STANDARD
+from .schemas import schema, task_settings
 
 # Used with fullmatch: `$` alone lets a final line break through.
 _ID = re.compile(r"[A-Za-z0-9_.-]{1,250}")
@@ -44,16 +43,11 @@ RESERVED_ARGUMENTS = (
 
 
 @cache
-def schema() -> dict:
-    text = resources.files("dagforge.schemas").joinpath("pipeline.schema.json").read_text("utf-8")
-    return json.loads(text)
-
-
-@cache
 def _validators() -> tuple:
-    """The schema, split for speed: the spec with its task bodies left to `_node_validator`. Same
-    verdicts as the whole schema (tests/test_schema.py holds them to it), without evaluating every
-    operator's `if` and the unevaluated keys of every task: several times faster on big specs."""
+    """The schema, split for speed: the spec and each group with their task bodies left out, and each
+    task with a closed schema for its operator. Same verdicts as the whole schema (tests/test_schema.py
+    holds them to it), without evaluating every operator's `if` and the unevaluated keys of every task,
+    which is most of the whole schema's cost on a big spec (benchmarks/ measures it)."""
     import jsonschema  # here, not at the top: `dagforge --help` need not load it
 
     whole = schema()
@@ -66,20 +60,16 @@ def _validators() -> tuple:
     task = {k: v for k, v in defs["task"].items() if k not in ("allOf", "unevaluatedProperties")}
     task["$defs"] = defs
     by_operator = {}
-    # `if operator is X then its argument schema`: one closed schema per X. Used only for a task whose
-    # `operator` is X and that has no `wait_for` (see _schema_problems), where the other rule (wait_for
-    # or operator) holds and `operator` is X by construction: neither is checked again.
-    for rule in defs["task"]["allOf"]:
-        const = rule["if"].get("properties", {}).get("operator", {}).get("const")
-        if const is None:
-            continue
-        extra = defs[rule["then"]["$ref"].rsplit("/", 1)[1]]
+    # One closed schema per short name X. Used only for a task whose `operator` is X and that has no
+    # `wait_for` (see _schema_problems), where the other rule (wait_for or operator) holds and
+    # `operator` is X by construction: neither is checked again.
+    for const, (ref, extra) in _operator_arguments().items():
         properties = {**task["properties"], "operator": {"const": const}}
         if set(extra) <= {"description", "properties", "allOf"} and all(
             _required_argument(r) for r in extra.get("allOf", [])
         ):
-            # "required, or given through `expand`" as plain `required`: _explain drops the error
-            # of an argument that `expand` gives, so the verdict is the schema's, and faster
+            # "required, or given through `expand`" as plain `required`: _diagnose_schema_error drops
+            # the error of an argument that `expand` gives, so the verdict is the schema's, and faster
             by_operator[const] = dict(
                 task,
                 properties={**properties, **extra.get("properties", {})},
@@ -88,11 +78,23 @@ def _validators() -> tuple:
             )
         else:
             by_operator[const] = dict(
-                task, properties=properties, allOf=[rule["then"]], unevaluatedProperties=False
+                task, properties=properties, allOf=[ref], unevaluatedProperties=False
             )
     make = jsonschema.Draft202012Validator
     whole_task = make({"$ref": "#/$defs/task", "$defs": defs})
     return make(top), make(group), {op: make(s) for op, s in by_operator.items()}, whole_task
+
+
+@cache
+def _operator_arguments() -> dict[str, tuple[dict, dict]]:
+    """Each short name -> the `$ref` to its argument schema and that schema, as `$defs.task`'s rules
+    `if operator is X then {"$ref": ...}` select them."""
+    defs, out = schema()["$defs"], {}
+    for rule in defs["task"]["allOf"]:
+        const = rule["if"].get("properties", {}).get("operator", {}).get("const")
+        if const is not None:
+            out[const] = (rule["then"], defs[rule["then"]["$ref"].rsplit("/", 1)[1]])
+    return out
 
 
 def _required_argument(rule: dict) -> str | None:
@@ -105,7 +107,7 @@ def _required_argument(rule: dict) -> str | None:
 
 def _schema_problems(doc: Document) -> list[Diagnostic]:
     top, group, by_operator, whole_task = _validators()
-    out = [d for error in top.iter_errors(doc.data) for d in _explain(doc, error)]
+    out = [d for error in top.iter_errors(doc.data) for d in _diagnose_schema_error(doc, error)]
     pending = [(("tasks",), doc.data.get("tasks"))]
     while pending:  # every task and group, nested ones too
         prefix, nodes = pending.pop()
@@ -124,7 +126,11 @@ def _schema_problems(doc: Document) -> list[Diagnostic]:
                 validator = (
                     validator or whole_task
                 )  # import paths, wait_for, unknown operators: rare
-            out += [d for error in validator.iter_errors(node) for d in _explain(doc, error, path)]
+            out += [
+                d
+                for error in validator.iter_errors(node)
+                for d in _diagnose_schema_error(doc, error, path)
+            ]
     return out
 
 
@@ -147,7 +153,9 @@ def validate(doc: Document) -> list[Diagnostic]:
 def validate_defaults(doc: Document) -> list[Diagnostic]:
     """All problems of a defaults.yaml: the spec's keys but dag_id and tasks, none of them required."""
     found = [
-        d for error in _defaults_validator().iter_errors(doc.data) for d in _explain(doc, error)
+        d
+        for error in _defaults_validator().iter_errors(doc.data)
+        for d in _diagnose_schema_error(doc, error)
     ]
     found += _rule_problems(doc)
     found += [
@@ -278,7 +286,8 @@ def unproduced_assets(
     waiting = [
         d
         for d in docs
-        if isinstance(d.data, dict) and values.schedule_kind(d.data.get("schedule")) == "assets"
+        if isinstance(d.data, dict)
+        and values.schedule_kind(d.data.get("schedule")) == values.ScheduleKind.ASSETS
     ]
     if not waiting:
         return []  # nothing waits for an asset: no need to read the other specs
@@ -303,7 +312,7 @@ def unproduced_assets(
                     "dagforge updates it",
                     code=Code.ASSET,
                 )
-                out.append(replace(d, severity="warning"))
+                out.append(replace(d, severity=Severity.WARNING))
     return out
 
 
@@ -328,7 +337,7 @@ def _node_name(path, inst) -> str:
     )
 
 
-def _explain(doc: Document, error, prefix: tuple = ()) -> list[Diagnostic]:
+def _diagnose_schema_error(doc: Document, error, prefix: tuple = ()) -> list[Diagnostic]:
     path, kind, inst, sch = (
         prefix + tuple(error.absolute_path),
         error.validator,
@@ -583,11 +592,10 @@ def _allowed_keys(path, inst) -> set[str]:
     if path[-1] == "defaults" and _is_node(path[:-1]):
         return set(s["$defs"]["group"]["properties"]["defaults"]["properties"])
     if _is_node(path):
-        keys = set(s["$defs"]["task"]["properties"])
+        keys = set(task_settings())
         op = inst.get("operator")
-        defs = {"bash": "bash", "python": "python", "empty": "empty", "email": "email_operator"}
-        if op in defs:
-            keys |= set(s["$defs"][defs[op]]["properties"])
+        if op in SHORT and SHORT[op].schema:  # the others take any argument name
+            keys |= set(_operator_arguments()[op][1]["properties"])
         return keys
     if path[0] == "schedule":
         return set(s["$defs"]["asset_expression"]["properties"])
@@ -1126,7 +1134,7 @@ def _check_durations(doc, prefix, mapping, keys=_DURATION_KEYS) -> list[Diagnost
     return [
         d
         for key in keys
-        if values.schedule_kind(mapping.get(key)) == "duration"
+        if values.schedule_kind(mapping.get(key)) == values.ScheduleKind.DURATION
         for d in _duration_problem(doc, prefix + (key,), mapping[key])
     ]
 
@@ -1322,7 +1330,7 @@ def _check_mapping(doc, all_nodes: list) -> list[Diagnostic]:
         op = n.spec.get("operator")
         short = SHORT.get(op) if isinstance(op, str) else None
         takes = (
-            _allowed_keys(n.path, {"operator": op}) - set(schema()["$defs"]["task"]["properties"])
+            _allowed_keys(n.path, {"operator": op}) - set(task_settings())
             if short and short.schema
             else None
         )
@@ -1446,7 +1454,7 @@ def _check_dependencies(doc, all_nodes: list) -> list[Diagnostic]:
                         code=Code.CYCLE,
                     )
                 )
-    edges = structure.expand(all_nodes)
+    edges = structure.task_edges(all_nodes)
     graph = {n.full_id: [] for n in all_nodes if not n.is_group}
     for up, down in edges:
         graph[down].append(up)
@@ -1463,7 +1471,3 @@ def _check_dependencies(doc, all_nodes: list) -> list[Diagnostic]:
             )
         )
     return out
-
-
-def schema_path() -> Path:
-    return Path(str(resources.files("dagforge.schemas").joinpath("pipeline.schema.json")))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 # `$(?!\n)`: Python's `$` also matches before a final line break (see the schema's $comment).
@@ -94,23 +95,39 @@ def _timedelta(**parts) -> timedelta:
         raise ValueError("the duration is too long (more than 999999999 days)") from None
 
 
-def schedule_kind(value) -> str:
-    """'none', 'preset', 'duration', 'cron' (a cron expression is only checked by validate), or
-    'assets' (a list of assets, or an any/all mapping of them)."""
+class ScheduleKind(StrEnum):
+    NONE = "none"  # runs only when triggered
+    PRESET = "preset"  # @daily, @once, ...
+    DURATION = "duration"  # a run every 30m
+    CRON = "cron"  # a cron expression (only checked by validate)
+    ASSETS = "assets"  # a list of assets, or an any/all mapping of them
+
+
+class Timetable(StrEnum):
+    """How a cron schedule is read (the spec's `timetable:`)."""
+
+    TRIGGER = "trigger"  # a run at each time the expression names
+    INTERVAL = "interval"  # a run after each interval between those times, covering it
+
+
+def schedule_kind(value) -> ScheduleKind:
+    """What kind of schedule a spec's `schedule:` value is."""
     if value is None:
-        return "none"
+        return ScheduleKind.NONE
     if isinstance(value, (list, dict)):
-        return "assets"
+        return ScheduleKind.ASSETS
     if isinstance(value, str) and value.startswith("@"):
-        return "preset"
+        return ScheduleKind.PRESET
     if isinstance(value, int) or (isinstance(value, str) and _DURATION.match(value)):
-        return "duration"
-    return "cron"
+        return ScheduleKind.DURATION
+    return ScheduleKind.CRON
 
 
 def cron_like(value) -> bool:
     """A cron expression or a preset that stands for one (@daily ...): what `timetable:` applies to."""
-    return schedule_kind(value) == "cron" or (isinstance(value, str) and value in PRESET_CRON)
+    return schedule_kind(value) == ScheduleKind.CRON or (
+        isinstance(value, str) and value in PRESET_CRON
+    )
 
 
 def assets_in(condition) -> list[str]:

@@ -1,4 +1,4 @@
-"""Step 7, verify: load generated files with Airflow's own DagBag and compare each DAG with its model.
+"""Step 6, verify: load generated files with Airflow's own DagBag and compare each DAG with its model.
 
 The only module that imports Airflow, and only in a child process (`python -m dagforge.verify`):
 the user's modules that a DAG imports run there, not in dagforge, and Airflow's start-up cost and
@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from . import targets, values
 from .config import DEFAULT_IMPORT_TIMEOUT
 from .diagnostics import did_you_mean
-from .model import CodeRef, Moment, Output, Pipeline
+from .model import CodeRef, Moment, Output, Pipeline, passed_settings
 from .operators import package_of
 
 
@@ -52,7 +52,7 @@ def expectations(p: Pipeline, airflow=targets.DEFAULT) -> dict:
     """What the loaded DAG must show on Airflow `airflow`, as JSON-able data."""
     target = targets.target(airflow)
     cls = target.timetable(p)
-    if p.schedule_kind == "assets":
+    if p.schedule_kind == values.ScheduleKind.ASSETS:
         schedule = {"timetable": target.asset_timetable, "assets": _condition(p.schedule)}
     elif cls is None:
         none = {"@once": "OnceTimetable", "@continuous": "ContinuousTimetable"}
@@ -90,7 +90,8 @@ def expectations(p: Pipeline, airflow=targets.DEFAULT) -> dict:
                 "execution_timeout": _seconds(t.execution_timeout),
                 "failure_to": list(t.alerts.failure_to),
                 "retry_to": list(t.alerts.retry_to),
-                "settings": {k: t.overrides[k] for k in SETTINGS if k in t.overrides},
+                # the loaded task shows each one as an attribute of the same name
+                "settings": {k: t.overrides[k] for k in passed_settings() if k in t.overrides},
                 "arguments": {
                     k: _jsonable(v) for k, v in t.arguments.items() if _jsonable(v) is not _SKIP
                 },
@@ -139,17 +140,6 @@ def _check_request(t, target: targets.Target) -> dict:
 
 
 _SKIP = object()
-# Task settings the loaded task shows as an attribute of the same name.
-SETTINGS = (
-    "trigger_rule",
-    "pool",
-    "pool_slots",
-    "queue",
-    "priority_weight",
-    "max_active_tis_per_dag",
-    "executor_config",
-    "outlets",
-)
 
 
 def _jsonable(value):

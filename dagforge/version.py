@@ -1,5 +1,6 @@
 """dagforge's version, read once from the installed package's metadata (pyproject.toml is the only
-place it is written). Read on first use: importlib.metadata costs ~30 ms at start-up."""
+place it is written). Read on first use: importing importlib.metadata is slow, and most commands
+never need the version."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Step 6, write: atomically (a temporary file in the same folder, then a rename), and tidy up.
+"""Step 7, write: atomically (a temporary file in the same folder, then a rename), and tidy up.
 
 dagforge never overwrites or removes a file it did not write: only a file whose first line is
 dagforge's header is ever replaced or removed. One build at a time writes an output folder (a lock).

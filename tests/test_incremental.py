@@ -107,11 +107,6 @@ def test_a_changed_template_rebuilds_everything(tmp_path, write_spec):
     shutil.copytree(
         ROOT / "dagforge", copy / "dagforge", ignore=shutil.ignore_patterns("__pycache__")
     )
-    shutil.copytree(
-        ROOT / "schemas",
-        copy / "dagforge" / "schemas",
-        ignore=shutil.ignore_patterns("__pycache__"),
-    )
     template = copy / "dagforge" / "templates" / "dag.py.j2"
     template.write_text(template.read_text().replace("\nwith DAG(", "\n# the DAG\nwith DAG(", 1))
     code = (

@@ -37,10 +37,11 @@ def _hook_repo(tmp_path) -> tuple[Path, str]:
     repo.mkdir()
     for name in ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml"):
         shutil.copy(ROOT / name, repo / name)
-    for folder in ("dagforge", "schemas"):
-        shutil.copytree(
-            ROOT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
-        )
+    shutil.copytree(  # the schema ships inside the package
+        ROOT / "dagforge",
+        repo / "dagforge",
+        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
+    )
     _git(repo, "init", "-q")
     _git(repo, "add", "-A")
     _git(repo, "commit", "-q", "-m", "dagforge")

@@ -10,6 +10,13 @@ from conftest import ROOT
 SCHEMA = json.loads((ROOT / "schemas" / "pipeline.schema.json").read_text())
 
 
+def test_the_published_copy_is_the_packaged_schema():
+    # specs' modelines name schemas/pipeline.schema.json; dagforge reads the one in its package.
+    packaged = (ROOT / "dagforge" / "schemas" / "pipeline.schema.json").read_bytes()
+    published = (ROOT / "schemas" / "pipeline.schema.json").read_bytes()
+    assert published == packaged, "refresh it: dagforge schema > schemas/pipeline.schema.json"
+
+
 def test_schema_is_valid_2020_12():
     assert SCHEMA["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
@@ -18,13 +25,13 @@ def test_schema_is_valid_2020_12():
 def _properties(node, path=()):
     if isinstance(node, dict):
         for name, sub in node.get("properties", {}).items():
-            yield path + (name,), sub
+            yield (*path, name), sub
         for key, value in node.items():
             if key != "if":  # conditions select a schema; they define no property
-                yield from _properties(value, path + (key,))
+                yield from _properties(value, (*path, key))
     elif isinstance(node, list):
         for i, value in enumerate(node):
-            yield from _properties(value, path + (i,))
+            yield from _properties(value, (*path, i))
 
 
 def test_every_property_has_a_description():
