@@ -249,7 +249,7 @@ def main() -> None:
             if args.in_process:
                 r = fill([tmp / name / "dags" for name in kinds], regime_env, args.in_process)
                 assert list(r["shapes"].values()) == [expected] * len(kinds), r
-                fills = dict(zip(kinds, r["fills"].values()))
+                fills = dict(zip(kinds, r["fills"].values(), strict=True))
                 report[regime]["in_process"] = {
                     "samples": fills,
                     **ratios({n: statistics.median(v) for n, v in fills.items()}),

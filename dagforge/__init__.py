@@ -1,14 +1,5 @@
 """dagforge: validated YAML pipeline specs compiled into plain Apache Airflow DAG files."""
 
-
-def __getattr__(name: str) -> str:
-    if name == "__version__":  # from the package metadata, on first use (see version.py)
-        from .version import version
-
-        return version()
-    raise AttributeError(f"module 'dagforge' has no attribute {name!r}")
-
-
 from .api import (
     BuildResult,
     CheckResult,
@@ -24,6 +15,15 @@ from .api import (
     validate,
 )
 from .run import RunResult, run_spec
+
+
+def __getattr__(name: str) -> str:
+    if name == "__version__":  # from the package metadata, on first use (see version.py)
+        from .version import version
+
+        return version()
+    raise AttributeError(f"module 'dagforge' has no attribute {name!r}")
+
 
 __all__ = [
     "BuildResult",

@@ -23,7 +23,7 @@ _LONE_STRING = re.compile(r' +(?:\w+=|"[^"\\]*": )"(?:[^"\\]|\\.)*",')
 
 
 @cache
-def _mode() -> "black.Mode":
+def _mode() -> black.Mode:
     import black  # here, not at the top: half a second, and `check` needs it only for drift
 
     return black.Mode(target_versions={black.TargetVersion.PY311})

@@ -49,13 +49,13 @@ SHORT = {
         "airflow.providers.standard.sensors.external_task",
         "ExternalTaskSensor",
         _STANDARD,
-        _SENSOR + ("execution_delta",),
+        (*_SENSOR, "execution_delta"),
     ),
     "time_delta_sensor": Short(
         "airflow.providers.standard.sensors.time_delta",
         "TimeDeltaSensor",
         _STANDARD,
-        _SENSOR + ("delta",),
+        (*_SENSOR, "delta"),
     ),
     "kubernetes_pod": Short(
         "airflow.providers.cncf.kubernetes.operators.pod",

@@ -69,9 +69,7 @@ def test_committed_output_is_current(tmp_path):
     assert dagforge.build([tmp_path / "specs"], out, verify=False).ok
     committed = sorted(p.name for p in (ROOT / "generated_dags").glob("*.py"))
     assert committed == sorted(p.name for p in out.glob("*.py"))
-    match, mismatch, errors = filecmp.cmpfiles(
-        ROOT / "generated_dags", out, committed, shallow=False
-    )
+    _, mismatch, errors = filecmp.cmpfiles(ROOT / "generated_dags", out, committed, shallow=False)
     assert not mismatch and not errors, (
         f"stale generated_dags/: run `dagforge build specs/` ({mismatch})"
     )

@@ -76,8 +76,17 @@ def test_every_golden_file_passes_ruff(airflow, rules):
     files = sorted(GOLDEN.glob(f"*/airflow{airflow}.py"))
     assert len(files) == len(CASES)
     r = subprocess.run(
-        [Path(sys.executable).with_name("ruff"), "check", "--no-cache", "--isolated"]
-        + ["--select", rules, "--target-version", "py311", *files],
+        [
+            Path(sys.executable).with_name("ruff"),
+            "check",
+            "--no-cache",
+            "--isolated",
+            "--select",
+            rules,
+            "--target-version",
+            "py311",
+            *files,
+        ],
         capture_output=True,
         text=True,
     )

@@ -284,8 +284,8 @@ def test_validate_and_build_without_verify_import_no_operator(tmp_path):
 
     spec = _spec(tmp_path, OPS)
     code = (
-        "import sys, dagforge; r = dagforge.build([%r], %r, verify=False); assert r.ok; "
+        f"import sys, dagforge; r = dagforge.build([{str(spec)!r}], {str(tmp_path / 'o')!r}, "
+        "verify=False); assert r.ok; "
         "assert not [m for m in sys.modules if m == 'airflow' or m.startswith('airflow.')]"
-        % (str(spec), str(tmp_path / "o"))
     )
     subprocess.run([sys.executable, "-c", code], check=True)

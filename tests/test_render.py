@@ -98,7 +98,7 @@ def test_same_specs_same_bytes(tmp_path):
     a = dagforge.build([ROOT / "specs"], tmp_path / "a", verify=False)
     b = dagforge.build([ROOT / "specs"], tmp_path / "b", verify=False)
     assert a.ok and b.ok
-    for spec_a, spec_b in zip(a.specs, b.specs):
+    for spec_a, spec_b in zip(a.specs, b.specs, strict=True):
         assert spec_a.output.read_bytes() == spec_b.output.read_bytes()
 
 

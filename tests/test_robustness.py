@@ -118,7 +118,7 @@ def test_sigkill_at_a_random_moment_leaves_old_or_new_files(tmp_path, write_spec
         for n in names
     }
     rng = random.Random(20241125)
-    for attempt in range(6):
+    for _ in range(6):
         proc = subprocess.Popen(
             dagforge_exe, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )

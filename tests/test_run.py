@@ -6,6 +6,7 @@ module fixtures), and most runs use one migrated Airflow home (`--use-airflow-ho
 that home's SQLite database itself, independently of dagforge, for try and start times.
 """
 
+import itertools
 import os
 import re
 import sqlite3
@@ -178,7 +179,9 @@ def test_retries_are_real_and_wait_for_retry_delay(failing):
     assert [n for n, _, _ in silent] == [1, 2]
     for tries, delay in ((boom, timedelta(seconds=2)), (silent, timedelta(seconds=1))):
         starts = [start for _, start, _ in tries]
-        assert all(later - earlier >= delay for earlier, later in zip(starts, starts[1:])), starts
+        assert all(later - earlier >= delay for earlier, later in itertools.pairwise(starts)), (
+            starts
+        )
 
 
 def test_a_mail_per_retry_and_per_final_failure_none_when_off(failing):
@@ -235,7 +238,7 @@ def test_example_from_specs_succeeds_in_dependency_order(airflow_home, smtp_serv
         for task in ("check_disk", "purge_scratch", "trim_metadata_db", "done")
     }
     runs = _newest_run(airflow_home, "infra_housekeeping")
-    [(_, start, end)] = runs["check_disk"]
+    [(_, _start, end)] = runs["check_disk"]
     for task in ("purge_scratch", "trim_metadata_db"):
         assert runs[task][0][1] >= end
     assert runs["done"][0][1] >= max(runs["purge_scratch"][0][2], runs["trim_metadata_db"][0][2])

@@ -30,10 +30,10 @@ tasks:
 """
 
 
-def _build(tmp_path, specs: dict, files: dict = {}):
+def _build(tmp_path, specs: dict, files: dict | None = None):
     folder = tmp_path / "specs"
     folder.mkdir()
-    for name, text in {**specs, **files}.items():
+    for name, text in {**specs, **(files or {})}.items():
         (folder / name).write_text(textwrap.dedent(text).lstrip())
     result = dagforge.build([folder], tmp_path / "out", verify=True)
     assert result.ok and result.verified, [d.format() for s in result.specs for d in s.diagnostics]
@@ -43,7 +43,7 @@ def _build(tmp_path, specs: dict, files: dict = {}):
 
 
 def test_settings_params_doc_md_and_interval_timetable(tmp_path):
-    result, bag = _build(tmp_path, {"scale.yaml": SPEC}, {"notes.md": "# Scale\nRead *me*.\n"})
+    _, bag = _build(tmp_path, {"scale.yaml": SPEC}, {"notes.md": "# Scale\nRead *me*.\n"})
     dag = bag.dags["scale"]
     assert timetable_facts(dag.timetable) == (
         "CronDataIntervalTimetable",

@@ -73,7 +73,7 @@ def test_the_two_targets_differ_only_in_imports_the_schedule_line_and_the_hashes
     three = dagforge.build([ROOT / "specs"], tmp_path / "3", verify=False)
     two = dagforge.build([ROOT / "specs"], tmp_path / "2", verify=False, airflow="2")
     assert three.ok and two.ok
-    for a, b in zip(three.specs, two.specs):
+    for a, b in zip(three.specs, two.specs, strict=True):
         changed = [
             d
             for d in difflib.ndiff(a.code.splitlines(), b.code.splitlines())
@@ -171,7 +171,7 @@ def test_names_of_timetables_are_never_taken_by_tasks_or_callables(tmp_path, mon
 
 
 def test_unknown_target_is_refused_by_the_api(tmp_path):
-    with pytest.raises(ValueError, match="Airflow 2 .2.10. or 3"):
+    with pytest.raises(ValueError, match=r"Airflow 2 .2.10. or 3"):
         dagforge.build([ROOT / "specs"], tmp_path, verify=False, airflow="2.11")
 
 

@@ -227,5 +227,5 @@ def test_a_cycle_through_a_group(tmp_path):
           after: {operator: empty, dependencies: [g]}
     """,
     )
-    [(message, hint)] = found.items()
+    [(message, _hint)] = found.items()
     assert "dependency cycle:" in message and "g.x" in message and "after" in message

@@ -76,7 +76,7 @@ def test_all_problems_of_a_spec_at_once(write_spec):
 
 def test_duplicate_dag_id_names_both_files(write_spec):
     a = write_spec("dag_id: same\n" + HEAD + TASK, "a.yaml")
-    b = write_spec("dag_id: same\n" + HEAD + TASK, "b.yaml")
+    write_spec("dag_id: same\n" + HEAD + TASK, "b.yaml")
     result = dagforge.validate([a.parent])
     messages = {
         s.display.rsplit("/", 1)[-1]: [d.message for d in s.diagnostics] for s in result.specs
