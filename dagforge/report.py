@@ -125,7 +125,7 @@ def _once_per_package(result) -> dict[int, int]:
     first, shown = {}, {}
     for spec in result.specs:
         for d in spec.diagnostics:
-            if d.code == "provider-missing":
+            if d.code == Code.PROVIDER_MISSING:
                 key = d.hint  # it names the package
                 if key in first:
                     shown[first[key]] += 1
@@ -137,7 +137,7 @@ def _once_per_package(result) -> dict[int, int]:
 
 def _shown(d: Diagnostic, collapsed: dict[int, int]) -> Diagnostic | None:
     """`d` as a text or github report shows it (see _once_per_package), None to leave it out."""
-    if d.code != "provider-missing":
+    if d.code != Code.PROVIDER_MISSING:
         return d
     if id(d) not in collapsed:
         return None
