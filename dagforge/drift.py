@@ -32,7 +32,7 @@ class DriftKind(StrEnum):
 
 
 KINDS = tuple(DriftKind)
-FIX = "run `dagforge build`"
+FIX = "run `dagforge build` on the same specs, with the same `-o`"
 
 
 @dataclass

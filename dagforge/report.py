@@ -70,7 +70,10 @@ def summary(result, command: str) -> str:
     if command == "check":
         drift = getattr(result, "drift", [])
         if drift:
-            text += f"; {len(drift)} generated file{'s' * (len(drift) != 1)} out of date: run `dagforge build`"
+            files = f"{len(drift)} generated file{'s' * (len(drift) != 1)}"
+            text += (
+                f"; {files} out of date: run `dagforge build` on the same specs, with the same `-o`"
+            )
         elif result.ok and result.specs:
             text += "; every generated file is up to date"
     return text

@@ -206,7 +206,7 @@ def test_orphaned_spec_gone_and_dag_id_renamed(tmp_path, write_spec):
     r = _check(tmp_path)
     assert r.returncode == 1
     assert (
-        "out/a.py: error: out/a.py is orphaned: its spec specs/a.yaml is gone\n  hint: run `dagforge build` (it removes the file)"
+        "out/a.py: error: out/a.py is orphaned: its spec specs/a.yaml is gone\n  hint: run `dagforge build` on the same specs, with the same `-o` (it removes the file)"
         in r.stderr
     )
     assert (

@@ -114,8 +114,8 @@ def test_check_json_and_github_name_each_drifted_file(tmp_path, write_spec):
     r = run_cli("check", "specs", "-o", "out", "--format", "github", cwd=tmp_path)
     assert r.returncode == 1
     assert r.stdout.splitlines() == [
-        "::error file=specs/a.yaml,title=dagforge%3A missing::out/a.py is missing: it is generated from this spec%0Ahint: run `dagforge build`",
-        "::error file=out/b.py,title=dagforge%3A orphaned::out/b.py is orphaned: its spec specs/b.yaml is gone%0Ahint: run `dagforge build` (it removes the file)",
+        "::error file=specs/a.yaml,title=dagforge%3A missing::out/a.py is missing: it is generated from this spec%0Ahint: run `dagforge build` on the same specs, with the same `-o`",
+        "::error file=out/b.py,title=dagforge%3A orphaned::out/b.py is orphaned: its spec specs/b.yaml is gone%0Ahint: run `dagforge build` on the same specs, with the same `-o` (it removes the file)",
     ]
 
 
