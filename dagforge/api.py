@@ -14,15 +14,17 @@ import tempfile
 import threading
 import time
 import traceback
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache, partial
 from pathlib import Path
+from typing import TypedDict, TypeVar
 
 from . import config, defaults, diagram, drift, scaffold, stamp, targets, values, write
-from .diagnostics import Code, Diagnostic, has_errors
+from .diagnostics import Code, Diagnostic, Severity, has_errors
 from .load import (
     DEFAULTS_NAMES,
     Document,
@@ -47,6 +49,28 @@ from .write import OutputError, foreign, orphans, remove_stale, write_atomic
 
 PARALLEL_ABOVE = 8  # more specs than this to build: load, validate, render and format them in a pool of processes
 LOCK_TIMEOUT = 600.0  # seconds to wait for another build of the folder (DAGFORGE_LOCK_TIMEOUT)
+
+# What a build is given: one spec file or folder, or several (see load.find_specs).
+Paths = str | Path | Iterable[str | os.PathLike[str]]
+# progress(stage, done, total), called while a build goes on (see progress.TerminalProgress).
+Progress = Callable[[str, int, int], object]
+T = TypeVar("T")
+R = TypeVar("R", bound="BuildResult")
+
+
+class Prepared(TypedDict, total=False):
+    """What a pool worker found out about a valid spec beyond validating it (see `_prepare`,
+    `_prove`): the SpecResult fields to set, and `notes`, diagnostics to add to it."""
+
+    pipeline: Pipeline
+    notes: list[Diagnostic]
+    code: str
+    output: Path
+    up_to_date: bool
+
+
+# A step a valid spec goes on to in the worker that validated it.
+Then = Callable[[Document], Prepared]
 
 
 @dataclass
@@ -75,7 +99,7 @@ class SpecResult:
         """The lines of the file the diagnostic `d` points into: the spec or a defaults.yaml."""
         return self.source_lines if d.path == self.display else self.inherited_lines.get(d.path, [])
 
-    def run_step(self, step, *args):
+    def run_step(self, step: Callable[..., T], *args: object) -> T | None:
         """Run one step for this spec; an unexpected exception marks the spec, not the whole build."""
         try:
             return step(*args)
@@ -134,7 +158,7 @@ class ExplainResult(BuildResult):
 
 
 def validate(
-    paths=("specs",),
+    paths: Paths = ("specs",),
     airflow: str = targets.DEFAULT,
     import_timeout: float | None = None,
     verify: bool = True,
@@ -145,11 +169,11 @@ def validate(
     `_verify`). Without Airflow, a warning says which checks did not run."""
     from . import verify as verifier
 
-    result, docs = _load_and_check(paths)
+    result, docs = _load_and_check(paths, BuildResult)
     good = [s for s in result.specs if s.ok]
     for spec in good:
         spec.pipeline = spec.run_step(build_model, docs[spec.path])
-    good = [s for s in good if s.ok and _needs_code_check(s.pipeline)]
+    good = [s for s in good if s.ok and s.pipeline and _needs_code_check(s.pipeline)]
     if not verify or not good:
         return result
     if not verifier.airflow_installed():
@@ -180,11 +204,11 @@ def _needs_code_check(p: Pipeline) -> bool:
 
 
 def build(
-    paths=("specs",),
-    output="generated_dags",
+    paths: Paths = ("specs",),
+    output: str | os.PathLike[str] = "generated_dags",
     verify: bool | None = None,
     force: bool = False,
-    progress=None,
+    progress: Progress | None = None,
     airflow: str = targets.DEFAULT,
     import_timeout: float | None = None,
 ) -> BuildResult:
@@ -206,12 +230,13 @@ def build(
     except OutputError as e:
         return BuildResult(problems=[_environment(str(e))])
     target = targets.target(airflow)
-    progress = progress or (lambda stage, done, total: None)
+    tell: Progress = progress or (lambda stage, done, total: None)
     # Each spec goes on from validation to its generated file in the same worker: one pass, no barrier.
     result, docs = _load_and_check(
         paths,
+        BuildResult,
         then=partial(_prepare, airflow=target.airflow, out=out, force=force),
-        progress=progress,
+        progress=tell,
     )
     good = [
         s for s in result.specs if s.ok and not s.up_to_date
@@ -224,7 +249,7 @@ def build(
     elif not verify:
         result.not_verified = "--no-verify"
     if verify and good:
-        progress("verifying with Airflow's DagBag", 0, len(good))  # Airflow starts up first
+        tell("verifying with Airflow's DagBag", 0, len(good))  # Airflow starts up first
         try:
             _verify(
                 good,
@@ -233,9 +258,7 @@ def build(
                 import_timeout,
                 out=out,
                 verify_required=verify_required,
-                progress=lambda done, total: progress(
-                    "verifying with Airflow's DagBag", done, total
-                ),
+                progress=lambda done, total: tell("verifying with Airflow's DagBag", done, total),
             )
         except verifier.AirflowVersionMismatch as e:
             result.not_verified = str(e)
@@ -256,7 +279,7 @@ def build(
         timeout = float(os.environ.get("DAGFORGE_LOCK_TIMEOUT", LOCK_TIMEOUT))
         try:
             with write.locked(out, timeout, partial(_waiting, out)):
-                _write(result, good, docs, out, paths, progress)
+                _write(result, good, docs, out, paths, tell)
         except OutputError as e:
             result.problems.append(_environment(str(e)))
     return result
@@ -275,10 +298,19 @@ def _environment(message: str) -> Diagnostic:
     return Diagnostic("dagforge", 0, 0, message, code=Code.ENVIRONMENT)
 
 
-def _write(result: BuildResult, good: list[SpecResult], docs, out: Path, paths, progress) -> None:
+def _write(
+    result: BuildResult,
+    good: list[SpecResult],
+    docs: dict[Path, Document],
+    out: Path,
+    paths: Paths,
+    progress: Progress,
+) -> None:
     """Write the files of `good` and remove the orphans, holding the output folder's lock: another
     build's remove_stale must not see this one's temporary files (nor this one's the other's)."""
     for i, spec in enumerate(good):
+        # _prepare gave every spec in `good` its model and code
+        assert spec.pipeline is not None and spec.code is not None
         file = out / f"{spec.pipeline.dag_id}.py"
         if spec.ok and foreign(file):
             spec.diagnostics.append(_foreign(docs[spec.path], file))
@@ -313,14 +345,18 @@ def _foreign(doc: Document, file: Path) -> Diagnostic:
     )
 
 
-def _scope(paths) -> list[Path]:
+def _scope(paths: Paths) -> list[Path]:
     """The files and folders a build was given, resolved (a defaults.yaml stands for its folder, as
     in find_specs): only a generated file whose spec lies in them can be an orphan."""
     given = [Path(p).resolve() for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
     return [p.parent if p.name in DEFAULTS_NAMES and p.is_file() else p for p in given]
 
 
-def check(paths=("specs",), output="generated_dags", airflow: str = targets.DEFAULT) -> CheckResult:
+def check(
+    paths: Paths = ("specs",),
+    output: str | os.PathLike[str] = "generated_dags",
+    airflow: str = targets.DEFAULT,
+) -> CheckResult:
     """Compare `output` with what `build --airflow AIRFLOW` would write there: stale, hand-edited,
     missing and orphaned files (see drift.py). Every valid spec's file is rendered again and
     compared byte for byte: the header's hashes prove nothing, anyone can recompute them. Writes
@@ -348,7 +384,7 @@ def check(paths=("specs",), output="generated_dags", airflow: str = targets.DEFA
     return result
 
 
-def graph(spec, format: str = "mermaid") -> GraphResult:
+def graph(spec: str | os.PathLike[str], format: str = "mermaid") -> GraphResult:
     """The task graph of one spec as Mermaid or DOT text, or as SVG text or PNG bytes through Graphviz."""
     result, p = _load_one_spec(spec, GraphResult)
     if p is not None:
@@ -366,7 +402,7 @@ def graph(spec, format: str = "mermaid") -> GraphResult:
     return result
 
 
-def explain(spec, after: datetime | None = None) -> ExplainResult:
+def explain(spec: str | os.PathLike[str], after: datetime | None = None) -> ExplainResult:
     """One spec in plain words: schedule, next runs after `after` (default: now), task policies, order."""
     result, p = _load_one_spec(spec, ExplainResult)
     if p is not None:
@@ -378,7 +414,7 @@ def explain(spec, after: datetime | None = None) -> ExplainResult:
     return result
 
 
-def new(name: str, template: str = "etl", folder="specs") -> Path:
+def new(name: str, template: str = "etl", folder: str | Path = "specs") -> Path:
     """Write a commented starter spec `folder/name.yaml`; raises scaffold.ScaffoldError, never overwrites."""
     return scaffold.new_spec(name, template, folder)
 
@@ -388,7 +424,7 @@ def schema() -> str:
     return schema_path().read_text("utf-8")
 
 
-def _load_one_spec(spec, kind) -> tuple[BuildResult, Pipeline | None]:
+def _load_one_spec(spec: str | os.PathLike[str], kind: type[R]) -> tuple[R, Pipeline | None]:
     """Load, validate and model exactly one spec file."""
     result, docs = _load_and_check([spec], kind)
     if not result.problems and len(result.specs) != 1:
@@ -417,7 +453,7 @@ def _pipeline(doc: Document, airflow: str, out: Path) -> Pipeline:
     return p
 
 
-def _prepare(doc: Document, airflow: str, out: Path, force: bool) -> dict:
+def _prepare(doc: Document, airflow: str, out: Path, force: bool) -> Prepared:
     """For a valid spec, the SpecResult fields of its generated file: its model, the notes for the
     target, and its code; up_to_date when the file in `out` already is that code byte for byte (and
     not `force`). Its header's hashes do not decide that: anyone can recompute them after an edit."""
@@ -431,7 +467,7 @@ def _prepare(doc: Document, airflow: str, out: Path, force: bool) -> dict:
     return {"pipeline": p, "notes": notes, "code": code}
 
 
-def _prove(doc: Document, airflow: str, out: Path) -> dict:
+def _prove(doc: Document, airflow: str, out: Path) -> Prepared:
     """For a valid spec (in a pool worker), the SpecResult fields of its generated file in `out`:
     up_to_date when the file is byte for byte what build writes now, proven by rendering it again;
     else the model and what build would write, for drift.compare."""
@@ -475,7 +511,7 @@ def _start_worker(parent: int) -> None:
     gc.freeze()
     gc.disable()
 
-    def watch():
+    def watch() -> None:
         while os.getppid() == parent:
             time.sleep(0.2)
         os._exit(1)
@@ -483,7 +519,7 @@ def _start_worker(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _one_in_worker(path: Path, then=None):
+def _one_in_worker(path: Path, then: Then | None = None) -> Outcome:
     try:
         return _load_and_validate_one(path, then)
     finally:
@@ -504,8 +540,8 @@ def _cpus() -> int:
 
 
 def _load_and_check(
-    paths, kind=BuildResult, then=None, progress=None
-) -> tuple[BuildResult, dict[Path, Document]]:
+    paths: Paths, kind: type[R], then: Then | None = None, progress: Progress | None = None
+) -> tuple[R, dict[Path, Document]]:
     """Load and validate every spec under `paths` (in a pool of processes when there are many).
 
     With `then` (see `_prepare`, `_prove`), each valid spec goes on to it in the same process; what
@@ -539,12 +575,14 @@ def _load_and_check(
     return result, docs
 
 
-def _specs_beside(docs: dict[Path, Document]):
+def _specs_beside(
+    docs: dict[Path, Document],
+) -> Callable[[str | None], dict[str, Document] | Document | None]:
     """A lookup dag_id -> Document over the specs in the folders of `docs` that the build did not
     name (a hook that validates only the changed specs still knows the others). Loads them on first use."""
     found: dict[str, Document] | None = None
 
-    def lookup(dag_id: str | None) -> Document | None:
+    def lookup(dag_id: str | None) -> dict[str, Document] | Document | None:
         """The spec of `dag_id`; with None, a mapping of all of them (for did-you-mean hints)."""
         nonlocal found
         if found is None:
@@ -564,10 +602,11 @@ def _specs_beside(docs: dict[Path, Document]):
 
 
 def _load_and_validate(
-    specs: list[SpecResult], then=None, progress=None
-) -> tuple[dict[Path, Document], dict[Path, dict]]:
+    specs: list[SpecResult], then: Then | None = None, progress: Progress | None = None
+) -> tuple[dict[Path, Document], dict[Path, Prepared]]:
     """The documents of `specs` that loaded, and what `then` returned for the valid ones."""
-    docs, prepared = {}, {}
+    docs: dict[Path, Document] = {}
+    prepared: dict[Path, Prepared] = {}
     workers = _workers(len(specs))
     pool = _pool(workers) if workers > 1 else None
     paths = [s.path for s in specs]
@@ -578,7 +617,7 @@ def _load_and_validate(
     )
     with pool or nullcontext():
         for i, (spec, (doc, diagnostics, lines, error, then_gave, inherited)) in enumerate(
-            zip(specs, outcomes)
+            zip(specs, outcomes, strict=True)  # one outcome per spec, in order
         ):
             spec.diagnostics, spec.source_lines, spec.internal_error = diagnostics, lines, error
             spec.inherited_lines = inherited
@@ -597,9 +636,13 @@ def _shared_defaults(path: Path, mtime_ns: int) -> defaults.Defaults:
     return defaults.read(path, validate_defaults)
 
 
-def _load_and_validate_one(
-    path: Path, then=None
-) -> tuple[Document | None, list[Diagnostic], list[str], str | None, dict | None, dict]:
+# What loading and validating one spec gave (see _load_and_validate_one).
+Outcome = tuple[
+    Document | None, list[Diagnostic], list[str], str | None, Prepared | None, dict[str, list[str]]
+]
+
+
+def _load_and_validate_one(path: Path, then: Then | None = None) -> Outcome:
     """(the document or None, its diagnostics, its lines, an internal error's traceback or None,
     what `then` returned for a valid spec or None, the lines of each defaults.yaml that has a
     problem, by its display path)."""
@@ -646,7 +689,7 @@ def _target_notes(p: Pipeline, doc: Document, target: targets.Target) -> list[Di
             "a cron schedule means the same on both versions",
             code=Code.TARGET,
         )
-        return [replace(note, severity="warning")]
+        return [replace(note, severity=Severity.WARNING)]
     return []
 
 
@@ -657,7 +700,7 @@ def _verify(
     timeout: float | None = None,
     out: Path | None = None,
     verify_required: bool = False,
-    progress=None,
+    progress: Callable[[int, int], object] | None = None,
 ) -> None:
     """Check `specs` in the verification child: their operator classes and callables and, with
     `out` (the folder the files go to), their generated files, loaded in Airflow's DagBag. Sets each
@@ -668,18 +711,22 @@ def _verify(
     if timeout is None:
         timeout = config.import_timeout()
     with tempfile.TemporaryDirectory(prefix="dagforge-stage-") as stage:
-        staged = {}
+        staged: dict[Path, SpecResult] = {}
+        models: dict[Path, Pipeline] = {}  # the same keys
         for spec in specs:
+            # validate and build model every spec they verify (build in _prepare, with its code)
+            assert spec.pipeline is not None
             if out is None:  # validate: the child only checks; the key only names the spec
-                staged[spec.path] = spec
+                staged[spec.path], models[spec.path] = spec, spec.pipeline
                 continue
+            assert spec.code is not None
             f = Path(stage, f"{spec.pipeline.dag_id}.py")
             f.write_text(spec.code, encoding="utf-8")
-            staged[f] = spec
+            staged[f], models[f] = spec, spec.pipeline
         # Where Airflow would import the user's modules from: the dags folder and the working folder.
         try:
             found = verify(
-                {f: s.pipeline for f, s in staged.items()},
+                models,
                 sys_path=[out.resolve(), Path.cwd()] if out else [Path.cwd()],
                 airflow=target.airflow,
                 timeout=timeout,
@@ -695,7 +742,8 @@ def _verify(
             return
         for f, findings in found.findings.items():
             spec, doc = staged[f], docs[staged[f].path]
-            where = {t.task_id: t.where for t in spec.pipeline.tasks}
+            # each task's path in the spec (a finding with no task_id is about the whole file)
+            where: dict[str | None, tuple] = {t.task_id: t.where for t in models[f].tasks}
             lines_named = {d.line for d in spec.diagnostics if d.code == Code.PROVIDER_MISSING}
             for finding in findings:
                 path = where.get(finding.task_id, ()) + (
@@ -705,10 +753,10 @@ def _verify(
                     if finding.key
                     else ()
                 )
-                severity, hint = finding.severity, finding.hint
+                severity, hint = Severity(finding.severity), finding.hint
                 if severity == "warning" and finding.unverified and verify_required:
                     # --verify: a file is written verified or not at all
-                    severity = "error"
+                    severity = Severity.ERROR
                     hint += "; or build without --verify to write the file unverified"
                 elif severity == "warning" and doc.where(path)[0] in lines_named:
                     continue  # validate already named the package to install

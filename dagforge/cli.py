@@ -13,13 +13,17 @@ import os
 import signal
 import sys
 import traceback
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from types import FrameType
 
 from . import diagram, scaffold
+from .api import GraphResult
 from .diagnostics import visible
 from .report import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, EXIT_USAGE, FORMATS, emit
+from .run import TaskRun
 from .targets import TARGETS
 
 
@@ -35,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def paths(p):
+    def paths(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--debug", action="store_true", help="show the traceback of an internal error"
         )
@@ -53,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
             help="text (default), json (one document on stdout) or github (GitHub Actions annotations)",
         )
 
-    def output(p):
+    def output(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "-o",
             "--output",
@@ -216,7 +220,13 @@ def _unknown_command(parser: argparse.ArgumentParser, argv: list[str]) -> None:
 class _Version(argparse.Action):
     """--version, reading the version only when asked for (see version.py)."""
 
-    def __call__(self, parser, namespace, values, option_string=None):
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
         from .version import version
 
         parser.exit(message=f"dagforge {version()}\n")
@@ -239,7 +249,7 @@ def _conf(text: str) -> dict:
     return value
 
 
-def _timeout(text: str):
+def _timeout(text: str) -> timedelta:
     from .values import DURATION_HINT, parse_duration
 
     try:
@@ -258,7 +268,7 @@ def _moment(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     _unknown_command(parser, sys.argv[1:] if argv is None else list(argv))
     args = parser.parse_args(argv)
@@ -281,7 +291,7 @@ def main(argv=None) -> int:
         return EXIT_INTERNAL
 
 
-def _run(args) -> int:
+def _run(args: argparse.Namespace) -> int:
     import dagforge
 
     if args.command == "run":
@@ -339,7 +349,7 @@ def _run(args) -> int:
     )
 
 
-def _graph(result, args) -> int:
+def _graph(result: GraphResult, args: argparse.Namespace) -> int:
     if result.picture is None:
         return emit(result, "graph", debug=args.debug)
     picture = result.picture
@@ -362,7 +372,7 @@ def _graph(result, args) -> int:
     return EXIT_OK
 
 
-def _new(args) -> int:
+def _new(args: argparse.Namespace) -> int:
     import dagforge
 
     try:
@@ -396,12 +406,12 @@ class Stopped(BaseException):
 
 
 @contextmanager
-def _signals_unwind():
+def _signals_unwind() -> Iterator[None]:
     """SIGINT, SIGTERM and SIGHUP raise KeyboardInterrupt or Stopped, the first one only: a second
     Ctrl-C while the first one's cleanup runs must not cut that cleanup short."""
-    caught = []
+    caught: list[int] = []
 
-    def handler(signum, frame):
+    def handler(signum: int, frame: FrameType | None) -> None:
         if not caught:
             caught.append(signum)
             raise KeyboardInterrupt if signum == signal.SIGINT else Stopped(signum)
@@ -415,10 +425,10 @@ def _signals_unwind():
             signal.signal(signum, previous)
 
 
-def _run_spec(args) -> int:
+def _run_spec(args: argparse.Namespace) -> int:
     from .run import AirflowError, UsageError, run_spec
 
-    def progress(message):
+    def progress(message: str) -> None:
         if not os.environ.get("AIRFLOW_CONN_SMTP_DEFAULT"):
             print(
                 "dagforge: AIRFLOW_CONN_SMTP_DEFAULT is not set: this run sends no mail"
@@ -452,6 +462,7 @@ def _run_spec(args) -> int:
     if result.timed_out:
         from .describe import duration_words
 
+        assert result.timeout is not None  # a run times out only under a limit (see run._run)
         if result.tasks:
             print(_table(result.tasks))
         limit = "--timeout" if args.timeout else "the spec's dagrun_timeout + 1m; see --timeout"
@@ -484,7 +495,7 @@ def _run_spec(args) -> int:
     return EXIT_OK if result.ok else EXIT_INVALID
 
 
-def _table(tasks) -> str:
+def _table(tasks: list[TaskRun]) -> str:
     rows = [("task", "state", "tries", "duration")]
     rows += [
         (
@@ -502,7 +513,7 @@ def _table(tasks) -> str:
     )
 
 
-def _indent(lines) -> str:
+def _indent(lines: Iterable[str]) -> str:
     return "\n".join(f"  {visible(line)}" for line in lines)
 
 

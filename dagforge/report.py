@@ -15,7 +15,9 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import replace
+from typing import TextIO
 
+from .api import BuildResult, SpecResult
 from .diagnostics import Code, Diagnostic, visible
 from .version import version
 
@@ -24,9 +26,9 @@ FORMATS = ("text", "json", "github")
 _VERBS = {"build": "built", "validate": "valid", "check": "checked"}
 
 
-def findings(result) -> list[tuple[Diagnostic, list[str]]]:
+def findings(result: BuildResult) -> list[tuple[Diagnostic, list[str]]]:
     """Every diagnostic of a result, each with the lines of the file it points into."""
-    found = [(d, []) for d in result.problems]
+    found: list[tuple[Diagnostic, list[str]]] = [(d, []) for d in result.problems]
     for spec in result.specs:
         found += [(d, spec.lines_of(d)) for d in spec.diagnostics]
         if spec.internal_error:
@@ -47,7 +49,7 @@ def findings(result) -> list[tuple[Diagnostic, list[str]]]:
     return found
 
 
-def exit_code(result) -> int:
+def exit_code(result: BuildResult) -> int:
     if any(s.internal_error for s in result.specs):
         return EXIT_INTERNAL
     if result.problems or not result.specs:
@@ -55,7 +57,7 @@ def exit_code(result) -> int:
     return EXIT_OK if result.ok else EXIT_INVALID
 
 
-def summary(result, command: str) -> str:
+def summary(result: BuildResult, command: str) -> str:
     """The closing line of a validate, build or check ("" for the commands about one spec, when
     no spec was found: the problem or "no spec files" says it, and when the output folder could
     not be written: its one error line says it all)."""
@@ -82,7 +84,7 @@ def summary(result, command: str) -> str:
 LISTED = 3  # files named in a summary line; the others are counted
 
 
-def _build_summary(result) -> str:
+def _build_summary(result: BuildResult) -> str:
     """What a build did, counted: `2 built, 1 already up to date, 0 invalid`, then what of what it
     wrote was verified (`; 2 verified with Airflow's DagBag`, `; not verified (--no-verify)`,
     `; 1 verified, 1 not: churn.py (...)`)."""
@@ -107,12 +109,13 @@ def _build_summary(result) -> str:
     named = ", ".join(
         f"{s.output.name} ({s.unverified})" if s.unverified else s.output.name
         for s in others[:LISTED]
+        if s.output  # always: `built` holds only the specs whose file was written
     )
     more = f" and {len(others) - LISTED} more" if len(others) > LISTED else ""
     return text + f"; {len(verified)} verified, {len(others)} not: {named}{more}"
 
 
-def counts(result) -> dict:
+def counts(result: BuildResult) -> dict[str, int]:
     """The counts of a build's summary, for --format json."""
     return {
         "built": len(result.built),
@@ -122,10 +125,11 @@ def counts(result) -> dict:
     }
 
 
-def _once_per_package(result) -> dict[int, int]:
+def _once_per_package(result: BuildResult) -> dict[int, int]:
     """The provider-missing warnings a text or github report shows: the first of each package, with
     how many more tasks need it (by id of the diagnostic); the others are left out."""
-    first, shown = {}, {}
+    first: dict[str, int] = {}  # package -> id of its first diagnostic
+    shown: dict[int, int] = {}
     for spec in result.specs:
         for d in spec.diagnostics:
             if d.code == Code.PROVIDER_MISSING:
@@ -151,13 +155,13 @@ def _shown(d: Diagnostic, collapsed: dict[int, int]) -> Diagnostic | None:
 
 
 def emit(
-    result,
+    result: BuildResult,
     command: str,
     fmt: str = "text",
     debug: bool = False,
     diff: bool = False,
-    out=None,
-    err=None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
     verbose: bool = False,
 ) -> int:
     """Print a result in `fmt`; returns the exit code. `verbose`: name each file a build wrote."""
@@ -169,9 +173,9 @@ def emit(
     if fmt == "github":
         collapsed = _once_per_package(result)
         for d, _ in findings(result):
-            d = _shown(d, collapsed)
-            if d is not None:
-                print(github_command(d), file=out)
+            shown = _shown(d, collapsed)
+            if shown is not None:
+                print(github_command(shown), file=out)
         for warning in getattr(result, "warnings", []):
             print(f"::warning title=dagforge::{_escape(visible(warning))}", file=out)
         if debug:
@@ -190,16 +194,23 @@ def emit(
     return code
 
 
-def _text(result, command, debug, out, err, verbose=False) -> None:
+def _text(
+    result: BuildResult,
+    command: str,
+    debug: bool,
+    out: TextIO,
+    err: TextIO,
+    verbose: bool = False,
+) -> None:
     """Compiler-style lines; every value in them is escaped (see diagnostics.visible)."""
     for problem in result.problems:
         print(problem.format(), file=err)
     collapsed = _once_per_package(result)
     for spec in result.specs:
         for d in spec.diagnostics:  # a defaults.yaml's problem points into that file, not the spec
-            d = _shown(d, collapsed)
-            if d is not None:
-                print(d.format(spec.lines_of(d)), file=err)
+            shown = _shown(d, collapsed)
+            if shown is not None:
+                print(shown.format(spec.lines_of(shown)), file=err)
         if spec.internal_error:
             if debug:
                 print(_traceback(spec.internal_error), file=err)
@@ -228,9 +239,9 @@ def _traceback(text: str) -> str:
     return "\n".join(visible(line) for line in text.rstrip().split("\n"))
 
 
-def document(result, command: str, code: int) -> dict:
+def document(result: BuildResult, command: str, code: int) -> dict[str, object]:
     """The JSON document of a result."""
-    doc = {
+    doc: dict[str, object] = {
         "dagforge": version(),
         "command": command,
         "ok": code == EXIT_OK,
@@ -247,12 +258,13 @@ def document(result, command: str, code: int) -> dict:
         doc["removed"] = [p.as_posix() for p in result.removed]
     if command == "check":
         doc["drift"] = [
-            {"kind": d.kind, "output": d.output.as_posix(), "spec": d.spec} for d in result.drift
+            {"kind": d.kind, "output": d.output.as_posix(), "spec": d.spec}
+            for d in getattr(result, "drift", [])
         ]
     return doc
 
 
-def diagnostic_json(d: Diagnostic) -> dict:
+def diagnostic_json(d: Diagnostic) -> dict[str, object]:
     return {
         "file": d.path,
         "line": d.line,
@@ -264,7 +276,7 @@ def diagnostic_json(d: Diagnostic) -> dict:
     }
 
 
-def _spec_json(spec, command: str) -> dict:
+def _spec_json(spec: SpecResult, command: str) -> dict[str, object]:
     if spec.internal_error:
         status = "internal-error"
     elif not spec.ok:
@@ -273,7 +285,7 @@ def _spec_json(spec, command: str) -> dict:
         status = "up-to-date" if spec.up_to_date else ("written" if spec.output else "not-written")
     else:
         status = "valid"
-    found = {
+    found: dict[str, object] = {
         "spec": spec.display,
         "dag_id": spec.pipeline.dag_id if spec.pipeline else None,
         "status": status,
@@ -286,7 +298,7 @@ def _spec_json(spec, command: str) -> dict:
 
 def github_command(d: Diagnostic) -> str:
     """A GitHub Actions workflow command that annotates the diagnostic's file and line."""
-    props = {"file": visible(d.path)}
+    props: dict[str, object] = {"file": visible(d.path)}
     if d.line:
         props.update(line=d.line, col=d.column)
     props["title"] = f"dagforge: {d.code}"

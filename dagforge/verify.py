@@ -20,16 +20,18 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from . import targets, values
 from .config import DEFAULT_IMPORT_TIMEOUT
 from .diagnostics import did_you_mean
-from .model import CodeRef, Moment, Output, Pipeline, passed_settings
+from .model import CodeRef, Moment, Output, Pipeline, Task, passed_settings
 from .operators import package_of
 
 
@@ -48,19 +50,20 @@ def airflow_installed() -> bool:
     return importlib.util.find_spec("airflow") is not None
 
 
-def expectations(p: Pipeline, airflow=targets.DEFAULT) -> dict:
+def expectations(p: Pipeline, airflow: str = targets.DEFAULT) -> dict[str, object]:
     """What the loaded DAG must show on Airflow `airflow`, as JSON-able data."""
     target = targets.target(airflow)
     cls = target.timetable(p)
+    schedule: dict[str, object]
     if p.schedule_kind == values.ScheduleKind.ASSETS:
         schedule = {"timetable": target.asset_timetable, "assets": _condition(p.schedule)}
     elif cls is None:
-        none = {"@once": "OnceTimetable", "@continuous": "ContinuousTimetable"}
+        none: dict[object, str] = {"@once": "OnceTimetable", "@continuous": "ContinuousTimetable"}
         schedule = {"timetable": none.get(p.schedule, "NullTimetable")}
-    elif cls == target.duration:
+    elif isinstance(p.schedule, timedelta):  # cls is target.duration: the model's durations
         schedule = {"timetable": cls[1], "seconds": p.schedule.total_seconds()}
     else:
-        expression = values.PRESET_CRON.get(p.schedule, p.schedule)
+        expression = values.PRESET_CRON.get(str(p.schedule), p.schedule)  # a cron-like text
         schedule = {"timetable": cls[1], "expression": expression, "timezone": p.timezone}
     return {
         "dag_id": p.dag_id,
@@ -106,21 +109,23 @@ def expectations(p: Pipeline, airflow=targets.DEFAULT) -> dict:
     }
 
 
-def _condition(condition):
+def _condition(condition: object) -> object:
     """An asset schedule in one shape: a name, or {"any"|"all": [...]} (a list means all)."""
     if isinstance(condition, str):
         return condition
     if isinstance(condition, list):
         return {"all": [_condition(c) for c in condition]}
+    if not isinstance(condition, dict):  # validate lets no other shape through
+        raise TypeError(f"not an asset condition: {condition!r}")
     [(kind, items)] = condition.items()
     return {kind: [_condition(c) for c in items]}
 
 
-def _check_request(t, target: targets.Target) -> dict:
+def _check_request(t: Task, target: targets.Target) -> dict[str, object]:
     """What the child checks of a task before loading its file: the operator class's signature against
     the arguments given, and a python_callable against op_args/op_kwargs."""
     module, name = target.home(t.operator.module, t.operator.name)
-    check = {
+    check: dict[str, object] = {
         "class": f"{module}.{name}",
         "arguments": sorted([*t.arguments, *t.expand]),
         "given": t.operator_given or f"{module}.{name}",
@@ -142,7 +147,9 @@ def _check_request(t, target: targets.Target) -> dict:
 _SKIP = object()
 
 
-def _jsonable(value):
+def _jsonable(value: object) -> object:
+    """`value` as JSON data (durations, code references as tagged objects); _SKIP for what JSON
+    cannot hold (NaN, infinity), and for a container with such a value in it."""
     if isinstance(value, timedelta):
         return {"$seconds": value.total_seconds()}
     if isinstance(value, CodeRef):
@@ -153,8 +160,8 @@ def _jsonable(value):
         items = [_jsonable(v) for v in value]
         return _SKIP if _SKIP in items else items
     if isinstance(value, dict):
-        items = {k: _jsonable(v) for k, v in value.items()}
-        return _SKIP if _SKIP in items.values() else items
+        mapping = {k: _jsonable(v) for k, v in value.items()}
+        return _SKIP if _SKIP in mapping.values() else mapping
     return value
 
 
@@ -162,16 +169,16 @@ def _instant(m: Moment) -> str:
     return m.local.replace(tzinfo=ZoneInfo(m.timezone)).isoformat()
 
 
-def _seconds(d: timedelta | None):
+def _seconds(d: timedelta | None) -> float | None:
     return None if d is None else d.total_seconds()
 
 
-class Verified(dict):
+class Verified(dict[Path, list[str]]):
     """Path -> the problems found in the loaded DAG (an empty list: verified). `findings` holds, per
     path, what the checks before loading found, located at a task's key: the operator's signature
     (unknown or missing arguments), the python_callable, a package that is not installed."""
 
-    def __init__(self, problems: dict, findings: dict):
+    def __init__(self, problems: dict[Path, list[str]], findings: dict[Path, list[Finding]]):
         super().__init__(problems)
         self.findings = findings
 
@@ -179,9 +186,8 @@ class Verified(dict):
 @dataclass(frozen=True)
 class Finding:
     task_id: str | None  # None: the whole file (its load)
-    key: (
-        str | list | None
-    )  # the task's key (or a path into it) the finding is about; None: the task itself
+    # the task's key (or a path into it) the finding is about; None: the task itself
+    key: str | list[str] | None
     message: str
     hint: str
     severity: str  # "error", or "warning" when something could not be checked here
@@ -191,12 +197,12 @@ class Finding:
 
 def verify(
     files: dict[Path, Pipeline],
-    sys_path: list[str] = (),
-    airflow=targets.DEFAULT,
+    sys_path: Sequence[str | os.PathLike[str]] = (),
+    airflow: str = targets.DEFAULT,
     timeout: float = DEFAULT_IMPORT_TIMEOUT,
     load: bool = True,
-    near: list[str] = (),
-    progress=None,
+    near: Sequence[str | os.PathLike[str]] = (),
+    progress: Callable[[int, int], object] | None = None,
 ) -> Verified:
     """Check and load every file in a child process; the problems found per file (an empty list:
     verified), with the located findings of the checks before loading in `.findings`.
@@ -214,24 +220,28 @@ def verify(
     version than `airflow`: Airflow 3 loading Airflow 2 code (or the reverse) proves nothing.
     """
     target = targets.target(airflow)
+    # module (or file) -> what importing (loading) it did to an earlier child (see _what_happened)
+    broken: dict[str, dict[str, object]] = {}
     request = {
         "airflow": target.airflow,
         "files": {str(f): expectations(p, target.airflow) for f, p in files.items()},
         "sys_path": [str(s) for s in sys_path],
         "load": load,
         "near": [str(s) for s in near],
-        "broken": {},  # module (or file) -> what importing (loading) it did to an earlier child
+        "broken": broken,
     }
     with tempfile.TemporaryDirectory(prefix="dagforge-verify-") as tmp:
         while True:
-            found, step, reason = _run_child(Path(tmp), request, timeout, progress)
-            if found is not None:
+            ran = _run_child(Path(tmp), request, timeout, progress)
+            if isinstance(ran, dict):
+                found = ran
                 break
+            step, reason = ran
             # Each round takes one more module or file out: the rounds end.
             key = step.get("module") or step["file"]
-            if key in request["broken"]:
+            if key in broken:
                 raise RuntimeError(f"the Airflow verification process ended twice at {key}")
-            request["broken"][key] = reason
+            broken[key] = reason
     if found["airflow_version"].split(".")[0] != target.airflow:
         raise AirflowVersionMismatch(found["airflow_version"], target)
     findings = {
@@ -245,9 +255,14 @@ def verify(
 STARTUP_TIMEOUT = 120.0
 
 
-def _run_child(tmp: Path, request: dict, timeout: float, progress=None):
-    """Run the child once: (its answer, None, None), or, when the user's code it was running (a
-    step, see `_step`) ended it or ran longer than `timeout`, (None, that step, what happened)."""
+def _run_child(
+    tmp: Path,
+    request: dict[str, object],
+    timeout: float,
+    progress: Callable[[int, int], object] | None = None,
+) -> dict[str, Any] | tuple[dict[str, Any], dict[str, object]]:
+    """Run the child once: its answer, or, when the user's code it was running (a step, see
+    `_step`) ended it or ran longer than `timeout`, (that step, what happened)."""
     answer, steps, output = tmp / "answer.json", tmp / "steps", tmp / "output"
     answer.unlink(missing_ok=True)
     steps.write_text("")
@@ -273,7 +288,7 @@ def _run_child(tmp: Path, request: dict, timeout: float, progress=None):
         finally:
             _end(proc)
         if step is not None and (overran or proc.returncode != 0 or not answer.exists()):
-            return None, step, _what_happened(proc.returncode, overran)
+            return step, _what_happened(proc.returncode, overran)
         if overran:
             raise RuntimeError(
                 f"the Airflow verification process made no progress in {overran:g} s"
@@ -282,12 +297,16 @@ def _run_child(tmp: Path, request: dict, timeout: float, progress=None):
             out.seek(0)
             tail = out.read().strip().splitlines()[-5:]
             raise RuntimeError("the Airflow verification process failed:\n" + "\n".join(tail))
-    return json.loads(answer.read_text()), None, None
+    answer_json: dict[str, Any] = json.loads(answer.read_text())
+    return answer_json
 
 
 def _watch(
-    proc: subprocess.Popen, steps: Path, timeout: float, progress=None
-) -> tuple[dict | None, float]:
+    proc: subprocess.Popen[bytes],
+    steps: Path,
+    timeout: float,
+    progress: Callable[[int, int], object] | None = None,
+) -> tuple[dict[str, Any] | None, float]:
     """Wait for the child to end, or stop waiting when one step of it takes longer than `timeout`
     (Airflow's start-up, before the first step, longer than STARTUP_TIMEOUT); pass the child's
     progress lines to `progress(done, total)`.
@@ -317,7 +336,7 @@ def _watch(
             return step, limit
 
 
-def _end(proc: subprocess.Popen) -> None:
+def _end(proc: subprocess.Popen[bytes]) -> None:
     """End the child, if it still runs, and what it started (its process group)."""
     if proc.poll() is None:
         try:
@@ -327,7 +346,7 @@ def _end(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def _what_happened(returncode: int | None, overran: float) -> dict:
+def _what_happened(returncode: int, overran: float) -> dict[str, object]:
     """What the user's code did to the child, as words after "importing 'module'"; `timeout` set
     when it ran longer than that."""
     if overran:
@@ -342,13 +361,14 @@ def _what_happened(returncode: int | None, overran: float) -> dict:
 # ---- the child process -------------------------------------------------------------------------
 
 
-_steps = None  # in the child: the file the parent reads to know which of the user's code runs
+# in the child: the file the parent reads to know which of the user's code runs
+_steps: TextIO | None = None
 _near: list[str] = []  # in the child: folders of the specs, for did-you-mean on a missing module
 _loading = True  # in the child: whether it loads the files (build) or only checks (validate)
 
 
 @contextmanager
-def _step(**step):
+def _step(**step: str) -> Iterator[None]:
     """Mark the user's code run inside (`module=` an import, `file=` a DagBag load): the parent
     ends the child when it takes longer than the timeout, and blames it if the child ends there."""
     _mark(step)
@@ -358,7 +378,7 @@ def _step(**step):
         _mark({})
 
 
-def _mark(step: dict) -> None:
+def _mark(step: Mapping[str, object]) -> None:
     if _steps is not None:
         _steps.write(json.dumps(step) + "\n")
         _steps.flush()
@@ -371,7 +391,9 @@ def _child(request_path: str, answer_path: str) -> None:
     sys.path[:0] = request["sys_path"]
     import airflow
 
-    answer = {"airflow_version": airflow.__version__, "files": {}, "findings": {}}
+    problems_of: dict[str, list[str]] = {}  # file -> the problems of its loaded DAG
+    findings_of: dict[str, list[dict[str, object]]] = {}  # file -> its Findings, as JSON
+    answer = {"airflow_version": airflow.__version__, "files": problems_of, "findings": findings_of}
     installed = targets.TARGETS.get(airflow.__version__.split(".")[0])
     if installed is None or installed.airflow != request["airflow"]:
         Path(answer_path).write_text(json.dumps(answer))  # the parent says so; nothing is loaded
@@ -387,13 +409,13 @@ def _child(request_path: str, answer_path: str) -> None:
             for task_id, te in expected["tasks"].items()
             for f in _check_task(task_id, te["check"], base, broken)
         ]
-        problems = []
+        problems: list[str] = []
         # Not loaded after a finding that leaves the file unverified: the findings say why.
         if _loading and not any(f.unverified for f in findings):
             problems, failed = _load(file, expected, installed, broken)
             findings += failed
-        answer["findings"][file] = [vars(f) for f in findings]
-        answer["files"][file] = problems
+        findings_of[file] = [vars(f) for f in findings]
+        problems_of[file] = problems
         _mark({"progress": [done, len(request["files"])]})
     Path(answer_path).write_text(json.dumps(answer))
 
@@ -402,7 +424,7 @@ def _end_with(parent: int) -> None:
     """Exit when the build process is gone (killed): the child runs in a session of its own, where
     no terminal's signal reaches it, and the user's code may block in it for good."""
 
-    def watch():
+    def watch() -> None:
         while os.getppid() == parent:
             time.sleep(0.2)
         os._exit(1)
@@ -410,12 +432,15 @@ def _end_with(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _attr(where: tuple[str, str]):
+def _attr(where: tuple[str, str]) -> Any:
+    """An Airflow class (typed Any: Airflow's types stay out of dagforge, see _compare)."""
     module, name = where
     return getattr(importlib.import_module(module), name)
 
 
-def _load(file: str, expected: dict, installed: targets.Target, broken: dict):
+def _load(
+    file: str, expected: dict[str, Any], installed: targets.Target, broken: dict[str, Any]
+) -> tuple[list[str], list[Finding]]:
     """Load one file in Airflow's DagBag and compare its DAG with `expected`: (the problems, the
     findings about the user's code that ended or stopped the loading)."""
     if file in broken:
@@ -442,7 +467,7 @@ def _load(file: str, expected: dict, installed: targets.Target, broken: dict):
         return [], [_load_failed(f"raises {_named(e)}", None)]
 
 
-def _load_failed(what: str, timeout) -> Finding:
+def _load_failed(what: str, timeout: float | None) -> Finding:
     """The finding when loading a file ended the child or ran longer than `timeout`: what ran then
     is the operators' constructors and the modules the file imports (callbacks, objects)."""
     hint = (
@@ -476,20 +501,22 @@ _EXIT_HINT = (
 )
 
 
-def _check_task(task_id: str, check: dict, base: type, broken: dict) -> list[Finding]:
+def _check_task(
+    task_id: str, check: dict[str, Any], base: type, broken: dict[str, Any]
+) -> list[Finding]:
     """The operator class (a subclass of `base`, BaseOperator) and its signature against the task's
     arguments; the python_callable against its op_args and op_kwargs. A class or module that is not
     installed is a warning: nothing is checked. `broken`: modules that hung or ended a child."""
-    out = []
+    out: list[Finding] = []
     module, name = check["class"].rsplit(".", 1)
     given = check["given"]
     cls = _import(
         module, name, task_id, "operator", f"operator '{given}'", check["package"], out, broken
     )
-    if cls is not None:
-        out += _not_an_operator(task_id, cls, given, base) or _check_signature(
-            task_id, cls, check["arguments"]
-        )
+    if isinstance(cls, type) and issubclass(cls, base):
+        out += _check_signature(task_id, cls, check["arguments"])
+    elif cls is not None:
+        out += _not_an_operator(task_id, cls, given)
     call = check.get("callable")
     if call:
         func = _import(
@@ -507,9 +534,8 @@ def _check_task(task_id: str, check: dict, base: type, broken: dict) -> list[Fin
     return out
 
 
-def _not_an_operator(task_id: str, obj, given: str, base: type) -> list[Finding]:
-    if isinstance(obj, type) and issubclass(obj, base):
-        return []
+def _not_an_operator(task_id: str, obj: object, given: str) -> list[Finding]:
+    """The finding about an `operator:` that names no subclass of BaseOperator."""
     if isinstance(obj, type):
         what = f"{given} is not an Airflow operator class (it does not derive from BaseOperator)"
     else:
@@ -521,7 +547,7 @@ def _not_an_operator(task_id: str, obj, given: str, base: type) -> list[Finding]
     return [Finding(task_id, "operator", what, hint, "error", True)]
 
 
-def _kind(obj) -> str:
+def _kind(obj: object) -> str:
     if isinstance(obj, type(sys)):
         return "a module"
     if callable(obj):
@@ -530,8 +556,15 @@ def _kind(obj) -> str:
 
 
 def _import(
-    module: str, name: str, task_id: str, key: str, what: str, package, out: list, broken: dict
-):
+    module: str,
+    name: str,
+    task_id: str,
+    key: str,
+    what: str,
+    package: str | None,
+    out: list[Finding],
+    broken: dict[str, Any],
+) -> object:
     """`module.name`, or None with a Finding in `out` saying why not."""
     if module in broken:
         timeout = broken[module]["timeout"]
@@ -632,18 +665,18 @@ def _module_guess(missing: str) -> str:
 
     parent, _, name = missing.rpartition(".")
     if parent:
-        names = [
+        names = {
             m.name for m in pkgutil.iter_modules(getattr(sys.modules.get(parent), "__path__", []))
-        ]
+        }
     else:
         names = {m.name for m in pkgutil.iter_modules([*_near, *sys.path])}
         names |= set(sys.builtin_module_names)
     return did_you_mean(name, names)
 
 
-def _check_signature(task_id: str, cls, arguments: list[str]) -> list[Finding]:
+def _check_signature(task_id: str, cls: type, arguments: list[str]) -> list[Finding]:
     allowed, required, closed = _signature(cls)
-    out = []
+    out: list[Finding] = []
     for arg in arguments:
         if closed and arg not in allowed:
             hint = did_you_mean(arg, allowed) or f"{cls.__name__} takes: " + ", ".join(
@@ -685,12 +718,14 @@ _SET_BY_DAGFORGE = frozenset(
 )
 
 
-def _signature(cls) -> tuple[set, set, bool]:
+def _signature(cls: type) -> tuple[set[str], set[str], bool]:
     """(argument names, the required ones, whether that is all): the keyword arguments of the class's
     __init__ and, through **kwargs, its base classes' up to BaseOperator, which takes no others."""
     import inspect
 
-    allowed, required, defaulted = set(), set(), set()
+    allowed: set[str] = set()
+    required: set[str] = set()
+    defaulted: set[str] = set()
     for klass in cls.__mro__:
         init = klass.__dict__.get("__init__")
         if init is None or klass is object:
@@ -714,7 +749,7 @@ def _signature(cls) -> tuple[set, set, bool]:
     return allowed, required, False
 
 
-def _check_callable(task_id: str, func, call: dict) -> list[Finding]:
+def _check_callable(task_id: str, func: object, call: dict[str, Any]) -> list[Finding]:
     import inspect
 
     ref = f"{call['module']}:{call['name']}"
@@ -769,7 +804,7 @@ def _check_callable(task_id: str, func, call: dict) -> list[Finding]:
     return []
 
 
-def load_dagbag(folder, target: targets.Target):
+def load_dagbag(folder: str | os.PathLike[str], target: targets.Target) -> Any:
     """Airflow's own DagBag over `folder` (a file or a folder), from its home on `target`'s version."""
     module, name = target.dagbag
     return getattr(importlib.import_module(module), name)(
@@ -782,14 +817,18 @@ def _last_line(text: str) -> str:
     return lines[-1].strip() if lines else str(text)
 
 
-def _flatten(groups):
+def _flatten(groups: Iterable[Iterable[object]]) -> list[str]:
     return [str(w) for group in groups for w in group]
 
 
-def _compare(dag, exp: dict) -> list[str]:
-    problems = []
+# A loaded DAG and its parts are typed Any below: they are Airflow's objects (of version 2 or 3),
+# read through the attributes both versions have.
 
-    def check(what, actual, expected):
+
+def _compare(dag: Any, exp: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+
+    def check(what: str, actual: object, expected: object) -> None:
         if actual != expected:
             problems.append(
                 f"{what} is {actual!r} in the loaded DAG, but the spec says {expected!r}"
@@ -807,7 +846,7 @@ def _compare(dag, exp: dict) -> list[str]:
         dag.max_active_runs if exp["max_active_runs"] else None,
         exp["max_active_runs"],
     )
-    check("dagrun_timeout", _secs(dag.dagrun_timeout), exp["dagrun_timeout"])
+    check("dagrun_timeout", _seconds(dag.dagrun_timeout), exp["dagrun_timeout"])
     if exp["max_active_tasks"] is not None:
         check("max_active_tasks", dag.max_active_tasks, exp["max_active_tasks"])
     check("doc_md", dag.doc_md, exp["doc_md"])
@@ -825,8 +864,10 @@ def _compare(dag, exp: dict) -> list[str]:
         check(f"{what} upstream tasks", sorted(task.upstream_task_ids), te["upstream"])
         check(f"{what} owner", task.owner, te["owner"])
         check(f"{what} retries", task.retries, te["retries"])
-        check(f"{what} retry_delay", _secs(task.retry_delay), te["retry_delay"])
-        check(f"{what} execution_timeout", _secs(task.execution_timeout), te["execution_timeout"])
+        check(f"{what} retry_delay", _seconds(task.retry_delay), te["retry_delay"])
+        check(
+            f"{what} execution_timeout", _seconds(task.execution_timeout), te["execution_timeout"]
+        )
         check(
             f"{what} failure mail recipients",
             _recipients(task.on_failure_callback),
@@ -851,25 +892,25 @@ def _compare(dag, exp: dict) -> list[str]:
     return problems
 
 
-def _operator_class(task):
+def _operator_class(task: object) -> type:
     """The operator class of a task; a mapped task is a MappedOperator of its `operator_class`."""
     cls = getattr(task, "operator_class", None)
     return cls if isinstance(cls, type) else type(task)
 
 
-def _expanded(task) -> dict:
+def _expanded(task: object) -> dict[str, object]:
     """A mapped task's `expand` arguments in the spec's terms: lists, or {"output_of": task id}."""
     expand_input = getattr(task, "expand_input", None)
-    found = {}
+    found: dict[str, object] = {}
     for key, value in (getattr(expand_input, "value", None) or {}).items():
         upstream = getattr(value, "operator", None)
         found[key] = {"output_of": upstream.task_id} if upstream is not None else list(value)
     return found
 
 
-def _params(params) -> dict:
+def _params(params: Any) -> dict[str, dict[str, object]]:
     """The DAG's Params as the spec writes them: default, then the schema keywords given."""
-    found = {}
+    found: dict[str, dict[str, object]] = {}
     for name in params:
         param = params.get_param(name)
         found[name] = {"default": param.value, **param.schema}
@@ -878,12 +919,12 @@ def _params(params) -> dict:
     return found
 
 
-def _asset_name(asset) -> str:
+def _asset_name(asset: Any) -> str:
     """An Asset's name (Airflow 3), a Dataset's URI (2.10)."""
     return getattr(asset, "name", None) or asset.uri
 
 
-def _loaded_condition(condition):
+def _loaded_condition(condition: object) -> object:
     objects = getattr(condition, "objects", None)
     if objects is None:
         return _asset_name(condition)
@@ -891,10 +932,10 @@ def _loaded_condition(condition):
     return {kind: [_loaded_condition(o) for o in objects]}
 
 
-def _schedule(timetable) -> dict:
+def _schedule(timetable: object) -> dict[str, object]:
     """The loaded timetable: its class and what defines it. Airflow 3's SDK timetables show public
     attributes (expression, timezone, delta); Airflow 2's core ones keep them private (_expression...)."""
-    found = {"timetable": type(timetable).__name__}
+    found: dict[str, object] = {"timetable": type(timetable).__name__}
     if found["timetable"] in {t.asset_timetable for t in targets.TARGETS.values()}:
         condition = getattr(timetable, "asset_condition", None) or getattr(
             timetable, "dataset_condition", None
@@ -911,26 +952,22 @@ def _schedule(timetable) -> dict:
     return found
 
 
-def _attribute(obj, name):
+def _attribute(obj: object, name: str) -> Any:
     value = getattr(obj, name, None)
     return getattr(obj, f"_{name}", None) if value is None else value
 
 
-def _secs(d):
-    return None if d is None else d.total_seconds()
-
-
-def _recipients(callbacks) -> list[str]:
+def _recipients(callbacks: object) -> list[str]:
     if callbacks is None:
         return []
-    found = []
+    found: list[str] = []
     for cb in callbacks if isinstance(callbacks, (list, tuple)) else [callbacks]:
         to = getattr(cb, "to", None)
         found += [to] if isinstance(to, str) else list(to or [])
     return found
 
 
-def _plain(actual, expected):
+def _plain(actual: object, expected: object) -> object:
     """The loaded attribute in the spec's terms: callables as `module:name`, containers as lists."""
     if isinstance(expected, dict) and "$seconds" in expected:
         seconds = actual.total_seconds() if isinstance(actual, timedelta) else actual
