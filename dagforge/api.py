@@ -275,7 +275,8 @@ def build(
                 )
                 return result
             result.warnings.append(f"not verified: {e} (pass --no-verify to build without trying)")
-    if good or out.is_dir():  # else there is nothing to write or remove: no folder is made
+    # Nothing to write (every spec failed, or verification failed them) and no folder yet: none is made.
+    if any(s.ok for s in good) or out.is_dir():
         timeout = float(os.environ.get("DAGFORGE_LOCK_TIMEOUT", LOCK_TIMEOUT))
         try:
             with write.locked(out, timeout, partial(_waiting, out)):
