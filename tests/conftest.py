@@ -31,6 +31,38 @@ requires_dot = pytest.mark.skipif(
 )
 
 
+# The tests that start Airflow again and again (a verification child per build, `airflow dags test`,
+# pre-commit's own environments, hypothesis over DagBag loads): `pytest -m "not slow"` leaves them out
+# for a quick inner loop; CI runs everything. A test that takes one of FIXTURES is slow too.
+SLOW_MODULES = {
+    "test_assets",
+    "test_docs_ci",
+    "test_environment",
+    "test_examples",
+    "test_group_fidelity",
+    "test_injection",
+    "test_mapping",
+    "test_operators",
+    "test_precommit",
+    "test_python_operator",
+    "test_run",
+    "test_run_signals",
+    "test_scale_and_schedules",
+    "test_targets",
+    "test_task_groups",
+    "test_user_code",
+    "test_wait_for",
+}
+SLOW_FIXTURES = {"airflow_home", "smtp_server"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = item.module.__name__.rpartition(".")[2] if item.module else ""
+        if module in SLOW_MODULES or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_configure(config):
     # A throwaway Airflow home for every test run: Airflow must never touch the user's ~/airflow.
     home = Path(config.rootpath, ".pytest_cache", "airflow-home")
