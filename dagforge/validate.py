@@ -114,10 +114,10 @@ def _schema_problems(doc: Document) -> list[Diagnostic]:
         for node_id, node in nodes.items() if isinstance(nodes, dict) else ():
             if not isinstance(node, dict):
                 continue  # the schema around it said so
-            path = prefix + (node_id,)
+            path = (*prefix, node_id)
             if "tasks" in node:
                 validator = group
-                pending.append((path + ("tasks",), node["tasks"]))
+                pending.append(((*path, "tasks"), node["tasks"]))
             else:
                 op = node.get("operator")
                 validator = (
@@ -229,11 +229,11 @@ def cross_dag_problems(
             if not isinstance(wait, dict) or not isinstance(wait.get("dag"), str):
                 continue
             dag = wait["dag"]
-            path = n.path + ("wait_for",)
+            path = (*n.path, "wait_for")
             if dag == default_dag_id(doc):
                 out.append(
                     doc.diag(
-                        path + ("dag",),
+                        (*path, "dag"),
                         f"task '{task_id}' waits for its own DAG '{dag}'",
                         "use `dependencies:` for tasks of the same DAG",
                         code=Code.WAIT_FOR,
@@ -244,7 +244,7 @@ def cross_dag_problems(
             if other is None and dag in invalid:
                 out.append(
                     doc.diag(
-                        path + ("dag",),
+                        (*path, "dag"),
                         f"task '{task_id}' waits for DAG '{dag}', whose spec {invalid[dag]} is invalid",
                         f"fix the errors reported for {invalid[dag]}; this spec is checked against it then",
                         code=Code.WAIT_FOR,
@@ -254,7 +254,7 @@ def cross_dag_problems(
             if other is None:
                 out.append(
                     doc.diag(
-                        path + ("dag",),
+                        (*path, "dag"),
                         f"task '{task_id}' waits for DAG '{dag}', which no spec defines",
                         did_you_mean(dag, {**others(None), **by_id})
                         or "name the dag_id of a spec built together with this one "
@@ -267,7 +267,7 @@ def cross_dag_problems(
             if isinstance(wait.get("task"), str) and wait["task"] not in known:
                 out.append(
                     doc.diag(
-                        path + ("task",),
+                        (*path, "task"),
                         f"task '{task_id}' waits for task {_quoted(wait['task'])}, "
                         f"which DAG '{dag}' does not have",
                         did_you_mean(wait["task"], known)
@@ -368,7 +368,7 @@ def _diagnose_schema_error(doc: Document, error, prefix: tuple = ()) -> list[Dia
         bad = str(inst)
         return [
             doc.diag(
-                path + (bad,),
+                (*path, bad),
                 f"{_quoted(bad)} is not a valid name here",
                 _control_hint(bad) or _name_hint(path, bad),
                 key=True,
@@ -414,7 +414,7 @@ def _diagnose_schema_error(doc: Document, error, prefix: tuple = ()) -> list[Dia
     if kind == "not" and _is_node(path):
         return [
             doc.diag(
-                path + ("wait_for",),
+                (*path, "wait_for"),
                 f"{_node_name(path, inst)} has both `operator` and `wait_for`",
                 key=True,
                 hint="a task either runs an operator or waits for another DAG: split it into two tasks",
@@ -644,7 +644,7 @@ def _unknown_keys(doc: Document, path, inst) -> list[Diagnostic]:
             hint = "allowed keys: " + ", ".join(sorted(allowed))
         out.append(
             doc.diag(
-                path + (key,),
+                (*path, key),
                 f"unknown key '{key}' in {where}",
                 hint,
                 key=True,
@@ -933,11 +933,11 @@ def _check_assets(doc, path, condition) -> list[Diagnostic]:
         return _check_asset(doc, path, condition)
     if isinstance(condition, list):
         return [
-            d for i, item in enumerate(condition) for d in _check_assets(doc, path + (i,), item)
+            d for i, item in enumerate(condition) for d in _check_assets(doc, (*path, i), item)
         ]
     if isinstance(condition, dict):
         return [
-            d for key, items in condition.items() for d in _check_assets(doc, path + (key,), items)
+            d for key, items in condition.items() for d in _check_assets(doc, (*path, key), items)
         ]
     return []
 
@@ -1135,7 +1135,7 @@ def _check_durations(doc, prefix, mapping, keys=_DURATION_KEYS) -> list[Diagnost
         d
         for key in keys
         if values.schedule_kind(mapping.get(key)) == values.ScheduleKind.DURATION
-        for d in _duration_problem(doc, prefix + (key,), mapping[key])
+        for d in _duration_problem(doc, (*prefix, key), mapping[key])
     ]
 
 
@@ -1156,7 +1156,7 @@ def _check_emails(doc, path, addresses) -> list[Diagnostic]:
         located = [(path, addresses)]
     else:
         located = [
-            (path + (i,), a) for i, a in enumerate(addresses if isinstance(addresses, list) else [])
+            ((*path, i), a) for i, a in enumerate(addresses if isinstance(addresses, list) else [])
         ]
     out = []
     for where, address in located:
@@ -1189,7 +1189,7 @@ def _check_group(doc, n) -> list[Diagnostic]:
             )
         )
     if isinstance(n.spec.get("defaults"), dict):
-        out += _check_durations(doc, n.path + ("defaults",), n.spec["defaults"])
+        out += _check_durations(doc, (*n.path, "defaults"), n.spec["defaults"])
     return out
 
 
@@ -1198,7 +1198,7 @@ def _check_task(doc, task_id, task, dag_emails: bool, base=None) -> list[Diagnos
     out = _check_durations(doc, base, task)
     alerts = task.get("alerts")
     if isinstance(alerts, dict):
-        out += _check_emails(doc, base + ("alerts", "emails"), alerts.get("emails"))
+        out += _check_emails(doc, (*base, "alerts", "emails"), alerts.get("emails"))
         if (
             not dag_emails
             and "emails" not in alerts
@@ -1206,7 +1206,7 @@ def _check_task(doc, task_id, task, dag_emails: bool, base=None) -> list[Diagnos
         ):
             out.append(
                 doc.diag(
-                    base + ("alerts",),
+                    (*base, "alerts"),
                     f"task '{task_id}' has alerts but no one to mail",
                     "add `emails: [someone@example.com]` here or under the spec's `alerts:`",
                     code=Code.EMAIL,
@@ -1216,23 +1216,23 @@ def _check_task(doc, task_id, task, dag_emails: bool, base=None) -> list[Diagnos
     if isinstance(wait, dict):
         out += _check_durations(
             doc,
-            base + ("wait_for",),
+            (*base, "wait_for"),
             {k: v for k, v in wait.items() if isinstance(v, str)},
             ("execution_delta", "poke_interval", "timeout"),
         )
     if isinstance(task.get("outlets"), list):
-        out += _check_assets(doc, base + ("outlets",), task["outlets"])
+        out += _check_assets(doc, (*base, "outlets"), task["outlets"])
     op = task.get("operator")
     if op == "email":
         for key in ("to", "cc", "bcc", "from_email"):
-            out += _check_emails(doc, base + (key,), task.get(key))
+            out += _check_emails(doc, (*base, key), task.get(key))
     if op == "python" and isinstance(task.get("python_callable"), str):
         ref = task["python_callable"]
         parts = re.split(r"[.:]", ref)
         if not _CALLABLE.fullmatch(ref) or any(keyword.iskeyword(p) for p in parts):
             out.append(
                 doc.diag(
-                    base + ("python_callable",),
+                    (*base, "python_callable"),
                     f"python_callable {_quoted(ref)} is not a `module:function` reference",
                     _control_hint(ref)
                     or "write the module's dotted path, a colon, and the function name, "
@@ -1244,7 +1244,7 @@ def _check_task(doc, task_id, task, dag_emails: bool, base=None) -> list[Diagnos
     short = SHORT.get(op) if isinstance(op, str) else None
     for key in short.durations if short else ():
         if key in task:
-            out += _duration_problem(doc, base + (key,), task[key])
+            out += _duration_problem(doc, (*base, key), task[key])
     # The standard provider's classes are in Airflow 2.10 itself: only other providers can be missing.
     if (
         short
@@ -1255,7 +1255,7 @@ def _check_task(doc, task_id, task, dag_emails: bool, base=None) -> list[Diagnos
         out.append(
             replace(
                 doc.diag(
-                    base + ("operator",),
+                    (*base, "operator"),
                     f"operator '{op}' needs {short.package}, which is not installed here",
                     f"`pip install {short.package}` where Airflow runs, and here to have its "
                     "arguments checked by `dagforge validate` and `build` (for the pre-commit hook: "
@@ -1267,7 +1267,7 @@ def _check_task(doc, task_id, task, dag_emails: bool, base=None) -> list[Diagnos
         )
     if isinstance(op, str) and ("." in op or (short and not short.schema)):
         for key in task:
-            out += _not_an_argument(doc, base + (key,))
+            out += _not_an_argument(doc, (*base, key))
     return out
 
 
@@ -1335,7 +1335,7 @@ def _check_mapping(doc, all_nodes: list) -> list[Diagnostic]:
             else None
         )
         for key, value in expand.items():
-            path = n.path + ("expand", key)
+            path = (*n.path, "expand", key)
             if not str(key).isprintable():
                 continue  # a line break in the name: the schema's propertyNames says so
             if bad := _not_an_argument(doc, path):
@@ -1368,7 +1368,7 @@ def _check_mapping(doc, all_nodes: list) -> list[Diagnostic]:
                 )
             if isinstance(value, dict) and isinstance(value.get("output_of"), str):
                 up = structure.resolve(value["output_of"], n, by_id)
-                where = path + ("output_of",)
+                where = (*path, "output_of")
                 if up is None or by_id[up].is_group:
                     out.append(
                         doc.diag(
@@ -1414,7 +1414,7 @@ def _check_dependencies(doc, all_nodes: list) -> list[Diagnostic]:
         for i, dep in enumerate(deps if isinstance(deps, list) else []):
             if not isinstance(dep, str):
                 continue
-            path = n.path + ("dependencies", i)
+            path = (*n.path, "dependencies", i)
             up = structure.resolve(dep, n, by_id)
             if up == n.full_id:
                 out.append(
