@@ -10,7 +10,7 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeAlias
 
 from . import structure, targets, values
 from .load import Document, SpecPath
@@ -35,6 +35,10 @@ def passed_settings() -> tuple[str, ...]:
 # Settings given as durations (`5m`): timedeltas in the model.
 DURATION_SETTINGS = ("retry_delay", "execution_timeout")
 
+
+# A DAG's schedule: None (runs when triggered), a preset or cron text, the timedelta of a duration, or
+# an asset condition (a list of asset URIs, or an {any: [...]} / {all: [...]} mapping).
+Schedule: TypeAlias = str | timedelta | list[Any] | dict[str, Any] | None
 
 DEFAULT_RETRY_DELAY = timedelta(minutes=5)
 # Names the generated module binds itself; task variables must not shadow them.
@@ -133,7 +137,7 @@ class Pipeline:
     source_sha256: str
     description: str | None
     owner: str
-    schedule: object  # None | preset/cron str | timedelta
+    schedule: Schedule
     start_date: Moment
     end_date: Moment | None
     timezone: str
