@@ -101,7 +101,7 @@ def schedule_words(p: Pipeline) -> str:
     return words
 
 
-def asset_words(condition: str | list[Any] | dict[str, Any]) -> str:
+def asset_words(condition: values.AssetCondition) -> str:
     """'all of (a, any of (b, c))' for an asset schedule."""
     if isinstance(condition, str):
         return condition

@@ -37,7 +37,7 @@ DURATION_SETTINGS = ("retry_delay", "execution_timeout")
 
 
 # A DAG's schedule: None (runs when triggered), a preset or cron text, the timedelta of a duration, or
-# an asset condition (a list of asset URIs, or an {any: [...]} / {all: [...]} mapping).
+# an asset condition (a list or mapping of them: a lone asset URI is no schedule of its own).
 Schedule: TypeAlias = str | timedelta | list[Any] | dict[str, Any] | None
 
 DEFAULT_RETRY_DELAY = timedelta(minutes=5)
@@ -97,9 +97,8 @@ class Task:
     retry_delay: timedelta
     execution_timeout: timedelta | None
     alerts: Alerts
-    overrides: dict[
-        str, Any
-    ]  # the settings the task or its groups' defaults give: retries, pool, ...
+    # the settings the task or its groups' defaults give: retries, pool, ...
+    overrides: dict[str, Any]
     where: SpecPath = ()  # the path of the task's mapping in the spec, for located messages
     local_id: str = ""  # its id within its group (the task_id argument); task_id is the full id
     # mapped arguments: name -> literal list | Output
@@ -125,9 +124,8 @@ class Group:
     parent: str | None
     tooltip: str | None
     var: str = ""  # the Python variable the generated module binds it to
-    defaults: dict[str, Any] = field(
-        default_factory=dict
-    )  # its own `defaults:`, durations as timedeltas
+    # its own `defaults:`, durations as timedeltas
+    defaults: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

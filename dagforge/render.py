@@ -16,7 +16,7 @@ from typing import Any
 
 import jinja2
 
-from . import targets
+from . import targets, values
 from .model import CodeRef, Group, Moment, Output, Pipeline, Task
 
 LINE_LENGTH = 88  # black's: a task call that fits is written on one line, as black would write it
@@ -263,7 +263,7 @@ def _schedule(p: Pipeline, target: targets.Target) -> object:
     return Call(cls[1], (p.schedule,), (("timezone", p.timezone),))
 
 
-def _assets(condition: str | list[Any] | dict[str, Any], target: targets.Target) -> object:
+def _assets(condition: values.AssetCondition, target: targets.Target) -> object:
     """An asset schedule as calls: a list is all of them (`[Asset(...), ...]`), a mapping AssetAny/AssetAll."""
     if isinstance(condition, str):
         return Call(target.asset[1], (condition,))
@@ -275,7 +275,7 @@ def _assets(condition: str | list[Any] | dict[str, Any], target: targets.Target)
 
 
 def _asset_classes(
-    condition: str | list[Any] | dict[str, Any], target: targets.Target
+    condition: values.AssetCondition, target: targets.Target
 ) -> set[tuple[str, str]]:
     if isinstance(condition, str):
         return {target.asset}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeAlias
 from zoneinfo import ZoneInfo
 
 # `$(?!\n)`: Python's `$` also matches before a final line break (see the schema's $comment).
@@ -131,7 +131,11 @@ def cron_like(value: object) -> bool:
     )
 
 
-def assets_in(condition: str | list[Any] | dict[str, Any]) -> list[str]:
+# An asset schedule: an asset URI, a list (all of them), or {any: [...]} / {all: [...]} of them.
+AssetCondition: TypeAlias = str | list[Any] | dict[str, Any]
+
+
+def assets_in(condition: AssetCondition) -> list[str]:
     """Every asset an asset schedule (a list, or an any/all mapping) names, in order. The condition
     is one the schema accepted: its items are asset URIs and conditions again."""
     if isinstance(condition, str):
