@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import TypedDict, TypeVar
+from typing import TypedDict, TypeVar, overload
 
 from . import config, defaults, diagram, drift, scaffold, stamp, targets, values, write
 from .diagnostics import Code, Diagnostic, Severity, has_errors
@@ -557,7 +557,7 @@ def _load_and_check(
     for d in duplicate_dag_ids([docs[s.path] for s in result.specs if s.ok and s.path in docs]):
         by_display[d.path].diagnostics.append(d)
     valid = [docs[s.path] for s in result.specs if s.ok and s.path in docs]
-    beside = _specs_beside(docs)
+    beside = _SpecsBeside(docs)
     invalid = {  # dag_id -> the spec that would define it, were it valid
         default_dag_id(docs[s.path]) if s.path in docs else s.path.stem: s.display
         for s in result.specs
@@ -576,30 +576,36 @@ def _load_and_check(
     return result, docs
 
 
-def _specs_beside(
-    docs: dict[Path, Document],
-) -> Callable[[str | None], dict[str, Document] | Document | None]:
-    """A lookup dag_id -> Document over the specs in the folders of `docs` that the build did not
-    name (a hook that validates only the changed specs still knows the others). Loads them on first use."""
-    found: dict[str, Document] | None = None
+class _SpecsBeside:
+    """The specs in the folders of a build's specs that the build did not name (a hook that validates
+    only the changed specs still knows the others), by dag_id: a validate.SpecLookup. Loads them on
+    first use."""
 
-    def lookup(dag_id: str | None) -> dict[str, Document] | Document | None:
-        """The spec of `dag_id`; with None, a mapping of all of them (for did-you-mean hints)."""
-        nonlocal found
-        if found is None:
-            found = {}
-            files, _ = find_specs(sorted({path.parent for path in docs}))
+    def __init__(self, docs: dict[Path, Document]) -> None:
+        self._docs = docs
+        self._found: dict[str, Document] | None = None
+
+    def _all(self) -> dict[str, Document]:
+        if self._found is None:
+            self._found = {}
+            files, _ = find_specs(sorted({path.parent for path in self._docs}))
             for path in files:
-                if path in docs:
+                if path in self._docs:
                     continue
                 try:
                     doc = load(path)
                 except Exception:
                     continue
-                found.setdefault(default_dag_id(doc), doc)
-        return found if dag_id is None else found.get(dag_id)
+                self._found.setdefault(default_dag_id(doc), doc)
+        return self._found
 
-    return lookup
+    @overload
+    def __call__(self, dag_id: str) -> Document | None: ...
+    @overload
+    def __call__(self, dag_id: None) -> dict[str, Document]: ...
+    def __call__(self, dag_id: str | None) -> Document | dict[str, Document] | None:
+        """The spec of `dag_id`; with None, all of them (for did-you-mean hints)."""
+        return self._all() if dag_id is None else self._all().get(dag_id)
 
 
 def _load_and_validate(

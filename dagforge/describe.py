@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import graphlib
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from cron_descriptor import ExpressionDescriptor, Options
@@ -80,16 +81,16 @@ def describe_pipeline(p: Pipeline, after: datetime) -> str:
 
 
 def schedule_words(p: Pipeline) -> str:
-    kind = p.schedule_kind
-    if kind == values.ScheduleKind.NONE:
+    # The kinds of p.schedule_kind, told apart by the model's types (a duration is a timedelta).
+    if p.schedule is None:
         return "none: runs only when triggered (by hand, through the API, or by another DAG)"
-    if kind == values.ScheduleKind.ASSETS:
+    if isinstance(p.schedule, (list, dict)):
         return "when assets are updated: " + asset_words(p.schedule)
     if p.schedule == "@once":
         return "@once: one run, at the start date"
     if p.schedule == "@continuous":
         return "@continuous: a new run as soon as the previous one ends, one at a time"
-    if kind == values.ScheduleKind.DURATION:
+    if isinstance(p.schedule, timedelta):
         return f"every {duration_words(p.schedule)}"
     expression = values.PRESET_CRON.get(p.schedule, p.schedule)
     words = cron_words(expression)
@@ -100,7 +101,7 @@ def schedule_words(p: Pipeline) -> str:
     return words
 
 
-def asset_words(condition) -> str:
+def asset_words(condition: values.AssetCondition) -> str:
     """'all of (a, any of (b, c))' for an asset schedule."""
     if isinstance(condition, str):
         return condition
@@ -144,36 +145,37 @@ def _next_runs(p: Pipeline, after: datetime, count: int) -> tuple[list[datetime]
     after = datetime.fromtimestamp(
         after.timestamp(), tz
     )  # a plain datetime, whatever kind was given
-    kind = p.schedule_kind
-    if kind == values.ScheduleKind.NONE:
+    schedule = p.schedule  # its kinds (p.schedule_kind) told apart by type, as in schedule_words
+    if schedule is None:
         return [], ""
-    if kind == values.ScheduleKind.ASSETS:
+    if isinstance(schedule, (list, dict)):
         return [], "Runs come when the tasks that update these assets (their `outlets`) succeed."
-    if p.schedule == "@continuous":
+    if schedule == "@continuous":
         return [], "Runs follow each other without a pause from the start date on."
-    if p.schedule == "@once":
+    if schedule == "@once":
         return (
             ([start], "")
             if start > after
             else ([], "The one run was due at the start date, which has passed.")
         )
-    if kind == values.ScheduleKind.DURATION:
+    if isinstance(schedule, timedelta):
+        every = schedule
         if start <= after and not p.catchup:
             return [], (
                 f"The first run starts when the DAG is first scheduled (unpaused), then one every "
-                f"{duration_words(p.schedule)} after it."
+                f"{duration_words(every)} after it."
             )
-        steps = 0 if start > after else (after - start) // p.schedule + 1
+        steps = 0 if start > after else (after - start) // every + 1
         first = start.astimezone(UTC)  # Airflow adds the duration to absolute time, not wall time
-        runs = [first + steps * p.schedule]
+        runs = [first + steps * every]
 
-        def step(previous):
-            return previous + p.schedule
+        def step(previous: datetime) -> datetime:
+            return previous + every
     else:
-        expression = values.PRESET_CRON.get(p.schedule, p.schedule)
+        expression = values.PRESET_CRON.get(schedule, schedule)
         runs = [_cron_next(expression, max(after, start - timedelta(microseconds=1)), tz)]
 
-        def step(previous):
+        def step(previous: datetime) -> datetime:
             return _cron_next(expression, previous, tz)
 
     try:  # the runs up to the end of the calendar
@@ -260,7 +262,7 @@ def _task(t: Task) -> list[str]:
     return lines
 
 
-def _sensor_words(arguments: dict) -> str:
+def _sensor_words(arguments: dict[str, Any]) -> str:
     """How a sensor waits: its poke interval, its time-out and its mode, with Airflow's defaults."""
     every = arguments.get("poke_interval", timedelta(seconds=60))
     limit = arguments.get("timeout", timedelta(days=7))
@@ -273,7 +275,7 @@ def _sensor_words(arguments: dict) -> str:
     return f"checks every {_duration(every)}, fails after {_duration(limit)} (mode {mode}: {slot})"
 
 
-def _duration(value) -> str:
+def _duration(value: object) -> str:
     """A sensor's duration argument in words: a timedelta, a number of seconds, or as written."""
     if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1e9:
         value = timedelta(seconds=value)

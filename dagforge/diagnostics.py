@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -33,7 +34,9 @@ class Code(StrEnum):
     change (CI scripts match on them); docs/diagnostics.md lists each with an example
     (tests/test_diagnostics_doc.py writes it from the broken-spec corpus)."""
 
-    def __new__(cls, value: str, description: str):
+    description: str  # one line for docs/diagnostics.md: what the code is about
+
+    def __new__(cls, value: str, description: str) -> Code:
         member = str.__new__(cls, value)
         member._value_ = value
         member.description = description
@@ -110,7 +113,7 @@ class Diagnostic:
     def __post_init__(self) -> None:
         object.__setattr__(self, "severity", Severity(self.severity))  # "warning" works too
 
-    def sort_key(self):
+    def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.line, self.column, self.message)
 
     def format(self, source_lines: list[str] | None = None) -> str:
@@ -138,12 +141,12 @@ def excerpt(line: str, column: int, width: int = EXCERPT_WIDTH) -> tuple[str, in
     return before + visible(line[index:end]) + ("…" if end < len(line) else ""), len(before)
 
 
-def has_errors(diagnostics) -> bool:
+def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
     """Whether any of `diagnostics` is an error (warnings let a spec through)."""
     return any(d.severity == "error" for d in diagnostics)
 
 
-def did_you_mean(word: str, choices) -> str:
+def did_you_mean(word: object, choices: Iterable[str]) -> str:
     """' Did you mean 'x'?' for the closest choice, or '' when nothing is close."""
     close = difflib.get_close_matches(str(word), sorted(choices), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else ""

@@ -7,11 +7,13 @@ import keyword
 import os
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, TypeAlias
 
 from . import structure, targets, values
-from .load import Document
+from .load import Document, SpecPath
 from .operators import SHORT
 from .schemas import task_settings
 from .version import version
@@ -33,6 +35,10 @@ def passed_settings() -> tuple[str, ...]:
 # Settings given as durations (`5m`): timedeltas in the model.
 DURATION_SETTINGS = ("retry_delay", "execution_timeout")
 
+
+# A DAG's schedule: None (runs when triggered), a preset or cron text, the timedelta of a duration, or
+# an asset condition (a list or mapping of them: a lone asset URI is no schedule of its own).
+Schedule: TypeAlias = str | timedelta | list[Any] | dict[str, Any] | None
 
 DEFAULT_RETRY_DELAY = timedelta(minutes=5)
 # Names the generated module binds itself; task variables must not shadow them.
@@ -77,7 +83,7 @@ class Param:
     """One run parameter: its default and its JSON Schema keywords (type, enum, minimum ...)."""
 
     default: object
-    schema: tuple  # (keyword, value) pairs, in spec order
+    schema: tuple[tuple[str, Any], ...]  # (keyword, value) pairs, in spec order
 
 
 @dataclass
@@ -85,19 +91,21 @@ class Task:
     task_id: str
     var: str  # the Python variable the generated module binds it to
     operator: CodeRef  # the operator class
-    arguments: dict  # operator keyword arguments, in spec order
+    arguments: dict[str, Any]  # operator keyword arguments, in spec order
     dependencies: tuple[str, ...]
     retries: int
     retry_delay: timedelta
     execution_timeout: timedelta | None
     alerts: Alerts
-    overrides: dict  # the settings the task or its groups' defaults give: retries, pool, ...
-    where: tuple = ()  # the path of the task's mapping in the spec, for located messages
+    # the settings the task or its groups' defaults give: retries, pool, ...
+    overrides: dict[str, Any]
+    where: SpecPath = ()  # the path of the task's mapping in the spec, for located messages
     local_id: str = ""  # its id within its group (the task_id argument); task_id is the full id
-    expand: dict = field(default_factory=dict)  # mapped arguments: name -> literal list | Output
+    # mapped arguments: name -> literal list | Output
+    expand: dict[str, list[Any] | Output] = field(default_factory=dict)
     group: str | None = None  # the full id of its group
     operator_given: str = ""  # `operator:` as the spec writes it (a short name or an import path)
-    inherited: frozenset = frozenset()  # keys of `overrides` only its groups' defaults give
+    inherited: frozenset[str] = frozenset()  # keys of `overrides` only its groups' defaults give
 
 
 @dataclass(frozen=True)
@@ -116,7 +124,8 @@ class Group:
     parent: str | None
     tooltip: str | None
     var: str = ""  # the Python variable the generated module binds it to
-    defaults: dict = field(default_factory=dict)  # its own `defaults:`, durations as timedeltas
+    # its own `defaults:`, durations as timedeltas
+    defaults: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -126,7 +135,7 @@ class Pipeline:
     source_sha256: str
     description: str | None
     owner: str
-    schedule: object  # None | preset/cron str | timedelta
+    schedule: Schedule
     start_date: Moment
     end_date: Moment | None
     timezone: str
@@ -135,7 +144,7 @@ class Pipeline:
     max_active_runs: int | None
     max_active_tasks: int | None
     timetable: values.Timetable  # how a cron schedule is read
-    params: dict  # name -> Param
+    params: dict[str, Param]
     doc_md: str | None
     dagrun_timeout: timedelta | None
     retries: int
@@ -153,12 +162,10 @@ class Pipeline:
     input_sha256: str = (
         ""  # the spec and the generator together (see stamp.py); set before rendering
     )
-    inputs: dict = field(
-        default_factory=dict
-    )  # what shaped it besides the spec's text: name -> text
-    origins: dict = field(
-        default_factory=dict
-    )  # with a defaults.yaml: "key" / "key.sub" -> (value, "file:line") of every setting
+    # what shaped it besides the spec's text: name -> text
+    inputs: dict[str, str] = field(default_factory=dict)
+    # with a defaults.yaml: "key" / "key.sub" -> (value, "file:line") of every setting
+    origins: dict[str, tuple[Any, str]] = field(default_factory=dict)
 
     @property
     def schedule_kind(self) -> values.ScheduleKind:
@@ -253,27 +260,30 @@ def build_model(doc: Document, source: str | None = None) -> Pipeline:
                 )
             )
             continue
-        inherited = {}
+        inherited: dict[str, Any] = {}
         for group in reversed(structure.ancestors(n, by_id)):  # the outermost first: nearest wins
             inherited.update(by_id[group].spec.get("defaults", {}))
         inherited = {k: v for k, v in inherited.items() if k not in n.spec}  # its own keys win
         task = _task(n.full_id, {**n.spec, **inherited}, p, names, ref)
         task.local_id, task.group, task.where = n.local_id, n.parent, n.path
         task.inherited = frozenset(inherited)
-        for key, value in n.spec.get("expand", {}).items():
-            if isinstance(value, dict):
-                value = Output(structure.resolve(value["output_of"], n, by_id))
-            task.expand[key] = value
+        for key, over in n.spec.get("expand", {}).items():  # a literal list or {output_of: ...}
+            if isinstance(over, dict):
+                producer = structure.resolve(over["output_of"], n, by_id)
+                assert producer is not None  # validate reports an `output_of` naming no task
+                over = Output(producer)
+            task.expand[key] = over
         task.dependencies = tuple(sorted(set(upstream.get(n.full_id, ())), key=order.__getitem__))
         p.tasks.append(task)
     return p
 
 
-def _statements(all_nodes: list) -> list[tuple[tuple[str, ...], str]]:
+def _statements(all_nodes: list[structure.Node]) -> list[tuple[tuple[str, ...], str]]:
     """The `>>` statements of the generated file (see Pipeline.links): the declared links in the
     order structure.links gives, the ones into the same node at the same depth as one `[a, b] >> c`.
     The edges mapping makes are left out: the file makes them with `.expand()` already."""
-    out, last = [], None
+    out: list[tuple[tuple[str, ...], str]] = []
+    last: tuple[str, int] | None = None
     for link in structure.links(all_nodes):
         if link.implicit:
             continue
@@ -285,11 +295,11 @@ def _statements(all_nodes: list) -> list[tuple[tuple[str, ...], str]]:
     return out
 
 
-def _sources(doc: Document) -> dict:
+def _sources(doc: Document) -> dict[str, tuple[Any, str]]:
     """Where each of the spec's settings (all but its tasks) came from: its own line or a defaults.yaml's."""
-    out = {}
+    out: dict[str, tuple[Any, str]] = {}
 
-    def origin(path):
+    def origin(path: SpecPath) -> str:
         return doc.origins.get(path) or f"{doc.display}:{doc.where(path)[0]}"
 
     for key, value in doc.data.items():
@@ -386,20 +396,22 @@ def _regular(mode: int) -> None:
         raise Unreadable(f"it is {kind}, not a regular file")
 
 
-def _settings(spec: dict) -> dict:
+def _settings(spec: dict[str, Any]) -> dict[str, Any]:
     """Task settings (a group's `defaults`) in the model's terms: durations as timedeltas."""
     return {k: values.parse_duration(v) if k in DURATION_SETTINGS else v for k, v in spec.items()}
 
 
-def _param(spec: dict) -> Param:
+def _param(spec: dict[str, Any]) -> Param:
     return Param(spec["default"], tuple((k, v) for k, v in spec.items() if k != "default"))
 
 
 def _operator_path(op: str) -> tuple[str, str]:
-    return OPERATORS.get(op) or tuple(op.rsplit(".", 1))
+    """(module, class) of a short name, else of an import path (validate checks it has a dot)."""
+    module, _, name = op.rpartition(".")
+    return OPERATORS.get(op) or (module, name)
 
 
-def _duration(value) -> timedelta | None:
+def _duration(value: object) -> timedelta | None:
     return None if value is None else values.parse_duration(value)
 
 
@@ -414,7 +426,7 @@ def _moment(text: str, tz: str) -> Moment:
     return Moment(when.replace(fold=1), tz)
 
 
-def _alerts(spec: dict, inherited: Alerts) -> Alerts:
+def _alerts(spec: dict[str, Any], inherited: Alerts) -> Alerts:
     return Alerts(
         emails=tuple(spec.get("emails", inherited.emails)),
         on_failure=spec.get("on_failure", inherited.on_failure),
@@ -423,13 +435,13 @@ def _alerts(spec: dict, inherited: Alerts) -> Alerts:
     )
 
 
-def _operator(spec: dict) -> str:
+def _operator(spec: dict[str, Any]) -> str:
     return "external_task_sensor" if "wait_for" in spec else spec["operator"]
 
 
-def _wait_arguments(wait: dict) -> dict:
+def _wait_arguments(wait: dict[str, Any]) -> dict[str, Any]:
     """The ExternalTaskSensor arguments of a `wait_for:`."""
-    arguments = {"external_dag_id": wait["dag"]}
+    arguments: dict[str, Any] = {"external_dag_id": wait["dag"]}
     if "task" in wait:
         arguments["external_task_id"] = wait["task"]
     arguments["mode"] = wait.get("mode", "reschedule")
@@ -439,7 +451,13 @@ def _wait_arguments(wait: dict) -> dict:
     return arguments
 
 
-def _task(task_id: str, spec: dict, p: Pipeline, names: set, ref) -> Task:
+def _task(
+    task_id: str,
+    spec: dict[str, Any],
+    p: Pipeline,
+    names: set[str],
+    ref: Callable[[str, str], CodeRef],
+) -> Task:
     op = _operator(spec)
     if "wait_for" in spec:
         arguments = _wait_arguments(spec["wait_for"])
@@ -450,7 +468,7 @@ def _task(task_id: str, spec: dict, p: Pipeline, names: set, ref) -> Task:
     for key in SHORT[op].durations if op in SHORT and "wait_for" not in spec else ():
         if key in arguments:
             arguments[key] = values.parse_duration(arguments[key])
-    overrides = {}  # in spec order
+    overrides: dict[str, Any] = {}  # in spec order
     for key, value in spec.items():
         if key in DURATION_SETTINGS:
             overrides[key] = values.parse_duration(value)
@@ -478,7 +496,7 @@ def _task(task_id: str, spec: dict, p: Pipeline, names: set, ref) -> Task:
     )
 
 
-def _variable(task_id: str, taken: set) -> str:
+def _variable(task_id: str, taken: set[str]) -> str:
     """The variable of a task: its own id (the id within its group) when that is a free identifier,
     as linters expect (ruff AIR001), else a unique name made from the full id."""
     own = task_id.rpartition(".")[2]
@@ -488,7 +506,7 @@ def _variable(task_id: str, taken: set) -> str:
     return _unique(task_id, taken)
 
 
-def _unique(name: str, taken: set, prefix: str = "") -> str:
+def _unique(name: str, taken: set[str], prefix: str = "") -> str:
     """A Python identifier for `name` that no other name of the module uses yet."""
     base = re.sub(r"\W", "_", name, flags=re.ASCII)
     if base[0].isdigit() or keyword.iskeyword(base) or base in taken:

@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass
 from datetime import time, timedelta
 from functools import cache
+from typing import Any
 
 import jinja2
 
@@ -43,11 +44,11 @@ class Call:
     """A call of a class the generated module imports, with literal arguments."""
 
     func: str
-    args: tuple = ()
-    kwargs: tuple = ()  # (name, value) pairs
+    args: tuple[object, ...] = ()
+    kwargs: tuple[tuple[str, object], ...] = ()  # (name, value) pairs
 
 
-def py(value, block: bool = False) -> str:
+def py(value: object, block: bool = False) -> str:
     """Python source that evaluates to `value`. With `block`, a text of several lines is written as a
     triple-quoted block, line by line, when that is exact (see _block); nested values never are."""
     if isinstance(value, CodeRef):
@@ -57,7 +58,8 @@ def py(value, block: bool = False) -> str:
     if isinstance(value, Mail):
         return f"{value.cls}(to={py(list(value.to))})"
     if isinstance(value, Call):
-        return f"{value.func}({', '.join([py(a) for a in value.args] + [f'{k}={py(v)}' for k, v in value.kwargs])})"
+        given = [py(a) for a in value.args] + [f"{k}={py(v)}" for k, v in value.kwargs]
+        return f"{value.func}({', '.join(given)})"
     if isinstance(value, Moment):
         w = value.local
         parts = [w.year, w.month, w.day] + (
@@ -128,10 +130,14 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def render(p: Pipeline, airflow=targets.DEFAULT) -> str:
+def render(p: Pipeline, airflow: str | int = targets.DEFAULT) -> str:
     """Unformatted Python source of the DAG file for Airflow `airflow` ("3" or "2")."""
     target = targets.target(airflow)
-    default_args = {"owner": p.owner, "retries": p.retries, "retry_delay": p.retry_delay}
+    default_args: dict[str, object] = {
+        "owner": p.owner,
+        "retries": p.retries,
+        "retry_delay": p.retry_delay,
+    }
     if p.alerts.failure_to:
         default_args["on_failure_callback"] = Mail(NOTIFIER.alias, p.alerts.failure_to)
     if p.alerts.retry_to:
@@ -179,17 +185,19 @@ class Entry:
     task: Task | None = None
     args: list[str] | None = None  # keyword arguments as source, `task_id=`/`group_id=` first
     group: Group | None = None
-    children: list = None
+    children: list[Entry] | None = None
 
 
-def _tree(p: Pipeline, tasks: dict, dag_defaults: dict) -> list[Entry]:
+def _tree(
+    p: Pipeline, tasks: dict[str, tuple[Task, dict[str, Any]]], dag_defaults: dict[str, Any]
+) -> list[Entry]:
     """The tasks and groups nested as the spec nests them, in spec order."""
     groups = {g.group_id: g for g in p.groups}
     top: list[Entry] = []
     inside: dict[str, list[Entry]] = {}
     # What the tasks of each group get from default_args: Airflow (2.10 and 3) merges a TaskGroup's
     # default_args over its parent group's and those over the DAG's; a task's own arguments win.
-    effective: dict[str | None, dict] = {None: dag_defaults}
+    effective: dict[str | None, dict[str, Any]] = {None: dag_defaults}
     pad: dict[str | None, str] = {None: ""}  # where the `with` line of each group starts
     for node_id in p.layout:
         if node_id in groups:
@@ -208,14 +216,14 @@ def _tree(p: Pipeline, tasks: dict, dag_defaults: dict) -> list[Entry]:
             parent = g.parent
         else:
             t, settings = tasks[node_id]
-            args = [("task_id", t.local_id), *t.arguments.items(), *settings.items()]
-            entry = Entry(task=t, args=[f"{k}={py(v, block=True)}" for k, v in args])
+            pairs = [("task_id", t.local_id), *t.arguments.items(), *settings.items()]
+            entry = Entry(task=t, args=[f"{k}={py(v, block=True)}" for k, v in pairs])
             parent = t.group
         (top if parent is None else inside.setdefault(parent, [])).append(entry)
     return top
 
 
-def _spread(head: str, value, pad: str) -> str:
+def _spread(head: str, value: object, pad: str) -> str:
     """`head` and the literal of `value`, the last item of a line at `pad` that ends in a comma: on
     one line when that fits, else a dict one entry a line (each spread the same way) with trailing
     commas, the layout black keeps as it is (its "magic trailing comma")."""
@@ -227,7 +235,7 @@ def _spread(head: str, value, pad: str) -> str:
     return f"{head}{{\n{entries}{pad}}}"
 
 
-def _task_settings(t: Task, target: targets.Target) -> dict:
+def _task_settings(t: Task, target: targets.Target) -> dict[str, Any]:
     """Keyword arguments for the settings the spec gives this task itself (beyond the DAG's; what
     its groups' defaults give it comes from their TaskGroup's default_args)."""
     settings = {k: v for k, v in t.overrides.items() if k != "alerts" and k not in t.inherited}
@@ -243,8 +251,9 @@ def _task_settings(t: Task, target: targets.Target) -> dict:
     return settings
 
 
-def _schedule(p: Pipeline, target: targets.Target):
-    if p.schedule_kind == values.ScheduleKind.ASSETS:
+def _schedule(p: Pipeline, target: targets.Target) -> object:
+    """The value of the DAG's `schedule=`: None, a preset, calls of timetable or asset classes."""
+    if isinstance(p.schedule, (list, dict)):  # ScheduleKind.ASSETS
         return _assets(p.schedule, target)
     cls = target.timetable(p)
     if cls is None:
@@ -254,7 +263,7 @@ def _schedule(p: Pipeline, target: targets.Target):
     return Call(cls[1], (p.schedule,), (("timezone", p.timezone),))
 
 
-def _assets(condition, target: targets.Target):
+def _assets(condition: values.AssetCondition, target: targets.Target) -> object:
     """An asset schedule as calls: a list is all of them (`[Asset(...), ...]`), a mapping AssetAny/AssetAll."""
     if isinstance(condition, str):
         return Call(target.asset[1], (condition,))
@@ -265,7 +274,9 @@ def _assets(condition, target: targets.Target):
     return Call(cls[1], tuple(_assets(c, target) for c in items))
 
 
-def _asset_classes(condition, target: targets.Target) -> set:
+def _asset_classes(
+    condition: values.AssetCondition, target: targets.Target
+) -> set[tuple[str, str]]:
     if isinstance(condition, str):
         return {target.asset}
     if isinstance(condition, list):
@@ -288,7 +299,7 @@ def _imports(p: Pipeline, target: targets.Target) -> list[list[str]]:
         names.add((*target.task_group, target.task_group[1]))
     used = (
         _asset_classes(p.schedule, target)
-        if p.schedule_kind == values.ScheduleKind.ASSETS
+        if isinstance(p.schedule, (list, dict))  # ScheduleKind.ASSETS
         else set()
     )
     if any("outlets" in t.overrides for t in p.tasks):
@@ -307,7 +318,7 @@ def _imports(p: Pipeline, target: targets.Target) -> list[list[str]]:
     if alerting:
         names.add((NOTIFIER.module, NOTIFIER.name, NOTIFIER.alias))
 
-    def section(modules: set[str], froms) -> list[str]:
+    def section(modules: set[str], froms: set[tuple[str, str, str]]) -> list[str]:
         by_module: dict[str, list[tuple[str, str]]] = {}
         for module, name, alias in froms:
             by_module.setdefault(module, []).append((name, alias))
@@ -326,11 +337,11 @@ def _stdlib(module: str) -> bool:
     return module.partition(".")[0] in sys.stdlib_module_names
 
 
-def _module_order(module: str) -> tuple:
+def _module_order(module: str) -> tuple[str, str]:
     return (module.lower(), module)
 
 
-def _member_order(name: str) -> tuple:
+def _member_order(name: str) -> tuple[int, str, str]:
     """isort's order-by-type: CONSTANTS, then Classes, then functions and variables."""
     kind = 0 if name.isupper() and len(name) > 1 else 1 if name[:1].isupper() else 2
     return (kind, name.lower(), name)

@@ -13,7 +13,11 @@ expands over another task's output waits for it).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
+
+from .load import SpecPath
 
 GROUP_ID = re.compile(r"^[A-Za-z0-9_-]{1,200}$")  # Airflow's rule for a group id: no dots
 
@@ -22,8 +26,8 @@ GROUP_ID = re.compile(r"^[A-Za-z0-9_-]{1,200}$")  # Airflow's rule for a group i
 class Node:
     full_id: str
     local_id: str
-    path: tuple  # where its mapping is in the spec: ("tasks", "etl", "tasks", "clean")
-    spec: dict
+    path: SpecPath  # where its mapping is in the spec: ("tasks", "etl", "tasks", "clean")
+    spec: dict[str, Any]
     parent: str | None  # the full id of its group
     is_group: bool
     children: list[str] = field(default_factory=list)
@@ -37,32 +41,34 @@ class Node:
 
 
 def nodes(
-    tasks, prefix: str = "", path: tuple = ("tasks",), parent: str | None = None
+    tasks: object, prefix: str = "", path: SpecPath = ("tasks",), parent: str | None = None
 ) -> list[Node]:
-    """Every task and group under `tasks`, parents before their children, in spec order."""
-    out = []
+    """Every task and group under `tasks` (the spec's `tasks:`, any value), parents before their
+    children, in spec order."""
+    out: list[Node] = []
     for local, spec in tasks.items() if isinstance(tasks, dict) else ():
         mapping = isinstance(spec, dict)
         spec = spec if mapping else {}
         group = isinstance(spec.get("tasks"), dict)
-        node = Node(prefix + local, local, path + (local,), spec, parent, group, mapping=mapping)
+        node = Node(prefix + local, local, (*path, local), spec, parent, group, mapping=mapping)
         out.append(node)
         if group:
-            below = nodes(spec["tasks"], node.full_id + ".", node.path + ("tasks",), node.full_id)
+            below = nodes(spec["tasks"], node.full_id + ".", (*node.path, "tasks"), node.full_id)
             node.children = [n.full_id for n in below if n.parent == node.full_id]
             out += below
     return out
 
 
-def resolve(name: str, node: Node, by_id: dict) -> str | None:
+def resolve(name: str, node: Node, by_id: Mapping[str, Node]) -> str | None:
     """The full id a dependency `name` of `node` means: a node of the same group, else a full id."""
     if node.parent is not None and f"{node.parent}.{name}" in by_id:
         return f"{node.parent}.{name}"
     return name if name in by_id else None
 
 
-def ancestors(node: Node, by_id: dict) -> list[str]:
-    out, parent = [], node.parent
+def ancestors(node: Node, by_id: Mapping[str, Node]) -> list[str]:
+    out: list[str] = []
+    parent = node.parent
     while parent is not None:
         out.append(parent)
         parent = by_id[parent].parent
@@ -75,12 +81,14 @@ class Link:
 
     up: str
     down: str
-    where: tuple  # the path of the entry: a `dependencies` item, or an `expand` value's `output_of`
+    where: (
+        SpecPath  # the path of the entry: a `dependencies` item, or an `expand` value's `output_of`
+    )
     implicit: bool  # Airflow adds it itself: `down` expands over the output (XCom) of `up`
     scope: int  # the depth of the innermost group holding both ends (0: the DAG)
 
 
-def declared(all_nodes: list[Node]) -> list[tuple[str, str, tuple]]:
+def declared(all_nodes: list[Node]) -> list[tuple[str, str, SpecPath]]:
     """(upstream full id, node full id, path of the dependency entry) for every dependency that
     resolves to another node; validate reports the rest."""
     by_id = {n.full_id: n for n in all_nodes}
@@ -99,7 +107,7 @@ def declared(all_nodes: list[Node]) -> list[tuple[str, str, tuple]]:
     return out
 
 
-def implicit(all_nodes: list[Node]) -> list[tuple[str, str, tuple]]:
+def implicit(all_nodes: list[Node]) -> list[tuple[str, str, SpecPath]]:
     """The edges Airflow adds without a `>>`: a task that expands over another task's output waits
     for it (an XComArg in `.expand()` is an upstream). Same shape as `declared`; validate reports
     `output_of` values that name no task."""
@@ -123,7 +131,7 @@ def links(all_nodes: list[Node]) -> list[Link]:
     out."""
     by_id = {n.full_id: n for n in all_nodes}
 
-    def scope(up, down):
+    def scope(up: str, down: str) -> int:
         common = set(ancestors(by_id[up], by_id)) & set(ancestors(by_id[down], by_id))
         return max((by_id[g].depth for g in common), default=0)
 
@@ -132,7 +140,8 @@ def links(all_nodes: list[Node]) -> list[Link]:
         (Link(u, d, w, False, scope(u, d)) for u, d, w in declared(all_nodes)),
         key=lambda link: -link.scope,
     )
-    seen, out = set(), []
+    seen: set[tuple[str, str]] = set()
+    out: list[Link] = []
     for link in found:
         if (link.up, link.down) not in seen:
             seen.add((link.up, link.down))
@@ -140,7 +149,7 @@ def links(all_nodes: list[Node]) -> list[Link]:
     return out
 
 
-def task_edges(all_nodes: list[Node]) -> dict[tuple[str, str], tuple]:
+def task_edges(all_nodes: list[Node]) -> dict[tuple[str, str], SpecPath]:
     """Task-to-task edges (upstream, downstream) -> the path of the spec entry that made it.
 
     A link from or to a group reaches its leaves or roots as Airflow's TaskGroup computes them when
@@ -148,15 +157,15 @@ def task_edges(all_nodes: list[Node]) -> dict[tuple[str, str], tuple]:
     group's tasks, counting every edge set so far, implicit ones too."""
     by_id = {n.full_id: n for n in all_nodes}
     members = {n.full_id: _tasks_under(n, by_id) for n in all_nodes}
-    edges: dict[tuple[str, str], tuple] = {}
-    upstream: dict[str, set] = {}
-    downstream: dict[str, set] = {}
+    edges: dict[tuple[str, str], SpecPath] = {}
+    upstream: dict[str, set[str]] = {}
+    downstream: dict[str, set[str]] = {}
 
-    def roots(node_id):
+    def roots(node_id: str) -> list[str]:
         inside = set(members[node_id])
         return [t for t in members[node_id] if upstream.get(t, set()).isdisjoint(inside)]
 
-    def leaves(node_id):
+    def leaves(node_id: str) -> list[str]:
         inside = set(members[node_id])
         return [t for t in members[node_id] if downstream.get(t, set()).isdisjoint(inside)]
 
@@ -171,7 +180,7 @@ def task_edges(all_nodes: list[Node]) -> dict[tuple[str, str], tuple]:
     return edges
 
 
-def _tasks_under(node: Node, by_id: dict) -> list[str]:
+def _tasks_under(node: Node, by_id: Mapping[str, Node]) -> list[str]:
     if not node.is_group:
         return [node.full_id]
     return [t for child in node.children for t in _tasks_under(by_id[child], by_id)]

@@ -9,15 +9,21 @@ import keyword
 import math
 import re
 import zoneinfo
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime
 from functools import cache
+from typing import TYPE_CHECKING, Any, Protocol, overload
 
 from . import structure, values
 from .diagnostics import Code, Diagnostic, Severity, did_you_mean
-from .load import DEFAULTS_NAMES, Document
+from .load import DEFAULTS_NAMES, Document, SpecPath
 from .model import Unreadable, read_beside
 from .operators import SHORT, STANDARD
 from .schemas import schema, task_settings
+
+if TYPE_CHECKING:  # jsonschema is imported where it is used: `dagforge --help` need not load it
+    from jsonschema import Draft202012Validator, ValidationError
 
 # Used with fullmatch: `$` alone lets a final line break through.
 _ID = re.compile(r"[A-Za-z0-9_.-]{1,250}")
@@ -43,7 +49,12 @@ RESERVED_ARGUMENTS = (
 
 
 @cache
-def _validators() -> tuple:
+def _validators() -> tuple[
+    Draft202012Validator,
+    Draft202012Validator,
+    dict[str, Draft202012Validator],
+    Draft202012Validator,
+]:
     """The schema, split for speed: the spec and each group with their task bodies left out, and each
     task with a closed schema for its operator. Same verdicts as the whole schema (tests/test_schema.py
     holds them to it), without evaluating every operator's `if` and the unevaluated keys of every task,
@@ -59,7 +70,7 @@ def _validators() -> tuple:
     group["$defs"] = defs
     task = {k: v for k, v in defs["task"].items() if k not in ("allOf", "unevaluatedProperties")}
     task["$defs"] = defs
-    by_operator = {}
+    by_operator: dict[str, dict[str, Any]] = {}
     # One closed schema per short name X. Used only for a task whose `operator` is X and that has no
     # `wait_for` (see _schema_problems), where the other rule (wait_for or operator) holds and
     # `operator` is X by construction: neither is checked again.
@@ -86,10 +97,11 @@ def _validators() -> tuple:
 
 
 @cache
-def _operator_arguments() -> dict[str, tuple[dict, dict]]:
+def _operator_arguments() -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
     """Each short name -> the `$ref` to its argument schema and that schema, as `$defs.task`'s rules
     `if operator is X then {"$ref": ...}` select them."""
-    defs, out = schema()["$defs"], {}
+    defs = schema()["$defs"]
+    out: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
     for rule in defs["task"]["allOf"]:
         const = rule["if"].get("properties", {}).get("operator", {}).get("const")
         if const is not None:
@@ -97,7 +109,7 @@ def _operator_arguments() -> dict[str, tuple[dict, dict]]:
     return out
 
 
-def _required_argument(rule: dict) -> str | None:
+def _required_argument(rule: Any) -> str | None:
     """The argument of an operator's schema rule "`KEY:` is given, inline or under `expand:`"
     ({"anyOf": [{"required": [KEY]}, {"required": ["expand"], ...}]}), else None."""
     first = rule.get("anyOf", [{}])[0] if isinstance(rule, dict) else {}
@@ -108,24 +120,22 @@ def _required_argument(rule: dict) -> str | None:
 def _schema_problems(doc: Document) -> list[Diagnostic]:
     top, group, by_operator, whole_task = _validators()
     out = [d for error in top.iter_errors(doc.data) for d in _diagnose_schema_error(doc, error)]
-    pending = [(("tasks",), doc.data.get("tasks"))]
+    pending: list[tuple[SpecPath, object]] = [(("tasks",), doc.data.get("tasks"))]
     while pending:  # every task and group, nested ones too
         prefix, nodes = pending.pop()
         for node_id, node in nodes.items() if isinstance(nodes, dict) else ():
             if not isinstance(node, dict):
                 continue  # the schema around it said so
-            path = prefix + (node_id,)
+            path = (*prefix, node_id)
             if "tasks" in node:
                 validator = group
-                pending.append((path + ("tasks",), node["tasks"]))
+                pending.append(((*path, "tasks"), node["tasks"]))
             else:
                 op = node.get("operator")
-                validator = (
+                closed = (
                     by_operator.get(op) if isinstance(op, str) and "wait_for" not in node else None
                 )
-                validator = (
-                    validator or whole_task
-                )  # import paths, wait_for, unknown operators: rare
+                validator = closed or whole_task  # import paths, wait_for, unknown operators: rare
             out += [
                 d
                 for error in validator.iter_errors(node)
@@ -135,7 +145,7 @@ def _schema_problems(doc: Document) -> list[Diagnostic]:
 
 
 @cache
-def _timezones() -> frozenset:
+def _timezones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
@@ -167,7 +177,7 @@ def validate_defaults(doc: Document) -> list[Diagnostic]:
 
 
 @cache
-def _defaults_validator():
+def _defaults_validator() -> Draft202012Validator:
     s = json.loads(json.dumps(schema()))  # a copy: merged into a spec, nothing here is required
     s["properties"] = {k: v for k, v in s["properties"].items() if k not in ("dag_id", "tasks")}
     s.pop("required")
@@ -178,8 +188,8 @@ def _defaults_validator():
 
 
 def default_dag_id(doc: Document) -> str:
-    data = doc.data if isinstance(doc.data, dict) else {}
-    return data.get("dag_id") if isinstance(data.get("dag_id"), str) else doc.path.stem
+    dag_id = doc.data.get("dag_id") if isinstance(doc.data, dict) else None
+    return dag_id if isinstance(dag_id, str) else doc.path.stem
 
 
 def duplicate_dag_ids(docs: list[Document]) -> list[Diagnostic]:
@@ -187,11 +197,11 @@ def duplicate_dag_ids(docs: list[Document]) -> list[Diagnostic]:
     by_id: dict[str, list[Document]] = {}
     for doc in docs:
         by_id.setdefault(default_dag_id(doc), []).append(doc)
-    out = []
+    out: list[Diagnostic] = []
     for dag_id, same in by_id.items():
         for doc in same if len(same) > 1 else []:
             others = ", ".join(o.display for o in same if o is not doc)
-            path = ("dag_id",) if "dag_id" in doc.data else ()
+            path: SpecPath = ("dag_id",) if "dag_id" in doc.data else ()
             out.append(
                 doc.diag(
                     path,
@@ -203,7 +213,7 @@ def duplicate_dag_ids(docs: list[Document]) -> list[Diagnostic]:
     return out
 
 
-def _nodes(doc: Document) -> list:
+def _nodes(doc: Document) -> list[structure.Node]:
     """The tasks and groups of a loaded spec, nested ones too (see structure.nodes)."""
     return structure.nodes(doc.data.get("tasks") if isinstance(doc.data, dict) else None)
 
@@ -213,8 +223,28 @@ def task_ids(doc: Document) -> list[str]:
     return [n.full_id for n in _nodes(doc) if not n.is_group]
 
 
+class SpecLookup(Protocol):
+    """The specs beyond a build: the one of a dag_id (None: no such spec), or all by dag_id."""
+
+    @overload
+    def __call__(self, dag_id: str) -> Document | None: ...
+    @overload
+    def __call__(self, dag_id: None) -> dict[str, Document]: ...
+
+
+@overload
+def _no_others(dag_id: str) -> Document | None: ...
+@overload
+def _no_others(dag_id: None) -> dict[str, Document]: ...
+def _no_others(dag_id: str | None) -> Document | dict[str, Document] | None:
+    """The SpecLookup that knows no specs beyond the build."""
+    return None if dag_id else {}
+
+
 def cross_dag_problems(
-    docs: list[Document], others=lambda dag_id: None if dag_id else {}, invalid=None
+    docs: list[Document],
+    others: SpecLookup = _no_others,
+    invalid: dict[str, str] | None = None,
 ) -> list[Diagnostic]:
     """Every `wait_for` that names a DAG, or a task of it, that no spec defines. The DAGs are looked up
     among `docs` (the specs of the build), then through `others(dag_id)`: a Document or None
@@ -222,18 +252,18 @@ def cross_dag_problems(
     specs to those specs: waiting for one of them is reported as that, not as an unknown DAG."""
     invalid = invalid or {}
     by_id = {default_dag_id(d): d for d in docs}
-    out = []
+    out: list[Diagnostic] = []
     for doc in docs:
         for n in _nodes(doc):
             task_id, wait = n.full_id, n.spec.get("wait_for")
             if not isinstance(wait, dict) or not isinstance(wait.get("dag"), str):
                 continue
             dag = wait["dag"]
-            path = n.path + ("wait_for",)
+            path = (*n.path, "wait_for")
             if dag == default_dag_id(doc):
                 out.append(
                     doc.diag(
-                        path + ("dag",),
+                        (*path, "dag"),
                         f"task '{task_id}' waits for its own DAG '{dag}'",
                         "use `dependencies:` for tasks of the same DAG",
                         code=Code.WAIT_FOR,
@@ -244,7 +274,7 @@ def cross_dag_problems(
             if other is None and dag in invalid:
                 out.append(
                     doc.diag(
-                        path + ("dag",),
+                        (*path, "dag"),
                         f"task '{task_id}' waits for DAG '{dag}', whose spec {invalid[dag]} is invalid",
                         f"fix the errors reported for {invalid[dag]}; this spec is checked against it then",
                         code=Code.WAIT_FOR,
@@ -254,7 +284,7 @@ def cross_dag_problems(
             if other is None:
                 out.append(
                     doc.diag(
-                        path + ("dag",),
+                        (*path, "dag"),
                         f"task '{task_id}' waits for DAG '{dag}', which no spec defines",
                         did_you_mean(dag, {**others(None), **by_id})
                         or "name the dag_id of a spec built together with this one "
@@ -267,7 +297,7 @@ def cross_dag_problems(
             if isinstance(wait.get("task"), str) and wait["task"] not in known:
                 out.append(
                     doc.diag(
-                        path + ("task",),
+                        (*path, "task"),
                         f"task '{task_id}' waits for task {_quoted(wait['task'])}, "
                         f"which DAG '{dag}' does not have",
                         did_you_mean(wait["task"], known)
@@ -278,9 +308,7 @@ def cross_dag_problems(
     return out
 
 
-def unproduced_assets(
-    docs: list[Document], others=lambda dag_id: None if dag_id else {}
-) -> list[Diagnostic]:
+def unproduced_assets(docs: list[Document], others: SpecLookup = _no_others) -> list[Diagnostic]:
     """A warning for every asset a schedule waits for that no task's `outlets` (in the build or in
     the specs beside it) updates: such a DAG would never run, unless something outside updates it."""
     waiting = [
@@ -292,7 +320,7 @@ def unproduced_assets(
     if not waiting:
         return []  # nothing waits for an asset: no need to read the other specs
     everything = {**others(None), **{default_dag_id(d): d for d in docs}}
-    made = set()
+    made: set[str] = set()
     for doc in everything.values():
         for n in _nodes(doc):
             made |= (
@@ -300,7 +328,7 @@ def unproduced_assets(
                 if isinstance(n.spec.get("outlets"), list)
                 else set()
             )
-    out = []
+    out: list[Diagnostic] = []
     for doc in waiting:
         schedule = doc.data["schedule"]
         for asset in dict.fromkeys(values.assets_in(schedule)):
@@ -319,16 +347,16 @@ def unproduced_assets(
 # ---- JSON Schema ---------------------------------------------------------------------------------
 
 
-def _dotted(path) -> str:
+def _dotted(path: SpecPath) -> str:
     return ".".join(str(p) for p in path) or "the spec"
 
 
-def _is_node(path) -> bool:
+def _is_node(path: SpecPath) -> bool:
     """Whether `path` leads to a task or group mapping: tasks, ID (, tasks, ID ...)."""
     return len(path) >= 2 and len(path) % 2 == 0 and all(p == "tasks" for p in path[0::2])
 
 
-def _node_name(path, inst) -> str:
+def _node_name(path: SpecPath, inst: object) -> str:
     full = ".".join(str(p) for p in path[1::2])
     return (
         f"group '{full}'"
@@ -337,38 +365,27 @@ def _node_name(path, inst) -> str:
     )
 
 
-def _diagnose_schema_error(doc: Document, error, prefix: tuple = ()) -> list[Diagnostic]:
-    path, kind, inst, sch = (
-        prefix + tuple(error.absolute_path),
-        error.validator,
-        error.instance,
-        error.schema,
-    )
+def _diagnose_schema_error(
+    doc: Document, error: ValidationError, prefix: SpecPath = ()
+) -> list[Diagnostic]:
+    path = prefix + tuple(error.absolute_path)
+    kind = error.validator
+    # The part of the spec that failed, and the schema it failed: any JSON, read as each keyword
+    # (`kind`) has it (jsonschema's stubs add its Unset, which iter_errors never gives).
+    inst: Any = error.instance
+    sch: Any = error.schema
     name = _dotted(path)
     if kind == "anyOf" and _required_argument(sch):  # an argument missing, inline and in `expand`
         kind, error.message = "required", f"'{_required_argument(sch)}' is a required property"
     if kind == "required":
-        key = error.message.split("'")[1]
-        if _is_node(path) and isinstance(inst.get("expand"), dict) and key in inst["expand"]:
-            return []  # given through `expand:`
-        what = _node_name(path, inst) if _is_node(path) else name
-        hint = f"add `{key}:`"
-        if key == "start_date":
-            hint = "add `start_date: 2024-01-01` (the first day the schedule counts from)"
-        elif key != "operator" and "operator" in inst:
-            hint = f"operator '{inst['operator']}' needs `{key}:`"
-        return [
-            doc.diag(
-                path, f"{what} is missing the required key '{key}'", hint, code=Code.MISSING_KEY
-            )
-        ]
+        return _missing_key(doc, path, inst, error.message.split("'")[1])
     if kind in ("additionalProperties", "unevaluatedProperties"):
         return _unknown_keys(doc, path, inst)
     if "propertyNames" in error.schema_path:
         bad = str(inst)
         return [
             doc.diag(
-                path + (bad,),
+                (*path, bad),
                 f"{_quoted(bad)} is not a valid name here",
                 _control_hint(bad) or _name_hint(path, bad),
                 key=True,
@@ -414,7 +431,7 @@ def _diagnose_schema_error(doc: Document, error, prefix: tuple = ()) -> list[Dia
     if kind == "not" and _is_node(path):
         return [
             doc.diag(
-                path + ("wait_for",),
+                (*path, "wait_for"),
                 f"{_node_name(path, inst)} has both `operator` and `wait_for`",
                 key=True,
                 hint="a task either runs an operator or waits for another DAG: split it into two tasks",
@@ -440,10 +457,25 @@ def _diagnose_schema_error(doc: Document, error, prefix: tuple = ()) -> list[Dia
     return [doc.diag(path, f"{name}: {error.message}", code=Code.SCHEMA)]
 
 
+def _missing_key(doc: Document, path: SpecPath, inst: Any, key: str) -> list[Diagnostic]:
+    """The error for the mapping `inst` at `path` without its required `key`."""
+    if _is_node(path) and isinstance(inst.get("expand"), dict) and key in inst["expand"]:
+        return []  # given through `expand:`
+    what = _node_name(path, inst) if _is_node(path) else _dotted(path)
+    hint = f"add `{key}:`"
+    if key == "start_date":
+        hint = "add `start_date: 2024-01-01` (the first day the schedule counts from)"
+    elif key != "operator" and "operator" in inst:
+        hint = f"operator '{inst['operator']}' needs `{key}:`"
+    return [
+        doc.diag(path, f"{what} is missing the required key '{key}'", hint, code=Code.MISSING_KEY)
+    ]
+
+
 _TRUE, _FALSE = ("true", "yes", "on", "y"), ("false", "no", "off", "n")
 
 
-def _name_hint(path, bad: str) -> str:
+def _name_hint(path: SpecPath, bad: str) -> str:
     """How to write a name the schema refuses: a task id, else an argument name."""
     if path and path[-1] == "tasks":
         fixed = re.sub(r"[^A-Za-z0-9_.-]+", "_", bad).strip("_")[:250] or "my_task"
@@ -451,7 +483,7 @@ def _name_hint(path, bad: str) -> str:
     return "use letters, digits, `_`, `.` or `-` (at most 250); argument names must be Python identifiers"
 
 
-def _type_hint(path, inst, expected: str) -> str:
+def _type_hint(path: SpecPath, inst: object, expected: str) -> str:
     key = path[-1] if path and isinstance(path[-1], str) else None
     if isinstance(inst, bool) and "string" in expected:
         return "YAML reads yes/no/on/off/true/false as booleans: put the value in quotes"
@@ -471,7 +503,7 @@ def _type_hint(path, inst, expected: str) -> str:
     return ""
 
 
-def _node_hint(doc, path, inst) -> str:
+def _node_hint(doc: Document, path: SpecPath, inst: object) -> str:
     """Why a task or group is not a mapping. Most often the indentation: a task's keys written at
     the column of the task ids make each key a task of its own (`tasks.operator`)."""
     column = doc.where(path, key=True)[1]
@@ -490,7 +522,7 @@ def _node_hint(doc, path, inst) -> str:
 
 
 @cache
-def _node_keys() -> frozenset:
+def _node_keys() -> frozenset[str]:
     """Every key a task or group takes, for any built-in operator."""
     defs = schema()["$defs"]
     return frozenset(
@@ -500,7 +532,9 @@ def _node_keys() -> frozenset:
     )
 
 
-def _explain_value(doc, path, kind, inst, sch) -> list[Diagnostic] | None:
+def _explain_value(
+    doc: Document, path: SpecPath, kind: object, inst: Any, sch: Any
+) -> list[Diagnostic] | None:
     """The schema's limits on a number, an operator, a param's type, said plainly (None: other)."""
     if kind == "anyOf" and path and path[-1] == "operator":
         return [_unknown_operator(doc, path, inst)]
@@ -539,14 +573,14 @@ def _explain_value(doc, path, kind, inst, sch) -> list[Diagnostic] | None:
     return None
 
 
-def _quoted(value) -> str:
+def _quoted(value: object) -> str:
     """'value' in a message; a value with a line break or another control character as Python writes
     it ('a\\n'), so that it cannot break the message's line or pass for another message."""
     text = str(value)
     return f"'{text}'" if text.isprintable() else repr(text)
 
 
-def _control_hint(value) -> str:
+def _control_hint(value: object) -> str:
     """The hint for text with a line break or another invisible character in it, else ''."""
     if not isinstance(value, str) or value.isprintable():
         return ""
@@ -569,7 +603,7 @@ def _article(t: str) -> str:
     return " or ".join(names.get(x, x) for x in t.split(" or "))
 
 
-def _type_name(value) -> str:
+def _type_name(value: object) -> str:
     return {
         bool: "a boolean",
         int: "a number",
@@ -583,7 +617,7 @@ def _type_name(value) -> str:
     )
 
 
-def _allowed_keys(path, inst) -> set[str]:
+def _allowed_keys(path: SpecPath, inst: Any) -> set[str]:
     s = schema()
     if not path:
         return set(s["properties"])
@@ -610,7 +644,7 @@ def _allowed_keys(path, inst) -> set[str]:
     return set()
 
 
-def _unknown_keys(doc: Document, path, inst) -> list[Diagnostic]:
+def _unknown_keys(doc: Document, path: SpecPath, inst: Any) -> list[Diagnostic]:
     if _is_node(path) and "wait_for" not in inst and not isinstance(inst.get("tasks"), dict):
         op = inst.get("operator")
         if not isinstance(op, str) or not _valid_operator(op):
@@ -644,7 +678,7 @@ def _unknown_keys(doc: Document, path, inst) -> list[Diagnostic]:
             hint = "allowed keys: " + ", ".join(sorted(allowed))
         out.append(
             doc.diag(
-                path + (key,),
+                (*path, key),
                 f"unknown key '{key}' in {where}",
                 hint,
                 key=True,
@@ -654,7 +688,7 @@ def _unknown_keys(doc: Document, path, inst) -> list[Diagnostic]:
     return out
 
 
-def _airflow_habit(path, key, inst) -> str:
+def _airflow_habit(path: SpecPath, key: str, inst: Any) -> str:
     """dagforge's way to say what the unknown `key` says in an Airflow DAG file, or ''."""
     where = "spec" if not path else "task" if _is_node(path) else None
     value = inst.get(key)
@@ -670,8 +704,8 @@ def _airflow_habit(path, key, inst) -> str:
     if where == "task" and "wait_for" in inst and key in _WAIT_FOR_KEYS:
         wait = inst["wait_for"] if isinstance(inst["wait_for"], dict) else {}
         dag = wait.get("dag") if isinstance(wait.get("dag"), str) else "..."
-        shown = value if isinstance(value, (str, int)) and len(str(value)) < 40 else "..."
-        return f"`{key}` goes inside `wait_for:`, e.g. `wait_for: {{dag: {dag}, {key}: {shown}}}`"
+        given = value if isinstance(value, (str, int)) and len(str(value)) < 40 else "..."
+        return f"`{key}` goes inside `wait_for:`, e.g. `wait_for: {{dag: {dag}, {key}: {given}}}`"
     if where == "spec" and key == "schedule_interval":
         return "Airflow 2's `schedule_interval` is `schedule:` here"
     if where == "spec" and key == "default_args":
@@ -690,7 +724,7 @@ def _valid_operator(op: str) -> bool:
     return op in SHORT or "." in op
 
 
-def _unknown_operator(doc, path, inst) -> Diagnostic:
+def _unknown_operator(doc: Document, path: SpecPath, inst: object) -> Diagnostic:
     short = tuple(SHORT)
     hint = (
         _control_hint(inst)
@@ -742,8 +776,8 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
             values.zone_suggestion(tz) + " (the local clock, summer time included)",
             code=Code.TIMEZONE,
         )
-        out.append(replace(warning, severity="warning"))
-    dates = {}
+        out.append(replace(warning, severity=Severity.WARNING))
+    dates: dict[str, datetime] = {}
     zone = tz if isinstance(tz, str) and tz in _timezones() else "UTC"
     for key in ("start_date", "end_date"):
         if isinstance(data.get(key), str):
@@ -802,7 +836,7 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
     return out
 
 
-def _check_clock_change(doc, key, when, zone) -> list[Diagnostic]:
+def _check_clock_change(doc: Document, key: str, when: datetime, zone: str) -> list[Diagnostic]:
     """A wall-clock time that a daylight-saving change skips (an error: it names no instant) or
     repeats (a warning: Airflow, through pendulum, takes the later of the two)."""
     from zoneinfo import ZoneInfo
@@ -834,16 +868,17 @@ def _check_clock_change(doc, key, when, zone) -> list[Diagnostic]:
                 f"to be sure which one runs, use a time outside {shown:%H:%M}-{left:%H:%M}",
                 code=Code.DATE,
             ),
-            severity="warning",
+            severity=Severity.WARNING,
         )
     ]
 
 
-def _check_numbers(doc, path, value) -> list[Diagnostic]:
+def _check_numbers(doc: Document, path: SpecPath, value: object) -> list[Diagnostic]:
     """NaN and infinity anywhere in the spec (YAML's .nan, .inf): JSON has no such numbers, and
     Airflow serializes DAGs, their arguments and params as JSON. A loop, not recursion: a spec may
     nest deeper than Python's recursion limit allows a recursive walk."""
-    out, pending = [], [(path, value)]
+    out: list[Diagnostic] = []
+    pending = [(path, value)]
     while pending:
         path, value = pending.pop()
         if isinstance(value, dict):
@@ -864,10 +899,11 @@ def _check_numbers(doc, path, value) -> list[Diagnostic]:
     return out
 
 
-def _check_tree(doc, all_nodes: list) -> list[Diagnostic]:
+def _check_tree(doc: Document, all_nodes: list[structure.Node]) -> list[Diagnostic]:
     """Groups nested deeper than MAX_GROUP_DEPTH, and ids that grow past Airflow's 250 characters
     with their groups' ids in front: each reported once, at the outermost node that goes over."""
-    out, reported = [], set()
+    out: list[Diagnostic] = []
+    reported: set[str] = set()
     for n in all_nodes:
         if n.parent in reported:
             reported.add(n.full_id)
@@ -890,7 +926,7 @@ def _check_tree(doc, all_nodes: list) -> list[Diagnostic]:
     return out
 
 
-def _check_asset(doc, path, asset) -> list[Diagnostic]:
+def _check_asset(doc: Document, path: SpecPath, asset: object) -> list[Diagnostic]:
     """What Airflow would refuse or warn about in an asset URI, found without Airflow."""
     from urllib.parse import urlsplit
 
@@ -928,22 +964,20 @@ def _check_asset(doc, path, asset) -> list[Diagnostic]:
     return []
 
 
-def _check_assets(doc, path, condition) -> list[Diagnostic]:
+def _check_assets(doc: Document, path: SpecPath, condition: object) -> list[Diagnostic]:
     if isinstance(condition, str):
         return _check_asset(doc, path, condition)
     if isinstance(condition, list):
-        return [
-            d for i, item in enumerate(condition) for d in _check_assets(doc, path + (i,), item)
-        ]
+        return [d for i, item in enumerate(condition) for d in _check_assets(doc, (*path, i), item)]
     if isinstance(condition, dict):
         return [
-            d for key, items in condition.items() for d in _check_assets(doc, path + (key,), items)
+            d for key, items in condition.items() for d in _check_assets(doc, (*path, key), items)
         ]
     return []
 
 
-def _check_schedule(doc, value) -> list[Diagnostic]:
-    path = ("schedule",)
+def _check_schedule(doc: Document, value: object) -> list[Diagnostic]:
+    path: SpecPath = ("schedule",)
     kind = values.schedule_kind(value)
     if kind == "assets":
         return _check_assets(doc, path, value)
@@ -1026,14 +1060,17 @@ _MONTHS = (
 _MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # February 29 comes every 4 years
 
 
-def _cron_never(expanded) -> str:
+def _cron_never(expanded: Sequence[Sequence[object]]) -> str:
     """Why a valid cron expression (croniter's expanded fields) never matches a date, or ''.
     Only the days of the month can do that, and only when the day of the week is `*`: with both
     given, cron runs on either."""
-    _, _, days, months, weekdays = expanded
-    if weekdays != ["*"] or days == ["*"] or not all(isinstance(d, int) for d in days):
+    _, _, day_field, month_field, weekdays = expanded
+    days = [d for d in day_field if isinstance(d, int)]
+    if weekdays != ["*"] or day_field == ["*"] or len(days) < len(day_field):  # `L`: no number
         return ""
-    months = range(1, 13) if months == ["*"] else months
+    months = (
+        range(1, 13) if month_field == ["*"] else [m for m in month_field if isinstance(m, int)]
+    )
     if any(d <= _MONTH_DAYS[m - 1] for m in months for d in days):
         return ""
     named = [_MONTHS[m - 1] for m in months]
@@ -1041,8 +1078,9 @@ def _cron_never(expanded) -> str:
     return f"{', '.join(named)} {has} no day {', '.join(map(str, days))}"
 
 
-def _check_scheduling(doc, data) -> list[Diagnostic]:
-    schedule, out = data.get("schedule"), []
+def _check_scheduling(doc: Document, data: dict[str, Any]) -> list[Diagnostic]:
+    schedule = data.get("schedule")
+    out: list[Diagnostic] = []
     if "timetable" in data and not values.cron_like(schedule):
         out.append(
             doc.diag(
@@ -1065,10 +1103,10 @@ def _check_scheduling(doc, data) -> list[Diagnostic]:
     return out
 
 
-def _check_params(doc, params) -> list[Diagnostic]:
+def _check_params(doc: Document, params: object) -> list[Diagnostic]:
     import jsonschema
 
-    out = []
+    out: list[Diagnostic] = []
     for name, spec in (params or {}).items() if isinstance(params, dict) else ():
         if not isinstance(spec, dict) or "default" not in spec:
             continue  # the schema says so
@@ -1092,14 +1130,15 @@ def _check_params(doc, params) -> list[Diagnostic]:
 
 
 @cache
-def _param_validator():
+def _param_validator() -> Draft202012Validator:
     import jsonschema
 
     return jsonschema.Draft202012Validator({"$ref": "#/$defs/param", "$defs": schema()["$defs"]})
 
 
-def _check_doc_md(doc, value) -> list[Diagnostic]:
-    path, text = ("doc_md",), value
+def _check_doc_md(doc: Document, value: object) -> list[Diagnostic]:
+    path: SpecPath = ("doc_md",)
+    text = value
     if isinstance(value, dict) and isinstance(value.get("file"), str):
         path = ("doc_md", "file")
         try:
@@ -1128,18 +1167,23 @@ def _check_doc_md(doc, value) -> list[Diagnostic]:
     return []
 
 
-def _check_durations(doc, prefix, mapping, keys=_DURATION_KEYS) -> list[Diagnostic]:
+def _check_durations(
+    doc: Document,
+    prefix: SpecPath,
+    mapping: Mapping[str, object],
+    keys: Iterable[str] = _DURATION_KEYS,
+) -> list[Diagnostic]:
     """The duration-shaped values of `keys` in `mapping` that are not durations (absent or other
     values: the schema already said what they must be)."""
     return [
         d
         for key in keys
         if values.schedule_kind(mapping.get(key)) == values.ScheduleKind.DURATION
-        for d in _duration_problem(doc, prefix + (key,), mapping[key])
+        for d in _duration_problem(doc, (*prefix, key), mapping[key])
     ]
 
 
-def _duration_problem(doc, path, value) -> list[Diagnostic]:
+def _duration_problem(doc: Document, path: SpecPath, value: object) -> list[Diagnostic]:
     """[] when `value` is a duration, else its error, at `path` (which ends with its key)."""
     try:
         values.parse_duration(value)
@@ -1148,17 +1192,18 @@ def _duration_problem(doc, path, value) -> list[Diagnostic]:
     return []
 
 
-def _check_emails(doc, path, addresses) -> list[Diagnostic]:
+def _check_emails(doc: Document, path: SpecPath, addresses: object) -> list[Diagnostic]:
     """Check one address or a list of them; `path` leads to the key that holds them."""
     import email_validator
 
+    located: list[tuple[SpecPath, object]]
     if isinstance(addresses, str):
         located = [(path, addresses)]
     else:
         located = [
-            (path + (i,), a) for i, a in enumerate(addresses if isinstance(addresses, list) else [])
+            ((*path, i), a) for i, a in enumerate(addresses if isinstance(addresses, list) else [])
         ]
-    out = []
+    out: list[Diagnostic] = []
     for where, address in located:
         if not isinstance(address, str):
             continue  # the schema reports the type
@@ -1176,8 +1221,8 @@ def _check_emails(doc, path, addresses) -> list[Diagnostic]:
     return out
 
 
-def _check_group(doc, n) -> list[Diagnostic]:
-    out = []
+def _check_group(doc: Document, n: structure.Node) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
     if not structure.GROUP_ID.fullmatch(n.local_id):
         out.append(
             doc.diag(
@@ -1189,16 +1234,22 @@ def _check_group(doc, n) -> list[Diagnostic]:
             )
         )
     if isinstance(n.spec.get("defaults"), dict):
-        out += _check_durations(doc, n.path + ("defaults",), n.spec["defaults"])
+        out += _check_durations(doc, (*n.path, "defaults"), n.spec["defaults"])
     return out
 
 
-def _check_task(doc, task_id, task, dag_emails: bool, base=None) -> list[Diagnostic]:
+def _check_task(
+    doc: Document,
+    task_id: str,
+    task: dict[str, Any],
+    dag_emails: bool,
+    base: SpecPath | None = None,
+) -> list[Diagnostic]:
     base = base or ("tasks", task_id)
     out = _check_durations(doc, base, task)
     alerts = task.get("alerts")
     if isinstance(alerts, dict):
-        out += _check_emails(doc, base + ("alerts", "emails"), alerts.get("emails"))
+        out += _check_emails(doc, (*base, "alerts", "emails"), alerts.get("emails"))
         if (
             not dag_emails
             and "emails" not in alerts
@@ -1206,7 +1257,7 @@ def _check_task(doc, task_id, task, dag_emails: bool, base=None) -> list[Diagnos
         ):
             out.append(
                 doc.diag(
-                    base + ("alerts",),
+                    (*base, "alerts"),
                     f"task '{task_id}' has alerts but no one to mail",
                     "add `emails: [someone@example.com]` here or under the spec's `alerts:`",
                     code=Code.EMAIL,
@@ -1216,23 +1267,23 @@ def _check_task(doc, task_id, task, dag_emails: bool, base=None) -> list[Diagnos
     if isinstance(wait, dict):
         out += _check_durations(
             doc,
-            base + ("wait_for",),
+            (*base, "wait_for"),
             {k: v for k, v in wait.items() if isinstance(v, str)},
             ("execution_delta", "poke_interval", "timeout"),
         )
     if isinstance(task.get("outlets"), list):
-        out += _check_assets(doc, base + ("outlets",), task["outlets"])
+        out += _check_assets(doc, (*base, "outlets"), task["outlets"])
     op = task.get("operator")
     if op == "email":
         for key in ("to", "cc", "bcc", "from_email"):
-            out += _check_emails(doc, base + (key,), task.get(key))
+            out += _check_emails(doc, (*base, key), task.get(key))
     if op == "python" and isinstance(task.get("python_callable"), str):
         ref = task["python_callable"]
         parts = re.split(r"[.:]", ref)
         if not _CALLABLE.fullmatch(ref) or any(keyword.iskeyword(p) for p in parts):
             out.append(
                 doc.diag(
-                    base + ("python_callable",),
+                    (*base, "python_callable"),
                     f"python_callable {_quoted(ref)} is not a `module:function` reference",
                     _control_hint(ref)
                     or "write the module's dotted path, a colon, and the function name, "
@@ -1244,7 +1295,7 @@ def _check_task(doc, task_id, task, dag_emails: bool, base=None) -> list[Diagnos
     short = SHORT.get(op) if isinstance(op, str) else None
     for key in short.durations if short else ():
         if key in task:
-            out += _duration_problem(doc, base + (key,), task[key])
+            out += _duration_problem(doc, (*base, key), task[key])
     # The standard provider's classes are in Airflow 2.10 itself: only other providers can be missing.
     if (
         short
@@ -1255,23 +1306,25 @@ def _check_task(doc, task_id, task, dag_emails: bool, base=None) -> list[Diagnos
         out.append(
             replace(
                 doc.diag(
-                    base + ("operator",),
+                    (*base, "operator"),
                     f"operator '{op}' needs {short.package}, which is not installed here",
                     f"`pip install {short.package}` where Airflow runs, and here to have its "
                     "arguments checked by `dagforge validate` and `build` (for the pre-commit hook: "
                     "add it to the hook's `additional_dependencies`)",
                     code=Code.PROVIDER_MISSING,
                 ),
-                severity="warning",
+                severity=Severity.WARNING,
             )
         )
     if isinstance(op, str) and ("." in op or (short and not short.schema)):
         for key in task:
-            out += _not_an_argument(doc, base + (key,))
+            out += _not_an_argument(doc, (*base, key))
     return out
 
 
-def _check_bash_template(doc, base, op, command) -> list[Diagnostic]:
+def _check_bash_template(
+    doc: Document, base: SpecPath, op: object, command: object
+) -> list[Diagnostic]:
     """A warning for a bash_command that ends in `.sh` or `.bash`: Airflow's BashOperator reads it
     as the name of a Jinja template file (its `template_ext`), looked up in the DAG's folder and
     `template_searchpath`; a script elsewhere fails the task with TemplateNotFound."""
@@ -1286,13 +1339,13 @@ def _check_bash_template(doc, base, op, command) -> list[Diagnostic]:
         "that ends in .sh is read as a file name, `bash ./run.sh` too)",
         code=Code.BASH_TEMPLATE,
     )
-    return [replace(d, severity="warning")]
+    return [replace(d, severity=Severity.WARNING)]
 
 
-def _not_an_argument(doc, path) -> list[Diagnostic]:
+def _not_an_argument(doc: Document, path: SpecPath) -> list[Diagnostic]:
     """The error for the key `path` ends with, when no operator argument can have that name."""
     key = path[-1]
-    if key in RESERVED_ARGUMENTS or keyword.iskeyword(key):
+    if key in RESERVED_ARGUMENTS or (isinstance(key, str) and keyword.iskeyword(key)):
         return [
             doc.diag(
                 path,
@@ -1317,10 +1370,10 @@ def _distribution_installed(name: str) -> bool:
         return False
 
 
-def _check_mapping(doc, all_nodes: list) -> list[Diagnostic]:
+def _check_mapping(doc: Document, all_nodes: list[structure.Node]) -> list[Diagnostic]:
     """`expand:` keys are arguments the operator takes, not also given inline; `output_of` names a
     task that comes earlier in the spec (the generated file refers to it by then)."""
-    out = []
+    out: list[Diagnostic] = []
     by_id = {n.full_id: n for n in all_nodes}
     order = {n.full_id: i for i, n in enumerate(all_nodes)}
     for n in all_nodes:
@@ -1335,7 +1388,7 @@ def _check_mapping(doc, all_nodes: list) -> list[Diagnostic]:
             else None
         )
         for key, value in expand.items():
-            path = n.path + ("expand", key)
+            path = (*n.path, "expand", key)
             if not str(key).isprintable():
                 continue  # a line break in the name: the schema's propertyNames says so
             if bad := _not_an_argument(doc, path):
@@ -1368,7 +1421,7 @@ def _check_mapping(doc, all_nodes: list) -> list[Diagnostic]:
                 )
             if isinstance(value, dict) and isinstance(value.get("output_of"), str):
                 up = structure.resolve(value["output_of"], n, by_id)
-                where = path + ("output_of",)
+                where = (*path, "output_of")
                 if up is None or by_id[up].is_group:
                     out.append(
                         doc.diag(
@@ -1394,8 +1447,9 @@ def _check_mapping(doc, all_nodes: list) -> list[Diagnostic]:
     return out
 
 
-def _check_dependencies(doc, all_nodes: list) -> list[Diagnostic]:
-    out, by_id = [], {}
+def _check_dependencies(doc: Document, all_nodes: list[structure.Node]) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    by_id: dict[str, structure.Node] = {}
     for n in all_nodes:
         if n.full_id in by_id:
             out.append(
@@ -1414,7 +1468,7 @@ def _check_dependencies(doc, all_nodes: list) -> list[Diagnostic]:
         for i, dep in enumerate(deps if isinstance(deps, list) else []):
             if not isinstance(dep, str):
                 continue
-            path = n.path + ("dependencies", i)
+            path = (*n.path, "dependencies", i)
             up = structure.resolve(dep, n, by_id)
             if up == n.full_id:
                 out.append(
@@ -1455,7 +1509,7 @@ def _check_dependencies(doc, all_nodes: list) -> list[Diagnostic]:
                     )
                 )
     edges = structure.task_edges(all_nodes)
-    graph = {n.full_id: [] for n in all_nodes if not n.is_group}
+    graph: dict[str, list[str]] = {n.full_id: [] for n in all_nodes if not n.is_group}
     for up, down in edges:
         graph[down].append(up)
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from typing import Any, TypeAlias
 from zoneinfo import ZoneInfo
 
 # `$(?!\n)`: Python's `$` also matches before a final line break (see the schema's $comment).
@@ -70,7 +71,7 @@ def cron_field_problem(expression: str) -> str:
     return ""
 
 
-def parse_duration(value) -> timedelta:
+def parse_duration(value: object) -> timedelta:
     """`90`, `"90s"`, `"5m"`, `"1h30m"`, `"1d"` -> timedelta. Raises ValueError with a message."""
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ValueError(f"a duration must be text like '5m' or a number of seconds, not {value!r}")
@@ -88,7 +89,7 @@ def parse_duration(value) -> timedelta:
     return _timedelta(days=d, hours=h, minutes=mi, seconds=s)
 
 
-def _timedelta(**parts) -> timedelta:
+def _timedelta(**parts: int) -> timedelta:
     try:
         return timedelta(**parts)
     except OverflowError:
@@ -110,7 +111,7 @@ class Timetable(StrEnum):
     INTERVAL = "interval"  # a run after each interval between those times, covering it
 
 
-def schedule_kind(value) -> ScheduleKind:
+def schedule_kind(value: object) -> ScheduleKind:
     """What kind of schedule a spec's `schedule:` value is."""
     if value is None:
         return ScheduleKind.NONE
@@ -123,15 +124,20 @@ def schedule_kind(value) -> ScheduleKind:
     return ScheduleKind.CRON
 
 
-def cron_like(value) -> bool:
+def cron_like(value: object) -> bool:
     """A cron expression or a preset that stands for one (@daily ...): what `timetable:` applies to."""
     return schedule_kind(value) == ScheduleKind.CRON or (
         isinstance(value, str) and value in PRESET_CRON
     )
 
 
-def assets_in(condition) -> list[str]:
-    """Every asset an asset schedule (a list, or an any/all mapping) names, in order."""
+# An asset schedule: an asset URI, a list (all of them), or {any: [...]} / {all: [...]} of them.
+AssetCondition: TypeAlias = str | list[Any] | dict[str, Any]
+
+
+def assets_in(condition: AssetCondition) -> list[str]:
+    """Every asset an asset schedule (a list, or an any/all mapping) names, in order. The condition
+    is one the schema accepted: its items are asset URIs and conditions again."""
     if isinstance(condition, str):
         return [condition]
     items = (
@@ -142,7 +148,7 @@ def assets_in(condition) -> list[str]:
     return [a for item in items for a in assets_in(item)]
 
 
-def parse_when(value) -> datetime:
+def parse_when(value: object) -> datetime:
     """ISO date or datetime text -> datetime (a date means midnight). Raises ValueError."""
     if not isinstance(value, str):
         raise ValueError(f"a date must be written like 2024-01-31, not {value!r}")
@@ -180,8 +186,8 @@ def clock_change(wall: datetime, tz: ZoneInfo) -> tuple[str, datetime, datetime]
     """None when the naive wall-clock time `wall` happens exactly once in `tz`. Else ('skipped' or
     'repeated', the wall time the clock leaves, the wall time it shows next): ('skipped', 02:00,
     03:00) for Europe/Berlin's spring change, ('repeated', 03:00, 02:00) for its autumn one."""
-    before = wall.replace(tzinfo=tz, fold=0).utcoffset()  # PEP 495: fold=0 takes the offset
-    after = wall.replace(tzinfo=tz, fold=1).utcoffset()  # before the change, fold=1 the one after
+    before = _offset(wall.replace(tzinfo=tz, fold=0))  # PEP 495: fold=0 takes the offset
+    after = _offset(wall.replace(tzinfo=tz, fold=1))  # before the change, fold=1 the one after
     if before == after:
         return None
     # The change happens between the two readings of `wall` as UTC: find the second it does.
@@ -260,8 +266,15 @@ def fixed_offset(name: str) -> str:
     zones = ABBREVIATIONS.get(name)
     if not zones or not _one_offset(name) or _one_offset(zones[0].split(" ")[0]):
         return ""
-    minutes = int(datetime(2024, 1, 1, tzinfo=ZoneInfo(name)).utcoffset().total_seconds()) // 60
+    minutes = int(_offset(datetime(2024, 1, 1, tzinfo=ZoneInfo(name))).total_seconds()) // 60
     return f"UTC{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02}:{abs(minutes) % 60:02}"
+
+
+def _offset(moment: datetime) -> timedelta:
+    """The UTC offset of `moment`, a datetime with a ZoneInfo: one is known for every instant."""
+    offset = moment.utcoffset()
+    assert offset is not None  # only a naive datetime, or a tzinfo that knows none, gives None
+    return offset
 
 
 def _one_offset(name: str) -> bool:
