@@ -94,7 +94,7 @@ def test_visible_keeps_ordinary_text():
 def test_explain_escapes_values(tmp_path, write_spec):
     spec = write_spec(
         'start_date: 2024-01-01\ndescription: "x\\x1b[2J\\n::error::forged"\n'
-        'tasks:\n  a: {operator: empty, pool: "p\\x1b]0;t\\x07"}\n'
+        'tasks:\n  a: {operator: empty, trigger_rule: all_done, outlets: ["p\\x1b]0;t\\x07"]}\n'
     )
     r = run_cli("explain", spec, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
