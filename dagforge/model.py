@@ -156,6 +156,9 @@ class Pipeline:
     inputs: dict = field(
         default_factory=dict
     )  # what shaped it besides the spec's text: name -> text
+    input_digests: str = (
+        ""  # each input's own short digest (stamp.input_digests); set with input_sha256
+    )
     origins: dict = field(
         default_factory=dict
     )  # with a defaults.yaml: "key" / "key.sub" -> (value, "file:line") of every setting
