@@ -167,9 +167,7 @@ def _input_name(name: str, spec: str) -> str:
         return "the target Airflow version (--airflow)"
     if kind == "env":
         return f"the environment variable {rest}"
-    if kind == "defaults":
-        return rest  # as messages name it where the build ran (defaults.inherit)
-    if kind == "doc_md":  # relative to the spec's folder (model.read_beside)
+    if kind in ("defaults", "doc_md"):  # relative to the spec's folder (model.build_model)
         return display_path(Path(os.path.normpath(Path(spec).parent / rest)))
     return name
 

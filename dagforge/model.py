@@ -209,8 +209,9 @@ def build_model(doc: Document, source: str | None = None) -> Pipeline:
         alerts=alerts,
     )
     p.origins = _sources(doc) if doc.origins else {}
-    for name, text in doc.inherited.items():
-        p.inputs[f"defaults:{name}"] = text
+    for name, text in doc.inherited.items():  # named from the spec's folder, as doc_md is: the
+        # input hash must not depend on the folder build runs in
+        p.inputs[f"defaults:{os.path.relpath(name, doc.path.parent).replace(os.sep, '/')}"] = text
     for (
         name,
         value,

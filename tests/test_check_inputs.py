@@ -101,3 +101,13 @@ def test_header_without_the_inputs_line_keeps_the_old_message(tmp_path):
     assert _why(_check(tmp_path)) == (
         "specs/a.yaml (or dagforge's version or templates) changed since it was generated"
     )
+
+
+def test_check_from_another_folder_finds_nothing_stale(tmp_path):
+    # the defaults.yaml a spec inherits is named from the spec's folder, not the working folder
+    _setup(tmp_path)
+    (tmp_path / "elsewhere").mkdir()
+    r = run_cli(
+        "check", "../specs", "-o", "../out", cwd=tmp_path / "elsewhere", env={"TARGET": "one"}
+    )
+    assert r.returncode == 0, r.stderr
