@@ -451,6 +451,7 @@ def _pipeline(doc: Document, airflow: str, out: Path) -> Pipeline:
     stamped with."""
     p = build_model(doc, write.source_name(doc.path, out))
     p.input_sha256 = stamp.input_sha256(p.source, doc.text, airflow, inputs=p.inputs)
+    p.input_digests = stamp.input_digests(doc.text, airflow, inputs=p.inputs)
     return p
 
 

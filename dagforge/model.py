@@ -164,6 +164,8 @@ class Pipeline:
     )
     # what shaped it besides the spec's text: name -> text
     inputs: dict[str, str] = field(default_factory=dict)
+    # each input's own short digest (stamp.input_digests); set with input_sha256
+    input_digests: str = ""
     # with a defaults.yaml: "key" / "key.sub" -> (value, "file:line") of every setting
     origins: dict[str, tuple[Any, str]] = field(default_factory=dict)
 
@@ -213,8 +215,9 @@ def build_model(doc: Document, source: str | None = None) -> Pipeline:
         alerts=alerts,
     )
     p.origins = _sources(doc) if doc.origins else {}
-    for name, text in doc.inherited.items():
-        p.inputs[f"defaults:{name}"] = text
+    for name, text in doc.inherited.items():  # named from the spec's folder, as doc_md is: the
+        # input hash must not depend on the folder build runs in
+        p.inputs[f"defaults:{os.path.relpath(name, doc.path.parent).replace(os.sep, '/')}"] = text
     for (
         name,
         value,

@@ -3,6 +3,8 @@
     # source-sha256: the spec's bytes
     # input-sha256:  the spec's bytes and path, the target Airflow version, dagforge's version, its
     #                templates and its schema, and what else the spec reads at build time
+    # inputs-sha256: a short digest of each of those inputs apart, so that check can name the one
+    #                that changed (drift.py)
     # output-sha256: the file itself, without this line
 
 Any change of the spec, of the target, of dagforge or of its templates changes input-sha256; an
@@ -15,10 +17,11 @@ major version, so the formatter needs no place in the hash.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -29,6 +32,14 @@ from .write import parse_header
 _TEMPLATES = Path(__file__).parent / "templates"
 _LINE = re.compile(r"^# (?P<name>source|input|output)-sha256: (?P<value>\S+)$")
 _OUTPUT_LINE = re.compile(r"^# output-sha256: \S+\n", re.M)
+_INPUTS_LINE = re.compile(r"^# inputs-sha256: (?P<value>.*)$")
+# one `name=digest` of the inputs line: a plain name bare, any other as a Python string literal
+_PLAIN = re.compile(r"[\w.:/@+-]+", re.ASCII)
+_ENTRY = re.compile(
+    r"""(?P<name>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s"'=]+)=(?P<digest>[0-9a-f]+)"""
+)
+# hex digits of a digest on the inputs line: enough to tell two versions of one input apart
+_SHORT = 12
 _HEADER_LINES = 8  # the hashes sit in the first lines; nothing further down is ever read as one
 
 
@@ -69,6 +80,49 @@ def input_sha256(
     return h.hexdigest()
 
 
+def input_digests(
+    spec_text: str,
+    airflow: str,
+    generator: str | None = None,
+    inputs: Mapping[str, str] | None = None,
+) -> str:
+    """The inputs-sha256 line's value: `name=digest` for the spec's bytes, the target Airflow version,
+    the generator and each of `inputs` (as input_sha256 takes them), sorted by name. A digest of an
+    environment value says no more than the generated file does, into which the value went."""
+    parts = {
+        "spec": spec_text,
+        "airflow": airflow,
+        "generator": generator or generator_digest(),
+        **(inputs or {}),
+    }
+    return " ".join(
+        f"{name if _PLAIN.fullmatch(name) else repr(name)}={_short(name, value)}"
+        for name, value in sorted(parts.items())
+    )
+
+
+def _short(name: str, value: str) -> str:
+    data = _framed(name.encode("utf-8", "surrogateescape"))
+    data += _framed(value.encode("utf-8", "surrogateescape"))
+    return hashlib.sha256(data).hexdigest()[:_SHORT]
+
+
+def _read_digests(value: str) -> dict[str, str]:
+    """The name -> digest pairs of an inputs-sha256 line's value (what input_digests wrote)."""
+    found: dict[str, str] = {}
+    for entry in _ENTRY.finditer(value):
+        name = entry["name"]
+        if name[0] in "'\"":
+            try:
+                name = ast.literal_eval(name)
+            except (ValueError, SyntaxError):
+                continue
+            if not isinstance(name, str):
+                continue
+        found.setdefault(name, entry["digest"])
+    return found
+
+
 def _framed(data: bytes) -> bytes:
     return len(data).to_bytes(8, "big") + data
 
@@ -93,23 +147,30 @@ class Stamp:
     hashes: dict[str, str]
     intact: bool  # the header has an output-sha256 and the text matches it (or it was recomputed)
     legacy: bool = False  # an older header, naming the spec relative to the folder build ran in
+    # input name ("spec", "generator", "airflow", "env:NAME", ...) -> short digest; empty for a
+    # header from before the inputs-sha256 line
+    inputs: dict[str, str] = field(default_factory=dict)
 
 
 def read_stamp(text: str) -> Stamp:
     lines = [line.rstrip("\r") for line in text.split("\n", _HEADER_LINES)[:_HEADER_LINES]]
     header = parse_header(lines[0]) if lines else None
     hashes: dict[str, str] = {}
+    inputs: dict[str, str] | None = None
     for line in lines[1:]:
         found = _LINE.match(line)
         if found:
             hashes.setdefault(found["name"], found["value"])
+        elif inputs is None and (found := _INPUTS_LINE.match(line)):
+            inputs = _read_digests(found["value"])
     intact = bool(header) and "output" in hashes and hashes["output"] == _output_hash(text)
     source, legacy = header or (None, False)
-    return Stamp(source, hashes, intact, legacy)
+    return Stamp(source, hashes, intact, legacy, inputs or {})
 
 
 def is_hash_line(line: str) -> bool:
-    return bool(_LINE.match(line.rstrip("\n")))
+    line = line.rstrip("\n")
+    return bool(_LINE.match(line) or _INPUTS_LINE.match(line))
 
 
 def read_file(path: Path) -> str | None:

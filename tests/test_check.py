@@ -62,7 +62,7 @@ def test_stale_spec_changed(tmp_path, write_spec):
     r = _check(tmp_path)
     assert r.returncode == 1
     assert (
-        "specs/a.yaml: error: out/a.py is stale: specs/a.yaml (or dagforge's version or templates) changed "
+        "specs/a.yaml: error: out/a.py is stale: specs/a.yaml changed "
         "since it was generated\n  hint: run `dagforge build`"
     ) in r.stderr
     assert "out/b.py" not in r.stderr

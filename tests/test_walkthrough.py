@@ -284,7 +284,7 @@ def test_check_after_an_edit_names_the_file_and_the_fix(tmp_path):
     clean(r, 1)
     head = (
         "myspecs/my_pipe.yaml: error: mydags/my_pipe.py is stale: myspecs/my_pipe.yaml "
-        "(or dagforge's version or templates) changed since it was generated"
+        "changed since it was generated"
     )
     # the fix must work for this user: a bare `dagforge build` would look for specs/, not myspecs/
     assert "run `dagforge build` on the same specs, with the same `-o`" in hint_of(r.stderr, head)
