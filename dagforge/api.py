@@ -7,23 +7,18 @@ is there to verify with) and nothing reaches it half-written.
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 import tempfile
-import threading
-import time
 import traceback
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import TypedDict, TypeVar, overload
 
-from . import config, defaults, diagram, drift, scaffold, stamp, targets, values, write
+from . import concurrency, config, defaults, diagram, drift, scaffold, stamp, targets, values, write
 from .diagnostics import Code, Diagnostic, Severity, has_errors
 from .load import (
     DEFAULTS_NAMES,
@@ -47,7 +42,6 @@ from .validate import (
 from .validate import validate as validate_document
 from .write import OutputError, foreign, orphans, remove_stale, write_atomic
 
-PARALLEL_ABOVE = 8  # more specs than this to build: load, validate, render and format them in a pool of processes
 LOCK_TIMEOUT = 600.0  # seconds to wait for another build of the folder (DAGFORGE_LOCK_TIMEOUT)
 
 # What a build is given: one spec file or folder, or several (see load.find_specs).
@@ -500,47 +494,6 @@ def generate(p: Pipeline, airflow: str = targets.DEFAULT, have: str | None = Non
     return stamp.seal(format_source(source))
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(
-        max_workers=workers, initializer=_start_worker, initargs=(os.getpid(),)
-    )
-
-
-def _start_worker(parent: int) -> None:
-    """In a pool worker: exit when the build process is gone (killed), instead of waiting forever.
-    And collect garbage once per spec (`_one_in_worker`), over that spec's objects only, instead of
-    whenever black's thousands of objects trip the collector, which costs more CPU time."""
-    gc.freeze()
-    gc.disable()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.2)
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True).start()
-
-
-def _one_in_worker(path: Path, then: Then | None = None) -> Outcome:
-    try:
-        return _load_and_validate_one(path, then)
-    finally:
-        gc.collect()  # this spec's garbage; what survives (caches) is frozen, not scanned again
-        gc.freeze()
-
-
-def _workers(jobs: int) -> int:
-    """How many processes load, validate and render `jobs` specs: a pool only for more than a few."""
-    return min(jobs, _cpus()) if jobs > PARALLEL_ABOVE and _cpus() > 1 else 1
-
-
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def _load_and_check(
     paths: Paths, kind: type[R], then: Then | None = None, progress: Progress | None = None
 ) -> tuple[R, dict[Path, Document]]:
@@ -552,7 +505,7 @@ def _load_and_check(
     files, problems = find_specs([paths] if isinstance(paths, (str, Path)) else paths)
     result = kind(problems=problems)
     result.specs = [SpecResult(path, display_path(path)) for path in files]
-    result.workers = _workers(len(result.specs))
+    result.workers = concurrency.workers_for(len(result.specs))
     docs, prepared = _load_and_validate(result.specs, then, progress)
     by_display = {s.display: s for s in result.specs}
     for d in duplicate_dag_ids([docs[s.path] for s in result.specs if s.ok and s.path in docs]):
@@ -615,15 +568,9 @@ def _load_and_validate(
     """The documents of `specs` that loaded, and what `then` returned for the valid ones."""
     docs: dict[Path, Document] = {}
     prepared: dict[Path, Prepared] = {}
-    workers = _workers(len(specs))
-    pool = _pool(workers) if workers > 1 else None
     paths = [s.path for s in specs]
-    outcomes = (
-        pool.map(partial(_one_in_worker, then=then), paths, chunksize=8)
-        if pool
-        else map(partial(_load_and_validate_one, then=then), paths)
-    )
-    with pool or nullcontext():
+    one = partial(_load_and_validate_one, then=then)
+    with concurrency.mapped(one, paths, concurrency.workers_for(len(specs))) as outcomes:
         for i, (spec, (doc, diagnostics, lines, error, then_gave, inherited)) in enumerate(
             zip(specs, outcomes, strict=True)  # one outcome per spec, in order
         ):

@@ -15,7 +15,7 @@ from pathlib import Path
 from conftest import ROOT, run_cli
 
 import dagforge
-from dagforge import api
+from dagforge import concurrency
 
 SPEC = "start_date: 2024-01-01\ndescription: {desc}\ntasks:\n  hello: {{operator: bash, bash_command: 'echo {desc}'}}\n"
 OLD = 1_000_000_000_000_000_000  # 2001-09-09, in ns: a time no build of today writes
@@ -141,9 +141,9 @@ def test_many_specs_render_in_parallel_with_the_same_bytes(tmp_path, write_spec,
     monkeypatch.chdir(tmp_path)
     parallel = dagforge.build(["specs"], "parallel", verify=False)
     assert parallel.ok and parallel.rendered == 12
-    assert parallel.workers == min(12, api._cpus()) and parallel.workers > 1
+    assert parallel.workers == min(12, concurrency.cpus()) and parallel.workers > 1
     assert [s.display for s in parallel.specs] == [f"specs/{n}.yaml" for n in names]
-    monkeypatch.setattr(api, "PARALLEL_ABOVE", 100)
+    monkeypatch.setattr(concurrency, "PARALLEL_ABOVE", 100)
     serial = dagforge.build(["specs"], "serial", verify=False)
     assert serial.workers == 1
     for n in names:
