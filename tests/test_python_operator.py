@@ -89,7 +89,7 @@ def test_a_mistyped_module_is_not_verified_and_the_summary_says_which(tmp_path, 
     assert "specs/model.yaml:3:46: error: python_callable 'churnn.steps:train'" in r.stderr
     assert "or build without --verify to write the file unverified" in r.stderr
     assert r.stderr.endswith("1 built, 1 invalid; 1 verified with Airflow's DagBag\n")
-    assert sorted(p.name for p in (tmp_path / "strict").iterdir()) == ["good.py"]
+    assert sorted(p.name for p in (tmp_path / "strict").glob("*.py")) == ["good.py"]
 
 
 def test_a_mistyped_submodule_gets_a_did_you_mean_from_its_package(tmp_path, write_spec):
