@@ -81,11 +81,12 @@ def test_the_two_targets_differ_only_in_imports_the_schedule_line_and_the_hashes
         ]
         assert changed
         for line in changed:
-            # the header's input hash covers the target, and the output hash the file itself; an asset
-            # is an Asset on Airflow 3 and a Dataset on 2.10
-            assert line[2:].startswith(
-                ("from airflow", "    schedule=", "# input-sha256: ", "# output-sha256: ")
-            ) or re.search(r"\b(Asset|Dataset)\(", line), line
+            # the header's input hashes cover the target, and the output hash the file itself; an
+            # asset is an Asset on Airflow 3 and a Dataset on 2.10
+            hashes = ("# input-sha256: ", "# inputs-sha256: ", "# output-sha256: ")
+            assert line[2:].startswith(("from airflow", "    schedule=", *hashes)) or re.search(
+                r"\b(Asset|Dataset)\(", line
+            ), line
 
 
 def test_airflow_2_code_uses_the_2_10_homes(tmp_path):
