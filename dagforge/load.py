@@ -21,7 +21,7 @@ from typing import Any, NoReturn, Protocol, TypeAlias, cast
 
 import yaml
 
-from .diagnostics import Code, Diagnostic
+from .diagnostics import Code, Diagnostic, visible
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 MAX_BYTES = 1024 * 1024  # a pipeline spec is a few KiB; anything near this is a mistake
@@ -107,11 +107,6 @@ class TooLarge(Exception):
     """A spec or defaults file larger than MAX_BYTES (refused before it is read)."""
 
 
-def escaped(text: str) -> str:
-    """`text` as messages may show it: with repr-style escapes when it holds control characters."""
-    return repr(text)[1:-1] if _BAD_IN_PATH.search(text) else text
-
-
 def find_specs(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], list[Diagnostic]]:
     """Spec files named by `paths` (files, or folders searched recursively), sorted, no repeats. A
     defaults.yaml given by name stands for the specs it applies to (as a pre-commit hook passes it).
@@ -139,7 +134,7 @@ def find_specs(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], lis
             root, files = p.parent, [p]
         else:
             why = "not a regular file or folder" if p.exists() else "no such file or folder"
-            problems.append(Diagnostic(escaped(str(given)), 0, 0, why, code=Code.USAGE))
+            problems.append(Diagnostic(visible(str(given)), 0, 0, why, code=Code.USAGE))
             continue
         for f in files:
             problem = path_problem(f, root)
@@ -162,11 +157,11 @@ def path_problem(path: Path, root: Path | None = None) -> Diagnostic | None:
     real = path.resolve()
     if root is not None and not real.is_relative_to(Path(root).resolve()):
         return Diagnostic(
-            escaped(display_path(path)),
+            visible(display_path(path)),
             0,
             0,
-            f"the path leads (through a symlink) to {escaped(real.as_posix())}, outside "
-            f"{escaped(Path(root).as_posix())}",
+            f"the path leads (through a symlink) to {visible(real.as_posix())}, outside "
+            f"{visible(Path(root).as_posix())}",
             "a spec (or a symlink to one) must lie inside the folder given; copy the file there, "
             "or name the folder it is in",
             code=Code.USAGE,
@@ -180,7 +175,7 @@ def _bad_character(path: Path) -> Diagnostic | None:
     if not bad:  # (as given first: resolving a path with a NUL in it fails)
         return None
     return Diagnostic(
-        escaped(display_path(path)),
+        visible(display_path(path)),
         0,
         0,
         f"the path holds the control character U+{ord(bad.group()):04X}",
