@@ -154,13 +154,15 @@ def orphans(
     found: list[tuple[Path, Path | None]] = []
     if not out.is_dir():
         return found
+    within = set(scope)  # a spec is in scope when it or a folder above it is: a lookup a level,
+    # not a comparison with every path given (pre-commit passes thousands of files)
     for path in sorted(out.glob("*.py")):
         header = generated_source(path)
         if header is None:
             continue  # not ours: never touched
         source, legacy = header
         spec = spec_path(source, legacy, out)
-        if not any(spec.is_relative_to(s) for s in scope):
+        if spec not in within and within.isdisjoint(spec.parents):
             continue
         if spec in specs:
             writes = specs[spec]

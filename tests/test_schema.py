@@ -212,3 +212,62 @@ def test_no_pattern_lets_a_final_line_break_through():
     }
     paths = sorted(tuple(e.absolute_path) for e in validator.iter_errors(spec))
     assert paths == [("dag_id",), ("tasks",)]
+
+
+# The compiled fast check (validate._fast) may only skip jsonschema where jsonschema finds nothing.
+from dagforge.validate import _fast, _validators  # noqa: E402
+
+
+def _every_spec_in_the_repository():
+    for path in sorted([*ROOT.glob("specs/**/*.yaml"), *ROOT.glob("tests/**/*.yaml")]):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError, ValueError, RecursionError):
+            continue  # the load step's cases: never reach the schema
+        if isinstance(data, dict):
+            yield path, data
+
+
+def _checked_parts(data):
+    """(validator, instance) pairs as validate._schema_problems makes them."""
+    top, group, by_operator, whole_task = _validators()
+    yield top, data
+    pending = [data.get("tasks")]
+    while pending:
+        nodes = pending.pop()
+        for node in nodes.values() if isinstance(nodes, dict) else ():
+            if not isinstance(node, dict):
+                continue
+            if "tasks" in node:
+                pending.append(node["tasks"])
+                yield group, node
+            else:
+                op = node.get("operator")
+                closed = by_operator.get(op) if isinstance(op, str) else None
+                yield (closed if closed and "wait_for" not in node else whole_task), node
+
+
+def test_the_fast_check_accepts_nothing_jsonschema_refuses():
+    import fastjsonschema
+
+    compared = refused = 0
+    for path, data in _every_spec_in_the_repository():
+        for validator, instance in _checked_parts(data):
+            fast = _fast(validator)
+            if fast is None:
+                continue
+            compared += 1
+            try:
+                fast(instance)
+            except fastjsonschema.JsonSchemaException:
+                refused += 1
+                continue
+            errors = [e.message for e in validator.iter_errors(instance)]
+            assert not errors, f"{path}: the fast check accepted what jsonschema refuses: {errors}"
+    assert compared > 300 and refused > 20, (compared, refused)  # both verdicts were tried
+
+
+def test_no_fast_check_for_a_schema_with_keywords_draft_07_does_not_know():
+    top, _, by_operator, whole_task = _validators()
+    assert _fast(top) is not None and _fast(by_operator["bash"]) is not None
+    assert _fast(whole_task) is None  # it reaches unevaluatedProperties, which draft-07 ignores
