@@ -369,12 +369,10 @@ def check(
             )
             if found:
                 result.drift.append(found)
-    if not result.problems:
+    if not result.problems and (gone := orphans(out, files, _scope(paths))):
         kept = {f.resolve() for f in files.values() if f}  # a spec that moved: drift of its file
         result.drift += [
-            drift.orphaned(path, moved_to)
-            for path, moved_to in orphans(out, files, _scope(paths))
-            if path.resolve() not in kept
+            drift.orphaned(path, moved_to) for path, moved_to in gone if path.resolve() not in kept
         ]
     return result
 

@@ -136,12 +136,13 @@ def find_specs(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], lis
             why = "not a regular file or folder" if p.exists() else "no such file or folder"
             problems.append(Diagnostic(visible(str(given)), 0, 0, why, code=Code.USAGE))
             continue
+        inside = root.resolve()
         for f in files:
-            problem = path_problem(f, root)
+            problem, real = _placed(f, root, inside)
             if problem:
                 problems.append(problem)
             else:
-                found.append(f.resolve())
+                found.append(real)
     return list(dict.fromkeys(found)), problems
 
 
@@ -151,11 +152,16 @@ def path_problem(path: Path, root: Path | None = None) -> Diagnostic | None:
     and of the generated file's header. With symlinks followed it must lie inside the folder `root`
     (when given): a link to a file elsewhere (/etc/passwd) is not a spec, and its lines would show
     in messages."""
-    bad = _bad_character(path)
+    return _placed(path, root, None if root is None else Path(root).resolve())[0]
+
+
+def _placed(path: Path, root: Path | None, inside: Path | None) -> tuple[Diagnostic | None, Path]:
+    """path_problem's verdict, with `root` already resolved (`inside`), and the resolved path."""
+    real = _resolved(path)
+    bad = _bad_character(path, real)
     if bad:
-        return bad
-    real = path.resolve()
-    if root is not None and not real.is_relative_to(Path(root).resolve()):
+        return bad, real
+    if root is not None and inside is not None and not real.is_relative_to(inside):
         return Diagnostic(
             visible(display_path(path)),
             0,
@@ -165,14 +171,25 @@ def path_problem(path: Path, root: Path | None = None) -> Diagnostic | None:
             "a spec (or a symlink to one) must lie inside the folder given; copy the file there, "
             "or name the folder it is in",
             code=Code.USAGE,
-        )
-    return None
+        ), real
+    return None, real
 
 
-def _bad_character(path: Path) -> Diagnostic | None:
-    """The problem with `path` when it (as given or resolved) holds a control character, or None."""
-    bad = _BAD_IN_PATH.search(str(path)) or _BAD_IN_PATH.search(str(path.resolve()))
+def _resolved(path: Path) -> Path:
+    """`path` with symlinks followed; as given when it cannot be (a NUL in it: _bad_character says so)."""
+    try:
+        return path.resolve()
+    except (OSError, ValueError):
+        return path
+
+
+def _bad_character(path: Path, real: Path | None = None) -> Diagnostic | None:
+    """The problem with `path` when it (as given or resolved, `real` if known) holds a control
+    character, or None."""
+    bad = _BAD_IN_PATH.search(str(path))
     if not bad:  # (as given first: resolving a path with a NUL in it fails)
+        bad = _BAD_IN_PATH.search(str(_resolved(path) if real is None else real))
+    if not bad:
         return None
     return Diagnostic(
         visible(display_path(path)),
@@ -230,10 +247,11 @@ def display_path(path: Path) -> str:
 def load(path: Path) -> Document:
     """Read one spec file. Raises LoadError with a located diagnostic when it is not usable YAML."""
     path = Path(path)
-    bad = _bad_character(path)  # names the character, shows the path escaped
+    real = _resolved(path)
+    bad = _bad_character(path, real)  # names the character, shows the path escaped
     if bad:
         raise LoadError(bad)
-    display = display_path(path.resolve())
+    display = display_path(real)
 
     def fail(message: str, hint: str = "", line: int = 0, col: int = 0) -> NoReturn:
         raise LoadError(Diagnostic(display, line, col, message, hint, code=Code.YAML))

@@ -119,9 +119,10 @@ def parse_header(line: str) -> tuple[str, bool] | None:
     return text, True
 
 
-def spec_path(source: str, legacy: bool, out: Path) -> Path:
-    """The spec file a header names (for a legacy header: as if build ran in the working folder)."""
-    base = Path.cwd() if legacy else out.resolve()
+def spec_path(source: str, legacy: bool, out: Path, resolved: Path | None = None) -> Path:
+    """The spec file a header names (for a legacy header: as if build ran in the working folder);
+    `resolved` is `out` resolved, when known."""
+    base = Path.cwd() if legacy else resolved or out.resolve()
     return Path(os.path.normpath(base / source))
 
 
@@ -154,6 +155,7 @@ def orphans(
     found: list[tuple[Path, Path | None]] = []
     if not out.is_dir():
         return found
+    resolved = out.resolve()
     within = set(scope)  # a spec is in scope when it or a folder above it is: a lookup a level,
     # not a comparison with every path given (pre-commit passes thousands of files)
     for path in sorted(out.glob("*.py")):
@@ -161,12 +163,12 @@ def orphans(
         if header is None:
             continue  # not ours: never touched
         source, legacy = header
-        spec = spec_path(source, legacy, out)
+        spec = spec_path(source, legacy, out, resolved)
         if spec not in within and within.isdisjoint(spec.parents):
             continue
         if spec in specs:
             writes = specs[spec]
-            if writes is not None and writes.resolve() != path.resolve():
+            if writes is not None and writes != path and writes.resolve() != path.resolve():
                 found.append((path, writes))
         elif not spec.exists() and not (legacy and _found_elsewhere(source, specs)):
             found.append((path, None))
