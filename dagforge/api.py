@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import TypedDict, TypeVar, overload
+from typing import TypeVar, overload
 
 from . import concurrency, config, defaults, diagram, drift, scaffold, stamp, targets, values, write
 from .diagnostics import Code, Diagnostic, Severity, has_errors
@@ -31,6 +31,7 @@ from .load import (
     read_bounded,
 )
 from .model import CodeRef, Pipeline, build_model
+from .options import Options
 from .schemas import path as schema_path
 from .validate import (
     cross_dag_problems,
@@ -52,15 +53,21 @@ T = TypeVar("T")
 R = TypeVar("R", bound="BuildResult")
 
 
-class Prepared(TypedDict, total=False):
+@dataclass(frozen=True)
+class Prepared:
     """What a pool worker found out about a valid spec beyond validating it (see `_prepare`,
-    `_prove`): the SpecResult fields to set, and `notes`, diagnostics to add to it."""
+    `_prove`), for its SpecResult."""
 
-    pipeline: Pipeline
-    notes: list[Diagnostic]
-    code: str
-    output: Path
-    up_to_date: bool
+    pipeline: Pipeline | None = None  # not sent back when it is not needed (a proven file)
+    code: str | None = None  # the generated file
+    output: Path | None = None  # the file that is already this code, or whose drift check shows
+    up_to_date: bool = False  # the file in the output folder is byte for byte `code`
+    notes: tuple[Diagnostic, ...] = ()  # where the spec means something else on the target
+
+    def apply(self, spec: SpecResult) -> None:
+        spec.pipeline, spec.code, spec.output = self.pipeline, self.code, self.output
+        spec.up_to_date = self.up_to_date
+        spec.diagnostics += self.notes
 
 
 # A step a valid spec goes on to in the worker that validated it.
@@ -176,7 +183,7 @@ def validate(
         )
     else:
         try:
-            _verify(good, docs, targets.target(airflow), import_timeout, out=None)
+            _verify(good, docs, Options.of(airflow, import_timeout=import_timeout), out=None)
         except verifier.AirflowVersionMismatch as e:
             result.warnings.append(f"not checked: {_CODE_CHECKS} ({e})")
     return result
@@ -218,38 +225,34 @@ def build(
     """
     from . import verify as verifier
 
-    out = Path(output)
+    options = Options.of(airflow, output, force=force, verify=verify, import_timeout=import_timeout)
+    out = options.output
     try:
         write.check_folder(out)  # before any work: `-o` names a file, or a link to nowhere
     except OutputError as e:
         return BuildResult(problems=[_environment(str(e))])
-    target = targets.target(airflow)
     tell: Progress = progress or (lambda stage, done, total: None)
     # Each spec goes on from validation to its generated file in the same worker: one pass, no barrier.
     result, docs = _load_and_check(
-        paths,
-        BuildResult,
-        then=partial(_prepare, airflow=target.airflow, out=out, force=force),
-        progress=tell,
+        paths, BuildResult, then=partial(_prepare, options=options), progress=tell
     )
     good = [
         s for s in result.specs if s.ok and not s.up_to_date
     ]  # still ok after the checks across specs
     result.rendered = len(good)
-    verify_required = verify is True
-    if verify is None:
-        verify = verifier.airflow_installed()
-        result.not_verified = "" if verify else "Airflow is not installed"
-    elif not verify:
+    verify_required = options.verify is True
+    verifying = verifier.airflow_installed() if options.verify is None else options.verify
+    if options.verify is None and not verifying:
+        result.not_verified = "Airflow is not installed"
+    elif not verifying:
         result.not_verified = "--no-verify"
-    if verify and good:
+    if verifying and good:
         tell("verifying with Airflow's DagBag", 0, len(good))  # Airflow starts up first
         try:
             _verify(
                 good,
                 docs,
-                target,
-                import_timeout,
+                options,
                 out=out,
                 verify_required=verify_required,
                 progress=lambda done, total: tell("verifying with Airflow's DagBag", done, total),
@@ -356,9 +359,9 @@ def check(
     missing and orphaned files (see drift.py). Every valid spec's file is rendered again and
     compared byte for byte: the header's hashes prove nothing, anyone can recompute them. Writes
     nothing and never imports Airflow."""
-    airflow = targets.target(airflow).airflow
-    out = Path(output)
-    result, _ = _load_and_check(paths, CheckResult, then=partial(_prove, airflow=airflow, out=out))
+    options = Options.of(airflow, output)
+    out = options.output
+    result, _ = _load_and_check(paths, CheckResult, then=partial(_prove, options=options))
     files: dict[Path, Path | None] = {}  # every spec found -> the file it writes (None: invalid)
     for spec in result.specs:
         files[spec.path] = spec.output if spec.ok else None
@@ -438,43 +441,45 @@ def _load_one_spec(spec: str | os.PathLike[str], kind: type[R]) -> tuple[R, Pipe
     return result, only.pipeline
 
 
-def _pipeline(doc: Document, airflow: str, out: Path) -> Pipeline:
-    """The model of a valid spec, with the input hash its generated file in `out` for `airflow` is
-    stamped with."""
-    p = build_model(doc, write.source_name(doc.path, out))
+def _pipeline(doc: Document, options: Options) -> Pipeline:
+    """The model of a valid spec, with the input hash its generated file is stamped with."""
+    p = build_model(doc, write.source_name(doc.path, options.output))
+    airflow = options.target.airflow
     p.input_sha256 = stamp.input_sha256(p.source, doc.text, airflow, inputs=p.inputs)
     p.input_digests = stamp.input_digests(doc.text, airflow, inputs=p.inputs)
     return p
 
 
-def _prepare(doc: Document, airflow: str, out: Path, force: bool) -> Prepared:
-    """For a valid spec, the SpecResult fields of its generated file: its model, the notes for the
-    target, and its code; up_to_date when the file in `out` already is that code byte for byte (and
-    not `force`). Its header's hashes do not decide that: anyone can recompute them after an edit."""
-    p = _pipeline(doc, airflow, out)
-    notes = _target_notes(p, doc, targets.target(airflow))
-    file = out / f"{p.dag_id}.py"
-    have = None if force else stamp.read_file(file)
-    code = generate(p, airflow, have)
+def _prepare(doc: Document, options: Options) -> Prepared:
+    """For a valid spec, its model, the notes for the target, and its code; up_to_date when the
+    file in the output folder already is that code byte for byte (and not `force`). Its header's
+    hashes do not decide that: anyone can recompute them after an edit."""
+    p = _pipeline(doc, options)
+    notes = tuple(_target_notes(p, doc, options.target))
+    file = options.output / f"{p.dag_id}.py"
+    have = None if options.force else stamp.read_file(file)
+    code = generate(p, options.target, have)
     if have is not None and code == have:
-        return {"pipeline": p, "notes": notes, "code": code, "output": file, "up_to_date": True}
-    return {"pipeline": p, "notes": notes, "code": code}
+        return Prepared(p, code, file, up_to_date=True, notes=notes)
+    return Prepared(p, code, notes=notes)
 
 
-def _prove(doc: Document, airflow: str, out: Path) -> Prepared:
-    """For a valid spec (in a pool worker), the SpecResult fields of its generated file in `out`:
-    up_to_date when the file is byte for byte what build writes now, proven by rendering it again;
-    else the model and what build would write, for drift.compare."""
-    p = _pipeline(doc, airflow, out)
-    file = out / f"{p.dag_id}.py"
+def _prove(doc: Document, options: Options) -> Prepared:
+    """For a valid spec (in a pool worker), up_to_date when its file in the output folder is byte
+    for byte what build writes now, proven by rendering it again; else the model and what build
+    would write, for drift.compare."""
+    p = _pipeline(doc, options)
+    file = options.output / f"{p.dag_id}.py"
     actual = stamp.read_file(file)
-    code = generate(p, airflow, actual)
+    code = generate(p, options.target, actual)
     if code == actual:
-        return {"output": file, "up_to_date": True}  # the model is not sent back: it is not needed
-    return {"pipeline": p, "output": file, "code": code}
+        return Prepared(output=file, up_to_date=True)  # the model is not sent back: not needed
+    return Prepared(p, code, file)
 
 
-def generate(p: Pipeline, airflow: str = targets.DEFAULT, have: str | None = None) -> str:
+def generate(
+    p: Pipeline, target: targets.Target | str = targets.DEFAULT, have: str | None = None
+) -> str:
     """The generated file of one model for Airflow `airflow`: rendered, formatted, sealed.
 
     When the sealed render is already `have` and black is sure to leave it as it is (the template
@@ -486,7 +491,7 @@ def generate(p: Pipeline, airflow: str = targets.DEFAULT, have: str | None = Non
     )  # Jinja2 and black load only when something is rendered
     from .render import render
 
-    source = render(p, airflow)
+    source = render(p, target)
     if have is not None and stamp.seal(source) == have and settled(source):
         return have
     return stamp.seal(format_source(source))
@@ -521,10 +526,7 @@ def _load_and_check(
         spec
     ) in result.specs:  # what `then` gave, for the specs still valid after the checks across specs
         if spec.ok and spec.path in prepared:
-            fields = prepared[spec.path]
-            spec.diagnostics += fields.pop("notes", [])
-            for name, value in fields.items():
-                setattr(spec, name, value)
+            prepared[spec.path].apply(spec)
     return result, docs
 
 
@@ -649,8 +651,7 @@ def _target_notes(p: Pipeline, doc: Document, target: targets.Target) -> list[Di
 def _verify(
     specs: list[SpecResult],
     docs: dict[Path, Document],
-    target: targets.Target,
-    timeout: float | None = None,
+    options: Options,
     out: Path | None = None,
     verify_required: bool = False,
     progress: Callable[[int, int], object] | None = None,
@@ -661,6 +662,7 @@ def _verify(
     an error of its spec. Without `out` (validate) nothing is rendered or loaded."""
     from .verify import AirflowVersionMismatch, verify
 
+    timeout = options.import_timeout
     if timeout is None:
         timeout = config.import_timeout()
     with tempfile.TemporaryDirectory(prefix="dagforge-stage-") as stage:
@@ -681,7 +683,7 @@ def _verify(
             found = verify(
                 models,
                 sys_path=[out.resolve(), Path.cwd()] if out else [Path.cwd()],
-                airflow=target.airflow,
+                airflow=options.target,
                 timeout=timeout,
                 load=out is not None,
                 near=sorted({s.path.parent.resolve() for s in specs}),

@@ -130,8 +130,8 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def render(p: Pipeline, airflow: str | int = targets.DEFAULT) -> str:
-    """Unformatted Python source of the DAG file for Airflow `airflow` ("3" or "2")."""
+def render(p: Pipeline, airflow: targets.Target | str | int = targets.DEFAULT) -> str:
+    """Unformatted Python source of the DAG file for the target Airflow (a Target, or "3" or "2")."""
     target = targets.target(airflow)
     default_args: dict[str, object] = {
         "owner": p.owner,

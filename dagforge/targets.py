@@ -155,8 +155,11 @@ NAMES = frozenset(
 )
 
 
-def target(airflow: str | int) -> Target:
-    """The Target of `airflow` ("2", "3", 2 or 3). Raises ValueError for anything else."""
+def target(airflow: Target | str | int) -> Target:
+    """The Target of `airflow` ("2", "3", 2 or 3; a Target is its own). Raises ValueError for
+    anything else."""
+    if isinstance(airflow, Target):
+        return airflow
     key = str(airflow).strip()
     if key not in TARGETS:
         raise ValueError(

@@ -50,7 +50,7 @@ def airflow_installed() -> bool:
     return importlib.util.find_spec("airflow") is not None
 
 
-def expectations(p: Pipeline, airflow: str = targets.DEFAULT) -> dict[str, object]:
+def expectations(p: Pipeline, airflow: targets.Target | str = targets.DEFAULT) -> dict[str, object]:
     """What the loaded DAG must show on Airflow `airflow`, as JSON-able data."""
     target = targets.target(airflow)
     cls = target.timetable(p)
@@ -198,7 +198,7 @@ class Finding:
 def verify(
     files: dict[Path, Pipeline],
     sys_path: Sequence[str | os.PathLike[str]] = (),
-    airflow: str = targets.DEFAULT,
+    airflow: targets.Target | str = targets.DEFAULT,
     timeout: float = DEFAULT_IMPORT_TIMEOUT,
     load: bool = True,
     near: Sequence[str | os.PathLike[str]] = (),
@@ -224,7 +224,7 @@ def verify(
     broken: dict[str, dict[str, object]] = {}
     request = {
         "airflow": target.airflow,
-        "files": {str(f): expectations(p, target.airflow) for f, p in files.items()},
+        "files": {str(f): expectations(p, target) for f, p in files.items()},
         "sys_path": [str(s) for s in sys_path],
         "load": load,
         "near": [str(s) for s in near],

@@ -269,3 +269,18 @@ def test_readme_switch_is_one_flag(tmp_path, write_spec):
         )
         assert r.returncode == 0, r.stderr
         assert _dag_import(tmp_path / "dags" / "pipe.py") == airflow
+
+
+def test_options_carry_the_target_itself_and_cannot_change():
+    import dataclasses
+
+    from dagforge import targets
+    from dagforge.options import Options
+
+    options = Options.of("2", "out", force=True)
+    assert options.target is targets.TARGETS["2"] and options.output == Path("out")
+    assert targets.target(options.target) is options.target  # never looked up again
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.force = False  # type: ignore[misc]
+    with pytest.raises(ValueError, match="unknown Airflow version"):
+        Options.of("4")
