@@ -135,6 +135,43 @@ def run_cli(*args, cwd=None, env=None, timeout=None):
     )
 
 
+def run_main(*args, cwd=None, env=None):
+    """Run `dagforge.cli.main` in this process, as `run_cli` runs the entry point in a child: same
+    arguments, `cwd` and `env`, same CompletedProcess back (exit code, stdout, stderr). It proves what
+    dagforge prints and returns without starting Python and importing dagforge again per call (a
+    second or so each), which is most of the quick loop's time. What only a real process shows (no
+    traceback on the way out, signals, what gets imported, exit status of the executable) stays with
+    `run_cli`; an exception that escapes main() fails the test here instead of being printed."""
+    import io
+    import subprocess
+    from contextlib import chdir, redirect_stderr, redirect_stdout
+
+    from dagforge.cli import main
+
+    # as Python's own streams on a pipe: stdout strict, stderr backslash-escapes what cannot be encoded
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="backslashreplace")
+    saved = dict(os.environ)
+    os.environ.update({k: v for k, v in (env or {}).items() if v is not None})
+    for k in [k for k, v in (env or {}).items() if v is None]:
+        os.environ.pop(k, None)
+    try:
+        with chdir(cwd or os.getcwd()), redirect_stdout(out), redirect_stderr(err):
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as e:  # argparse's usage errors and --help
+                code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+    def text(s):
+        s.flush()
+        return s.buffer.getvalue().decode("utf-8")
+
+    return subprocess.CompletedProcess(["dagforge", *map(str, args)], code, text(out), text(err))
+
+
 def run_cli_without(distributions, *args, cwd, tmp_path):
     """Run the real `dagforge` CLI where `distributions` (their import names and metadata, e.g.
     "airflow", "apache_airflow_providers_cncf_kubernetes") are not installed: a Python without its
