@@ -12,10 +12,14 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, settings
 
-# Property-based tests: a few hundred examples in CI, 10,000 before a release (HYPOTHESIS_PROFILE=thorough).
+# Property-based tests: a few hundred examples in CI, 10,000 before a release
+# (HYPOTHESIS_PROFILE=thorough), a few dozen in the inner loop (`-m "not slow"` picks "quick" unless
+# HYPOTHESIS_PROFILE is set). A test that needs more examples than others asks for a multiple of the
+# profile's number, so that every profile scales it.
 _common = dict(
     deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 )
+settings.register_profile("quick", max_examples=30, **_common)
 settings.register_profile("ci", max_examples=300, **_common)
 settings.register_profile("thorough", max_examples=10_000, **_common)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
@@ -82,6 +86,11 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_configure(config):
+    if (
+        "not slow" in (config.getoption("markexpr") or "")
+        and "HYPOTHESIS_PROFILE" not in os.environ
+    ):
+        settings.load_profile("quick")
     # A throwaway Airflow home for every test run: Airflow must never touch the user's ~/airflow.
     home = Path(config.rootpath, ".pytest_cache", "airflow-home")
     home.mkdir(parents=True, exist_ok=True)
