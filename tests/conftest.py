@@ -59,20 +59,25 @@ SLOW_MODULES = {
 }
 SLOW_FIXTURES = {"airflow_home", "smtp_server"}
 SLOW_TESTS = {  # single tests of quick modules that build with verification or race real processes
-    "test_black_leaves_a_settled_render_as_it_is",
-    "test_sigkill_at_a_random_moment_leaves_old_or_new_files",
-    "test_files_and_symlinks_inside_the_folder_are_read",
-    "test_readme_first_command_builds_and_verifies_the_examples",
-    "test_new_spec_validates_explains_builds_and_checks",
-    "test_two_builds_of_one_folder_at_once",
-    "test_building_one_spec_from_another_folder_removes_nothing",
-    "test_nearest_wins_lists_replace_mappings_merge",
-    "test_every_starter_builds_verified_and_loads",
-    "test_verifying_shows_progress_too",
     "test_a_build_gives_up_waiting_with_exit_2",
-    "test_values_at_the_limits_build_and_load_in_airflow",
-    "test_help_and_validate_do_not_import_airflow",
+    "test_a_file_over_the_limit_is_refused_and_one_at_the_limit_is_read",
+    "test_black_leaves_a_settled_render_as_it_is",
+    "test_build_with_verification",
+    "test_building_one_spec_from_another_folder_removes_nothing",
+    "test_every_starter_builds_verified_and_loads",
     "test_examples_build_from_repo_root",
+    "test_files_and_symlinks_inside_the_folder_are_read",
+    "test_help_and_validate_do_not_import_airflow",
+    "test_hostile_strings_come_out_equal_and_run_nothing",
+    "test_nearest_wins_lists_replace_mappings_merge",
+    "test_new_spec_validates_explains_builds_and_checks",
+    "test_readme_first_command_builds_and_verifies_the_examples",
+    "test_sigkill_at_a_random_moment_leaves_old_or_new_files",
+    "test_task_ids_that_are_not_identifiers",
+    "test_texts_of_several_lines_are_blocks_black_keeps_and_airflow_reads_exactly",
+    "test_two_builds_of_one_folder_at_once",
+    "test_values_at_the_limits_build_and_load_in_airflow",
+    "test_verifying_shows_progress_too",
 }
 
 
