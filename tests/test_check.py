@@ -5,7 +5,7 @@ import hashlib
 import re
 
 import black
-from conftest import ROOT, dump_yaml, run_cli, run_main
+from conftest import ROOT, dump_yaml, run_main
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -275,7 +275,7 @@ def test_invalid_spec_fails_check_with_its_diagnostics(tmp_path, write_spec):
 
 
 def test_usage_errors(tmp_path):
-    r = run_cli("check", "nope", cwd=tmp_path)
+    r = run_main("check", "nope", cwd=tmp_path)
     assert r.returncode == 2 and "nope: error: no such file or folder" in r.stderr
 
 

@@ -266,7 +266,7 @@ def test_a_typo_in_defaults_yaml_points_into_that_file(tmp_path):
 
 
 def test_a_misspelt_command_is_a_usage_error_with_a_suggestion(tmp_path):
-    r = run_cli("buld", "myspecs", cwd=tmp_path)
+    r = run_main("buld", "myspecs", cwd=tmp_path)
     clean(r, 2)
     assert "dagforge: error: 'buld' is not a dagforge command; did you mean 'build'?" in (
         r.stderr.splitlines()
