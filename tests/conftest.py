@@ -12,10 +12,14 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, settings
 
-# Property-based tests: a few hundred examples in CI, 10,000 before a release (HYPOTHESIS_PROFILE=thorough).
+# Property-based tests: a few hundred examples in CI, 10,000 before a release
+# (HYPOTHESIS_PROFILE=thorough), a few dozen in the inner loop (`-m "not slow"` picks "quick" unless
+# HYPOTHESIS_PROFILE is set). A test that needs more examples than others asks for a multiple of the
+# profile's number, so that every profile scales it.
 _common = dict(
     deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 )
+settings.register_profile("quick", max_examples=30, **_common)
 settings.register_profile("ci", max_examples=300, **_common)
 settings.register_profile("thorough", max_examples=10_000, **_common)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
@@ -55,20 +59,25 @@ SLOW_MODULES = {
 }
 SLOW_FIXTURES = {"airflow_home", "smtp_server"}
 SLOW_TESTS = {  # single tests of quick modules that build with verification or race real processes
-    "test_black_leaves_a_settled_render_as_it_is",
-    "test_sigkill_at_a_random_moment_leaves_old_or_new_files",
-    "test_files_and_symlinks_inside_the_folder_are_read",
-    "test_readme_first_command_builds_and_verifies_the_examples",
-    "test_new_spec_validates_explains_builds_and_checks",
-    "test_two_builds_of_one_folder_at_once",
-    "test_building_one_spec_from_another_folder_removes_nothing",
-    "test_nearest_wins_lists_replace_mappings_merge",
-    "test_every_starter_builds_verified_and_loads",
-    "test_verifying_shows_progress_too",
     "test_a_build_gives_up_waiting_with_exit_2",
-    "test_values_at_the_limits_build_and_load_in_airflow",
-    "test_help_and_validate_do_not_import_airflow",
+    "test_a_file_over_the_limit_is_refused_and_one_at_the_limit_is_read",
+    "test_black_leaves_a_settled_render_as_it_is",
+    "test_build_with_verification",
+    "test_building_one_spec_from_another_folder_removes_nothing",
+    "test_every_starter_builds_verified_and_loads",
     "test_examples_build_from_repo_root",
+    "test_files_and_symlinks_inside_the_folder_are_read",
+    "test_help_and_validate_do_not_import_airflow",
+    "test_hostile_strings_come_out_equal_and_run_nothing",
+    "test_nearest_wins_lists_replace_mappings_merge",
+    "test_new_spec_validates_explains_builds_and_checks",
+    "test_readme_first_command_builds_and_verifies_the_examples",
+    "test_sigkill_at_a_random_moment_leaves_old_or_new_files",
+    "test_task_ids_that_are_not_identifiers",
+    "test_texts_of_several_lines_are_blocks_black_keeps_and_airflow_reads_exactly",
+    "test_two_builds_of_one_folder_at_once",
+    "test_values_at_the_limits_build_and_load_in_airflow",
+    "test_verifying_shows_progress_too",
 }
 
 
@@ -82,6 +91,11 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_configure(config):
+    if (
+        "not slow" in (config.getoption("markexpr") or "")
+        and "HYPOTHESIS_PROFILE" not in os.environ
+    ):
+        settings.load_profile("quick")
     # A throwaway Airflow home for every test run: Airflow must never touch the user's ~/airflow.
     home = Path(config.rootpath, ".pytest_cache", "airflow-home")
     home.mkdir(parents=True, exist_ok=True)
@@ -133,6 +147,43 @@ def run_cli(*args, cwd=None, env=None, timeout=None):
         text=True,
         timeout=timeout,
     )
+
+
+def run_main(*args, cwd=None, env=None):
+    """Run `dagforge.cli.main` in this process, as `run_cli` runs the entry point in a child: same
+    arguments, `cwd` and `env`, same CompletedProcess back (exit code, stdout, stderr). It proves what
+    dagforge prints and returns without starting Python and importing dagforge again per call (a
+    second or so each), which is most of the quick loop's time. What only a real process shows (no
+    traceback on the way out, signals, what gets imported, exit status of the executable) stays with
+    `run_cli`; an exception that escapes main() fails the test here instead of being printed."""
+    import io
+    import subprocess
+    from contextlib import chdir, redirect_stderr, redirect_stdout
+
+    from dagforge.cli import main
+
+    # as Python's own streams on a pipe: stdout strict, stderr backslash-escapes what cannot be encoded
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="backslashreplace")
+    saved = dict(os.environ)
+    os.environ.update({k: v for k, v in (env or {}).items() if v is not None})
+    for k in [k for k, v in (env or {}).items() if v is None]:
+        os.environ.pop(k, None)
+    try:
+        with chdir(cwd or os.getcwd()), redirect_stdout(out), redirect_stderr(err):
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as e:  # argparse's usage errors and --help
+                code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+    def text(s):
+        s.flush()
+        return s.buffer.getvalue().decode("utf-8")
+
+    return subprocess.CompletedProcess(["dagforge", *map(str, args)], code, text(out), text(err))
 
 
 def run_cli_without(distributions, *args, cwd, tmp_path):

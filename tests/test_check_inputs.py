@@ -4,7 +4,7 @@ inputs-sha256 line), not the spec when only something else changed."""
 
 import json
 
-from conftest import run_cli
+from conftest import run_cli, run_main
 
 from dagforge import stamp
 
@@ -23,14 +23,14 @@ def _setup(tmp_path, notes="notes.md"):
     (specs / "defaults.yaml").write_text("retries: 1\n")
     (specs / notes).write_text("# Notes\n")
     (specs / "a.yaml").write_text(SPEC.replace("NOTES", json.dumps(notes)))
-    r = run_cli("build", "specs", "-o", "out", "--no-verify", cwd=tmp_path, env={"TARGET": "one"})
+    r = run_main("build", "specs", "-o", "out", "--no-verify", cwd=tmp_path, env={"TARGET": "one"})
     assert r.returncode == 0, r.stderr
     assert _check(tmp_path).returncode == 0
     return specs
 
 
 def _check(tmp_path, target="one"):
-    return run_cli("check", "specs", "-o", "out", cwd=tmp_path, env={"TARGET": target})
+    return run_main("check", "specs", "-o", "out", cwd=tmp_path, env={"TARGET": target})
 
 
 def _why(r) -> str:
@@ -47,8 +47,8 @@ def test_environment_variable_named(tmp_path):
 def test_unset_environment_variable_named(tmp_path):
     specs = _setup(tmp_path)
     (specs / "a.yaml").write_text(SPEC.replace("NOTES", "notes.md").replace("}'", ":-x}'"))
-    run_cli("build", "specs", "-o", "out", "--no-verify", cwd=tmp_path, env={"TARGET": "one"})
-    r = run_cli("check", "specs", "-o", "out", cwd=tmp_path, env={"TARGET": None})
+    run_main("build", "specs", "-o", "out", "--no-verify", cwd=tmp_path, env={"TARGET": "one"})
+    r = run_main("check", "specs", "-o", "out", cwd=tmp_path, env={"TARGET": None})
     assert _why(r) == "the environment variable TARGET changed since it was generated"
 
 
@@ -104,7 +104,9 @@ def test_header_without_the_inputs_line_keeps_the_old_message(tmp_path):
 
 
 def test_check_from_another_folder_finds_nothing_stale(tmp_path):
-    # the defaults.yaml a spec inherits is named from the spec's folder, not the working folder
+    # the defaults.yaml a spec inherits is named from the spec's folder, not the working folder.
+    # A new process for the check: in the build's, dagforge keeps what it read of defaults.yaml,
+    # named from the build's working folder.
     _setup(tmp_path)
     (tmp_path / "elsewhere").mkdir()
     r = run_cli(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +64,7 @@ def _shown(path: Path) -> str | None:
     return text if printable and not text.startswith("\ufeff") and len(text) <= 1200 else None
 
 
+@cache  # two tests ask; validating the whole corpus once is enough
 def examples() -> dict[str, list[tuple[Path, str]]]:
     """code -> [(corpus file, dagforge's diagnostic for it, formatted)], for the diagnostic each
     file's `# expect:` line names."""

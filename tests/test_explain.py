@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pendulum
 import pytest
-from conftest import ROOT, load_dagbag, run_cli
+from conftest import ROOT, load_dagbag, run_main
 
 import dagforge
 from dagforge.describe import next_runs
@@ -84,7 +84,7 @@ def test_next_runs_are_airflows(dags, after):
 
 
 def test_explain_in_words_through_the_cli():
-    r = run_cli(
+    r = run_main(
         "explain", "specs/sales_report_weekdays.yaml", "--after", "2025-01-03T00:00+09:00", cwd=ROOT
     )
     assert r.returncode == 0, r.stderr
@@ -121,7 +121,7 @@ def test_explain_in_words_through_the_cli():
 
 
 def test_explain_policies_presets_and_parallel_tasks():
-    r = run_cli("explain", "specs/mlops_churn_model.yaml", "--after", "2025-01-01", cwd=ROOT)
+    r = run_main("explain", "specs/mlops_churn_model.yaml", "--after", "2025-01-01", cwd=ROOT)
     assert r.returncode == 0, r.stderr
     out = r.stdout
     assert (
@@ -144,7 +144,7 @@ def test_explain_policies_presets_and_parallel_tasks():
     )
     assert "    runs when:  none_failed (instead of all_success)" in out
     assert "    queue:      gpu\n" in out and "    pool:       gpu_training\n" in out
-    r = run_cli("explain", "specs/infra_housekeeping.yaml", cwd=ROOT)
+    r = run_main("explain", "specs/infra_housekeeping.yaml", cwd=ROOT)
     assert "  2. purge_scratch, trim_metadata_db\n" in r.stdout
     assert "Schedule:   every 6 hours" in r.stdout
     assert "then one every 6 hours after it" in r.stdout
@@ -159,11 +159,11 @@ def test_explain_manual_once_and_ended(write_spec, tmp_path):
         "start_date: 2024-01-01\nend_date: 2024-02-01\nschedule: '@daily'\ntasks:\n  a: {operator: empty}\n",
         "ended.yaml",
     )
-    r = run_cli("explain", "specs/manual.yaml", cwd=tmp_path)
+    r = run_main("explain", "specs/manual.yaml", cwd=tmp_path)
     assert "Schedule:   none: runs only when triggered" in r.stdout and "Next" not in r.stdout
-    r = run_cli("explain", "specs/once.yaml", "--after", "2025-01-01", cwd=tmp_path)
+    r = run_main("explain", "specs/once.yaml", "--after", "2025-01-01", cwd=tmp_path)
     assert "Next 1 run (UTC):\n  Tue 2030-01-01 00:00 UTC (+00:00)\n" in r.stdout
-    r = run_cli("explain", "specs/ended.yaml", "--after", "2025-01-01", cwd=tmp_path)
+    r = run_main("explain", "specs/ended.yaml", "--after", "2025-01-01", cwd=tmp_path)
     assert (
         "Ends:       Thu 2024-02-01 00:00 UTC (+00:00)" in r.stdout
         and "No more runs: the end date has passed." in r.stdout
@@ -175,17 +175,17 @@ def test_explain_invalid_spec_and_usage(write_spec, tmp_path):
         "start_date: 2024-01-01\nschedule: '61 * * * *'\ntasks:\n  a: {operator: empty}\n",
         "bad.yaml",
     )
-    r = run_cli("explain", "specs/bad.yaml", cwd=tmp_path)
+    r = run_main("explain", "specs/bad.yaml", cwd=tmp_path)
     assert (
         r.returncode == 1
         and "specs/bad.yaml:2:11: error: schedule '61 * * * *' is not a valid cron expression"
         in r.stderr
     )
     assert r.stdout == ""
-    r = run_cli("explain", "specs/bad.yaml", "--after", "yesterday", cwd=tmp_path)
+    r = run_main("explain", "specs/bad.yaml", "--after", "yesterday", cwd=tmp_path)
     assert r.returncode == 2 and "'yesterday' is not an ISO date or datetime" in r.stderr
     write_spec("start_date: 2024-01-01\ntasks:\n  a: {operator: empty}\n", "other.yaml")
-    r = run_cli("explain", "specs", cwd=tmp_path)
+    r = run_main("explain", "specs", cwd=tmp_path)
     assert r.returncode == 2 and "specs: error: expected one spec file, found 2" in r.stderr
 
 
@@ -252,7 +252,7 @@ def test_mapped_tasks_and_sensors_are_described(write_spec):
 )
 def test_explain_never_crashes_at_the_edges_of_time(write_spec, tmp_path, text, after):
     write_spec(text + "tasks:\n  a: {operator: empty}\n", "edge.yaml")
-    r = run_cli("explain", "specs/edge.yaml", *(["--after", after] if after else []), cwd=tmp_path)
+    r = run_main("explain", "specs/edge.yaml", *(["--after", after] if after else []), cwd=tmp_path)
     assert r.returncode in (0, 1), r.stderr
     assert "Traceback" not in r.stderr and "internal error" not in r.stderr
 
@@ -261,7 +261,7 @@ def test_runs_stop_at_the_end_of_the_calendar(write_spec, tmp_path):
     write_spec(
         "start_date: 9999-12-29\nschedule: 1d\ncatchup: true\ntasks:\n  a: {operator: empty}\n"
     )
-    r = run_cli("explain", "specs/pipe.yaml", "--after", "2024-01-01", cwd=tmp_path)
+    r = run_main("explain", "specs/pipe.yaml", "--after", "2024-01-01", cwd=tmp_path)
     assert r.returncode == 0
     assert "Next 3 runs (UTC):\n  Wed 9999-12-29 00:00 UTC (+00:00)\n" in r.stdout
     assert (
@@ -274,7 +274,7 @@ def test_a_time_the_clock_shows_twice_starts_at_the_second(write_spec, tmp_path)
     write_spec(
         "start_date: 2024-10-27T02:30\ntimezone: Europe/Berlin\ntasks:\n  a: {operator: empty}\n"
     )
-    r = run_cli("explain", "specs/pipe.yaml", cwd=tmp_path)
+    r = run_main("explain", "specs/pipe.yaml", cwd=tmp_path)
     assert r.returncode == 0 and "Starts:     Sun 2024-10-27 02:30 CET (+01:00)" in r.stdout
     # as Airflow reads it
     assert pendulum.datetime(2024, 10, 27, 2, 30, tz="Europe/Berlin").utcoffset() == timedelta(

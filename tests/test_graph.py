@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, requires_dot, run_cli
+from conftest import ROOT, requires_dot, run_main
 from spec_oracle import flat_tasks
 
 SPECS = sorted((ROOT / "specs").glob("*.yaml"))
@@ -37,7 +37,7 @@ CLASSES = {
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
 def test_mermaid_has_every_task_operator_and_edge(spec):
-    r = run_cli("graph", spec.relative_to(ROOT), cwd=ROOT)
+    r = run_main("graph", spec.relative_to(ROOT), cwd=ROOT)
     assert r.returncode == 0, r.stderr
     dag_id, tasks, grouped = _tasks(spec)
     lines = r.stdout.splitlines()
@@ -64,7 +64,7 @@ def test_mermaid_has_every_task_operator_and_edge(spec):
 
 @requires_dot
 def test_dot_is_valid_graphviz(tmp_path):
-    r = run_cli("graph", "specs/etl_orders.yaml", "--format", "dot", cwd=ROOT)
+    r = run_main("graph", "specs/etl_orders.yaml", "--format", "dot", cwd=ROOT)
     assert r.returncode == 0, r.stderr
     assert '    "extract_orders" [label="extract_orders\\nBashOperator"];' in r.stdout
     assert '    "transform" -> "load_warehouse";' in r.stdout
@@ -83,7 +83,7 @@ def test_dot_is_valid_graphviz(tmp_path):
 @requires_dot
 def test_png_and_svg_through_graphviz(tmp_path):
     png = tmp_path / "g.png"
-    r = run_cli(
+    r = run_main(
         "graph",
         ROOT / "specs" / "mlops_churn_model.yaml",
         "--format",
@@ -95,7 +95,9 @@ def test_png_and_svg_through_graphviz(tmp_path):
     assert r.returncode == 0, r.stderr
     assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") and png.stat().st_size > 1000
     assert r.stderr == f"wrote {png.as_posix()}\n"
-    r = run_cli("graph", ROOT / "specs" / "mlops_churn_model.yaml", "--format", "svg", cwd=tmp_path)
+    r = run_main(
+        "graph", ROOT / "specs" / "mlops_churn_model.yaml", "--format", "svg", cwd=tmp_path
+    )
     assert r.returncode == 0 and r.stdout.lstrip().startswith("<?xml") and "</svg>" in r.stdout
     for task in (
         "build_features",
@@ -140,17 +142,17 @@ def test_graph_of_an_invalid_spec(write_spec, tmp_path):
     write_spec(
         "start_date: 2024-01-01\ntasks:\n  a: {operator: empty, dependencies: [b]}\n", "bad.yaml"
     )
-    r = run_cli("graph", "specs/bad.yaml", cwd=tmp_path)
+    r = run_main("graph", "specs/bad.yaml", cwd=tmp_path)
     assert r.returncode == 1 and r.stdout == ""
     assert "specs/bad.yaml:3:39: error: task 'a' depends on unknown task 'b'" in r.stderr
-    assert run_cli("graph", "specs/nope.yaml", cwd=tmp_path).returncode == 2
-    assert run_cli("graph", "specs/bad.yaml", "--format", "gif", cwd=tmp_path).returncode == 2
+    assert run_main("graph", "specs/nope.yaml", cwd=tmp_path).returncode == 2
+    assert run_main("graph", "specs/bad.yaml", "--format", "gif", cwd=tmp_path).returncode == 2
 
 
 def test_readme_shows_every_example_graph():
     readme = (ROOT / "README.md").read_text()
     for spec in SPECS:
-        r = run_cli("graph", spec.relative_to(ROOT), cwd=ROOT)
+        r = run_main("graph", spec.relative_to(ROOT), cwd=ROOT)
         assert f"```mermaid\n{r.stdout}```\n" in readme, (
             f"README: paste `dagforge graph {spec.relative_to(ROOT)}`"
         )

@@ -1,7 +1,7 @@
 """Hints for a new user's mistakes that are warnings, not errors (errors: tests/broken/hint_*.yaml)."""
 
 import pytest
-from conftest import run_cli
+from conftest import run_main
 
 import dagforge
 
@@ -79,7 +79,7 @@ def test_the_warnings_show_in_the_cli_and_the_build_goes_on(write_spec, tmp_path
     spec = write_spec(
         HEAD + "timezone: EST\ntasks:\n  a: {operator: bash, bash_command: ./run.sh}\n"
     )
-    r = run_cli("validate", spec, cwd=tmp_path)
+    r = run_main("validate", spec, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert ":2:11: warning: time zone 'EST' is UTC-05:00 all year" in r.stderr
     assert ":4:37: warning: Airflow reads bash_command './run.sh' as a template file" in r.stderr

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, run_main
 
 import dagforge
 from dagforge import concurrency
@@ -32,7 +32,7 @@ def _rewritten(folder):
 
 
 def _build_json(tmp_path, *args):
-    r = run_cli("build", "specs", "-o", "out", "--format", "json", *args, cwd=tmp_path)
+    r = run_main("build", "specs", "-o", "out", "--format", "json", *args, cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     return json.loads(r.stdout)
 
@@ -51,7 +51,7 @@ def test_unchanged_specs_are_skipped_and_changed_ones_rebuilt(tmp_path, write_sp
     assert {s["status"] for s in second["specs"]} == {"up-to-date"}
     assert _rewritten(out) == []
 
-    r = run_cli("build", "specs", "-o", "out", cwd=tmp_path)
+    r = run_main("build", "specs", "-o", "out", cwd=tmp_path)
     assert r.returncode == 0 and r.stdout == ""
     assert r.stderr == "0 built, 3 already up to date, 0 invalid\n"
     assert _rewritten(out) == []
@@ -77,7 +77,7 @@ def test_hand_edited_files_are_rebuilt_foreign_ones_kept(tmp_path, write_spec):
     (out / "a.py").write_text(original.replace("echo a", "echo hacked"))
     (out / "b.py").write_text("# my own b\n")  # no dagforge header: never overwritten
     _age(out)
-    r = run_cli("build", "specs", "-o", "out", "--format", "json", "--no-verify", cwd=tmp_path)
+    r = run_main("build", "specs", "-o", "out", "--format", "json", "--no-verify", cwd=tmp_path)
     assert r.returncode == 1
     assert json.loads(r.stdout)["rendered"] == 2 and _rewritten(out) == ["a.py"]
     assert (out / "a.py").read_text() == original
@@ -171,7 +171,7 @@ def test_progress_bar_on_a_terminal_plain_lines_otherwise(tmp_path, write_spec):
     assert stdout == ""  # the summary counts the files; -v names them
 
     (tmp_path / "out" / "p0.py").unlink()
-    r = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    r = run_main(*command[1:], cwd=tmp_path, env={"DAGFORGE_PROGRESS_DELAY": "0"})  # not a terminal
     assert r.returncode == 0
     assert "\r" not in r.stderr and "[" not in r.stderr and "\x1b" not in r.stderr
     assert r.stdout == ""

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import run_cli, run_main
 
 import dagforge
 from dagforge.load import MAX_BYTES, LoadError, load
@@ -192,7 +192,7 @@ def test_a_spec_linked_from_outside_the_folder_given_is_refused(tmp_path):
     (specs / "passwd.yaml").symlink_to("/etc/passwd")
     (specs / "outside.yaml").symlink_to("../other/real.yaml")
     (specs / "inside.yaml").symlink_to("good.yaml")  # inside the folder: the same spec, once
-    r = _run("validate", "specs", cwd=tmp_path)
+    r = run_main("validate", "specs", cwd=tmp_path)
     assert r.returncode == 2, r.stderr
     leads = "error: the path leads (through a symlink) to"
     assert _problems(r) == [
@@ -202,16 +202,16 @@ def test_a_spec_linked_from_outside_the_folder_given_is_refused(tmp_path):
     assert "root:" not in r.stderr  # nothing of the file it points to
     assert "1 spec valid, 0 invalid" in r.stderr
     # Named alone, a file's folder is its own: a link out of it is refused just the same.
-    r = _run("validate", "specs/passwd.yaml", cwd=tmp_path)
+    r = run_main("validate", "specs/passwd.yaml", cwd=tmp_path)
     assert r.returncode == 2 and "outside specs" in r.stderr and "root:" not in r.stderr
-    assert _run("validate", "specs/inside.yaml", cwd=tmp_path).returncode == 0
+    assert run_main("validate", "specs/inside.yaml", cwd=tmp_path).returncode == 0
 
 
 def test_a_defaults_file_linked_from_outside_is_refused(tmp_path):
     (tmp_path / "specs").mkdir()
     (tmp_path / "specs" / "pipe.yaml").write_text(SPEC)
     (tmp_path / "specs" / "defaults.yaml").symlink_to("/etc/passwd")
-    r = _run("validate", "specs", cwd=tmp_path)
+    r = run_main("validate", "specs", cwd=tmp_path)
     assert r.returncode == 1, r.stderr
     assert (
         "specs/defaults.yaml: error: the path leads (through a symlink) to /etc/passwd" in r.stderr
@@ -226,7 +226,7 @@ def test_a_control_character_in_a_path_is_refused_and_shown_escaped(tmp_path, ch
     (tmp_path / "specs" / f"dir{char}x" / "a.yaml").write_text(SPEC)
     (tmp_path / "specs" / f"b{char}.yaml").write_text(SPEC.replace("a:", "b:"))
     (tmp_path / "specs" / "good.yaml").write_text(SPEC)
-    r = _run("build", "specs", "-o", "out", "--no-verify", cwd=tmp_path)
+    r = run_main("build", "specs", "-o", "out", "--no-verify", cwd=tmp_path)
     assert r.returncode == 2, r.stderr
     assert f"b{char}" not in r.stderr + r.stdout and f"dir{char}" not in r.stderr + r.stdout
     code = f"U+{ord(char):04X}"

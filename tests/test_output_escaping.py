@@ -2,7 +2,7 @@
 ESC (terminal commands), no line break (a forged `::error` workflow command), no bidi override.
 And an excerpt is the offending line only, cut around the column when it is long."""
 
-from conftest import run_cli
+from conftest import run_main
 
 from dagforge.diagnostics import EXCERPT_WIDTH, Diagnostic, visible
 
@@ -18,7 +18,7 @@ RAW = ("\x1b", "\x07", "\x9b", "\u2028", "\u202e", "\r")
 
 def test_text_output_escapes_control_characters(tmp_path, write_spec):
     write_spec(HOSTILE)
-    r = run_cli("validate", "specs", cwd=tmp_path)
+    r = run_main("validate", "specs", cwd=tmp_path)
     assert r.returncode == 1
     assert not any(c in r.stderr + r.stdout for c in RAW)
     assert not any(line.startswith("::") for line in r.stderr.splitlines())
@@ -28,7 +28,7 @@ def test_text_output_escapes_control_characters(tmp_path, write_spec):
 
 def test_github_output_is_one_command_per_diagnostic(tmp_path, write_spec):
     write_spec(HOSTILE)
-    r = run_cli("validate", "specs", "--format", "github", cwd=tmp_path)
+    r = run_main("validate", "specs", "--format", "github", cwd=tmp_path)
     assert r.returncode == 1
     assert not any(c in r.stdout for c in RAW)
     lines = r.stdout.splitlines()
@@ -52,7 +52,7 @@ def test_a_long_line_is_cut_around_the_column(tmp_path, write_spec):
         f'start_date: 2024-01-01\ntasks:\n  a: {{operator: bash, bash_command: "{long}", nope: 1}}'
         f"  # {'z' * 300}\n"
     )
-    r = run_cli("validate", "specs", cwd=tmp_path)
+    r = run_main("validate", "specs", cwd=tmp_path)
     _, shown, caret = r.stderr.splitlines()[:3]
     text = shown.split(" | ", 1)[1]
     assert text.startswith("…") and text.endswith("…") and len(text) == EXCERPT_WIDTH + 2
@@ -71,7 +71,7 @@ def test_the_start_and_end_of_a_long_line_are_cut_on_one_side_only():
 def test_an_excerpt_is_the_offending_line_only(tmp_path, write_spec):
     # YAML counts a raw U+2028 as a line break, as str.splitlines does: the excerpt is line 4.
     write_spec('start_date: 2024-01-01\ndescription: "one\u2028two"\nowner: [1]\ntasks: {a: {}}\n')
-    r = run_cli("validate", "specs", cwd=tmp_path)
+    r = run_main("validate", "specs", cwd=tmp_path)
     assert r.stderr.splitlines()[:3] == [
         "specs/pipe.yaml:4:8: error: owner must be text, not a list",
         "  4 | owner: [1]",
@@ -96,7 +96,7 @@ def test_explain_escapes_values(tmp_path, write_spec):
         'start_date: 2024-01-01\ndescription: "x\\x1b[2J\\n::error::forged"\n'
         'tasks:\n  a: {operator: empty, trigger_rule: all_done, outlets: ["p\\x1b]0;t\\x07"]}\n'
     )
-    r = run_cli("explain", spec, cwd=tmp_path)
+    r = run_main("explain", spec, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert not any(c in r.stdout for c in RAW)
     assert not any(line.startswith("::") for line in r.stdout.splitlines())

@@ -3,7 +3,7 @@ annotate a pull request) on validate, build and check."""
 
 import json
 
-from conftest import run_cli
+from conftest import run_main
 
 GOOD = "start_date: 2024-01-01\ntasks:\n  hello: {operator: bash, bash_command: 'echo hi'}\n"
 BAD = """\
@@ -17,7 +17,7 @@ tasks:
 def test_validate_json_is_one_document_of_all_diagnostics(tmp_path, write_spec):
     write_spec(GOOD, "good.yaml")
     write_spec(BAD, "bad.yaml")
-    r = run_cli("validate", "specs", "--format", "json", cwd=tmp_path)
+    r = run_main("validate", "specs", "--format", "json", cwd=tmp_path)
     assert r.returncode == 1 and r.stderr == ""
     doc = json.loads(r.stdout)
     assert doc["command"] == "validate" and doc["ok"] is False and doc["exit_code"] == 1
@@ -50,7 +50,7 @@ def test_validate_json_is_one_document_of_all_diagnostics(tmp_path, write_spec):
 
 def test_validate_github_annotations(tmp_path, write_spec):
     write_spec(BAD, "bad.yaml")
-    r = run_cli("validate", "specs", "--format", "github", cwd=tmp_path)
+    r = run_main("validate", "specs", "--format", "github", cwd=tmp_path)
     assert r.returncode == 1
     assert r.stdout.splitlines() == [
         "::error file=specs/bad.yaml,line=2,col=11,title=dagforge%3A timezone::unknown time zone 'Asia/Seol'%0Ahint: did you mean 'Asia/Seoul'?",
@@ -61,7 +61,7 @@ def test_validate_github_annotations(tmp_path, write_spec):
 
 def test_github_escapes_percent_newlines_and_property_separators(tmp_path, write_spec):
     write_spec("start_date: 2024-01-01\ntasks: {}\n", "odd,name: 100%.yaml")
-    r = run_cli("validate", "specs", "--format", "github", cwd=tmp_path)
+    r = run_main("validate", "specs", "--format", "github", cwd=tmp_path)
     assert r.returncode == 1
     lines = r.stdout.splitlines()
     assert len(lines) == 2  # the file name is no dag_id; tasks is empty: one line each
@@ -72,7 +72,7 @@ def test_github_escapes_percent_newlines_and_property_separators(tmp_path, write
 
 def test_build_json_reports_files(tmp_path, write_spec):
     write_spec(GOOD, "good.yaml")
-    r = run_cli("build", "specs", "-o", "out", "--no-verify", "--format", "json", cwd=tmp_path)
+    r = run_main("build", "specs", "-o", "out", "--no-verify", "--format", "json", cwd=tmp_path)
     assert r.returncode == 0 and r.stderr == ""
     doc = json.loads(r.stdout)
     assert (
@@ -96,10 +96,10 @@ def test_build_json_reports_files(tmp_path, write_spec):
 def test_check_json_and_github_name_each_drifted_file(tmp_path, write_spec):
     write_spec(GOOD, "a.yaml")
     write_spec(GOOD, "b.yaml")
-    assert run_cli("build", "specs", "-o", "out", "--no-verify", cwd=tmp_path).returncode == 0
+    assert run_main("build", "specs", "-o", "out", "--no-verify", cwd=tmp_path).returncode == 0
     (tmp_path / "out" / "a.py").unlink()
     (tmp_path / "specs" / "b.yaml").unlink()
-    r = run_cli("check", "specs", "-o", "out", "--format", "json", cwd=tmp_path)
+    r = run_main("check", "specs", "-o", "out", "--format", "json", cwd=tmp_path)
     assert r.returncode == 1
     doc = json.loads(r.stdout)
     assert doc["drift"] == [
@@ -111,7 +111,7 @@ def test_check_json_and_github_name_each_drifted_file(tmp_path, write_spec):
         ("out/b.py", "orphaned"),
     ]
     assert all(d["hint"].startswith("run `dagforge build`") for d in doc["diagnostics"])
-    r = run_cli("check", "specs", "-o", "out", "--format", "github", cwd=tmp_path)
+    r = run_main("check", "specs", "-o", "out", "--format", "github", cwd=tmp_path)
     assert r.returncode == 1
     assert r.stdout.splitlines() == [
         "::error file=specs/a.yaml,title=dagforge%3A missing::out/a.py is missing: it is generated from this spec%0Ahint: run `dagforge build` on the same specs, with the same `-o`",
@@ -120,7 +120,7 @@ def test_check_json_and_github_name_each_drifted_file(tmp_path, write_spec):
 
 
 def test_usage_problem_in_json(tmp_path):
-    r = run_cli("validate", "nope", "--format", "json", cwd=tmp_path)
+    r = run_main("validate", "nope", "--format", "json", cwd=tmp_path)
     assert r.returncode == 2
     doc = json.loads(r.stdout)
     assert doc["diagnostics"] == [

@@ -4,7 +4,7 @@ import json
 
 import jsonschema
 import pytest
-from conftest import ROOT, load_dagbag, run_cli
+from conftest import ROOT, load_dagbag, run_cli, run_main
 
 from dagforge.scaffold import STARTERS
 
@@ -33,24 +33,24 @@ def test_every_starter_builds_verified_and_loads(tmp_path):
 
 def test_default_template_is_etl_and_the_modeline_follows_the_folder(tmp_path):
     (tmp_path / "schemas").mkdir()
-    r = run_cli("schema", cwd=tmp_path)
+    r = run_main("schema", cwd=tmp_path)
     (tmp_path / "schemas" / "pipeline.schema.json").write_text(r.stdout)
-    r = run_cli("new", "sales.yaml", cwd=tmp_path)
+    r = run_main("new", "sales.yaml", cwd=tmp_path)
     assert r.returncode == 0 and "note:" not in r.stderr
     assert (tmp_path / "specs" / "sales.yaml").read_text() == MODELINE + (
         ROOT / "dagforge" / "starters" / "etl.yaml"
     ).read_text()
-    r = run_cli("new", "deep", "--dir", "pipelines/team_a", cwd=tmp_path)
+    r = run_main("new", "deep", "--dir", "pipelines/team_a", cwd=tmp_path)
     assert r.returncode == 0
     text = (tmp_path / "pipelines" / "team_a" / "deep.yaml").read_text()
     assert text.startswith("# yaml-language-server: $schema=../../schemas/pipeline.schema.json\n")
 
 
 def test_new_refuses_to_overwrite(tmp_path):
-    assert run_cli("new", "mine", cwd=tmp_path).returncode == 0
+    assert run_main("new", "mine", cwd=tmp_path).returncode == 0
     spec = tmp_path / "specs" / "mine.yaml"
     spec.write_text("my own work\n")
-    r = run_cli("new", "mine", "--template", "ml", cwd=tmp_path)
+    r = run_main("new", "mine", "--template", "ml", cwd=tmp_path)
     assert r.returncode == 2
     assert "dagforge: error: specs/mine.yaml already exists: not overwriting it" in r.stderr
     assert spec.read_text() == "my own work\n"
@@ -58,7 +58,7 @@ def test_new_refuses_to_overwrite(tmp_path):
 
 @pytest.mark.parametrize("name", ["../escape", "a/b", ".hidden", "", "has space", "x" * 251])
 def test_new_refuses_names_that_are_no_dag_id(tmp_path, name):
-    r = run_cli("new", name, cwd=tmp_path)
+    r = run_main("new", name, cwd=tmp_path)
     assert (
         r.returncode == 2 and "cannot name a pipeline" in r.stderr and "Traceback" not in r.stderr
     )
@@ -67,11 +67,11 @@ def test_new_refuses_names_that_are_no_dag_id(tmp_path, name):
 
 
 def test_new_unknown_template_is_a_usage_error(tmp_path):
-    r = run_cli("new", "x", "--template", "spark", cwd=tmp_path)
+    r = run_main("new", "x", "--template", "spark", cwd=tmp_path)
     assert r.returncode == 2 and "invalid choice: 'spark'" in r.stderr
 
 
 def test_schema_prints_the_json_schema():
-    r = run_cli("schema", cwd=ROOT)
+    r = run_main("schema", cwd=ROOT)
     assert r.returncode == 0 and r.stdout == (ROOT / "schemas" / "pipeline.schema.json").read_text()
     jsonschema.Draft202012Validator.check_schema(json.loads(r.stdout))

@@ -180,7 +180,7 @@ def _tasks(draw):
         max_size=1,
     ),
 )
-@settings(max_examples=600)
+@settings(max_examples=2 * settings.default.max_examples)
 def test_split_validation_agrees_with_the_whole_schema(tasks, top):
     data = {"start_date": "2024-01-01", "tasks": tasks, **top}
     doc = Document(path=ROOT / "x.yaml", display="x.yaml", text="", data=data)

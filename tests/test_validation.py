@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import run_cli, run_main
 
 import dagforge
 from dagforge.diagnostics import visible
@@ -43,7 +43,7 @@ def test_broken_spec(path):
 
 
 def test_the_whole_corpus_through_the_cli(tmp_path):
-    r = run_cli("validate", *BROKEN, cwd=tmp_path)
+    r = run_main("validate", *BROKEN, cwd=tmp_path)
     assert r.returncode == 1
     assert "Traceback" not in r.stderr and "internal error" not in r.stderr
     assert f"0 specs valid, {len(BROKEN)} invalid" in r.stderr
@@ -102,7 +102,7 @@ VALUES = sorted(p for p in BROKEN if p.stem.startswith("values_"))
 def test_values_corpus_through_the_cli(tmp_path):
     """Values validation let through, to fail in the DagBag or crash later: located errors now."""
     assert len(VALUES) >= 20
-    r = run_cli("validate", *VALUES, cwd=tmp_path)
+    r = run_main("validate", *VALUES, cwd=tmp_path)
     assert r.returncode == 1
     assert "Traceback" not in r.stderr and "internal error" not in r.stderr
     assert f"0 specs valid, {len(VALUES)} invalid" in r.stderr

@@ -7,7 +7,7 @@ import shutil
 import textwrap
 
 import pytest
-from conftest import ROOT, run_cli
+from conftest import ROOT, run_cli, run_main
 
 
 def clean(r, code):
@@ -244,7 +244,7 @@ def test_a_new_users_mistake_is_located_and_explained(tmp_path, kind):
     text, code, head, hint = MISTAKES[kind]
     (tmp_path / "myspecs").mkdir()
     (tmp_path / "myspecs" / "x.yaml").write_text(textwrap.dedent(text).lstrip("\n"))
-    r = run_cli("validate", "myspecs/", cwd=tmp_path)
+    r = run_main("validate", "myspecs/", cwd=tmp_path)
     clean(r, code)
     assert hint in hint_of(r.stderr, head)
     valid = "1 spec valid, 0 invalid" if code == 0 else "0 specs valid, 1 invalid"
@@ -257,7 +257,7 @@ def test_a_typo_in_defaults_yaml_points_into_that_file(tmp_path):
     (tmp_path / "myspecs" / "x.yaml").write_text(
         "start_date: 2024-01-01\ntasks:\n  extract: {operator: bash, bash_command: echo hi}\n"
     )
-    r = run_cli("validate", "myspecs/", cwd=tmp_path)
+    r = run_main("validate", "myspecs/", cwd=tmp_path)
     clean(r, 1)
     head = "myspecs/defaults.yaml:2:1: error: unknown key 'retrys' in the defaults file"
     assert "did you mean 'retries'?" in hint_of(r.stderr, head)
@@ -266,7 +266,7 @@ def test_a_typo_in_defaults_yaml_points_into_that_file(tmp_path):
 
 
 def test_a_misspelt_command_is_a_usage_error_with_a_suggestion(tmp_path):
-    r = run_cli("buld", "myspecs", cwd=tmp_path)
+    r = run_main("buld", "myspecs", cwd=tmp_path)
     clean(r, 2)
     assert "dagforge: error: 'buld' is not a dagforge command; did you mean 'build'?" in (
         r.stderr.splitlines()
@@ -274,13 +274,13 @@ def test_a_misspelt_command_is_a_usage_error_with_a_suggestion(tmp_path):
 
 
 def test_check_after_an_edit_names_the_file_and_the_fix(tmp_path):
-    assert run_cli("new", "my_pipe", "--dir", "myspecs", cwd=tmp_path).returncode == 0
-    r = run_cli("build", "myspecs", "-o", "mydags", "--no-verify", cwd=tmp_path)
+    assert run_main("new", "my_pipe", "--dir", "myspecs", cwd=tmp_path).returncode == 0
+    r = run_main("build", "myspecs", "-o", "mydags", "--no-verify", cwd=tmp_path)
     clean(r, 0)
     spec = tmp_path / "myspecs" / "my_pipe.yaml"
     spec.write_text(spec.read_text().replace("retries: 4 ", "retries: 3 "))
 
-    r = run_cli("check", "myspecs", "-o", "mydags", cwd=tmp_path)
+    r = run_main("check", "myspecs", "-o", "mydags", cwd=tmp_path)
     clean(r, 1)
     head = (
         "myspecs/my_pipe.yaml: error: mydags/my_pipe.py is stale: myspecs/my_pipe.yaml "
@@ -294,5 +294,5 @@ def test_check_after_an_edit_names_the_file_and_the_fix(tmp_path):
     )
 
     # following the hint clears it
-    clean(run_cli("build", "myspecs", "-o", "mydags", "--no-verify", cwd=tmp_path), 0)
-    clean(run_cli("check", "myspecs", "-o", "mydags", cwd=tmp_path), 0)
+    clean(run_main("build", "myspecs", "-o", "mydags", "--no-verify", cwd=tmp_path), 0)
+    clean(run_main("check", "myspecs", "-o", "mydags", cwd=tmp_path), 0)
