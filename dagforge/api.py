@@ -586,8 +586,9 @@ def _load_and_validate(
 
 
 @lru_cache(maxsize=64)
-def _shared_defaults(path: Path, mtime_ns: int) -> defaults.Defaults:
-    """One defaults.yaml, read and checked once per version of it (in each process)."""
+def _shared_defaults(path: Path, mtime_ns: int, cwd: str) -> defaults.Defaults:
+    """One defaults.yaml, read and checked once per version of it (in each process) and working
+    folder: its messages and recorded inputs name it relative to that folder."""
     return defaults.read(path, validate_defaults)
 
 
@@ -605,7 +606,8 @@ def _load_and_validate_one(path: Path, then: Then | None = None) -> Outcome:
     shown: dict[str, list[str]] = {}
     try:
         doc = load(path)
-        above = [_shared_defaults(f, f.stat().st_mtime_ns) for f in defaults.chain(path)]
+        here = os.getcwd()
+        above = [_shared_defaults(f, f.stat().st_mtime_ns, here) for f in defaults.chain(path)]
         for shared in above:
             inherited += shared.problems
             shown.update({d.path: shared.lines for d in shared.problems})

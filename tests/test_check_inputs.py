@@ -4,7 +4,7 @@ inputs-sha256 line), not the spec when only something else changed."""
 
 import json
 
-from conftest import run_cli, run_main
+from conftest import run_main
 
 from dagforge import stamp
 
@@ -104,12 +104,11 @@ def test_header_without_the_inputs_line_keeps_the_old_message(tmp_path):
 
 
 def test_check_from_another_folder_finds_nothing_stale(tmp_path):
-    # the defaults.yaml a spec inherits is named from the spec's folder, not the working folder.
-    # A new process for the check: in the build's, dagforge keeps what it read of defaults.yaml,
-    # named from the build's working folder.
+    # the defaults.yaml a spec inherits is named from the spec's folder, not the working folder;
+    # in the build's own process too, where dagforge keeps what it read of defaults.yaml
     _setup(tmp_path)
     (tmp_path / "elsewhere").mkdir()
-    r = run_cli(
+    r = run_main(
         "check", "../specs", "-o", "../out", cwd=tmp_path / "elsewhere", env={"TARGET": "one"}
     )
     assert r.returncode == 0, r.stderr

@@ -273,6 +273,7 @@ def test_readme_switch_is_one_flag(tmp_path, write_spec):
 
 def test_options_carry_the_target_itself_and_cannot_change():
     import dataclasses
+    from pathlib import Path
 
     from dagforge import targets
     from dagforge.options import Options
