@@ -14,7 +14,7 @@ from typing import Any, TypeAlias
 
 from . import structure, targets, values
 from .load import Document, SpecPath
-from .operators import SHORT
+from .operators import SHORT, takes_callable
 from .schemas import task_settings
 from .version import version
 
@@ -466,7 +466,7 @@ def _task(
         arguments = _wait_arguments(spec["wait_for"])
     else:
         arguments = {k: v for k, v in spec.items() if k not in task_settings()}
-    if op == "python":
+    if takes_callable(op):
         arguments["python_callable"] = ref(*arguments["python_callable"].split(":"))
     for key in SHORT[op].durations if op in SHORT and "wait_for" not in spec else ():
         if key in arguments:

@@ -48,6 +48,26 @@ OPERATOR_HOMES = (
         "3": "airflow.providers.standard.sensors.time_delta.TimeDeltaSensor",
         "2": "airflow.sensors.time_delta.TimeDeltaSensor",
     },
+    {
+        "3": "airflow.providers.standard.operators.python.BranchPythonOperator",
+        "2": "airflow.operators.python.BranchPythonOperator",
+    },
+    {
+        "3": "airflow.providers.standard.operators.python.ShortCircuitOperator",
+        "2": "airflow.operators.python.ShortCircuitOperator",
+    },
+    {
+        "3": "airflow.providers.standard.operators.python.PythonVirtualenvOperator",
+        "2": "airflow.operators.python.PythonVirtualenvOperator",
+    },
+    {
+        "3": "airflow.providers.standard.operators.python.ExternalPythonOperator",
+        "2": "airflow.operators.python.ExternalPythonOperator",
+    },
+    {
+        "3": "airflow.providers.standard.sensors.python.PythonSensor",
+        "2": "airflow.sensors.python.PythonSensor",
+    },
 )
 
 

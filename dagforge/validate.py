@@ -19,7 +19,7 @@ from . import structure, values
 from .diagnostics import Code, Diagnostic, Severity, did_you_mean
 from .load import DEFAULTS_NAMES, Document, SpecPath
 from .model import Unreadable, read_beside
-from .operators import SHORT, STANDARD
+from .operators import SHORT, STANDARD, takes_callable
 from .schemas import schema, task_settings
 
 if TYPE_CHECKING:  # jsonschema is imported where it is used: `dagforge --help` need not load it
@@ -1277,7 +1277,7 @@ def _check_task(
     if op == "email":
         for key in ("to", "cc", "bcc", "from_email"):
             out += _check_emails(doc, (*base, key), task.get(key))
-    if op == "python" and isinstance(task.get("python_callable"), str):
+    if takes_callable(op) and isinstance(task.get("python_callable"), str):
         ref = task["python_callable"]
         parts = re.split(r"[.:]", ref)
         if not _CALLABLE.fullmatch(ref) or any(keyword.iskeyword(p) for p in parts):
