@@ -19,7 +19,7 @@ from . import structure, values
 from .diagnostics import Code, Diagnostic, Severity, did_you_mean
 from .load import DEFAULTS_NAMES, Document, SpecPath
 from .model import Unreadable, read_beside
-from .operators import SHORT, STANDARD, takes_callable
+from .operators import SHORT, STANDARD, is_branch, takes_callable
 from .schemas import schema, task_settings
 
 if TYPE_CHECKING:  # jsonschema is imported where it is used: `dagforge --help` need not load it
@@ -859,6 +859,28 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
         out += _check_tree(doc, all_nodes)
         out += _check_dependencies(doc, all_nodes)
         out += _check_mapping(doc, all_nodes)
+        out += _check_branches(doc, all_nodes)
+    return out
+
+
+def _check_branches(doc: Document, all_nodes: list[structure.Node]) -> list[Diagnostic]:
+    """A warning for a branch task that no task depends on: its downstream tasks are the choices
+    its python_callable returns, so with none there is nothing to choose from (and Airflow fails
+    the task when the callable returns a task id that is not downstream of it)."""
+    edges = structure.task_edges(all_nodes)
+    ups = {up for up, _ in edges}
+    out = []
+    for n in all_nodes:
+        if n.is_group or not is_branch(n.spec.get("operator")) or n.full_id in ups:
+            continue
+        d = doc.diag(
+            (*n.path, "operator"),
+            f"branch task '{n.full_id}' has no downstream task to choose",
+            f"add `dependencies: [{n.full_id}]` to each task it may choose; its python_callable "
+            "returns the id (or a list of ids) of the ones to run, the others are skipped",
+            code=Code.BRANCH,
+        )
+        out.append(replace(d, severity=Severity.WARNING))
     return out
 
 

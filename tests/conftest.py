@@ -43,6 +43,8 @@ SLOW_MODULES = {
     "test_injection",
     "test_mapping",
     "test_operators",
+    "test_operators_mapping",
+    "test_operators_python",
     "test_precommit",
     "test_python_operator",
     "test_run",
@@ -69,6 +71,7 @@ SLOW_TESTS = {  # single tests of quick modules that build with verification or 
     "test_values_at_the_limits_build_and_load_in_airflow",
     "test_help_and_validate_do_not_import_airflow",
     "test_examples_build_from_repo_root",
+    "test_a_run_skips_the_branches_not_chosen_and_what_a_short_circuit_stops",
 }
 
 
