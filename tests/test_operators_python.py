@@ -159,3 +159,18 @@ def test_http_without_its_provider_is_a_warning_that_names_the_package(tmp_path)
         "which is not installed here" in r.stderr
     )
     assert "`pip install apache-airflow-providers-http`" in r.stderr
+
+
+def test_virtualenv_for_airflow_2_warns_that_it_needs_the_virtualenv_package(write_spec, tmp_path):
+    path = write_spec(
+        "start_date: 2024-01-01\ntasks:\n"
+        "  v: {operator: virtualenv, python_callable: textwrap:dedent}\n"
+    )
+    for airflow, said in (("2", 1), ("3", 0)):
+        result = dagforge.build([path], tmp_path / airflow, verify=False, airflow=airflow)
+        found = [d for d in result.specs[0].diagnostics if d.code == "target"]
+        assert len(found) == said and result.ok
+    [d] = dagforge.build([path], tmp_path / "again", verify=False, airflow="2").specs[0].diagnostics
+    assert (d.line, d.column, d.severity) == (3, 17, "warning")
+    assert "PythonVirtualenvOperator needs the `virtualenv` package" in d.message
+    assert d.hint.startswith("`pip install virtualenv` where Airflow runs")
