@@ -110,11 +110,12 @@ def _operator_arguments() -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
 
 
 def _required_argument(rule: Any) -> str | None:
-    """The argument of an operator's schema rule "`KEY:` is given, inline or under `expand:`"
-    ({"anyOf": [{"required": [KEY]}, {"required": ["expand"], ...}]}), else None."""
+    """The argument of an operator's schema rule "`KEY:` is given, inline, under `expand:` or by
+    `expand_kwargs:`" ({"anyOf": [{"required": [KEY]}, {"required": ["expand"], ...},
+    {"required": ["expand_kwargs"], ...}]}), else None."""
     first = rule.get("anyOf", [{}])[0] if isinstance(rule, dict) else {}
     required = first.get("required", []) if isinstance(first, dict) else []
-    return required[0] if len(rule.get("anyOf", [])) == 2 and len(required) == 1 else None
+    return required[0] if len(rule.get("anyOf", [])) == 3 and len(required) == 1 else None
 
 
 def _schema_problems(doc: Document) -> list[Diagnostic]:
