@@ -183,3 +183,22 @@ def test_mapped_arguments_of_checked_operators_are_checked_against_the_signature
         "first": "did you mean 'conf'?",
         "7:29: error: TriggerDagRunOperator has no argument 'cnof'": "did you mean 'conf'?",
     }
+
+
+def test_a_mapped_python_callable_is_an_error_not_an_internal_error(write_spec):
+    """The generated file imports a python_callable: it cannot come from a mapping (this used to
+    end in an internal error, a KeyError, for `expand: {python_callable: [...]}`)."""
+    path = write_spec(
+        "start_date: 2024-01-01\ntasks:\n"
+        "  a: {operator: python, expand: {python_callable: ['os:getcwd']}}\n"
+        "  b: {operator: branch, expand: {python_callable: ['os:getcwd']}}\n"
+        "  c: {operator: empty, dependencies: [b]}\n"
+    )
+    [spec] = dagforge.validate([path], verify=False).specs
+    assert spec.internal_error is None
+    assert _found(dagforge.validate([path], verify=False)) == {
+        f"{line}:{column}: error: python_callable cannot be mapped (in `expand`)": "give one "
+        "`python_callable: module:function` inline and map its arguments (op_args, op_kwargs) "
+        "instead"
+        for line, column in ((3, 34), (4, 34))
+    }
