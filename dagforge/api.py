@@ -639,15 +639,21 @@ def _lines(path: Path) -> list[str]:
 
 def _target_notes(p: Pipeline, doc: Document, target: targets.Target) -> list[Diagnostic]:
     """Warnings where the spec means something else on the target than on Airflow 3."""
+    notes = []
     if target.duration_note and p.schedule_kind == values.ScheduleKind.DURATION:
-        note = doc.diag(
-            ("schedule",),
-            target.duration_note,
-            "a cron schedule means the same on both versions",
-            code=Code.TARGET,
+        notes.append(
+            doc.diag(
+                ("schedule",),
+                target.duration_note,
+                "a cron schedule means the same on both versions",
+                code=Code.TARGET,
+            )
         )
-        return [replace(note, severity=Severity.WARNING)]
-    return []
+    for t in p.tasks:
+        if t.operator_given in target.operator_notes:
+            message, hint = target.operator_notes[t.operator_given]
+            notes.append(doc.diag((*t.where, "operator"), message, hint, code=Code.TARGET))
+    return [replace(note, severity=Severity.WARNING) for note in notes]
 
 
 def _verify(

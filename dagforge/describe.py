@@ -17,7 +17,8 @@ from croniter import croniter
 
 from . import values
 from .diagnostics import visible
-from .model import Alerts, Output, Pipeline, Task, passed_settings
+from .model import Alerts, CodeRef, Output, Pipeline, Task, passed_settings
+from .operators import is_branch
 
 RUNS = 5
 
@@ -74,9 +75,12 @@ def describe_pipeline(p: Pipeline, after: datetime) -> str:
     out += ["", "Task order (tasks on one line may run at the same time):"]
     out += [f"  {i}. {', '.join(t.task_id for t in level)}" for i, level in enumerate(levels(p), 1)]
     out += ["", "Tasks:"]
+    downstream: dict[str, list[str]] = {}
+    for up, down in p.edges:
+        downstream.setdefault(up, []).append(down)
     for level in levels(p):
         for t in level:
-            out += _task(t)
+            out += _task(t, downstream.get(t.task_id, []))
     return "\n".join(visible(line) for line in out) + "\n"  # a value's line break stays in its line
 
 
@@ -226,11 +230,12 @@ def levels(p: Pipeline) -> list[list[Task]]:
     return out
 
 
-def _task(t: Task) -> list[str]:
+def _task(t: Task, downstream: list[str]) -> list[str]:
     head = f"  {t.task_id} ({t.operator.name})"
     if t.dependencies:
         head += f", after {', '.join(t.dependencies)}"
     lines = [head]
+    lines += _callable_words(t, downstream)
     if t.retries:
         lines.append(f"    retries:    {t.retries}, {duration_words(t.retry_delay)} apart")
     else:
@@ -244,13 +249,7 @@ def _task(t: Task) -> list[str]:
         lines.append(f"    waits for:  {waited} (same logical date)")
     if t.operator.name.endswith("Sensor"):
         lines.append(f"    sensing:    {_sensor_words(t.arguments)}")
-    for key, over in t.expand.items():
-        items = (
-            f"each item that {over.task_id} returns"
-            if isinstance(over, Output)
-            else f"each of {_count(len(over), 'value')}"
-        )
-        lines.append(f"    mapped:     one instance for {items} (as `{key}`)")
+    lines += [f"    mapped:     one instance for {words}" for words in _mapping_words(t)]
     lines.append(f"    alerts:     {_alert_words(t.alerts)}")
     if "trigger_rule" in t.overrides:
         lines.append(f"    runs when:  {t.overrides['trigger_rule']} (instead of all_success)")
@@ -260,6 +259,41 @@ def _task(t: Task) -> list[str]:
         if key in t.overrides and key not in ("trigger_rule", "outlets"):  # said above
             lines.append(f"    {key + ':':<11} {t.overrides[key]}")
     return lines
+
+
+def _callable_words(t: Task, downstream: list[str]) -> list[str]:
+    """The function a task calls, and what a branch or a short circuit does with its answer."""
+    lines = []
+    call = t.arguments.get("python_callable")
+    if isinstance(call, CodeRef):
+        lines.append(f"    calls:      {call.module}:{call.name}")
+    if is_branch(t.operator_given):
+        choices = ", ".join(downstream) or "none (add tasks that depend on it)"
+        lines.append(
+            f"    branches:   to the tasks its function returns, of: {choices}; the others "
+            "are skipped"
+        )
+    elif t.operator_given == "short_circuit":
+        lines.append("    skips:      the tasks after it, when its function returns a false value")
+    return lines
+
+
+def _mapping_words(t: Task) -> list[str]:
+    """What each instance of a mapped task gets (`expand`, `expand_kwargs`)."""
+    out = []
+    for key, over in t.expand.items():
+        items = (
+            f"each item that {over.task_id} returns"
+            if isinstance(over, Output)
+            else f"each of {_count(len(over), 'value')}"
+        )
+        out.append(f"{items} (as `{key}`)")
+    if isinstance(t.expand_kwargs, Output):
+        out.append(f"each mapping of arguments that {t.expand_kwargs.task_id} returns")
+    elif t.expand_kwargs is not None:
+        keys = ", ".join(sorted({k for m in t.expand_kwargs for k in m}))
+        out.append(f"each of {_count(len(t.expand_kwargs), 'mapping')} of arguments (of {keys})")
+    return out
 
 
 def _sensor_words(arguments: dict[str, Any]) -> str:

@@ -1,7 +1,8 @@
 """The task graph of a pipeline as a picture: Mermaid, Graphviz DOT, and PNG or SVG through Graphviz.
 
 Each node shows the task id and its operator; each edge runs from an upstream task to the task that
-depends on it. Mermaid and DOT are text made here; PNG and SVG come from Graphviz's `dot` program.
+depends on it; the edges out of a branch task are its choices, dashed and labelled "branch". Mermaid
+and DOT are text made here; PNG and SVG come from Graphviz's `dot` program.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import shutil
 import subprocess
 
 from .model import Pipeline
+from .operators import is_branch
 
 FORMATS = ("mermaid", "dot", "png", "svg")
 GRAPHVIZ_HINT = (
@@ -50,9 +52,16 @@ def mermaid(p: Pipeline) -> str:
         lines.append(
             f'    {ids[t.task_id]}["{t.task_id}<br/>{t.operator.name}"]'
         )  # ids: [A-Za-z0-9_.-]
+    branches = _branches(p)
     for up, down in p.edges:
-        lines.append(f"    {ids[up]} --> {ids[down]}")
+        arrow = "-. branch .->" if up in branches else "-->"
+        lines.append(f"    {ids[up]} {arrow} {ids[down]}")
     return "\n".join(lines) + "\n"
+
+
+def _branches(p: Pipeline) -> set[str]:
+    """The ids of the branch tasks: only some of their downstream tasks run, the ones they choose."""
+    return {t.task_id for t in p.tasks if is_branch(t.operator_given)}
 
 
 def _quoted(*lines: str) -> str:
@@ -73,8 +82,10 @@ def dot(p: Pipeline) -> str:
     ]
     for t in p.tasks:
         lines.append(f"    {_quoted(t.task_id)} [label={_quoted(t.task_id, t.operator.name)}];")
+    branches = _branches(p)
     for up, down in p.edges:
-        lines.append(f"    {_quoted(up)} -> {_quoted(down)};")
+        style = ' [style=dashed, label="branch"]' if up in branches else ""
+        lines.append(f"    {_quoted(up)} -> {_quoted(down)}{style};")
     lines.append("}")
     return "\n".join(lines) + "\n"
 

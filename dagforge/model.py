@@ -14,14 +14,14 @@ from typing import Any, TypeAlias
 
 from . import structure, targets, values
 from .load import Document, SpecPath
-from .operators import SHORT
+from .operators import SHORT, takes_callable
 from .schemas import task_settings
 from .version import version
 
 # Built-in short operator names -> (module, class) in Airflow 3 and its providers (see operators.py).
 OPERATORS = {name: (short.module, short.name) for name, short in SHORT.items()}
 # Task settings (schemas.task_settings) that choose the operator or place the task in the graph.
-_PLACING = ("operator", "wait_for", "expand", "dependencies")
+_PLACING = ("operator", "wait_for", "expand", "expand_kwargs", "dependencies")
 # Task settings a Task has a field of its own for.
 _OWN_FIELDS = ("retries", "retry_delay", "execution_timeout", "alerts")
 
@@ -103,6 +103,8 @@ class Task:
     local_id: str = ""  # its id within its group (the task_id argument); task_id is the full id
     # mapped arguments: name -> literal list | Output
     expand: dict[str, list[Any] | Output] = field(default_factory=dict)
+    # mapped over whole sets of arguments (`expand_kwargs`): a literal list of mappings | Output
+    expand_kwargs: list[dict[str, Any]] | Output | None = None
     group: str | None = None  # the full id of its group
     operator_given: str = ""  # `operator:` as the spec writes it (a short name or an import path)
     inherited: frozenset[str] = frozenset()  # keys of `overrides` only its groups' defaults give
@@ -110,7 +112,7 @@ class Task:
 
 @dataclass(frozen=True)
 class Output:
-    """The list an upstream task returns (its XCom), as an `expand:` value."""
+    """The list an upstream task returns (its XCom), as an `expand:` or `expand_kwargs:` value."""
 
     task_id: str
 
@@ -270,15 +272,33 @@ def build_model(doc: Document, source: str | None = None) -> Pipeline:
         task = _task(n.full_id, {**n.spec, **inherited}, p, names, ref)
         task.local_id, task.group, task.where = n.local_id, n.parent, n.path
         task.inherited = frozenset(inherited)
-        for key, over in n.spec.get("expand", {}).items():  # a literal list or {output_of: ...}
-            if isinstance(over, dict):
-                producer = structure.resolve(over["output_of"], n, by_id)
-                assert producer is not None  # validate reports an `output_of` naming no task
-                over = Output(producer)
-            task.expand[key] = over
+        _map(task, n, by_id)
         task.dependencies = tuple(sorted(set(upstream.get(n.full_id, ())), key=order.__getitem__))
         p.tasks.append(task)
     return p
+
+
+def _map(task: Task, n: structure.Node, by_id: dict[str, structure.Node]) -> None:
+    """Set the task's mapping: `expand` (a literal list or {output_of: ...} per argument) and
+    `expand_kwargs` (a literal list of argument mappings, or {output_of: ...})."""
+
+    def output(over: dict[str, str]) -> Output:
+        producer = structure.resolve(over["output_of"], n, by_id)
+        assert producer is not None  # validate reports an `output_of` naming no task
+        return Output(producer)
+
+    for key, over in n.spec.get("expand", {}).items():
+        task.expand[key] = output(over) if isinstance(over, dict) else over
+    kwargs = n.spec.get("expand_kwargs")
+    if isinstance(kwargs, dict):
+        task.expand_kwargs = output(kwargs)
+    elif kwargs is not None:
+        short = SHORT.get(task.operator_given)
+        durations = short.durations if short else ()
+        task.expand_kwargs = [
+            {k: values.parse_duration(v) if k in durations else v for k, v in m.items()}
+            for m in kwargs
+        ]
 
 
 def _statements(all_nodes: list[structure.Node]) -> list[tuple[tuple[str, ...], str]]:
@@ -466,7 +486,7 @@ def _task(
         arguments = _wait_arguments(spec["wait_for"])
     else:
         arguments = {k: v for k, v in spec.items() if k not in task_settings()}
-    if op == "python":
+    if takes_callable(op):
         arguments["python_callable"] = ref(*arguments["python_callable"].split(":"))
     for key in SHORT[op].durations if op in SHORT and "wait_for" not in spec else ():
         if key in arguments:

@@ -13,17 +13,25 @@ class Short:
     package: str  # the distribution to install for it
     durations: tuple[str, ...] = ()  # arguments written as durations ("5m") and passed as timedelta
     schema: bool = False  # True: its arguments have their own JSON Schema (checked by `validate`)
+    # `python_callable: module:function` is imported by the generated file, as for `python`
+    callable: bool = False
+    branch: bool = False  # its downstream tasks are the choices it returns (BranchPythonOperator)
 
 
 STANDARD = _STANDARD = "apache-airflow-providers-standard"
 _SENSOR = ("poke_interval", "timeout")
+_PYTHON = "airflow.providers.standard.operators.python"
 
 SHORT = {
     "bash": Short(
         "airflow.providers.standard.operators.bash", "BashOperator", _STANDARD, schema=True
     ),
     "python": Short(
-        "airflow.providers.standard.operators.python", "PythonOperator", _STANDARD, schema=True
+        "airflow.providers.standard.operators.python",
+        "PythonOperator",
+        _STANDARD,
+        schema=True,
+        callable=True,
     ),
     "empty": Short(
         "airflow.providers.standard.operators.empty", "EmptyOperator", _STANDARD, schema=True
@@ -57,6 +65,20 @@ SHORT = {
         _STANDARD,
         (*_SENSOR, "delta"),
     ),
+    "branch": Short(_PYTHON, "BranchPythonOperator", _STANDARD, callable=True, branch=True),
+    "short_circuit": Short(_PYTHON, "ShortCircuitOperator", _STANDARD, callable=True),
+    "virtualenv": Short(_PYTHON, "PythonVirtualenvOperator", _STANDARD, callable=True),
+    "external_python": Short(_PYTHON, "ExternalPythonOperator", _STANDARD, callable=True),
+    "python_sensor": Short(
+        "airflow.providers.standard.sensors.python",
+        "PythonSensor",
+        _STANDARD,
+        _SENSOR,
+        callable=True,
+    ),
+    "http": Short(
+        "airflow.providers.http.operators.http", "HttpOperator", "apache-airflow-providers-http"
+    ),
     "kubernetes_pod": Short(
         "airflow.providers.cncf.kubernetes.operators.pod",
         "KubernetesPodOperator",
@@ -68,3 +90,13 @@ SHORT = {
 def package_of(module: str) -> str | None:
     """The distribution that provides a short name's module, for "install ..." hints."""
     return next((s.package for s in SHORT.values() if s.module == module), None)
+
+
+def takes_callable(op: object) -> bool:
+    """Whether the short name `op` takes `python_callable: module:function` (imported by the file)."""
+    return isinstance(op, str) and op in SHORT and SHORT[op].callable
+
+
+def is_branch(op: object) -> bool:
+    """Whether the short name `op` is a branch: it picks which of its downstream tasks run."""
+    return isinstance(op, str) and op in SHORT and SHORT[op].branch

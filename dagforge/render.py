@@ -153,6 +153,14 @@ def render(p: Pipeline, airflow: targets.Target | str | int = targets.DEFAULT) -
         for t in p.tasks
         if t.expand
     }
+    # `.expand_kwargs(...)`: the literal list of argument mappings, or the upstream's output
+    mapped_kwargs = {
+        t.task_id: TaskOutput(var[t.expand_kwargs.task_id])
+        if isinstance(t.expand_kwargs, Output)
+        else t.expand_kwargs
+        for t in p.tasks
+        if t.expand_kwargs is not None
+    }
     params = {name: Call(target.param[1], (v.default,), v.schema) for name, v in p.params.items()}
     return (
         _environment()
@@ -168,6 +176,7 @@ def render(p: Pipeline, airflow: targets.Target | str | int = targets.DEFAULT) -
             tasks=tasks,
             tree=tree,
             mapped=mapped,
+            mapped_kwargs=mapped_kwargs,
             task_group=target.task_group[1],
             line_length=LINE_LENGTH,
             params=params,

@@ -109,7 +109,7 @@ def declared(all_nodes: list[Node]) -> list[tuple[str, str, SpecPath]]:
 
 def implicit(all_nodes: list[Node]) -> list[tuple[str, str, SpecPath]]:
     """The edges Airflow adds without a `>>`: a task that expands over another task's output waits
-    for it (an XComArg in `.expand()` is an upstream). Same shape as `declared`; validate reports
+    for it (an XComArg in `.expand()` or `.expand_kwargs()` is an upstream). Same shape as `declared`; validate reports
     `output_of` values that name no task."""
     by_id = {n.full_id: n for n in all_nodes}
     out = []
@@ -120,6 +120,11 @@ def implicit(all_nodes: list[Node]) -> list[tuple[str, str, SpecPath]]:
             up = resolve(name, n, by_id) if isinstance(name, str) else None
             if up is not None and up != n.full_id and not by_id[up].is_group:
                 out.append((up, n.full_id, (*n.path, "expand", key, "output_of")))
+        kwargs = n.spec.get("expand_kwargs")
+        name = kwargs.get("output_of") if isinstance(kwargs, dict) and not n.is_group else None
+        up = resolve(name, n, by_id) if isinstance(name, str) else None
+        if up is not None and up != n.full_id and not by_id[up].is_group:
+            out.append((up, n.full_id, (*n.path, "expand_kwargs", "output_of")))
     return out
 
 

@@ -48,6 +48,26 @@ OPERATOR_HOMES = (
         "3": "airflow.providers.standard.sensors.time_delta.TimeDeltaSensor",
         "2": "airflow.sensors.time_delta.TimeDeltaSensor",
     },
+    {
+        "3": "airflow.providers.standard.operators.python.BranchPythonOperator",
+        "2": "airflow.operators.python.BranchPythonOperator",
+    },
+    {
+        "3": "airflow.providers.standard.operators.python.ShortCircuitOperator",
+        "2": "airflow.operators.python.ShortCircuitOperator",
+    },
+    {
+        "3": "airflow.providers.standard.operators.python.PythonVirtualenvOperator",
+        "2": "airflow.operators.python.PythonVirtualenvOperator",
+    },
+    {
+        "3": "airflow.providers.standard.operators.python.ExternalPythonOperator",
+        "2": "airflow.operators.python.ExternalPythonOperator",
+    },
+    {
+        "3": "airflow.providers.standard.sensors.python.PythonSensor",
+        "2": "airflow.sensors.python.PythonSensor",
+    },
 )
 
 
@@ -72,6 +92,8 @@ class Target:
     duration_note: str = (
         ""  # how a duration schedule differs from its Airflow 3 meaning, if it does
     )
+    # short operator name -> (what differs on this version, how to deal with it)
+    operator_notes: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def home(self, module: str, name: str) -> tuple[str, str]:
         """Where the operator class `module.name` lives on this version."""
@@ -134,6 +156,13 @@ TARGETS = {
             "DeltaDataIntervalTimetable, whose first run comes one duration after start_date and whose "
             "logical date ({{ ds }}) is one duration before the run (on Airflow 3 it is the run's own time)"
         ),
+        operator_notes={
+            "virtualenv": (
+                "Airflow 2.10's PythonVirtualenvOperator needs the `virtualenv` package where "
+                "Airflow parses the DAG: without it the DAG file fails to import",
+                "`pip install virtualenv` where Airflow runs (and here, to verify the file)",
+            ),
+        },
     ),
 }
 

@@ -19,7 +19,7 @@ from . import structure, values
 from .diagnostics import Code, Diagnostic, Severity, did_you_mean
 from .load import DEFAULTS_NAMES, Document, SpecPath
 from .model import Unreadable, read_beside
-from .operators import SHORT, STANDARD
+from .operators import SHORT, STANDARD, is_branch, takes_callable
 from .schemas import schema, task_settings
 
 if TYPE_CHECKING:  # jsonschema is imported where it is used: `dagforge --help` need not load it
@@ -110,11 +110,12 @@ def _operator_arguments() -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
 
 
 def _required_argument(rule: Any) -> str | None:
-    """The argument of an operator's schema rule "`KEY:` is given, inline or under `expand:`"
-    ({"anyOf": [{"required": [KEY]}, {"required": ["expand"], ...}]}), else None."""
+    """The argument of an operator's schema rule "`KEY:` is given, inline, under `expand:` or by
+    `expand_kwargs:`" ({"anyOf": [{"required": [KEY]}, {"required": ["expand"], ...},
+    {"required": ["expand_kwargs"], ...}]}), else None."""
     first = rule.get("anyOf", [{}])[0] if isinstance(rule, dict) else {}
     required = first.get("required", []) if isinstance(first, dict) else []
-    return required[0] if len(rule.get("anyOf", [])) == 2 and len(required) == 1 else None
+    return required[0] if len(rule.get("anyOf", [])) == 3 and len(required) == 1 else None
 
 
 # Keywords of JSON Schema 2020-12 that a draft-07 compiler (fastjsonschema) would silently ignore:
@@ -529,7 +530,31 @@ def _missing_key(doc: Document, path: SpecPath, inst: Any, key: str) -> list[Dia
     """The error for the mapping `inst` at `path` without its required `key`."""
     if _is_node(path) and isinstance(inst.get("expand"), dict) and key in inst["expand"]:
         return []  # given through `expand:`
+    kwargs = inst.get("expand_kwargs") if _is_node(path) else None
+    if isinstance(kwargs, dict) or (
+        isinstance(kwargs, list)
+        and kwargs
+        and all(isinstance(m, dict) and key in m for m in kwargs)
+    ):
+        return []  # given by every mapping of `expand_kwargs:`, or maybe by the upstream's output
     what = _node_name(path, inst) if _is_node(path) else _dotted(path)
+    # a key given that is not a setting and reads like the missing one: most likely misspelt (an
+    # operator without a schema of its own takes any name, so nothing else would say so)
+    settings = _node_keys() if _is_node(path) else set()
+    typo = next(
+        (k for k in inst if isinstance(k, str) and k not in settings and did_you_mean(k, [key])),
+        None,
+    )
+    if typo is not None:
+        return [
+            doc.diag(
+                (*path, typo),
+                f"{what} is missing the required key '{key}'",
+                f"'{typo}' is given: did you mean '{key}'?",
+                key=True,
+                code=Code.MISSING_KEY,
+            )
+        ]
     hint = f"add `{key}:`"
     if key == "start_date":
         hint = "add `start_date: 2024-01-01` (the first day the schedule counts from)"
@@ -606,6 +631,8 @@ def _explain_value(
     """The schema's limits on a number, an operator, a param's type, said plainly (None: other)."""
     if kind == "anyOf" and path and path[-1] == "operator":
         return [_unknown_operator(doc, path, inst)]
+    if kind == "anyOf" and len(path) > 2 and path[-1] == "expand_kwargs" and _is_node(path[:-1]):
+        return [_bad_expand_kwargs(doc, path, inst)]
     if kind == "pattern" and _control_hint(inst):
         return [
             doc.diag(
@@ -901,6 +928,28 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
         out += _check_tree(doc, all_nodes)
         out += _check_dependencies(doc, all_nodes)
         out += _check_mapping(doc, all_nodes)
+        out += _check_branches(doc, all_nodes)
+    return out
+
+
+def _check_branches(doc: Document, all_nodes: list[structure.Node]) -> list[Diagnostic]:
+    """A warning for a branch task that no task depends on: its downstream tasks are the choices
+    its python_callable returns, so with none there is nothing to choose from (and Airflow fails
+    the task when the callable returns a task id that is not downstream of it)."""
+    edges = structure.task_edges(all_nodes)
+    ups = {up for up, _ in edges}
+    out = []
+    for n in all_nodes:
+        if n.is_group or not is_branch(n.spec.get("operator")) or n.full_id in ups:
+            continue
+        d = doc.diag(
+            (*n.path, "operator"),
+            f"branch task '{n.full_id}' has no downstream task to choose",
+            f"add `dependencies: [{n.full_id}]` to each task it may choose; its python_callable "
+            "returns the id (or a list of ids) of the ones to run, the others are skipped",
+            code=Code.BRANCH,
+        )
+        out.append(replace(d, severity=Severity.WARNING))
     return out
 
 
@@ -1345,7 +1394,7 @@ def _check_task(
     if op == "email":
         for key in ("to", "cc", "bcc", "from_email"):
             out += _check_emails(doc, (*base, key), task.get(key))
-    if op == "python" and isinstance(task.get("python_callable"), str):
+    if takes_callable(op) and isinstance(task.get("python_callable"), str):
         ref = task["python_callable"]
         parts = re.split(r"[.:]", ref)
         if not _CALLABLE.fullmatch(ref) or any(keyword.iskeyword(p) for p in parts):
@@ -1439,15 +1488,47 @@ def _distribution_installed(name: str) -> bool:
 
 
 def _check_mapping(doc: Document, all_nodes: list[structure.Node]) -> list[Diagnostic]:
-    """`expand:` keys are arguments the operator takes, not also given inline; `output_of` names a
-    task that comes earlier in the spec (the generated file refers to it by then)."""
+    """`expand:` keys (and the keys of `expand_kwargs:` mappings) are arguments the operator takes,
+    not also given inline; `output_of` names a task that comes earlier in the spec (the generated file
+    refers to it by then); `expand` and `expand_kwargs` are not both given."""
     out: list[Diagnostic] = []
     by_id = {n.full_id: n for n in all_nodes}
     order = {n.full_id: i for i, n in enumerate(all_nodes)}
+
+    def upstream(path: SpecPath, n: structure.Node, value: object) -> list[Diagnostic]:
+        """The problem of an `{output_of: TASK}` at `path`, if any."""
+        if not isinstance(value, dict) or not isinstance(value.get("output_of"), str):
+            return []
+        up = structure.resolve(value["output_of"], n, by_id)
+        where = (*path, "output_of")
+        if up is None or by_id[up].is_group:
+            return [
+                doc.diag(
+                    where,
+                    f"task '{n.full_id}' expands over the output of unknown task "
+                    f"{_quoted(value['output_of'])}",
+                    did_you_mean(
+                        value["output_of"], [m.full_id for m in all_nodes if not m.is_group]
+                    )
+                    or "name a task of this spec",
+                    code=Code.EXPAND,
+                )
+            ]
+        if order[up] >= order[n.full_id]:
+            return [
+                doc.diag(
+                    where,
+                    f"task '{n.full_id}' expands over the output of '{up}', which comes after it",
+                    f"move '{up}' above '{n.full_id}' in the spec",
+                    code=Code.EXPAND,
+                )
+            ]
+        return []
+
     for n in all_nodes:
-        expand = n.spec.get("expand")
-        if n.is_group or not isinstance(expand, dict):
+        if n.is_group:
             continue
+        expand, kwargs = n.spec.get("expand"), n.spec.get("expand_kwargs")
         op = n.spec.get("operator")
         short = SHORT.get(op) if isinstance(op, str) else None
         takes = (
@@ -1455,64 +1536,170 @@ def _check_mapping(doc: Document, all_nodes: list[structure.Node]) -> list[Diagn
             if short and short.schema
             else None
         )
-        for key, value in expand.items():
+        if "expand" in n.spec and "expand_kwargs" in n.spec:
+            out.append(
+                doc.diag(
+                    (*n.path, "expand_kwargs"),
+                    f"task '{n.full_id}' has both `expand` and `expand_kwargs`",
+                    "keep one: `expand` maps each argument over a list of its own, "
+                    "`expand_kwargs` maps over whole mappings of arguments; "
+                    "move the `expand` arguments into each mapping",
+                    key=True,
+                    code=Code.EXPAND,
+                )
+            )
+        for key, value in expand.items() if isinstance(expand, dict) else ():
             path = (*n.path, "expand", key)
-            if not str(key).isprintable():
-                continue  # a line break in the name: the schema's propertyNames says so
-            if bad := _not_an_argument(doc, path):
-                out += bad
-            elif key in n.spec:
-                out.append(
-                    doc.diag(
-                        path,
-                        f"'{key}' is given both inline and in `expand`",
-                        "keep one: inline values are the same "
-                        "for every mapped instance, `expand` values make one instance each",
-                        key=True,
-                        code=Code.EXPAND,
-                    )
-                )
-            elif takes is not None and key not in takes:
-                out.append(
-                    doc.diag(
-                        path,
-                        f"operator '{op}' has no argument '{key}' to expand",
-                        did_you_mean(key, takes)
-                        or (
-                            "it takes: " + ", ".join(sorted(takes))
-                            if takes
-                            else "it takes no arguments"
-                        ),
-                        key=True,
-                        code=Code.EXPAND,
-                    )
-                )
-            if isinstance(value, dict) and isinstance(value.get("output_of"), str):
-                up = structure.resolve(value["output_of"], n, by_id)
-                where = (*path, "output_of")
-                if up is None or by_id[up].is_group:
-                    out.append(
-                        doc.diag(
-                            where,
-                            f"task '{n.full_id}' expands over the output of unknown task "
-                            f"{_quoted(value['output_of'])}",
-                            did_you_mean(
-                                value["output_of"], [m.full_id for m in all_nodes if not m.is_group]
-                            )
-                            or "name a task of this spec",
-                            code=Code.EXPAND,
-                        )
-                    )
-                elif order[up] >= order[n.full_id]:
-                    out.append(
-                        doc.diag(
-                            where,
-                            f"task '{n.full_id}' expands over the output of '{up}', which comes after it",
-                            f"move '{up}' above '{n.full_id}' in the spec",
-                            code=Code.EXPAND,
-                        )
-                    )
+            out += _mapped_argument(doc, n, path, op, takes, "expand")
+            out += upstream(path, n, value)
+        out += upstream((*n.path, "expand_kwargs"), n, kwargs)
+        if not isinstance(kwargs, list) or not all(isinstance(m, dict) and m for m in kwargs):
+            continue  # {output_of: ...} (checked above), or a shape the schema reports
+        for i, mapping in enumerate(kwargs):
+            for key in mapping:
+                path = (*n.path, "expand_kwargs", i, key)
+                out += _mapped_argument(doc, n, path, op, takes, "expand_kwargs")
+                if short and key in short.durations:
+                    out += _duration_problem(doc, path, mapping[key])
+        if takes is None:  # else each argument is checked above, and any may be left out
+            out += _disagreeing_mappings(doc, (*n.path, "expand_kwargs"), kwargs)
     return out
+
+
+def _mapped_argument(
+    doc: Document,
+    n: structure.Node,
+    path: SpecPath,
+    op: object,
+    takes: set[str] | None,
+    where: str,
+) -> list[Diagnostic]:
+    """The problem of the mapped argument `path` ends with (under `expand` or in a mapping of
+    `expand_kwargs`): a name no argument can have, one given inline too, one the operator (of a
+    schema of its own: `takes`) has not, a python_callable (the generated file imports that one)."""
+    key = path[-1]
+    if not str(key).isprintable():
+        return []  # a line break in the name: the schema's propertyNames says so
+    if bad := _not_an_argument(doc, path):
+        return bad
+    if where == "expand_kwargs" and not (isinstance(key, str) and key.isidentifier()):
+        return [
+            doc.diag(
+                path,
+                f"{_quoted(key)} cannot be an operator argument",
+                _name_hint(path, str(key)),
+                key=True,
+                code=Code.BAD_NAME,
+            )
+        ]
+    if key in n.spec:
+        return [
+            doc.diag(
+                path,
+                f"'{key}' is given both inline and in `{where}`",
+                f"keep one: inline values are the same for every mapped instance, `{where}` values "
+                "make one instance each",
+                key=True,
+                code=Code.EXPAND,
+            )
+        ]
+    if key == "python_callable" and takes_callable(op):
+        return [
+            doc.diag(
+                path,
+                f"python_callable cannot be mapped (in `{where}`)",
+                "give one `python_callable: module:function` inline and map its arguments "
+                "(op_args, op_kwargs) instead",
+                key=True,
+                code=Code.EXPAND,
+            )
+        ]
+    if takes is not None and key not in takes:
+        return [
+            doc.diag(
+                path,
+                f"operator '{op}' has no argument '{key}' to expand",
+                did_you_mean(key, takes)
+                or ("it takes: " + ", ".join(sorted(takes)) if takes else "it takes no arguments"),
+                key=True,
+                code=Code.EXPAND,
+            )
+        ]
+    return []
+
+
+def _disagreeing_mappings(
+    doc: Document, path: SpecPath, mappings: list[dict[str, Any]]
+) -> list[Diagnostic]:
+    """A warning at each mapping of `expand_kwargs` whose keys differ from the first one's: an
+    argument one instance gets and another does not is most often a misspelt name."""
+    first = set(mappings[0])
+    out = []
+    for i, mapping in enumerate(mappings[1:], start=1):
+        extra, missing = set(mapping) - first, first - set(mapping)
+        if not extra and not missing:
+            continue
+        said = []
+        if extra:
+            said.append("has " + ", ".join(f"'{k}'" for k in sorted(extra)))
+        if missing:
+            said.append("lacks " + ", ".join(f"'{k}'" for k in sorted(missing)))
+        guess = next(
+            (did_you_mean(k, missing) for k in sorted(extra) if did_you_mean(k, missing)), ""
+        )
+        key = sorted(extra)[0] if extra else None
+        d = doc.diag(
+            (*path, i, key) if key is not None else (*path, i),
+            f"mapping {i + 1} of expand_kwargs {' and '.join(said)}, unlike the first",
+            guess
+            or "give every mapping the same arguments: one that a mapping lacks takes the "
+            "operator's default in that task instance",
+            key=key is not None,
+            code=Code.EXPAND,
+        )
+        out.append(replace(d, severity=Severity.WARNING))
+    return out
+
+
+_KWARGS_HINT = (
+    "write a list of argument mappings, one task instance each, e.g. "
+    '`expand_kwargs: [{bash_command: "echo 1"}, {bash_command: "echo 2"}]`, '
+    "or `expand_kwargs: {output_of: TASK}` for the list of mappings an upstream task returns"
+)
+
+
+def _bad_expand_kwargs(doc: Document, path: SpecPath, inst: object) -> Diagnostic:
+    """The error for an `expand_kwargs:` that is neither a list of mappings nor `{output_of:}`, at
+    the first item that is not a mapping of arguments (or at the value)."""
+    if isinstance(inst, list):
+        for i, item in enumerate(inst):
+            if not isinstance(item, dict) or not item:
+                what = "an empty mapping" if isinstance(item, dict) else _type_name(item)
+                return doc.diag(
+                    (*path, i),
+                    f"item {i + 1} of expand_kwargs must be a mapping of operator arguments, "
+                    f"not {what}",
+                    _KWARGS_HINT,
+                    code=Code.EXPAND,
+                )
+        what = "an empty list"
+    elif isinstance(inst, dict) and "output_of" in inst:
+        return doc.diag(
+            (*path, "output_of"),
+            f"expand_kwargs: output_of must name a task, not {_type_name(inst['output_of'])}",
+            "write the upstream task's id, e.g. `expand_kwargs: {output_of: list_jobs}`",
+            code=Code.EXPAND,
+        )
+    elif isinstance(inst, dict):
+        what = "a mapping without `output_of`"
+    else:
+        what = _type_name(inst)
+    return doc.diag(
+        path,
+        f"expand_kwargs must be a list of argument mappings or {{output_of: TASK}}, not {what}",
+        _KWARGS_HINT,
+        code=Code.EXPAND,
+    )
 
 
 def _check_dependencies(doc: Document, all_nodes: list[structure.Node]) -> list[Diagnostic]:

@@ -103,6 +103,9 @@ def expectations(p: Pipeline, airflow: targets.Target | str = targets.DEFAULT) -
                     k: {"output_of": v.task_id} if isinstance(v, Output) else _jsonable(v)
                     for k, v in t.expand.items()
                 },
+                "expand_kwargs": {"output_of": t.expand_kwargs.task_id}
+                if isinstance(t.expand_kwargs, Output)
+                else _jsonable(t.expand_kwargs),
             }
             for t in p.tasks
         },
@@ -125,9 +128,17 @@ def _check_request(t: Task, target: targets.Target) -> dict[str, object]:
     """What the child checks of a task before loading its file: the operator class's signature against
     the arguments given, and a python_callable against op_args/op_kwargs."""
     module, name = target.home(t.operator.module, t.operator.name)
+    # the arguments the mappings of `expand_kwargs` give, each at its first place in the spec
+    located: dict[str, list[str | int]] = {}
+    for i, mapping in enumerate(t.expand_kwargs if isinstance(t.expand_kwargs, list) else []):
+        for key in mapping:
+            located.setdefault(key, ["expand_kwargs", i, key])
     check: dict[str, object] = {
         "class": f"{module}.{name}",
-        "arguments": sorted([*t.arguments, *t.expand]),
+        "arguments": sorted({*t.arguments, *t.expand, *located}),
+        "located": located,
+        # `expand_kwargs: {output_of: ...}`: the upstream's mappings may give any required argument
+        "open": isinstance(t.expand_kwargs, Output),
         "given": t.operator_given or f"{module}.{name}",
         "package": package_of(t.operator.module),
     }
@@ -187,7 +198,7 @@ class Verified(dict[Path, list[str]]):
 class Finding:
     task_id: str | None  # None: the whole file (its load)
     # the task's key (or a path into it) the finding is about; None: the task itself
-    key: str | list[str] | None
+    key: str | list[str | int] | None
     message: str
     hint: str
     severity: str  # "error", or "warning" when something could not be checked here
@@ -514,7 +525,9 @@ def _check_task(
         module, name, task_id, "operator", f"operator '{given}'", check["package"], out, broken
     )
     if isinstance(cls, type) and issubclass(cls, base):
-        out += _check_signature(task_id, cls, check["arguments"])
+        out += _check_signature(
+            task_id, cls, check["arguments"], check.get("located", {}), check.get("open", False)
+        )
     elif cls is not None:
         out += _not_an_operator(task_id, cls, given)
     call = check.get("callable")
@@ -674,7 +687,15 @@ def _module_guess(missing: str) -> str:
     return did_you_mean(name, names)
 
 
-def _check_signature(task_id: str, cls: type, arguments: list[str]) -> list[Finding]:
+def _check_signature(
+    task_id: str,
+    cls: type,
+    arguments: list[str],
+    located: dict[str, list[str | int]],
+    open_arguments: bool,
+) -> list[Finding]:
+    """The arguments against the class's signature; `located`: where in the task an argument not
+    written at its top level is; `open_arguments`: others may come at run time (no missing ones)."""
     allowed, required, closed = _signature(cls)
     out: list[Finding] = []
     for arg in arguments:
@@ -684,10 +705,15 @@ def _check_signature(task_id: str, cls: type, arguments: list[str]) -> list[Find
             )
             out.append(
                 Finding(
-                    task_id, arg, f"{cls.__name__} has no argument '{arg}'", hint, "error", True
+                    task_id,
+                    located.get(arg, arg),
+                    f"{cls.__name__} has no argument '{arg}'",
+                    hint,
+                    "error",
+                    True,
                 )
             )
-    for arg in sorted(required - set(arguments) - _SET_BY_DAGFORGE):
+    for arg in sorted(required - set(arguments) - _SET_BY_DAGFORGE if not open_arguments else ()):
         out.append(
             Finding(
                 task_id,
@@ -861,6 +887,7 @@ def _compare(dag: Any, exp: dict[str, Any]) -> list[str]:
         cls = _operator_class(task)
         check(f"{what} operator", f"{cls.__module__}.{cls.__name__}", te["operator"])
         check(f"{what} expand", _expanded(task), te["expand"])
+        check(f"{what} expand_kwargs", _expanded_kwargs(task), te["expand_kwargs"])
         check(f"{what} upstream tasks", sorted(task.upstream_task_ids), te["upstream"])
         check(f"{what} owner", task.owner, te["owner"])
         check(f"{what} retries", task.retries, te["retries"])
@@ -902,10 +929,25 @@ def _expanded(task: object) -> dict[str, object]:
     """A mapped task's `expand` arguments in the spec's terms: lists, or {"output_of": task id}."""
     expand_input = getattr(task, "expand_input", None)
     found: dict[str, object] = {}
+    if type(expand_input).__name__ == "ListOfDictsExpandInput":
+        return found  # `expand_kwargs`: see _expanded_kwargs
     for key, value in (getattr(expand_input, "value", None) or {}).items():
         upstream = getattr(value, "operator", None)
         found[key] = {"output_of": upstream.task_id} if upstream is not None else list(value)
     return found
+
+
+def _expanded_kwargs(task: object) -> object:
+    """A task's `expand_kwargs` in the spec's terms: the list of mappings (as JSON data), or
+    {"output_of": task id}; None when it has none."""
+    expand_input = getattr(task, "expand_input", None)
+    if type(expand_input).__name__ != "ListOfDictsExpandInput":
+        return None
+    value = getattr(expand_input, "value", None)
+    upstream = getattr(value, "operator", None)
+    if upstream is not None:
+        return {"output_of": upstream.task_id}
+    return _jsonable([dict(m) for m in value or ()])
 
 
 def _params(params: Any) -> dict[str, dict[str, object]]:

@@ -47,6 +47,8 @@ SLOW_MODULES = {
     "test_injection",
     "test_mapping",
     "test_operators",
+    "test_operators_mapping",
+    "test_operators_python",
     "test_precommit",
     "test_python_operator",
     "test_run",
@@ -61,6 +63,7 @@ SLOW_FIXTURES = {"airflow_home", "smtp_server"}
 SLOW_TESTS = {  # single tests of quick modules that build with verification or race real processes
     "test_a_build_gives_up_waiting_with_exit_2",
     "test_a_file_over_the_limit_is_refused_and_one_at_the_limit_is_read",
+    "test_a_run_skips_the_branches_not_chosen_and_what_a_short_circuit_stops",
     "test_black_leaves_a_settled_render_as_it_is",
     "test_build_with_verification",
     "test_building_one_spec_from_another_folder_removes_nothing",

@@ -28,6 +28,7 @@ NOT_IN_CORPUS = {
     "provider-missing": "a warning, and only where the provider is not installed "
     "(tests/test_operators.py)",
     "bash-template": "a warning (tests/test_hints.py)",
+    "branch": "a warning (tests/test_operators_branch.py)",
     "target": "a warning of `dagforge build --airflow 2` (tests/test_targets.py)",
     "operator-check": "found by `dagforge build`, which imports the operator classes with Airflow",
     "verify": "found by `dagforge build --verify`, in Airflow's DagBag",

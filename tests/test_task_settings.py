@@ -34,6 +34,9 @@ tasks:
     max_active_tis_per_dag: 3
     executor_config: {cpu: 1}
     outlets: [s3://bucket/key]
+  mapped_kwargs:
+    operator: bash
+    expand_kwargs: [{bash_command: "echo a"}]
 """
 
 
@@ -56,7 +59,7 @@ def test_every_setting_reaches_the_model_the_file_and_the_explanation(write_spec
     path = write_spec(SPEC)
     write_spec("start_date: 2024-01-01\ntasks: {t: {operator: empty}}\n", "other_dag.yaml")
     doc = load(path)
-    given = set(doc.data["tasks"]["every_setting"]) | set(doc.data["tasks"]["upstream"])
+    given = {key for task in doc.data["tasks"].values() for key in task}
     assert given == set(task_settings()), "give every setting a value in SPEC"
     assert not [d for d in validate(doc) if d.severity == "error"]
     task = next(t for t in build_model(doc).tasks if t.task_id == "every_setting")

@@ -6,9 +6,9 @@ import shutil
 from conftest import ROOT, installed_airflow, load_dagbag
 
 GOLDEN = ROOT / "tests" / "golden"
-# operators_more uses kubernetes_pod and sql, whose providers the Airflow 2.10 venv does not have
-# (dagforge names the package to install for them); it is compiled, not loaded, there.
-NEEDS_PROVIDERS = {"operators_more"}
+# operators_more uses kubernetes_pod and sql, python_operators http: providers the Airflow 2.10 venv
+# does not have (dagforge names the package to install for them); they are compiled, not loaded.
+NEEDS_PROVIDERS = {"operators_more", "python_operators"}
 
 
 def test_airflow2_golden_files_load_in_dagbag(tmp_path):
