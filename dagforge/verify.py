@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -593,7 +594,8 @@ def _import(
         )
         return None
     try:
-        with _step(module=module):
+        with _step(module=module), warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always", DeprecationWarning)  # (its subclasses too: Airflow's)
             found = importlib.import_module(module)
             obj = getattr(found, name, None)
     except ModuleNotFoundError as e:
@@ -656,6 +658,19 @@ def _import(
             )
         )
         return None
+    for warning in said[:1]:  # Airflow logs it at each parse of the DAG file
+        out.append(
+            Finding(
+                task_id,
+                key,
+                f"{what}: importing '{module}' warns: {warning.category.__name__}: "
+                f"{_last_line(str(warning.message))}",
+                "Airflow logs this warning each time it parses the DAG file: fix the module, or "
+                "update the package it comes from if a newer release no longer warns",
+                "warning",
+                False,
+            )
+        )
     if obj is None:
         names = [n for n in dir(found) if not n.startswith("_")]
         out.append(

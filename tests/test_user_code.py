@@ -284,3 +284,28 @@ def test_graphviz_that_hangs_is_stopped(tmp_path, monkeypatch):
     result = dagforge.graph(spec, "svg")
     [problem] = result.problems
     assert "did not finish within 1 s" in problem.message and result.picture is None
+
+
+def test_an_operator_module_that_warns_on_import_is_a_located_warning_and_still_builds(tmp_path):
+    # Airflow logs such a warning at every parse of the DAG file; verification imports the class
+    # before it loads the file (so the load itself no longer shows it): the import must tell it.
+    noisy = """\
+        import warnings
+        from airflow.sdk import BaseOperator
+
+        warnings.warn("noisy_ops.helpers is deprecated", DeprecationWarning, stacklevel=1)
+
+        class Noisy(BaseOperator):
+            def execute(self, context):
+                return None
+        """
+    _project(tmp_path, {"noisy_ops": noisy}, {"noisy": _task("noisy_ops.Noisy")})
+    code, output = _build(tmp_path)
+    assert code == 0, output
+    assert re.search(
+        r"^specs/noisy\.yaml:4:15: warning: operator 'noisy_ops.Noisy': importing 'noisy_ops' warns: "
+        r"DeprecationWarning: noisy_ops\.helpers is deprecated$",
+        output,
+        re.M,
+    ), output
+    assert _written(tmp_path) == ["good", "noisy"]
