@@ -36,6 +36,7 @@ from .validate import (
     cross_dag_problems,
     default_dag_id,
     duplicate_dag_ids,
+    target_problems,
     unproduced_assets,
     validate_defaults,
 )
@@ -164,6 +165,9 @@ def validate(
     from . import verify as verifier
 
     result, docs = _load_and_check(paths, BuildResult)
+    for spec in result.specs:
+        if spec.ok:
+            spec.diagnostics += target_problems(docs[spec.path], targets.target(airflow))
     good = [s for s in result.specs if s.ok]
     for spec in good:
         spec.pipeline = spec.run_step(build_model, docs[spec.path])
@@ -636,7 +640,9 @@ def _lines(path: Path) -> list[str]:
 
 
 def _target_notes(p: Pipeline, doc: Document, target: targets.Target) -> list[Diagnostic]:
-    """Warnings where the spec means something else on the target than on Airflow 3."""
+    """Errors for what the target does not have; warnings where the spec means something else on
+    the target than on Airflow 3."""
+    problems = target_problems(doc, target)
     if target.duration_note and p.schedule_kind == values.ScheduleKind.DURATION:
         note = doc.diag(
             ("schedule",),
@@ -644,8 +650,8 @@ def _target_notes(p: Pipeline, doc: Document, target: targets.Target) -> list[Di
             "a cron schedule means the same on both versions",
             code=Code.TARGET,
         )
-        return [replace(note, severity=Severity.WARNING)]
-    return []
+        problems.append(replace(note, severity=Severity.WARNING))
+    return problems
 
 
 def _verify(

@@ -15,12 +15,12 @@ from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol, overload
 
-from . import structure, values
+from . import structure, targets, values
 from .diagnostics import Code, Diagnostic, Severity, did_you_mean
 from .load import DEFAULTS_NAMES, Document, SpecPath
-from .model import Unreadable, read_beside
+from .model import DAG_SETTINGS, Unreadable, read_beside
 from .operators import SHORT, STANDARD
-from .schemas import schema, task_settings
+from .schemas import default_settings, duration_settings, schema, task_settings
 
 if TYPE_CHECKING:  # jsonschema is imported where it is used: `dagforge --help` need not load it
     from jsonschema import Draft202012Validator, ValidationError
@@ -36,7 +36,14 @@ _INT32 = (-(2**31), 2**31 - 1)
 MAX_GROUP_DEPTH = 15
 # Airflow's limit on a task id, which for a task in groups is the whole `group.sub.task`.
 MAX_ID_LENGTH = 250
-_DURATION_KEYS = ("retry_delay", "execution_timeout", "dagrun_timeout")
+
+
+@cache
+def _duration_keys() -> tuple[str, ...]:
+    """The keys whose values are durations: the task settings that are, and the DAG's own."""
+    return (*duration_settings(), "dagrun_timeout")
+
+
 # Keyword arguments dagforge sets itself on every operator.
 RESERVED_ARGUMENTS = (
     "task_id",
@@ -69,6 +76,8 @@ def _validators() -> tuple[
     group["properties"]["tasks"]["additionalProperties"] = {"type": "object"}
     group["$defs"] = defs
     task = {k: v for k, v in defs["task"].items() if k not in ("allOf", "unevaluatedProperties")}
+    # the settings every task takes (`$defs.task` has them through `allOf`) as properties of its own
+    task["properties"] = {**task["properties"], **defs["settings"]["properties"]}
     task["$defs"] = defs
     by_operator: dict[str, dict[str, Any]] = {}
     # One closed schema per short name X. Used only for a task whose `operator` is X and that has no
@@ -103,7 +112,7 @@ def _operator_arguments() -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
     defs = schema()["$defs"]
     out: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
     for rule in defs["task"]["allOf"]:
-        const = rule["if"].get("properties", {}).get("operator", {}).get("const")
+        const = rule.get("if", {}).get("properties", {}).get("operator", {}).get("const")
         if const is not None:
             out[const] = (rule["then"], defs[rule["then"]["$ref"].rsplit("/", 1)[1]])
     return out
@@ -347,6 +356,15 @@ def unproduced_assets(docs: list[Document], others: SpecLookup = _no_others) -> 
 # ---- JSON Schema ---------------------------------------------------------------------------------
 
 
+# Why a task setting is not one of the `defaults:` (see $defs.defaults), and what to write instead.
+_NOT_A_DEFAULT = {
+    "alerts": "the spec's top-level `alerts:` are every task's already; a task's own `alerts:` "
+    "change them for it",
+    "outlets": "give `outlets:` to the tasks that update the assets",
+    "params": "the spec's top-level `params:` reach every task (`{{ params.NAME }}`)",
+}
+
+
 def _dotted(path: SpecPath) -> str:
     return ".".join(str(p) for p in path) or "the spec"
 
@@ -381,6 +399,16 @@ def _diagnose_schema_error(
         return _missing_key(doc, path, inst, error.message.split("'")[1])
     if kind in ("additionalProperties", "unevaluatedProperties"):
         return _unknown_keys(doc, path, inst)
+    if "propertyNames" in error.schema_path and kind == "not" and path[-1:] == ("defaults",):
+        return [
+            doc.diag(
+                (*path, str(inst)),
+                f"'{inst}' cannot be in `defaults:`",
+                _NOT_A_DEFAULT.get(str(inst), ""),
+                key=True,
+                code=Code.UNKNOWN_KEY,
+            )
+        ]
     if "propertyNames" in error.schema_path:
         bad = str(inst)
         return [
@@ -402,8 +430,8 @@ def _diagnose_schema_error(
                 code=Code.TYPE,
             )
         ]
-    if kind == "pattern" or (kind in ("oneOf", "anyOf") and path and path[-1] in _DURATION_KEYS):
-        if path and path[-1] in _DURATION_KEYS:
+    if kind == "pattern" or (kind in ("oneOf", "anyOf") and path and path[-1] in _duration_keys()):
+        if path and path[-1] in _duration_keys():
             return [
                 doc.diag(
                     path,
@@ -623,8 +651,8 @@ def _allowed_keys(path: SpecPath, inst: Any) -> set[str]:
         return set(s["properties"])
     if _is_node(path) and isinstance(inst.get("tasks"), dict):
         return set(s["$defs"]["group"]["properties"])
-    if path[-1] == "defaults" and _is_node(path[:-1]):
-        return set(s["$defs"]["group"]["properties"]["defaults"]["properties"])
+    if path == ("defaults",) or (path[-1] == "defaults" and _is_node(path[:-1])):
+        return set(default_settings())
     if _is_node(path):
         keys = set(task_settings())
         op = inst.get("operator")
@@ -710,9 +738,8 @@ def _airflow_habit(path: SpecPath, key: str, inst: Any) -> str:
         return "Airflow 2's `schedule_interval` is `schedule:` here"
     if where == "spec" and key == "default_args":
         return (
-            "dagforge has no default_args: write owner, retries, retry_delay and the like as "
-            "top-level keys of the spec (or of a defaults.yaml beside it, for every spec there); "
-            "a group's `defaults:` gives any operator argument to the tasks in it"
+            "a spec's default_args are its `defaults:` (any task setting, for every task; a "
+            "group's `defaults:` for the tasks in it), or a defaults.yaml beside it for every spec"
         )
     return ""
 
@@ -812,6 +839,7 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
                 )
             )
     out += _check_durations(doc, (), data)
+    out += _check_spec_defaults(doc, data.get("defaults"))
     out += _check_numbers(doc, (), data)
     out += _check_scheduling(doc, data)
     out += _check_params(doc, data.get("params"))
@@ -1167,17 +1195,64 @@ def _check_doc_md(doc: Document, value: object) -> list[Diagnostic]:
     return []
 
 
+def target_problems(doc: Document, target: targets.Target) -> list[Diagnostic]:
+    """The task settings a valid spec gives (on a task, in a group's or in the spec's `defaults:`)
+    that Airflow `target` does not take, or not as given."""
+    places: list[tuple[SpecPath, Any]] = [(("defaults",), doc.data.get("defaults"))]
+    for n in structure.nodes(doc.data["tasks"]):
+        if n.is_group:
+            places.append(((*n.path, "defaults"), n.spec.get("defaults")))
+        else:
+            places.append((n.path, n.spec))
+    out: list[Diagnostic] = []
+    for path, given in places:
+        for key, value in given.items() if isinstance(given, dict) else ():
+            if key in target.missing_settings:
+                message = f"{target.label} has no task setting '{key}'"
+                hint = target.missing_settings[key]
+            elif key in target.flag_settings and not isinstance(value, bool):
+                message = f"{target.label} takes only true or false as '{key}'"
+                hint = f"write `{key}: true` (the factor 2), or build for Airflow 3"
+            else:
+                continue
+            out.append(doc.diag((*path, key), message, hint, key=True, code=Code.TARGET))
+    return out
+
+
+def _check_spec_defaults(doc: Document, given: object) -> list[Diagnostic]:
+    """The spec's `defaults:`: its durations; and `owner`, `retries`, `retry_delay` given at the top
+    of the spec (the v1 spelling) too, one of which would be ignored. Where one of the two comes
+    from a defaults.yaml, the spec's own wins (model.spec_defaults): no error."""
+    if not isinstance(given, dict):
+        return []
+    return _check_durations(doc, ("defaults",), given) + [
+        doc.diag(
+            ("defaults", key),
+            f"'{key}' is given both at the top of the spec and in `defaults:`",
+            f"keep one: the top-level `{key}:` is the older spelling of `defaults: {{{key}: ...}}`",
+            key=True,
+            code=Code.DEFAULTS,
+        )
+        for key in DAG_SETTINGS
+        if key in given
+        and key in doc.data
+        and (key,) not in doc.origins
+        and ("defaults", key) not in doc.origins
+        and ("defaults",) not in doc.origins
+    ]
+
+
 def _check_durations(
     doc: Document,
     prefix: SpecPath,
     mapping: Mapping[str, object],
-    keys: Iterable[str] = _DURATION_KEYS,
+    keys: Iterable[str] | None = None,
 ) -> list[Diagnostic]:
-    """The duration-shaped values of `keys` in `mapping` that are not durations (absent or other
-    values: the schema already said what they must be)."""
+    """The duration-shaped values of `keys` (default: every duration key) in `mapping` that are not
+    durations (absent or other values: the schema already said what they must be)."""
     return [
         d
-        for key in keys
+        for key in (_duration_keys() if keys is None else keys)
         if values.schedule_kind(mapping.get(key)) == values.ScheduleKind.DURATION
         for d in _duration_problem(doc, (*prefix, key), mapping[key])
     ]

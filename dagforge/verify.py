@@ -87,14 +87,16 @@ def expectations(p: Pipeline, airflow: str = targets.DEFAULT) -> dict[str, objec
             t.task_id: {
                 "operator": ".".join(target.home(t.operator.module, t.operator.name)),
                 "upstream": sorted(t.dependencies),
-                "owner": p.owner,
+                "owner": t.overrides.get("owner", p.owner),
                 "retries": t.retries,
                 "retry_delay": _seconds(t.retry_delay),
                 "execution_timeout": _seconds(t.execution_timeout),
                 "failure_to": list(t.alerts.failure_to),
                 "retry_to": list(t.alerts.retry_to),
                 # the loaded task shows each one as an attribute of the same name
-                "settings": {k: t.overrides[k] for k in passed_settings() if k in t.overrides},
+                "settings": {
+                    k: _jsonable(t.overrides[k]) for k in passed_settings() if k in t.overrides
+                },
                 "arguments": {
                     k: _jsonable(v) for k, v in t.arguments.items() if _jsonable(v) is not _SKIP
                 },
@@ -875,12 +877,7 @@ def _compare(dag: Any, exp: dict[str, Any]) -> list[str]:
         )
         check(f"{what} retry mail recipients", _recipients(task.on_retry_callback), te["retry_to"])
         for key, value in te["settings"].items():
-            actual = getattr(task, key)
-            check(
-                f"{what} {key}",
-                [_asset_name(a) for a in actual] if key == "outlets" else actual,
-                value,
-            )
+            check(f"{what} {key}", _setting(key, getattr(task, key), value), value)
         given = getattr(
             task, "partial_kwargs", None
         )  # a mapped task keeps its other arguments there
@@ -890,6 +887,19 @@ def _compare(dag: Any, exp: dict[str, Any]) -> list[str]:
             elif given is None and hasattr(task, key):
                 check(f"{what} {key}", _plain(getattr(task, key), value), value)
     return problems
+
+
+def _setting(key: str, actual: Any, expected: object) -> object:
+    """A loaded task's setting (the attribute `key`) in the spec's terms."""
+    if key == "outlets":
+        return [_asset_name(a) for a in actual]
+    if key == "params" and isinstance(expected, dict):  # the DAG's params are in there too
+        return {k: actual[k] for k in expected if k in actual}
+    if key == "resources" and actual is not None and isinstance(expected, dict):
+        return {k: getattr(actual, k).qty for k in expected}
+    if key == "weight_rule":  # an enum member (Airflow 3) or a priority weight strategy (2.10)
+        return getattr(actual, "value", None) or getattr(actual, "_weight_rule", actual)
+    return _plain(actual, expected)
 
 
 def _operator_class(task: object) -> type:
