@@ -877,7 +877,7 @@ def _compare(dag: Any, exp: dict[str, Any]) -> list[str]:
         )
         check(f"{what} retry mail recipients", _recipients(task.on_retry_callback), te["retry_to"])
         for key, value in te["settings"].items():
-            check(f"{what} {key}", _setting(key, getattr(task, key), value), value)
+            check(f"{what} {key}", _setting(key, _attribute(task, key), value), value)
         given = getattr(
             task, "partial_kwargs", None
         )  # a mapped task keeps its other arguments there
@@ -897,8 +897,8 @@ def _setting(key: str, actual: Any, expected: object) -> object:
         return {k: actual[k] for k in expected if k in actual}
     if key == "resources" and actual is not None and isinstance(expected, dict):
         return {k: getattr(actual, k).qty for k in expected}
-    if key == "weight_rule":  # an enum member (Airflow 3) or a priority weight strategy (2.10)
-        return getattr(actual, "value", None) or getattr(actual, "_weight_rule", actual)
+    if key == "weight_rule" and not isinstance(actual, str):  # 2.10: _UpstreamPriorityWeightStrategy
+        return type(actual).__name__.strip("_").removesuffix("PriorityWeightStrategy").lower()
     return _plain(actual, expected)
 
 
