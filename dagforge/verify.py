@@ -897,7 +897,8 @@ def _setting(key: str, actual: Any, expected: object) -> object:
         return {k: actual[k] for k in expected if k in actual}
     if key == "resources" and actual is not None and isinstance(expected, dict):
         return {k: getattr(actual, k).qty for k in expected}
-    if key == "weight_rule" and not isinstance(actual, str):  # 2.10: _UpstreamPriorityWeightStrategy
+    if key == "weight_rule" and not isinstance(actual, str):  # 2.10: a strategy object, e.g.
+        # _UpstreamPriorityWeightStrategy for "upstream"
         return type(actual).__name__.strip("_").removesuffix("PriorityWeightStrategy").lower()
     return _plain(actual, expected)
 
