@@ -876,11 +876,12 @@ def _compare(dag: Any, exp: dict[str, Any]) -> list[str]:
             te["failure_to"],
         )
         check(f"{what} retry mail recipients", _recipients(task.on_retry_callback), te["retry_to"])
-        for key, value in te["settings"].items():
-            check(f"{what} {key}", _setting(key, _attribute(task, key), value), value)
         given = getattr(
             task, "partial_kwargs", None
         )  # a mapped task keeps its other arguments there
+        for key, value in te["settings"].items():
+            actual = given[key] if given is not None and key in given else _attribute(task, key)
+            check(f"{what} {key}", _setting(key, actual, value), value)
         for key, value in te["arguments"].items():
             if given is not None and key in given:
                 check(f"{what} {key}", _plain(given[key], value), value)
@@ -895,8 +896,8 @@ def _setting(key: str, actual: Any, expected: object) -> object:
         return [_asset_name(a) for a in actual]
     if key == "params" and isinstance(expected, dict):  # the DAG's params are in there too
         return {k: actual[k] for k in expected if k in actual}
-    if key == "resources" and actual is not None and isinstance(expected, dict):
-        return {k: getattr(actual, k).qty for k in expected}
+    if key == "resources" and actual is not None and not isinstance(actual, dict):
+        return {k: getattr(getattr(actual, k, None), "qty", None) for k in expected or {}}
     if key == "weight_rule" and not isinstance(actual, str):  # 2.10: a strategy object, e.g.
         # _UpstreamPriorityWeightStrategy for "upstream"
         return type(actual).__name__.strip("_").removesuffix("PriorityWeightStrategy").lower()

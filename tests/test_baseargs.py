@@ -80,7 +80,7 @@ def test_the_spec_defaults_are_the_dags_default_args(write_spec, tmp_path):
     assert tasks["g.c"].overrides["pool"] == "own"
     assert tasks["g.d"].overrides["pool"] == "shared" and "pool" not in tasks["g.d"].inherited
     out = tmp_path / "out"
-    assert dagforge.build([path], out, verify=True).verified == 1
+    assert dagforge.build([path], out, verify=True).verified
     source = (out / "pipe.py").read_text()
     assert '"depends_on_past": True,\n        "max_retry_delay": timedelta(hours=1)' in source
     assert 'default_args={"pool": "own"}' in source
@@ -103,7 +103,7 @@ def test_verification_compares_every_argument(tmp_path):
     """The golden spec loads as the spec says; a file that says otherwise is caught, argument by argument."""
     out = tmp_path / "out"
     built = dagforge.build([GOLDEN], out, verify=True)
-    assert built.ok and built.verified == 1, _errors(built)
+    assert built.ok and built.verified, _errors(built)
     p = build_model(load(GOLDEN))
     exp = expectations(p)
     [file] = out.glob("*.py")
@@ -169,3 +169,13 @@ def test_explain_shows_the_arguments(write_spec):
         "weight_rule: absolute",
     ):
         assert said in words, words
+
+
+def test_every_setting_of_a_mapped_task_is_verified(write_spec, tmp_path):
+    """A mapped task keeps the arguments it was given in `partial_kwargs`, not as attributes."""
+    from test_task_settings import SPEC
+
+    path = write_spec(SPEC)
+    write_spec("start_date: 2024-01-01\ntasks: {t: {operator: empty}}\n", "other_dag.yaml")
+    built = dagforge.build([path.parent], tmp_path / "out", verify=True)
+    assert built.ok and built.verified, _errors(built)
