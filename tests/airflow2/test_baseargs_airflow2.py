@@ -35,3 +35,18 @@ def test_every_argument_is_verified_on_airflow_2(tmp_path):
     )
     problems = _compare(load_dagbag(edited).dags["baseargs2"], exp)
     assert any(p.startswith("task 'load.lake': weight_rule is 'upstream'") for p in problems)
+
+
+def test_the_settings_are_airflow_2s_base_operator_arguments():
+    import inspect
+
+    from airflow.models.baseoperator import BaseOperator
+
+    from dagforge.model import passed_settings
+    from dagforge.targets import target
+
+    missing = set(target("2").missing_settings)
+    settings = {*passed_settings(), "retries", "retry_delay", "execution_timeout"} - {"alerts"}
+    arguments = set(inspect.signature(BaseOperator.__init__).parameters)
+    assert settings - missing <= arguments
+    assert not missing & arguments  # what the table says Airflow 2.10 lacks, it lacks
