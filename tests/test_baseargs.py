@@ -97,6 +97,13 @@ def test_a_top_level_key_from_a_defaults_yaml_gives_way_to_the_specs_defaults(wr
     assert result.ok, _errors(result)
     p = result.specs[0].pipeline
     assert (p.retries, p.owner) == (4, "team")
+    # and the other way round: the spec's top-level key over a defaults.yaml's `defaults:`
+    path.write_text("start_date: 2024-01-01\nretries: 4\ntasks: {a: {operator: empty}}\n")
+    (path.parent / "defaults.yaml").write_text("defaults: {retries: 1, depends_on_past: true}\n")
+    result = dagforge.validate([path], verify=False)
+    assert result.ok, _errors(result)
+    p = result.specs[0].pipeline
+    assert (p.retries, p.defaults) == (4, {"depends_on_past": True})
 
 
 def test_verification_compares_every_argument(tmp_path):
