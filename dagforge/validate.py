@@ -356,6 +356,11 @@ def unproduced_assets(docs: list[Document], others: SpecLookup = _no_others) -> 
 # ---- JSON Schema ---------------------------------------------------------------------------------
 
 
+# The settings every task takes, as a hint names them: too many to list them all.
+_EVERY_TASK = (
+    "the settings every task takes: dependencies, retries, retry_delay, pool, trigger_rule, "
+    "depends_on_past, doc_md and the other BaseOperator arguments (the schema lists them all)"
+)
 # Why a task setting is not one of the `defaults:` (see $defs.defaults), and what to write instead.
 _NOT_A_DEFAULT = {
     "alerts": "the spec's top-level `alerts:` are every task's already; a task's own `alerts:` "
@@ -699,9 +704,14 @@ def _unknown_keys(doc: Document, path: SpecPath, inst: Any) -> list[Diagnostic]:
         if not path and key in ("dag_id", "tasks") and key not in allowed:
             hint = f"a defaults.yaml shares settings; `{key}` belongs in each spec"
         elif not hint and _is_node(path) and "operator" in inst:
-            hint = f"operator '{inst.get('operator')}' takes: " + ", ".join(
-                sorted(allowed - {"operator"})
+            own = sorted(allowed - set(task_settings()))
+            hint = (
+                f"operator '{inst.get('operator')}' takes "
+                + (f"{', '.join(own)} and " if own else "")
+                + _EVERY_TASK
             )
+        elif not hint and path[-1:] == ("defaults",):
+            hint = "a `defaults:` takes task settings: " + _EVERY_TASK.split("dependencies, ")[1]
         elif not hint:
             hint = "allowed keys: " + ", ".join(sorted(allowed))
         out.append(

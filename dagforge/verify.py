@@ -896,8 +896,13 @@ def _setting(key: str, actual: Any, expected: object) -> object:
         return [_asset_name(a) for a in actual]
     if key == "params" and isinstance(expected, dict):  # the DAG's params are in there too
         return {k: actual[k] for k in expected if k in actual}
-    if key == "resources" and actual is not None and not isinstance(actual, dict):
-        return {k: getattr(getattr(actual, k, None), "qty", None) for k in expected or {}}
+    if (
+        key == "resources"
+        and isinstance(expected, dict)
+        and actual is not None
+        and not isinstance(actual, dict)
+    ):
+        return {k: getattr(getattr(actual, k, None), "qty", None) for k in expected}
     if key == "weight_rule" and not isinstance(actual, str):  # 2.10: a strategy object, e.g.
         # _UpstreamPriorityWeightStrategy for "upstream"
         return type(actual).__name__.strip("_").removesuffix("PriorityWeightStrategy").lower()
