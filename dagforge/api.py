@@ -37,6 +37,7 @@ from .validate import (
     cross_dag_problems,
     default_dag_id,
     duplicate_dag_ids,
+    target_problems,
     unproduced_assets,
     validate_defaults,
 )
@@ -171,6 +172,9 @@ def validate(
     from . import verify as verifier
 
     result, docs = _load_and_check(paths, BuildResult)
+    for spec in result.specs:
+        if spec.ok:
+            spec.diagnostics += target_problems(docs[spec.path], targets.target(airflow))
     good = [s for s in result.specs if s.ok]
     for spec in good:
         spec.pipeline = spec.run_step(build_model, docs[spec.path])
@@ -638,7 +642,9 @@ def _lines(path: Path) -> list[str]:
 
 
 def _target_notes(p: Pipeline, doc: Document, target: targets.Target) -> list[Diagnostic]:
-    """Warnings where the spec means something else on the target than on Airflow 3."""
+    """Errors for what the target does not have; warnings where the spec means something else on
+    the target than on Airflow 3."""
+    problems = target_problems(doc, target)
     notes = []
     if target.duration_note and p.schedule_kind == values.ScheduleKind.DURATION:
         notes.append(
@@ -653,7 +659,7 @@ def _target_notes(p: Pipeline, doc: Document, target: targets.Target) -> list[Di
         if t.operator_given in target.operator_notes:
             message, hint = target.operator_notes[t.operator_given]
             notes.append(doc.diag((*t.where, "operator"), message, hint, code=Code.TARGET))
-    return [replace(note, severity=Severity.WARNING) for note in notes]
+    return problems + [replace(note, severity=Severity.WARNING) for note in notes]
 
 
 def _verify(

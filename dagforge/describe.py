@@ -257,7 +257,7 @@ def _task(t: Task, downstream: list[str]) -> list[str]:
         lines.append(f"    updates:    {', '.join(t.overrides['outlets'])}")
     for key in passed_settings():
         if key in t.overrides and key not in ("trigger_rule", "outlets"):  # said above
-            lines.append(f"    {key + ':':<11} {t.overrides[key]}")
+            lines.append(f"    {key + ':':<11} {_setting_words(t.overrides[key])}")
     return lines
 
 
@@ -294,6 +294,16 @@ def _mapping_words(t: Task) -> list[str]:
         keys = ", ".join(sorted({k for m in t.expand_kwargs for k in m}))
         out.append(f"each of {_count(len(t.expand_kwargs), 'mapping')} of arguments (of {keys})")
     return out
+
+
+def _setting_words(value: object) -> str:
+    """A task setting as the explanation shows it: durations in words, a text by its first line."""
+    if isinstance(value, timedelta):
+        return duration_words(value)
+    if isinstance(value, str):
+        first, _, rest = value.partition("\n")
+        return first + (" ..." if rest.strip() else "")
+    return str(value).lower() if isinstance(value, bool) else str(value)  # as the spec writes it
 
 
 def _sensor_words(arguments: dict[str, Any]) -> str:

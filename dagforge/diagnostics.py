@@ -65,6 +65,7 @@ class Code(StrEnum):
     DURATION = "duration", "a duration that is not a number and a unit (5m, 1h30m)"
     NUMBER = "number", "NaN or infinity, which Airflow cannot store"
     PARAM = "param", "a DAG param whose type or default does not fit"
+    DEFAULTS = "defaults", "owner, retries or retry_delay both at the top and in `defaults:`"
     DOC_MD = (
         "doc-md",
         "a doc_md file that cannot be read, or doc_md text Airflow would read as a file name",

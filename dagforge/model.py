@@ -15,7 +15,7 @@ from typing import Any, TypeAlias
 from . import structure, targets, values
 from .load import Document, SpecPath
 from .operators import SHORT, takes_callable
-from .schemas import task_settings
+from .schemas import duration_settings, task_settings
 from .version import version
 
 # Built-in short operator names -> (module, class) in Airflow 3 and its providers (see operators.py).
@@ -32,8 +32,9 @@ def passed_settings() -> tuple[str, ...]:
     return tuple(k for k in task_settings() if k not in _PLACING + _OWN_FIELDS)
 
 
-# Settings given as durations (`5m`): timedeltas in the model.
-DURATION_SETTINGS = ("retry_delay", "execution_timeout")
+# The task settings that are the DAG's own fields in the model (Pipeline.owner, ...): the spec gives
+# them at its top (the v1 spelling) or in its `defaults:`.
+DAG_SETTINGS = ("owner", "retries", "retry_delay")
 
 
 # A DAG's schedule: None (runs when triggered), a preset or cron text, the timedelta of a duration, or
@@ -170,6 +171,8 @@ class Pipeline:
     input_digests: str = ""
     # with a defaults.yaml: "key" / "key.sub" -> (value, "file:line") of every setting
     origins: dict[str, tuple[Any, str]] = field(default_factory=dict)
+    # the spec's `defaults:` but DAG_SETTINGS, durations as timedeltas: the DAG's default_args
+    defaults: dict[str, Any] = field(default_factory=dict)
 
     @property
     def schedule_kind(self) -> values.ScheduleKind:
@@ -190,7 +193,8 @@ def build_model(doc: Document, source: str | None = None) -> Pipeline:
     data = doc.data
     tz = data.get("timezone", "UTC")
     alerts = _alerts(data.get("alerts") or {}, Alerts())
-    retry_delay = _duration(data.get("retry_delay")) or DEFAULT_RETRY_DELAY
+    shared = spec_defaults(doc)  # every task's settings
+    retry_delay = _duration(shared.pop("retry_delay", None)) or DEFAULT_RETRY_DELAY
     schedule = data.get("schedule")
     if values.schedule_kind(schedule) == values.ScheduleKind.DURATION:
         schedule = values.parse_duration(schedule)
@@ -199,7 +203,7 @@ def build_model(doc: Document, source: str | None = None) -> Pipeline:
         source=doc.display if source is None else source,
         source_sha256=hashlib.sha256(doc.text.encode("utf-8")).hexdigest(),
         description=data.get("description"),
-        owner=data.get("owner", "airflow"),
+        owner=shared.pop("owner", "airflow"),
         schedule=schedule,
         start_date=_moment(data["start_date"], tz),
         end_date=_moment(data["end_date"], tz) if "end_date" in data else None,
@@ -212,9 +216,10 @@ def build_model(doc: Document, source: str | None = None) -> Pipeline:
         params={name: _param(spec) for name, spec in data.get("params", {}).items()},
         doc_md=None,
         dagrun_timeout=_duration(data.get("dagrun_timeout")),
-        retries=data.get("retries", 0),
+        retries=shared.pop("retries", 0),
         retry_delay=retry_delay,
         alerts=alerts,
+        defaults=_settings(shared),
     )
     p.origins = _sources(doc) if doc.origins else {}
     for name, text in doc.inherited.items():  # named from the spec's folder, as doc_md is: the
@@ -265,7 +270,7 @@ def build_model(doc: Document, source: str | None = None) -> Pipeline:
                 )
             )
             continue
-        inherited: dict[str, Any] = {}
+        inherited: dict[str, Any] = dict(shared)  # the spec's defaults, then its groups'
         for group in reversed(structure.ancestors(n, by_id)):  # the outermost first: nearest wins
             inherited.update(by_id[group].spec.get("defaults", {}))
         inherited = {k: v for k, v in inherited.items() if k not in n.spec}  # its own keys win
@@ -318,6 +323,24 @@ def _statements(all_nodes: list[structure.Node]) -> list[tuple[tuple[str, ...], 
     return out
 
 
+def spec_defaults(doc: Document) -> dict[str, Any]:
+    """The spec's `defaults:` (as written) with the v1 top-level `owner`, `retries`, `retry_delay`
+    folded in. Where both spellings give one, the spec's own wins over a defaults.yaml's; validate
+    refuses both in the same file, and if both come from defaults.yaml files, `defaults:` wins."""
+    out = dict(doc.data.get("defaults") or {})
+    for key in DAG_SETTINGS:
+        if key in doc.data and (
+            key not in out or (_inherited(doc, ("defaults", key)) and not _inherited(doc, (key,)))
+        ):
+            out[key] = doc.data[key]
+    return out
+
+
+def _inherited(doc: Document, path: SpecPath) -> bool:
+    """Whether the value at `path` comes from a defaults.yaml, not from the spec itself."""
+    return any(path[:i] in doc.origins for i in range(1, len(path) + 1))
+
+
 def _sources(doc: Document) -> dict[str, tuple[Any, str]]:
     """Where each of the spec's settings (all but its tasks) came from: its own line or a defaults.yaml's."""
     out: dict[str, tuple[Any, str]] = {}
@@ -328,7 +351,7 @@ def _sources(doc: Document) -> dict[str, tuple[Any, str]]:
     for key, value in doc.data.items():
         if key == "tasks":
             continue
-        if isinstance(value, dict) and key in ("alerts", "params"):
+        if isinstance(value, dict) and key in ("alerts", "params", "defaults"):
             out.update(
                 {
                     f"{key}.{sub}": (
@@ -421,7 +444,8 @@ def _regular(mode: int) -> None:
 
 def _settings(spec: dict[str, Any]) -> dict[str, Any]:
     """Task settings (a group's `defaults`) in the model's terms: durations as timedeltas."""
-    return {k: values.parse_duration(v) if k in DURATION_SETTINGS else v for k, v in spec.items()}
+    durations = duration_settings()
+    return {k: values.parse_duration(v) if k in durations else v for k, v in spec.items()}
 
 
 def _param(spec: dict[str, Any]) -> Param:
@@ -493,7 +517,7 @@ def _task(
             arguments[key] = values.parse_duration(arguments[key])
     overrides: dict[str, Any] = {}  # in spec order
     for key, value in spec.items():
-        if key in DURATION_SETTINGS:
+        if key in duration_settings():
             overrides[key] = values.parse_duration(value)
         elif key == "alerts":
             overrides[key] = _alerts(

@@ -137,6 +137,7 @@ def render(p: Pipeline, airflow: targets.Target | str | int = targets.DEFAULT) -
         "owner": p.owner,
         "retries": p.retries,
         "retry_delay": p.retry_delay,
+        **p.defaults,  # the spec's `defaults:`
     }
     if p.alerts.failure_to:
         default_args["on_failure_callback"] = Mail(NOTIFIER.alias, p.alerts.failure_to)

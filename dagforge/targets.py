@@ -94,6 +94,10 @@ class Target:
     )
     # short operator name -> (what differs on this version, how to deal with it)
     operator_notes: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # task settings (schemas.task_settings) this version's BaseOperator does not take: name -> why
+    missing_settings: dict[str, str] = field(default_factory=dict)
+    # task settings this version takes only as true or false (another version also takes a number)
+    flag_settings: tuple[str, ...] = ()
 
     def home(self, module: str, name: str) -> tuple[str, str]:
         """Where the operator class `module.name` lives on this version."""
@@ -133,6 +137,9 @@ TARGETS = {
         asset_any=("airflow.sdk", "AssetAny"),
         asset_timetable="AssetTriggeredTimetable",
         dagbag=("airflow.dag_processing.dagbag", "DagBag"),
+        missing_settings={
+            "sla": "Airflow 3 removed SLAs: use an `execution_timeout`, or build for Airflow 2"
+        },
     ),
     "2": Target(
         airflow="2",
@@ -151,6 +158,11 @@ TARGETS = {
         dagbag=("airflow.models.dagbag", "DagBag"),
         dagbag_args={"include_examples": False},
         base_operator=("airflow.models.baseoperator", "BaseOperator"),
+        missing_settings={
+            "render_template_as_native_obj": "on Airflow 2.10 it is a setting of the whole DAG "
+            "only; build for Airflow 3 to give it to a task",
+        },
+        flag_settings=("retry_exponential_backoff",),
         duration_note=(
             "Airflow 2.10 has no DeltaTriggerTimetable: a duration schedule runs there with "
             "DeltaDataIntervalTimetable, whose first run comes one duration after start_date and whose "

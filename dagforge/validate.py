@@ -15,12 +15,12 @@ from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol, overload
 
-from . import structure, values
+from . import structure, targets, values
 from .diagnostics import Code, Diagnostic, Severity, did_you_mean
 from .load import DEFAULTS_NAMES, Document, SpecPath
-from .model import Unreadable, read_beside
+from .model import DAG_SETTINGS, Unreadable, read_beside
 from .operators import SHORT, STANDARD, is_branch, takes_callable
-from .schemas import schema, task_settings
+from .schemas import default_settings, duration_settings, schema, task_settings
 
 if TYPE_CHECKING:  # jsonschema is imported where it is used: `dagforge --help` need not load it
     from jsonschema import Draft202012Validator, ValidationError
@@ -36,7 +36,14 @@ _INT32 = (-(2**31), 2**31 - 1)
 MAX_GROUP_DEPTH = 15
 # Airflow's limit on a task id, which for a task in groups is the whole `group.sub.task`.
 MAX_ID_LENGTH = 250
-_DURATION_KEYS = ("retry_delay", "execution_timeout", "dagrun_timeout")
+
+
+@cache
+def _duration_keys() -> tuple[str, ...]:
+    """The keys whose values are durations: the task settings that are, and the DAG's own."""
+    return (*duration_settings(), "dagrun_timeout")
+
+
 # Keyword arguments dagforge sets itself on every operator.
 RESERVED_ARGUMENTS = (
     "task_id",
@@ -69,6 +76,8 @@ def _validators() -> tuple[
     group["properties"]["tasks"]["additionalProperties"] = {"type": "object"}
     group["$defs"] = defs
     task = {k: v for k, v in defs["task"].items() if k not in ("allOf", "unevaluatedProperties")}
+    # the settings every task takes (`$defs.task` has them through `allOf`) as properties of its own
+    task["properties"] = {**task["properties"], **defs["settings"]["properties"]}
     task["$defs"] = defs
     by_operator: dict[str, dict[str, Any]] = {}
     # One closed schema per short name X. Used only for a task whose `operator` is X and that has no
@@ -103,7 +112,7 @@ def _operator_arguments() -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
     defs = schema()["$defs"]
     out: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
     for rule in defs["task"]["allOf"]:
-        const = rule["if"].get("properties", {}).get("operator", {}).get("const")
+        const = rule.get("if", {}).get("properties", {}).get("operator", {}).get("const")
         if const is not None:
             out[const] = (rule["then"], defs[rule["then"]["$ref"].rsplit("/", 1)[1]])
     return out
@@ -142,13 +151,45 @@ def _fast(validator: Draft202012Validator) -> Callable[[object], object] | None:
     if id(validator) not in _FAST:  # _validators() keeps every validator alive: ids stay theirs
         schema = validator.schema
         assert isinstance(schema, Mapping)  # _validators() makes each from a mapping
-        draft7 = {k: v for k, v in schema.items() if k != "$schema"}
+        defs = schema.get("$defs", {})
+        draft7 = {k: _closed(v, defs) for k, v in schema.items() if k != "$schema"}
         _FAST[id(validator)] = (
             None
-            if _NEWER_KEYWORDS & _keywords_reached(schema, schema.get("$defs", {}))
+            if _NEWER_KEYWORDS & _keywords_reached(draft7, _closed(defs, defs))
             else fastjsonschema.compile(draft7, use_default=False, use_formats=False)
         )
     return _FAST[id(validator)]
+
+
+_APPLICATORS = {"allOf", "anyOf", "oneOf", "if", "not", "patternProperties", "additionalProperties"}
+
+
+def _closed(node: Any, defs: Mapping[str, Any]) -> Any:
+    """`node` with each `{"$ref": D, "unevaluatedProperties": false}` (D a plain list of properties,
+    as `$defs.defaults` refers to `$defs.settings`) written the draft-07 way, which means the same
+    there: D's properties beside its own, and `additionalProperties: false`."""
+    if isinstance(node, list):
+        return [_closed(item, defs) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {
+        k: v if k in ("const", "enum", "examples", "default") else _closed(v, defs)
+        for k, v in node.items()
+    }
+    ref = out.get("$ref")
+    target = defs.get(ref.rsplit("/", 1)[-1]) if isinstance(ref, str) else None
+    if (
+        out.get("unevaluatedProperties") is False
+        and isinstance(target, dict)
+        and set(target) <= {"description", "type", "properties"}
+        and not _APPLICATORS & set(out)
+    ):
+        del out["$ref"], out["unevaluatedProperties"]
+        out["properties"] = {**target.get("properties", {}), **out.get("properties", {})}
+        out["additionalProperties"] = False
+        if "type" in target:
+            out.setdefault("type", target["type"])
+    return out
 
 
 def _keywords_reached(node: object, defs: dict[str, Any], seen: set[str] | None = None) -> set[str]:
@@ -416,6 +457,20 @@ def unproduced_assets(docs: list[Document], others: SpecLookup = _no_others) -> 
 # ---- JSON Schema ---------------------------------------------------------------------------------
 
 
+# The settings every task takes, as a hint names them: too many to list them all.
+_EVERY_TASK = (
+    "the settings every task takes: dependencies, retries, retry_delay, pool, trigger_rule, "
+    "depends_on_past, doc_md and the other BaseOperator arguments (the schema lists them all)"
+)
+# Why a task setting is not one of the `defaults:` (see $defs.defaults), and what to write instead.
+_NOT_A_DEFAULT = {
+    "alerts": "the spec's top-level `alerts:` are every task's already; a task's own `alerts:` "
+    "change them for it",
+    "outlets": "give `outlets:` to the tasks that update the assets",
+    "params": "the spec's top-level `params:` reach every task (`{{ params.NAME }}`)",
+}
+
+
 def _dotted(path: SpecPath) -> str:
     return ".".join(str(p) for p in path) or "the spec"
 
@@ -450,6 +505,16 @@ def _diagnose_schema_error(
         return _missing_key(doc, path, inst, error.message.split("'")[1])
     if kind in ("additionalProperties", "unevaluatedProperties"):
         return _unknown_keys(doc, path, inst)
+    if "propertyNames" in error.schema_path and kind == "not" and path[-1:] == ("defaults",):
+        return [
+            doc.diag(
+                (*path, str(inst)),
+                f"'{inst}' cannot be in `defaults:`",
+                _NOT_A_DEFAULT.get(str(inst), ""),
+                key=True,
+                code=Code.UNKNOWN_KEY,
+            )
+        ]
     if "propertyNames" in error.schema_path:
         bad = str(inst)
         return [
@@ -471,8 +536,8 @@ def _diagnose_schema_error(
                 code=Code.TYPE,
             )
         ]
-    if kind == "pattern" or (kind in ("oneOf", "anyOf") and path and path[-1] in _DURATION_KEYS):
-        if path and path[-1] in _DURATION_KEYS:
+    if kind == "pattern" or (kind in ("oneOf", "anyOf") and path and path[-1] in _duration_keys()):
+        if path and path[-1] in _duration_keys():
             return [
                 doc.diag(
                     path,
@@ -718,8 +783,8 @@ def _allowed_keys(path: SpecPath, inst: Any) -> set[str]:
         return set(s["properties"])
     if _is_node(path) and isinstance(inst.get("tasks"), dict):
         return set(s["$defs"]["group"]["properties"])
-    if path[-1] == "defaults" and _is_node(path[:-1]):
-        return set(s["$defs"]["group"]["properties"]["defaults"]["properties"])
+    if path == ("defaults",) or (path[-1] == "defaults" and _is_node(path[:-1])):
+        return set(default_settings())
     if _is_node(path):
         keys = set(task_settings())
         op = inst.get("operator")
@@ -766,9 +831,14 @@ def _unknown_keys(doc: Document, path: SpecPath, inst: Any) -> list[Diagnostic]:
         if not path and key in ("dag_id", "tasks") and key not in allowed:
             hint = f"a defaults.yaml shares settings; `{key}` belongs in each spec"
         elif not hint and _is_node(path) and "operator" in inst:
-            hint = f"operator '{inst.get('operator')}' takes: " + ", ".join(
-                sorted(allowed - {"operator"})
+            own = sorted(allowed - set(task_settings()))
+            hint = (
+                f"operator '{inst.get('operator')}' takes "
+                + (f"{', '.join(own)} and " if own else "")
+                + _EVERY_TASK
             )
+        elif not hint and path[-1:] == ("defaults",):
+            hint = "a `defaults:` takes task settings: " + _EVERY_TASK.split("dependencies, ")[1]
         elif not hint:
             hint = "allowed keys: " + ", ".join(sorted(allowed))
         out.append(
@@ -805,9 +875,8 @@ def _airflow_habit(path: SpecPath, key: str, inst: Any) -> str:
         return "Airflow 2's `schedule_interval` is `schedule:` here"
     if where == "spec" and key == "default_args":
         return (
-            "dagforge has no default_args: write owner, retries, retry_delay and the like as "
-            "top-level keys of the spec (or of a defaults.yaml beside it, for every spec there); "
-            "a group's `defaults:` gives any operator argument to the tasks in it"
+            "a spec's default_args are its `defaults:` (any task setting, for every task; a "
+            "group's `defaults:` for the tasks in it), or a defaults.yaml beside it for every spec"
         )
     return ""
 
@@ -907,6 +976,7 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
                 )
             )
     out += _check_durations(doc, (), data)
+    out += _check_spec_defaults(doc, data.get("defaults"))
     out += _check_numbers(doc, (), data)
     out += _check_scheduling(doc, data)
     out += _check_params(doc, data.get("params"))
@@ -1284,17 +1354,64 @@ def _check_doc_md(doc: Document, value: object) -> list[Diagnostic]:
     return []
 
 
+def target_problems(doc: Document, target: targets.Target) -> list[Diagnostic]:
+    """The task settings a valid spec gives (on a task, in a group's or in the spec's `defaults:`)
+    that Airflow `target` does not take, or not as given."""
+    places: list[tuple[SpecPath, Any]] = [(("defaults",), doc.data.get("defaults"))]
+    for n in structure.nodes(doc.data["tasks"]):
+        if n.is_group:
+            places.append(((*n.path, "defaults"), n.spec.get("defaults")))
+        else:
+            places.append((n.path, n.spec))
+    out: list[Diagnostic] = []
+    for path, given in places:
+        for key, value in given.items() if isinstance(given, dict) else ():
+            if key in target.missing_settings:
+                message = f"{target.label} has no task setting '{key}'"
+                hint = target.missing_settings[key]
+            elif key in target.flag_settings and not isinstance(value, bool):
+                message = f"{target.label} takes only true or false as '{key}'"
+                hint = f"write `{key}: true` (the factor 2), or build for Airflow 3"
+            else:
+                continue
+            out.append(doc.diag((*path, key), message, hint, key=True, code=Code.TARGET))
+    return out
+
+
+def _check_spec_defaults(doc: Document, given: object) -> list[Diagnostic]:
+    """The spec's `defaults:`: its durations; and `owner`, `retries`, `retry_delay` given at the top
+    of the spec (the v1 spelling) too, one of which would be ignored. Where one of the two comes
+    from a defaults.yaml, the spec's own wins (model.spec_defaults): no error."""
+    if not isinstance(given, dict):
+        return []
+    return _check_durations(doc, ("defaults",), given) + [
+        doc.diag(
+            ("defaults", key),
+            f"'{key}' is given both at the top of the spec and in `defaults:`",
+            f"keep one: the top-level `{key}:` is the older spelling of `defaults: {{{key}: ...}}`",
+            key=True,
+            code=Code.DEFAULTS,
+        )
+        for key in DAG_SETTINGS
+        if key in given
+        and key in doc.data
+        and (key,) not in doc.origins
+        and ("defaults", key) not in doc.origins
+        and ("defaults",) not in doc.origins
+    ]
+
+
 def _check_durations(
     doc: Document,
     prefix: SpecPath,
     mapping: Mapping[str, object],
-    keys: Iterable[str] = _DURATION_KEYS,
+    keys: Iterable[str] | None = None,
 ) -> list[Diagnostic]:
-    """The duration-shaped values of `keys` in `mapping` that are not durations (absent or other
-    values: the schema already said what they must be)."""
+    """The duration-shaped values of `keys` (default: every duration key) in `mapping` that are not
+    durations (absent or other values: the schema already said what they must be)."""
     return [
         d
-        for key in keys
+        for key in (_duration_keys() if keys is None else keys)
         if values.schedule_kind(mapping.get(key)) == values.ScheduleKind.DURATION
         for d in _duration_problem(doc, (*prefix, key), mapping[key])
     ]

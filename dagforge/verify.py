@@ -88,14 +88,16 @@ def expectations(p: Pipeline, airflow: targets.Target | str = targets.DEFAULT) -
             t.task_id: {
                 "operator": ".".join(target.home(t.operator.module, t.operator.name)),
                 "upstream": sorted(t.dependencies),
-                "owner": p.owner,
+                "owner": t.overrides.get("owner", p.owner),
                 "retries": t.retries,
                 "retry_delay": _seconds(t.retry_delay),
                 "execution_timeout": _seconds(t.execution_timeout),
                 "failure_to": list(t.alerts.failure_to),
                 "retry_to": list(t.alerts.retry_to),
                 # the loaded task shows each one as an attribute of the same name
-                "settings": {k: t.overrides[k] for k in passed_settings() if k in t.overrides},
+                "settings": {
+                    k: _jsonable(t.overrides[k]) for k in passed_settings() if k in t.overrides
+                },
                 "arguments": {
                     k: _jsonable(v) for k, v in t.arguments.items() if _jsonable(v) is not _SKIP
                 },
@@ -916,22 +918,37 @@ def _compare(dag: Any, exp: dict[str, Any]) -> list[str]:
             te["failure_to"],
         )
         check(f"{what} retry mail recipients", _recipients(task.on_retry_callback), te["retry_to"])
-        for key, value in te["settings"].items():
-            actual = getattr(task, key)
-            check(
-                f"{what} {key}",
-                [_asset_name(a) for a in actual] if key == "outlets" else actual,
-                value,
-            )
         given = getattr(
             task, "partial_kwargs", None
         )  # a mapped task keeps its other arguments there
+        for key, value in te["settings"].items():
+            actual = given[key] if given is not None and key in given else _attribute(task, key)
+            check(f"{what} {key}", _setting(key, actual, value), value)
         for key, value in te["arguments"].items():
             if given is not None and key in given:
                 check(f"{what} {key}", _plain(given[key], value), value)
             elif given is None and hasattr(task, key):
                 check(f"{what} {key}", _plain(getattr(task, key), value), value)
     return problems
+
+
+def _setting(key: str, actual: Any, expected: object) -> object:
+    """A loaded task's setting (the attribute `key`) in the spec's terms."""
+    if key == "outlets":
+        return [_asset_name(a) for a in actual]
+    if key == "params" and isinstance(expected, dict):  # the DAG's params are in there too
+        return {k: actual[k] for k in expected if k in actual}
+    if (
+        key == "resources"
+        and isinstance(expected, dict)
+        and actual is not None
+        and not isinstance(actual, dict)
+    ):
+        return {k: getattr(getattr(actual, k, None), "qty", None) for k in expected}
+    if key == "weight_rule" and not isinstance(actual, str):  # 2.10: a strategy object, e.g.
+        # _UpstreamPriorityWeightStrategy for "upstream"
+        return type(actual).__name__.strip("_").removesuffix("PriorityWeightStrategy").lower()
+    return _plain(actual, expected)
 
 
 def _operator_class(task: object) -> type:

@@ -7,10 +7,11 @@ from __future__ import annotations
 from conftest import ROOT
 
 import dagforge
+from dagforge import targets
 from dagforge.load import load
 from dagforge.model import build_model, passed_settings
 from dagforge.operators import SHORT
-from dagforge.schemas import schema, task_settings
+from dagforge.schemas import default_settings, schema, task_settings
 from dagforge.validate import _operator_arguments, validate
 
 SPEC = """\
@@ -34,17 +35,44 @@ tasks:
     max_active_tis_per_dag: 3
     executor_config: {cpu: 1}
     outlets: [s3://bucket/key]
+    owner: someone
+    depends_on_past: true
+    ignore_first_depends_on_past: true
+    wait_for_past_depends_before_skipping: true
+    wait_for_downstream: true
+    max_retry_delay: 2h
+    retry_exponential_backoff: 3
+    weight_rule: upstream
+    max_active_tis_per_dagrun: 2
+    map_index_template: "{{ task.bash_command }}"
+    do_xcom_push: false
+    multiple_outputs: true
+    params: {limit: 10}
+    doc: plain
+    doc_md: "# Markdown"
+    doc_json: "{}"
+    doc_yaml: "a: 1"
+    doc_rst: "*rst*"
+    task_display_name: Every setting
+    executor: LocalExecutor
+    resources: {cpus: 2, ram: 512}
+    run_as_user: nobody
+    logger_name: every.setting
+    allow_nested_operators: false
+    render_template_as_native_obj: true
   mapped_kwargs:
     operator: bash
     expand_kwargs: [{bash_command: "echo a"}]
 """
 
 
-def test_the_settings_are_the_schemas_task_properties():
-    assert task_settings() == tuple(schema()["$defs"]["task"]["properties"])
-    # a group's defaults are settings its tasks take
-    group_defaults = schema()["$defs"]["group"]["properties"]["defaults"]["properties"]
-    assert set(group_defaults) <= set(task_settings())
+def test_the_settings_are_the_schemas_task_and_settings_properties():
+    defs = schema()["$defs"]
+    assert task_settings() == (*defs["task"]["properties"], *defs["settings"]["properties"])
+    # `defaults:` (a group's, the spec's) take the settings, one definition for both
+    assert defs["group"]["properties"]["defaults"]["$ref"] == "#/$defs/defaults"
+    assert schema()["properties"]["defaults"]["$ref"] == "#/$defs/defaults"
+    assert set(default_settings()) < set(defs["settings"]["properties"])
     assert set(passed_settings()) < set(task_settings())
 
 
@@ -60,22 +88,23 @@ def test_every_setting_reaches_the_model_the_file_and_the_explanation(write_spec
     write_spec("start_date: 2024-01-01\ntasks: {t: {operator: empty}}\n", "other_dag.yaml")
     doc = load(path)
     given = {key for task in doc.data["tasks"].values() for key in task}
-    assert given == set(task_settings()), "give every setting a value in SPEC"
+    missing = set(targets.target("3").missing_settings)  # sla: tests/test_baseargs.py
+    assert given == set(task_settings()) - missing, "give every setting a value in SPEC"
     assert not [d for d in validate(doc) if d.severity == "error"]
     task = next(t for t in build_model(doc).tasks if t.task_id == "every_setting")
     assert not set(task.arguments) & set(task_settings())  # settings, not operator arguments
-    assert set(passed_settings()) <= set(task.overrides)
+    assert set(passed_settings()) - missing <= set(task.overrides)
 
     result = dagforge.build([path.parent], tmp_path / "out", verify=False)
     assert result.ok, [d.message for s in result.specs for d in s.diagnostics]
     source = (tmp_path / "out" / "pipe.py").read_text()
-    for key in passed_settings():
+    for key in set(passed_settings()) - missing:
         assert f"{key}=" in source, key
 
     words = dagforge.explain(path).text
     for key, said in {"trigger_rule": "runs when:", "outlets": "updates:"}.items():
         assert said in words, key
-    for key in set(passed_settings()) - {"trigger_rule", "outlets"}:
+    for key in set(passed_settings()) - {"trigger_rule", "outlets"} - missing:
         assert f"{key}:" in words, key
 
 

@@ -24,6 +24,24 @@ def schema() -> dict:
 
 @cache
 def task_settings() -> tuple[str, ...]:
-    """The keys every task takes whatever its operator (`$defs.task.properties`, in that order): the
-    task's settings, which are not arguments of its operator."""
-    return tuple(schema()["$defs"]["task"]["properties"])
+    """The keys every task takes whatever its operator, which are not arguments of its operator: those
+    that place it (`$defs.task.properties`: operator, wait_for, expand, dependencies), then its
+    settings (`$defs.settings.properties`, its BaseOperator arguments), in that order."""
+    defs = schema()["$defs"]
+    return (*defs["task"]["properties"], *defs["settings"]["properties"])
+
+
+@cache
+def default_settings() -> tuple[str, ...]:
+    """The settings a `defaults:` (the spec's, a group's) may give: `$defs.settings` but the names
+    `$defs.defaults` excludes."""
+    defs = schema()["$defs"]
+    excluded = defs["defaults"]["propertyNames"]["not"]["enum"]
+    return tuple(k for k in defs["settings"]["properties"] if k not in excluded)
+
+
+@cache
+def duration_settings() -> tuple[str, ...]:
+    """The settings written as durations (`5m`), which Airflow takes as timedeltas."""
+    settings = schema()["$defs"]["settings"]["properties"]
+    return tuple(k for k, v in settings.items() if v.get("$ref") == "#/$defs/duration")
