@@ -167,6 +167,9 @@ def validate(
     good = [s for s in result.specs if s.ok]
     for spec in good:
         spec.pipeline = spec.run_step(build_model, docs[spec.path])
+        if spec.pipeline:  # what the target version lacks is an error of validate too
+            notes = _target_notes(spec.pipeline, docs[spec.path], targets.target(airflow))
+            spec.diagnostics += [d for d in notes if d.severity == Severity.ERROR]
     good = [s for s in good if s.ok and s.pipeline and _needs_code_check(s.pipeline)]
     if not verify or not good:
         return result
@@ -182,7 +185,10 @@ def validate(
     return result
 
 
-_CODE_CHECKS = "operator arguments against the classes' signatures, python_callables"
+_CODE_CHECKS = (
+    "operator arguments against the classes' signatures, python_callables, macros, filters "
+    "and deadline callbacks"
+)
 
 
 def _needs_code_check(p: Pipeline) -> bool:
@@ -190,7 +196,8 @@ def _needs_code_check(p: Pipeline) -> bool:
     operator given by import path or a short name without a schema of its own, a python_callable."""
     from .operators import SHORT
 
-    return any(
+    s = p.settings
+    return bool(s.macros or s.filters or s.deadlines) or any(
         not (SHORT.get(t.operator_given) and SHORT[t.operator_given].schema)
         or isinstance(t.arguments.get("python_callable"), CodeRef)
         for t in p.tasks
@@ -455,6 +462,8 @@ def _prepare(doc: Document, airflow: str, out: Path, force: bool) -> Prepared:
     not `force`). Its header's hashes do not decide that: anyone can recompute them after an edit."""
     p = _pipeline(doc, airflow, out)
     notes = _target_notes(p, doc, targets.target(airflow))
+    if has_errors(notes):  # the target cannot say it: nothing to render
+        return {"pipeline": p, "notes": notes}
     file = out / f"{p.dag_id}.py"
     have = None if force else stamp.read_file(file)
     code = generate(p, airflow, have)
@@ -636,7 +645,19 @@ def _lines(path: Path) -> list[str]:
 
 
 def _target_notes(p: Pipeline, doc: Document, target: targets.Target) -> list[Diagnostic]:
-    """Warnings where the spec means something else on the target than on Airflow 3."""
+    """Warnings where the spec means something else on the target than on Airflow 3; errors where
+    it uses what the target lacks (target.unsupported), at the key that says it."""
+    out = [
+        doc.diag(
+            path,
+            f"{feature} is not available on {target.label}: {target.unsupported[feature]}",
+            f"remove `{path[-1]}`, or build for another Airflow version (--airflow)",
+            key=True,
+            code=Code.TARGET,
+        )
+        for feature, path in unsupported_uses(doc)
+        if feature in target.unsupported
+    ]
     if target.duration_note and p.schedule_kind == values.ScheduleKind.DURATION:
         note = doc.diag(
             ("schedule",),
@@ -644,8 +665,17 @@ def _target_notes(p: Pipeline, doc: Document, target: targets.Target) -> list[Di
             "a cron schedule means the same on both versions",
             code=Code.TARGET,
         )
-        return [replace(note, severity=Severity.WARNING)]
-    return []
+        out.append(replace(note, severity=Severity.WARNING))
+    return out
+
+
+def unsupported_uses(doc: Document) -> list[tuple[str, tuple[str | int, ...]]]:
+    """(feature, where) for each use of a feature some target lacks (targets.Target.unsupported)."""
+    data = doc.data
+    found: list[tuple[str, tuple[str | int, ...]]] = [
+        (key, (key,)) for key in ("deadline", "access_control") if key in data
+    ]
+    return found
 
 
 def _verify(

@@ -58,6 +58,7 @@ def describe_pipeline(p: Pipeline, after: datetime) -> str:
         out.append(f"Param:      {name} = {param.default!r}" + (f" ({kind})" if kind else ""))
     if p.alerts.on_success and p.alerts.emails:
         out.append(f"On success: mail {', '.join(p.alerts.emails)} once per successful run")
+    out += settings_lines(p)
     out.append("")
     runs, note = next_runs(p, after)
     if runs:
@@ -78,6 +79,36 @@ def describe_pipeline(p: Pipeline, after: datetime) -> str:
         for t in level:
             out += _task(t)
     return "\n".join(visible(line) for line in out) + "\n"  # a value's line break stays in its line
+
+
+_REFERENCES = {"dagrun_queued_at": "it was queued", "dagrun_logical_date": "its logical date"}
+
+
+def settings_lines(p: Pipeline) -> list[str]:
+    """The DAG settings the spec gives (display name, links, templates, deadlines ...), one a line."""
+    s = p.settings
+    out = []
+    if s.display_name is not None:
+        out.append(f"Shown as:   {s.display_name}")
+    out += [f"Owner link: {owner} -> {link}" for owner, link in s.owner_links.items()]
+    if s.searchpath:
+        out.append(f"Templates:  looked up in {', '.join(s.searchpath)} (from the generated file)")
+    if s.native:
+        out.append("Templates:  rendered as Python objects (render_template_as_native_obj)")
+    for kind, refs in (("Macro", s.macros), ("Filter", s.filters)):
+        out += [f"{kind + ':':<11} {name} = {r.module}:{r.name}" for name, r in refs.items()]
+    if s.paused is not None:
+        out.append(f"Paused:     {'yes' if s.paused else 'no'} when Airflow first sees the DAG")
+    if s.fail_fast:
+        out.append("Fail fast:  when a task fails, the run's other running tasks are failed too")
+    for role, given in (s.access_control or {}).items():
+        out.append(f"Access:     {role}: {given}")
+    for d in s.deadlines:
+        out.append(
+            f"Deadline:   {d.callback.module}:{d.callback.name} is called when a run is not done "
+            f"{duration_words(d.interval)} after {_REFERENCES[d.reference]}"
+        )
+    return out
 
 
 def schedule_words(p: Pipeline) -> str:

@@ -48,6 +48,34 @@ class Call:
     kwargs: tuple[tuple[str, object], ...] = ()  # (name, value) pairs
 
 
+@dataclass(frozen=True)
+class Name:
+    """A name the generated module binds (a constant of dagforge's tables, never spec text)."""
+
+    text: str
+
+    def code(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class Beside:
+    """A path relative to the generated file's folder: joined to its `__file__` at import time."""
+
+    path: str
+
+    def code(self) -> str:
+        return f"os.path.join(os.path.dirname(__file__), {py(self.path)})"
+
+
+# A deadline's `reference:` -> its DeadlineReference constant.
+DEADLINE_REFERENCES = {
+    "dagrun_queued_at": "DAGRUN_QUEUED_AT",
+    "dagrun_logical_date": "DAGRUN_LOGICAL_DATE",
+}
+DEADLINE_MODULE = "airflow.sdk"
+
+
 def py(value: object, block: bool = False) -> str:
     """Python source that evaluates to `value`. With `block`, a text of several lines is written as a
     triple-quoted block, line by line, when that is exact (see _block); nested values never are."""
@@ -55,6 +83,8 @@ def py(value: object, block: bool = False) -> str:
         return value.alias
     if isinstance(value, TaskOutput):
         return f"{value.var}.output"
+    if isinstance(value, (Name, Beside)):
+        return value.code()
     if isinstance(value, Mail):
         return f"{value.cls}(to={py(list(value.to))})"
     if isinstance(value, Call):
@@ -171,6 +201,7 @@ def render(p: Pipeline, airflow: str | int = targets.DEFAULT) -> str:
             task_group=target.task_group[1],
             line_length=LINE_LENGTH,
             params=params,
+            dag_settings=_dag_settings(p, target),
             # a dependency on a group is written with the group, as Airflow users write it:
             # `extract >> transform`, Airflow itself expands it to the group's first or last tasks
             links=[([var[u] for u in ups], var[down]) for ups, down in p.links],
@@ -233,6 +264,44 @@ def _spread(head: str, value: object, pad: str) -> str:
     inner = pad + "    "
     entries = "".join(f"{inner}{_spread(f'{py(k)}: ', v, inner)},\n" for k, v in value.items())
     return f"{head}{{\n{entries}{pad}}}"
+
+
+def _dag_settings(p: Pipeline, target: targets.Target) -> list[tuple[str, object]]:
+    """The DAG's keyword arguments for its settings beyond the schedule, those the spec gives."""
+    s = p.settings
+    given: list[tuple[str, object]] = []
+    if s.display_name is not None:
+        given.append(("dag_display_name", s.display_name))
+    if s.owner_links:
+        given.append(("owner_links", s.owner_links))
+    if s.native:
+        given.append(("render_template_as_native_obj", True))
+    if s.searchpath:
+        given.append(("template_searchpath", [Beside(f) for f in s.searchpath]))
+    if s.macros:
+        given.append(("user_defined_macros", s.macros))
+    if s.filters:
+        given.append(("user_defined_filters", s.filters))
+    if s.paused is not None:
+        given.append(("is_paused_upon_creation", s.paused))
+    if s.fail_fast:
+        given.append((target.fail_fast, True))
+    if s.access_control is not None:
+        given.append(("access_control", s.access_control))
+    alerts = [
+        Call(
+            "DeadlineAlert",
+            kwargs=(
+                ("reference", Name(f"DeadlineReference.{DEADLINE_REFERENCES[d.reference]}")),
+                ("interval", d.interval),
+                ("callback", Call("SyncCallback", (d.callback,))),
+            ),
+        )
+        for d in s.deadlines
+    ]
+    if alerts:
+        given.append(("deadline", alerts[0] if len(alerts) == 1 else alerts))
+    return given
 
 
 def _task_settings(t: Task, target: targets.Target) -> dict[str, Any]:
@@ -305,6 +374,18 @@ def _imports(p: Pipeline, target: targets.Target) -> list[list[str]]:
     if any("outlets" in t.overrides for t in p.tasks):
         used.add(target.asset)
     names |= {(*cls, cls[1]) for cls in used}
+    settings = p.settings
+    for ref in [*settings.macros.values(), *settings.filters.values()]:
+        names.add((ref.module, ref.name, ref.alias))
+    if settings.searchpath:
+        names.add(("os", "", ""))  # `import os`: see section()
+    if settings.deadlines:
+        names |= {
+            (DEADLINE_MODULE, n, n) for n in ("DeadlineAlert", "DeadlineReference", "SyncCallback")
+        }
+        names |= {
+            (d.callback.module, d.callback.name, d.callback.alias) for d in settings.deadlines
+        }
     for t in p.tasks:
         names.add((*target.home(t.operator.module, t.operator.name), t.operator.alias))
         for value in t.arguments.values():
@@ -320,6 +401,8 @@ def _imports(p: Pipeline, target: targets.Target) -> list[list[str]]:
 
     def section(modules: set[str], froms: set[tuple[str, str, str]]) -> list[str]:
         by_module: dict[str, list[tuple[str, str]]] = {}
+        modules = modules | {module for module, name, _ in froms if not name}
+        froms = {f for f in froms if f[1]}
         for module, name, alias in froms:
             by_module.setdefault(module, []).append((name, alias))
         lines = [f"import {m}" for m in sorted(modules, key=_module_order)]

@@ -13,7 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, overload
+from urllib.parse import urlsplit
 
 from . import structure, values
 from .diagnostics import Code, Diagnostic, Severity, did_you_mean
@@ -402,8 +404,9 @@ def _diagnose_schema_error(
                 code=Code.TYPE,
             )
         ]
-    if kind == "pattern" or (kind in ("oneOf", "anyOf") and path and path[-1] in _DURATION_KEYS):
-        if path and path[-1] in _DURATION_KEYS:
+    duration = _is_duration(path)
+    if kind == "pattern" or (kind in ("oneOf", "anyOf") and duration):
+        if duration:
             return [
                 doc.diag(
                     path,
@@ -421,6 +424,8 @@ def _diagnose_schema_error(
                     code=Code.BAD_NAME,
                 )
             ]
+    if (inner := _inner_error(error, path)) is not None:
+        return _diagnose_schema_error(doc, inner, prefix)
     if (found := _explain_value(doc, path, kind, inst, sch)) is not None:
         return found
     if kind == "enum":
@@ -455,6 +460,28 @@ def _diagnose_schema_error(
         ]
     # Remaining keywords (minimum, minItems, minLength, anyOf of values ...) read fine as jsonschema says them.
     return [doc.diag(path, f"{name}: {error.message}", code=Code.SCHEMA)]
+
+
+# Settings whose value is one mapping or a list of them (or a list or a mapping): an error in the
+# mapping is said as the mapping's own, not as "not valid under any of the given schemas".
+_ONE_SHAPE_MAPPINGS = ("deadline", "access_control")
+
+
+def _is_duration(path: SpecPath) -> bool:
+    """Whether the value at `path` is a duration (a setting's, or a deadline's interval)."""
+    return bool(path) and (
+        path[-1] in _DURATION_KEYS or (path[0] == "deadline" and path[-1] == "interval")
+    )
+
+
+def _inner_error(error: ValidationError, path: SpecPath) -> ValidationError | None:
+    """For a mapping where a mapping or a list is taken: the deepest error in the mapping itself."""
+    if not (error.validator == "anyOf" and path and path[0] in _ONE_SHAPE_MAPPINGS):
+        return None
+    if not isinstance(error.instance, dict):
+        return None
+    inner = [e for e in error.context or () if e.validator != "type"]
+    return max(inner, key=lambda e: len(e.absolute_path)) if inner else None
 
 
 def _missing_key(doc: Document, path: SpecPath, inst: Any, key: str) -> list[Diagnostic]:
@@ -816,6 +843,7 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
     out += _check_scheduling(doc, data)
     out += _check_params(doc, data.get("params"))
     out += _check_doc_md(doc, data.get("doc_md"))
+    out += _check_dag_settings(doc, data)
     out += _check_emails(
         doc,
         ("alerts", "emails"),
@@ -834,6 +862,125 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
         out += _check_dependencies(doc, all_nodes)
         out += _check_mapping(doc, all_nodes)
     return out
+
+
+def _check_reference(doc: Document, path: SpecPath, ref: object, what: str) -> list[Diagnostic]:
+    """A `module.path:name` reference (python_callable, macro, filter, callback): a dotted
+    identifier, a colon and an identifier, no keyword; the generated file imports it."""
+    if not isinstance(ref, str):
+        return []
+    if _CALLABLE.fullmatch(ref) and not any(keyword.iskeyword(p) for p in re.split(r"[.:]", ref)):
+        return []
+    return [
+        doc.diag(
+            path,
+            f"{what} {_quoted(ref)} is not a `module:name` reference",
+            _control_hint(ref)
+            or "write the module's dotted path, a colon, and the name in it, e.g. my_team.alerts:late",
+            code=Code.CALLABLE,
+        )
+    ]
+
+
+def _check_dag_settings(doc: Document, data: Mapping[str, Any]) -> list[Diagnostic]:
+    """The DAG settings the schema cannot judge: owner links, template folders, references."""
+    out: list[Diagnostic] = []
+    for owner, link in (data.get("owner_links") or {}).items():
+        if isinstance(link, str) and not _link(link):
+            out.append(
+                doc.diag(
+                    ("owner_links", owner),
+                    f"owner_links: {_quoted(link)} for {_quoted(owner)} is not a link Airflow takes",
+                    "write an http(s) URL like https://wiki.example.com/team, or mailto:someone@example.com",
+                    code=Code.DAG_SETTING,
+                )
+            )
+    for i, folder in enumerate(data.get("template_searchpath") or ()):
+        if isinstance(folder, str):
+            out += _check_template_folder(doc, ("template_searchpath", i), folder)
+    for key, what in (("user_defined_macros", "macro"), ("user_defined_filters", "filter")):
+        for name, ref in (data.get(key) or {}).items():
+            out += _check_reference(doc, (key, name), ref, f"{what} '{name}':")
+    deadline = data.get("deadline")
+    alerts = deadline if isinstance(deadline, list) else [deadline] if deadline else []
+    for i, alert in enumerate(alerts):
+        base: SpecPath = ("deadline", i) if isinstance(deadline, list) else ("deadline",)
+        if isinstance(alert, dict):
+            out += _check_reference(doc, (*base, "callback"), alert.get("callback"), "callback")
+            out += _check_durations(doc, base, alert, ("interval",))
+    if data.get("fail_fast") is True and isinstance(data.get("tasks"), dict):
+        out += _check_fail_fast(doc, structure.nodes(data["tasks"]))
+    return out
+
+
+def _link(link: str) -> bool:
+    """Whether Airflow's DAG takes `link` as an owner link (its _validate_owner_links, 2.10 and 3)."""
+    try:
+        parts = urlsplit(link)
+    except ValueError:
+        return False
+    if parts.scheme == "mailto":
+        return bool(parts.path)
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and link == link.strip()
+
+
+def _check_template_folder(doc: Document, path: SpecPath, folder: str) -> list[Diagnostic]:
+    """A template_searchpath folder: relative to the spec's folder, inside it, and there."""
+    home = doc.path.parent.resolve()
+    try:
+        found = (home / folder).resolve()
+    except (OSError, RuntimeError, ValueError):
+        found = None
+    if found is None or not found.is_relative_to(home) or Path(folder).is_absolute():
+        return [
+            doc.diag(
+                path,
+                f"template_searchpath: {_quoted(folder)} is outside the spec's folder",
+                "name a folder in the spec's folder or below it, relative to that folder "
+                "(absolute paths, '..' and symlinks that lead out of it are refused)",
+                code=Code.DAG_SETTING,
+            )
+        ]
+    if not found.is_dir():
+        return [
+            doc.diag(
+                path,
+                f"template_searchpath: {_quoted(folder)} is not a folder next to the spec",
+                "create it, or name the folder that holds the templates (relative to the spec's folder)",
+                code=Code.DAG_SETTING,
+            )
+        ]
+    return []
+
+
+# The trigger rules a task of a fail_fast DAG may have (Airflow's FailFastDagInvalidTriggerRule).
+_FAIL_FAST_RULES = ("all_success", "all_done_setup_success")
+
+
+def _check_fail_fast(doc: Document, all_nodes: list[structure.Node]) -> list[Diagnostic]:
+    """Each trigger_rule (of a task, or in a group's defaults) that a fail_fast DAG refuses."""
+    out: list[Diagnostic] = []
+    for n in all_nodes:
+        spec: Any = n.spec
+        path = n.path
+        if n.is_group:
+            spec, path = n.spec.get("defaults"), (*n.path, "defaults")
+        if isinstance(spec, dict):
+            out += _fail_fast_rule(doc, path, spec.get("trigger_rule"))
+    return out
+
+
+def _fail_fast_rule(doc: Document, path: SpecPath, rule: object) -> list[Diagnostic]:
+    if not isinstance(rule, str) or rule in _FAIL_FAST_RULES:
+        return []
+    return [
+        doc.diag(
+            (*path, "trigger_rule"),
+            f"trigger_rule '{rule}' in a DAG with `fail_fast: true`: Airflow refuses the DAG",
+            "a fail_fast DAG's tasks keep trigger_rule all_success; drop fail_fast or this trigger_rule",
+            code=Code.DAG_SETTING,
+        )
+    ]
 
 
 def _check_clock_change(doc: Document, key: str, when: datetime, zone: str) -> list[Diagnostic]:
@@ -1331,6 +1478,11 @@ def _check_bash_template(
     bash = op == "bash" or (isinstance(op, str) and op.endswith(".BashOperator"))
     if not bash or not isinstance(command, str) or not command.endswith((".sh", ".bash")):
         return []
+    folders = doc.data.get("template_searchpath")
+    if isinstance(folders, list) and any(
+        isinstance(f, str) and (doc.path.parent / f / command).is_file() for f in folders
+    ):
+        return []  # a template file in the spec's template_searchpath: what Airflow reads
     d = doc.diag(
         (*base, "bash_command"),
         f"Airflow reads bash_command {_quoted(command)} as a template file, not as a command: "

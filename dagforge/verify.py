@@ -83,6 +83,8 @@ def expectations(p: Pipeline, airflow: str = targets.DEFAULT) -> dict[str, objec
         },
         "dagrun_timeout": _seconds(p.dagrun_timeout),
         "success_to": list(p.alerts.emails) if p.alerts.on_success else [],
+        "settings": _settings(p),
+        "refs": _refs(p),
         "tasks": {
             t.task_id: {
                 "operator": ".".join(target.home(t.operator.module, t.operator.name)),
@@ -107,6 +109,80 @@ def expectations(p: Pipeline, airflow: str = targets.DEFAULT) -> dict[str, objec
             for t in p.tasks
         },
     }
+
+
+def _settings(p: Pipeline) -> dict[str, object]:
+    """The DAG's settings beyond the schedule, as _dag_settings reads them from the loaded DAG."""
+    s = p.settings
+    access = s.access_control
+    return {
+        "dag_display_name": s.display_name or p.dag_id,  # Airflow shows the dag_id by default
+        "owner_links": s.owner_links,
+        "render_template_as_native_obj": s.native,
+        "template_searchpath": list(s.searchpath),  # relative to the file: see _dag_settings
+        "user_defined_macros": {k: f"{r.module}:{r.name}" for k, r in s.macros.items()},
+        "user_defined_filters": {k: f"{r.module}:{r.name}" for k, r in s.filters.items()},
+        "is_paused_upon_creation": s.paused,
+        "fail_fast": s.fail_fast,
+        "access_control": None if access is None else _access(access),
+        "deadline": [
+            {
+                "reference": d.reference,
+                "interval": d.interval.total_seconds(),
+                "callback": f"{d.callback.module}.{d.callback.name}",
+            }
+            for d in s.deadlines
+        ],
+    }
+
+
+def _access(access: Mapping[str, Any]) -> dict[str, dict[str, list[str]]]:
+    """access_control in one shape: role -> resource -> sorted actions (a list means DAGs)."""
+    return {
+        role: {
+            resource: sorted(actions)
+            for resource, actions in (
+                {"DAGs": given} if isinstance(given, (list, set, tuple, frozenset)) else given
+            ).items()
+        }
+        for role, given in access.items()
+    }
+
+
+def _refs(p: Pipeline) -> list[dict[str, object]]:
+    """What the child imports and checks of the DAG's own references (macros, filters, deadline
+    callbacks) before loading the file, as _check_task does a python_callable."""
+    s = p.settings
+    found: list[dict[str, object]] = []
+    for key, what, refs in (
+        ("user_defined_macros", "macro", s.macros),
+        ("user_defined_filters", "filter", s.filters),
+    ):
+        for name, ref in refs.items():
+            found.append(
+                {
+                    "key": [key, name],
+                    "what": f"{what} '{name}' ({ref.module}:{ref.name})",
+                    "module": ref.module,
+                    "name": ref.name,
+                    "callable": key == "user_defined_filters",
+                }
+            )
+    for i, d in enumerate(s.deadlines):
+        where: list[str | int] = (
+            ["deadline", i, "callback"] if len(s.deadlines) > 1 else ["deadline", "callback"]
+        )
+        ref = d.callback
+        found.append(
+            {
+                "key": where,
+                "what": f"deadline callback '{ref.module}:{ref.name}'",
+                "module": ref.module,
+                "name": ref.name,
+                "callable": True,
+            }
+        )
+    return found
 
 
 def _condition(condition: object) -> object:
@@ -408,7 +484,7 @@ def _child(request_path: str, answer_path: str) -> None:
             f
             for task_id, te in expected["tasks"].items()
             for f in _check_task(task_id, te["check"], base, broken)
-        ]
+        ] + [f for ref in expected["refs"] for f in _check_ref(ref, broken)]
         problems: list[str] = []
         # Not loaded after a finding that leaves the file unverified: the findings say why.
         if _loading and not any(f.unverified for f in findings):
@@ -534,6 +610,20 @@ def _check_task(
     return out
 
 
+def _check_ref(ref: dict[str, Any], broken: dict[str, Any]) -> list[Finding]:
+    """A reference of the DAG's (a macro, a filter, a deadline callback): importable, and callable
+    where Airflow calls it."""
+    out: list[Finding] = []
+    obj = _import(ref["module"], ref["name"], None, ref["key"], ref["what"], None, out, broken)
+    if obj is not None and ref["callable"] and not callable(obj):
+        out.append(
+            Finding(
+                None, ref["key"], f"{ref['what']} is not callable", "name a function", "error", True
+            )
+        )
+    return out
+
+
 def _not_an_operator(task_id: str, obj: object, given: str) -> list[Finding]:
     """The finding about an `operator:` that names no subclass of BaseOperator."""
     if isinstance(obj, type):
@@ -558,8 +648,8 @@ def _kind(obj: object) -> str:
 def _import(
     module: str,
     name: str,
-    task_id: str,
-    key: str,
+    task_id: str | None,
+    key: str | list[Any],
     what: str,
     package: str | None,
     out: list[Finding],
@@ -852,6 +942,8 @@ def _compare(dag: Any, exp: dict[str, Any]) -> list[str]:
     check("doc_md", dag.doc_md, exp["doc_md"])
     check("params", _params(dag.params), exp["params"])
     check("success mail recipients", _recipients(dag.on_success_callback), exp["success_to"])
+    for key, value in _dag_settings(dag, exp["settings"]).items():
+        check(key, value, exp["settings"][key])
     check("task ids", sorted(dag.task_dict), sorted(exp["tasks"]))
     for task_id, te in exp["tasks"].items():
         task = dag.task_dict.get(task_id)
@@ -890,6 +982,57 @@ def _compare(dag: Any, exp: dict[str, Any]) -> list[str]:
             elif given is None and hasattr(task, key):
                 check(f"{what} {key}", _plain(getattr(task, key), value), value)
     return problems
+
+
+def _dag_settings(dag: Any, exp: dict[str, Any]) -> dict[str, object]:
+    """The loaded DAG's settings in the spec's terms (see _settings); `exp`, what the spec says."""
+    folder = os.path.dirname(dag.fileloc)
+    searchpath = dag.template_searchpath or []
+    access = getattr(dag, "access_control", None)
+    deadlines = getattr(dag, "deadline", None) or []
+    return {
+        "dag_display_name": dag.dag_display_name,
+        "owner_links": dict(dag.owner_links or {}),
+        "render_template_as_native_obj": dag.render_template_as_native_obj,
+        "template_searchpath": [
+            Path(os.path.relpath(f, folder)).as_posix()
+            for f in ([searchpath] if isinstance(searchpath, str) else searchpath)
+        ],
+        "user_defined_macros": _names(dag.user_defined_macros, exp["user_defined_macros"]),
+        "user_defined_filters": _names(dag.user_defined_filters, exp["user_defined_filters"]),
+        "is_paused_upon_creation": dag.is_paused_upon_creation,
+        # fail_stop on 2.10
+        "fail_fast": bool(getattr(dag, "fail_fast", getattr(dag, "fail_stop", False))),
+        "access_control": None if access is None else _access(access),
+        "deadline": [
+            {
+                "reference": _deadline_reference(d.reference),
+                "interval": d.interval.total_seconds(),
+                "callback": d.callback.path,
+            }
+            for d in (deadlines if isinstance(deadlines, list) else [deadlines])
+        ],
+    }
+
+
+def _names(given: Mapping[str, object] | None, expected: Mapping[str, str]) -> dict[str, object]:
+    """Macros or filters as `module:name` when each is the very object the spec names (a macro may
+    be any value, not only a function); else the value itself."""
+    found: dict[str, object] = {}
+    for k, v in (given or {}).items():
+        module, _, name = expected.get(k, ":").partition(":")
+        same = module and getattr(sys.modules.get(module), name, None) is v
+        found[k] = expected[k] if same else v
+    return found
+
+
+def _deadline_reference(reference: object) -> str:
+    """A DeadlineReference as the spec names it: DagRunQueuedAtDeadline -> dagrun_queued_at."""
+    names = {
+        "DagRunQueuedAtDeadline": "dagrun_queued_at",
+        "DagRunLogicalDateDeadline": "dagrun_logical_date",
+    }
+    return names.get(type(reference).__name__, type(reference).__name__)
 
 
 def _operator_class(task: object) -> type:

@@ -1,0 +1,1 @@
+echo {{ quarter(ds) }} {{ params.region | shout }}
