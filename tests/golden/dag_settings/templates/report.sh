@@ -1,1 +1,1 @@
-echo {{ quarter(ds) }} {{ params.region | shout }}
+echo {{ to_json(params) | quote }}
