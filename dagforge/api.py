@@ -18,7 +18,19 @@ from functools import lru_cache, partial
 from pathlib import Path
 from typing import TypedDict, TypeVar, overload
 
-from . import concurrency, config, defaults, diagram, drift, scaffold, stamp, targets, values, write
+from . import (
+    concurrency,
+    config,
+    defaults,
+    diagram,
+    drift,
+    scaffold,
+    stamp,
+    structure,
+    targets,
+    values,
+    write,
+)
 from .diagnostics import Code, Diagnostic, Severity, has_errors
 from .load import (
     DEFAULTS_NAMES,
@@ -675,7 +687,32 @@ def unsupported_uses(doc: Document) -> list[tuple[str, tuple[str | int, ...]]]:
     found: list[tuple[str, tuple[str | int, ...]]] = [
         (key, (key,)) for key in ("deadline", "access_control") if key in data
     ]
+    places: list[tuple[tuple[str | int, ...], object]] = [(("schedule",), data.get("schedule"))]
+    if isinstance(data.get("tasks"), dict):
+        for n in structure.nodes(data["tasks"]):
+            if not n.is_group:
+                places += [((*n.path, k), n.spec.get(k)) for k in ("inlets", "outlets")]
+    for path, condition in places:
+        for where, asset in _assets_at(path, condition):
+            if isinstance(asset, dict) and "alias" in asset and path == ("schedule",):
+                found.append(("an asset alias in a schedule", (*where, "alias")))
+            elif isinstance(asset, dict):
+                given = [k for k in ("name", "group") if k in asset]
+                found += [("an asset's name or group", (*where, k)) for k in given[:1]]
     return found
+
+
+def _assets_at(path: tuple[str | int, ...], condition: object) -> list[tuple[tuple, object]]:
+    """(where, asset) for every asset in a schedule, inlets or outlets value (any shape)."""
+    if isinstance(condition, dict) and "time" in condition:  # {time: ..., assets: ...}
+        return _assets_at((*path, "assets"), condition.get("assets"))
+    if values.is_asset(condition):
+        return [(path, condition)]
+    if isinstance(condition, list):
+        return [x for i, item in enumerate(condition) for x in _assets_at((*path, i), item)]
+    if isinstance(condition, dict):
+        return [x for k, v in condition.items() for x in _assets_at((*path, k), v)]
+    return []
 
 
 def _verify(

@@ -122,28 +122,35 @@ def schedule_words(p: Pipeline) -> str:
     if p.schedule == "@continuous":
         return "@continuous: a new run as soon as the previous one ends, one at a time"
     if isinstance(p.schedule, timedelta):
-        return f"every {duration_words(p.schedule)}"
+        return f"every {duration_words(p.schedule)}" + _or_assets(p)
     expression = values.PRESET_CRON.get(p.schedule, p.schedule)
     words = cron_words(expression)
     given = f"{p.schedule}, " if p.schedule in values.PRESET_CRON else ""
     words = f"{words}, {p.timezone} ({given}cron '{expression}')"
     if p.timetable == values.Timetable.INTERVAL:
         words += "; each run covers the interval up to its start, and its logical date is that interval's start"
-    return words
+    return words + _or_assets(p)
+
+
+def _or_assets(p: Pipeline) -> str:
+    """'; and whenever assets are updated: ...' for a schedule on a time or assets, else ''."""
+    if p.or_assets is None:
+        return ""
+    return "; and whenever assets are updated: " + asset_words(p.or_assets)
 
 
 def asset_words(condition: values.AssetCondition) -> str:
-    """'all of (a, any of (b, c))' for an asset schedule."""
+    """'all of (a, any of (b, c))' for an asset schedule; an asset written out is named by its
+    name (its URI in brackets when that differs), an alias as `alias NAME`."""
     if isinstance(condition, str):
         return condition
+    if isinstance(condition, dict) and "alias" in condition:
+        return f"alias {condition['alias']}"
+    if isinstance(condition, dict) and values.is_asset(condition):
+        name, uri = condition.get("name"), condition.get("uri")
+        return f"{name} ({uri})" if name and uri and name != uri else str(name or uri)
     if isinstance(condition, list):
-        return (
-            asset_words({"all": condition})
-            if len(condition) > 1
-            else condition[0]
-            if isinstance(condition[0], str)
-            else asset_words(condition[0])
-        )
+        return asset_words({"all": condition}) if len(condition) > 1 else asset_words(condition[0])
     [(kind, items)] = condition.items()
     return f"{kind} of ({', '.join(asset_words(c) for c in items)})"
 
@@ -285,10 +292,12 @@ def _task(t: Task) -> list[str]:
     lines.append(f"    alerts:     {_alert_words(t.alerts)}")
     if "trigger_rule" in t.overrides:
         lines.append(f"    runs when:  {t.overrides['trigger_rule']} (instead of all_success)")
+    if "inlets" in t.overrides:
+        lines.append(f"    reads:      {', '.join(map(asset_words, t.overrides['inlets']))}")
     if "outlets" in t.overrides:
-        lines.append(f"    updates:    {', '.join(t.overrides['outlets'])}")
+        lines.append(f"    updates:    {', '.join(map(asset_words, t.overrides['outlets']))}")
     for key in passed_settings():
-        if key in t.overrides and key not in ("trigger_rule", "outlets"):  # said above
+        if key in t.overrides and key not in ("trigger_rule", "inlets", "outlets"):  # said above
             lines.append(f"    {key + ':':<11} {t.overrides[key]}")
     return lines
 

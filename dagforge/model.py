@@ -178,6 +178,8 @@ class Pipeline:
     retry_delay: timedelta
     alerts: Alerts
     tasks: list[Task] = field(default_factory=list)
+    # with a time schedule: the asset condition that also starts a run (AssetOrTimeSchedule)
+    or_assets: values.AssetCondition | None = None
     settings: DagSettings = field(default_factory=DagSettings)
     groups: list[Group] = field(default_factory=list)
     layout: list[str] = field(
@@ -217,9 +219,7 @@ def build_model(doc: Document, source: str | None = None) -> Pipeline:
     tz = data.get("timezone", "UTC")
     alerts = _alerts(data.get("alerts") or {}, Alerts())
     retry_delay = _duration(data.get("retry_delay")) or DEFAULT_RETRY_DELAY
-    schedule = data.get("schedule")
-    if values.schedule_kind(schedule) == values.ScheduleKind.DURATION:
-        schedule = values.parse_duration(schedule)
+    schedule, or_assets = _schedule(data.get("schedule"))
     p = Pipeline(
         dag_id=data.get("dag_id", doc.path.stem),
         source=doc.display if source is None else source,
@@ -241,6 +241,7 @@ def build_model(doc: Document, source: str | None = None) -> Pipeline:
         retries=data.get("retries", 0),
         retry_delay=retry_delay,
         alerts=alerts,
+        or_assets=or_assets,
     )
     p.origins = _sources(doc) if doc.origins else {}
     for name, text in doc.inherited.items():  # named from the spec's folder, as doc_md is: the
@@ -345,6 +346,17 @@ def _searchpath(source: str, folder: str) -> str:
     return posixpath.normpath(
         posixpath.join(posixpath.dirname(source), folder.replace(os.sep, "/"))
     )
+
+
+def _schedule(given: Any) -> tuple[Schedule, values.AssetCondition | None]:
+    """The schedule (a duration as a timedelta) and, for `{time: ..., assets: ...}`, the asset
+    condition that starts a run too (its time is the schedule)."""
+    or_assets = None
+    if isinstance(given, dict) and "time" in given:
+        given, or_assets = given["time"], given["assets"]
+    if values.schedule_kind(given) == values.ScheduleKind.DURATION:
+        given = values.parse_duration(given)
+    return given, or_assets
 
 
 def _statements(all_nodes: list[structure.Node]) -> list[tuple[tuple[str, ...], str]]:

@@ -308,8 +308,9 @@ def _task_settings(t: Task, target: targets.Target) -> dict[str, Any]:
     """Keyword arguments for the settings the spec gives this task itself (beyond the DAG's; what
     its groups' defaults give it comes from their TaskGroup's default_args)."""
     settings = {k: v for k, v in t.overrides.items() if k != "alerts" and k not in t.inherited}
-    if "outlets" in settings:
-        settings["outlets"] = [Call(target.asset[1], (uri,)) for uri in settings["outlets"]]
+    for key in ("inlets", "outlets"):
+        if key in settings:
+            settings[key] = [_assets(a, target) for a in settings[key]]
     if "alerts" in t.overrides:
         settings["on_failure_callback"] = (
             Mail(NOTIFIER.alias, t.alerts.failure_to) if t.alerts.failure_to else None
@@ -328,14 +329,35 @@ def _schedule(p: Pipeline, target: targets.Target) -> object:
     if cls is None:
         return p.schedule  # None or "@once": the same on every version
     if cls == target.duration:
-        return Call(cls[1], (p.schedule,))
-    return Call(cls[1], (p.schedule,), (("timezone", p.timezone),))
+        timetable = Call(cls[1], (p.schedule,))
+    else:
+        timetable = Call(cls[1], (p.schedule,), (("timezone", p.timezone),))
+    if p.or_assets is None:
+        return timetable
+    return Call(  # a run at each time, and whenever the assets are updated
+        target.asset_or_time[1],
+        kwargs=(
+            ("timetable", timetable),
+            (target.asset_or_time_assets, _assets(p.or_assets, target)),
+        ),
+    )
 
 
 def _assets(condition: values.AssetCondition, target: targets.Target) -> object:
-    """An asset schedule as calls: a list is all of them (`[Asset(...), ...]`), a mapping AssetAny/AssetAll."""
+    """An asset schedule as calls: a list is all of them (`[Asset(...), ...]`), a mapping AssetAny/AssetAll;
+    an asset written out is `Asset(name=..., uri=..., group=..., extra=...)` with what it gives."""
     if isinstance(condition, str):
         return Call(target.asset[1], (condition,))
+    if isinstance(condition, dict) and "alias" in condition:
+        given = tuple((k, condition[k]) for k in ("group",) if k in condition)
+        return Call(target.asset_alias[1], (condition["alias"],), given)
+    if isinstance(condition, dict) and values.is_asset(condition):
+        return Call(
+            target.asset[1],
+            kwargs=tuple(
+                (k, condition[k]) for k in ("name", "uri", "group", "extra") if k in condition
+            ),
+        )
     if isinstance(condition, list):
         return [_assets(c, target) for c in condition]
     [(kind, items)] = condition.items()
@@ -346,14 +368,46 @@ def _assets(condition: values.AssetCondition, target: targets.Target) -> object:
 def _asset_classes(
     condition: values.AssetCondition, target: targets.Target
 ) -> set[tuple[str, str]]:
-    if isinstance(condition, str):
+    if isinstance(condition, dict) and "alias" in condition:
+        return {target.asset_alias}
+    if values.is_asset(condition):
         return {target.asset}
     if isinstance(condition, list):
         return set().union(*(_asset_classes(c, target) for c in condition))
+    assert isinstance(condition, dict)  # any/all
     [(kind, items)] = condition.items()
     return {target.asset_any if kind == "any" else target.asset_all}.union(
         *(_asset_classes(c, target) for c in items)
     )
+
+
+def _asset_imports(p: Pipeline, target: targets.Target) -> set[tuple[str, str, str]]:
+    """The asset classes the schedule, inlets and outlets use, as (module, name, alias)."""
+    used = (
+        _asset_classes(p.schedule, target)
+        if isinstance(p.schedule, (list, dict))  # ScheduleKind.ASSETS
+        else set()
+    )
+    if p.or_assets is not None:
+        used |= _asset_classes(p.or_assets, target) | {target.asset_or_time}
+    for t in p.tasks:
+        for key in ("inlets", "outlets"):
+            used |= set().union(*(_asset_classes(a, target) for a in t.overrides.get(key, ())))
+    return {(*cls, cls[1]) for cls in used}
+
+
+def _settings_imports(p: Pipeline) -> set[tuple[str, str, str]]:
+    """What the DAG's settings use: macros, filters, deadline classes and callbacks, `os`."""
+    s = p.settings
+    names = {(r.module, r.name, r.alias) for r in [*s.macros.values(), *s.filters.values()]}
+    if s.searchpath:
+        names.add(("os", "", ""))  # `import os`: see section()
+    if s.deadlines:
+        names |= {
+            (DEADLINE_MODULE, n, n) for n in ("DeadlineAlert", "DeadlineReference", "SyncCallback")
+        }
+        names |= {(d.callback.module, d.callback.name, d.callback.alias) for d in s.deadlines}
+    return names
 
 
 def _imports(p: Pipeline, target: targets.Target) -> list[list[str]]:
@@ -366,26 +420,7 @@ def _imports(p: Pipeline, target: targets.Target) -> list[list[str]]:
         names.add((*target.param, target.param[1]))
     if p.groups:
         names.add((*target.task_group, target.task_group[1]))
-    used = (
-        _asset_classes(p.schedule, target)
-        if isinstance(p.schedule, (list, dict))  # ScheduleKind.ASSETS
-        else set()
-    )
-    if any("outlets" in t.overrides for t in p.tasks):
-        used.add(target.asset)
-    names |= {(*cls, cls[1]) for cls in used}
-    settings = p.settings
-    for ref in [*settings.macros.values(), *settings.filters.values()]:
-        names.add((ref.module, ref.name, ref.alias))
-    if settings.searchpath:
-        names.add(("os", "", ""))  # `import os`: see section()
-    if settings.deadlines:
-        names |= {
-            (DEADLINE_MODULE, n, n) for n in ("DeadlineAlert", "DeadlineReference", "SyncCallback")
-        }
-        names |= {
-            (d.callback.module, d.callback.name, d.callback.alias) for d in settings.deadlines
-        }
+    names |= _asset_imports(p, target) | _settings_imports(p)
     for t in p.tasks:
         names.add((*target.home(t.operator.module, t.operator.name), t.operator.alias))
         for value in t.arguments.values():

@@ -146,7 +146,11 @@ TARGETS = {
         fail_fast="fail_stop",  # the same setting's name in 2.10
         unsupported={
             "deadline": "deadline alerts came with Airflow 3.1",
-            "asset_group": "a Dataset has no name or group before Airflow 3 (only a URI)",
+            "an asset alias in a schedule": "Airflow 2.10 looks an alias up in its metadata "
+            "database as it parses the DAG file, which does not load without that database "
+            "(and dagforge cannot verify it)",
+            "an asset's name or group": "a Dataset (and a DatasetAlias) has neither before "
+            "Airflow 3: give an asset its `uri` (and `extra`), an alias its name alone",
         },
         dagbag=("airflow.models.dagbag", "DagBag"),
         dagbag_args={"include_examples": False},

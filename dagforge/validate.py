@@ -9,7 +9,7 @@ import keyword
 import math
 import re
 import zoneinfo
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from functools import cache
@@ -312,12 +312,12 @@ def cross_dag_problems(
 
 def unproduced_assets(docs: list[Document], others: SpecLookup = _no_others) -> list[Diagnostic]:
     """A warning for every asset a schedule waits for that no task's `outlets` (in the build or in
-    the specs beside it) updates: such a DAG would never run, unless something outside updates it."""
+    the specs beside it) updates: such a DAG would never run, unless something outside updates it.
+    Assets are told apart by name (values.asset_key); an alias is filled as tasks run: never warned."""
     waiting = [
-        d
+        (d, _asset_schedule(d.data.get("schedule")))
         for d in docs
-        if isinstance(d.data, dict)
-        and values.schedule_kind(d.data.get("schedule")) == values.ScheduleKind.ASSETS
+        if isinstance(d.data, dict) and _asset_schedule(d.data.get("schedule")) is not None
     ]
     if not waiting:
         return []  # nothing waits for an asset: no need to read the other specs
@@ -325,15 +325,14 @@ def unproduced_assets(docs: list[Document], others: SpecLookup = _no_others) -> 
     made: set[str] = set()
     for doc in everything.values():
         for n in _nodes(doc):
-            made |= (
-                {a for a in n.spec.get("outlets", []) if isinstance(a, str)}
-                if isinstance(n.spec.get("outlets"), list)
-                else set()
-            )
+            outlets = n.spec.get("outlets")
+            if isinstance(outlets, list):
+                made |= {values.asset_key(a) for a in outlets if isinstance(a, (str, dict))}
     out: list[Diagnostic] = []
-    for doc in waiting:
-        schedule = doc.data["schedule"]
-        for asset in dict.fromkeys(values.assets_in(schedule)):
+    for doc, condition in waiting:
+        assets = values.assets_in(condition)  # type: ignore[arg-type]  # the schema checked it
+        names = [values.asset_key(a) for a in assets if not (isinstance(a, dict) and "alias" in a)]
+        for asset in dict.fromkeys(names):
             if asset not in made:
                 d = doc.diag(
                     ("schedule",),
@@ -344,6 +343,13 @@ def unproduced_assets(docs: list[Document], others: SpecLookup = _no_others) -> 
                 )
                 out.append(replace(d, severity=Severity.WARNING))
     return out
+
+
+def _asset_schedule(schedule: object) -> object:
+    """The asset condition a schedule waits for (the `assets` of a time-or-assets one), or None."""
+    if values.schedule_kind(schedule) != values.ScheduleKind.ASSETS:
+        return None
+    return schedule.get("assets") if isinstance(schedule, dict) and "time" in schedule else schedule
 
 
 # ---- JSON Schema ---------------------------------------------------------------------------------
@@ -464,7 +470,7 @@ def _diagnose_schema_error(
 
 # Settings whose value is one mapping or a list of them (or a list or a mapping): an error in the
 # mapping is said as the mapping's own, not as "not valid under any of the given schemas".
-_ONE_SHAPE_MAPPINGS = ("deadline", "access_control")
+_ONE_SHAPE_MAPPINGS = ("deadline", "access_control", "schedule")
 
 
 def _is_duration(path: SpecPath) -> bool:
@@ -476,11 +482,16 @@ def _is_duration(path: SpecPath) -> bool:
 
 def _inner_error(error: ValidationError, path: SpecPath) -> ValidationError | None:
     """For a mapping where a mapping or a list is taken: the deepest error in the mapping itself."""
-    if not (error.validator == "anyOf" and path and path[0] in _ONE_SHAPE_MAPPINGS):
+    if not (error.validator == "anyOf" and path and isinstance(error.instance, dict)):
         return None
-    if not isinstance(error.instance, dict):
+    if path[0] not in _ONE_SHAPE_MAPPINGS and not {"inlets", "outlets"} & set(path[-2:]):
         return None
-    inner = [e for e in error.context or () if e.validator != "type"]
+
+    def flat(errors: Iterable[ValidationError]) -> Iterator[ValidationError]:
+        for e in errors:
+            yield from flat(e.context) if e.validator == "anyOf" and e.context else [e]
+
+    inner = [e for e in flat(error.context or ()) if e.validator != "type"]
     return max(inner, key=lambda e: len(e.absolute_path)) if inner else None
 
 
@@ -658,8 +669,11 @@ def _allowed_keys(path: SpecPath, inst: Any) -> set[str]:
         if op in SHORT and SHORT[op].schema:  # the others take any argument name
             keys |= set(_operator_arguments()[op][1]["properties"])
         return keys
-    if path[0] == "schedule":
-        return set(s["$defs"]["asset_expression"]["properties"])
+    if path == ("schedule",):
+        return set(s["$defs"]["schedule_mapping"]["properties"])
+    if path[0] == "schedule" or {"inlets", "outlets"} & set(path[-2:]):  # a condition or an asset
+        keys = set(s["$defs"]["asset_mapping"]["properties"])
+        return keys if {"inlets", "outlets"} & set(path[-2:]) else keys | {"any", "all"}
     if path[-1] == "wait_for":
         return set(s["$defs"]["wait_for"]["properties"])
     if path[-1] == "alerts":
@@ -1114,6 +1128,8 @@ def _check_asset(doc: Document, path: SpecPath, asset: object) -> list[Diagnosti
 def _check_assets(doc: Document, path: SpecPath, condition: object) -> list[Diagnostic]:
     if isinstance(condition, str):
         return _check_asset(doc, path, condition)
+    if isinstance(condition, dict) and values.is_asset(condition):
+        return _check_asset_mapping(doc, path, condition)
     if isinstance(condition, list):
         return [d for i, item in enumerate(condition) for d in _check_assets(doc, (*path, i), item)]
     if isinstance(condition, dict):
@@ -1123,9 +1139,68 @@ def _check_assets(doc: Document, path: SpecPath, condition: object) -> list[Diag
     return []
 
 
-def _check_schedule(doc: Document, value: object) -> list[Diagnostic]:
+def _check_asset_mapping(doc: Document, path: SpecPath, asset: dict[str, Any]) -> list[Diagnostic]:
+    """An asset written out: a name or a URI (a valid one), or an alias alone (with its group)."""
+    if "alias" in asset:
+        extra = [k for k in ("name", "uri", "extra") if k in asset]
+        if extra:
+            return [
+                doc.diag(
+                    (*path, extra[0]),
+                    f"an asset alias takes no `{extra[0]}`",
+                    "an alias names no data itself: write `{alias: NAME}` (and a `group`), and "
+                    "give the assets their own mappings",
+                    key=True,
+                    code=Code.ASSET,
+                )
+            ]
+        return []
+    if "name" not in asset and "uri" not in asset:
+        return [
+            doc.diag(
+                path,
+                "an asset needs a `name` or a `uri`",
+                "add `uri: s3://bucket/key` or `name: orders` (or both)",
+                code=Code.ASSET,
+            )
+        ]
+    return _check_asset(doc, (*path, "uri"), asset["uri"]) if "uri" in asset else []
+
+
+def _check_asset_or_time(doc: Document, value: dict[str, Any]) -> list[Diagnostic]:
+    """`schedule: {time: ..., assets: ...}`: both given, the time a cron, preset or duration."""
     path: SpecPath = ("schedule",)
+    if "time" not in value or "assets" not in value or {"any", "all"} & value.keys():
+        return [
+            doc.diag(
+                path,
+                "a schedule on a time or assets takes exactly `time` and `assets`",
+                'write `schedule: {time: "0 2 * * *", assets: [s3://lake/orders]}`, or '
+                "`schedule: {any: [...]}` for assets alone",
+                code=Code.SCHEDULE,
+            )
+        ]
+    time = value["time"]
+    if time in ("@once", "@continuous") or values.schedule_kind(time) == values.ScheduleKind.ASSETS:
+        return [
+            doc.diag(
+                (*path, "time"),
+                f"schedule.time: {_quoted(time)} is no repeating time",
+                "use a cron expression, a preset such as @daily, or a duration such as 6h",
+                code=Code.SCHEDULE,
+            )
+        ]
+    return _check_schedule(doc, time, (*path, "time")) + _check_assets(
+        doc, (*path, "assets"), value["assets"]
+    )
+
+
+def _check_schedule(
+    doc: Document, value: object, path: SpecPath = ("schedule",)
+) -> list[Diagnostic]:
     kind = values.schedule_kind(value)
+    if kind == "assets" and isinstance(value, dict) and {"time", "assets"} & value.keys():
+        return _check_asset_or_time(doc, value)
     if kind == "assets":
         return _check_assets(doc, path, value)
     if kind == "preset" and value not in values.PRESETS:
@@ -1227,6 +1302,8 @@ def _cron_never(expanded: Sequence[Sequence[object]]) -> str:
 
 def _check_scheduling(doc: Document, data: dict[str, Any]) -> list[Diagnostic]:
     schedule = data.get("schedule")
+    if isinstance(schedule, dict) and "time" in schedule:  # the timetable of its time part
+        schedule = schedule["time"]
     out: list[Diagnostic] = []
     if "timetable" in data and not values.cron_like(schedule):
         out.append(

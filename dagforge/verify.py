@@ -56,7 +56,8 @@ def expectations(p: Pipeline, airflow: str = targets.DEFAULT) -> dict[str, objec
     cls = target.timetable(p)
     schedule: dict[str, object]
     if p.schedule_kind == values.ScheduleKind.ASSETS:
-        schedule = {"timetable": target.asset_timetable, "assets": _condition(p.schedule)}
+        assets = _condition(p.schedule, target.airflow)
+        schedule = {"timetable": target.asset_timetable, "assets": assets}
     elif cls is None:
         none: dict[object, str] = {"@once": "OnceTimetable", "@continuous": "ContinuousTimetable"}
         schedule = {"timetable": none.get(p.schedule, "NullTimetable")}
@@ -65,6 +66,12 @@ def expectations(p: Pipeline, airflow: str = targets.DEFAULT) -> dict[str, objec
     else:
         expression = values.PRESET_CRON.get(str(p.schedule), p.schedule)  # a cron-like text
         schedule = {"timetable": cls[1], "expression": expression, "timezone": p.timezone}
+    if p.or_assets is not None:  # a run at each time, and whenever the assets are updated
+        schedule = {
+            "timetable": target.asset_or_time[1],
+            "time": schedule,
+            "assets": _condition(p.or_assets, target.airflow),
+        }
     return {
         "dag_id": p.dag_id,
         "description": p.description,
@@ -96,7 +103,13 @@ def expectations(p: Pipeline, airflow: str = targets.DEFAULT) -> dict[str, objec
                 "failure_to": list(t.alerts.failure_to),
                 "retry_to": list(t.alerts.retry_to),
                 # the loaded task shows each one as an attribute of the same name
-                "settings": {k: t.overrides[k] for k in passed_settings() if k in t.overrides},
+                "settings": {
+                    k: [_asset(a, target.airflow) for a in t.overrides[k]]
+                    if k in ("inlets", "outlets")
+                    else t.overrides[k]
+                    for k in passed_settings()
+                    if k in t.overrides
+                },
                 "arguments": {
                     k: _jsonable(v) for k, v in t.arguments.items() if _jsonable(v) is not _SKIP
                 },
@@ -185,16 +198,41 @@ def _refs(p: Pipeline) -> list[dict[str, object]]:
     return found
 
 
-def _condition(condition: object) -> object:
-    """An asset schedule in one shape: a name, or {"any"|"all": [...]} (a list means all)."""
-    if isinstance(condition, str):
-        return condition
+def _condition(condition: object, airflow: str) -> object:
+    """An asset schedule in one shape: assets as _asset says, {"any"|"all": [...]} (a list: all)."""
+    if values.is_asset(condition):
+        return _asset(condition, airflow)  # type: ignore[arg-type]  # a str or an asset mapping
     if isinstance(condition, list):
-        return {"all": [_condition(c) for c in condition]}
+        return {"all": [_condition(c, airflow) for c in condition]}
     if not isinstance(condition, dict):  # validate lets no other shape through
         raise TypeError(f"not an asset condition: {condition!r}")
     [(kind, items)] = condition.items()
-    return {kind: [_condition(c) for c in items]}
+    return {kind: [_condition(c, airflow) for c in items]}
+
+
+def _asset(asset: str | dict[str, Any], airflow: str) -> object:
+    """An asset as the loaded one is read (_loaded_asset): what Airflow fills in filled in (a name
+    is the URI, and the reverse; group `asset`), and just the name when nothing else is said."""
+    if isinstance(asset, str):
+        return asset
+    if "alias" in asset:
+        return _shape_alias(asset["alias"], asset.get("group", "asset"))
+    if airflow == "2":  # a Dataset: a URI and extra
+        return _shape_asset(asset["uri"], asset["uri"], "asset", asset.get("extra") or {})
+    name = asset.get("name") or asset["uri"]
+    return _shape_asset(
+        name, asset.get("uri") or name, asset.get("group", "asset"), asset.get("extra") or {}
+    )
+
+
+def _shape_asset(name: str, uri: str, group: str, extra: dict[str, Any]) -> object:
+    if name == uri and group == "asset" and not extra:
+        return name
+    return {"name": name, "uri": uri, "group": group, "extra": extra}
+
+
+def _shape_alias(name: str, group: str) -> object:
+    return {"alias": name} if group == "asset" else {"alias": name, "group": group}
 
 
 def _check_request(t: Task, target: targets.Target) -> dict[str, object]:
@@ -970,7 +1008,7 @@ def _compare(dag: Any, exp: dict[str, Any]) -> list[str]:
             actual = getattr(task, key)
             check(
                 f"{what} {key}",
-                [_asset_name(a) for a in actual] if key == "outlets" else actual,
+                [_loaded_asset(a) for a in actual] if key in ("inlets", "outlets") else actual,
                 value,
             )
         given = getattr(
@@ -1062,15 +1100,18 @@ def _params(params: Any) -> dict[str, dict[str, object]]:
     return found
 
 
-def _asset_name(asset: Any) -> str:
-    """An Asset's name (Airflow 3), a Dataset's URI (2.10)."""
-    return getattr(asset, "name", None) or asset.uri
+def _loaded_asset(asset: Any) -> object:
+    """An Asset (Airflow 3), a Dataset (2.10: its URI is its name) or an alias, as _asset shapes it."""
+    if type(asset).__name__ in ("AssetAlias", "DatasetAlias"):
+        return _shape_alias(asset.name, getattr(asset, "group", "asset"))
+    name = getattr(asset, "name", None) or asset.uri
+    return _shape_asset(name, asset.uri, getattr(asset, "group", "asset"), dict(asset.extra or {}))
 
 
 def _loaded_condition(condition: object) -> object:
     objects = getattr(condition, "objects", None)
     if objects is None:
-        return _asset_name(condition)
+        return _loaded_asset(condition)
     kind = "any" if type(condition).__name__ in ("AssetAny", "DatasetAny") else "all"
     return {kind: [_loaded_condition(o) for o in objects]}
 
@@ -1079,6 +1120,12 @@ def _schedule(timetable: object) -> dict[str, object]:
     """The loaded timetable: its class and what defines it. Airflow 3's SDK timetables show public
     attributes (expression, timezone, delta); Airflow 2's core ones keep them private (_expression...)."""
     found: dict[str, object] = {"timetable": type(timetable).__name__}
+    if found["timetable"] in {t.asset_or_time[1] for t in targets.TARGETS.values()}:
+        condition = getattr(timetable, "asset_condition", None) or getattr(
+            timetable, "dataset_condition", None
+        )
+        inner = getattr(timetable, "timetable", None)
+        return {**found, "time": _schedule(inner), "assets": _loaded_condition(condition)}
     if found["timetable"] in {t.asset_timetable for t in targets.TARGETS.values()}:
         condition = getattr(timetable, "asset_condition", None) or getattr(
             timetable, "dataset_condition", None
