@@ -92,7 +92,7 @@ def settings_lines(p: Pipeline) -> list[str]:
         out.append(f"Shown as:   {s.display_name}")
     out += [f"Owner link: {owner} -> {link}" for owner, link in s.owner_links.items()]
     if s.searchpath:
-        out.append(f"Templates:  looked up in {', '.join(s.searchpath)} (from the generated file)")
+        out.append(f"Templates:  looked up in {', '.join(s.template_folders)} (beside the spec)")
     if s.native:
         out.append("Templates:  rendered as Python objects (render_template_as_native_obj)")
     for kind, refs in (("Macro", s.macros), ("Filter", s.filters)):

@@ -81,6 +81,7 @@ class DagSettings:
     native: bool = False  # render_template_as_native_obj
     # template folders as the generated file names them: relative to its own folder (see _searchpath)
     searchpath: tuple[str, ...] = ()
+    template_folders: tuple[str, ...] = ()  # the same, as the spec names them (from its folder)
     macros: dict[str, CodeRef] = field(default_factory=dict)
     filters: dict[str, CodeRef] = field(default_factory=dict)
     paused: bool | None = None  # is_paused_upon_creation
@@ -325,6 +326,7 @@ def _dag_settings(
         owner_links=dict(data.get("owner_links", {})),
         native=data.get("render_template_as_native_obj", False),
         searchpath=tuple(_searchpath(source, f) for f in data.get("template_searchpath", ())),
+        template_folders=tuple(data.get("template_searchpath", ())),
         macros=refs(data.get("user_defined_macros", {})),
         filters=refs(data.get("user_defined_filters", {})),
         paused=data.get("is_paused_upon_creation"),

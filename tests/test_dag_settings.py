@@ -89,6 +89,7 @@ def test_settings_load_in_a_real_dagbag_and_templates_render_from_the_searchpath
     text = dagforge.explain(specs / "settings.yaml").text
     assert "Deadline:   team_templating:late is called when a run is not done 2 hours after" in text
     assert "Shown as:   Sales — daily" in text
+    assert "Templates:  looked up in templates (beside the spec)" in text
 
 
 def test_verification_compares_every_setting(tmp_path, monkeypatch):
