@@ -70,6 +70,7 @@ class Deadline:
     reference: str  # dagrun_queued_at | dagrun_logical_date (the schema's enum)
     interval: timedelta
     callback: CodeRef
+    where: SpecPath = ("deadline",)  # its mapping in the spec, for located messages
 
 
 @dataclass
@@ -334,9 +335,12 @@ def _dag_settings(
         access_control=data.get("access_control"),
         deadlines=tuple(
             Deadline(
-                d["reference"], values.parse_duration(d["interval"]), ref(*d["callback"].split(":"))
+                d["reference"],
+                values.parse_duration(d["interval"]),
+                ref(*d["callback"].split(":")),
+                ("deadline", i) if isinstance(deadlines, list) else ("deadline",),
             )
-            for d in (deadlines if isinstance(deadlines, list) else [deadlines])
+            for i, d in enumerate(deadlines if isinstance(deadlines, list) else [deadlines])
         ),
     )
 

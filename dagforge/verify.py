@@ -181,10 +181,8 @@ def _refs(p: Pipeline) -> list[dict[str, object]]:
                     "callable": key == "user_defined_filters",
                 }
             )
-    for i, d in enumerate(s.deadlines):
-        where: list[str | int] = (
-            ["deadline", i, "callback"] if len(s.deadlines) > 1 else ["deadline", "callback"]
-        )
+    for d in s.deadlines:
+        where = [*d.where, "callback"]
         ref = d.callback
         found.append(
             {

@@ -207,3 +207,19 @@ def test_fail_fast_refuses_other_trigger_rules_at_the_rule(tmp_path):
         (5, "trigger_rule 'all_done' in a DAG with `fail_fast"),
         (7, "trigger_rule 'one_success' in a DAG with `fail_fast"),
     ]
+
+
+def test_a_deadline_callback_that_does_not_exist_is_found_at_its_line(tmp_path, monkeypatch):
+    listed = SPEC.replace(
+        "deadline: {reference: dagrun_queued_at, interval: 2h, callback: team_templating:late}",
+        "deadline:\n  - reference: dagrun_logical_date\n    interval: 1h\n"
+        "    callback: team_templating:lat",
+    )
+    specs = _project(tmp_path, listed)
+    monkeypatch.chdir(tmp_path)
+    [d] = dagforge.validate([specs]).specs[0].diagnostics
+    assert (d.line, d.column) == (15, 5)  # at its `callback:` key
+    assert d.message == (
+        "deadline callback 'team_templating:lat': module 'team_templating' has no 'lat'"
+    )
+    assert "late" in d.hint
