@@ -1201,6 +1201,15 @@ def _check_schedule(
     kind = values.schedule_kind(value)
     if kind == "assets" and isinstance(value, dict) and {"time", "assets"} & value.keys():
         return _check_asset_or_time(doc, value)
+    if kind == "assets" and isinstance(value, dict) and len(value) > 1:  # any and all
+        return [
+            doc.diag(
+                path,
+                "schedule: give `any` or `all`, not both",
+                "nest one in the other, e.g. `{any: [s3://a, {all: [s3://b, s3://c]}]}`",
+                code=Code.SCHEDULE,
+            )
+        ]
     if kind == "assets":
         return _check_assets(doc, path, value)
     if kind == "preset" and value not in values.PRESETS:

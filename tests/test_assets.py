@@ -218,3 +218,13 @@ def test_an_alias_in_a_schedule_is_an_error_on_airflow_2_only(tmp_path):
     assert (d.line, d.column) == (4, 27)
     assert d.message.startswith("an asset alias in a schedule is not available on Airflow 2.10")
     assert dagforge.build([folder], tmp_path / "out3", verify=False).ok
+
+
+def test_a_schedule_with_both_any_and_all_is_an_error(tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "start_date: 2024-01-01\nschedule: {any: [s3://a], all: [s3://b]}\n"
+        "tasks:\n  a: {operator: empty, outlets: [s3://a, s3://b]}\n"
+    )
+    [d] = dagforge.validate([spec], verify=False).specs[0].diagnostics
+    assert (d.line, d.message) == (2, "schedule: give `any` or `all`, not both")
