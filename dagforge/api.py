@@ -18,7 +18,18 @@ from functools import lru_cache, partial
 from pathlib import Path
 from typing import TypeVar, overload
 
-from . import concurrency, config, defaults, diagram, drift, scaffold, stamp, targets, values, write
+from . import (
+    concurrency,
+    config,
+    defaults,
+    diagram,
+    drift,
+    scaffold,
+    stamp,
+    targets,
+    values,
+    write,
+)
 from .diagnostics import Code, Diagnostic, Severity, has_errors
 from .load import (
     DEFAULTS_NAMES,
@@ -178,6 +189,9 @@ def validate(
     good = [s for s in result.specs if s.ok]
     for spec in good:
         spec.pipeline = spec.run_step(build_model, docs[spec.path])
+        if spec.pipeline:  # what the target version lacks is an error of validate too
+            notes = _target_notes(spec.pipeline, docs[spec.path], targets.target(airflow))
+            spec.diagnostics += [d for d in notes if d.severity == Severity.ERROR]
     good = [s for s in good if s.ok and s.pipeline and _needs_code_check(s.pipeline)]
     if not verify or not good:
         return result
@@ -193,7 +207,10 @@ def validate(
     return result
 
 
-_CODE_CHECKS = "operator arguments against the classes' signatures, python_callables"
+_CODE_CHECKS = (
+    "operator arguments against the classes' signatures, python_callables, macros, filters "
+    "and deadline callbacks"
+)
 
 
 def _needs_code_check(p: Pipeline) -> bool:
@@ -201,7 +218,8 @@ def _needs_code_check(p: Pipeline) -> bool:
     operator given by import path or a short name without a schema of its own, a python_callable."""
     from .operators import SHORT
 
-    return any(
+    s = p.settings
+    return bool(s.macros or s.filters or s.deadlines) or any(
         not (SHORT.get(t.operator_given) and SHORT[t.operator_given].schema)
         or isinstance(t.arguments.get("python_callable"), CodeRef)
         for t in p.tasks
@@ -460,6 +478,8 @@ def _prepare(doc: Document, options: Options) -> Prepared:
     hashes do not decide that: anyone can recompute them after an edit."""
     p = _pipeline(doc, options)
     notes = tuple(_target_notes(p, doc, options.target))
+    if has_errors(notes):  # the target cannot say it: nothing to render
+        return Prepared(p, notes=notes)
     file = options.output / f"{p.dag_id}.py"
     have = None if options.force else stamp.read_file(file)
     code = generate(p, options.target, have)

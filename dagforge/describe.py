@@ -59,6 +59,7 @@ def describe_pipeline(p: Pipeline, after: datetime) -> str:
         out.append(f"Param:      {name} = {param.default!r}" + (f" ({kind})" if kind else ""))
     if p.alerts.on_success and p.alerts.emails:
         out.append(f"On success: mail {', '.join(p.alerts.emails)} once per successful run")
+    out += settings_lines(p)
     out.append("")
     runs, note = next_runs(p, after)
     if runs:
@@ -84,6 +85,36 @@ def describe_pipeline(p: Pipeline, after: datetime) -> str:
     return "\n".join(visible(line) for line in out) + "\n"  # a value's line break stays in its line
 
 
+_REFERENCES = {"dagrun_queued_at": "it was queued", "dagrun_logical_date": "its logical date"}
+
+
+def settings_lines(p: Pipeline) -> list[str]:
+    """The DAG settings the spec gives (display name, links, templates, deadlines ...), one a line."""
+    s = p.settings
+    out = []
+    if s.display_name is not None:
+        out.append(f"Shown as:   {s.display_name}")
+    out += [f"Owner link: {owner} -> {link}" for owner, link in s.owner_links.items()]
+    if s.searchpath:
+        out.append(f"Templates:  looked up in {', '.join(s.template_folders)} (beside the spec)")
+    if s.native:
+        out.append("Templates:  rendered as Python objects (render_template_as_native_obj)")
+    for kind, refs in (("Macro", s.macros), ("Filter", s.filters)):
+        out += [f"{kind + ':':<11} {name} = {r.module}:{r.name}" for name, r in refs.items()]
+    if s.paused is not None:
+        out.append(f"Paused:     {'yes' if s.paused else 'no'} when Airflow first sees the DAG")
+    if s.fail_fast:
+        out.append("Fail fast:  when a task fails, the run's other running tasks are failed too")
+    for role, given in (s.access_control or {}).items():
+        out.append(f"Access:     {role}: {given}")
+    for d in s.deadlines:
+        out.append(
+            f"Deadline:   {d.callback.module}:{d.callback.name} is called when a run is not done "
+            f"{duration_words(d.interval)} after {_REFERENCES[d.reference]}"
+        )
+    return out
+
+
 def schedule_words(p: Pipeline) -> str:
     # The kinds of p.schedule_kind, told apart by the model's types (a duration is a timedelta).
     if p.schedule is None:
@@ -95,28 +126,35 @@ def schedule_words(p: Pipeline) -> str:
     if p.schedule == "@continuous":
         return "@continuous: a new run as soon as the previous one ends, one at a time"
     if isinstance(p.schedule, timedelta):
-        return f"every {duration_words(p.schedule)}"
+        return f"every {duration_words(p.schedule)}" + _or_assets(p)
     expression = values.PRESET_CRON.get(p.schedule, p.schedule)
     words = cron_words(expression)
     given = f"{p.schedule}, " if p.schedule in values.PRESET_CRON else ""
     words = f"{words}, {p.timezone} ({given}cron '{expression}')"
     if p.timetable == values.Timetable.INTERVAL:
         words += "; each run covers the interval up to its start, and its logical date is that interval's start"
-    return words
+    return words + _or_assets(p)
+
+
+def _or_assets(p: Pipeline) -> str:
+    """'; and whenever assets are updated: ...' for a schedule on a time or assets, else ''."""
+    if p.or_assets is None:
+        return ""
+    return "; and whenever assets are updated: " + asset_words(p.or_assets)
 
 
 def asset_words(condition: values.AssetCondition) -> str:
-    """'all of (a, any of (b, c))' for an asset schedule."""
+    """'all of (a, any of (b, c))' for an asset schedule; an asset written out is named by its
+    name (its URI in brackets when that differs), an alias as `alias NAME`."""
     if isinstance(condition, str):
         return condition
+    if isinstance(condition, dict) and "alias" in condition:
+        return f"alias {condition['alias']}"
+    if isinstance(condition, dict) and values.is_asset(condition):
+        name, uri = condition.get("name"), condition.get("uri")
+        return f"{name} ({uri})" if name and uri and name != uri else str(name or uri)
     if isinstance(condition, list):
-        return (
-            asset_words({"all": condition})
-            if len(condition) > 1
-            else condition[0]
-            if isinstance(condition[0], str)
-            else asset_words(condition[0])
-        )
+        return asset_words({"all": condition}) if len(condition) > 1 else asset_words(condition[0])
     [(kind, items)] = condition.items()
     return f"{kind} of ({', '.join(asset_words(c) for c in items)})"
 
@@ -253,10 +291,12 @@ def _task(t: Task, downstream: list[str]) -> list[str]:
     lines.append(f"    alerts:     {_alert_words(t.alerts)}")
     if "trigger_rule" in t.overrides:
         lines.append(f"    runs when:  {t.overrides['trigger_rule']} (instead of all_success)")
+    if "inlets" in t.overrides:
+        lines.append(f"    reads:      {', '.join(map(asset_words, t.overrides['inlets']))}")
     if "outlets" in t.overrides:
-        lines.append(f"    updates:    {', '.join(t.overrides['outlets'])}")
+        lines.append(f"    updates:    {', '.join(map(asset_words, t.overrides['outlets']))}")
     for key in passed_settings():
-        if key in t.overrides and key not in ("trigger_rule", "outlets"):  # said above
+        if key in t.overrides and key not in ("trigger_rule", "inlets", "outlets"):  # said above
             lines.append(f"    {key + ':':<11} {_setting_words(t.overrides[key])}")
     return lines
 

@@ -71,7 +71,15 @@ class Code(StrEnum):
         "a doc_md file that cannot be read, or doc_md text Airflow would read as a file name",
     )
     EMAIL = "email", "an invalid email address, or alerts with no one to mail"
-    CALLABLE = "callable", "a python_callable that is not a module:function reference"
+    CALLABLE = (
+        "callable",
+        "a python_callable, macro, filter or deadline callback that is not a module:name reference",
+    )
+    DAG_SETTING = (
+        "dag-setting",
+        "an owner link that is no URL, a template folder that is not one, fail_fast with a "
+        "trigger rule it refuses",
+    )
     ASSET = "asset", "an asset URI Airflow refuses, or one that no task updates"
     EXPAND = "expand", "a dynamic task mapping (`expand:`, `expand_kwargs:`) Airflow would refuse"
     BRANCH = "branch", "a branch task with no downstream task to choose"
@@ -83,7 +91,10 @@ class Code(StrEnum):
     PROVIDER_MISSING = "provider-missing", "an operator whose provider package is not installed"
     BASH_TEMPLATE = "bash-template", "a bash_command ending in .sh, which Airflow reads as a file"
     # build, check and the other commands
-    TARGET = "target", "the spec means something else on the Airflow version built for"
+    TARGET = (
+        "target",
+        "the spec means something else on the Airflow version built for, or uses what it lacks",
+    )
     OPERATOR_CHECK = "operator-check", "what Airflow's operator class says about the arguments"
     VERIFY = "verify", "the generated file did not load in Airflow's DagBag as the spec says"
     FOREIGN = "foreign", "the output file exists and was not written by dagforge"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import keyword
 import os
+import posixpath
 import re
 import stat
 from collections.abc import Callable
@@ -61,6 +62,34 @@ class CodeRef:
     module: str
     name: str
     alias: str
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A deadline alert: `callback` runs when a run is not done `interval` after `reference`."""
+
+    reference: str  # dagrun_queued_at | dagrun_logical_date (the schema's enum)
+    interval: timedelta
+    callback: CodeRef
+    where: SpecPath = ("deadline",)  # its mapping in the spec, for located messages
+
+
+@dataclass
+class DagSettings:
+    """The DAG's own settings beyond the schedule (all optional: Airflow's defaults otherwise)."""
+
+    display_name: str | None = None
+    owner_links: dict[str, str] = field(default_factory=dict)
+    native: bool = False  # render_template_as_native_obj
+    # template folders as the generated file names them: relative to its own folder (see _searchpath)
+    searchpath: tuple[str, ...] = ()
+    template_folders: tuple[str, ...] = ()  # the same, as the spec names them (from its folder)
+    macros: dict[str, CodeRef] = field(default_factory=dict)
+    filters: dict[str, CodeRef] = field(default_factory=dict)
+    paused: bool | None = None  # is_paused_upon_creation
+    fail_fast: bool = False
+    access_control: dict[str, Any] | None = None
+    deadlines: tuple[Deadline, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -154,6 +183,9 @@ class Pipeline:
     retry_delay: timedelta
     alerts: Alerts
     tasks: list[Task] = field(default_factory=list)
+    # with a time schedule: the asset condition that also starts a run (AssetOrTimeSchedule)
+    or_assets: values.AssetCondition | None = None
+    settings: DagSettings = field(default_factory=DagSettings)
     groups: list[Group] = field(default_factory=list)
     layout: list[str] = field(
         default_factory=list
@@ -195,9 +227,7 @@ def build_model(doc: Document, source: str | None = None) -> Pipeline:
     alerts = _alerts(data.get("alerts") or {}, Alerts())
     shared = spec_defaults(doc)  # every task's settings
     retry_delay = _duration(shared.pop("retry_delay", None)) or DEFAULT_RETRY_DELAY
-    schedule = data.get("schedule")
-    if values.schedule_kind(schedule) == values.ScheduleKind.DURATION:
-        schedule = values.parse_duration(schedule)
+    schedule, or_assets = _schedule(data.get("schedule"))
     p = Pipeline(
         dag_id=data.get("dag_id", doc.path.stem),
         source=doc.display if source is None else source,
@@ -220,6 +250,7 @@ def build_model(doc: Document, source: str | None = None) -> Pipeline:
         retry_delay=retry_delay,
         alerts=alerts,
         defaults=_settings(shared),
+        or_assets=or_assets,
     )
     p.origins = _sources(doc) if doc.origins else {}
     for name, text in doc.inherited.items():  # named from the spec's folder, as doc_md is: the
@@ -280,6 +311,7 @@ def build_model(doc: Document, source: str | None = None) -> Pipeline:
         _map(task, n, by_id)
         task.dependencies = tuple(sorted(set(upstream.get(n.full_id, ())), key=order.__getitem__))
         p.tasks.append(task)
+    p.settings = _dag_settings(data, p.source, ref)
     return p
 
 
@@ -304,6 +336,58 @@ def _map(task: Task, n: structure.Node, by_id: dict[str, structure.Node]) -> Non
             {k: values.parse_duration(v) if k in durations else v for k, v in m.items()}
             for m in kwargs
         ]
+
+
+def _dag_settings(
+    data: dict[str, Any], source: str, ref: Callable[[str, str], CodeRef]
+) -> DagSettings:
+    """The DAG settings of a valid spec; `source` names the spec relative to the generated file."""
+
+    def refs(mapping: dict[str, str]) -> dict[str, CodeRef]:
+        return {name: ref(*path.split(":")) for name, path in mapping.items()}
+
+    deadlines = data.get("deadline") or []
+    return DagSettings(
+        display_name=data.get("dag_display_name"),
+        owner_links=dict(data.get("owner_links", {})),
+        native=data.get("render_template_as_native_obj", False),
+        searchpath=tuple(_searchpath(source, f) for f in data.get("template_searchpath", ())),
+        template_folders=tuple(data.get("template_searchpath", ())),
+        macros=refs(data.get("user_defined_macros", {})),
+        filters=refs(data.get("user_defined_filters", {})),
+        paused=data.get("is_paused_upon_creation"),
+        fail_fast=data.get("fail_fast", False),
+        access_control=data.get("access_control"),
+        deadlines=tuple(
+            Deadline(
+                d["reference"],
+                values.parse_duration(d["interval"]),
+                ref(*d["callback"].split(":")),
+                ("deadline", i) if isinstance(deadlines, list) else ("deadline",),
+            )
+            for i, d in enumerate(deadlines if isinstance(deadlines, list) else [deadlines])
+        ),
+    )
+
+
+def _searchpath(source: str, folder: str) -> str:
+    """A template folder (relative to the spec's folder) relative to the generated file's folder:
+    `source` is the spec's path from there (write.source_name), so the two stay together wherever
+    the repository is checked out; the file joins it to its own `__file__` folder."""
+    return posixpath.normpath(
+        posixpath.join(posixpath.dirname(source), folder.replace(os.sep, "/"))
+    )
+
+
+def _schedule(given: Any) -> tuple[Schedule, values.AssetCondition | None]:
+    """The schedule (a duration as a timedelta) and, for `{time: ..., assets: ...}`, the asset
+    condition that starts a run too (its time is the schedule)."""
+    or_assets = None
+    if isinstance(given, dict) and "time" in given:
+        given, or_assets = given["time"], given["assets"]
+    if values.schedule_kind(given) == values.ScheduleKind.DURATION:
+        given = values.parse_duration(given)
+    return given, or_assets
 
 
 def _statements(all_nodes: list[structure.Node]) -> list[tuple[tuple[str, ...], str]]:

@@ -48,6 +48,34 @@ class Call:
     kwargs: tuple[tuple[str, object], ...] = ()  # (name, value) pairs
 
 
+@dataclass(frozen=True)
+class Name:
+    """A name the generated module binds (a constant of dagforge's tables, never spec text)."""
+
+    text: str
+
+    def code(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class Beside:
+    """A path relative to the generated file's folder: joined to its `__file__` at import time."""
+
+    path: str
+
+    def code(self) -> str:
+        return f"os.path.join(os.path.dirname(__file__), {py(self.path)})"
+
+
+# A deadline's `reference:` -> its DeadlineReference constant.
+DEADLINE_REFERENCES = {
+    "dagrun_queued_at": "DAGRUN_QUEUED_AT",
+    "dagrun_logical_date": "DAGRUN_LOGICAL_DATE",
+}
+DEADLINE_MODULE = "airflow.sdk"
+
+
 def py(value: object, block: bool = False) -> str:
     """Python source that evaluates to `value`. With `block`, a text of several lines is written as a
     triple-quoted block, line by line, when that is exact (see _block); nested values never are."""
@@ -55,6 +83,8 @@ def py(value: object, block: bool = False) -> str:
         return value.alias
     if isinstance(value, TaskOutput):
         return f"{value.var}.output"
+    if isinstance(value, (Name, Beside)):
+        return value.code()
     if isinstance(value, Mail):
         return f"{value.cls}(to={py(list(value.to))})"
     if isinstance(value, Call):
@@ -181,6 +211,7 @@ def render(p: Pipeline, airflow: targets.Target | str | int = targets.DEFAULT) -
             task_group=target.task_group[1],
             line_length=LINE_LENGTH,
             params=params,
+            dag_settings=_dag_settings(p, target),
             # a dependency on a group is written with the group, as Airflow users write it:
             # `extract >> transform`, Airflow itself expands it to the group's first or last tasks
             links=[([var[u] for u in ups], var[down]) for ups, down in p.links],
@@ -245,12 +276,51 @@ def _spread(head: str, value: object, pad: str) -> str:
     return f"{head}{{\n{entries}{pad}}}"
 
 
+def _dag_settings(p: Pipeline, target: targets.Target) -> list[tuple[str, object]]:
+    """The DAG's keyword arguments for its settings beyond the schedule, those the spec gives."""
+    s = p.settings
+    given: list[tuple[str, object]] = []
+    if s.display_name is not None:
+        given.append(("dag_display_name", s.display_name))
+    if s.owner_links:
+        given.append(("owner_links", s.owner_links))
+    if s.native:
+        given.append(("render_template_as_native_obj", True))
+    if s.searchpath:
+        given.append(("template_searchpath", [Beside(f) for f in s.searchpath]))
+    if s.macros:
+        given.append(("user_defined_macros", s.macros))
+    if s.filters:
+        given.append(("user_defined_filters", s.filters))
+    if s.paused is not None:
+        given.append(("is_paused_upon_creation", s.paused))
+    if s.fail_fast:
+        given.append((target.fail_fast, True))
+    if s.access_control is not None:
+        given.append(("access_control", s.access_control))
+    alerts = [
+        Call(
+            "DeadlineAlert",
+            kwargs=(
+                ("reference", Name(f"DeadlineReference.{DEADLINE_REFERENCES[d.reference]}")),
+                ("interval", d.interval),
+                ("callback", Call("SyncCallback", (d.callback,))),
+            ),
+        )
+        for d in s.deadlines
+    ]
+    if alerts:
+        given.append(("deadline", alerts[0] if len(alerts) == 1 else alerts))
+    return given
+
+
 def _task_settings(t: Task, target: targets.Target) -> dict[str, Any]:
     """Keyword arguments for the settings the spec gives this task itself (beyond the DAG's; what
     its groups' defaults give it comes from their TaskGroup's default_args)."""
     settings = {k: v for k, v in t.overrides.items() if k != "alerts" and k not in t.inherited}
-    if "outlets" in settings:
-        settings["outlets"] = [Call(target.asset[1], (uri,)) for uri in settings["outlets"]]
+    for key in ("inlets", "outlets"):
+        if key in settings:
+            settings[key] = [_assets(a, target) for a in settings[key]]
     if "alerts" in t.overrides:
         settings["on_failure_callback"] = (
             Mail(NOTIFIER.alias, t.alerts.failure_to) if t.alerts.failure_to else None
@@ -269,14 +339,35 @@ def _schedule(p: Pipeline, target: targets.Target) -> object:
     if cls is None:
         return p.schedule  # None or "@once": the same on every version
     if cls == target.duration:
-        return Call(cls[1], (p.schedule,))
-    return Call(cls[1], (p.schedule,), (("timezone", p.timezone),))
+        timetable = Call(cls[1], (p.schedule,))
+    else:
+        timetable = Call(cls[1], (p.schedule,), (("timezone", p.timezone),))
+    if p.or_assets is None:
+        return timetable
+    return Call(  # a run at each time, and whenever the assets are updated
+        target.asset_or_time[1],
+        kwargs=(
+            ("timetable", timetable),
+            (target.asset_or_time_assets, _assets(p.or_assets, target)),
+        ),
+    )
 
 
 def _assets(condition: values.AssetCondition, target: targets.Target) -> object:
-    """An asset schedule as calls: a list is all of them (`[Asset(...), ...]`), a mapping AssetAny/AssetAll."""
+    """An asset schedule as calls: a list is all of them (`[Asset(...), ...]`), a mapping AssetAny/AssetAll;
+    an asset written out is `Asset(name=..., uri=..., group=..., extra=...)` with what it gives."""
     if isinstance(condition, str):
         return Call(target.asset[1], (condition,))
+    if isinstance(condition, dict) and "alias" in condition:
+        given = tuple((k, condition[k]) for k in ("group",) if k in condition)
+        return Call(target.asset_alias[1], (condition["alias"],), given)
+    if isinstance(condition, dict) and values.is_asset(condition):
+        return Call(
+            target.asset[1],
+            kwargs=tuple(
+                (k, condition[k]) for k in ("name", "uri", "group", "extra") if k in condition
+            ),
+        )
     if isinstance(condition, list):
         return [_assets(c, target) for c in condition]
     [(kind, items)] = condition.items()
@@ -287,14 +378,46 @@ def _assets(condition: values.AssetCondition, target: targets.Target) -> object:
 def _asset_classes(
     condition: values.AssetCondition, target: targets.Target
 ) -> set[tuple[str, str]]:
-    if isinstance(condition, str):
+    if isinstance(condition, dict) and "alias" in condition:
+        return {target.asset_alias}
+    if values.is_asset(condition):
         return {target.asset}
     if isinstance(condition, list):
         return set().union(*(_asset_classes(c, target) for c in condition))
+    assert isinstance(condition, dict)  # any/all
     [(kind, items)] = condition.items()
     return {target.asset_any if kind == "any" else target.asset_all}.union(
         *(_asset_classes(c, target) for c in items)
     )
+
+
+def _asset_imports(p: Pipeline, target: targets.Target) -> set[tuple[str, str, str]]:
+    """The asset classes the schedule, inlets and outlets use, as (module, name, alias)."""
+    used = (
+        _asset_classes(p.schedule, target)
+        if isinstance(p.schedule, (list, dict))  # ScheduleKind.ASSETS
+        else set()
+    )
+    if p.or_assets is not None:
+        used |= _asset_classes(p.or_assets, target) | {target.asset_or_time}
+    for t in p.tasks:
+        for key in ("inlets", "outlets"):
+            used |= set().union(*(_asset_classes(a, target) for a in t.overrides.get(key, ())))
+    return {(*cls, cls[1]) for cls in used}
+
+
+def _settings_imports(p: Pipeline) -> set[tuple[str, str, str]]:
+    """What the DAG's settings use: macros, filters, deadline classes and callbacks, `os`."""
+    s = p.settings
+    names = {(r.module, r.name, r.alias) for r in [*s.macros.values(), *s.filters.values()]}
+    if s.searchpath:
+        names.add(("os", "", ""))  # `import os`: see section()
+    if s.deadlines:
+        names |= {
+            (DEADLINE_MODULE, n, n) for n in ("DeadlineAlert", "DeadlineReference", "SyncCallback")
+        }
+        names |= {(d.callback.module, d.callback.name, d.callback.alias) for d in s.deadlines}
+    return names
 
 
 def _imports(p: Pipeline, target: targets.Target) -> list[list[str]]:
@@ -307,14 +430,7 @@ def _imports(p: Pipeline, target: targets.Target) -> list[list[str]]:
         names.add((*target.param, target.param[1]))
     if p.groups:
         names.add((*target.task_group, target.task_group[1]))
-    used = (
-        _asset_classes(p.schedule, target)
-        if isinstance(p.schedule, (list, dict))  # ScheduleKind.ASSETS
-        else set()
-    )
-    if any("outlets" in t.overrides for t in p.tasks):
-        used.add(target.asset)
-    names |= {(*cls, cls[1]) for cls in used}
+    names |= _asset_imports(p, target) | _settings_imports(p)
     for t in p.tasks:
         names.add((*target.home(t.operator.module, t.operator.name), t.operator.alias))
         for value in t.arguments.values():
@@ -330,6 +446,8 @@ def _imports(p: Pipeline, target: targets.Target) -> list[list[str]]:
 
     def section(modules: set[str], froms: set[tuple[str, str, str]]) -> list[str]:
         by_module: dict[str, list[tuple[str, str]]] = {}
+        modules = modules | {module for module, name, _ in froms if not name}
+        froms = {f for f in froms if f[1]}
         for module, name, alias in froms:
             by_module.setdefault(module, []).append((name, alias))
         lines = [f"import {m}" for m in sorted(modules, key=_module_order)]

@@ -85,10 +85,16 @@ class Target:
     asset_all: tuple[str, str]
     asset_any: tuple[str, str]
     asset_timetable: str  # the timetable class a DAG scheduled on assets gets
+    asset_alias: tuple[str, str]  # (module, class) of an asset alias
+    asset_or_time: tuple[str, str]  # the timetable of a schedule on a time or assets
+    asset_or_time_assets: str  # its keyword argument for the assets
+    fail_fast: str  # the DAG's keyword argument for `fail_fast`
     dagbag: tuple[str, str]  # where verify finds DagBag on this version
     dagbag_args: dict[str, bool] = field(default_factory=dict)  # keyword arguments of DagBag
     # (module, class) of BaseOperator, which every operator class derives from
     base_operator: tuple[str, str] = ("airflow.sdk", "BaseOperator")
+    # spec keys this version has no equivalent of -> why (a located error names the version)
+    unsupported: dict[str, str] = field(default_factory=dict)
     duration_note: str = (
         ""  # how a duration schedule differs from its Airflow 3 meaning, if it does
     )
@@ -136,6 +142,14 @@ TARGETS = {
         asset_all=("airflow.sdk", "AssetAll"),
         asset_any=("airflow.sdk", "AssetAny"),
         asset_timetable="AssetTriggeredTimetable",
+        asset_alias=("airflow.sdk", "AssetAlias"),
+        asset_or_time=("airflow.sdk", "AssetOrTimeSchedule"),
+        asset_or_time_assets="assets",
+        fail_fast="fail_fast",
+        unsupported={
+            "access_control": "Airflow 3 deprecates DAG-level permissions (loading the DAG warns "
+            "RemovedInAirflow4Warning): the auth manager grants access",
+        },
         dagbag=("airflow.dag_processing.dagbag", "DagBag"),
         missing_settings={
             "sla": "Airflow 3 removed SLAs: use an `execution_timeout`, or build for Airflow 2"
@@ -155,6 +169,18 @@ TARGETS = {
         asset_all=("airflow.datasets", "DatasetAll"),
         asset_any=("airflow.datasets", "DatasetAny"),
         asset_timetable="DatasetTriggeredTimetable",
+        asset_alias=("airflow.datasets", "DatasetAlias"),
+        asset_or_time=("airflow.timetables.datasets", "DatasetOrTimeSchedule"),
+        asset_or_time_assets="datasets",
+        fail_fast="fail_stop",  # the same setting's name in 2.10
+        unsupported={
+            "deadline": "deadline alerts came with Airflow 3.1",
+            "an asset alias in a schedule": "Airflow 2.10 looks an alias up in its metadata "
+            "database as it parses the DAG file, which does not load without that database "
+            "(and dagforge cannot verify it)",
+            "an asset's name or group": "a Dataset (and a DatasetAlias) has neither before "
+            "Airflow 3: give an asset its `uri` (and `extra`), an alias its name alone",
+        },
         dagbag=("airflow.models.dagbag", "DagBag"),
         dagbag_args={"include_examples": False},
         base_operator=("airflow.models.baseoperator", "BaseOperator"),
@@ -192,8 +218,10 @@ NAMES = frozenset(
         t.asset,
         t.asset_all,
         t.asset_any,
+        t.asset_alias,
+        t.asset_or_time,
     )
-)
+) | {"os", "DeadlineAlert", "DeadlineReference", "SyncCallback"}
 
 
 def target(airflow: Target | str | int) -> Target:

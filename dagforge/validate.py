@@ -9,11 +9,13 @@ import keyword
 import math
 import re
 import zoneinfo
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, overload
+from urllib.parse import urlsplit
 
 from . import structure, targets, values
 from .diagnostics import Code, Diagnostic, Severity, did_you_mean
@@ -152,7 +154,7 @@ def _fast(validator: Draft202012Validator) -> Callable[[object], object] | None:
         schema = validator.schema
         assert isinstance(schema, Mapping)  # _validators() makes each from a mapping
         defs = schema.get("$defs", {})
-        draft7 = {k: _closed(v, defs) for k, v in schema.items() if k != "$schema"}
+        draft7 = _closed({k: v for k, v in schema.items() if k != "$schema"}, defs)
         _FAST[id(validator)] = (
             None
             if _NEWER_KEYWORDS & _keywords_reached(draft7, _closed(defs, defs))
@@ -165,9 +167,10 @@ _APPLICATORS = {"allOf", "anyOf", "oneOf", "if", "not", "patternProperties", "ad
 
 
 def _closed(node: Any, defs: Mapping[str, Any]) -> Any:
-    """`node` with each `{"$ref": D, "unevaluatedProperties": false}` (D a plain list of properties,
-    as `$defs.defaults` refers to `$defs.settings`) written the draft-07 way, which means the same
-    there: D's properties beside its own, and `additionalProperties: false`."""
+    """`node` written the draft-07 way, to mean there what it means in 2020-12: each
+    `{"$ref": D, "unevaluatedProperties": false}` (D a plain list of properties, as `$defs.defaults`
+    refers to `$defs.settings`) as D's properties beside its own and `additionalProperties: false`;
+    a `$ref` with other keywords beside it inside an `allOf`."""
     if isinstance(node, list):
         return [_closed(item, defs) for item in node]
     if not isinstance(node, dict):
@@ -189,7 +192,13 @@ def _closed(node: Any, defs: Mapping[str, Any]) -> Any:
         out["additionalProperties"] = False
         if "type" in target:
             out.setdefault("type", target["type"])
+    if "$ref" in out and set(out) - _ANNOTATIONS - {"$ref"}:
+        # draft-07 ignores the keywords beside a `$ref`; 2020-12 applies them with it
+        out["allOf"] = [{"$ref": out.pop("$ref")}, *out.get("allOf", [])]
     return out
+
+
+_ANNOTATIONS = {"description", "examples", "default", "title", "$comment", "$defs"}
 
 
 def _keywords_reached(node: object, defs: dict[str, Any], seen: set[str] | None = None) -> set[str]:
@@ -420,12 +429,12 @@ def cross_dag_problems(
 
 def unproduced_assets(docs: list[Document], others: SpecLookup = _no_others) -> list[Diagnostic]:
     """A warning for every asset a schedule waits for that no task's `outlets` (in the build or in
-    the specs beside it) updates: such a DAG would never run, unless something outside updates it."""
+    the specs beside it) updates: such a DAG would never run, unless something outside updates it.
+    Assets are told apart by name (values.asset_key); an alias is filled as tasks run: never warned."""
     waiting = [
-        d
+        (d, _asset_schedule(d.data.get("schedule")))
         for d in docs
-        if isinstance(d.data, dict)
-        and values.schedule_kind(d.data.get("schedule")) == values.ScheduleKind.ASSETS
+        if isinstance(d.data, dict) and _asset_schedule(d.data.get("schedule")) is not None
     ]
     if not waiting:
         return []  # nothing waits for an asset: no need to read the other specs
@@ -433,15 +442,14 @@ def unproduced_assets(docs: list[Document], others: SpecLookup = _no_others) -> 
     made: set[str] = set()
     for doc in everything.values():
         for n in _nodes(doc):
-            made |= (
-                {a for a in n.spec.get("outlets", []) if isinstance(a, str)}
-                if isinstance(n.spec.get("outlets"), list)
-                else set()
-            )
+            outlets = n.spec.get("outlets")
+            if isinstance(outlets, list):
+                made |= {values.asset_key(a) for a in outlets if isinstance(a, (str, dict))}
     out: list[Diagnostic] = []
-    for doc in waiting:
-        schedule = doc.data["schedule"]
-        for asset in dict.fromkeys(values.assets_in(schedule)):
+    for doc, condition in waiting:
+        assets = values.assets_in(condition)  # type: ignore[arg-type]  # the schema checked it
+        names = [values.asset_key(a) for a in assets if not (isinstance(a, dict) and "alias" in a)]
+        for asset in dict.fromkeys(names):
             if asset not in made:
                 d = doc.diag(
                     ("schedule",),
@@ -452,6 +460,13 @@ def unproduced_assets(docs: list[Document], others: SpecLookup = _no_others) -> 
                 )
                 out.append(replace(d, severity=Severity.WARNING))
     return out
+
+
+def _asset_schedule(schedule: object) -> object:
+    """The asset condition a schedule waits for (the `assets` of a time-or-assets one), or None."""
+    if values.schedule_kind(schedule) != values.ScheduleKind.ASSETS:
+        return None
+    return schedule.get("assets") if isinstance(schedule, dict) and "time" in schedule else schedule
 
 
 # ---- JSON Schema ---------------------------------------------------------------------------------
@@ -467,6 +482,7 @@ _NOT_A_DEFAULT = {
     "alerts": "the spec's top-level `alerts:` are every task's already; a task's own `alerts:` "
     "change them for it",
     "outlets": "give `outlets:` to the tasks that update the assets",
+    "inlets": "give `inlets:` to the tasks that read the assets",
     "params": "the spec's top-level `params:` reach every task (`{{ params.NAME }}`)",
 }
 
@@ -487,6 +503,33 @@ def _node_name(path: SpecPath, inst: object) -> str:
         if isinstance(inst, dict) and isinstance(inst.get("tasks"), dict)
         else f"task '{full}'"
     )
+
+
+def _pattern_problem(
+    doc: Document, path: SpecPath, kind: object, inst: Any
+) -> list[Diagnostic] | None:
+    """A duration, or a dag_id, that does not read as one; None for any other error."""
+    duration = _is_duration(path)
+    if kind == "pattern" or (kind in ("oneOf", "anyOf") and duration):
+        if duration:
+            return [
+                doc.diag(
+                    path,
+                    f"{_dotted(path)}: {_quoted(inst)} is not a duration",
+                    values.DURATION_HINT,
+                    code=Code.DURATION,
+                )
+            ]
+        if path and path[-1] == "dag_id":
+            return [
+                doc.diag(
+                    path,
+                    f"dag_id {_quoted(inst)} has characters Airflow does not allow",
+                    _control_hint(inst) or "use letters, digits, `_`, `.` and `-` (at most 250)",
+                    code=Code.BAD_NAME,
+                )
+            ]
+    return None
 
 
 def _diagnose_schema_error(
@@ -536,25 +579,10 @@ def _diagnose_schema_error(
                 code=Code.TYPE,
             )
         ]
-    if kind == "pattern" or (kind in ("oneOf", "anyOf") and path and path[-1] in _duration_keys()):
-        if path and path[-1] in _duration_keys():
-            return [
-                doc.diag(
-                    path,
-                    f"{name}: {_quoted(inst)} is not a duration",
-                    values.DURATION_HINT,
-                    code=Code.DURATION,
-                )
-            ]
-        if path and path[-1] == "dag_id":
-            return [
-                doc.diag(
-                    path,
-                    f"dag_id {_quoted(inst)} has characters Airflow does not allow",
-                    _control_hint(inst) or "use letters, digits, `_`, `.` and `-` (at most 250)",
-                    code=Code.BAD_NAME,
-                )
-            ]
+    if (found := _pattern_problem(doc, path, kind, inst)) is not None:
+        return found
+    if (inner := _inner_error(error, path)) is not None:
+        return _diagnose_schema_error(doc, inner, prefix)
     if (found := _explain_value(doc, path, kind, inst, sch)) is not None:
         return found
     if kind == "enum":
@@ -589,6 +617,33 @@ def _diagnose_schema_error(
         ]
     # Remaining keywords (minimum, minItems, minLength, anyOf of values ...) read fine as jsonschema says them.
     return [doc.diag(path, f"{name}: {error.message}", code=Code.SCHEMA)]
+
+
+# Settings whose value is one mapping or a list of them (or a list or a mapping): an error in the
+# mapping is said as the mapping's own, not as "not valid under any of the given schemas".
+_ONE_SHAPE_MAPPINGS = ("deadline", "access_control", "schedule")
+
+
+def _is_duration(path: SpecPath) -> bool:
+    """Whether the value at `path` is a duration (a setting's, or a deadline's interval)."""
+    return bool(path) and (
+        path[-1] in _duration_keys() or (path[0] == "deadline" and path[-1] == "interval")
+    )
+
+
+def _inner_error(error: ValidationError, path: SpecPath) -> ValidationError | None:
+    """For a mapping where a mapping or a list is taken: the deepest error in the mapping itself."""
+    if not (error.validator == "anyOf" and path and isinstance(error.instance, dict)):
+        return None
+    if path[0] not in _ONE_SHAPE_MAPPINGS and not {"inlets", "outlets"} & set(path[-2:]):
+        return None
+
+    def flat(errors: Iterable[ValidationError]) -> Iterator[ValidationError]:
+        for e in errors:
+            yield from flat(e.context) if e.validator == "anyOf" and e.context else [e]
+
+    inner = [e for e in flat(error.context or ()) if e.validator != "type"]
+    return max(inner, key=lambda e: len(e.absolute_path)) if inner else None
 
 
 def _missing_key(doc: Document, path: SpecPath, inst: Any, key: str) -> list[Diagnostic]:
@@ -791,8 +846,11 @@ def _allowed_keys(path: SpecPath, inst: Any) -> set[str]:
         if op in SHORT and SHORT[op].schema:  # the others take any argument name
             keys |= set(_operator_arguments()[op][1]["properties"])
         return keys
-    if path[0] == "schedule":
-        return set(s["$defs"]["asset_expression"]["properties"])
+    if path == ("schedule",):
+        return set(s["$defs"]["schedule_mapping"]["properties"])
+    if path[0] == "schedule" or {"inlets", "outlets"} & set(path[-2:]):  # a condition or an asset
+        keys = set(s["$defs"]["asset_mapping"]["properties"])
+        return keys if {"inlets", "outlets"} & set(path[-2:]) else keys | {"any", "all"}
     if path[-1] == "wait_for":
         return set(s["$defs"]["wait_for"]["properties"])
     if path[-1] == "alerts":
@@ -981,6 +1039,7 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
     out += _check_scheduling(doc, data)
     out += _check_params(doc, data.get("params"))
     out += _check_doc_md(doc, data.get("doc_md"))
+    out += _check_dag_settings(doc, data)
     out += _check_emails(
         doc,
         ("alerts", "emails"),
@@ -1021,6 +1080,125 @@ def _check_branches(doc: Document, all_nodes: list[structure.Node]) -> list[Diag
         )
         out.append(replace(d, severity=Severity.WARNING))
     return out
+
+
+def _check_reference(doc: Document, path: SpecPath, ref: object, what: str) -> list[Diagnostic]:
+    """A `module.path:name` reference (python_callable, macro, filter, callback): a dotted
+    identifier, a colon and an identifier, no keyword; the generated file imports it."""
+    if not isinstance(ref, str):
+        return []
+    if _CALLABLE.fullmatch(ref) and not any(keyword.iskeyword(p) for p in re.split(r"[.:]", ref)):
+        return []
+    return [
+        doc.diag(
+            path,
+            f"{what} {_quoted(ref)} is not a `module:name` reference",
+            _control_hint(ref)
+            or "write the module's dotted path, a colon, and the name in it, e.g. my_team.alerts:late",
+            code=Code.CALLABLE,
+        )
+    ]
+
+
+def _check_dag_settings(doc: Document, data: Mapping[str, Any]) -> list[Diagnostic]:
+    """The DAG settings the schema cannot judge: owner links, template folders, references."""
+    out: list[Diagnostic] = []
+    for owner, link in (data.get("owner_links") or {}).items():
+        if isinstance(link, str) and not _link(link):
+            out.append(
+                doc.diag(
+                    ("owner_links", owner),
+                    f"owner_links: {_quoted(link)} for {_quoted(owner)} is not a link Airflow takes",
+                    "write an http(s) URL like https://wiki.example.com/team, or mailto:someone@example.com",
+                    code=Code.DAG_SETTING,
+                )
+            )
+    for i, folder in enumerate(data.get("template_searchpath") or ()):
+        if isinstance(folder, str):
+            out += _check_template_folder(doc, ("template_searchpath", i), folder)
+    for key, what in (("user_defined_macros", "macro"), ("user_defined_filters", "filter")):
+        for name, ref in (data.get(key) or {}).items():
+            out += _check_reference(doc, (key, name), ref, f"{what} '{name}':")
+    deadline = data.get("deadline")
+    alerts = deadline if isinstance(deadline, list) else [deadline] if deadline else []
+    for i, alert in enumerate(alerts):
+        base: SpecPath = ("deadline", i) if isinstance(deadline, list) else ("deadline",)
+        if isinstance(alert, dict):
+            out += _check_reference(doc, (*base, "callback"), alert.get("callback"), "callback")
+            out += _check_durations(doc, base, alert, ("interval",))
+    if data.get("fail_fast") is True and isinstance(data.get("tasks"), dict):
+        out += _check_fail_fast(doc, structure.nodes(data["tasks"]))
+    return out
+
+
+def _link(link: str) -> bool:
+    """Whether Airflow's DAG takes `link` as an owner link (its _validate_owner_links, 2.10 and 3)."""
+    try:
+        parts = urlsplit(link)
+    except ValueError:
+        return False
+    if parts.scheme == "mailto":
+        return bool(parts.path)
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and link == link.strip()
+
+
+def _check_template_folder(doc: Document, path: SpecPath, folder: str) -> list[Diagnostic]:
+    """A template_searchpath folder: relative to the spec's folder, inside it, and there."""
+    home = doc.path.parent.resolve()
+    try:
+        found = (home / folder).resolve()
+    except (OSError, RuntimeError, ValueError):
+        found = None
+    if found is None or not found.is_relative_to(home) or Path(folder).is_absolute():
+        return [
+            doc.diag(
+                path,
+                f"template_searchpath: {_quoted(folder)} is outside the spec's folder",
+                "name a folder in the spec's folder or below it, relative to that folder "
+                "(absolute paths, '..' and symlinks that lead out of it are refused)",
+                code=Code.DAG_SETTING,
+            )
+        ]
+    if not found.is_dir():
+        return [
+            doc.diag(
+                path,
+                f"template_searchpath: {_quoted(folder)} is not a folder next to the spec",
+                "create it, or name the folder that holds the templates (relative to the spec's folder)",
+                code=Code.DAG_SETTING,
+            )
+        ]
+    return []
+
+
+# The trigger rules a task of a fail_fast DAG may have (Airflow's FailFastDagInvalidTriggerRule).
+_FAIL_FAST_RULES = ("all_success", "all_done_setup_success")
+
+
+def _check_fail_fast(doc: Document, all_nodes: list[structure.Node]) -> list[Diagnostic]:
+    """Each trigger_rule (of a task, or in a group's defaults) that a fail_fast DAG refuses."""
+    out: list[Diagnostic] = []
+    for n in all_nodes:
+        spec: Any = n.spec
+        path = n.path
+        if n.is_group:
+            spec, path = n.spec.get("defaults"), (*n.path, "defaults")
+        if isinstance(spec, dict):
+            out += _fail_fast_rule(doc, path, spec.get("trigger_rule"))
+    return out
+
+
+def _fail_fast_rule(doc: Document, path: SpecPath, rule: object) -> list[Diagnostic]:
+    if not isinstance(rule, str) or rule in _FAIL_FAST_RULES:
+        return []
+    return [
+        doc.diag(
+            (*path, "trigger_rule"),
+            f"trigger_rule '{rule}' in a DAG with `fail_fast: true`: Airflow refuses the DAG",
+            "a fail_fast DAG's tasks keep trigger_rule all_success; drop fail_fast or this trigger_rule",
+            code=Code.DAG_SETTING,
+        )
+    ]
 
 
 def _check_clock_change(doc: Document, key: str, when: datetime, zone: str) -> list[Diagnostic]:
@@ -1154,6 +1332,8 @@ def _check_asset(doc: Document, path: SpecPath, asset: object) -> list[Diagnosti
 def _check_assets(doc: Document, path: SpecPath, condition: object) -> list[Diagnostic]:
     if isinstance(condition, str):
         return _check_asset(doc, path, condition)
+    if isinstance(condition, dict) and values.is_asset(condition):
+        return _check_asset_mapping(doc, path, condition)
     if isinstance(condition, list):
         return [d for i, item in enumerate(condition) for d in _check_assets(doc, (*path, i), item)]
     if isinstance(condition, dict):
@@ -1163,9 +1343,77 @@ def _check_assets(doc: Document, path: SpecPath, condition: object) -> list[Diag
     return []
 
 
-def _check_schedule(doc: Document, value: object) -> list[Diagnostic]:
+def _check_asset_mapping(doc: Document, path: SpecPath, asset: dict[str, Any]) -> list[Diagnostic]:
+    """An asset written out: a name or a URI (a valid one), or an alias alone (with its group)."""
+    if "alias" in asset:
+        extra = [k for k in ("name", "uri", "extra") if k in asset]
+        if extra:
+            return [
+                doc.diag(
+                    (*path, extra[0]),
+                    f"an asset alias takes no `{extra[0]}`",
+                    "an alias names no data itself: write `{alias: NAME}` (and a `group`), and "
+                    "give the assets their own mappings",
+                    key=True,
+                    code=Code.ASSET,
+                )
+            ]
+        return []
+    if "name" not in asset and "uri" not in asset:
+        return [
+            doc.diag(
+                path,
+                "an asset needs a `name` or a `uri`",
+                "add `uri: s3://bucket/key` or `name: orders` (or both)",
+                code=Code.ASSET,
+            )
+        ]
+    return _check_asset(doc, (*path, "uri"), asset["uri"]) if "uri" in asset else []
+
+
+def _check_asset_or_time(doc: Document, value: dict[str, Any]) -> list[Diagnostic]:
+    """`schedule: {time: ..., assets: ...}`: both given, the time a cron, preset or duration."""
     path: SpecPath = ("schedule",)
+    if "time" not in value or "assets" not in value or {"any", "all"} & value.keys():
+        return [
+            doc.diag(
+                path,
+                "a schedule on a time or assets takes exactly `time` and `assets`",
+                'write `schedule: {time: "0 2 * * *", assets: [s3://lake/orders]}`, or '
+                "`schedule: {any: [...]}` for assets alone",
+                code=Code.SCHEDULE,
+            )
+        ]
+    time = value["time"]
+    if time in ("@once", "@continuous") or values.schedule_kind(time) == values.ScheduleKind.ASSETS:
+        return [
+            doc.diag(
+                (*path, "time"),
+                f"schedule.time: {_quoted(time)} is no repeating time",
+                "use a cron expression, a preset such as @daily, or a duration such as 6h",
+                code=Code.SCHEDULE,
+            )
+        ]
+    return _check_schedule(doc, time, (*path, "time")) + _check_assets(
+        doc, (*path, "assets"), value["assets"]
+    )
+
+
+def _check_schedule(
+    doc: Document, value: object, path: SpecPath = ("schedule",)
+) -> list[Diagnostic]:
     kind = values.schedule_kind(value)
+    if kind == "assets" and isinstance(value, dict) and {"time", "assets"} & value.keys():
+        return _check_asset_or_time(doc, value)
+    if kind == "assets" and isinstance(value, dict) and len(value) > 1:  # any and all
+        return [
+            doc.diag(
+                path,
+                "schedule: give `any` or `all`, not both",
+                "nest one in the other, e.g. `{any: [s3://a, {all: [s3://b, s3://c]}]}`",
+                code=Code.SCHEDULE,
+            )
+        ]
     if kind == "assets":
         return _check_assets(doc, path, value)
     if kind == "preset" and value not in values.PRESETS:
@@ -1267,6 +1515,8 @@ def _cron_never(expanded: Sequence[Sequence[object]]) -> str:
 
 def _check_scheduling(doc: Document, data: dict[str, Any]) -> list[Diagnostic]:
     schedule = data.get("schedule")
+    if isinstance(schedule, dict) and "time" in schedule:  # the timetable of its time part
+        schedule = schedule["time"]
     out: list[Diagnostic] = []
     if "timetable" in data and not values.cron_like(schedule):
         out.append(
@@ -1375,7 +1625,51 @@ def target_problems(doc: Document, target: targets.Target) -> list[Diagnostic]:
             else:
                 continue
             out.append(doc.diag((*path, key), message, hint, key=True, code=Code.TARGET))
-    return out
+    return out + [
+        doc.diag(
+            path,
+            f"{feature} is not available on {target.label}: {target.unsupported[feature]}",
+            f"remove `{path[-1]}`, or build for another Airflow version (--airflow)",
+            key=True,
+            code=Code.TARGET,
+        )
+        for feature, path in unsupported_uses(doc)
+        if feature in target.unsupported
+    ]
+
+
+def unsupported_uses(doc: Document) -> list[tuple[str, tuple[str | int, ...]]]:
+    """(feature, where) for each use of a feature some target lacks (targets.Target.unsupported)."""
+    data = doc.data
+    found: list[tuple[str, tuple[str | int, ...]]] = [
+        (key, (key,)) for key in ("deadline", "access_control") if key in data
+    ]
+    places: list[tuple[tuple[str | int, ...], object]] = [(("schedule",), data.get("schedule"))]
+    if isinstance(data.get("tasks"), dict):
+        for n in structure.nodes(data["tasks"]):
+            if not n.is_group:
+                places += [((*n.path, k), n.spec.get(k)) for k in ("inlets", "outlets")]
+    for path, condition in places:
+        for where, asset in _assets_at(path, condition):
+            if isinstance(asset, dict) and "alias" in asset and path == ("schedule",):
+                found.append(("an asset alias in a schedule", (*where, "alias")))
+            elif isinstance(asset, dict):
+                given = [k for k in ("name", "group") if k in asset]
+                found += [("an asset's name or group", (*where, k)) for k in given[:1]]
+    return found
+
+
+def _assets_at(path: tuple[str | int, ...], condition: object) -> list[tuple[tuple, object]]:
+    """(where, asset) for every asset in a schedule, inlets or outlets value (any shape)."""
+    if isinstance(condition, dict) and "time" in condition:  # {time: ..., assets: ...}
+        return _assets_at((*path, "assets"), condition.get("assets"))
+    if values.is_asset(condition):
+        return [(path, condition)]
+    if isinstance(condition, list):
+        return [x for i, item in enumerate(condition) for x in _assets_at((*path, i), item)]
+    if isinstance(condition, dict):
+        return [x for k, v in condition.items() for x in _assets_at((*path, k), v)]
+    return []
 
 
 def _check_spec_defaults(doc: Document, given: object) -> list[Diagnostic]:
@@ -1565,6 +1859,11 @@ def _check_bash_template(
     bash = op == "bash" or (isinstance(op, str) and op.endswith(".BashOperator"))
     if not bash or not isinstance(command, str) or not command.endswith((".sh", ".bash")):
         return []
+    folders = doc.data.get("template_searchpath")
+    if isinstance(folders, list) and any(
+        isinstance(f, str) and (doc.path.parent / f / command).is_file() for f in folders
+    ):
+        return []  # a template file in the spec's template_searchpath: what Airflow reads
     d = doc.diag(
         (*base, "bash_command"),
         f"Airflow reads bash_command {_quoted(command)} as a template file, not as a command: "

@@ -131,14 +131,20 @@ def cron_like(value: object) -> bool:
     )
 
 
-# An asset schedule: an asset URI, a list (all of them), or {any: [...]} / {all: [...]} of them.
+# An asset schedule: an asset, a list (all of them), or {any: [...]} / {all: [...]} of them. An
+# asset is a URI (or name) text, or a mapping: {name, uri, group, extra} or {alias: NAME}.
 AssetCondition: TypeAlias = str | list[Any] | dict[str, Any]
 
 
-def assets_in(condition: AssetCondition) -> list[str]:
-    """Every asset an asset schedule (a list, or an any/all mapping) names, in order. The condition
-    is one the schema accepted: its items are asset URIs and conditions again."""
-    if isinstance(condition, str):
+def is_asset(item: object) -> bool:
+    """Whether an item of an asset condition is one asset (or alias), not an any/all of them."""
+    return isinstance(item, str) or (isinstance(item, dict) and not {"any", "all"} & item.keys())
+
+
+def assets_in(condition: AssetCondition) -> list[str | dict[str, Any]]:
+    """Every asset (or alias) an asset condition (a list, or an any/all mapping) names, in order.
+    The condition is one the schema accepted."""
+    if isinstance(condition, str) or (isinstance(condition, dict) and is_asset(condition)):
         return [condition]
     items = (
         condition
@@ -146,6 +152,14 @@ def assets_in(condition: AssetCondition) -> list[str]:
         else next((v for v in condition.values() if isinstance(v, list)), [])
     )
     return [a for item in items for a in assets_in(item)]
+
+
+def asset_key(asset: str | dict[str, Any]) -> str:
+    """What identifies an asset between DAGs (a producer's outlet, a consumer's schedule): its
+    name, which is its URI when it has no name of its own. An alias: its name."""
+    if isinstance(asset, str):
+        return asset
+    return str(asset.get("alias") or asset.get("name") or asset.get("uri"))
 
 
 def parse_when(value: object) -> datetime:

@@ -57,7 +57,8 @@ def expectations(p: Pipeline, airflow: targets.Target | str = targets.DEFAULT) -
     cls = target.timetable(p)
     schedule: dict[str, object]
     if p.schedule_kind == values.ScheduleKind.ASSETS:
-        schedule = {"timetable": target.asset_timetable, "assets": _condition(p.schedule)}
+        assets = _condition(p.schedule, target.airflow)
+        schedule = {"timetable": target.asset_timetable, "assets": assets}
     elif cls is None:
         none: dict[object, str] = {"@once": "OnceTimetable", "@continuous": "ContinuousTimetable"}
         schedule = {"timetable": none.get(p.schedule, "NullTimetable")}
@@ -66,6 +67,12 @@ def expectations(p: Pipeline, airflow: targets.Target | str = targets.DEFAULT) -
     else:
         expression = values.PRESET_CRON.get(str(p.schedule), p.schedule)  # a cron-like text
         schedule = {"timetable": cls[1], "expression": expression, "timezone": p.timezone}
+    if p.or_assets is not None:  # a run at each time, and whenever the assets are updated
+        schedule = {
+            "timetable": target.asset_or_time[1],
+            "time": schedule,
+            "assets": _condition(p.or_assets, target.airflow),
+        }
     return {
         "dag_id": p.dag_id,
         "description": p.description,
@@ -84,6 +91,8 @@ def expectations(p: Pipeline, airflow: targets.Target | str = targets.DEFAULT) -
         },
         "dagrun_timeout": _seconds(p.dagrun_timeout),
         "success_to": list(p.alerts.emails) if p.alerts.on_success else [],
+        "settings": _settings(p),
+        "refs": _refs(p),
         "tasks": {
             t.task_id: {
                 "operator": ".".join(target.home(t.operator.module, t.operator.name)),
@@ -96,7 +105,11 @@ def expectations(p: Pipeline, airflow: targets.Target | str = targets.DEFAULT) -
                 "retry_to": list(t.alerts.retry_to),
                 # the loaded task shows each one as an attribute of the same name
                 "settings": {
-                    k: _jsonable(t.overrides[k]) for k in passed_settings() if k in t.overrides
+                    k: [_asset(a, target.airflow) for a in t.overrides[k]]
+                    if k in ("inlets", "outlets")
+                    else _jsonable(t.overrides[k])
+                    for k in passed_settings()
+                    if k in t.overrides
                 },
                 "arguments": {
                     k: _jsonable(v) for k, v in t.arguments.items() if _jsonable(v) is not _SKIP
@@ -115,16 +128,113 @@ def expectations(p: Pipeline, airflow: targets.Target | str = targets.DEFAULT) -
     }
 
 
-def _condition(condition: object) -> object:
-    """An asset schedule in one shape: a name, or {"any"|"all": [...]} (a list means all)."""
-    if isinstance(condition, str):
-        return condition
+def _settings(p: Pipeline) -> dict[str, object]:
+    """The DAG's settings beyond the schedule, as _dag_settings reads them from the loaded DAG."""
+    s = p.settings
+    access = s.access_control
+    return {
+        "dag_display_name": s.display_name or p.dag_id,  # Airflow shows the dag_id by default
+        "owner_links": s.owner_links,
+        "render_template_as_native_obj": s.native,
+        "template_searchpath": list(s.searchpath),  # relative to the file: see _dag_settings
+        "user_defined_macros": {k: f"{r.module}:{r.name}" for k, r in s.macros.items()},
+        "user_defined_filters": {k: f"{r.module}:{r.name}" for k, r in s.filters.items()},
+        "is_paused_upon_creation": s.paused,
+        "fail_fast": s.fail_fast,
+        "access_control": None if access is None else _access(access),
+        "deadline": [
+            {
+                "reference": d.reference,
+                "interval": d.interval.total_seconds(),
+                "callback": f"{d.callback.module}.{d.callback.name}",
+            }
+            for d in s.deadlines
+        ],
+    }
+
+
+def _access(access: Mapping[str, Any]) -> dict[str, dict[str, list[str]]]:
+    """access_control in one shape: role -> resource -> sorted actions (a list means DAGs)."""
+    return {
+        role: {
+            resource: sorted(actions)
+            for resource, actions in (
+                {"DAGs": given} if isinstance(given, (list, set, tuple, frozenset)) else given
+            ).items()
+        }
+        for role, given in access.items()
+    }
+
+
+def _refs(p: Pipeline) -> list[dict[str, object]]:
+    """What the child imports and checks of the DAG's own references (macros, filters, deadline
+    callbacks) before loading the file, as _check_task does a python_callable."""
+    s = p.settings
+    found: list[dict[str, object]] = []
+    for key, what, refs in (
+        ("user_defined_macros", "macro", s.macros),
+        ("user_defined_filters", "filter", s.filters),
+    ):
+        for name, ref in refs.items():
+            found.append(
+                {
+                    "key": [key, name],
+                    "what": f"{what} '{name}' ({ref.module}:{ref.name})",
+                    "module": ref.module,
+                    "name": ref.name,
+                    "callable": key == "user_defined_filters",
+                }
+            )
+    for d in s.deadlines:
+        where = [*d.where, "callback"]
+        ref = d.callback
+        found.append(
+            {
+                "key": where,
+                "what": f"deadline callback '{ref.module}:{ref.name}'",
+                "module": ref.module,
+                "name": ref.name,
+                "callable": True,
+            }
+        )
+    return found
+
+
+def _condition(condition: object, airflow: str) -> object:
+    """An asset schedule in one shape: assets as _asset says, {"any"|"all": [...]} (a list: all)."""
+    if values.is_asset(condition):
+        return _asset(condition, airflow)  # type: ignore[arg-type]  # a str or an asset mapping
     if isinstance(condition, list):
-        return {"all": [_condition(c) for c in condition]}
+        return {"all": [_condition(c, airflow) for c in condition]}
     if not isinstance(condition, dict):  # validate lets no other shape through
         raise TypeError(f"not an asset condition: {condition!r}")
     [(kind, items)] = condition.items()
-    return {kind: [_condition(c) for c in items]}
+    return {kind: [_condition(c, airflow) for c in items]}
+
+
+def _asset(asset: str | dict[str, Any], airflow: str) -> object:
+    """An asset as the loaded one is read (_loaded_asset): what Airflow fills in filled in (a name
+    is the URI, and the reverse; group `asset`), and just the name when nothing else is said."""
+    if isinstance(asset, str):
+        return asset
+    if "alias" in asset:
+        return _shape_alias(asset["alias"], asset.get("group", "asset"))
+    if airflow == "2":  # a Dataset: a URI and extra
+        return _shape_asset(asset["uri"], asset["uri"], "asset", asset.get("extra") or {})
+    name = asset.get("name") or asset["uri"]
+    return _shape_asset(
+        name, asset.get("uri") or name, asset.get("group", "asset"), asset.get("extra") or {}
+    )
+
+
+def _shape_asset(name: str, uri: str, group: str, extra: dict[str, Any]) -> object:
+    if name == uri and group == "asset" and not extra:
+        return name
+    return {"name": name, "uri": uri, "group": group, "extra": extra}
+
+
+def _shape_alias(name: str, group: str) -> object:
+    return {"alias": name} if group == "asset" else {"alias": name, "group": group}
 
 
 def _check_request(t: Task, target: targets.Target) -> dict[str, object]:
@@ -422,7 +532,7 @@ def _child(request_path: str, answer_path: str) -> None:
             f
             for task_id, te in expected["tasks"].items()
             for f in _check_task(task_id, te["check"], base, broken)
-        ]
+        ] + [f for ref in expected["refs"] for f in _check_ref(ref, broken)]
         problems: list[str] = []
         # Not loaded after a finding that leaves the file unverified: the findings say why.
         if _loading and not any(f.unverified for f in findings):
@@ -550,6 +660,20 @@ def _check_task(
     return out
 
 
+def _check_ref(ref: dict[str, Any], broken: dict[str, Any]) -> list[Finding]:
+    """A reference of the DAG's (a macro, a filter, a deadline callback): importable, and callable
+    where Airflow calls it."""
+    out: list[Finding] = []
+    obj = _import(ref["module"], ref["name"], None, ref["key"], ref["what"], None, out, broken)
+    if obj is not None and ref["callable"] and not callable(obj):
+        out.append(
+            Finding(
+                None, ref["key"], f"{ref['what']} is not callable", "name a function", "error", True
+            )
+        )
+    return out
+
+
 def _not_an_operator(task_id: str, obj: object, given: str) -> list[Finding]:
     """The finding about an `operator:` that names no subclass of BaseOperator."""
     if isinstance(obj, type):
@@ -574,8 +698,8 @@ def _kind(obj: object) -> str:
 def _import(
     module: str,
     name: str,
-    task_id: str,
-    key: str,
+    task_id: str | None,
+    key: str | list[Any],
     what: str,
     package: str | None,
     out: list[Finding],
@@ -895,6 +1019,8 @@ def _compare(dag: Any, exp: dict[str, Any]) -> list[str]:
     check("doc_md", dag.doc_md, exp["doc_md"])
     check("params", _params(dag.params), exp["params"])
     check("success mail recipients", _recipients(dag.on_success_callback), exp["success_to"])
+    for key, value in _dag_settings(dag, exp["settings"]).items():
+        check(key, value, exp["settings"][key])
     check("task ids", sorted(dag.task_dict), sorted(exp["tasks"]))
     for task_id, te in exp["tasks"].items():
         task = dag.task_dict.get(task_id)
@@ -934,8 +1060,8 @@ def _compare(dag: Any, exp: dict[str, Any]) -> list[str]:
 
 def _setting(key: str, actual: Any, expected: object) -> object:
     """A loaded task's setting (the attribute `key`) in the spec's terms."""
-    if key == "outlets":
-        return [_asset_name(a) for a in actual]
+    if key in ("inlets", "outlets"):
+        return [_loaded_asset(a) for a in actual]
     if key == "params" and isinstance(expected, dict):  # the DAG's params are in there too
         return {k: actual[k] for k in expected if k in actual}
     if (
@@ -949,6 +1075,57 @@ def _setting(key: str, actual: Any, expected: object) -> object:
         # _UpstreamPriorityWeightStrategy for "upstream"
         return type(actual).__name__.strip("_").removesuffix("PriorityWeightStrategy").lower()
     return _plain(actual, expected)
+
+
+def _dag_settings(dag: Any, exp: dict[str, Any]) -> dict[str, object]:
+    """The loaded DAG's settings in the spec's terms (see _settings); `exp`, what the spec says."""
+    folder = os.path.dirname(dag.fileloc)
+    searchpath = dag.template_searchpath or []
+    access = getattr(dag, "access_control", None)
+    deadlines = getattr(dag, "deadline", None) or []
+    return {
+        "dag_display_name": dag.dag_display_name,
+        "owner_links": dict(dag.owner_links or {}),
+        "render_template_as_native_obj": dag.render_template_as_native_obj,
+        "template_searchpath": [
+            Path(os.path.relpath(f, folder)).as_posix()
+            for f in ([searchpath] if isinstance(searchpath, str) else searchpath)
+        ],
+        "user_defined_macros": _names(dag.user_defined_macros, exp["user_defined_macros"]),
+        "user_defined_filters": _names(dag.user_defined_filters, exp["user_defined_filters"]),
+        "is_paused_upon_creation": dag.is_paused_upon_creation,
+        # fail_stop on 2.10
+        "fail_fast": bool(getattr(dag, "fail_fast", getattr(dag, "fail_stop", False))),
+        "access_control": None if access is None else _access(access),
+        "deadline": [
+            {
+                "reference": _deadline_reference(d.reference),
+                "interval": d.interval.total_seconds(),
+                "callback": d.callback.path,
+            }
+            for d in (deadlines if isinstance(deadlines, list) else [deadlines])
+        ],
+    }
+
+
+def _names(given: Mapping[str, object] | None, expected: Mapping[str, str]) -> dict[str, object]:
+    """Macros or filters as `module:name` when each is the very object the spec names (a macro may
+    be any value, not only a function); else the value itself."""
+    found: dict[str, object] = {}
+    for k, v in (given or {}).items():
+        module, _, name = expected.get(k, ":").partition(":")
+        same = module and getattr(sys.modules.get(module), name, None) is v
+        found[k] = expected[k] if same else v
+    return found
+
+
+def _deadline_reference(reference: object) -> str:
+    """A DeadlineReference as the spec names it: DagRunQueuedAtDeadline -> dagrun_queued_at."""
+    names = {
+        "DagRunQueuedAtDeadline": "dagrun_queued_at",
+        "DagRunLogicalDateDeadline": "dagrun_logical_date",
+    }
+    return names.get(type(reference).__name__, type(reference).__name__)
 
 
 def _operator_class(task: object) -> type:
@@ -993,15 +1170,18 @@ def _params(params: Any) -> dict[str, dict[str, object]]:
     return found
 
 
-def _asset_name(asset: Any) -> str:
-    """An Asset's name (Airflow 3), a Dataset's URI (2.10)."""
-    return getattr(asset, "name", None) or asset.uri
+def _loaded_asset(asset: Any) -> object:
+    """An Asset (Airflow 3), a Dataset (2.10: its URI is its name) or an alias, as _asset shapes it."""
+    if type(asset).__name__ in ("AssetAlias", "DatasetAlias"):
+        return _shape_alias(asset.name, getattr(asset, "group", "asset"))
+    name = getattr(asset, "name", None) or asset.uri
+    return _shape_asset(name, asset.uri, getattr(asset, "group", "asset"), dict(asset.extra or {}))
 
 
 def _loaded_condition(condition: object) -> object:
     objects = getattr(condition, "objects", None)
     if objects is None:
-        return _asset_name(condition)
+        return _loaded_asset(condition)
     kind = "any" if type(condition).__name__ in ("AssetAny", "DatasetAny") else "all"
     return {kind: [_loaded_condition(o) for o in objects]}
 
@@ -1010,6 +1190,12 @@ def _schedule(timetable: object) -> dict[str, object]:
     """The loaded timetable: its class and what defines it. Airflow 3's SDK timetables show public
     attributes (expression, timezone, delta); Airflow 2's core ones keep them private (_expression...)."""
     found: dict[str, object] = {"timetable": type(timetable).__name__}
+    if found["timetable"] in {t.asset_or_time[1] for t in targets.TARGETS.values()}:
+        condition = getattr(timetable, "asset_condition", None) or getattr(
+            timetable, "dataset_condition", None
+        )
+        inner = getattr(timetable, "timetable", None)
+        return {**found, "time": _schedule(inner), "assets": _loaded_condition(condition)}
     if found["timetable"] in {t.asset_timetable for t in targets.TARGETS.values()}:
         condition = getattr(timetable, "asset_condition", None) or getattr(
             timetable, "dataset_condition", None

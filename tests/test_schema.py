@@ -271,3 +271,34 @@ def test_no_fast_check_for_a_schema_with_keywords_draft_07_does_not_know():
     top, _, by_operator, whole_task = _validators()
     assert _fast(top) is not None and _fast(by_operator["bash"]) is not None
     assert _fast(whole_task) is None  # it reaches unevaluatedProperties, which draft-07 ignores
+
+
+@pytest.mark.parametrize(
+    "schema, refused",
+    [
+        # 2020-12 applies the keywords beside a `$ref`; draft-07 (the compiler's) ignores them
+        (
+            {"$defs": {"a": {"type": "array"}}, "$ref": "#/$defs/a", "items": {"type": "integer"}},
+            ["x"],
+        ),
+        # `unevaluatedProperties: false` over a `$ref` to a list of properties
+        (
+            {
+                "$defs": {"s": {"properties": {"retries": {"type": "integer"}}}},
+                "type": "object",
+                "$ref": "#/$defs/s",
+                "unevaluatedProperties": False,
+            },
+            {"retires": 1},
+        ),
+    ],
+)
+def test_the_fast_check_means_what_2020_12_means(schema, refused):
+    import fastjsonschema
+
+    validator = jsonschema.Draft202012Validator(schema)
+    assert list(validator.iter_errors(refused))
+    fast = _fast(validator)
+    assert fast is not None
+    with pytest.raises(fastjsonschema.JsonSchemaException):
+        fast(refused)

@@ -34,6 +34,7 @@ tasks:
     priority_weight: 7
     max_active_tis_per_dag: 3
     executor_config: {cpu: 1}
+    inlets: [s3://bucket/raw]
     outlets: [s3://bucket/key]
     owner: someone
     depends_on_past: true
@@ -102,9 +103,10 @@ def test_every_setting_reaches_the_model_the_file_and_the_explanation(write_spec
         assert f"{key}=" in source, key
 
     words = dagforge.explain(path).text
-    for key, said in {"trigger_rule": "runs when:", "outlets": "updates:"}.items():
+    said_as = {"trigger_rule": "runs when:", "inlets": "reads:", "outlets": "updates:"}
+    for key, said in said_as.items():
         assert said in words, key
-    for key in set(passed_settings()) - {"trigger_rule", "outlets"} - missing:
+    for key in set(passed_settings()) - set(said_as) - missing:
         assert f"{key}:" in words, key
 
 

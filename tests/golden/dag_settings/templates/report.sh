@@ -1,0 +1,1 @@
+echo {{ to_json(params) | quote }}
