@@ -72,6 +72,10 @@ class Code(StrEnum):
     EMAIL = "email", "an invalid email address, or alerts with no one to mail"
     CALLABLE = "callable", "a python_callable that is not a module:function reference"
     ASSET = "asset", "an asset URI Airflow refuses, or one that no task updates"
+    VALUE_FORM = (
+        "value-form",
+        "an {object:}, {function:} or {output_of:} value that is malformed or names no task",
+    )
     EXPAND = "expand", "a dynamic task mapping (`expand:`) Airflow would refuse"
     WAIT_FOR = "wait-for", "a wait_for that names its own DAG, or a DAG or task no spec defines"
     SELF_DEPENDENCY = "self-dependency", "a task that depends on itself"
