@@ -30,7 +30,7 @@ from .load import (
     load,
     read_bounded,
 )
-from .model import CodeRef, Pipeline, build_model
+from .model import CodeRef, Pipeline, build_model, code
 from .schemas import path as schema_path
 from .validate import (
     cross_dag_problems,
@@ -190,7 +190,7 @@ def _needs_code_check(p: Pipeline) -> bool:
     operator given by import path or a short name without a schema of its own, a python_callable."""
     from .operators import SHORT
 
-    return any(
+    return bool(code(p)) or any(
         not (SHORT.get(t.operator_given) and SHORT[t.operator_given].schema)
         or isinstance(t.arguments.get("python_callable"), CodeRef)
         for t in p.tasks

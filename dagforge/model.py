@@ -360,8 +360,8 @@ def build_model(doc: Document, source: str | None = None) -> Pipeline:
 
 
 def code(p: Pipeline) -> list[tuple[SpecPath, Instance | Function]]:
-    """Every object and function the spec names (callbacks, `{object: ...}`, `{function: ...}`, a
-    python_callable), with the path of its value in the spec: what verify checks in Airflow."""
+    """Every object and function the spec names (callbacks, `{object: ...}`, `{function: ...}`),
+    with the path of its value in the spec: what verify checks in Airflow."""
     roots: list[tuple[SpecPath, object]] = [(("callbacks",), p.callbacks)]
     roots += [((*g.where, "defaults"), g.defaults) for g in p.groups]
     for t in p.tasks:
@@ -370,8 +370,7 @@ def code(p: Pipeline) -> list[tuple[SpecPath, Instance | Function]]:
     out: list[tuple[SpecPath, Instance | Function]] = []
 
     def visit(path: SpecPath, value: object) -> None:
-        if isinstance(value, CodeRef):  # a python_callable given as `module:function`
-            value = Function(value)
+        # (a python_callable given as `module:function`, a CodeRef, verify checks with its op_kwargs)
         if isinstance(value, (Instance, Function)):
             out.append((path, value))
             for k, v in value.kwargs:
