@@ -414,6 +414,16 @@ def _diagnose_schema_error(
                     code=Code.DURATION,
                 )
             ]
+        if path and (form := _form_patterns().get(sch.get("pattern"))):
+            what, example = form
+            return [
+                doc.diag(
+                    path,
+                    f"{name}: {_quoted(inst)} is not {what}",
+                    _control_hint(inst) or f"write it as {example}",
+                    code=Code.VALUE_FORM,
+                )
+            ]
         if path and path[-1] == "dag_id":
             return [
                 doc.diag(
@@ -457,6 +467,19 @@ def _diagnose_schema_error(
         ]
     # Remaining keywords (minimum, minItems, minLength, anyOf of values ...) read fine as jsonschema says them.
     return [doc.diag(path, f"{name}: {error.message}", code=Code.SCHEMA)]
+
+
+@cache
+def _form_patterns() -> dict[str, tuple[str, str]]:
+    """The schema's patterns of import paths -> what they are, and how to write one."""
+    d = schema()["$defs"]
+    return {
+        d["class_path"]["pattern"]: ("the import path of a class", "package.module.ClassName"),
+        d["function_path"]["pattern"]: (
+            "the import path of a function",
+            "package.module:function (a colon before the function's name)",
+        ),
+    }
 
 
 def _missing_key(doc: Document, path: SpecPath, inst: Any, key: str) -> list[Diagnostic]:
@@ -637,6 +660,9 @@ def _allowed_keys(path: SpecPath, inst: Any) -> set[str]:
         return set(s["$defs"]["asset_expression"]["properties"])
     if path[-1] == "wait_for":
         return set(s["$defs"]["wait_for"]["properties"])
+    if path[-1] == "callbacks":  # the DAG run's events, or a task's
+        spec = s["properties"]["callbacks"] if len(path) == 1 else s["$defs"]["task_callbacks"]
+        return set(spec["properties"])
     if path[-1] == "alerts":
         return (
             set(s["properties"]["alerts"]["properties"])
