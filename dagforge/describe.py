@@ -17,7 +17,17 @@ from croniter import croniter
 
 from . import values
 from .diagnostics import visible
-from .model import Alerts, Output, Pipeline, Task, passed_settings
+from .model import (
+    Alerts,
+    CodeRef,
+    Function,
+    Instance,
+    Output,
+    Pipeline,
+    Task,
+    XCom,
+    passed_settings,
+)
 
 RUNS = 5
 
@@ -58,6 +68,8 @@ def describe_pipeline(p: Pipeline, after: datetime) -> str:
         out.append(f"Param:      {name} = {param.default!r}" + (f" ({kind})" if kind else ""))
     if p.alerts.on_success and p.alerts.emails:
         out.append(f"On success: mail {', '.join(p.alerts.emails)} once per successful run")
+    for event, given in p.callbacks.items():
+        out.append(f"Run {event}: " + ", ".join(value_words(c) for c in given))
     out.append("")
     runs, note = next_runs(p, after)
     if runs:
@@ -252,14 +264,58 @@ def _task(t: Task) -> list[str]:
         )
         lines.append(f"    mapped:     one instance for {items} (as `{key}`)")
     lines.append(f"    alerts:     {_alert_words(t.alerts)}")
+    for event, given in t.callbacks.items():
+        lines.append(f"    {event + ':':<11} " + ", ".join(value_words(c) for c in given))
+    for where, x in _outputs(t.arguments):
+        output = f"the output of {x.task_id}" + (f" (key {x.key!r})" if x.key else "")
+        lines.append(f"    takes:      {output} as {where}")
     if "trigger_rule" in t.overrides:
         lines.append(f"    runs when:  {t.overrides['trigger_rule']} (instead of all_success)")
     if "outlets" in t.overrides:
         lines.append(f"    updates:    {', '.join(t.overrides['outlets'])}")
     for key in passed_settings():
         if key in t.overrides and key not in ("trigger_rule", "outlets"):  # said above
-            lines.append(f"    {key + ':':<11} {t.overrides[key]}")
+            value = t.overrides[key]
+            shown = value if isinstance(value, (str, int, float)) else value_words(value)
+            lines.append(f"    {key + ':':<11} {shown}")
     return lines
+
+
+def value_words(value: object) -> str:
+    """A value as the explanation shows it: objects as `Class(arg=...)`, functions by their import
+    path (with the arguments bound to them), a task's output as `output of TASK`."""
+    if isinstance(value, Instance):
+        return f"{value.cls.name}({_arguments_words(value.kwargs)})"
+    if isinstance(value, Function):
+        ref = f"{value.func.module}:{value.func.name}"
+        return f"{ref}({_arguments_words(value.kwargs)})" if value.kwargs else ref
+    if isinstance(value, CodeRef):
+        return f"{value.module}:{value.name}"
+    if isinstance(value, XCom):
+        return f"output of {value.task_id}" + (f"[{value.key!r}]" if value.key else "")
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {value_words(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(value_words(v) for v in value) + "]"
+    return repr(value)
+
+
+def _arguments_words(kwargs: tuple[tuple[str, object], ...]) -> str:
+    return ", ".join(f"{k}={value_words(v)}" for k, v in kwargs)
+
+
+def _outputs(value: object, where: str = "") -> list[tuple[str, XCom]]:
+    """(where, XCom) of each task output in `value`, where as `op_kwargs.rows`."""
+    if isinstance(value, XCom):
+        return [(where, value)]
+    items: Any = ()
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    elif isinstance(value, (Instance, Function)):
+        items = value.kwargs
+    return [x for k, v in items for x in _outputs(v, f"{where}.{k}" if where else str(k))]
 
 
 def _sensor_words(arguments: dict[str, Any]) -> str:

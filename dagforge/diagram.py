@@ -1,7 +1,8 @@
 """The task graph of a pipeline as a picture: Mermaid, Graphviz DOT, and PNG or SVG through Graphviz.
 
 Each node shows the task id and its operator; each edge runs from an upstream task to the task that
-depends on it. Mermaid and DOT are text made here; PNG and SVG come from Graphviz's `dot` program.
+depends on it, labelled XCom when the task takes the upstream task's output. Mermaid and DOT are
+text made here; PNG and SVG come from Graphviz's `dot` program.
 """
 
 from __future__ import annotations
@@ -50,8 +51,10 @@ def mermaid(p: Pipeline) -> str:
         lines.append(
             f'    {ids[t.task_id]}["{t.task_id}<br/>{t.operator.name}"]'
         )  # ids: [A-Za-z0-9_.-]
-    for up, down in p.edges:
-        lines.append(f"    {ids[up]} --> {ids[down]}")
+    data = p.data_edges
+    for up, down in p.edges:  # an edge that passes a task's output (XCom) says so
+        arrow = "-- XCom -->" if (up, down) in data else "-->"
+        lines.append(f"    {ids[up]} {arrow} {ids[down]}")
     return "\n".join(lines) + "\n"
 
 
@@ -73,8 +76,10 @@ def dot(p: Pipeline) -> str:
     ]
     for t in p.tasks:
         lines.append(f"    {_quoted(t.task_id)} [label={_quoted(t.task_id, t.operator.name)}];")
+    data = p.data_edges
     for up, down in p.edges:
-        lines.append(f"    {_quoted(up)} -> {_quoted(down)};")
+        xcom = ' [style=dashed, label="XCom"]' if (up, down) in data else ""
+        lines.append(f"    {_quoted(up)} -> {_quoted(down)}{xcom};")
     lines.append("}")
     return "\n".join(lines) + "\n"
 

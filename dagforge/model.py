@@ -256,6 +256,17 @@ class Pipeline:
     def edges(self) -> list[tuple[str, str]]:
         return [(up, t.task_id) for t in self.tasks for up in t.dependencies]
 
+    @property
+    def data_edges(self) -> set[tuple[str, str]]:
+        """(producer, consumer) of every task output (XCom) a task takes: in an argument, or
+        mapped over in `expand`."""
+        out = set()
+        for t in self.tasks:
+            for value in walk([t.arguments, t.overrides, list(t.expand.values())]):
+                if isinstance(value, (XCom, Output)):
+                    out.add((value.task_id, t.task_id))
+        return out
+
 
 def build_model(doc: Document, source: str | None = None) -> Pipeline:
     """The Pipeline of a spec that passed validation; `source` is how its generated file's header
