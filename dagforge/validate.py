@@ -1537,18 +1537,27 @@ class _Forms:
         if form is not None:
             self.named(path, form, value[form])
         for k, v in value.items():
-            if form is not None and k != form and not _import_path(str(k), _IDENTIFIER):
-                self.out.append(
-                    self.doc.diag(
-                        (*path, k),
-                        f"{_quoted(k)} cannot be a keyword argument of {value[form]!s}",
-                        "a keyword argument's name is a Python identifier (not a keyword)",
-                        key=True,
-                        code=Code.VALUE_FORM,
-                    )
-                )
-            elif k != form:
+            if form is None:
                 self.visit((*path, k), v, n)
+            elif k != form:
+                self.argument(path, k, value[form], v, n)
+
+    def argument(
+        self, path: SpecPath, k: object, named: object, v: object, n: structure.Node | None
+    ) -> None:
+        """The keyword argument `k: v` of an `{object:}` or `{function:}` naming `named`."""
+        if _import_path(str(k), _IDENTIFIER):
+            self.visit((*path, str(k)), v, n)
+            return
+        self.out.append(
+            self.doc.diag(
+                (*path, str(k)),
+                f"{_quoted(k)} cannot be a keyword argument of {named!s}",
+                "a keyword argument's name is a Python identifier (not a keyword)",
+                key=True,
+                code=Code.VALUE_FORM,
+            )
+        )
 
     def named(self, path: SpecPath, form: str, named: object) -> None:
         """The import path of an `{object:}` or `{function:}`: a dotted identifier, never code."""
@@ -1567,9 +1576,12 @@ class _Forms:
         """The arguments of each callback of a `callbacks:` (their own shape is the schema's)."""
         for event, items in spec.items() if isinstance(spec, dict) else ():
             for i, item in enumerate(items if isinstance(items, list) else []):
-                for k, v in item.items() if isinstance(item, dict) else ():
-                    if k not in _FORMS:
-                        self.visit((*path, event, i, k), v, None)
+                form = (
+                    next((f for f in _FORMS if f in item), None) if isinstance(item, dict) else None
+                )
+                for k, v in item.items() if form else ():
+                    if k != form:
+                        self.argument((*path, event, i), k, item[form], v, None)
 
 
 def _output_of(
