@@ -182,7 +182,9 @@ def validate(
     return result
 
 
-_CODE_CHECKS = "operator arguments against the classes' signatures, python_callables"
+_CODE_CHECKS = (
+    "operator arguments against the classes' signatures, python_callables, callbacks and objects"
+)
 
 
 def _needs_code_check(p: Pipeline) -> bool:
