@@ -43,6 +43,7 @@ from .model import (
     XCom,
     code,
     passed_settings,
+    walk,
 )
 from .operators import package_of
 
@@ -167,6 +168,12 @@ def _check_request(t: Task, target: targets.Target) -> dict[str, object]:
         "arguments": sorted([*t.arguments, *t.expand]),
         "given": t.operator_given or f"{module}.{name}",
         "package": package_of(t.operator.module),
+        # the arguments that take an upstream task's output: Airflow resolves it in templated ones
+        "outputs": sorted(
+            k
+            for k, v in [*t.arguments.items(), *t.overrides.items()]
+            if any(isinstance(x, XCom) for x in walk(v))
+        ),
     }
     ref = t.arguments.get("python_callable")
     if isinstance(ref, CodeRef):
@@ -563,6 +570,7 @@ def _check_task(
     )
     if isinstance(cls, type) and issubclass(cls, base):
         out += _check_signature(task_id, cls, check["arguments"])
+        out += _check_outputs(task_id, cls, check["outputs"])
     elif cls is not None:
         out += _not_an_operator(task_id, cls, given)
     call = check.get("callable")
@@ -580,6 +588,27 @@ def _check_task(
         if func is not None:
             out += _check_callable(task_id, func, call)
     return out
+
+
+def _check_outputs(task_id: str, cls: type, arguments: list[str]) -> list[Finding]:
+    """A warning for each argument given an `{output_of:}` that the class does not render as a
+    template: Airflow resolves an XCom only in its operator's `template_fields`, and passes the
+    reference itself elsewhere."""
+    templated = set(getattr(cls, "template_fields", ()))
+    return [
+        Finding(
+            task_id,
+            arg,
+            f"{cls.__name__} does not render '{arg}' as a template: the task would get the "
+            "reference to the output, not the output",
+            "give `output_of:` in a templated argument of "
+            f"{cls.__name__}: {', '.join(sorted(templated)) or 'it has none'}",
+            "warning",
+            False,
+        )
+        for arg in arguments
+        if arg not in templated
+    ]
 
 
 def _check_code(request: dict[str, Any], broken: dict[str, Any]) -> list[Finding]:

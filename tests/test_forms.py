@@ -233,3 +233,29 @@ def test_a_python_callable_of_an_import_path_operator_is_checked_as_for_python(t
     assert r.returncode == 1, out
     assert "specs/pipe.yaml:5:" in out and "did you mean 'load'?" in out, out
     assert "dagforge bug" not in out and "internal error" not in out
+
+
+def test_an_output_in_an_argument_airflow_does_not_template_is_a_warning(tmp_path):
+    spec = """\
+        start_date: 2024-01-01
+        tasks:
+          extract: {operator: python, python_callable: team.etl:extract}
+          use:
+            operator: airflow.providers.standard.operators.bash.BashOperator
+            bash_command: echo
+            env: {ROWS: {output_of: extract}}
+            output_encoding: {output_of: extract}
+        """
+    _project(tmp_path, {"pipe": spec})
+    r = run_cli("validate", "specs", cwd=tmp_path)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out
+    warned = re.findall(r"^specs/pipe.yaml:(\d+):\d+: warning: (.*)$", out, re.M)
+    assert warned == [
+        (
+            "8",
+            "BashOperator does not render 'output_encoding' as a template: the task would get "
+            "the reference to the output, not the output",
+        )
+    ], out
+    assert "templated argument of BashOperator: bash_command, cwd, env" in out
