@@ -41,7 +41,7 @@ from .load import (
     load,
     read_bounded,
 )
-from .model import CodeRef, Pipeline, build_model
+from .model import CodeRef, Pipeline, build_model, code
 from .options import Options
 from .schemas import path as schema_path
 from .validate import (
@@ -208,8 +208,8 @@ def validate(
 
 
 _CODE_CHECKS = (
-    "operator arguments against the classes' signatures, python_callables, macros, filters "
-    "and deadline callbacks"
+    "operator arguments against the classes' signatures, python_callables, callbacks, objects, "
+    "macros, filters and deadline callbacks"
 )
 
 
@@ -219,7 +219,7 @@ def _needs_code_check(p: Pipeline) -> bool:
     from .operators import SHORT
 
     s = p.settings
-    return bool(s.macros or s.filters or s.deadlines) or any(
+    return bool(code(p) or s.macros or s.filters or s.deadlines) or any(
         not (SHORT.get(t.operator_given) and SHORT[t.operator_given].schema)
         or isinstance(t.arguments.get("python_callable"), CodeRef)
         for t in p.tasks

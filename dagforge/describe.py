@@ -17,7 +17,17 @@ from croniter import croniter
 
 from . import values
 from .diagnostics import visible
-from .model import Alerts, CodeRef, Output, Pipeline, Task, passed_settings
+from .model import (
+    Alerts,
+    CodeRef,
+    Function,
+    Instance,
+    Output,
+    Pipeline,
+    Task,
+    XCom,
+    passed_settings,
+)
 from .operators import is_branch
 
 RUNS = 5
@@ -45,14 +55,7 @@ def describe_pipeline(p: Pipeline, after: datetime) -> str:
                 else "off: missed runs are skipped, only the latest one runs"
             )
         )
-    limits = []
-    if p.max_active_runs is not None:
-        limits.append(f"at most {_count(p.max_active_runs, 'run')} at a time")
-    if p.max_active_tasks is not None:
-        limits.append(f"at most {_count(p.max_active_tasks, 'task')} running at a time")
-    if p.dagrun_timeout is not None:
-        limits.append(f"a run fails after {duration_words(p.dagrun_timeout)}")
-    if limits:
+    if limits := _limits(p):
         out.append(f"Limits:     {'; '.join(limits)}")
     for name, param in p.params.items():
         kind = dict(param.schema).get("type")
@@ -60,6 +63,8 @@ def describe_pipeline(p: Pipeline, after: datetime) -> str:
     if p.alerts.on_success and p.alerts.emails:
         out.append(f"On success: mail {', '.join(p.alerts.emails)} once per successful run")
     out += settings_lines(p)
+    for event, given in p.callbacks.items():
+        out.append(f"Run {event}: " + ", ".join(value_words(c) for c in given))
     out.append("")
     runs, note = next_runs(p, after)
     if runs:
@@ -83,6 +88,18 @@ def describe_pipeline(p: Pipeline, after: datetime) -> str:
         for t in level:
             out += _task(t, downstream.get(t.task_id, []))
     return "\n".join(visible(line) for line in out) + "\n"  # a value's line break stays in its line
+
+
+def _limits(p: Pipeline) -> list[str]:
+    """What bounds the DAG's runs, in words."""
+    limits = []
+    if p.max_active_runs is not None:
+        limits.append(f"at most {_count(p.max_active_runs, 'run')} at a time")
+    if p.max_active_tasks is not None:
+        limits.append(f"at most {_count(p.max_active_tasks, 'task')} running at a time")
+    if p.dagrun_timeout is not None:
+        limits.append(f"a run fails after {duration_words(p.dagrun_timeout)}")
+    return limits
 
 
 _REFERENCES = {"dagrun_queued_at": "it was queued", "dagrun_logical_date": "its logical date"}
@@ -289,6 +306,11 @@ def _task(t: Task, downstream: list[str]) -> list[str]:
         lines.append(f"    sensing:    {_sensor_words(t.arguments)}")
     lines += [f"    mapped:     one instance for {words}" for words in _mapping_words(t)]
     lines.append(f"    alerts:     {_alert_words(t.alerts)}")
+    for event, given in t.callbacks.items():
+        lines.append(f"    {event + ':':<11} " + ", ".join(value_words(c) for c in given))
+    for where, x in _outputs(t.arguments):
+        output = f"the output of {x.task_id}" + (f" (key {x.key!r})" if x.key else "")
+        lines.append(f"    takes:      {output} as {where}")
     if "trigger_rule" in t.overrides:
         lines.append(f"    runs when:  {t.overrides['trigger_rule']} (instead of all_success)")
     if "inlets" in t.overrides:
@@ -343,7 +365,46 @@ def _setting_words(value: object) -> str:
     if isinstance(value, str):
         first, _, rest = value.partition("\n")
         return first + (" ..." if rest.strip() else "")
-    return str(value).lower() if isinstance(value, bool) else str(value)  # as the spec writes it
+    if isinstance(value, bool):
+        return str(value).lower()  # as the spec writes it
+    return str(value) if isinstance(value, (int, float)) else value_words(value)
+
+
+def value_words(value: object) -> str:
+    """A value as the explanation shows it: objects as `Class(arg=...)`, functions by their import
+    path (with the arguments bound to them), a task's output as `output of TASK`."""
+    if isinstance(value, Instance):
+        return f"{value.cls.name}({_arguments_words(value.kwargs)})"
+    if isinstance(value, Function):
+        ref = f"{value.func.module}:{value.func.name}"
+        return f"{ref}({_arguments_words(value.kwargs)})" if value.kwargs else ref
+    if isinstance(value, CodeRef):
+        return f"{value.module}:{value.name}"
+    if isinstance(value, XCom):
+        return f"output of {value.task_id}" + (f"[{value.key!r}]" if value.key else "")
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {value_words(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(value_words(v) for v in value) + "]"
+    return repr(value)
+
+
+def _arguments_words(kwargs: tuple[tuple[str, object], ...]) -> str:
+    return ", ".join(f"{k}={value_words(v)}" for k, v in kwargs)
+
+
+def _outputs(value: object, where: str = "") -> list[tuple[str, XCom]]:
+    """(where, XCom) of each task output in `value`, where as `op_kwargs.rows`."""
+    if isinstance(value, XCom):
+        return [(where, value)]
+    items: Any = ()
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    elif isinstance(value, (Instance, Function)):
+        items = value.kwargs
+    return [x for k, v in items for x in _outputs(v, f"{where}.{k}" if where else str(k))]
 
 
 def _sensor_words(arguments: dict[str, Any]) -> str:

@@ -81,6 +81,10 @@ class Code(StrEnum):
         "trigger rule it refuses",
     )
     ASSET = "asset", "an asset URI Airflow refuses, or one that no task updates"
+    VALUE_FORM = (
+        "value-form",
+        "an {object:}, {function:} or {output_of:} value that is malformed or names no task",
+    )
     EXPAND = "expand", "a dynamic task mapping (`expand:`, `expand_kwargs:`) Airflow would refuse"
     BRANCH = "branch", "a branch task with no downstream task to choose"
     WAIT_FOR = "wait-for", "a wait_for that names its own DAG, or a DAG or task no spec defines"

@@ -1,8 +1,9 @@
 """The task graph of a pipeline as a picture: Mermaid, Graphviz DOT, and PNG or SVG through Graphviz.
 
 Each node shows the task id and its operator; each edge runs from an upstream task to the task that
-depends on it; the edges out of a branch task are its choices, dashed and labelled "branch". Mermaid
-and DOT are text made here; PNG and SVG come from Graphviz's `dot` program.
+depends on it; the edges out of a branch task are its choices, dashed and labelled "branch"; an
+edge that passes the upstream task's output is labelled XCom. Mermaid and DOT are text made here;
+PNG and SVG come from Graphviz's `dot` program.
 """
 
 from __future__ import annotations
@@ -52,9 +53,11 @@ def mermaid(p: Pipeline) -> str:
         lines.append(
             f'    {ids[t.task_id]}["{t.task_id}<br/>{t.operator.name}"]'
         )  # ids: [A-Za-z0-9_.-]
-    branches = _branches(p)
-    for up, down in p.edges:
-        arrow = "-. branch .->" if up in branches else "-->"
+    branches, data = _branches(p), p.data_edges
+    for up, down in p.edges:  # a branch's choices, and an edge that passes a task's output, say so
+        arrow = (
+            "-. branch .->" if up in branches else "-- XCom -->" if (up, down) in data else "-->"
+        )
         lines.append(f"    {ids[up]} {arrow} {ids[down]}")
     return "\n".join(lines) + "\n"
 
@@ -82,9 +85,15 @@ def dot(p: Pipeline) -> str:
     ]
     for t in p.tasks:
         lines.append(f"    {_quoted(t.task_id)} [label={_quoted(t.task_id, t.operator.name)}];")
-    branches = _branches(p)
+    branches, data = _branches(p), p.data_edges
     for up, down in p.edges:
-        style = ' [style=dashed, label="branch"]' if up in branches else ""
+        style = (
+            ' [style=dashed, label="branch"]'
+            if up in branches
+            else ' [style=dashed, label="XCom"]'
+            if (up, down) in data
+            else ""
+        )
         lines.append(f"    {_quoted(up)} -> {_quoted(down)}{style};")
     lines.append("}")
     return "\n".join(lines) + "\n"

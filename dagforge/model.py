@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import keyword
 import os
@@ -15,7 +16,7 @@ from typing import Any, TypeAlias
 
 from . import structure, targets, values
 from .load import Document, SpecPath
-from .operators import SHORT, takes_callable
+from .operators import SHORT
 from .schemas import duration_settings, task_settings
 from .version import version
 
@@ -24,7 +25,19 @@ OPERATORS = {name: (short.module, short.name) for name, short in SHORT.items()}
 # Task settings (schemas.task_settings) that choose the operator or place the task in the graph.
 _PLACING = ("operator", "wait_for", "expand", "expand_kwargs", "dependencies")
 # Task settings a Task has a field of its own for.
-_OWN_FIELDS = ("retries", "retry_delay", "execution_timeout", "alerts")
+_OWN_FIELDS = ("retries", "retry_delay", "execution_timeout", "alerts", "callbacks")
+# Arguments that take a callable: a `module:function` text in them is that function, imported.
+CALLABLE_ARGUMENTS = ("python_callable", "execution_date_fn", "response_check", "response_filter")
+# The events of `callbacks:`: a task's (its `on_EVENT_callback` arguments) and a DAG run's.
+TASK_EVENTS = ("on_execute", "on_success", "on_failure", "on_retry", "on_skipped")
+DAG_EVENTS = ("on_success", "on_failure")
+
+
+def is_callable_argument(argument: object) -> bool:
+    """Whether an operator argument takes a callable, so a `module:function` text in it is one."""
+    return isinstance(argument, str) and (
+        argument in CALLABLE_ARGUMENTS or argument.endswith("_callable")
+    )
 
 
 def passed_settings() -> tuple[str, ...]:
@@ -44,7 +57,15 @@ Schedule: TypeAlias = str | timedelta | list[Any] | dict[str, Any] | None
 
 DEFAULT_RETRY_DELAY = timedelta(minutes=5)
 # Names the generated module binds itself; task variables must not shadow them.
-_TAKEN = {"DAG", "dag", "pendulum", "timedelta", "SmtpNotifier", "DagSuccessMail"} | targets.NAMES
+_TAKEN = {
+    "DAG",
+    "dag",
+    "pendulum",
+    "timedelta",
+    "partial",
+    "SmtpNotifier",
+    "DagSuccessMail",
+} | targets.NAMES
 
 
 @dataclass(frozen=True)
@@ -62,6 +83,51 @@ class CodeRef:
     module: str
     name: str
     alias: str
+
+
+# Keyword arguments of an Instance or a Function: (name, value) pairs, in spec order.
+Keywords: TypeAlias = tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class Instance:
+    """`{object: module.Class, ...}`: an instance of an imported class, made with these arguments."""
+
+    cls: CodeRef
+    kwargs: Keywords = ()
+
+
+@dataclass(frozen=True)
+class Function:
+    """`{function: module:function, ...}` (or a `module:function` callback): the function itself,
+    or with `kwargs` bound (functools.partial)."""
+
+    func: CodeRef
+    kwargs: Keywords = ()
+
+
+@dataclass(frozen=True)
+class XCom:
+    """`{output_of: TASK, key: K}`: the output of an upstream task (`TASK.output["K"]`)."""
+
+    task_id: str  # the producer's full id
+    key: str | None = None
+
+
+def walk(value: object) -> list[object]:
+    """`value` and every value inside it (in lists, mappings, an Instance's or Function's
+    arguments), parents first."""
+    out = [value]
+    inner: Any = ()
+    if isinstance(value, (Instance, Function)):
+        inner = [v for _, v in value.kwargs]
+    elif isinstance(value, dict):
+        inner = value.values()
+    elif isinstance(value, (list, tuple)):
+        inner = value
+    for v in inner:
+        out += walk(v)
+    return out
 
 
 @dataclass(frozen=True)
@@ -139,6 +205,12 @@ class Task:
     operator_given: str = ""  # `operator:` as the spec writes it (a short name or an import path)
     inherited: frozenset[str] = frozenset()  # keys of `overrides` only its groups' defaults give
 
+    @property
+    def callbacks(self) -> dict[str, tuple[Any, ...]]:
+        """Its `callbacks:` (its own, else its groups' defaults'): event -> Functions and Instances."""
+        callbacks: dict[str, tuple[Any, ...]] = self.overrides.get("callbacks", {})
+        return callbacks
+
 
 @dataclass(frozen=True)
 class Output:
@@ -158,6 +230,7 @@ class Group:
     var: str = ""  # the Python variable the generated module binds it to
     # its own `defaults:`, durations as timedeltas
     defaults: dict[str, Any] = field(default_factory=dict)
+    where: SpecPath = ()  # the path of the group's mapping in the spec
 
 
 @dataclass
@@ -182,6 +255,8 @@ class Pipeline:
     retries: int
     retry_delay: timedelta
     alerts: Alerts
+    # the DAG run's `callbacks:`: event (on_success, on_failure) -> Functions and Instances
+    callbacks: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     tasks: list[Task] = field(default_factory=list)
     # with a time schedule: the asset condition that also starts a run (AssetOrTimeSchedule)
     or_assets: values.AssetCondition | None = None
@@ -218,6 +293,17 @@ class Pipeline:
     def edges(self) -> list[tuple[str, str]]:
         return [(up, t.task_id) for t in self.tasks for up in t.dependencies]
 
+    @property
+    def data_edges(self) -> set[tuple[str, str]]:
+        """(producer, consumer) of every task output (XCom) a task takes: in an argument, or
+        mapped over in `expand`."""
+        out = set()
+        for t in self.tasks:
+            for value in walk([t.arguments, t.overrides, list(t.expand.values())]):
+                if isinstance(value, (XCom, Output)):
+                    out.add((value.task_id, t.task_id))
+        return out
+
 
 def build_model(doc: Document, source: str | None = None) -> Pipeline:
     """The Pipeline of a spec that passed validation; `source` is how its generated file's header
@@ -249,7 +335,6 @@ def build_model(doc: Document, source: str | None = None) -> Pipeline:
         retries=shared.pop("retries", 0),
         retry_delay=retry_delay,
         alerts=alerts,
-        defaults=_settings(shared),
         or_assets=or_assets,
     )
     p.origins = _sources(doc) if doc.origins else {}
@@ -280,6 +365,8 @@ def build_model(doc: Document, source: str | None = None) -> Pipeline:
     for n in all_nodes:  # operator classes first: they keep their own names
         if not n.is_group:
             ref(*_operator_path(_operator(n.spec)))
+    p.callbacks = _callbacks(data.get("callbacks", {}), Forms(ref))
+    p.defaults = _settings(shared, Forms(ref))
     upstream: dict[str, list[str]] = {}
     for up, down in structure.task_edges(
         all_nodes
@@ -297,15 +384,23 @@ def build_model(doc: Document, source: str | None = None) -> Pipeline:
                     n.parent,
                     n.spec.get("tooltip"),
                     _unique(n.full_id, names, prefix="group"),
-                    _settings(n.spec.get("defaults", {})),
+                    _settings(n.spec.get("defaults", {}), Forms(ref)),
+                    n.path,
                 )
             )
             continue
         inherited: dict[str, Any] = dict(shared)  # the spec's defaults, then its groups'
+        # callbacks per event, as Airflow merges default_args (each on_EVENT_callback on its own)
+        events: dict[str, Any] = dict(shared.get("callbacks", {}))
         for group in reversed(structure.ancestors(n, by_id)):  # the outermost first: nearest wins
             inherited.update(by_id[group].spec.get("defaults", {}))
+            events.update(by_id[group].spec.get("defaults", {}).get("callbacks", {}))
         inherited = {k: v for k, v in inherited.items() if k not in n.spec}  # its own keys win
-        task = _task(n.full_id, {**n.spec, **inherited}, p, names, ref)
+        own = {**n.spec, **inherited}
+        if events:
+            own["callbacks"] = {**events, **n.spec.get("callbacks", {})}
+        forms = Forms(ref, functools.partial(_resolve, node=n, by_id=by_id))
+        task = _task(n.full_id, own, p, names, ref, forms)
         task.local_id, task.group, task.where = n.local_id, n.parent, n.path
         task.inherited = frozenset(inherited)
         _map(task, n, by_id)
@@ -388,6 +483,38 @@ def _schedule(given: Any) -> tuple[Schedule, values.AssetCondition | None]:
     if values.schedule_kind(given) == values.ScheduleKind.DURATION:
         given = values.parse_duration(given)
     return given, or_assets
+
+
+def code(p: Pipeline) -> list[tuple[SpecPath, Instance | Function]]:
+    """Every object and function the spec names (callbacks, `{object: ...}`, `{function: ...}`),
+    with the path of its value in the spec: what verify checks in Airflow."""
+    roots: list[tuple[SpecPath, object]] = [(("callbacks",), p.callbacks)]
+    roots += [((*g.where, "defaults"), g.defaults) for g in p.groups]
+    for t in p.tasks:
+        roots += [((*t.where, k), v) for k, v in t.arguments.items()]
+        roots += [((*t.where, k), v) for k, v in t.overrides.items() if k not in t.inherited]
+    out: list[tuple[SpecPath, Instance | Function]] = []
+
+    def visit(path: SpecPath, value: object) -> None:
+        # (a python_callable given as `module:function`, a CodeRef, verify checks with its op_kwargs)
+        if isinstance(value, (Instance, Function)):
+            out.append((path, value))
+            for k, v in value.kwargs:
+                visit((*path, k), v)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                visit((*path, k), v)
+        elif isinstance(value, (list, tuple)):
+            for i, v in enumerate(value):
+                visit((*path, i), v)
+
+    for path, value in roots:
+        visit(path, value)
+    return out
+
+
+def _resolve(name: str, node: structure.Node, by_id: dict[str, structure.Node]) -> str | None:
+    return structure.resolve(name, node, by_id)
 
 
 def _statements(all_nodes: list[structure.Node]) -> list[tuple[tuple[str, ...], str]]:
@@ -526,10 +653,61 @@ def _regular(mode: int) -> None:
         raise Unreadable(f"it is {kind}, not a regular file")
 
 
-def _settings(spec: dict[str, Any]) -> dict[str, Any]:
-    """Task settings (a group's `defaults`) in the model's terms: durations as timedeltas."""
-    durations = duration_settings()
-    return {k: values.parse_duration(v) if k in durations else v for k, v in spec.items()}
+def _settings(spec: dict[str, Any], forms: Forms) -> dict[str, Any]:
+    """Task settings (a group's `defaults`) in the model's terms: durations as timedeltas, callbacks
+    and objects as Functions and Instances."""
+    return {
+        k: values.parse_duration(v)
+        if k in duration_settings()
+        else _callbacks(v, forms)
+        if k == "callbacks"
+        else forms.value(v)
+        for k, v in spec.items()
+    }
+
+
+class Forms:
+    """Turns the spec's value forms into model values: `{object: ...}` into an Instance,
+    `{function: ...}` into a Function, `{output_of: ...}` into an XCom, at any depth; their import
+    paths into CodeRefs (through `ref`), producer ids into full ids (through `resolve`)."""
+
+    def __init__(
+        self,
+        ref: Callable[[str, str], CodeRef],
+        resolve: Callable[[str], str | None] = lambda name: name,
+    ):
+        self.ref, self.resolve = ref, resolve
+
+    def value(self, v: Any) -> Any:
+        if isinstance(v, dict) and isinstance(v.get("object"), str):
+            module, _, name = v["object"].rpartition(".")
+            return Instance(self.ref(module, name), self._keywords(v, "object"))
+        if isinstance(v, dict) and isinstance(v.get("function"), str):
+            return Function(self.function(v["function"]).func, self._keywords(v, "function"))
+        if isinstance(v, dict) and isinstance(v.get("output_of"), str):
+            producer = self.resolve(v["output_of"])
+            assert producer is not None  # validate reports an `output_of` naming no task
+            return XCom(producer, v.get("key"))
+        if isinstance(v, dict):
+            return {k: self.value(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [self.value(x) for x in v]
+        return v
+
+    def function(self, path: str) -> Function:
+        module, _, name = path.partition(":")
+        return Function(self.ref(module, name))
+
+    def callback(self, v: Any) -> Any:
+        """A callback: `module:function` text is the function itself."""
+        return self.function(v) if isinstance(v, str) else self.value(v)
+
+    def _keywords(self, v: dict[str, Any], form: str) -> Keywords:
+        return tuple((k, self.value(x)) for k, x in v.items() if k != form)
+
+
+def _callbacks(spec: dict[str, Any], forms: Forms) -> dict[str, tuple[Any, ...]]:
+    return {event: tuple(forms.callback(c) for c in items) for event, items in spec.items()}
 
 
 def _param(spec: dict[str, Any]) -> Param:
@@ -588,14 +766,19 @@ def _task(
     p: Pipeline,
     names: set[str],
     ref: Callable[[str, str], CodeRef],
+    forms: Forms,
 ) -> Task:
     op = _operator(spec)
     if "wait_for" in spec:
         arguments = _wait_arguments(spec["wait_for"])
     else:
-        arguments = {k: v for k, v in spec.items() if k not in task_settings()}
-    if takes_callable(op):
-        arguments["python_callable"] = ref(*arguments["python_callable"].split(":"))
+        arguments = {
+            k: forms.function(v).func
+            if is_callable_argument(k) and isinstance(v, str)
+            else forms.value(v)
+            for k, v in spec.items()
+            if k not in task_settings()
+        }
     for key in SHORT[op].durations if op in SHORT and "wait_for" not in spec else ():
         if key in arguments:
             arguments[key] = values.parse_duration(arguments[key])
@@ -607,8 +790,10 @@ def _task(
             overrides[key] = _alerts(
                 value, Alerts(p.alerts.emails, p.alerts.on_failure, p.alerts.on_retry)
             )
+        elif key == "callbacks":
+            overrides[key] = _callbacks(value, forms)
         elif key in task_settings() and key not in _PLACING:
-            overrides[key] = value
+            overrides[key] = forms.value(value)
     alerts = overrides.get("alerts", p.alerts)
     return Task(
         task_id=task_id,

@@ -17,11 +17,25 @@ from typing import Any
 import jinja2
 
 from . import targets, values
-from .model import CodeRef, Group, Moment, Output, Pipeline, Task
+from .model import (
+    TASK_EVENTS,
+    Alerts,
+    CodeRef,
+    Function,
+    Group,
+    Instance,
+    Moment,
+    Output,
+    Pipeline,
+    Task,
+    XCom,
+    walk,
+)
 
 LINE_LENGTH = 88  # black's: a task call that fits is written on one line, as black would write it
 TRIPLE = '"' * 3  # opens and closes a block of text (see _block)
 NOTIFIER = CodeRef("airflow.providers.smtp.notifications.smtp", "SmtpNotifier", "SmtpNotifier")
+PARTIAL = CodeRef("functools", "partial", "partial")
 
 
 @dataclass(frozen=True)
@@ -34,9 +48,11 @@ class Mail:
 
 @dataclass(frozen=True)
 class TaskOutput:
-    """`var.output`: the XCom of the task the generated module binds to `var` (a Python identifier)."""
+    """`var.output` (`var.output["key"]`): the XCom of the task the generated module binds to `var`
+    (a Python identifier)."""
 
     var: str
+    key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,8 +97,8 @@ def py(value: object, block: bool = False) -> str:
     triple-quoted block, line by line, when that is exact (see _block); nested values never are."""
     if isinstance(value, CodeRef):
         return value.alias
-    if isinstance(value, TaskOutput):
-        return f"{value.var}.output"
+    if isinstance(value, (TaskOutput, Instance, Function)):
+        return _form(value)
     if isinstance(value, (Name, Beside)):
         return value.code()
     if isinstance(value, Mail):
@@ -116,6 +132,60 @@ def py(value: object, block: bool = False) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{py(k)}: {py(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"no Python literal for {type(value).__name__}")
+
+
+def _form(value: TaskOutput | Instance | Function) -> str:
+    """A task's output, an instance, a function (with arguments bound): only imported names,
+    identifiers and literals."""
+    if isinstance(value, TaskOutput):
+        return f"{value.var}.output" + (f"[{py(value.key)}]" if value.key is not None else "")
+    if isinstance(value, Instance):
+        return f"{value.cls.alias}({_keywords(value.kwargs)})"
+    if not value.kwargs:
+        return value.func.alias
+    return f"{PARTIAL.alias}({value.func.alias}, {_keywords(value.kwargs)})"
+
+
+def _keywords(kwargs: tuple[tuple[str, object], ...]) -> str:
+    # the names are Python identifiers (validate checks them), never code
+    return ", ".join(f"{k}={py(v)}" for k, v in kwargs)
+
+
+def _bind(value: object, var: dict[str, str]) -> Any:
+    """`value` with each XCom as the TaskOutput of its producer's variable (`var`: task id -> it)."""
+    if isinstance(value, XCom):
+        return TaskOutput(var[value.task_id], value.key)
+    if isinstance(value, Instance):
+        return Instance(value.cls, tuple((k, _bind(v, var)) for k, v in value.kwargs))
+    if isinstance(value, Function):
+        return Function(value.func, tuple((k, _bind(v, var)) for k, v in value.kwargs))
+    if isinstance(value, dict):
+        return {k: _bind(v, var) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_bind(v, var) for v in value]
+    return value
+
+
+def _callback_args(
+    callbacks: dict[str, tuple[Any, ...]],
+    alerts: Alerts | None,
+    events: frozenset[str] | set[str] = frozenset(),
+) -> dict[str, object]:
+    """`on_EVENT_callback` arguments: for each event of `callbacks` and of `events`, the alert mail
+    of `alerts` (None: no mail is written here) and the callbacks, both fire. An event with a mail
+    alone gets the notifier itself, one with nothing None (it replaces what default_args give)."""
+    mails = {
+        "on_failure": alerts.failure_to if alerts else (),
+        "on_retry": alerts.retry_to if alerts else (),
+    }
+    out: dict[str, object] = {}
+    for event in TASK_EVENTS:
+        if event not in callbacks and event not in events:
+            continue
+        mail = [Mail(NOTIFIER.alias, mails[event])] if mails.get(event) else []
+        given = [*mail, *callbacks.get(event, ())]
+        out[f"{event}_callback"] = given if event in callbacks else given[0] if given else None
+    return out
 
 
 def _block(text: str) -> bool:
@@ -167,15 +237,16 @@ def render(p: Pipeline, airflow: targets.Target | str | int = targets.DEFAULT) -
         "owner": p.owner,
         "retries": p.retries,
         "retry_delay": p.retry_delay,
-        **p.defaults,  # the spec's `defaults:`
+        # the spec's `defaults:`; their callbacks below, with the alert mails (both fire)
+        **{k: v for k, v in p.defaults.items() if k != "callbacks"},
     }
     if p.alerts.failure_to:
         default_args["on_failure_callback"] = Mail(NOTIFIER.alias, p.alerts.failure_to)
     if p.alerts.retry_to:
         default_args["on_retry_callback"] = Mail(NOTIFIER.alias, p.alerts.retry_to)
-    tasks = [(t, _task_settings(t, target)) for t in p.tasks]
-    tree = _tree(p, {t.task_id: (t, s) for t, s in tasks}, default_args)
+    default_args.update(_callback_args(p.defaults.get("callbacks", {}), p.alerts))
     var = {t.task_id: t.var for t in p.tasks} | {g.group_id: g.var for g in p.groups}
+    tree = _tree(p, target, var, default_args)
     mapped = {
         t.task_id: {
             k: TaskOutput(var[v.task_id]) if isinstance(v, Output) else v
@@ -192,6 +263,16 @@ def render(p: Pipeline, airflow: targets.Target | str | int = targets.DEFAULT) -
         for t in p.tasks
         if t.expand_kwargs is not None
     }
+    success_mail = (
+        Mail("DagSuccessMail", p.alerts.emails) if p.alerts.on_success and p.alerts.emails else None
+    )
+    # the DAG run's callbacks: the success mail and the spec's `callbacks:` both fire
+    dag_callbacks: dict[str, object] = {}
+    if success_mail:
+        dag_callbacks["on_success_callback"] = success_mail
+    for event, given in p.callbacks.items():
+        mail = [success_mail] if success_mail and event == "on_success" else []
+        dag_callbacks[f"{event}_callback"] = [*mail, *given]
     params = {name: Call(target.param[1], (v.default,), v.schema) for name, v in p.params.items()}
     return (
         _environment()
@@ -201,10 +282,8 @@ def render(p: Pipeline, airflow: targets.Target | str | int = targets.DEFAULT) -
             imports=_imports(p, target),
             schedule=_schedule(p, target),
             default_args=default_args,
-            success_mail=Mail("DagSuccessMail", p.alerts.emails)
-            if p.alerts.on_success and p.alerts.emails
-            else None,
-            tasks=tasks,
+            success_mail=success_mail,
+            dag_callbacks=dag_callbacks,
             tree=tree,
             mapped=mapped,
             mapped_kwargs=mapped_kwargs,
@@ -230,10 +309,11 @@ class Entry:
 
 
 def _tree(
-    p: Pipeline, tasks: dict[str, tuple[Task, dict[str, Any]]], dag_defaults: dict[str, Any]
+    p: Pipeline, target: targets.Target, var: dict[str, str], dag_defaults: dict[str, Any]
 ) -> list[Entry]:
     """The tasks and groups nested as the spec nests them, in spec order."""
     groups = {g.group_id: g for g in p.groups}
+    tasks = {t.task_id: t for t in p.tasks}
     top: list[Entry] = []
     inside: dict[str, list[Entry]] = {}
     # What the tasks of each group get from default_args: Airflow (2.10 and 3) merges a TaskGroup's
@@ -244,21 +324,25 @@ def _tree(
         if node_id in groups:
             g = groups[node_id]
             outer = effective[g.parent]
-            effective[node_id] = {**outer, **g.defaults}
+            defaults = {k: v for k, v in g.defaults.items() if k != "callbacks"}
+            defaults.update(_callback_args(g.defaults.get("callbacks", {}), p.alerts))
+            effective[node_id] = {**outer, **defaults}
             pad[node_id] = pad[g.parent] + "    "
             args = [f"group_id={py(g.local_id)}"]
             if g.tooltip is not None:
                 args.append(f"tooltip={py(g.tooltip)}")
             # only what differs from the enclosing group (or the DAG): the file stays minimal
-            changed = {k: v for k, v in g.defaults.items() if k not in outer or outer[k] != v}
+            changed = {k: v for k, v in defaults.items() if k not in outer or outer[k] != v}
             if changed:
                 args.append(_spread("default_args=", changed, pad[node_id] + "    "))
             entry = Entry(group=g, args=args, children=inside.setdefault(node_id, []))
             parent = g.parent
         else:
-            t, settings = tasks[node_id]
+            t = tasks[node_id]
+            settings = _task_settings(t, target, effective[t.group])
             pairs = [("task_id", t.local_id), *t.arguments.items(), *settings.items()]
-            entry = Entry(task=t, args=[f"{k}={py(v, block=True)}" for k, v in pairs])
+            args = [f"{k}={py(_bind(v, var), block=True)}" for k, v in pairs]
+            entry = Entry(task=t, args=args)
             parent = t.group
         (top if parent is None else inside.setdefault(parent, [])).append(entry)
     return top
@@ -314,20 +398,27 @@ def _dag_settings(p: Pipeline, target: targets.Target) -> list[tuple[str, object
     return given
 
 
-def _task_settings(t: Task, target: targets.Target) -> dict[str, Any]:
+def _task_settings(t: Task, target: targets.Target, outer: dict[str, Any]) -> dict[str, Any]:
     """Keyword arguments for the settings the spec gives this task itself (beyond the DAG's; what
-    its groups' defaults give it comes from their TaskGroup's default_args)."""
-    settings = {k: v for k, v in t.overrides.items() if k != "alerts" and k not in t.inherited}
+    its groups' defaults give it comes from their TaskGroup's default_args, `outer`)."""
+    settings = {
+        k: v
+        for k, v in t.overrides.items()
+        if k not in ("alerts", "callbacks") and k not in t.inherited
+    }
     for key in ("inlets", "outlets"):
         if key in settings:
             settings[key] = [_assets(a, target) for a in settings[key]]
-    if "alerts" in t.overrides:
-        settings["on_failure_callback"] = (
-            Mail(NOTIFIER.alias, t.alerts.failure_to) if t.alerts.failure_to else None
-        )
-        settings["on_retry_callback"] = (
-            Mail(NOTIFIER.alias, t.alerts.retry_to) if t.alerts.retry_to else None
-        )
+    own_alerts = "alerts" in t.overrides
+    if own_alerts or ("callbacks" in t.overrides and "callbacks" not in t.inherited):
+        # An argument replaces what default_args give for that event: it holds the mail and the
+        # callbacks, and an event the groups around give callbacks for is written too.
+        around = {k.removesuffix("_callback") for k in outer if k.endswith("_callback")}
+        mailed = {"on_failure", "on_retry"} if own_alerts else set()
+        given = _callback_args(t.callbacks, t.alerts, around | mailed)
+        if not own_alerts:  # only what differs from default_args
+            given = {k: v for k, v in given.items() if v != outer.get(k)}
+        settings.update(given)
     return settings
 
 
@@ -431,11 +522,17 @@ def _imports(p: Pipeline, target: targets.Target) -> list[list[str]]:
     if p.groups:
         names.add((*target.task_group, target.task_group[1]))
     names |= _asset_imports(p, target) | _settings_imports(p)
+    roots: list[object] = [p.callbacks, p.defaults, *(g.defaults for g in p.groups)]
     for t in p.tasks:
         names.add((*target.home(t.operator.module, t.operator.name), t.operator.alias))
-        for value in t.arguments.values():
-            if isinstance(value, CodeRef):
-                names.add((value.module, value.name, value.alias))
+        roots += [t.arguments, t.overrides]
+    for value in (v for root in roots for v in walk(root)):
+        ref = value.cls if isinstance(value, Instance) else value
+        ref = ref.func if isinstance(ref, Function) else ref
+        if isinstance(ref, CodeRef):
+            names.add((ref.module, ref.name, ref.alias))
+        if isinstance(value, Function) and value.kwargs:
+            names.add((PARTIAL.module, PARTIAL.name, PARTIAL.alias))
     alerting = (
         p.alerts.failure_to
         or p.alerts.retry_to

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .load import SpecPath
+from .schemas import task_settings
 
 GROUP_ID = re.compile(r"^[A-Za-z0-9_-]{1,200}$")  # Airflow's rule for a group id: no dots
 
@@ -128,6 +129,39 @@ def implicit(all_nodes: list[Node]) -> list[tuple[str, str, SpecPath]]:
     return out
 
 
+def is_argument(key: object) -> bool:
+    """Whether a task's key is passed to its operator as an argument, where `{output_of:}`,
+    `{object:}` and `{function:}` values may be: any key but the task settings, and
+    executor_config."""
+    return key not in task_settings() or key == "executor_config"
+
+
+def outputs(all_nodes: list[Node]) -> list[tuple[str, str, SpecPath]]:
+    """(producer, task, path of the `output_of`) for every `{output_of: TASK}` in a task's arguments,
+    at any depth; same shape as `declared`. Written as a `>>` too: Airflow adds that dependency
+    itself only for the operator's templated fields, which dagforge does not know."""
+    by_id = {n.full_id: n for n in all_nodes}
+    out: list[tuple[str, str, SpecPath]] = []
+
+    def visit(path: SpecPath, value: object, n: Node) -> None:
+        if isinstance(value, dict) and isinstance(value.get("output_of"), str):
+            up = resolve(value["output_of"], n, by_id)
+            if up is not None and up != n.full_id and not by_id[up].is_group:
+                out.append((up, n.full_id, (*path, "output_of")))
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                visit((*path, k), v, n)
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                visit((*path, i), v, n)
+
+    for n in all_nodes:
+        for key, value in n.spec.items() if not n.is_group else ():
+            if is_argument(key):
+                visit((*n.path, key), value, n)
+    return out
+
+
 def links(all_nodes: list[Node]) -> list[Link]:
     """Every link between nodes, in the order Airflow sees them in a generated file: the implicit
     ones first (they exist as soon as the tasks do), then the declared ones, innermost groups first.
@@ -142,7 +176,7 @@ def links(all_nodes: list[Node]) -> list[Link]:
 
     found = [Link(u, d, w, True, scope(u, d)) for u, d, w in implicit(all_nodes)]
     found += sorted(
-        (Link(u, d, w, False, scope(u, d)) for u, d, w in declared(all_nodes)),
+        (Link(u, d, w, False, scope(u, d)) for u, d, w in outputs(all_nodes) + declared(all_nodes)),
         key=lambda link: -link.scope,
     )
     seen: set[tuple[str, str]] = set()

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from . import structure, targets, values
 from .diagnostics import Code, Diagnostic, Severity, did_you_mean
 from .load import DEFAULTS_NAMES, Document, SpecPath
-from .model import DAG_SETTINGS, Unreadable, read_beside
+from .model import DAG_SETTINGS, Unreadable, is_callable_argument, read_beside
 from .operators import SHORT, STANDARD, is_branch, takes_callable
 from .schemas import default_settings, duration_settings, schema, task_settings
 
@@ -30,6 +30,8 @@ if TYPE_CHECKING:  # jsonschema is imported where it is used: `dagforge --help` 
 # Used with fullmatch: `$` alone lets a final line break through.
 _ID = re.compile(r"[A-Za-z0-9_.-]{1,250}")
 _CALLABLE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*", re.ASCII)
+_CLASS = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+", re.ASCII)
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*", re.ASCII)
 # Airflow keeps these numbers in 32-bit integer columns (task_instance.priority_weight, pool_slots,
 # max_tries; dag.max_active_tasks, max_active_runs): the schema's `maximum` for each of them.
 _INT32 = (-(2**31), 2**31 - 1)
@@ -506,9 +508,9 @@ def _node_name(path: SpecPath, inst: object) -> str:
 
 
 def _pattern_problem(
-    doc: Document, path: SpecPath, kind: object, inst: Any
+    doc: Document, path: SpecPath, kind: object, inst: Any, sch: Any
 ) -> list[Diagnostic] | None:
-    """A duration, or a dag_id, that does not read as one; None for any other error."""
+    """A duration, an import path or a dag_id that does not read as one; None for any other error."""
     duration = _is_duration(path)
     if kind == "pattern" or (kind in ("oneOf", "anyOf") and duration):
         if duration:
@@ -518,6 +520,16 @@ def _pattern_problem(
                     f"{_dotted(path)}: {_quoted(inst)} is not a duration",
                     values.DURATION_HINT,
                     code=Code.DURATION,
+                )
+            ]
+        if path and (form := _form_patterns().get(sch.get("pattern"))):
+            what, example = form
+            return [
+                doc.diag(
+                    path,
+                    f"{_dotted(path)}: {_quoted(inst)} is not {what}",
+                    _control_hint(inst) or f"write it as {example}",
+                    code=Code.VALUE_FORM,
                 )
             ]
         if path and path[-1] == "dag_id":
@@ -579,7 +591,7 @@ def _diagnose_schema_error(
                 code=Code.TYPE,
             )
         ]
-    if (found := _pattern_problem(doc, path, kind, inst)) is not None:
+    if (found := _pattern_problem(doc, path, kind, inst, sch)) is not None:
         return found
     if (inner := _inner_error(error, path)) is not None:
         return _diagnose_schema_error(doc, inner, prefix)
@@ -644,6 +656,19 @@ def _inner_error(error: ValidationError, path: SpecPath) -> ValidationError | No
 
     inner = [e for e in flat(error.context or ()) if e.validator != "type"]
     return max(inner, key=lambda e: len(e.absolute_path)) if inner else None
+
+
+@cache
+def _form_patterns() -> dict[str, tuple[str, str]]:
+    """The schema's patterns of import paths -> what they are, and how to write one."""
+    d = schema()["$defs"]
+    return {
+        d["class_path"]["pattern"]: ("the import path of a class", "package.module.ClassName"),
+        d["function_path"]["pattern"]: (
+            "the import path of a function",
+            "package.module:function (a colon before the function's name)",
+        ),
+    }
 
 
 def _missing_key(doc: Document, path: SpecPath, inst: Any, key: str) -> list[Diagnostic]:
@@ -853,6 +878,9 @@ def _allowed_keys(path: SpecPath, inst: Any) -> set[str]:
         return keys if {"inlets", "outlets"} & set(path[-2:]) else keys | {"any", "all"}
     if path[-1] == "wait_for":
         return set(s["$defs"]["wait_for"]["properties"])
+    if path[-1] == "callbacks":  # the DAG run's events, or a task's
+        spec = s["properties"]["callbacks"] if len(path) == 1 else s["$defs"]["task_callbacks"]
+        return set(spec["properties"])
     if path[-1] == "alerts":
         return (
             set(s["properties"]["alerts"]["properties"])
@@ -1058,6 +1086,7 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
         out += _check_dependencies(doc, all_nodes)
         out += _check_mapping(doc, all_nodes)
         out += _check_branches(doc, all_nodes)
+        out += _check_forms(doc, all_nodes, data)
     return out
 
 
@@ -1805,14 +1834,12 @@ def _check_task(
     if op == "email":
         for key in ("to", "cc", "bcc", "from_email"):
             out += _check_emails(doc, (*base, key), task.get(key))
-    if takes_callable(op) and isinstance(task.get("python_callable"), str):
-        ref = task["python_callable"]
-        parts = re.split(r"[.:]", ref)
-        if not _CALLABLE.fullmatch(ref) or any(keyword.iskeyword(p) for p in parts):
+    for key, ref in task.items() if "wait_for" not in task else ():
+        if is_callable_argument(key) and isinstance(ref, str) and not _import_path(ref, _CALLABLE):
             out.append(
                 doc.diag(
-                    (*base, "python_callable"),
-                    f"python_callable {_quoted(ref)} is not a `module:function` reference",
+                    (*base, key),
+                    f"{key} {_quoted(ref)} is not a `module:function` reference",
                     _control_hint(ref)
                     or "write the module's dotted path, a colon, and the function name, "
                     "e.g. etl.transform:run",
@@ -2039,6 +2066,192 @@ def _mapped_argument(
                 or ("it takes: " + ", ".join(sorted(takes)) if takes else "it takes no arguments"),
                 key=True,
                 code=Code.EXPAND,
+            )
+        ]
+    return []
+
+
+def _import_path(text: str, form: re.Pattern[str]) -> bool:
+    """Whether `text` is an import path of that form: identifiers, none a Python keyword."""
+    return bool(form.fullmatch(text)) and not any(
+        keyword.iskeyword(part) for part in re.split(r"[.:]", text)
+    )
+
+
+# The value forms: their key, what they name, the pattern of that and an example.
+_FORMS = {
+    "object": ("a class", _CLASS, "package.module.ClassName"),
+    "function": ("a function", _CALLABLE, "package.module:function"),
+}
+
+
+def _check_forms(
+    doc: Document, all_nodes: list[structure.Node], data: dict[str, Any]
+) -> list[Diagnostic]:
+    """The value forms in every operator argument (at any depth) and callback: `{object: ...}` and
+    `{function: ...}` name a class or function by a plain import path and take keyword arguments;
+    `{output_of: TASK}` names a task that comes earlier in the spec (the generated file refers to
+    it by then), and only in a task's arguments. The schema checks the callbacks' shape."""
+    out: list[Diagnostic] = []
+    forms = _Forms(doc, all_nodes, out)
+    forms.callbacks(("callbacks",), data.get("callbacks"))
+    places: list[tuple[SpecPath, object]] = [(("defaults",), data.get("defaults"))]
+    places += [((*n.path, "defaults"), n.spec.get("defaults")) for n in all_nodes if n.is_group]
+    for path, defaults in places:  # the spec's and each group's
+        for k, v in defaults.items() if isinstance(defaults, dict) else ():
+            if k == "callbacks":
+                forms.callbacks((*path, k), v)
+            else:
+                forms.visit((*path, k), v, None)
+    for n in all_nodes:
+        for key, value in n.spec.items() if not n.is_group else ():
+            if key == "callbacks":
+                forms.callbacks((*n.path, key), value)
+            elif structure.is_argument(key):
+                forms.visit((*n.path, key), value, n)
+    return out
+
+
+class _Forms:
+    """Walks values for _check_forms, adding the problems to `out`."""
+
+    def __init__(self, doc: Document, all_nodes: list[structure.Node], out: list[Diagnostic]):
+        self.doc, self.out = doc, out
+        self.by_id = {n.full_id: n for n in all_nodes}
+        self.order = {n.full_id: i for i, n in enumerate(all_nodes)}
+        self.tasks = [m.full_id for m in all_nodes if not m.is_group]
+
+    def visit(self, path: SpecPath, value: object, n: structure.Node | None) -> None:
+        """`value` at `path`, in task `n`'s arguments (None: elsewhere, no `output_of` then)."""
+        if isinstance(value, list):
+            for i, v in enumerate(value):
+                self.visit((*path, i), v, n)
+            return
+        if not isinstance(value, dict):
+            return
+        form = next((k for k in (*_FORMS, "output_of") if k in value), None)
+        if form == "output_of":
+            self.out += _output_of(self.doc, path, value, n, self.by_id, self.order, self.tasks)
+            return
+        if form is not None:
+            self.named(path, form, value[form])
+        for k, v in value.items():
+            if form is None:
+                self.visit((*path, k), v, n)
+            elif k != form:
+                self.argument(path, k, value[form], v, n)
+
+    def argument(
+        self, path: SpecPath, k: object, named: object, v: object, n: structure.Node | None
+    ) -> None:
+        """The keyword argument `k: v` of an `{object:}` or `{function:}` naming `named`."""
+        if _import_path(str(k), _IDENTIFIER):
+            self.visit((*path, str(k)), v, n)
+            return
+        self.out.append(
+            self.doc.diag(
+                (*path, str(k)),
+                f"{_quoted(k)} cannot be a keyword argument of {named!s}",
+                "a keyword argument's name is a Python identifier (not a keyword)",
+                key=True,
+                code=Code.VALUE_FORM,
+            )
+        )
+
+    def named(self, path: SpecPath, form: str, named: object) -> None:
+        """The import path of an `{object:}` or `{function:}`: a dotted identifier, never code."""
+        what, pattern, example = _FORMS[form]
+        if not isinstance(named, str) or not _import_path(named, pattern):
+            self.out.append(
+                self.doc.diag(
+                    (*path, form),
+                    f"`{form}:` must name {what} by its import path, not {_quoted(named)}",
+                    _control_hint(named) or f"write it as {example}",
+                    code=Code.VALUE_FORM,
+                )
+            )
+
+    def callbacks(self, path: SpecPath, spec: object) -> None:
+        """The arguments of each callback of a `callbacks:` (their own shape is the schema's)."""
+        for event, items in spec.items() if isinstance(spec, dict) else ():
+            for i, item in enumerate(items if isinstance(items, list) else []):
+                form = (
+                    next((f for f in _FORMS if f in item), None) if isinstance(item, dict) else None
+                )
+                for k, v in item.items() if form else ():
+                    if k != form:
+                        self.argument((*path, event, i), k, item[form], v, None)
+
+
+def _output_of(
+    doc: Document,
+    path: SpecPath,
+    value: dict[str, Any],
+    n: structure.Node | None,
+    by_id: Mapping[str, structure.Node],
+    order: Mapping[str, int],
+    tasks: list[str],
+) -> list[Diagnostic]:
+    """The problems of one `{output_of: TASK, key: K}` of task `n` (None: not in a task's arguments)."""
+    name = value["output_of"]
+    where = (*path, "output_of")
+    if n is None:
+        return [
+            doc.diag(
+                where,
+                "`output_of:` passes a task's output to an argument of a task, not here",
+                "give it in an operator argument of the task that needs it",
+                code=Code.VALUE_FORM,
+            )
+        ]
+    for k in value:
+        if k not in ("output_of", "key"):
+            return [
+                doc.diag(
+                    (*path, k),
+                    f"`output_of:` takes no {_quoted(k)}",
+                    did_you_mean(str(k), ["key"]) or "it takes `key:` only",
+                    key=True,
+                    code=Code.VALUE_FORM,
+                )
+            ]
+    if not isinstance(name, str) or not isinstance(value.get("key", ""), str):
+        bad = "output_of" if not isinstance(name, str) else "key"
+        return [
+            doc.diag(
+                (*path, bad),
+                f"`{bad}:` must be text, not {_quoted(value[bad])}",
+                "write a task id" if bad == "output_of" else "write the XCom key as text",
+                code=Code.VALUE_FORM,
+            )
+        ]
+    up = structure.resolve(name, n, by_id)
+    if up is None or by_id[up].is_group:
+        return [
+            doc.diag(
+                where,
+                f"task '{n.full_id}' takes the output of unknown task {_quoted(name)}",
+                did_you_mean(name, tasks) or "name a task of this spec",
+                code=Code.VALUE_FORM,
+            )
+        ]
+    if up == n.full_id:
+        return [
+            doc.diag(
+                where,
+                f"task '{n.full_id}' takes its own output",
+                "name an upstream task",
+                code=Code.VALUE_FORM,
+            )
+        ]
+    if order[up] >= order[n.full_id]:
+        return [
+            doc.diag(
+                where,
+                f"task '{n.full_id}' takes the output of '{up}', which comes after it",
+                f"move '{up}' above '{n.full_id}' in the spec (the generated file defines the "
+                "tasks in the spec's order)",
+                code=Code.VALUE_FORM,
             )
         ]
     return []

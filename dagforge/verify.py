@@ -32,7 +32,20 @@ from zoneinfo import ZoneInfo
 from . import targets, values
 from .config import DEFAULT_IMPORT_TIMEOUT
 from .diagnostics import did_you_mean
-from .model import CodeRef, Moment, Output, Pipeline, Task, passed_settings
+from .model import (
+    TASK_EVENTS,
+    CodeRef,
+    Function,
+    Instance,
+    Moment,
+    Output,
+    Pipeline,
+    Task,
+    XCom,
+    code,
+    passed_settings,
+    walk,
+)
 from .operators import package_of
 
 
@@ -93,6 +106,9 @@ def expectations(p: Pipeline, airflow: targets.Target | str = targets.DEFAULT) -
         "success_to": list(p.alerts.emails) if p.alerts.on_success else [],
         "settings": _settings(p),
         "refs": _refs(p),
+        "callbacks": _callbacks(p.callbacks, ("on_success", "on_failure")),
+        # the classes and functions the spec names, checked against their signatures
+        "code": [_code_request(path, value) for path, value in code(p)],
         "tasks": {
             t.task_id: {
                 "operator": ".".join(target.home(t.operator.module, t.operator.name)),
@@ -111,6 +127,7 @@ def expectations(p: Pipeline, airflow: targets.Target | str = targets.DEFAULT) -
                     for k in passed_settings()
                     if k in t.overrides
                 },
+                "callbacks": _callbacks(t.callbacks, TASK_EVENTS),
                 "arguments": {
                     k: _jsonable(v) for k, v in t.arguments.items() if _jsonable(v) is not _SKIP
                 },
@@ -125,6 +142,25 @@ def expectations(p: Pipeline, airflow: targets.Target | str = targets.DEFAULT) -
             }
             for t in p.tasks
         },
+    }
+
+
+def _callbacks(callbacks: dict[str, tuple[Any, ...]], events: Sequence[str]) -> dict[str, object]:
+    """The callbacks of each event (the alert mails are checked apart) as JSON data."""
+    return {event: [_jsonable(c) for c in callbacks.get(event, ())] for event in events}
+
+
+def _code_request(path: tuple[str | int, ...], value: Instance | Function) -> dict[str, object]:
+    """What the child checks of an `{object:}` or `{function:}` (or a callback) at `path`: that it
+    imports, and its keyword arguments against the signature."""
+    ref = value.cls if isinstance(value, Instance) else value.func
+    form = "object" if isinstance(value, Instance) else "function"
+    return {
+        "path": list(path),
+        "form": form,
+        "module": ref.module,
+        "name": ref.name,
+        "kwargs": [k for k, _ in value.kwargs],
     }
 
 
@@ -254,6 +290,12 @@ def _check_request(t: Task, target: targets.Target) -> dict[str, object]:
         "open": isinstance(t.expand_kwargs, Output),
         "given": t.operator_given or f"{module}.{name}",
         "package": package_of(t.operator.module),
+        # the arguments that take an upstream task's output: Airflow resolves it in templated ones
+        "outputs": sorted(
+            k
+            for k, v in [*t.arguments.items(), *t.overrides.items()]
+            if any(isinstance(x, XCom) for x in walk(v))
+        ),
     }
     ref = t.arguments.get("python_callable")
     if isinstance(ref, CodeRef):
@@ -278,6 +320,15 @@ def _jsonable(value: object) -> object:
         return {"$seconds": value.total_seconds()}
     if isinstance(value, CodeRef):
         return {"$ref": f"{value.module}:{value.name}"}
+    if isinstance(value, (Instance, Function)):
+        kwargs = {k: _jsonable(v) for k, v in value.kwargs}
+        if _SKIP in kwargs.values():
+            return _SKIP
+        if isinstance(value, Instance):
+            return {"$object": f"{value.cls.module}.{value.cls.name}", "kwargs": kwargs}
+        return {"$function": f"{value.func.module}:{value.func.name}", "kwargs": kwargs}
+    if isinstance(value, XCom):
+        return {"$xcom": value.task_id, "key": value.key}
     if isinstance(value, float) and not math.isfinite(value):
         return _SKIP
     if isinstance(value, (list, tuple)):
@@ -533,6 +584,8 @@ def _child(request_path: str, answer_path: str) -> None:
             for task_id, te in expected["tasks"].items()
             for f in _check_task(task_id, te["check"], base, broken)
         ] + [f for ref in expected["refs"] for f in _check_ref(ref, broken)]
+        for asked in expected["code"]:
+            findings += _check_code(asked, broken)
         problems: list[str] = []
         # Not loaded after a finding that leaves the file unverified: the findings say why.
         if _loading and not any(f.unverified for f in findings):
@@ -641,6 +694,7 @@ def _check_task(
         out += _check_signature(
             task_id, cls, check["arguments"], check.get("located", {}), check.get("open", False)
         )
+        out += _check_outputs(task_id, cls, check["outputs"])
     elif cls is not None:
         out += _not_an_operator(task_id, cls, given)
     call = check.get("callable")
@@ -671,6 +725,90 @@ def _check_ref(ref: dict[str, Any], broken: dict[str, Any]) -> list[Finding]:
                 None, ref["key"], f"{ref['what']} is not callable", "name a function", "error", True
             )
         )
+    return out
+
+
+def _check_outputs(task_id: str, cls: type, arguments: list[str]) -> list[Finding]:
+    """A warning for each argument given an `{output_of:}` that the class does not render as a
+    template: Airflow resolves an XCom only in its operator's `template_fields`, and passes the
+    reference itself elsewhere."""
+    templated = set(getattr(cls, "template_fields", ()))
+    return [
+        Finding(
+            task_id,
+            arg,
+            f"{cls.__name__} does not render '{arg}' as a template: the task would get the "
+            "reference to the output, not the output",
+            "give `output_of:` in a templated argument of "
+            f"{cls.__name__}: {', '.join(sorted(templated)) or 'it has none'}",
+            "warning",
+            False,
+        )
+        for arg in arguments
+        if arg not in templated
+    ]
+
+
+def _check_code(request: dict[str, Any], broken: dict[str, Any]) -> list[Finding]:
+    """An `{object:}` or `{function:}` (a callback) of the spec: it imports, it is a class (a
+    callable), and its keyword arguments are in its signature, with a did-you-mean for a misspelt
+    one (located at it); an object's required arguments are given."""
+    import inspect
+
+    out: list[Finding] = []
+    path, form, kwargs = request["path"], request["form"], request["kwargs"]
+    # the name under its form's key; a callback given as `module:function` is located at itself
+    # (doc.where falls back to the nearest path there is)
+    at = [*path, form]
+    module, name = request["module"], request["name"]
+    ref = f"{module}.{name}" if form == "object" else f"{module}:{name}"
+    obj = _import(module, name, None, at, f"{form} '{ref}'", None, out, broken)
+    if obj is None:
+        return out
+    if (form == "object" and not isinstance(obj, type)) or not callable(obj):
+        what = "a class" if form == "object" else "a function"
+        return [
+            Finding(
+                None,
+                at,
+                f"'{ref}' is not {what} (it is {_kind(obj)})",
+                f"name {what}",
+                "error",
+                True,
+            )
+        ]
+    try:
+        signature = inspect.signature(obj)
+    except (TypeError, ValueError):
+        return out
+    params = signature.parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        for k in kwargs:
+            if k not in params or params[k].kind is params[k].POSITIONAL_ONLY:
+                out.append(
+                    Finding(
+                        None,
+                        [*path, k],
+                        f"{name}{signature} has no argument '{k}'",
+                        did_you_mean(k, params) or f"{name} takes: " + ", ".join(params),
+                        "error",
+                        True,
+                    )
+                )
+    if form == "object" and not out:
+        try:
+            signature.bind(**dict.fromkeys(kwargs))
+        except TypeError as e:
+            out.append(
+                Finding(
+                    None,
+                    at,
+                    f"{name}{signature} cannot be made so: {e}",
+                    "give the arguments it needs",
+                    "error",
+                    True,
+                )
+            )
     return out
 
 
@@ -1021,6 +1159,10 @@ def _compare(dag: Any, exp: dict[str, Any]) -> list[str]:
     check("success mail recipients", _recipients(dag.on_success_callback), exp["success_to"])
     for key, value in _dag_settings(dag, exp["settings"]).items():
         check(key, value, exp["settings"][key])
+    mailed = {"on_success": exp["success_to"]}
+    for event, expected in exp["callbacks"].items():
+        loaded = _callbacks_of(getattr(dag, f"{event}_callback"), bool(mailed.get(event)))
+        check(f"{event} callbacks", _plain(loaded, expected), expected)
     check("task ids", sorted(dag.task_dict), sorted(exp["tasks"]))
     for task_id, te in exp["tasks"].items():
         task = dag.task_dict.get(task_id)
@@ -1044,6 +1186,10 @@ def _compare(dag: Any, exp: dict[str, Any]) -> list[str]:
             te["failure_to"],
         )
         check(f"{what} retry mail recipients", _recipients(task.on_retry_callback), te["retry_to"])
+        mailed = {"on_failure": te["failure_to"], "on_retry": te["retry_to"]}
+        for event, expected in te["callbacks"].items():
+            loaded = _callbacks_of(getattr(task, f"{event}_callback"), bool(mailed.get(event)))
+            check(f"{what} {event} callbacks", _plain(loaded, expected), expected)
         given = getattr(
             task, "partial_kwargs", None
         )  # a mapped task keeps its other arguments there
@@ -1217,14 +1363,26 @@ def _attribute(obj: object, name: str) -> Any:
     return getattr(obj, f"_{name}", None) if value is None else value
 
 
+# The classes of the alert mails dagforge writes (`alerts:`), told apart from the user's callbacks.
+_MAILS = ("SmtpNotifier", "DagSuccessMail")
+
+
 def _recipients(callbacks: object) -> list[str]:
+    found: list[str] = []
+    for cb in _callbacks_of(callbacks, False):
+        if type(cb).__name__ in _MAILS:
+            to = getattr(cb, "to", None)
+            found += [to] if isinstance(to, str) else list(to or [])
+    return found
+
+
+def _callbacks_of(callbacks: object, mailed: bool) -> list[object]:
+    """A loaded `on_*_callback` as a list; `mailed`: without the alert mail, which dagforge writes
+    first."""
     if callbacks is None:
         return []
-    found: list[str] = []
-    for cb in callbacks if isinstance(callbacks, (list, tuple)) else [callbacks]:
-        to = getattr(cb, "to", None)
-        found += [to] if isinstance(to, str) else list(to or [])
-    return found
+    found = list(callbacks) if isinstance(callbacks, (list, tuple)) else [callbacks]
+    return found[1:] if mailed and found and type(found[0]).__name__ in _MAILS else found
 
 
 def _plain(actual: object, expected: object) -> object:
@@ -1242,6 +1400,20 @@ def _plain(actual: object, expected: object) -> object:
                 "$ref": f"{getattr(actual, '__module__', '?')}:{getattr(actual, '__name__', actual)}"
             }
         )
+    if isinstance(expected, dict) and "$xcom" in expected:
+        producer = getattr(getattr(actual, "operator", None), "task_id", None)
+        key = getattr(actual, "key", None)
+        return {"$xcom": producer, "key": None if key == "return_value" else key}
+    if isinstance(expected, dict) and ("$object" in expected or "$function" in expected):
+        return _plain_code(actual, expected)
+    if isinstance(expected, dict) and isinstance(actual, dict) and set(actual) == set(expected):
+        return {k: _plain(actual[k], v) for k, v in expected.items()}
+    if (
+        isinstance(expected, list)
+        and isinstance(actual, (list, tuple))
+        and len(actual) == len(expected)
+    ):
+        return [_plain(a, e) for a, e in zip(actual, expected, strict=True)]
     if isinstance(actual, (tuple, set, frozenset)) and isinstance(expected, list):
         return list(actual)
     if (
@@ -1251,6 +1423,37 @@ def _plain(actual: object, expected: object) -> object:
     ):
         return expected  # Airflow keeps a single value as a one-item container (e.g. skip_on_exit_code)
     return actual
+
+
+def _plain_code(actual: object, expected: dict[str, Any]) -> object:
+    """A loaded object (function, partial) in the spec's terms when it is what the spec names: the
+    same class (the same function), each argument the spec gives as the object shows it (an
+    attribute of that name; one it does not show is taken as given), a partial's bound keywords."""
+    import functools
+
+    form = "$object" if "$object" in expected else "$function"
+    if form == "$object":
+        module, _, name = expected[form].rpartition(".")
+    else:
+        module, _, name = expected[form].partition(":")
+    try:
+        wanted = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        wanted = None
+    kwargs: dict[str, object] = {}
+    if form == "$object":
+        same = wanted is not None and type(actual) is wanted
+        for k, v in expected["kwargs"].items():
+            kwargs[k] = _plain(getattr(actual, k), v) if hasattr(actual, k) else v
+        what = f"{type(actual).__module__}.{type(actual).__qualname__}"
+    else:
+        func, bound = actual, {}
+        if isinstance(actual, functools.partial):
+            func, bound = actual.func, dict(actual.keywords)
+        same = wanted is not None and func is wanted
+        kwargs = {k: _plain(bound[k], expected["kwargs"].get(k)) for k in bound}
+        what = f"{getattr(func, '__module__', '?')}:{getattr(func, '__qualname__', func)}"
+    return {form: expected[form] if same else what, "kwargs": kwargs}
 
 
 if __name__ == "__main__":

@@ -92,7 +92,7 @@ def test_without_airflow_build_and_validate_say_what_they_did_not_check(tmp_path
     assert r.returncode == 0, r.stderr
     assert r.stderr == (
         "dagforge: warning: not checked: operator arguments against the classes' signatures, "
-        "python_callables, macros, filters and deadline callbacks "
+        "python_callables, callbacks, objects, macros, filters and deadline callbacks "
         "(they need Airflow: pip install 'dagforge[airflow]')\n"
         "2 specs valid, 0 invalid\n"
     )

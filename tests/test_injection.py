@@ -6,6 +6,8 @@ Profiles (tests/conftest.py): `ci` (default, a few hundred examples) and `thorou
 """
 
 import ast
+import keyword
+import re
 import uuid
 
 import yaml
@@ -59,6 +61,11 @@ def fields(draw):
         "cwd": draw(t),
         # Airflow's pool and queue columns hold no control characters: validate refuses them
         "queue": draw(st.text(LINE_CHARS, min_size=1, max_size=60)),
+        # in the value forms: an object's and a bound function's arguments, an XCom key
+        "object_text": draw(t),
+        "function_text": draw(t),
+        "xcom_key": draw(t),
+        "callback_text": draw(t),
     }
 
 
@@ -73,6 +80,9 @@ def _spec(f):
         "owner": f["owner"],
         "start_date": "2024-01-01",
         "tags": f["tags"],
+        "callbacks": {
+            "on_failure": [{"function": "textwrap:indent", "prefix": f["callback_text"]}]
+        },
         "tasks": {
             "shell": {
                 "operator": "bash",
@@ -98,6 +108,15 @@ def _spec(f):
                     {"bash_command": f["bash_command"], "env": {f["env_key"]: f["env_value"]}},
                     {"bash_command": f["subject"], "cwd": f["cwd"]},
                 ],
+            },
+            "forms": {
+                "operator": "airflow.providers.standard.operators.python.PythonOperator",
+                "python_callable": "json:dumps",
+                "op_kwargs": {
+                    "note": {"object": "types.SimpleNamespace", "text": f["object_text"]},
+                    "bound": {"function": "textwrap:indent", "prefix": f["function_text"]},
+                    "rows": {"output_of": "shell", "key": f["xcom_key"]},
+                },
             },
         },
     }
@@ -143,6 +162,11 @@ def test_any_text_round_trips_through_dagbag(tmp_path_factory, f):
         {"bash_command": f["bash_command"], "env": {f["env_key"]: f["env_value"]}},
         {"bash_command": f["subject"], "cwd": f["cwd"]},
     ]
+    forms = dag.task_dict["forms"].op_kwargs
+    assert forms["note"].text == f["object_text"]
+    assert forms["bound"].keywords == {"prefix": f["function_text"]}
+    assert (forms["rows"].operator.task_id, forms["rows"].key) == ("shell", f["xcom_key"])
+    assert dag.on_failure_callback[0].keywords == {"prefix": f["callback_text"]}
     import os
 
     assert not os.path.exists(SENTINEL), "a spec string ran as code"
@@ -153,7 +177,10 @@ def _only_the_dag_definition(code: str):
     assert {type(n).__name__ for n in tree.body} <= {"Import", "ImportFrom", "With"}
     calls = set()
     for node in ast.walk(tree):
-        assert not isinstance(node, (ast.JoinedStr, ast.Lambda, ast.FunctionDef, ast.Subscript))
+        assert not isinstance(node, (ast.JoinedStr, ast.Lambda, ast.FunctionDef))
+        if isinstance(node, ast.Subscript):  # only an XCom key: `task.output["key"]`
+            assert ast.unparse(node.value) == "shell.output", ast.unparse(node)
+            assert isinstance(node.slice, ast.Constant), ast.unparse(node)
         if isinstance(node, ast.Call):
             func = node.func  # `Op.partial(...).expand_kwargs(...)`: the method of a call
             mapped = isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call)
@@ -162,4 +189,37 @@ def _only_the_dag_definition(code: str):
             )
     allowed = {"DAG", "BashOperator", "EmailOperator", "pendulum.datetime", "timedelta"}
     allowed |= {"BashOperator.partial", "BashOperator.partial(...).expand_kwargs"}
+    allowed |= {"PythonOperator", "SimpleNamespace", "partial"}
     assert calls <= allowed, calls
+
+
+DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+")
+FUNCTION = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*")
+NAME_CHARS = st.sampled_from("abcXY_09.:;() '\"\n\\") | CHARS
+
+
+@given(
+    path=st.one_of(st.text(NAME_CHARS, min_size=1, max_size=30), st.sampled_from(PAYLOADS)),
+    where=st.sampled_from(["object", "function", "callback", "python_callable"]),
+)
+def test_an_import_path_is_a_dotted_identifier_and_nothing_else(tmp_path_factory, path, where):
+    """Whatever names a class or a function in a value form, a callback or a python_callable, the
+    spec is valid only when it is a dotted identifier (`pkg.mod.Class`, `pkg.mod:func`), so the
+    import line made of it is never code."""
+    task = {"operator": "airflow.providers.standard.operators.python.PythonOperator"}
+    spec = {"dag_id": "paths", "start_date": "2024-01-01", "tasks": {"t": task}}
+    task["python_callable"] = path if where == "python_callable" else "json:dumps"
+    if where in ("object", "function"):
+        task["op_kwargs"] = {"x": {where: path}}
+    if where == "callback":
+        spec["callbacks"] = {"on_failure": [path]}
+    text = dump_yaml(spec)
+    assume(yaml.safe_load(text) == spec)
+    folder = tmp_path_factory.mktemp("paths")
+    (folder / "paths.yaml").write_text(text, encoding="utf-8")
+    result = dagforge.validate([folder / "paths.yaml"], verify=False)
+    if result.ok:
+        pattern = DOTTED if where == "object" else FUNCTION
+        assert pattern.fullmatch(path) and not any(
+            keyword.iskeyword(part) for part in re.split(r"[.:]", path)
+        ), path

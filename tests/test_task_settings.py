@@ -27,6 +27,7 @@ tasks:
     retry_delay: 1m
     execution_timeout: 1h
     alerts: {emails: [team@example.com]}
+    callbacks: {on_retry: [json:dumps]}
     trigger_rule: all_done
     pool: shared_pool
     pool_slots: 2
