@@ -317,7 +317,8 @@ def norm(value: Any, depth: int = 0) -> Any:
     if kind in ("Asset", "Dataset", "AssetAlias", "DatasetAlias"):
         return {kind: getattr(value, "name", None) or getattr(value, "uri", None)}
     if hasattr(value, "operator") and hasattr(value, "key"):  # an XComArg
-        return {"output_of": value.operator.task_id, "key": value.key}
+        ref = {"output_of": value.operator.task_id}
+        return ref if value.key == "return_value" else {**ref, "key": value.key}
     if hasattr(value, "to_dict"):  # kubernetes models
         try:
             return {kind: norm(value.to_dict(), depth + 1)}

@@ -126,6 +126,17 @@ _HOME = {
     "branch": f"{_STD}.operators.python.BranchPythonOperator",
     "python_sensor": f"{_STD}.sensors.python.PythonSensor",
 }
+# BaseOperator's arguments (Airflow 3): a TaskFlow task's other keys are its function's arguments.
+_BASE_OPERATOR_ARGS = frozenset(
+    """owner email email_on_retry email_on_failure retries retry_delay retry_exponential_backoff
+    max_retry_delay start_date end_date depends_on_past ignore_first_depends_on_past
+    wait_for_past_depends_before_skipping wait_for_downstream params default_args priority_weight
+    weight_rule queue pool pool_slots sla execution_timeout on_execute_callback on_failure_callback
+    on_success_callback on_retry_callback on_skipped_callback pre_execute post_execute trigger_rule
+    resources run_as_user map_index_template max_active_tis_per_dag max_active_tis_per_dagrun
+    executor executor_config do_xcom_push multiple_outputs inlets outlets task_group doc doc_md
+    doc_json doc_yaml doc_rst task_display_name logger_name allow_nested_operators""".split()
+)
 _V2_SHORT = {"branch", "python_sensor"}  # short names the current spec language lacks (issue 12)
 _PRESETS = {"@once", "@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@continuous"}
 _CRON = re.compile(r"^\S+( \S+){4}$")
@@ -579,7 +590,11 @@ def _schedule(
     elif isinstance(value, str) and (value in _PRESETS or _CRON.match(value.strip())):
         spec["schedule"] = value.strip()
     elif isinstance(value, list):
-        spec["schedule"] = [v.strip() for v in value if isinstance(v, str) and v.strip()]
+        spec["schedule"] = [
+            v.strip() if isinstance(v, str) else _asset(v, at / i, notes)
+            for i, v in enumerate(value)
+            if v is not None and (not isinstance(v, str) or v.strip())
+        ]
     elif isinstance(value, dict) and value.get("__type__") == "datetime.timedelta":
         spec["schedule"] = _duration(value)
     elif isinstance(value, dict) and "datasets" in value:
@@ -706,7 +721,7 @@ def _convert_task(name: str, conf: dict[str, Any], at: At, ctx: _Context) -> dic
         callable_ = conf.pop("python_callable", None)
         kwargs = {}
         for k in list(conf):
-            if k not in _TASK_SETTINGS and k not in ("outlets", "inlets", "multiple_outputs"):
+            if k not in _TASK_SETTINGS and k not in _BASE_OPERATOR_ARGS:
                 kwargs[k] = _xcom_ref(conf.pop(k), at / k, notes)
         conf = {"python_callable": callable_, **conf}
         if kwargs:
@@ -739,6 +754,8 @@ def _convert_task(name: str, conf: dict[str, Any], at: At, ctx: _Context) -> dic
         short = None
         operator = _HOME.get(_SHORT_BY_PATH.get(str(operator), ""), operator)
     out["operator"] = short or _modern(str(operator))
+    if "python_callable" in args:  # what a person names first
+        args = {"python_callable": args.pop("python_callable"), **args}
     if not short and isinstance(args.get("python_callable"), str):
         notes.append(
             (at / "python_callable").warn(
@@ -796,9 +813,42 @@ def _argument(key: str, value: Any, at: At, ctx: _Context, short: str | None) ->
 
 
 def _assets(value: Any, at: At, notes: list[Diagnostic]) -> Any:
+    """inlets/outlets: URIs, `__type__` assets, or dag-factory's `{file, datasets}` lookup."""
     if isinstance(value, dict) and value.get("file") and value.get("datasets"):
         named = _datasets_file(value["file"])
         return [named[n] for n in value["datasets"] if n in named]
+    if isinstance(value, list):
+        return [_asset(v, at / i, notes) for i, v in enumerate(value)]
+    return _object(value, at, notes)
+
+
+_ASSET_CLASSES = {
+    "airflow.sdk.Asset",
+    "airflow.sdk.definitions.asset.Asset",
+    "airflow.datasets.Dataset",
+    "airflow.Dataset",
+}
+
+
+def _asset(value: Any, at: At, notes: list[Diagnostic]) -> Any:
+    """One asset: a URI stays text; an Asset object of a URI alone is that URI (its name is the
+    URI too); one with its own name is `{name:, uri:}` (spec language v2, issue 12)."""
+    if isinstance(value, dict) and value.get("__type__") in _ASSET_CLASSES:
+        args = list(value.get("__args__") or [])
+        fields = {k: v for k, v in value.items() if k not in ("__type__", "__args__")}
+        if args:
+            fields.setdefault("name", args[0])
+        if len(args) > 1:
+            fields.setdefault("uri", args[1])
+        uri, name = fields.get("uri"), fields.get("name")
+        if set(fields) <= {"uri", "name"} and (name is None or uri is None or name == uri):
+            return uri or name
+        notes.append(
+            at.warn(
+                "an asset with its own name (or group, extra) is spec language v2 (issue 12): written as a mapping"
+            )
+        )
+        return fields
     return _object(value, at, notes)
 
 
@@ -1276,9 +1326,11 @@ _MISSING = object()
 
 
 def header_for(source: Path, dag_id: str) -> str:
-    return (
-        f"# Imported by `dagforge import` from {source.as_posix()} (dag-factory, DAG {dag_id}).\n"
-    )
+    try:  # relative to the working folder where it lies below it: the name the user typed
+        name = source.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        name = source.resolve().as_posix()
+    return f"# Imported by `dagforge import` from {name} (dag-factory, DAG {dag_id}).\n"
 
 
 def write_specs(
@@ -1344,6 +1396,11 @@ def import_dag_factory(
             )
         except LoadError as e:
             result.problems.append(e.diagnostic)
+    first: dict[str, Converted] = {}
+    for conv in result.dags:  # one spec file per dag_id: Airflow, too, keeps only one of them
+        other = first.setdefault(conv.dag_id, conv)
+        if other is not conv and not conv.failed:
+            conv.failed = f"dag_id {conv.dag_id} is also a DAG of {other.source.as_posix()}"
     out_dir = Path(out)
     result.written, problems = write_specs(result.dags, out_dir, force)
     result.problems += problems
