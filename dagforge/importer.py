@@ -718,18 +718,7 @@ def _convert_task(name: str, conf: dict[str, Any], at: At, ctx: _Context) -> dic
     expand = conf.pop("expand", None)
     partial = conf.pop("partial", None) or {}
     if decorator is not None:
-        callable_ = conf.pop("python_callable", None)
-        kwargs = {}
-        for k in list(conf):
-            if k not in _TASK_SETTINGS and k not in _BASE_OPERATOR_ARGS:
-                kwargs[k] = _xcom_ref(conf.pop(k), at / k, notes)
-        conf = {"python_callable": callable_, **conf}
-        if kwargs:
-            conf["op_kwargs"] = kwargs
-        if expand:
-            fixed = {k: _xcom_ref(v, at / "partial" / k, notes) for k, v in partial.items()}
-            partial = {}
-            expand = _taskflow_expand(expand, fixed, at / "expand", notes)
+        conf, partial, expand = _taskflow(conf, partial, expand, at, notes)
     args: dict[str, Any] = {}
     for key, value in {**conf, **partial}.items():
         args[key] = _argument(key, value, at / key, ctx, short)
@@ -741,19 +730,8 @@ def _convert_task(name: str, conf: dict[str, Any], at: At, ctx: _Context) -> dic
                 "use a template instead: `{{ var.value.NAME }}` in the argument",
             )
         )
-    if short and short != operator and not _short_fits(short, [*args, "operator"]):
-        short = None
-        operator = _HOME.get(_SHORT_BY_PATH.get(str(operator), ""), operator)
-    if short in _V2_SHORT:
-        notes.append(
-            (at / "operator").warn(
-                f"short name `{short}` is spec language v2 (issue 12); the import path is "
-                "written until it lands"
-            )
-        )
-        short = None
-        operator = _HOME.get(_SHORT_BY_PATH.get(str(operator), ""), operator)
-    out["operator"] = short or _modern(str(operator))
+    short = _fitting_short(short, str(operator), args, at, notes)
+    out["operator"] = short or _modern(_HOME.get(_SHORT_BY_PATH.get(str(operator), ""), operator))
     if "python_callable" in args:  # what a person names first
         args = {"python_callable": args.pop("python_callable"), **args}
     if not short and isinstance(args.get("python_callable"), str):
@@ -782,6 +760,47 @@ def _convert_task(name: str, conf: dict[str, Any], at: At, ctx: _Context) -> dic
                 (at / key).warn(f"`{key}`: an object value is spec language v2 (issue 12)")
             )
     return out
+
+
+def _taskflow(
+    conf: dict[str, Any],
+    partial: dict[str, Any],
+    expand: dict[str, Any] | None,
+    at: At,
+    notes: list[Diagnostic],
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+    """A TaskFlow task's keys as a python task's: its function's arguments (the keys that are no
+    BaseOperator argument) into op_kwargs, `+task` references as `{output_of:}`."""
+    callable_ = conf.pop("python_callable", None)
+    kwargs = {}
+    for k in list(conf):
+        if k not in _TASK_SETTINGS and k not in _BASE_OPERATOR_ARGS:
+            kwargs[k] = _xcom_ref(conf.pop(k), at / k, notes)
+    conf = {"python_callable": callable_, **conf}
+    if kwargs:
+        conf["op_kwargs"] = kwargs
+    if expand:
+        fixed = {k: _xcom_ref(v, at / "partial" / k, notes) for k, v in partial.items()}
+        return conf, {}, _taskflow_expand(expand, fixed, at / "expand", notes)
+    return conf, partial, expand
+
+
+def _fitting_short(
+    short: str | None, operator: str, args: dict[str, Any], at: At, notes: list[Diagnostic]
+) -> str | None:
+    """The short name to write, None when the import path must stay: its argument schema lacks
+    one of the task's arguments, or it is a short name of v2."""
+    if short and short != operator and not _short_fits(short, [*args, "operator"]):
+        return None
+    if short in _V2_SHORT:
+        notes.append(
+            (at / "operator").warn(
+                f"short name `{short}` is spec language v2 (issue 12); the import path is "
+                "written until it lands"
+            )
+        )
+        return None
+    return short
 
 
 def _modern(operator: str) -> str:
@@ -909,22 +928,64 @@ def _dependency(dep: str, name: str, ctx: _Context) -> str:
 # A whole DAG
 
 
-def convert_dag(
-    dag_id: str,
-    merged: _Merged,
-    dag_at: At,
-    dags_folder: Path,
-) -> Converted:
-    notes: list[Diagnostic] = []
+@dataclass
+class _Dag:
+    """One DAG while it is converted: dag-factory's merged configuration (its keys are taken out as
+    they are converted) and the spec being written."""
+
+    dag_id: str
+    merged: _Merged
+    dag_at: At
+    dags_folder: Path
+    conv: Converted
+    values: dict[str, Any]
+    args: dict[str, Any]  # default_args
+    spec: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def notes(self) -> list[Diagnostic]:
+        return self.conv.notes
+
+    def where(self, key: str) -> At:
+        return self.merged.where.get(key, self.dag_at)
+
+    def arg_at(self, key: str) -> At:
+        return self.merged.args_where.get(key, self.dag_at)
+
+
+def convert_dag(dag_id: str, merged: _Merged, dag_at: At, dags_folder: Path) -> Converted:
     values = dict(merged.values)
-    conv = Converted(dag_id, dag_at.doc.path, {}, notes)
-    spec: dict[str, Any] = {}
     args = dict(values.pop("default_args", None) or {})
-    args_where = merged.args_where
+    conv = Converted(dag_id, dag_at.doc.path, {})
+    d = _Dag(dag_id, merged, dag_at, dags_folder, conv, values, args)
+    _describe(d)
+    _dates(d)
+    _settings(d)
+    _v2_settings(d)
+    pushed = _task_defaults(d)
+    d.spec["tasks"] = _tasks(values, dag_at, d.where, dags_folder, d.notes, pushed, conv)
+    for key in values:
+        if key not in _KNOWN:
+            d.notes.append(d.where(key).warn(f"`{key}` is no DAG setting dagforge knows; dropped"))
+    conv.spec = {k: d.spec[k] for k in _ORDER if k in d.spec} | d.spec
+    return conv
 
-    def where(key: str) -> At:
-        return merged.where.get(key, dag_at)
 
+_KNOWN = {
+    "description", "doc_md", "doc_md_file_path", "schedule", "schedule_interval", "timetable",
+    "start_date", "end_date", "timezone", "catchup", "tags", "max_active_runs",
+    "max_active_tasks", "concurrency", "dagrun_timeout", "params", "tasks", "task_groups",
+    "dag_display_name", "render_template_as_native_obj", "template_searchpath",
+    "is_paused_upon_creation", "access_control", "owner_links", "fail_fast",
+    "user_defined_macros", "default_view", "orientation", "on_execute_callback",
+    "on_retry_callback", "on_skipped_callback", "sla_miss_callback",
+    "on_execute_callback_name", "on_execute_callback_file", "sla_miss_callback_name",
+    "sla_miss_callback_file",
+}  # fmt: skip
+
+
+def _describe(d: _Dag) -> None:
+    values, spec = d.values, d.spec
     if values.get("description") is not None:
         spec["description"] = values["description"]
     if values.get("doc_md") is not None:
@@ -933,17 +994,22 @@ def convert_dag(
         try:
             spec["doc_md"] = Path(values["doc_md_file_path"]).read_text(encoding="utf-8")
         except OSError as e:
-            notes.append(where("doc_md_file_path").warn(f"cannot read doc_md_file_path: {e}"))
-    owner = args.pop("owner", None)
+            d.notes.append(d.where("doc_md_file_path").warn(f"cannot read doc_md_file_path: {e}"))
+    owner = d.args.pop("owner", None)
     if owner is not None:
         spec["owner"] = owner
-    # dag-factory reads a DAG-level start_date in the DAG's `timezone`, one in default_args in
-    # default_args' `timezone` (get_dag_params); the DAG's zone is then the start date's.
+
+
+def _dates(d: _Dag) -> None:
+    """Schedule, timezone, start and end date. dag-factory reads a DAG-level start_date in the
+    DAG's `timezone`, one in default_args in default_args' `timezone` (get_dag_params); the DAG's
+    zone is then the start date's."""
+    values, args, spec = d.values, d.args, d.spec
     if "start_date" in values:
-        start, start_at = values["start_date"], merged.where.get("start_date")
+        start, start_at = values["start_date"], d.merged.where.get("start_date")
         timezone = values.get("timezone") or "UTC"
     else:
-        start, start_at = args.get("start_date"), args_where.get("start_date")
+        start, start_at = args.get("start_date"), d.merged.args_where.get("start_date")
         timezone = args.get("timezone") or "UTC"
     args.pop("start_date", None)
     args.pop("timezone", None)
@@ -951,28 +1017,33 @@ def convert_dag(
         timezone = "UTC"
     if timezone != "UTC":
         spec["timezone"] = timezone
-    _schedule(merged, spec, notes, timezone)
+    _schedule(d.merged, spec, d.notes, timezone)
     timezone = spec.get("timezone", timezone)
     if start is not None and start_at is not None:
-        date = _date(start, timezone, start_at, notes)
+        date = _date(start, timezone, start_at, d.notes)
         if date is not None:
             spec["start_date"] = date
     else:
-        conv.failed = (
+        d.conv.failed = (
             "no start_date (dag-factory needs one in the DAG, its default or default_args)"
         )
     end = values.get("end_date", args.pop("end_date", None))
     if end is not None:
-        end_at = merged.where.get("end_date") or args_where.get("end_date") or dag_at
-        date = _date(end, timezone, end_at, notes)
+        end_at = d.merged.where.get("end_date") or d.merged.args_where.get("end_date") or d.dag_at
+        date = _date(end, timezone, end_at, d.notes)
         if date is not None:
             spec["end_date"] = date
+
+
+def _settings(d: _Dag) -> None:
+    """The DAG settings of spec language v1."""
+    values, args, spec = d.values, d.args, d.spec
     catchup = values.get("catchup")
     if catchup is True:
         spec["catchup"] = True
     elif catchup not in (None, False):
-        notes.append(
-            where("catchup").warn(f"catchup {catchup!r} is not true or false; written as false")
+        d.notes.append(
+            d.where("catchup").warn(f"catchup {catchup!r} is not true or false; written as false")
         )
     tags = values.get("tags")
     if tags:
@@ -982,113 +1053,99 @@ def convert_dag(
             spec[key] = values[key]
     if values.get("concurrency") is not None and "max_active_tasks" not in spec:
         spec["max_active_tasks"] = values["concurrency"]
-    if values.get("dagrun_timeout") is not None:
-        d = _duration(values["dagrun_timeout"])
-        if d:
-            spec["dagrun_timeout"] = d
-    for key in ("retries", "retry_delay"):
-        if key in args:
-            value = args.pop(key)
-            spec[key] = _duration(value) if key == "retry_delay" else value
-    if "retry_delay_sec" in args:
-        spec["retry_delay"] = _duration(args.pop("retry_delay_sec"))
+    timeout = _duration(values.get("dagrun_timeout"))
+    if timeout:
+        spec["dagrun_timeout"] = timeout
+    if "retries" in args:
+        spec["retries"] = args.pop("retries")
+    if "retry_delay" in args:
+        spec["retry_delay"] = _duration(args.pop("retry_delay"))
     alerts = _alerts(args)
     if alerts:
         spec["alerts"] = alerts
-        notes.append(
-            (args_where.get("email") or dag_at).warn(
+        d.notes.append(
+            d.arg_at("email").warn(
                 "email settings written as `alerts:`: the same mails, sent by SmtpNotifier "
                 "callbacks instead of Airflow's deprecated email_on_failure"
             )
         )
     if values.get("params"):
         spec["params"] = {k: {"default": v} for k, v in values["params"].items()}
-    # DAG-level settings of spec language v2
-    v2: dict[str, Any] = {}
-    for key in (
-        "dag_display_name",
-        "render_template_as_native_obj",
-        "template_searchpath",
-        "is_paused_upon_creation",
-        "access_control",
-        "owner_links",
-        "fail_fast",
-    ):
-        if values.get(key) is not None:
-            if key == "dag_display_name" and values[key] == dag_id:
-                continue
-            if key == "render_template_as_native_obj" and values[key] is False:
-                continue
-            v2[key] = values[key]
-    if values.get("user_defined_macros"):
-        v2["user_defined_macros"] = _macros(values["user_defined_macros"])
-    for key in v2:
-        notes.append(where(key).warn(f"`{key}` is spec language v2 (issue 12)"))
-    spec.update(v2)
-    dag_callbacks = _callbacks_of(
-        values, dag_at, dags_folder, notes, ("on_success_callback", "on_failure_callback")
-    )
+
+
+_V2_DAG_SETTINGS = (
+    "dag_display_name",
+    "render_template_as_native_obj",
+    "template_searchpath",
+    "is_paused_upon_creation",
+    "access_control",
+    "owner_links",
+    "fail_fast",
+    "user_defined_macros",
+)
+
+
+def _v2_settings(d: _Dag) -> None:
+    """DAG settings and callbacks that are spec language v2 (issue 12): written in its spelling."""
+    values = d.values
+    for key in _V2_DAG_SETTINGS:
+        value = values.get(key)
+        if value is None or (key == "dag_display_name" and value == d.dag_id):
+            continue
+        if key == "render_template_as_native_obj" and value is False:
+            continue
+        d.spec[key] = _macros(value) if key == "user_defined_macros" else value
+        d.notes.append(d.where(key).warn(f"`{key}` is spec language v2 (issue 12)"))
+    events = ("on_success_callback", "on_failure_callback")
+    callbacks = _callbacks_of(values, d.dag_at, d.dags_folder, d.notes, events)
     for key in ("on_execute_callback", "on_retry_callback", "on_skipped_callback"):
         if values.get(key) or values.get(f"{key}_name"):
-            notes.append(
-                where(key).warn(
+            d.notes.append(
+                d.where(key).warn(
                     f"{key} at the DAG level: Airflow's DAG takes no such callback; dropped"
                 )
             )
     if values.get("sla_miss_callback") or values.get("sla_miss_callback_name"):
-        notes.append(
-            where("sla_miss_callback").warn(
+        d.notes.append(
+            d.where("sla_miss_callback").warn(
                 "sla_miss_callback: Airflow 3.1 removed SLAs (dag-factory ignores it too); dropped"
             )
         )
-    if dag_callbacks:
-        spec["callbacks"] = dag_callbacks
-        notes.append(
-            dag_at.warn("DAG callbacks are spec language v2 (issue 12): written as `callbacks:`")
+    if callbacks:
+        d.spec["callbacks"] = callbacks
+        d.notes.append(
+            d.dag_at.warn("DAG callbacks are spec language v2 (issue 12): written as `callbacks:`")
         )
-    # task defaults: the callbacks and every other default_args key
-    task_callbacks = _callbacks_of(args, At(dag_at.doc, ()), dags_folder, notes, _CALLBACKS)
+
+
+def _task_defaults(d: _Dag) -> dict[str, Any]:
+    """The rest of default_args: the task settings of v1 are returned to be written on each task;
+    any other (and the callbacks) go to the spec-level `defaults:` of v2."""
+    args = d.args
+    callbacks = _callbacks_of(args, At(d.dag_at.doc, ()), d.dags_folder, d.notes, _CALLBACKS)
     for key in ("email", "email_on_failure", "email_on_retry", "catchup", "schedule"):
-        args.pop(key, None)
+        args.pop(key, None)  # alerts (above), and DAG settings put where they have no effect
     pushed = {k: args.pop(k) for k in list(args) if k in _TASK_SETTINGS}
     defaults: dict[str, Any] = {}
     for key, value in args.items():
-        defaults[key] = (
-            _duration(value)
-            if key in _DURATION_ARGS
-            else _object(value, args_where.get(key, dag_at), notes)
-        )
-        notes.append(
-            args_where.get(key, dag_at).warn(
+        at = d.arg_at(key)
+        defaults[key] = _duration(value) if key in _DURATION_ARGS else _object(value, at, d.notes)
+        d.notes.append(
+            at.warn(
                 f"default_args `{key}`: a spec-level `defaults:` is spec language v2 (issue 12)"
             )
         )
-    if task_callbacks:
-        defaults["callbacks"] = task_callbacks
-        notes.append(
-            dag_at.warn(
-                "task callbacks in default_args are spec language v2 (issue 12): written under `defaults: callbacks:`"
+    if callbacks:
+        defaults["callbacks"] = callbacks
+        d.notes.append(
+            d.dag_at.warn(
+                "task callbacks in default_args are spec language v2 (issue 12): written under "
+                "`defaults: callbacks:`"
             )
         )
     if defaults:
-        spec["defaults"] = defaults
-    tasks = _tasks(values, dag_at, where, dags_folder, notes, pushed, conv)
-    spec["tasks"] = tasks
-    for key in ("timetable", "schedule_interval", "doc_md_file_path"):
-        values.pop(key, None)
-    known = {
-        "description", "doc_md", "doc_md_file_path", "schedule", "schedule_interval", "timetable",
-        "start_date", "end_date", "timezone", "catchup", "tags", "max_active_runs",
-        "max_active_tasks", "concurrency", "dagrun_timeout", "params", "tasks", "task_groups",
-        "dag_display_name", "render_template_as_native_obj", "template_searchpath",
-        "is_paused_upon_creation", "access_control", "owner_links", "fail_fast",
-        "user_defined_macros", "default_view", "orientation",
-    }  # fmt: skip
-    for key in values:
-        if key not in known:
-            notes.append(where(key).warn(f"`{key}` is no DAG setting dagforge knows; dropped"))
-    conv.spec = {k: spec[k] for k in _ORDER if k in spec} | spec
-    return conv
+        d.spec["defaults"] = defaults
+    return pushed
 
 
 # The order a person writes a spec's keys in (as in README's examples); the rest follow.
@@ -1148,37 +1205,7 @@ def _tasks(
     holders: dict[str, dict[str, Any]] = {"": root}
     entries: dict[str, dict[str, Any]] = {}
     for g in groups:
-        conf, at = groups[g]
-        entry: dict[str, Any] = {}
-        conf = dict(conf)
-        conf.pop("parent_group_name", None)
-        if conf.get("tooltip"):
-            entry["tooltip"] = conf.pop("tooltip")
-        conf.pop("tooltip", None)
-        deps = conf.pop("dependencies", None) or []
-        if deps:
-            entry["dependencies"] = [_dependency(d, g, ctx) for d in deps]
-        gargs = dict(conf.pop("default_args", None) or {})
-        cbs = _callbacks_of(gargs, at / "default_args", dags_folder, notes, _CALLBACKS)
-        defaults = {k: (_duration(v) if k in _DURATION_ARGS else v) for k, v in gargs.items()}
-        for k in gargs:
-            if k not in _TASK_SETTINGS:
-                notes.append(
-                    (at / "default_args" / k).warn(
-                        f"group default `{k}` is spec language v2 (issue 12)"
-                    )
-                )
-        if cbs:
-            defaults["callbacks"] = cbs
-            notes.append(
-                (at / "default_args").warn("group callbacks are spec language v2 (issue 12)")
-            )
-        if defaults:
-            entry["defaults"] = defaults
-        for k in conf:
-            notes.append((at / k).warn(f"task group `{k}` cannot be written in a spec; dropped"))
-        entry["tasks"] = {}
-        entries[g] = entry
+        entries[g] = _group_entry(g, *groups[g], ctx)
 
     def place(g: str) -> None:
         """Put group g (and the groups around it) into the spec, where its first task comes."""
@@ -1205,6 +1232,40 @@ def _tasks(
         if g not in holders:
             notes.append(groups[g][1].warn(f"task group {g} has no tasks; dropped"))
     return root
+
+
+def _group_entry(g: str, conf: dict[str, Any], at: At, ctx: _Context) -> dict[str, Any]:
+    """A dag-factory task group as a spec group: tooltip, dependencies, default_args as `defaults`."""
+    entry: dict[str, Any] = {}
+    conf = dict(conf)
+    conf.pop("parent_group_name", None)
+    if conf.get("tooltip"):
+        entry["tooltip"] = conf["tooltip"]
+    conf.pop("tooltip", None)
+    deps = conf.pop("dependencies", None) or []
+    if deps:
+        entry["dependencies"] = [_dependency(d, g, ctx) for d in deps]
+    gargs = dict(conf.pop("default_args", None) or {})
+    cbs = _callbacks_of(gargs, at / "default_args", ctx.dags_folder, ctx.notes, _CALLBACKS)
+    defaults = {k: (_duration(v) if k in _DURATION_ARGS else v) for k, v in gargs.items()}
+    for k in gargs:
+        if k not in _TASK_SETTINGS:
+            ctx.notes.append(
+                (at / "default_args" / k).warn(
+                    f"group default `{k}` is spec language v2 (issue 12)"
+                )
+            )
+    if cbs:
+        defaults["callbacks"] = cbs
+        ctx.notes.append(
+            (at / "default_args").warn("group callbacks are spec language v2 (issue 12)")
+        )
+    if defaults:
+        entry["defaults"] = defaults
+    for k in conf:
+        ctx.notes.append((at / k).warn(f"task group `{k}` cannot be written in a spec; dropped"))
+    entry["tasks"] = {}
+    return entry
 
 
 def _topological(tasks: dict[str, tuple[dict[str, Any], At]]) -> list[str]:
