@@ -80,8 +80,18 @@ def verify_import(
     import logging
     import warnings
 
-    logging.getLogger("py.warnings").setLevel(logging.ERROR)  # Airflow's deprecation notes
-    warnings.simplefilter("ignore")
+    # Airflow's and dag-factory's own logging (deprecations, "Filling up the DagBag", the
+    # tracebacks of files that fail) is not for the user: what matters comes back as warnings.
+    logging.disable(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _verify(result, defaults_dir, dags_folder, out_dir)
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+def _verify(result: ImportResult, defaults_dir: Path, dags_folder: Path, out_dir: Path) -> None:
     folder = str(dags_folder.resolve())
     if folder not in sys.path:
         sys.path.insert(0, folder)  # as Airflow puts its dags folder there

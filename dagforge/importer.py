@@ -731,7 +731,8 @@ def _convert_task(name: str, conf: dict[str, Any], at: At, ctx: _Context) -> dic
             )
         )
     short = _fitting_short(short, str(operator), args, at, notes)
-    out["operator"] = short or _modern(_HOME.get(_SHORT_BY_PATH.get(str(operator), ""), operator))
+    home = _HOME.get(_SHORT_BY_PATH.get(str(operator), ""), str(operator))
+    out["operator"] = short or _modern(home)
     if "python_callable" in args:  # what a person names first
         args = {"python_callable": args.pop("python_callable"), **args}
     if not short and isinstance(args.get("python_callable"), str):
@@ -1320,8 +1321,15 @@ def convert_file(path: Path, defaults_dir: Path, dags_folder: Path) -> list[Conv
             conv.failed = "a DAG's configuration must be a mapping"
             out.append(conv)
             continue
-        merged = _merge(dag_at, defaults, default_block)
-        out.append(convert_dag(name, merged, dag_at, dags_folder))
+        try:
+            merged = _merge(dag_at, defaults, default_block)
+            out.append(convert_dag(name, merged, dag_at, dags_folder))
+        except (TypeError, AttributeError, ValueError, KeyError, IndexError) as e:
+            # A value of a type dag-factory would fail on too (a number where a mapping belongs):
+            # that DAG is not converted, the others are.
+            conv = Converted(name, path, {})
+            conv.failed = f"a value of an unexpected type ({type(e).__name__}: {e})"
+            out.append(conv)
     return out
 
 
