@@ -174,9 +174,10 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument(
         "--from",
         dest="source",
-        choices=["dag-factory"],
+        choices=["dag-factory", "airflow"],
         required=True,
-        help="the format of the files (dag-factory)",
+        help="the format of the files: dag-factory YAML, or airflow (Python DAG files, loaded "
+        "with Airflow's DagBag)",
     )
     i.add_argument(
         "-o", "--output", default="specs", metavar="DIR", help="where to write (default: specs/)"
@@ -426,8 +427,15 @@ def _graph(result: GraphResult, args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace) -> int:
     from .importer import ImportUsageError, import_dag_factory
+    from .verify import airflow_installed
 
-    if args.verify:
+    if args.source == "airflow" and not airflow_installed():
+        print(
+            "dagforge: --from airflow needs Airflow: pip install 'dagforge[airflow]'",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if args.verify and args.source == "dag-factory":
         from .import_verify import can_verify
 
         if not can_verify():
@@ -437,9 +445,14 @@ def _import(args: argparse.Namespace) -> int:
             )
             return EXIT_USAGE
     try:
-        result = import_dag_factory(
-            args.paths, args.output, args.defaults, args.dags_folder, args.force, args.verify
-        )
+        if args.source == "airflow":
+            from .import_airflow import import_airflow
+
+            result = import_airflow(args.paths, args.output, args.force, args.verify is not False)
+        else:
+            result = import_dag_factory(
+                args.paths, args.output, args.defaults, args.dags_folder, args.force, args.verify
+            )
     except ImportUsageError as e:
         print(f"dagforge: error: {visible(str(e))}", file=sys.stderr)
         return EXIT_USAGE
@@ -465,8 +478,9 @@ def _import(args: argparse.Namespace) -> int:
         print("dagforge: nothing written", file=sys.stderr)
         return EXIT_USAGE
     failed += len(result.problems)
+    peer = "the Python DAGs" if args.source == "airflow" else "dag-factory"
     verified = (
-        "verified against dag-factory"
+        f"verified against {peer}"
         if result.verified
         else (f"not verified ({result.not_verified or '--no-verify'})")
     )

@@ -96,7 +96,7 @@ def _verify(result: ImportResult, defaults_dir: Path, dags_folder: Path, out_dir
     if folder not in sys.path:
         sys.path.insert(0, folder)  # as Airflow puts its dags folder there
     theirs = _dag_factory_dags(result, defaults_dir)
-    ours, build_problems = _dagforge_dags([c for c in result.dags if c.written], out_dir)
+    ours, build_problems = dagforge_dags([c for c in result.dags if c.written])
     for conv in result.dags:
         if conv.written is None:
             continue
@@ -143,7 +143,9 @@ def _dag_factory_dags(result: ImportResult, defaults_dir: Path) -> dict[tuple[Pa
     return found
 
 
-def _dagforge_dags(convs: list[Converted], out_dir: Path) -> tuple[dict[str, Any], dict[str, str]]:
+def dagforge_dags(convs: list[Converted]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Build the written specs into a temporary folder and load them in Airflow's DagBag: the DAGs
+    by dag_id, and why a spec did not build, by dag_id."""
     import dagforge
 
     from . import targets
@@ -173,14 +175,14 @@ def _dagforge_dags(convs: list[Converted], out_dir: Path) -> tuple[dict[str, Any
 # The comparison
 
 
-def compare(theirs: Any, ours: Any) -> list[str]:
-    """Every field in which two DAGs differ, as `what: dag-factory's value != the spec's`."""
+def compare(theirs: Any, ours: Any, source: str = "dag-factory") -> list[str]:
+    """Every field in which two DAGs differ, as `what: the source's value != the spec's`."""
     diffs: list[str] = []
 
     def check(what: str, a: object, b: object) -> None:
         a, b = norm(a), norm(b)
         if a != b:
-            diffs.append(f"{what}: {_short(a)} (dag-factory) != {_short(b)} (spec)")
+            diffs.append(f"{what}: {_short(a)} ({source}) != {_short(b)} (spec)")
 
     from .verify import _params, _schedule
 
@@ -197,19 +199,17 @@ def compare(theirs: Any, ours: Any) -> list[str]:
     for task_id, a in theirs.task_dict.items():
         b = ours.task_dict.get(task_id)
         if b is not None:
-            diffs += _compare_task(task_id, a, b)
+            diffs += _compare_task(task_id, a, b, source)
     return diffs
 
 
-def _compare_task(task_id: str, a: Any, b: Any) -> list[str]:
+def _compare_task(task_id: str, a: Any, b: Any, source: str) -> list[str]:
     diffs: list[str] = []
 
     def check(what: str, x: object, y: object) -> None:
         x, y = norm(x), norm(y)
         if x != y:
-            diffs.append(
-                f"task '{task_id}': {what}: {_short(x)} (dag-factory) != {_short(y)} (spec)"
-            )
+            diffs.append(f"task '{task_id}': {what}: {_short(x)} ({source}) != {_short(y)} (spec)")
 
     check("operator", _cls(a), _cls(b))
     check("upstream tasks", sorted(a.upstream_task_ids), sorted(b.upstream_task_ids))
@@ -289,8 +289,8 @@ def _dag_date(dag: Any, name: str) -> Any:
 
 def _their_doc(doc: str | None) -> str | None:
     """dag-factory's doc_md without the YAML dump it appends."""
-    if doc is None:
-        return None
+    if doc is None or _YML_DAG not in doc:
+        return doc
     head = doc.split(_YML_DAG, 1)[0]
     return head.removesuffix("\n") or None
 

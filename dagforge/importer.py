@@ -1370,7 +1370,8 @@ _LIFT = (
 
 
 def dump(spec: dict[str, Any], header: str) -> str:
-    body = yaml.dump(spec, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+    # long commands stay on one line (a folded `{{\n ds }}` is valid YAML, but no one writes it)
+    body = yaml.dump(spec, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1 << 16)
     return header + body
 
 
@@ -1394,16 +1395,16 @@ def lift_defaults(convs: list[Converted]) -> dict[str, Any]:
 _MISSING = object()
 
 
-def header_for(source: Path, dag_id: str) -> str:
+def header_for(source: Path, dag_id: str, kind: str = "dag-factory") -> str:
     try:  # relative to the working folder where it lies below it: the name the user typed
         name = source.resolve().relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
         name = source.resolve().as_posix()
-    return f"# Imported by `dagforge import` from {name} (dag-factory, DAG {dag_id}).\n"
+    return f"# Imported by `dagforge import` from {name} ({kind}, DAG {dag_id}).\n"
 
 
 def write_specs(
-    convs: list[Converted], out: Path, force: bool, lift: bool = True
+    convs: list[Converted], out: Path, force: bool, lift: bool = True, kind: str = "dag-factory"
 ) -> tuple[list[Path], list[Diagnostic]]:
     """Write DIR/<dag_id>.yaml for every converted DAG (and DIR/defaults.yaml for what they share).
     Refuses, before writing anything, to overwrite an existing file unless `force`."""
@@ -1417,7 +1418,7 @@ def write_specs(
         plans.append((out / "defaults.yaml", dump(shared, text)))
     for c in good:
         spec = c.spec
-        plans.append((out / f"{c.dag_id}.yaml", dump(spec, header_for(c.source, c.dag_id))))
+        plans.append((out / f"{c.dag_id}.yaml", dump(spec, header_for(c.source, c.dag_id, kind))))
         c.written = out / f"{c.dag_id}.yaml"
     problems = []
     if not force:
