@@ -18,6 +18,7 @@ from .importer import (
     Converted,
     ImportResult,
     ImportUsageError,
+    check_ids,
     format_duration,
     write_specs,
 )
@@ -89,6 +90,7 @@ def import_airflow(
                     dag = bag.dags[dag_id]
                     originals[dag_id] = dag
                     result.dags.append(convert(dag, file))
+            check_ids(result.dags)
             result.written, problems = write_specs(result.dags, Path(out), force, kind="Airflow")
             result.problems += problems
             if verify and result.written and not problems:

@@ -1444,6 +1444,27 @@ def write_specs(
     return [p for p, _ in plans], []
 
 
+_DAG_ID = re.compile(r"[A-Za-z0-9_.-]{1,250}")
+
+
+def check_ids(convs: list[Converted]) -> None:
+    """A dag_id names its spec file: one that a spec does not allow (a `/`, a line break, ...) is
+    not converted, nor is a second DAG of the same id (Airflow, too, keeps only one of them)."""
+    first: dict[str, Converted] = {}
+    for conv in convs:
+        if conv.failed:
+            continue
+        if not _DAG_ID.fullmatch(conv.dag_id):
+            conv.failed = (
+                f"dag_id {conv.dag_id!r} is not a spec's dag_id (letters, digits, `_`, `.`, `-`, "
+                "at most 250)"
+            )
+            continue
+        other = first.setdefault(conv.dag_id, conv)
+        if other is not conv:
+            conv.failed = f"dag_id {conv.dag_id} is also a DAG of {other.source.as_posix()}"
+
+
 def import_dag_factory(
     paths: Iterable[str | os.PathLike[str]],
     out: str | os.PathLike[str] = "specs",
@@ -1466,11 +1487,7 @@ def import_dag_factory(
             )
         except LoadError as e:
             result.problems.append(e.diagnostic)
-    first: dict[str, Converted] = {}
-    for conv in result.dags:  # one spec file per dag_id: Airflow, too, keeps only one of them
-        other = first.setdefault(conv.dag_id, conv)
-        if other is not conv and not conv.failed:
-            conv.failed = f"dag_id {conv.dag_id} is also a DAG of {other.source.as_posix()}"
+    check_ids(result.dags)
     out_dir = Path(out)
     result.written, problems = write_specs(result.dags, out_dir, force)
     result.problems += problems

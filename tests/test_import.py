@@ -343,3 +343,22 @@ def test_from_airflow_warns_about_a_local_callable(tmp_path: Path) -> None:
     (conv,) = result.dags
     assert any("task 'run': argument `python_callable`" in n.message for n in conv.notes)
     assert not conv.exact
+
+
+def test_a_dag_id_never_leaves_the_output_folder(tmp_path: Path) -> None:
+    """A DAG's name is a key of the dag-factory file and names the spec file: a path in it is
+    refused, nothing is written outside -o."""
+    (tmp_path / "evil.yml").write_text(
+        "'../../escaped':\n  default_args: {start_date: 2024-01-01}\n"
+        "  tasks: [{task_id: a, operator: airflow.operators.empty.EmptyOperator}]\n"
+        "fine:\n  default_args: {start_date: 2024-01-01}\n"
+        "  tasks: [{task_id: a, operator: airflow.operators.empty.EmptyOperator}]\n"
+    )
+    result = import_dag_factory(
+        [tmp_path / "evil.yml"], tmp_path / "a" / "b", dags_folder=tmp_path, verify=False
+    )
+    evil, fine = result.dags
+    assert "is not a spec's dag_id" in evil.failed and evil.written is None
+    assert fine.written == tmp_path / "a" / "b" / "fine.yaml"
+    assert not (tmp_path / "escaped.yaml").exists()
+    assert sorted(p.name for p in tmp_path.rglob("*.yaml")) == ["fine.yaml"]
