@@ -279,10 +279,39 @@ def _group(group: Any, dag: Any, dag_args: dict[str, Any], conv: Converted) -> d
             entry: dict[str, Any] = {}
             if child.tooltip:
                 entry["tooltip"] = child.tooltip
-            entry["tasks"] = _group(child, dag, dag_args, conv)
+            own = dict(getattr(child, "default_args", None) or {})
+            defaults = _group_defaults(own, dag_args)
+            if defaults:
+                entry["defaults"] = defaults
+            entry["tasks"] = _group(child, dag, {**dag_args, **own}, conv)
             out[key] = entry
         else:
             out[key] = _task(child, prefix, dag_args, conv)
+    return out
+
+
+# The settings a group's `defaults` take (README, task groups), Airflow's defaults apart.
+_GROUP_DEFAULTS = (
+    "retries",
+    "retry_delay",
+    "execution_timeout",
+    "trigger_rule",
+    "pool",
+    "pool_slots",
+    "queue",
+    "priority_weight",
+    "max_active_tis_per_dag",
+    "executor_config",
+)
+
+
+def _group_defaults(own: dict[str, Any], inherited: dict[str, Any]) -> dict[str, Any]:
+    """A TaskGroup's default_args as the group's `defaults`: what differs from the enclosing ones."""
+    out: dict[str, Any] = {}
+    for key in _GROUP_DEFAULTS:
+        if key in own and own[key] != inherited.get(key):
+            value = own[key]
+            out[key] = format_duration(value) if isinstance(value, dt.timedelta) else value
     return out
 
 
@@ -312,25 +341,31 @@ def _task(task: Any, prefix: str, dag_args: dict[str, Any], conv: Converted) -> 
     _settings(task, dag_args, out)
     deps = sorted(task.upstream_task_ids)
     if deps:
+        # a task of the same group by its own id, any other by its full id
         out["dependencies"] = [
-            d.removeprefix(prefix) if d.startswith(prefix) and prefix else d for d in deps
+            d.removeprefix(prefix)
+            if prefix and d.startswith(prefix) and "." not in d.removeprefix(prefix)
+            else d
+            for d in deps
         ]
     return out
 
 
 def _settings(task: Any, dag_args: dict[str, Any], out: dict[str, Any]) -> None:
+    """The task settings that differ from those it inherits (`dag_args`: the DAG's default_args
+    and its groups')."""
     if task.retries != dag_args.get("retries", 0):
         out["retries"] = task.retries
     delay = dag_args.get("retry_delay", dt.timedelta(minutes=5))
     if task.retry_delay != delay:
         out["retry_delay"] = format_duration(task.retry_delay)
-    if task.execution_timeout:
+    if task.execution_timeout and task.execution_timeout != dag_args.get("execution_timeout"):
         out["execution_timeout"] = format_duration(task.execution_timeout)
     for name, default in _SETTINGS.items():
         value = getattr(task, name, default)
-        if value != default and value:
+        if value != dag_args.get(name, default) and value:
             out[name] = getattr(value, "value", value)  # a TriggerRule is a str enum
-    if task.queue and task.queue != _default_queue():
+    if task.queue and task.queue != dag_args.get("queue", _default_queue()):
         out["queue"] = task.queue
     outlets = [getattr(a, "name", None) or getattr(a, "uri", None) for a in task.outlets or []]
     if outlets:

@@ -362,3 +362,9 @@ def test_a_dag_id_never_leaves_the_output_folder(tmp_path: Path) -> None:
     assert fine.written == tmp_path / "a" / "b" / "fine.yaml"
     assert not (tmp_path / "escaped.yaml").exists()
     assert sorted(p.name for p in tmp_path.rglob("*.yaml")) == ["fine.yaml"]
+
+
+def test_round_trip_writes_group_defaults_once(round_trip: dict[str, Converted]) -> None:
+    checks = yaml.safe_load(round_trip["lake_ingest"].written.read_text())["tasks"]["checks"]
+    assert checks["defaults"] == {"retries": 1, "queue": "checks", "priority_weight": 5}
+    assert all("retries" not in t for t in checks["tasks"].values())
