@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .diagnostics import Code, Diagnostic, Severity
+from .diagnostics import Severity
 from .importer import At, Converted, ImportResult
 
 # BaseOperator attributes compared on every task (besides the operator's own arguments).
@@ -73,9 +73,7 @@ def can_verify() -> bool:
     return all(importlib.util.find_spec(m) is not None for m in ("dagfactory", "airflow"))
 
 
-def verify_import(
-    result: ImportResult, defaults_dir: Path, dags_folder: Path, out_dir: Path
-) -> None:
+def verify_import(result: ImportResult, defaults_dir: Path, dags_folder: Path) -> None:
     """Add a warning to every converted DAG whose built DAG differs from dag-factory's."""
     import logging
     import warnings
@@ -86,12 +84,12 @@ def verify_import(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            _verify(result, defaults_dir, dags_folder, out_dir)
+            _verify(result, defaults_dir, dags_folder)
     finally:
         logging.disable(logging.NOTSET)
 
 
-def _verify(result: ImportResult, defaults_dir: Path, dags_folder: Path, out_dir: Path) -> None:
+def _verify(result: ImportResult, defaults_dir: Path, dags_folder: Path) -> None:
     folder = str(dags_folder.resolve())
     if folder not in sys.path:
         sys.path.insert(0, folder)  # as Airflow puts its dags folder there
@@ -344,7 +342,3 @@ def norm(value: Any, depth: int = 0) -> Any:
 def _short(value: object, most: int = 160) -> str:
     text = repr(value)
     return text if len(text) <= most else text[: most - 3] + "..."
-
-
-def problem_for(path: Path, message: str) -> Diagnostic:
-    return Diagnostic(path.as_posix(), 0, 0, message, code=Code.SPEC)

@@ -35,8 +35,6 @@ _CALLBACKS = {
     "on_retry_callback": "on_retry",
     "on_skipped_callback": "on_skipped",
 }
-# A spec's DAG-level keys that take a default_args value of the same name (v1).
-_DAG_LEVEL_ARGS = ("owner", "retries", "retry_delay")
 # Task settings a v1 spec takes on each task (and in a group's `defaults`).
 _TASK_SETTINGS = (
     "retries",
@@ -1502,6 +1500,6 @@ def import_dag_factory(
     if verify and result.written:
         from .import_verify import verify_import
 
-        verify_import(result, Path(defaults_dir) if defaults_dir else folder, folder, out_dir)
+        verify_import(result, Path(defaults_dir) if defaults_dir else folder, folder)
         result.verified = True
     return result

@@ -368,3 +368,18 @@ def test_round_trip_writes_group_defaults_once(round_trip: dict[str, Converted])
     checks = yaml.safe_load(round_trip["lake_ingest"].written.read_text())["tasks"]["checks"]
     assert checks["defaults"] == {"retries": 1, "queue": "checks", "priority_weight": 5}
     assert all("retries" not in t for t in checks["tasks"].values())
+
+
+def test_no_verify_never_imports_airflow(tmp_path: Path) -> None:
+    """Converting is plain Python (design.md: only verification imports Airflow)."""
+    code = (
+        "import sys\n"
+        "from dagforge.cli import main\n"
+        f"rc = main(['import', '--from', 'dag-factory', {str(TEAM / 'groups.yml')!r}, '-o', 'out', '--no-verify'])\n"
+        "assert rc == 0, rc\n"
+        "assert not [m for m in sys.modules if m == 'airflow' or m.startswith('airflow.')], 'airflow imported'\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert r.returncode == 0, r.stderr
