@@ -426,7 +426,7 @@ def _graph(result: GraphResult, args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from .importer import ImportUsageError, import_dag_factory
+    from .importing import ImportUsageError, import_dag_factory
     from .verify import airflow_installed
 
     if args.source == "airflow" and not airflow_installed():
@@ -436,7 +436,7 @@ def _import(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     if args.verify and args.source == "dag-factory":
-        from .import_verify import can_verify
+        from .importing.verify import can_verify
 
         if not can_verify():
             print(
@@ -446,7 +446,7 @@ def _import(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     try:
         if args.source == "airflow":
-            from .import_airflow import import_airflow
+            from .importing.from_airflow import import_airflow
 
             result = import_airflow(args.paths, args.output, args.force, args.verify is not False)
         else:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dagforge.importer import At, Converted, convert_file, defaults_files, import_dag_factory
+from dagforge.importing import At, Converted, convert_file, defaults_files, import_dag_factory
 from dagforge.load import load
 
 CORPUS = Path(__file__).parent / "importer" / "dags"
@@ -286,7 +286,7 @@ def test_cli_unreadable_yaml_is_located_error(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def round_trip(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Converted]:
     import dagforge
-    from dagforge.import_airflow import import_airflow
+    from dagforge.importing.from_airflow import import_airflow
 
     tmp = tmp_path_factory.mktemp("round_trip")
     specs = Path(__file__).parent.parent / "specs"
@@ -326,7 +326,7 @@ def test_round_trip_spec_style(round_trip: dict[str, Converted]) -> None:
 def test_from_airflow_warns_about_a_local_callable(tmp_path: Path) -> None:
     """A callable defined inside a function cannot be named in a spec: a warning naming the task
     and the argument, and the argument is left out."""
-    from dagforge.import_airflow import import_airflow
+    from dagforge.importing.from_airflow import import_airflow
 
     (tmp_path / "local_dag.py").write_text(
         "import pendulum\n"

@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .diagnostics import Severity
-from .importer import At, Converted, ImportResult
+from ..diagnostics import Severity
+from .result import At, Converted, ImportResult
 
 # BaseOperator attributes compared on every task (besides the operator's own arguments).
 _TASK_FIELDS = (
@@ -116,7 +116,7 @@ def _verify(result: ImportResult, defaults_dir: Path, dags_folder: Path) -> None
 
 
 def _dag_at(conv: Converted) -> At:
-    from .load import load
+    from ..load import load
 
     doc = load(conv.source)
     return At(doc, (conv.dag_id,))
@@ -146,8 +146,8 @@ def dagforge_dags(convs: list[Converted]) -> tuple[dict[str, Any], dict[str, str
     by dag_id, and why a spec did not build, by dag_id."""
     import dagforge
 
-    from . import targets
-    from .verify import load_dagbag
+    from .. import targets
+    from ..verify import load_dagbag
 
     problems: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="dagforge-import-") as tmp:
@@ -182,7 +182,7 @@ def compare(theirs: Any, ours: Any, source: str = "dag-factory") -> list[str]:
         if a != b:
             diffs.append(f"{what}: {_short(a)} ({source}) != {_short(b)} (spec)")
 
-    from .verify import _params, _schedule
+    from ..verify import _params, _schedule
 
     check("schedule", _schedule(theirs.timetable), _schedule(ours.timetable))
     check("timezone", theirs.timezone.name, ours.timezone.name)

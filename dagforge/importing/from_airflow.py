@@ -13,16 +13,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .diagnostics import Code, Diagnostic, Severity
-from .importer import (
-    Converted,
-    ImportResult,
-    ImportUsageError,
-    check_ids,
-    format_duration,
-    write_specs,
-)
-from .operators import SHORT
+from ..diagnostics import Code, Diagnostic, Severity
+from ..operators import SHORT
+from .result import Converted, ImportResult, ImportUsageError
+from .values import format_duration
+from .writer import check_ids, write_specs
 
 _BY_CLASS = {f"{s.module}.{s.name}": name for name, s in SHORT.items()}
 _DURATIONS = {name: set(s.durations) for name, s in SHORT.items()}
@@ -69,8 +64,8 @@ def import_airflow(
     import logging
     import warnings
 
-    from . import targets
-    from .verify import load_dagbag
+    from .. import targets
+    from ..verify import load_dagbag
 
     result = ImportResult()
     files = find_python(paths)
@@ -102,7 +97,7 @@ def import_airflow(
 
 
 def _verify(result: ImportResult, originals: dict[str, Any]) -> None:
-    from .import_verify import compare, dagforge_dags
+    from .verify import compare, dagforge_dags
 
     ours, problems = dagforge_dags([c for c in result.dags if c.written])
     for conv in result.dags:
@@ -185,7 +180,7 @@ def _limits(dag: Any, spec: dict[str, Any]) -> None:
 
 
 def _schedule(timetable: Any, tz: str, spec: dict[str, Any], conv: Converted) -> Any:
-    from .verify import _loaded_condition
+    from ..verify import _loaded_condition
 
     kind = type(timetable).__name__
     expression = getattr(timetable, "expression", None) or getattr(timetable, "_expression", None)
@@ -223,7 +218,7 @@ def _moment(value: Any, tz: str) -> Any:
 
 
 def _params(params: Any) -> dict[str, Any]:
-    from .verify import _params as loaded
+    from ..verify import _params as loaded
 
     keep = {
         "default",

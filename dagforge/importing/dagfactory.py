@@ -4,12 +4,11 @@ and write one dagforge spec per DAG.
 read (dagforge's own loader: every value keeps its line and column) -> merge the defaults as
 dag-factory does (defaults.yml files, the file's `default` block, the DAG's keys) -> convert each DAG
 into spec data, noting at its source position whatever a spec says differently -> write the specs.
-Verification against dag-factory's own DAG is `import_verify` (the only part that imports Airflow).
+Verification against dag-factory's own DAG is `importing.verify` (the only part that imports Airflow).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import re
@@ -20,21 +19,27 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from .diagnostics import Code, Diagnostic, Severity
-from .load import Document, LoadError, SpecPath, load
-from .values import parse_duration
+from ..diagnostics import Diagnostic
+from ..load import Document, LoadError, load
+from .result import At, Converted, ImportResult, ImportUsageError, _Merged
+from .values import (
+    _CALLBACKS,
+    _DURATION_ARGS,
+    _assets,
+    _callbacks_of,
+    _date,
+    _duration,
+    _file_reference,
+    _has_v2,
+    _object,
+    _reference,
+    _schedule,
+    _seconds,
+)
+from .writer import check_ids, write_specs
 
 DEFAULTS_FILES = ("defaults.yml", "defaults.yaml")  # dag-factory's order: yml first
 _SYSTEM = ("default", "task_groups")  # top-level keys of a dag-factory file that are no DAG
-_CALLBACKS = {
-    "on_execute_callback": "on_execute",
-    "on_success_callback": "on_success",
-    "on_failure_callback": "on_failure",
-    "on_retry_callback": "on_retry",
-    "on_skipped_callback": "on_skipped",
-}
 # Task settings a v1 spec takes on each task (and in a group's `defaults`).
 _TASK_SETTINGS = (
     "retries",
@@ -48,7 +53,6 @@ _TASK_SETTINGS = (
     "max_active_tis_per_dag",
     "executor_config",
 )
-_DURATION_ARGS = {"retry_delay", "execution_timeout", "max_retry_delay", "dagrun_timeout"}
 # Import paths of the classes dagforge has a short name for (Airflow 2 spellings included: dag-factory
 # files written for Airflow 2 still name them, and Airflow 3 resolves them to the same classes).
 _STD = "airflow.providers.standard"
@@ -136,45 +140,8 @@ _BASE_OPERATOR_ARGS = frozenset(
     doc_json doc_yaml doc_rst task_display_name logger_name allow_nested_operators""".split()
 )
 _V2_SHORT = {"branch", "python_sensor"}  # short names the current spec language lacks (issue 12)
-_PRESETS = {"@once", "@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@continuous"}
-_CRON = re.compile(r"^\S+( \S+){4}$")
 _XCOM = re.compile(r"^(?P<task>[\w.-]+)\.output$|^XcomArg\((?P<task2>[\w.-]+)\)$", re.I)
 _PLUS = re.compile(r"^\+(?P<task>\w*)(\[['\"](?P<key>.*)['\"]\])?$")
-_RELATIVE = re.compile(r"^\s*(\d+)\s+(day|hour|minute|second)s?\b", re.I)
-
-
-class ImportUsageError(Exception):
-    """A path or option that cannot be used (exit 2)."""
-
-
-@dataclass
-class Converted:
-    """One DAG of a dag-factory file, as a spec."""
-
-    dag_id: str
-    source: Path  # the dag-factory file
-    spec: dict[str, Any]
-    notes: list[Diagnostic] = field(default_factory=list)  # warnings: what is approximated
-    failed: str = ""  # why no spec could be written
-    written: Path | None = None
-
-    @property
-    def exact(self) -> bool:
-        return not self.failed and not self.notes
-
-
-@dataclass
-class ImportResult:
-    dags: list[Converted] = field(default_factory=list)
-    problems: list[Diagnostic] = field(default_factory=list)  # files that could not be read
-    written: list[Path] = field(default_factory=list)
-    verified: bool = False
-    not_verified: str = ""
-
-    def counts(self) -> tuple[int, int, int]:
-        exact = sum(1 for d in self.dags if d.exact)
-        failed = sum(1 for d in self.dags if d.failed)
-        return exact, len(self.dags) - exact - failed, failed
 
 
 # ---------------------------------------------------------------------------------------------
@@ -213,20 +180,6 @@ def defaults_files(source: Path, defaults_dir: Path) -> list[Path]:
     return list(reversed(found))
 
 
-# A value together with where it stands: the document and the path inside it.
-@dataclass(frozen=True)
-class At:
-    doc: Document
-    path: SpecPath
-
-    def warn(self, message: str, hint: str = "") -> Diagnostic:
-        line, col = self.doc.where(self.path)
-        return Diagnostic(self.doc.display, line, col, message, hint, Code.SPEC, Severity.WARNING)
-
-    def __truediv__(self, key: str | int) -> At:
-        return At(self.doc, (*self.path, key))
-
-
 def _expand_env(value: Any) -> Any:
     """dag-factory runs os.path.expandvars over the whole file before reading it."""
     if isinstance(value, str):
@@ -246,15 +199,6 @@ def _read(path: Path) -> Document:
 
 # ---------------------------------------------------------------------------------------------
 # Merging the defaults as dag-factory does (_DagFactory.build_dags + DagBuilder.get_dag_params)
-
-
-@dataclass
-class _Merged:
-    """One DAG's configuration after dag-factory's merge, each key with where it came from."""
-
-    values: dict[str, Any]
-    where: dict[str, At]  # top-level key -> origin
-    args_where: dict[str, At]  # default_args key -> origin
 
 
 def _merge(dag_at: At, defaults: list[Document], default_block: At | None) -> _Merged:
@@ -298,360 +242,6 @@ def _value(at: At) -> Any:
     for p in at.path:
         value = value[p]
     return value
-
-
-# ---------------------------------------------------------------------------------------------
-# Values: dag-factory's `__type__` objects, durations, dates
-
-
-def _duration(value: Any) -> str | None:
-    """A timedelta-like value as a spec duration (`5m`), None when it is not one."""
-    if isinstance(value, dict) and value.get("__type__") == "datetime.timedelta":
-        kwargs = {k: v for k, v in value.items() if k not in ("__type__", "__args__")}
-        try:
-            delta = dt.timedelta(*value.get("__args__", []), **kwargs)
-        except (TypeError, ValueError):
-            return None
-    elif isinstance(value, bool):
-        return None
-    elif isinstance(value, int | float):
-        delta = dt.timedelta(seconds=value)
-    elif isinstance(value, str):
-        m = re.fullmatch(r"\s*(\d+)\s+(day|hour|minute|second)s?\s*,?\s*", value, re.I)
-        if m:
-            delta = dt.timedelta(**{m.group(2).lower() + "s": int(m.group(1))})
-        else:
-            try:
-                delta = parse_duration(value)
-            except ValueError:
-                return None
-    else:
-        return None
-    return format_duration(delta)
-
-
-def format_duration(delta: dt.timedelta) -> str:
-    seconds = delta.total_seconds()
-    if seconds != int(seconds) or seconds <= 0:
-        return str(int(seconds)) if seconds == int(seconds) else f"{seconds}s"
-    out, rest = "", int(seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if rest >= size:
-            out += f"{rest // size}{unit}"
-            rest %= size
-    return out
-
-
-def _object(value: Any, at: At, notes: list[Diagnostic]) -> Any:
-    """A dag-factory value with `__type__` objects, `__join__` and typed lists as a spec value:
-    `{object: module.Class, kwargs}` (the spec language's v2 object form)."""
-    if isinstance(value, list):
-        return [_object(v, at / i, notes) for i, v in enumerate(value)]
-    if not isinstance(value, dict):
-        return value
-    if "__join__" in value and isinstance(value["__join__"], list):
-        return "".join(str(_object(v, at, notes)) for v in value["__join__"])
-    kind = value.get("__type__")
-    if kind == "builtins.list":
-        return [_object(v, at / "items" / i, notes) for i, v in enumerate(value.get("items", []))]
-    if kind == "datetime.timedelta" and _duration(value):
-        return {"object": "datetime.timedelta", "seconds": _seconds(value)}
-    converted = {
-        k: _object(v, at / k, notes) for k, v in value.items() if k not in ("__type__", "__args__")
-    }
-    if kind is None:
-        return converted
-    if value.get("__args__"):
-        notes.append(
-            (at / "__args__").warn(
-                f"positional arguments of {kind} cannot be written in a spec's object form; "
-                "written as `args:`",
-                "give them by keyword in the spec",
-            )
-        )
-        converted["args"] = _object(value["__args__"], at / "__args__", notes)
-    return {"object": kind, **converted}
-
-
-def _seconds(value: dict[str, Any]) -> float:
-    kwargs = {k: v for k, v in value.items() if k not in ("__type__", "__args__")}
-    return dt.timedelta(*value.get("__args__", []), **kwargs).total_seconds()
-
-
-def _has_v2(value: Any) -> bool:
-    """Whether a converted value uses the v2 object/function/output_of forms."""
-    if isinstance(value, list):
-        return any(_has_v2(v) for v in value)
-    if isinstance(value, dict):
-        return bool({"object", "function", "output_of"} & set(value)) or any(
-            _has_v2(v) for v in value.values()
-        )
-    return False
-
-
-def _date(value: Any, timezone: str, at: At, notes: list[Diagnostic]) -> Any:
-    """A start or end date as the spec writes it (a date, or a datetime without zone: the spec's
-    `timezone` applies, as dag-factory's `get_datetime` replaces the zone with the DAG's)."""
-    if isinstance(value, dict) and value.get("__type__") in ("datetime.datetime", "datetime.date"):
-        kw = {k: v for k, v in value.items() if k not in ("__type__", "__args__")}
-        kind = dt.datetime if value["__type__"] == "datetime.datetime" else dt.date
-        value = kind(*value.get("__args__", []), **kw)
-    if isinstance(value, dt.datetime):
-        value = value.isoformat()
-    if isinstance(value, dt.date):
-        value = value.isoformat()
-    text = str(value).strip()
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        m = _RELATIVE.match(text)
-        if not m:
-            notes.append(at.warn(f"'{text}' is no date dagforge can read; not converted"))
-            return None
-        from zoneinfo import ZoneInfo
-
-        today = dt.datetime.now(ZoneInfo(timezone)).date()
-        delta = dt.timedelta(**{m.group(2).lower() + "s": int(m.group(1))})
-        moment = dt.datetime.combine(today, dt.time()) - delta
-        written = moment.date() if moment.time() == dt.time() else moment
-        notes.append(
-            at.warn(
-                f"relative date '{text}' (dag-factory counts it back from the day the file is "
-                f"parsed) written as the fixed date {written.isoformat()}",
-                "a spec's start_date is a fixed date: set the one you mean",
-            )
-        )
-        return written
-    moment = moment.replace(tzinfo=None)
-    return moment.date() if moment.time() == dt.time() else moment
-
-
-# ---------------------------------------------------------------------------------------------
-# Callbacks (v2 `callbacks:`)
-
-
-def _callback(value: Any, at: At, dags_folder: Path) -> Any:
-    """One dag-factory callback as a v2 spec callback: `module:function`, `{function: ..., kwargs}`
-    or, for a notifier class (a `callback:` naming a class), `{object: ..., kwargs}`."""
-    if isinstance(value, str):
-        return _reference(value)
-    if isinstance(value, dict) and isinstance(value.get("callback"), str):
-        kwargs = {k: v for k, v in value.items() if k != "callback"}
-        target = value["callback"]
-        last = target.rsplit(".", 1)[-1]
-        if last[:1].isupper():  # a class: dag-factory instantiates notifiers (they have .notify)
-            return {"object": target, **kwargs}
-        return {"function": _reference(target), **kwargs}
-    return None
-
-
-def _reference(dotted: str) -> str:
-    """`package.module.function` -> `package.module:function`."""
-    if ":" in dotted:
-        return dotted
-    module, _, name = dotted.rpartition(".")
-    return f"{module}:{name}" if module else dotted
-
-
-def _file_reference(
-    name: str, file: str, dags_folder: Path, at: At, notes: list[Diagnostic]
-) -> str:
-    """`*_name` + `*_file` (a function in a Python file) as `module:function`, the module named
-    relative to the folder Airflow puts on sys.path (--dags-folder)."""
-    path = Path(file)
-    try:
-        rel = path.resolve().relative_to(dags_folder.resolve())
-    except ValueError:
-        notes.append(
-            at.warn(
-                f"{file} is not inside the dags folder {dags_folder.as_posix()}; written as module "
-                f"'{path.stem}'",
-                "pass --dags-folder DIR, the folder Airflow puts on sys.path",
-            )
-        )
-        rel = Path(path.name)
-    module = ".".join(rel.with_suffix("").parts)
-    return f"{module}:{name}"
-
-
-def _callbacks_of(
-    conf: dict[str, Any], at: At, dags_folder: Path, notes: list[Diagnostic], events: Iterable[str]
-) -> dict[str, list[Any]]:
-    """Pop every callback of `conf` (any of dag-factory's spellings) into {event: [callback]}."""
-    out: dict[str, list[Any]] = {}
-    for key in events:
-        event = _CALLBACKS.get(key, key.removesuffix("_callback"))
-        name, file = conf.pop(f"{key}_name", None), conf.pop(f"{key}_file", None)
-        if name and file:
-            out[event] = [_file_reference(name, file, dags_folder, at / f"{key}_file", notes)]
-        if key in conf:
-            value = conf.pop(key)
-            if value is None:
-                continue
-            converted = _callback(value, at / key, dags_folder)
-            if converted is None:
-                notes.append((at / key).warn(f"{key}: a form dagforge cannot read; dropped"))
-            else:
-                out[event] = converted if isinstance(converted, list) else [converted]
-    return out
-
-
-# ---------------------------------------------------------------------------------------------
-# Schedules and assets
-
-
-def _condition(value: Any, at: At, notes: list[Diagnostic], named: dict[str, str]) -> Any:
-    """A dag-factory dataset condition (a list: all; `__and__`/`__or__`; a string expression with
-    & and |) as a spec asset condition ({all: [...]}, {any: [...]}, or a list)."""
-    if isinstance(value, list):
-        return [_condition(v, at / i, notes, named) for i, v in enumerate(value)]
-    if isinstance(value, dict):
-        for key, word in (("__and__", "all"), ("__or__", "any")):
-            if key in value:
-                return {
-                    word: [
-                        _condition(v, at / key / i, notes, named) for i, v in enumerate(value[key])
-                    ]
-                }
-    if isinstance(value, str):
-        if "&" in value or "|" in value:
-            return _expression(value, named)
-        return named.get(value.strip(), value.strip())
-    notes.append(at.warn("an asset condition dagforge cannot read; dropped"))
-    return None
-
-
-def _expression(text: str, named: dict[str, str]) -> Any:
-    """`(a & b) | c` as {any: [{all: [a, b]}, c]} (& binds tighter, as in Python)."""
-    tokens = re.findall(r"\(|\)|&|\||[^\s()&|]+", text)
-    pos = 0
-
-    def atom() -> Any:
-        nonlocal pos
-        tok = tokens[pos]
-        pos += 1
-        if tok == "(":
-            inner = either()
-            pos += 1  # ")"
-            return inner
-        return named.get(tok, tok)
-
-    def both() -> Any:
-        nonlocal pos
-        items = [atom()]
-        while pos < len(tokens) and tokens[pos] == "&":
-            pos += 1
-            items.append(atom())
-        return items[0] if len(items) == 1 else {"all": items}
-
-    def either() -> Any:
-        nonlocal pos
-        items = [both()]
-        while pos < len(tokens) and tokens[pos] == "|":
-            pos += 1
-            items.append(both())
-        return items[0] if len(items) == 1 else {"any": items}
-
-    return either()
-
-
-def _datasets_file(file: str) -> dict[str, str]:
-    """The name -> uri table of a dag-factory datasets file (`datasets: [{name, uri}]`)."""
-    with open(file, encoding="utf-8") as f:
-        data = yaml.safe_load(f) or {}
-    return {d["name"]: d["uri"] for d in data.get("datasets", []) if "name" in d and "uri" in d}
-
-
-def _schedule(
-    merged: _Merged, spec: dict[str, Any], notes: list[Diagnostic], timezone: str
-) -> None:
-    values = merged.values
-    if "schedule_interval" in values:
-        at = merged.where["schedule_interval"]
-        notes.append(
-            at.warn(
-                "schedule_interval (removed in Airflow 3; dag-factory refuses it there) written "
-                "as schedule"
-            )
-        )
-        values.setdefault("schedule", values["schedule_interval"])
-        merged.where.setdefault("schedule", at)
-    if "timetable" in values:
-        values.setdefault("schedule", values["timetable"])
-        merged.where.setdefault("schedule", merged.where["timetable"])
-    if "schedule" not in values:
-        spec["schedule"] = None  # dag-factory passes no schedule: Airflow 3's default is None
-        return
-    value, at = values["schedule"], merged.where["schedule"]
-    if value is None or (isinstance(value, str) and value.strip().lower() == "none"):
-        spec["schedule"] = None
-    elif isinstance(value, str) and (value in _PRESETS or _CRON.match(value.strip())):
-        spec["schedule"] = value.strip()
-    elif isinstance(value, list):
-        spec["schedule"] = [
-            v.strip() if isinstance(v, str) else _asset(v, at / i, notes)
-            for i, v in enumerate(value)
-            if v is not None and (not isinstance(v, str) or v.strip())
-        ]
-    elif isinstance(value, dict) and value.get("__type__") == "datetime.timedelta":
-        spec["schedule"] = _duration(value)
-    elif isinstance(value, dict) and "datasets" in value:
-        named = _datasets_file(value["file"]) if value.get("file") else {}
-        condition = _condition(value["datasets"], at / "datasets", notes, named)
-        if isinstance(condition, list) and len(condition) == 1:
-            condition = condition
-        if value.get("timetable") is not None:
-            timetable = _object(value["timetable"], at / "timetable", notes)
-            spec["schedule"] = {"assets": condition, "timetable": timetable}
-            notes.append(
-                at.warn(
-                    "an asset-or-time schedule (AssetOrTimeSchedule) is spec language v2 (issue 12); "
-                    "written as {assets: ..., timetable: ...}"
-                )
-            )
-        else:
-            spec["schedule"] = condition
-    elif isinstance(value, dict) and isinstance(value.get("__type__"), str):
-        _timetable(value, at, spec, notes, timezone)
-    else:
-        notes.append(at.warn(f"a schedule dagforge cannot read ({value!r}); written as none"))
-        spec["schedule"] = None
-
-
-_TIMETABLES = {
-    "airflow.timetables.trigger.CronTriggerTimetable": "trigger",
-    "airflow.timetables.interval.CronDataIntervalTimetable": "interval",
-}
-
-
-def _timetable(
-    value: dict[str, Any], at: At, spec: dict[str, Any], notes: list[Diagnostic], timezone: str
-) -> None:
-    kind = value["__type__"]
-    args = value.get("__args__") or []
-    extra = {k: v for k, v in value.items() if k not in ("__type__", "__args__")}
-    cron = args[0] if args else extra.pop("cron", None)
-    tz = extra.pop("timezone", timezone)
-    if kind in _TIMETABLES and isinstance(cron, str) and not extra and len(args) <= 1:
-        spec["schedule"] = cron
-        if _TIMETABLES[kind] != "trigger":
-            spec["timetable"] = _TIMETABLES[kind]
-        if tz != timezone:
-            spec["timezone"] = tz
-            notes.append(
-                at.warn(
-                    f"the timetable's timezone {tz} differs from the DAG's {timezone}; a spec has "
-                    f"one timezone: {tz} written, which also reads the start and end dates"
-                )
-            )
-        return
-    spec["schedule"] = _object(value, at, notes)
-    notes.append(
-        at.warn(
-            f"a timetable object ({kind}) is spec language v2 (issue 12): written as "
-            "`{object: ...}`",
-        )
-    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -827,46 +417,6 @@ def _argument(key: str, value: Any, at: At, ctx: _Context, short: str | None) ->
         return _assets(value, at, notes)
     if key == "execution_date_fn" and isinstance(value, str):
         return {"function": _reference(value)}
-    return _object(value, at, notes)
-
-
-def _assets(value: Any, at: At, notes: list[Diagnostic]) -> Any:
-    """inlets/outlets: URIs, `__type__` assets, or dag-factory's `{file, datasets}` lookup."""
-    if isinstance(value, dict) and value.get("file") and value.get("datasets"):
-        named = _datasets_file(value["file"])
-        return [named[n] for n in value["datasets"] if n in named]
-    if isinstance(value, list):
-        return [_asset(v, at / i, notes) for i, v in enumerate(value)]
-    return _object(value, at, notes)
-
-
-_ASSET_CLASSES = {
-    "airflow.sdk.Asset",
-    "airflow.sdk.definitions.asset.Asset",
-    "airflow.datasets.Dataset",
-    "airflow.Dataset",
-}
-
-
-def _asset(value: Any, at: At, notes: list[Diagnostic]) -> Any:
-    """One asset: a URI stays text; an Asset object of a URI alone is that URI (its name is the
-    URI too); one with its own name is `{name:, uri:}` (spec language v2, issue 12)."""
-    if isinstance(value, dict) and value.get("__type__") in _ASSET_CLASSES:
-        args = list(value.get("__args__") or [])
-        fields = {k: v for k, v in value.items() if k not in ("__type__", "__args__")}
-        if args:
-            fields.setdefault("name", args[0])
-        if len(args) > 1:
-            fields.setdefault("uri", args[1])
-        uri, name = fields.get("uri"), fields.get("name")
-        if set(fields) <= {"uri", "name"} and (name is None or uri is None or name == uri):
-            return uri or name
-        notes.append(
-            at.warn(
-                "an asset with its own name (or group, extra) is spec language v2 (issue 12): written as a mapping"
-            )
-        )
-        return fields
     return _object(value, at, notes)
 
 
@@ -1331,138 +881,6 @@ def convert_file(path: Path, defaults_dir: Path, dags_folder: Path) -> list[Conv
     return out
 
 
-# ---------------------------------------------------------------------------------------------
-# Writing the specs
-
-
-class _Dumper(yaml.SafeDumper):
-    """Block mappings, flow lists of plain values (`dependencies: [a, b]`), `|` for multi-line text."""
-
-
-def _str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
-    if "\n" in text:
-        return dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|")
-    return dumper.represent_scalar("tag:yaml.org,2002:str", text)
-
-
-def _list(dumper: yaml.SafeDumper, items: list[Any]) -> yaml.SequenceNode:
-    flow = all(isinstance(i, str | int | float | bool) and "\n" not in str(i) for i in items)
-    return dumper.represent_sequence("tag:yaml.org,2002:seq", items, flow_style=flow)
-
-
-_Dumper.add_representer(str, _str)
-_Dumper.add_representer(list, _list)
-_LIFT = (
-    "owner",
-    "start_date",
-    "end_date",
-    "timezone",
-    "catchup",
-    "tags",
-    "retries",
-    "retry_delay",
-    "alerts",
-    "max_active_runs",
-    "dagrun_timeout",
-)
-
-
-def dump(spec: dict[str, Any], header: str) -> str:
-    # long commands stay on one line (a folded `{{\n ds }}` is valid YAML, but no one writes it)
-    body = yaml.dump(spec, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1 << 16)
-    return header + body
-
-
-def lift_defaults(convs: list[Converted]) -> dict[str, Any]:
-    """The settings every converted DAG shares (two or more DAGs): a person writes them once, in
-    the output folder's defaults.yaml. They are taken out of the specs."""
-    specs = [c.spec for c in convs if not c.failed]
-    if len(specs) < 2:
-        return {}
-    shared = {}
-    for key in _LIFT:
-        values = [s.get(key, _MISSING) for s in specs]
-        if values[0] is not _MISSING and all(v == values[0] for v in values):
-            shared[key] = values[0]
-    for s in specs:
-        for key in shared:
-            del s[key]
-    return shared
-
-
-_MISSING = object()
-
-
-def header_for(source: Path, dag_id: str, kind: str = "dag-factory") -> str:
-    try:  # relative to the working folder where it lies below it: the name the user typed
-        name = source.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        name = source.resolve().as_posix()
-    return f"# Imported by `dagforge import` from {name} ({kind}, DAG {dag_id}).\n"
-
-
-def write_specs(
-    convs: list[Converted], out: Path, force: bool, lift: bool = True, kind: str = "dag-factory"
-) -> tuple[list[Path], list[Diagnostic]]:
-    """Write DIR/<dag_id>.yaml for every converted DAG (and DIR/defaults.yaml for what they share).
-    Refuses, before writing anything, to overwrite an existing file unless `force`."""
-    from .write import write_atomic
-
-    good = [c for c in convs if not c.failed]
-    plans: list[tuple[Path, str]] = []
-    shared = lift_defaults(good) if lift and not (out / "defaults.yaml").exists() else {}
-    if shared:
-        text = "# Settings shared by the DAGs `dagforge import` converted into this folder.\n"
-        plans.append((out / "defaults.yaml", dump(shared, text)))
-    for c in good:
-        spec = c.spec
-        plans.append((out / f"{c.dag_id}.yaml", dump(spec, header_for(c.source, c.dag_id, kind))))
-        c.written = out / f"{c.dag_id}.yaml"
-    problems = []
-    if not force:
-        for target, _ in plans:
-            if target.exists():
-                problems.append(
-                    Diagnostic(
-                        target.as_posix(),
-                        0,
-                        0,
-                        "exists already; not overwritten",
-                        "pass --force to overwrite it, or -o DIR to write elsewhere",
-                        Code.USAGE,
-                    )
-                )
-    if problems:
-        for c in good:
-            c.written = None
-        return [], problems
-    out.mkdir(parents=True, exist_ok=True)
-    for target, text in plans:
-        write_atomic(target, text)
-    return [p for p, _ in plans], []
-
-
-_DAG_ID = re.compile(r"[A-Za-z0-9_.-]{1,250}")
-
-
-def check_ids(convs: list[Converted]) -> None:
-    """A dag_id names its spec file: one that a spec does not allow (a `/`, a line break, ...) is
-    not converted, nor is a second DAG of the same id (Airflow, too, keeps only one of them)."""
-    first: dict[str, Converted] = {}
-    for conv in convs:
-        if conv.failed:
-            continue
-        if not _DAG_ID.fullmatch(conv.dag_id):
-            conv.failed = (
-                f"dag_id {conv.dag_id!r} is not a spec's dag_id (letters, digits, `_`, `.`, `-`, "
-                "at most 250)"
-            )
-            continue
-        other = first.setdefault(conv.dag_id, conv)
-        if other is not conv:
-            conv.failed = f"dag_id {conv.dag_id} is also a DAG of {other.source.as_posix()}"
-
-
 def import_dag_factory(
     paths: Iterable[str | os.PathLike[str]],
     out: str | os.PathLike[str] = "specs",
@@ -1492,13 +910,13 @@ def import_dag_factory(
     if problems:
         return result
     if verify is None:
-        from .import_verify import can_verify
+        from .verify import can_verify
 
         verify = can_verify()
         if not verify:
             result.not_verified = "dag-factory is not installed"
     if verify and result.written:
-        from .import_verify import verify_import
+        from .verify import verify_import
 
         verify_import(result, Path(defaults_dir) if defaults_dir else folder, folder)
         result.verified = True
