@@ -47,9 +47,10 @@ def corpus_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="module")
 def imported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Converted]:
     pytest.importorskip("dagfactory")
-    os.environ["IMPORT_CORPUS"] = str(CORPUS)
     out = tmp_path_factory.mktemp("specs")
-    result = import_dag_factory([CORPUS], out, dags_folder=CORPUS, verify=True)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("IMPORT_CORPUS", str(CORPUS))
+        result = import_dag_factory([CORPUS], out, dags_folder=CORPUS, verify=True)
     assert result.verified and not result.problems
     return {c.dag_id: c for c in result.dags}
 
