@@ -193,7 +193,8 @@ def _parser() -> argparse.ArgumentParser:
         default=".",
         metavar="DIR",
         help="the folder Airflow puts on sys.path: python_callable_file and *_callback_file "
-        "paths become module names relative to it (default: the current folder)",
+        "paths become module names relative to it; with --from airflow, the files' own imports "
+        "are found there (default: the current folder)",
     )
     i.add_argument("--force", action="store_true", help="overwrite specs that exist already")
     i.add_argument(
@@ -448,7 +449,9 @@ def _import(args: argparse.Namespace) -> int:
         if args.source == "airflow":
             from .importing.from_airflow import import_airflow
 
-            result = import_airflow(args.paths, args.output, args.force, args.verify is not False)
+            result = import_airflow(
+                args.paths, args.output, args.force, args.verify is not False, args.dags_folder
+            )
         else:
             result = import_dag_factory(
                 args.paths, args.output, args.defaults, args.dags_folder, args.force, args.verify

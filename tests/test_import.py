@@ -384,3 +384,25 @@ def test_no_verify_never_imports_airflow(tmp_path: Path) -> None:
         [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300
     )
     assert r.returncode == 0, r.stderr
+
+
+def test_from_airflow_hand_written_dag(tmp_path: Path) -> None:
+    """A DAG file written by hand (not by dagforge) converts exactly, in a spec's own terms."""
+    from dagforge.importing.from_airflow import import_airflow
+
+    result = import_airflow(
+        [str(Path(__file__).parent / "importer" / "python" / "hand_written.py")],
+        tmp_path / "specs",
+        verify=True,
+        dags_folder=CORPUS,
+    )
+    assert not result.problems
+    (conv,) = result.dags
+    assert [n.format() for n in conv.notes] == []
+    spec = yaml.safe_load(conv.written.read_text())
+    assert (spec["owner"], spec["retries"], spec["retry_delay"]) == ("ops", 3, "10m")
+    assert (spec["schedule"], spec["timezone"]) == ("0 6 * * *", "Europe/Paris")
+    clean = spec["tasks"]["clean"]
+    assert clean["defaults"] == {"pool": "cleaners"} and clean["tooltip"] == "Cleaning"
+    assert clean["tasks"]["fix"]["python_callable"] == "dfcorpus.helpers.etl:transform"
+    assert spec["tasks"]["load"]["expand"] == {"op_args": {"output_of": "partners"}}

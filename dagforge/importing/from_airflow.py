@@ -60,8 +60,12 @@ def import_airflow(
     out: str | os.PathLike[str] = "specs",
     force: bool = False,
     verify: bool = True,
+    dags_folder: str | os.PathLike[str] = ".",
 ) -> ImportResult:
+    """Load the Python DAG files in `paths` and write a spec per DAG into `out`; `dags_folder` goes
+    on sys.path first, as Airflow puts its dags folder there (the files' own imports)."""
     import logging
+    import sys
     import warnings
 
     from .. import targets
@@ -69,6 +73,9 @@ def import_airflow(
 
     result = ImportResult()
     files = find_python(paths)
+    folder = str(Path(dags_folder).resolve())
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
     if not files:
         raise ImportUsageError("no Python files found")
     logging.disable(logging.CRITICAL)  # Airflow's own logging: what matters comes back as warnings
