@@ -406,3 +406,21 @@ def test_from_airflow_hand_written_dag(tmp_path: Path) -> None:
     assert clean["defaults"] == {"pool": "cleaners"} and clean["tooltip"] == "Cleaning"
     assert clean["tasks"]["fix"]["python_callable"] == "dfcorpus.helpers.etl:transform"
     assert spec["tasks"]["load"]["expand"] == {"op_args": {"output_of": "partners"}}
+
+
+def test_seconds_keys(tmp_path: Path) -> None:
+    """`retry_delay_sec` / `*_secs` (dag-factory before 1.0): the argument itself, as a duration,
+    with a warning at the key (dag-factory 1.x no longer reads them)."""
+    source = tmp_path / "dag.yml"
+    source.write_text(
+        "d:\n  default_args: {start_date: 2024-01-01, retry_delay_sec: 120}\n"
+        "  tasks:\n    - task_id: a\n      operator: airflow.operators.bash.BashOperator\n"
+        "      bash_command: echo\n      execution_timeout_secs: 5400\n"
+    )
+    (conv,) = convert_file(source, tmp_path, tmp_path)
+    assert conv.spec["retry_delay"] == "2m"
+    assert conv.spec["tasks"]["a"]["execution_timeout"] == "1h30m"
+    assert sorted((n.line, n.message.split("`")[1]) for n in conv.notes) == [
+        (2, "retry_delay_sec"),
+        (7, "execution_timeout_secs"),
+    ]

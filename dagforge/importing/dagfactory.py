@@ -35,6 +35,7 @@ from .values import (
     _reference,
     _schedule,
     _seconds,
+    seconds_keys,
 )
 from .writer import check_ids, write_specs
 
@@ -276,7 +277,7 @@ class _Context:
 
 def _convert_task(name: str, conf: dict[str, Any], at: At, ctx: _Context) -> dict[str, Any]:
     notes = ctx.notes
-    conf = dict(conf)
+    conf = seconds_keys(conf, at, notes)
     for key in ("task_group_name", "task_id"):
         conf.pop(key, None)
     out: dict[str, Any] = {}
@@ -504,8 +505,10 @@ class _Dag:
 
 def convert_dag(dag_id: str, merged: _Merged, dag_at: At, dags_folder: Path) -> Converted:
     values = dict(merged.values)
-    args = dict(values.pop("default_args", None) or {})
     conv = Converted(dag_id, dag_at.doc.path, {})
+    args = seconds_keys(
+        dict(values.pop("default_args", None) or {}), dag_at / "default_args", conv.notes
+    )
     d = _Dag(dag_id, merged, dag_at, dags_folder, conv, values, args)
     _describe(d)
     _dates(d)
@@ -794,7 +797,7 @@ def _group_entry(g: str, conf: dict[str, Any], at: At, ctx: _Context) -> dict[st
     deps = conf.pop("dependencies", None) or []
     if deps:
         entry["dependencies"] = [_dependency(d, g, ctx) for d in deps]
-    gargs = dict(conf.pop("default_args", None) or {})
+    gargs = seconds_keys(dict(conf.pop("default_args", None) or {}), at / "default_args", ctx.notes)
     cbs = _callbacks_of(gargs, at / "default_args", ctx.dags_folder, ctx.notes, _CALLBACKS)
     defaults = {k: (_duration(v) if k in _DURATION_ARGS else v) for k, v in gargs.items()}
     for k in gargs:

@@ -420,3 +420,26 @@ def _asset(value: Any, at: At, notes: list[Diagnostic]) -> Any:
         )
         return fields
     return _object(value, at, notes)
+
+
+_SECONDS_KEY = re.compile(r"(?P<key>\w+?)_secs?$")
+_TIMEDELTA_ARGS = {*_DURATION_ARGS, "execution_delta", "poke_interval", "timeout"}
+
+
+def seconds_keys(conf: dict[str, Any], at: At, notes: list[Diagnostic]) -> dict[str, Any]:
+    """`retry_delay_sec: 300` and the like (`*_sec`/`*_secs` of an argument Airflow takes as a
+    timedelta, read by dag-factory before 1.0) as the argument itself, in seconds, with a warning:
+    dag-factory 1.x no longer reads them. A key also given plainly wins."""
+    out = dict(conf)
+    for key in conf:
+        m = _SECONDS_KEY.fullmatch(key)
+        if m and m.group("key") in _TIMEDELTA_ARGS and isinstance(conf[key], int | float):
+            name = m.group("key")
+            out.setdefault(name, out.pop(key))
+            notes.append(
+                (at / key).warn(
+                    f"`{key}` (read by dag-factory before 1.0, ignored or refused by 1.x) "
+                    f"written as `{name}`: {format_duration(dt.timedelta(seconds=conf[key]))}"
+                )
+            )
+    return out
