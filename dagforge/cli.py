@@ -429,6 +429,7 @@ def _graph(result: GraphResult, args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     from .importing import ImportUsageError, import_dag_factory
     from .verify import airflow_installed
+    from .write import OutputError
 
     if args.source == "airflow" and not airflow_installed():
         print(
@@ -456,11 +457,12 @@ def _import(args: argparse.Namespace) -> int:
             result = import_dag_factory(
                 args.paths, args.output, args.defaults, args.dags_folder, args.force, args.verify
             )
-    except ImportUsageError as e:
+    except (ImportUsageError, OutputError) as e:
         print(f"dagforge: error: {visible(str(e))}", file=sys.stderr)
         return EXIT_USAGE
-    except OSError as e:
-        print(f"dagforge: error: {visible(str(e))}", file=sys.stderr)
+    except OSError as e:  # the output folder cannot be written: a full disk, a read-only folder
+        where = f"{Path(e.filename).as_posix()}: " if e.filename else ""
+        print(f"dagforge: error: {visible(where + (e.strerror or str(e)))}", file=sys.stderr)
         return EXIT_USAGE
     lines: dict[str, list[str]] = {}
     for d in [*result.problems, *(n for c in result.dags for n in c.notes)]:

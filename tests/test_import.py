@@ -424,3 +424,11 @@ def test_seconds_keys(tmp_path: Path) -> None:
         (2, "retry_delay_sec"),
         (7, "execution_timeout_secs"),
     ]
+
+
+def test_cli_output_that_is_a_file_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "out").write_text("a file\n")
+    r = _run(str(TEAM / "groups.yml"), "-o", "out", "--no-verify", cwd=tmp_path)
+    assert r.returncode == 2
+    assert "cannot write to out: it is a file, not a folder" in r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1

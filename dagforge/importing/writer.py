@@ -87,7 +87,9 @@ def write_specs(
 ) -> tuple[list[Path], list[Diagnostic]]:
     """Write DIR/<dag_id>.yaml for every converted DAG (and DIR/defaults.yaml for what they share).
     Refuses, before writing anything, to overwrite an existing file unless `force`."""
-    from ..write import write_atomic
+    from ..write import check_folder, write_atomic
+
+    check_folder(out)  # OutputError: `-o` names a file, or a link to nothing
 
     good = [c for c in convs if not c.failed]
     plans: list[tuple[Path, str]] = []
