@@ -427,6 +427,7 @@ def _graph(result: GraphResult, args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
+    from .diagnostics import Code
     from .importing import ImportUsageError, import_dag_factory
     from .verify import airflow_installed
     from .write import OutputError
@@ -479,7 +480,7 @@ def _import(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     exact, approximate, failed = result.counts()
-    if any(d.code == "usage" for d in result.problems):
+    if any(d.code == Code.USAGE for d in result.problems):
         print("dagforge: nothing written", file=sys.stderr)
         return EXIT_USAGE
     failed += len(result.problems)
