@@ -432,3 +432,40 @@ def test_cli_output_that_is_a_file_exit_2(tmp_path: Path) -> None:
     assert r.returncode == 2
     assert "cannot write to out: it is a file, not a folder" in r.stderr
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_notifier_callbacks_become_objects(tmp_path: Path) -> None:
+    """dag-factory instantiates a callback that has `notify` (a notifier class, or a provider's
+    `send_*_notification` alias of one) and binds the arguments of a plain function."""
+    source = tmp_path / "dag.yml"
+    source.write_text(
+        "d:\n  default_args:\n    start_date: 2024-01-01\n"
+        "    on_failure_callback:\n"
+        "      callback: airflow.providers.slack.notifications.slack.send_slack_notification\n"
+        "      text: failed\n"
+        "    on_retry_callback:\n      callback: my_team.alerts.notify\n      channel: data\n"
+        "  tasks: [{task_id: a, operator: airflow.operators.empty.EmptyOperator}]\n"
+    )
+    (conv,) = convert_file(source, tmp_path, tmp_path)
+    assert conv.spec["defaults"]["callbacks"] == {
+        "on_failure": [
+            {
+                "object": "airflow.providers.slack.notifications.slack.send_slack_notification",
+                "text": "failed",
+            }
+        ],
+        "on_retry": [{"function": "my_team.alerts:notify", "channel": "data"}],
+    }
+
+
+def test_tasks_keep_the_file_order_but_follow_their_upstreams(tmp_path: Path) -> None:
+    source = tmp_path / "dag.yml"
+    source.write_text(
+        "d:\n  default_args: {start_date: 2024-01-01}\n  tasks:\n"
+        "    - {task_id: first, operator: x.y.Z}\n"
+        "    - {task_id: mapped, operator: x.y.Z, dependencies: [source]}\n"
+        "    - {task_id: other, operator: x.y.Z}\n"
+        "    - {task_id: source, operator: x.y.Z}\n"
+    )
+    (conv,) = convert_file(source, tmp_path, tmp_path)
+    assert list(conv.spec["tasks"]) == ["first", "source", "mapped", "other"]

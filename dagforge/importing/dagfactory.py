@@ -821,25 +821,23 @@ def _group_entry(g: str, conf: dict[str, Any], at: At, ctx: _Context) -> dict[st
 
 
 def _topological(tasks: dict[str, tuple[dict[str, Any], At]]) -> list[str]:
-    """Task names in dag-factory's order (Kahn's algorithm over task dependencies); a cycle leaves
-    the rest in file order."""
-    downstream: dict[str, list[str]] = {t: [] for t in tasks}
-    count = dict.fromkeys(tasks, 0)
-    for name, (conf, _) in tasks.items():
-        for dep in conf.get("dependencies") or []:
-            if dep in tasks:
-                downstream[dep].append(name)
-                count[name] += 1
-    ready = [t for t in tasks if not count[t]]
+    """Task names in file order, except that a task comes after the tasks it depends on (dagforge
+    wants the task an `output_of` names written first; dag-factory sorts them itself)."""
     order: list[str] = []
-    while ready:
-        current = ready.pop(0)
-        order.append(current)
-        for child in downstream[current]:
-            count[child] -= 1
-            if not count[child]:
-                ready.append(child)
-    return order + [t for t in tasks if t not in order]
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in seen:
+            return
+        seen.add(name)  # before its upstreams: a cycle (dag-factory refuses it) ends here
+        for dep in tasks[name][0].get("dependencies") or []:
+            if isinstance(dep, str) and dep in tasks:
+                visit(dep)
+        order.append(name)
+
+    for name in tasks:
+        visit(name)
+    return order
 
 
 def _entries(value: Any, id_key: str, at: At) -> Iterator[tuple[str, tuple[dict[str, Any], At]]]:

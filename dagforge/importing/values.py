@@ -160,14 +160,15 @@ def _date(value: Any, timezone: str, at: At, notes: list[Diagnostic]) -> Any:
 
 def _callback(value: Any, at: At, dags_folder: Path) -> Any:
     """One dag-factory callback as a v2 spec callback: `module:function`, `{function: ..., kwargs}`
-    or, for a notifier class (a `callback:` naming a class), `{object: ..., kwargs}`."""
+    or, for a notifier (dag-factory instantiates what has a `notify`: a class, or a provider's
+    `send_*_notification` alias of one), `{object: ..., kwargs}`."""
     if isinstance(value, str):
         return _reference(value)
     if isinstance(value, dict) and isinstance(value.get("callback"), str):
         kwargs = {k: v for k, v in value.items() if k != "callback"}
         target = value["callback"]
-        last = target.rsplit(".", 1)[-1]
-        if last[:1].isupper():  # a class: dag-factory instantiates notifiers (they have .notify)
+        module, _, last = target.rpartition(".")
+        if last[:1].isupper() or ".notifications." in f".{module}.":
             return {"object": target, **kwargs}
         return {"function": _reference(target), **kwargs}
     return None
