@@ -35,6 +35,7 @@ from .values import (
     _reference,
     _schedule,
     _seconds,
+    callback_key,
     seconds_keys,
 )
 from .writer import check_ids, write_specs
@@ -282,6 +283,7 @@ def _convert_task(name: str, conf: dict[str, Any], at: At, ctx: _Context) -> dic
         conf.pop(key, None)
     out: dict[str, Any] = {}
     deps = conf.pop("dependencies", None) or []
+    callbacks_at = at / (callback_key(conf, _CALLBACKS) or "")
     callbacks = _callbacks_of(conf, at, ctx.dags_folder, notes, _CALLBACKS)
     decorator = conf.pop("decorator", None)
     operator = conf.pop("operator", None)
@@ -338,7 +340,7 @@ def _convert_task(name: str, conf: dict[str, Any], at: At, ctx: _Context) -> dic
     if callbacks:
         out["callbacks"] = callbacks
         notes.append(
-            at.warn(
+            callbacks_at.warn(
                 "task callbacks are spec language v2 (issue 12): written as `callbacks:`",
             )
         )
@@ -649,6 +651,7 @@ def _v2_settings(d: _Dag) -> None:
         d.spec[key] = _macros(value) if key == "user_defined_macros" else value
         d.notes.append(d.where(key).warn(f"`{key}` is spec language v2 (issue 12)"))
     events = ("on_success_callback", "on_failure_callback")
+    callbacks_at = d.where(callback_key(values, events) or "")
     callbacks = _callbacks_of(values, d.dag_at, d.dags_folder, d.notes, events)
     for key in ("on_execute_callback", "on_retry_callback", "on_skipped_callback"):
         if values.get(key) or values.get(f"{key}_name"):
@@ -666,7 +669,9 @@ def _v2_settings(d: _Dag) -> None:
     if callbacks:
         d.spec["callbacks"] = callbacks
         d.notes.append(
-            d.dag_at.warn("DAG callbacks are spec language v2 (issue 12): written as `callbacks:`")
+            callbacks_at.warn(
+                "DAG callbacks are spec language v2 (issue 12): written as `callbacks:`"
+            )
         )
 
 
@@ -674,6 +679,7 @@ def _task_defaults(d: _Dag) -> dict[str, Any]:
     """The rest of default_args: the task settings of v1 are returned to be written on each task;
     any other (and the callbacks) go to the spec-level `defaults:` of v2."""
     args = d.args
+    callbacks_at = d.arg_at(callback_key(args, _CALLBACKS) or "")
     callbacks = _callbacks_of(args, At(d.dag_at.doc, ()), d.dags_folder, d.notes, _CALLBACKS)
     for key in ("email", "email_on_failure", "email_on_retry", "catchup", "schedule"):
         args.pop(key, None)  # alerts (above), and DAG settings put where they have no effect
@@ -690,7 +696,7 @@ def _task_defaults(d: _Dag) -> dict[str, Any]:
     if callbacks:
         defaults["callbacks"] = callbacks
         d.notes.append(
-            d.dag_at.warn(
+            callbacks_at.warn(
                 "task callbacks in default_args are spec language v2 (issue 12): written under "
                 "`defaults: callbacks:`"
             )
@@ -798,6 +804,7 @@ def _group_entry(g: str, conf: dict[str, Any], at: At, ctx: _Context) -> dict[st
     if deps:
         entry["dependencies"] = [_dependency(d, g, ctx) for d in deps]
     gargs = seconds_keys(dict(conf.pop("default_args", None) or {}), at / "default_args", ctx.notes)
+    cbs_at = at / "default_args" / (callback_key(gargs, _CALLBACKS) or "")
     cbs = _callbacks_of(gargs, at / "default_args", ctx.dags_folder, ctx.notes, _CALLBACKS)
     defaults = {k: (_duration(v) if k in _DURATION_ARGS else v) for k, v in gargs.items()}
     for k in gargs:
@@ -809,9 +816,7 @@ def _group_entry(g: str, conf: dict[str, Any], at: At, ctx: _Context) -> dict[st
             )
     if cbs:
         defaults["callbacks"] = cbs
-        ctx.notes.append(
-            (at / "default_args").warn("group callbacks are spec language v2 (issue 12)")
-        )
+        ctx.notes.append(cbs_at.warn("group callbacks are spec language v2 (issue 12)"))
     if defaults:
         entry["defaults"] = defaults
     for k in conf:

@@ -444,3 +444,12 @@ def seconds_keys(conf: dict[str, Any], at: At, notes: list[Diagnostic]) -> dict[
                 )
             )
     return out
+
+
+def callback_key(conf: dict[str, Any], events: Iterable[str]) -> str | None:
+    """The first callback key of `conf` (any spelling): where a warning about them points."""
+    for key in events:
+        for spelling in (key, f"{key}_name", f"{key}_file"):
+            if spelling in conf:
+                return spelling
+    return None
