@@ -161,6 +161,58 @@ def _parser() -> argparse.ArgumentParser:
         "--dir", default="specs", metavar="DIR", help="where to write it (default: specs/)"
     )
 
+    i = sub.add_parser(
+        "import",
+        help="convert dag-factory YAML DAGs into specs",
+        description="Read dag-factory 1.x YAML files (or folders of them) as its load_yaml_dags "
+        "does and write one spec per DAG, DIR/<dag_id>.yaml. What a spec says differently is a "
+        "warning at its line in the source.",
+        epilog="Exit codes: 0 every DAG converted exactly, 1 something was approximated, dropped "
+        "or not converted, 2 usage error (a missing path, a spec that exists already).",
+    )
+    i.add_argument("paths", nargs="+", metavar="PATH", help="dag-factory YAML files or folders")
+    i.add_argument(
+        "--from",
+        dest="source",
+        choices=["dag-factory", "airflow"],
+        required=True,
+        help="the format of the files: dag-factory YAML, or airflow (Python DAG files, loaded "
+        "with Airflow's DagBag)",
+    )
+    i.add_argument(
+        "-o", "--output", default="specs", metavar="DIR", help="where to write (default: specs/)"
+    )
+    i.add_argument(
+        "--defaults",
+        metavar="DIR",
+        help="dag-factory's defaults_config_path: the top folder searched for defaults.yml "
+        "(default: --dags-folder)",
+    )
+    i.add_argument(
+        "--dags-folder",
+        default=".",
+        metavar="DIR",
+        help="the folder Airflow puts on sys.path: python_callable_file and *_callback_file "
+        "paths become module names relative to it; with --from airflow, the files' own imports "
+        "are found there (default: the current folder)",
+    )
+    i.add_argument("--force", action="store_true", help="overwrite specs that exist already")
+    i.add_argument(
+        "--no-verify",
+        dest="verify",
+        action="store_false",
+        default=None,
+        help="do not compare the converted DAGs with dag-factory's (the default when "
+        "dag-factory is installed)",
+    )
+    i.add_argument(
+        "--verify",
+        dest="verify",
+        action="store_true",
+        help="compare each converted spec's DAG with dag-factory's, field by field",
+    )
+    i.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
+
     sub.add_parser(
         "schema", help="print the JSON Schema of a spec (for editors and check-jsonschema)"
     )
@@ -337,6 +389,8 @@ def _run(args: argparse.Namespace) -> int:
         return emit(result, "explain", debug=args.debug)
     elif args.command == "new":
         return _new(args)
+    elif args.command == "import":
+        return _import(args)
     elif args.command == "schema":
         sys.stdout.write(dagforge.schema())
         return EXIT_OK
@@ -370,6 +424,79 @@ def _graph(result: GraphResult, args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(picture)
     return EXIT_OK
+
+
+def _import(args: argparse.Namespace) -> int:
+    from .diagnostics import Code
+    from .importing import ImportUsageError, import_dag_factory
+    from .verify import airflow_installed
+    from .write import OutputError
+
+    if args.source == "airflow" and not airflow_installed():
+        print(
+            "dagforge: --from airflow needs Airflow: pip install 'dagforge[airflow]'",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if args.verify and args.source == "dag-factory":
+        from .importing.verify import can_verify
+
+        if not can_verify():
+            print(
+                "dagforge: --verify needs dag-factory and Airflow: pip install dag-factory",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+    try:
+        if args.source == "airflow":
+            from .importing.from_airflow import import_airflow
+
+            result = import_airflow(
+                args.paths, args.output, args.force, args.verify is not False, args.dags_folder
+            )
+        else:
+            result = import_dag_factory(
+                args.paths, args.output, args.defaults, args.dags_folder, args.force, args.verify
+            )
+    except (ImportUsageError, OutputError) as e:
+        print(f"dagforge: error: {visible(str(e))}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as e:  # the output folder cannot be written: a full disk, a read-only folder
+        where = f"{Path(e.filename).as_posix()}: " if e.filename else ""
+        print(f"dagforge: error: {visible(where + (e.strerror or str(e)))}", file=sys.stderr)
+        return EXIT_USAGE
+    lines: dict[str, list[str]] = {}
+    for d in [*result.problems, *(n for c in result.dags for n in c.notes)]:
+        if d.path not in lines:
+            try:
+                lines[d.path] = Path(d.path).read_text(encoding="utf-8").splitlines()
+            except OSError:
+                lines[d.path] = []
+        print(d.format(lines[d.path]), file=sys.stderr)
+    for c in result.dags:
+        if c.failed:
+            print(
+                f"{c.source.as_posix()}: error: DAG {c.dag_id} not converted: {c.failed}",
+                file=sys.stderr,
+            )
+    exact, approximate, failed = result.counts()
+    if any(d.code == Code.USAGE for d in result.problems):
+        print("dagforge: nothing written", file=sys.stderr)
+        return EXIT_USAGE
+    failed += len(result.problems)
+    peer = "the Python DAGs" if args.source == "airflow" else "dag-factory"
+    verified = (
+        f"verified against {peer}"
+        if result.verified
+        else (f"not verified ({result.not_verified or '--no-verify'})")
+    )
+    print(
+        f"{len(result.dags)} DAGs: {exact} converted exactly, {approximate} approximately, "
+        f"{failed} not converted; {len(result.written)} files written to "
+        f"{Path(args.output).as_posix()}/; {verified}",
+        file=sys.stderr,
+    )
+    return EXIT_OK if not approximate and not failed else EXIT_INVALID
 
 
 def _new(args: argparse.Namespace) -> int:

@@ -1,0 +1,451 @@
+"""`dagforge import --from airflow`: plain Python DAG files, loaded with Airflow's DagBag, written as
+one spec per DAG for what a spec can say; what cannot be recovered from the loaded DAG (a callable
+defined inside a function, an object of no spec form) is a warning naming the task and argument.
+
+Imports Airflow (it loads the files); the CLI imports this module only for `--from airflow`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import os
+from pathlib import Path
+from typing import Any
+
+from ..diagnostics import Code, Diagnostic, Severity
+from ..operators import SHORT
+from .result import Converted, ImportResult, ImportUsageError
+from .values import format_duration
+from .writer import check_ids, write_specs
+
+_BY_CLASS = {f"{s.module}.{s.name}": name for name, s in SHORT.items()}
+_DURATIONS = {name: set(s.durations) for name, s in SHORT.items()}
+_ALWAYS_DURATIONS = {"retry_delay", "execution_timeout"}
+# BaseOperator settings a v1 spec takes on each task, with Airflow's defaults (left out when equal).
+_SETTINGS: dict[str, Any] = {
+    "trigger_rule": "all_success",
+    "pool": "default_pool",
+    "pool_slots": 1,
+    "priority_weight": 1,
+    "max_active_tis_per_dag": None,
+    "executor_config": {},
+}
+_NOT_ARGUMENTS = {
+    "self",
+    "args",
+    "kwargs",
+    "dag",
+    "task_id",
+    "task_group",
+    "default_args",
+    "params",
+}
+
+
+def find_python(paths: list[str]) -> list[Path]:
+    found: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found += sorted(f for f in p.rglob("*.py") if f.is_file())
+        elif p.is_file():
+            found.append(p)
+        else:
+            raise ImportUsageError(f"{p.as_posix()}: no such file or folder")
+    return found
+
+
+def import_airflow(
+    paths: list[str],
+    out: str | os.PathLike[str] = "specs",
+    force: bool = False,
+    verify: bool = True,
+    dags_folder: str | os.PathLike[str] = ".",
+) -> ImportResult:
+    """Load the Python DAG files in `paths` and write a spec per DAG into `out`; `dags_folder` goes
+    on sys.path first, as Airflow puts its dags folder there (the files' own imports)."""
+    import logging
+    import sys
+    import warnings
+
+    from .. import targets
+    from ..verify import load_dagbag
+
+    result = ImportResult()
+    files = find_python(paths)
+    folder = str(Path(dags_folder).resolve())
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    if not files:
+        raise ImportUsageError("no Python files found")
+    logging.disable(logging.CRITICAL)  # Airflow's own logging: what matters comes back as warnings
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            originals: dict[str, Any] = {}
+            for file in files:
+                bag = load_dagbag(file, targets.target("3"))
+                for where, error in bag.import_errors.items():
+                    last = str(error).strip().splitlines()[-1]
+                    result.problems.append(Diagnostic(where, 0, 0, f"cannot load: {last}"))
+                for dag_id in sorted(bag.dags):
+                    dag = bag.dags[dag_id]
+                    originals[dag_id] = dag
+                    result.dags.append(convert(dag, file))
+            check_ids(result.dags)
+            result.written, problems = write_specs(result.dags, Path(out), force, kind="Airflow")
+            result.problems += problems
+            if verify and result.written and not problems:
+                _verify(result, originals)
+                result.verified = True
+    finally:
+        logging.disable(logging.NOTSET)
+    return result
+
+
+def _verify(result: ImportResult, originals: dict[str, Any]) -> None:
+    from .verify import compare, dagforge_dags
+
+    ours, problems = dagforge_dags([c for c in result.dags if c.written])
+    for conv in result.dags:
+        if conv.written is None:
+            continue
+        problem = problems.get(conv.dag_id)
+        if problem:
+            conv.notes.append(_warn(conv, f"the converted spec does not build: {problem}"))
+        elif conv.dag_id in ours:
+            for diff in compare(originals[conv.dag_id], ours[conv.dag_id], "Python"):
+                conv.notes.append(_warn(conv, f"differs from the Python DAG: {diff}"))
+
+
+def _warn(conv: Converted, message: str) -> Diagnostic:
+    return Diagnostic(
+        conv.source.as_posix(),
+        0,
+        0,
+        f"DAG {conv.dag_id}: {message}",
+        "",
+        Code.SPEC,
+        Severity.WARNING,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# One DAG
+
+
+def convert(dag: Any, file: Path) -> Converted:
+    conv = Converted(dag.dag_id, file, {})
+    spec: dict[str, Any] = {}
+    if dag.description:
+        spec["description"] = dag.description
+    if dag.doc_md:
+        spec["doc_md"] = dag.doc_md
+    args = dict(dag.default_args or {})
+    if args.get("owner") not in (None, "airflow"):
+        spec["owner"] = args["owner"]
+    tz = dag.timezone.name
+    spec["schedule"] = _schedule(dag.timetable, tz, spec, conv)
+    spec["start_date"] = _moment(dag.start_date or args.get("start_date"), tz)
+    if dag.end_date:
+        spec["end_date"] = _moment(dag.end_date, tz)
+    if tz != "UTC":
+        spec["timezone"] = tz
+    if dag.catchup:
+        spec["catchup"] = True
+    if dag.tags:
+        spec["tags"] = sorted(dag.tags)
+    _limits(dag, spec)
+    if args.get("retries"):
+        spec["retries"] = args["retries"]
+    delay = args.get("retry_delay")
+    if isinstance(delay, dt.timedelta) and delay != dt.timedelta(minutes=5):
+        spec["retry_delay"] = format_duration(delay)
+    alerts = _alerts(args.get("on_failure_callback"), args.get("on_retry_callback"))
+    success = _recipients(dag.on_success_callback, "DagSuccessMail")
+    if success:
+        alerts = alerts or {"emails": success, "on_failure": False}
+        alerts["on_success"] = True
+    if alerts:
+        spec["alerts"] = alerts
+    if dag.params:
+        spec["params"] = _params(dag.params)
+    spec["tasks"] = _group(dag.task_group, dag, args, conv)
+    conv.spec = spec
+    return conv
+
+
+def _limits(dag: Any, spec: dict[str, Any]) -> None:
+    from airflow.configuration import conf
+
+    if dag.max_active_runs != conf.getint("core", "max_active_runs_per_dag"):
+        spec["max_active_runs"] = dag.max_active_runs
+    if dag.max_active_tasks != conf.getint("core", "max_active_tasks_per_dag"):
+        spec["max_active_tasks"] = dag.max_active_tasks
+    if dag.dagrun_timeout:
+        spec["dagrun_timeout"] = format_duration(dag.dagrun_timeout)
+
+
+def _schedule(timetable: Any, tz: str, spec: dict[str, Any], conv: Converted) -> Any:
+    from ..verify import _loaded_condition
+
+    kind = type(timetable).__name__
+    expression = getattr(timetable, "expression", None) or getattr(timetable, "_expression", None)
+    if kind in ("CronTriggerTimetable", "CronDataIntervalTimetable") and expression:
+        if kind == "CronDataIntervalTimetable":
+            spec["timetable"] = "interval"
+        return expression
+    delta = getattr(timetable, "delta", None) or getattr(timetable, "_delta", None)
+    if kind == "DeltaTriggerTimetable" and isinstance(delta, dt.timedelta):
+        return format_duration(delta)
+    if kind in ("NullTimetable",):
+        return None
+    if kind == "OnceTimetable":
+        return "@once"
+    if kind == "ContinuousTimetable":
+        return "@continuous"
+    if kind == "AssetTriggeredTimetable":
+        condition = _loaded_condition(timetable.asset_condition)
+        if isinstance(condition, dict) and list(condition) == ["all"]:
+            if all(isinstance(c, str) for c in condition["all"]):
+                return condition["all"]
+        return condition
+    conv.notes.append(_warn(conv, f"a {kind} schedule has no spec form (v1); written as none"))
+    return None
+
+
+def _moment(value: Any, tz: str) -> Any:
+    if value is None:
+        return None
+    from zoneinfo import ZoneInfo
+
+    local = value.astimezone(ZoneInfo(tz))  # plain datetime and date below, not pendulum's
+    moment = dt.datetime(*local.timetuple()[:6])
+    return moment.date() if moment.time() == dt.time() else moment
+
+
+def _params(params: Any) -> dict[str, Any]:
+    from ..verify import _params as loaded
+
+    keep = {
+        "default",
+        "type",
+        "description",
+        "enum",
+        "minimum",
+        "maximum",
+        "minLength",
+        "maxLength",
+    }
+    return {k: {a: b for a, b in v.items() if a in keep} for k, v in loaded(params).items()}
+
+
+def _recipients(callbacks: Any, kind: str) -> list[str]:
+    found: list[str] = []
+    for cb in callbacks if isinstance(callbacks, list | tuple) else [callbacks]:
+        if type(cb).__name__ == kind:
+            to = getattr(cb, "to", None)
+            found += [to] if isinstance(to, str) else list(to or [])
+    return found
+
+
+def _alert_state(on_failure: Any, on_retry: Any) -> dict[str, Any]:
+    failure = _recipients(on_failure, "SmtpNotifier")
+    retry = _recipients(on_retry, "SmtpNotifier")
+    return {"emails": failure or retry, "on_failure": bool(failure), "on_retry": bool(retry)}
+
+
+def _alerts(on_failure: Any, on_retry: Any) -> dict[str, Any] | None:
+    failure = _recipients(on_failure, "SmtpNotifier")
+    retry = _recipients(on_retry, "SmtpNotifier")
+    if not failure and not retry:
+        return None
+    alerts: dict[str, Any] = {"emails": failure or retry}
+    if not failure:
+        alerts["on_failure"] = False
+    if retry:
+        alerts["on_retry"] = True
+    return alerts
+
+
+# ---------------------------------------------------------------------------------------------
+# Groups and tasks
+
+
+def _group(group: Any, dag: Any, dag_args: dict[str, Any], conv: Converted) -> dict[str, Any]:
+    prefix = f"{group.group_id}." if group.group_id else ""
+    out: dict[str, Any] = {}
+    for child_id, child in group.children.items():
+        key = child_id.removeprefix(prefix)
+        if hasattr(child, "children"):
+            entry: dict[str, Any] = {}
+            if child.tooltip:
+                entry["tooltip"] = child.tooltip
+            own = dict(getattr(child, "default_args", None) or {})
+            defaults = _group_defaults(own, dag_args)
+            if defaults:
+                entry["defaults"] = defaults
+            entry["tasks"] = _group(child, dag, {**dag_args, **own}, conv)
+            out[key] = entry
+        else:
+            out[key] = _task(child, prefix, dag_args, conv)
+    return out
+
+
+# The settings a group's `defaults` take (README, task groups), Airflow's defaults apart.
+_GROUP_DEFAULTS = (
+    "retries",
+    "retry_delay",
+    "execution_timeout",
+    "trigger_rule",
+    "pool",
+    "pool_slots",
+    "queue",
+    "priority_weight",
+    "max_active_tis_per_dag",
+    "executor_config",
+)
+
+
+def _group_defaults(own: dict[str, Any], inherited: dict[str, Any]) -> dict[str, Any]:
+    """A TaskGroup's default_args as the group's `defaults`: what differs from the enclosing ones."""
+    out: dict[str, Any] = {}
+    for key in _GROUP_DEFAULTS:
+        if key in own and own[key] != inherited.get(key):
+            value = own[key]
+            out[key] = format_duration(value) if isinstance(value, dt.timedelta) else value
+    return out
+
+
+def _task(task: Any, prefix: str, dag_args: dict[str, Any], conv: Converted) -> dict[str, Any]:
+    cls = getattr(task, "operator_class", None)
+    cls = cls if isinstance(cls, type) else type(task)
+    path = f"{cls.__module__}.{cls.__qualname__}"
+    short = _BY_CLASS.get(path)
+    out: dict[str, Any] = {"operator": short or path}
+    given = getattr(task, "partial_kwargs", None)
+    for name, default in _own_parameters(cls).items():
+        value = (
+            given.get(name, default) if isinstance(given, dict) else getattr(task, name, default)
+        )
+        if _same(value, default):
+            continue
+        written = _value(value, name, short, task.task_id, conv)
+        if written is not _DROP:
+            out[name] = written
+    expand = getattr(getattr(task, "expand_input", None), "value", None)
+    if expand:
+        out["expand"] = {
+            k: _value(v, k, short, task.task_id, conv) for k, v in dict(expand).items()
+        }
+    if "external_task_id" in out:  # ExternalTaskSensor derives external_task_ids from it
+        out.pop("external_task_ids", None)
+    _settings(task, dag_args, out)
+    deps = sorted(task.upstream_task_ids)
+    if deps:
+        # a task of the same group by its own id, any other by its full id
+        out["dependencies"] = [
+            d.removeprefix(prefix)
+            if prefix and d.startswith(prefix) and "." not in d.removeprefix(prefix)
+            else d
+            for d in deps
+        ]
+    return out
+
+
+def _settings(task: Any, dag_args: dict[str, Any], out: dict[str, Any]) -> None:
+    """The task settings that differ from those it inherits (`dag_args`: the DAG's default_args
+    and its groups')."""
+    if task.retries != dag_args.get("retries", 0):
+        out["retries"] = task.retries
+    delay = dag_args.get("retry_delay", dt.timedelta(minutes=5))
+    if task.retry_delay != delay:
+        out["retry_delay"] = format_duration(task.retry_delay)
+    if task.execution_timeout and task.execution_timeout != dag_args.get("execution_timeout"):
+        out["execution_timeout"] = format_duration(task.execution_timeout)
+    for name, default in _SETTINGS.items():
+        value = getattr(task, name, default)
+        if value != dag_args.get(name, default) and value:
+            out[name] = getattr(value, "value", value)  # a TriggerRule is a str enum
+    if task.queue and task.queue != dag_args.get("queue", _default_queue()):
+        out["queue"] = task.queue
+    outlets = [getattr(a, "name", None) or getattr(a, "uri", None) for a in task.outlets or []]
+    if outlets:
+        out["outlets"] = outlets
+    # a task's alerts name the keys that differ from the DAG's (the others are inherited)
+    mine = _alert_state(task.on_failure_callback, task.on_retry_callback)
+    dags = _alert_state(dag_args.get("on_failure_callback"), dag_args.get("on_retry_callback"))
+    differ = {k: v for k, v in mine.items() if v != dags[k] and (k != "emails" or v)}
+    if differ:
+        out["alerts"] = differ
+
+
+def _default_queue() -> str:
+    from airflow.configuration import conf
+
+    return conf.get("operators", "default_queue")
+
+
+def _own_parameters(cls: type) -> dict[str, Any]:
+    """The constructor parameters of the classes below BaseOperator, with their defaults."""
+    from airflow.sdk import BaseOperator
+
+    found: dict[str, Any] = {}
+    for klass in cls.__mro__:
+        if klass is BaseOperator or not issubclass(klass, BaseOperator):
+            break
+        if "__init__" not in vars(klass):  # inherited: BaseOperator's own, not this class's
+            continue
+        try:
+            params = inspect.signature(klass.__init__).parameters
+        except (TypeError, ValueError):
+            continue
+        for name, p in params.items():
+            if (
+                name in _NOT_ARGUMENTS
+                or name.startswith("_")
+                or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+            ):
+                continue
+            found.setdefault(name, None if p.default is p.empty else p.default)
+    return found
+
+
+def _same(value: Any, default: Any) -> bool:
+    if value == default:
+        return True
+    if value in ([], {}, (), None) and default in ([], {}, (), None):
+        return True
+    return isinstance(value, list | tuple | set) and list(value) == [default]
+
+
+_DROP = object()
+
+
+def _value(value: Any, name: str, short: str | None, task_id: str, conv: Converted) -> Any:
+    """An argument's value as a spec writes it; _DROP (with a warning) when it has no spec form."""
+    if name in _DURATIONS.get(short or "", set()) and isinstance(value, int | float):
+        value = dt.timedelta(seconds=value)  # sensors keep poke_interval and timeout in seconds
+    elif value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, dt.timedelta):
+        if name in _ALWAYS_DURATIONS or name in _DURATIONS.get(short or "", set()):
+            return format_duration(value)
+    if isinstance(value, list | tuple):
+        items = [_value(v, name, short, task_id, conv) for v in value]
+        return _DROP if _DROP in items else items
+    if isinstance(value, dict):
+        pairs = {str(k): _value(v, name, short, task_id, conv) for k, v in value.items()}
+        return _DROP if _DROP in pairs.values() else pairs
+    if hasattr(value, "operator") and hasattr(value, "key"):  # an XComArg
+        return {"output_of": value.operator.task_id}
+    if inspect.isfunction(value) and "<" not in value.__qualname__:
+        return f"{value.__module__}:{value.__qualname__}"
+    conv.notes.append(
+        _warn(
+            conv,
+            f"task '{task_id}': argument `{name}` ({type(value).__name__}) cannot be recovered from "
+            "the loaded DAG (a callable defined inside the file's functions, or an object); dropped",
+        )
+    )
+    return _DROP

@@ -1,0 +1,67 @@
+"""What `dagforge import` produces: a converted DAG, the whole result, and a place in a source."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..diagnostics import Code, Diagnostic, Severity
+from ..load import Document, SpecPath
+
+
+class ImportUsageError(Exception):
+    """A path or option that cannot be used (exit 2)."""
+
+
+@dataclass
+class Converted:
+    """One DAG of a dag-factory file, as a spec."""
+
+    dag_id: str
+    source: Path  # the dag-factory file
+    spec: dict[str, Any]
+    notes: list[Diagnostic] = field(default_factory=list)  # warnings: what is approximated
+    failed: str = ""  # why no spec could be written
+    written: Path | None = None
+
+    @property
+    def exact(self) -> bool:
+        return not self.failed and not self.notes
+
+
+@dataclass
+class ImportResult:
+    dags: list[Converted] = field(default_factory=list)
+    problems: list[Diagnostic] = field(default_factory=list)  # files that could not be read
+    written: list[Path] = field(default_factory=list)
+    verified: bool = False
+    not_verified: str = ""
+
+    def counts(self) -> tuple[int, int, int]:
+        exact = sum(1 for d in self.dags if d.exact)
+        failed = sum(1 for d in self.dags if d.failed)
+        return exact, len(self.dags) - exact - failed, failed
+
+
+# A value together with where it stands: the document and the path inside it.
+@dataclass(frozen=True)
+class At:
+    doc: Document
+    path: SpecPath
+
+    def warn(self, message: str, hint: str = "") -> Diagnostic:
+        line, col = self.doc.where(self.path)
+        return Diagnostic(self.doc.display, line, col, message, hint, Code.SPEC, Severity.WARNING)
+
+    def __truediv__(self, key: str | int) -> At:
+        return At(self.doc, (*self.path, key))
+
+
+@dataclass
+class _Merged:
+    """One DAG's configuration after dag-factory's merge, each key with where it came from."""
+
+    values: dict[str, Any]
+    where: dict[str, At]  # top-level key -> origin
+    args_where: dict[str, At]  # default_args key -> origin
