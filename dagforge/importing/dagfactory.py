@@ -21,6 +21,7 @@ from typing import Any
 
 from ..diagnostics import Diagnostic
 from ..load import Document, LoadError, load
+from ..schemas import task_settings
 from .result import At, Converted, ImportResult, ImportUsageError, _Merged
 from .values import (
     _CALLBACKS,
@@ -263,7 +264,7 @@ def _short_fits(short: str, keys: Iterable[str]) -> bool:
     own = {"bash": "bash", "python": "python", "empty": "empty"}.get(short)
     if own is None:
         return True
-    allowed = set(defs[own].get("properties", {})) | set(defs["task"]["properties"])
+    allowed = set(defs[own].get("properties", {})) | set(task_settings())
     return set(keys) <= allowed
 
 
