@@ -40,10 +40,15 @@ requires_dot = pytest.mark.skipif(
 # for a quick inner loop; CI runs everything. A test that takes one of FIXTURES is slow too.
 SLOW_MODULES = {
     "test_assets",
+    "test_baseargs",
+    "test_callbacks",
+    "test_dag_settings",
     "test_docs_ci",
     "test_environment",
     "test_examples",
+    "test_forms",
     "test_group_fidelity",
+    "test_import",
     "test_injection",
     "test_mapping",
     "test_operators",
