@@ -3,7 +3,7 @@
 # source-sha256: 9f995986cacde70948f76c9804059694e8447bfc38eb04f447d32d0a215155a5
 # input-sha256: 1a1c563b38e66ca36173d01a20e826b2d0e679306052d2d872325dc701dc7841
 # inputs-sha256: airflow=da1e2f3887f6 generator=8d7517ebc52c spec=0ed59446c2e4
-# output-sha256: a58b85731d0305d01984968e0b3234bc8a655e78385b9ee98c065a7e1f33b0eb
+# output-sha256: 3a78e4b182c101e0f56b7b542d751225dd780aad2242ee5502230509e9fac59c
 
 from datetime import timedelta
 from functools import partial
@@ -84,7 +84,6 @@ with DAG(
             task_id="mail",
             bash_command="echo mail",
             on_success_callback=[partial(info, stacklevel=2)],
-            on_retry_callback=None,
         )
 
     summary >> mail

@@ -3,7 +3,7 @@
 # source-sha256: 9f995986cacde70948f76c9804059694e8447bfc38eb04f447d32d0a215155a5
 # input-sha256: ee1e8130d7d7ad930e43d9caa8f719dfd9e19bf67ad99ab19c10917bc850f315
 # inputs-sha256: airflow=ac82dc728a1e generator=8d7517ebc52c spec=0ed59446c2e4
-# output-sha256: ec0e9af3fc31ed53b29d62300e22d29169d3b00cad70633976fb54549949c5a4
+# output-sha256: ca291eff3d0851bf73892d51b4721c11dbcdae7a7ba2da57f401e1145bf9c9c0
 
 from datetime import timedelta
 from functools import partial
@@ -83,7 +83,6 @@ with DAG(
             task_id="mail",
             bash_command="echo mail",
             on_success_callback=[partial(info, stacklevel=2)],
-            on_retry_callback=None,
         )
 
     summary >> mail
