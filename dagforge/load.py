@@ -103,7 +103,7 @@ class Document:
         path = tuple(path)
         line, col = self.where(path, key)
         file, used_by = self.file_of(path)
-        note = f" (in a block used by {used_by})" if used_by else ""
+        note = f" (used by {used_by})" if used_by else ""
         return Diagnostic(file, line, col, message + note, hint, code)
 
     def file_of(self, path: SpecPath) -> tuple[str, str]:
