@@ -1,0 +1,95 @@
+"""Families: a spec with `for_each:` is one DAG per item; outputs, check and orphans follow."""
+
+import textwrap
+
+from conftest import load_dagbag, run_cli
+
+import dagforge
+
+SHOP = """\
+dag_id: shop_sync_${{ region }}
+description: Sync the ${{ region }} shop
+start_date: 2024-01-01
+schedule: "0 ${{ hour }} * * *"
+for_each:
+  - {region: eu, hour: 1, retries: 2}
+  - {region: us, hour: 7, retries: 4}
+tasks:
+  sync:
+    operator: bash
+    bash_command: "sync --region ${{ region }} --date {{ ds }}"
+    retries: ${{ retries }}
+  orders:
+    use: load_table
+    with: {table: "orders_${{ region }}"}
+    dependencies: [sync]
+"""
+
+BLOCK = """\
+parameters: {table: {type: string}}
+tasks:
+  load: {operator: bash, bash_command: "wh-load ${{ table }}"}
+"""
+
+
+def _tree(tmp_path, monkeypatch, spec=SHOP):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "specs" / "blocks").mkdir(parents=True)
+    (tmp_path / "specs" / "blocks" / "load_table.yaml").write_text(BLOCK)
+    (tmp_path / "specs" / "shop_sync.yaml").write_text(textwrap.dedent(spec))
+    return tmp_path / "specs"
+
+
+def _messages(result):
+    return [d.format(s.lines_of(d)) for s in result.specs for d in s.diagnostics]
+
+
+def test_one_dag_per_item_in_airflow(tmp_path, monkeypatch):
+    specs = _tree(tmp_path, monkeypatch)
+    result = dagforge.build([specs], tmp_path / "out", verify=True)
+    assert result.ok and result.verified, _messages(result)
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.py")) == [
+        "shop_sync_eu.py",
+        "shop_sync_us.py",
+    ]
+    dags = load_dagbag(tmp_path / "out").dags
+    eu, us = dags["shop_sync_eu"], dags["shop_sync_us"]
+    assert (eu.description, us.description) == ("Sync the eu shop", "Sync the us shop")
+    assert [d.timetable.expression for d in (eu, us)] == ["0 1 * * *", "0 7 * * *"]
+    assert us.task_dict["sync"].retries == 4  # a whole value keeps the item value's type
+    assert us.task_dict["sync"].bash_command == "sync --region us --date {{ ds }}"
+    assert us.task_dict["orders.load"].bash_command == "wh-load orders_us"
+
+
+def test_check_and_orphans_know_a_spec_writes_several_files(tmp_path, monkeypatch):
+    specs = _tree(tmp_path, monkeypatch)
+    out = tmp_path / "out"
+    assert dagforge.build([specs], out, verify=False).ok
+    assert dagforge.check([specs], out).ok  # both files are this spec's: neither is an orphan
+    spec = specs / "shop_sync.yaml"
+    spec.write_text(spec.read_text().replace("  - {region: us, hour: 7, retries: 4}\n", ""))
+    r = run_cli("check", specs, "-o", out, cwd=tmp_path)
+    assert r.returncode == 1 and "shop_sync_us.py is orphaned" in r.stderr, r.stderr
+    assert "shop_sync_eu.py is orphaned" not in r.stderr
+    result = dagforge.build([specs], out, verify=False)
+    assert result.ok and [p.name for p in result.removed] == ["shop_sync_us.py"]
+    assert sorted(p.name for p in out.glob("*.py")) == ["shop_sync_eu.py"]
+
+
+def test_a_family_with_an_error_builds_no_dag(tmp_path, monkeypatch):
+    specs = _tree(tmp_path, monkeypatch, SHOP.replace("hour: 7", "hour: 70"))
+    result = dagforge.build([specs], tmp_path / "out", verify=False)
+    [s] = result.specs
+    [d] = s.diagnostics
+    assert (d.path, d.line, d.column) == ("specs/shop_sync.yaml", 4, 11)
+    assert d.message.endswith("hour 70 is out of 0-23 (for_each item 2)")
+    assert not (tmp_path / "out").exists()
+
+
+def test_validate_and_the_cli_count_each_dag(tmp_path, monkeypatch):
+    specs = _tree(tmp_path, monkeypatch)
+    result = dagforge.validate([specs])
+    assert result.ok and [s.item for s in result.specs] == [0, 1]
+    assert [s.pipeline.dag_id for s in result.specs] == ["shop_sync_eu", "shop_sync_us"]
+    r = run_cli("build", specs, "-o", tmp_path / "out", "--no-verify", cwd=tmp_path)
+    assert r.returncode == 0 and "2 built" in r.stderr, r.stderr
