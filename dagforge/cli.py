@@ -161,6 +161,18 @@ def _parser() -> argparse.ArgumentParser:
         "--dir", default="specs", metavar="DIR", help="where to write it (default: specs/)"
     )
 
+    bl = sub.add_parser(
+        "blocks", help="list the blocks (blocks/NAME.yaml) with their parameters and their uses"
+    )
+    bl.add_argument(
+        "paths",
+        nargs="*",
+        default=["specs"],
+        metavar="PATH",
+        help="spec files or folders: their blocks folders, and the specs that use them; "
+        "default: specs/",
+    )
+
     sub.add_parser(
         "schema", help="print the JSON Schema of a spec (for editors and check-jsonschema)"
     )
@@ -337,6 +349,8 @@ def _run(args: argparse.Namespace) -> int:
         return emit(result, "explain", debug=args.debug)
     elif args.command == "new":
         return _new(args)
+    elif args.command == "blocks":
+        return _blocks(args.paths)
     elif args.command == "schema":
         sys.stdout.write(dagforge.schema())
         return EXIT_OK
@@ -347,6 +361,22 @@ def _run(args: argparse.Namespace) -> int:
     return emit(
         result, args.command, args.format, args.debug, verbose=getattr(args, "verbose", False)
     )
+
+
+def _blocks(paths: list[str]) -> int:
+    """`dagforge blocks`: the list on stdout; a block file's problems (as validate shows them when
+    a spec uses it) and a path that is no spec or folder on stderr."""
+    from .report import blocks_text
+    from .reuse import catalog
+
+    listed, problems = catalog(paths)
+    sys.stdout.write(blocks_text(listed))
+    for d in problems:
+        print(d.format(), file=sys.stderr)
+    broken = [(d, item.block.doc.text) for item in listed for d in item.block.problems]
+    for d, text in broken:
+        print(d.format(text.splitlines()), file=sys.stderr)
+    return EXIT_USAGE if problems else EXIT_INVALID if broken else EXIT_OK
 
 
 def _graph(result: GraphResult, args: argparse.Namespace) -> int:

@@ -697,3 +697,52 @@ def uses(data: Any) -> Iterator[tuple[SpecPath, str]]:
                 yield from walk(node.get("tasks"), (*path, task_id, "tasks"))
 
     yield from walk(tasks, ("tasks",))
+
+
+# ---------------------------------------------------------------------------------------------
+# The catalog (`dagforge blocks`)
+
+
+@dataclass
+class Listed:
+    """A block as `dagforge blocks` lists it."""
+
+    block: Block
+    used_by: list[str] = field(default_factory=list)  # "file:line" of each use
+
+
+def catalog(paths: list[str]) -> tuple[list[Listed], list[Diagnostic]]:
+    """Every block in the blocks folders at and below `paths` and above their specs, with the uses
+    of each (in the specs there and in other blocks), and the problems with the paths given."""
+    from .load import find_specs
+
+    specs, problems = find_specs(paths)
+    found: set[Path] = set()
+    for given in map(Path, paths):
+        if given.is_dir():
+            found |= {
+                f.resolve()
+                for f in given.rglob(BLOCKS_FOLDER)
+                if f.is_dir() and not any(p.startswith(".") for p in f.relative_to(given).parts)
+            }
+    for spec in specs:
+        found |= {f.resolve() for f in folders(spec)}
+    listed: dict[Path, Listed] = {}
+    for folder in sorted(found):
+        for f in sorted(folder.iterdir()):
+            if f.suffix in SPEC_SUFFIXES and f.is_file() and BLOCK_NAME.fullmatch(f.stem):
+                listed[f] = Listed(read_block(f.stem, f))
+    users: list[tuple[Path, Document]] = []
+    for spec in specs:
+        try:
+            users.append((spec, load(spec)))
+        except LoadError:
+            continue  # `validate` says why
+    users += [(f, item.block.doc) for f, item in listed.items() if item.block.doc.data]
+    for at, doc in users:
+        find, _ = finder(at)
+        for path, name in uses(doc.data):
+            block = find(name) if BLOCK_NAME.fullmatch(name) else None
+            if block is not None and block.doc.path in listed:
+                listed[block.doc.path].used_by.append(f"{doc.display}:{doc.where(path)[0]}")
+    return list(listed.values()), problems

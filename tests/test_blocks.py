@@ -241,3 +241,24 @@ def test_airflow_2_output_and_explain(tmp_path, monkeypatch):
     assert 'bash_command="wh-load customers --append s3://lake ${{ kept }}"' in code
     text = dagforge.explain(specs / "warehouse_nightly.yaml").text
     assert "orders.extract" in text and "customers.load" in text
+
+
+def test_the_blocks_command_lists_parameters_and_uses(tmp_path, monkeypatch):
+    _tree(tmp_path, monkeypatch)
+    (tmp_path / "specs" / "blocks" / "shape.yaml").write_text("tasks: []\n")
+    r = run_cli("blocks", cwd=tmp_path)
+    assert r.returncode == 1  # shape.yaml is broken: said on stderr, listed all the same
+    assert r.stdout.startswith(
+        "load_table  (specs/blocks/load_table.yaml)\n"
+        "  Load one table from the lake into the warehouse\n"
+        "  table    string, required  warehouse table to load\n"
+        "  retries  integer = 2\n"
+        '  mode     string = "append"\n'
+        "  used by: specs/warehouse_nightly.yaml:6\n"
+        "\n"
+        "load_table@2  (specs/blocks/load_table@2.yaml)\n"
+    ), r.stdout
+    assert "  used by: specs/warehouse_nightly.yaml:10\n" in r.stdout
+    assert r.stderr.startswith(
+        "specs/blocks/shape.yaml:1:1: error: a block needs `tasks:`, a mapping of one or more tasks"
+    ), r.stderr
