@@ -93,3 +93,21 @@ def test_validate_and_the_cli_count_each_dag(tmp_path, monkeypatch):
     assert [s.pipeline.dag_id for s in result.specs] == ["shop_sync_eu", "shop_sync_us"]
     r = run_cli("build", specs, "-o", tmp_path / "out", "--no-verify", cwd=tmp_path)
     assert r.returncode == 0 and "2 built" in r.stderr, r.stderr
+
+
+def test_the_reuse_examples_build_verified(tmp_path):
+    """specs/reuse/: a spec that uses a block three times and a family that uses it too."""
+    from conftest import ROOT
+
+    result = dagforge.build([ROOT / "specs" / "reuse"], tmp_path, verify=True)
+    assert result.ok and result.verified, _messages(result)
+    dags = load_dagbag(tmp_path).dags
+    assert set(dags) == {"warehouse_nightly", "shop_sync_eu", "shop_sync_us"}
+    assert dags["shop_sync_us"].tags == {"shop", "us"}
+    nightly = dags["warehouse_nightly"]
+    assert nightly.task_dict["refresh_marts"].upstream_task_ids == {
+        "orders.load",
+        "customers.load",
+        "products.load",
+    }
+    assert nightly.task_dict["customers.load"].bash_command == "wh-load customers --replace"
