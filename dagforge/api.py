@@ -414,8 +414,20 @@ def check(
 
 def graph(spec: str | os.PathLike[str], format: str = "mermaid") -> GraphResult:
     """The task graph of one spec as Mermaid or DOT text, or as SVG text or PNG bytes through Graphviz."""
-    result, p = _load_one_spec(spec, GraphResult)
-    if p is not None:
+    result, pipelines = _load_one_spec(spec, GraphResult)
+    if len(pipelines) > 1:
+        result.problems.append(
+            Diagnostic(
+                result.specs[0].display,
+                0,
+                0,
+                f"the spec is a family of {len(pipelines)} DAGs (for_each): graph draws one DAG",
+                "its DAGs have the same tasks: draw a copy of the spec with one item in for_each",
+                code=Code.USAGE,
+            )
+        )
+    elif pipelines:
+        p = pipelines[0]
         try:
             result.picture = diagram.draw(p, format)
         except (diagram.GraphvizMissing, diagram.GraphvizTimeout) as e:
@@ -432,13 +444,16 @@ def graph(spec: str | os.PathLike[str], format: str = "mermaid") -> GraphResult:
 
 def explain(spec: str | os.PathLike[str], after: datetime | None = None) -> ExplainResult:
     """One spec in plain words: schedule, next runs after `after` (default: now), task policies, order."""
-    result, p = _load_one_spec(spec, ExplainResult)
-    if p is not None:
+    result, pipelines = _load_one_spec(spec, ExplainResult)
+    if pipelines:
         from . import describe  # cron words and run times: only for explain
 
-        result.text = result.specs[0].run_step(
-            describe.describe_pipeline, p, after or datetime.now(UTC)
-        )
+        texts = [  # a family's DAGs one after another
+            result.specs[0].run_step(describe.describe_pipeline, p, after or datetime.now(UTC))
+            for p in pipelines
+        ]
+        if all(t is not None for t in texts):
+            result.text = "\n".join(t for t in texts if t is not None)
     return result
 
 
@@ -452,25 +467,26 @@ def schema() -> str:
     return schema_path().read_text("utf-8")
 
 
-def _load_one_spec(spec: str | os.PathLike[str], kind: type[R]) -> tuple[R, Pipeline | None]:
-    """Load, validate and model exactly one spec file."""
+def _load_one_spec(spec: str | os.PathLike[str], kind: type[R]) -> tuple[R, list[Pipeline]]:
+    """Load, validate and model exactly one spec file: its DAG, or the DAGs of a family."""
     result, docs = _load_and_check([spec], kind)
-    if not result.problems and len(result.specs) != 1:
+    found = len({s.path for s in result.specs})
+    if not result.problems and found != 1:
         result.problems.append(
             Diagnostic(
                 str(spec),
                 0,
                 0,
-                f"expected one spec file, found {len(result.specs)}",
+                f"expected one spec file, found {found}",
                 "name a single .yaml file",
                 code=Code.USAGE,
             )
         )
-    if result.problems or not result.specs[0].ok:
-        return result, None
-    only = result.specs[0]
-    only.pipeline = only.run_step(build_model, docs[only.key])
-    return result, only.pipeline
+    if result.problems or not all(s.ok for s in result.specs):
+        return result, []
+    for s in result.specs:
+        s.pipeline = s.run_step(build_model, docs[s.key])
+    return result, [s.pipeline for s in result.specs if s.pipeline is not None]
 
 
 def _pipeline(doc: Document, options: Options) -> Pipeline:

@@ -111,3 +111,12 @@ def test_the_reuse_examples_build_verified(tmp_path):
         "products.load",
     }
     assert nightly.task_dict["customers.load"].bash_command == "wh-load customers --replace"
+
+
+def test_explain_shows_every_dag_of_a_family_and_graph_says_it_draws_one(tmp_path, monkeypatch):
+    specs = _tree(tmp_path, monkeypatch)
+    text = dagforge.explain(specs / "shop_sync.yaml").text
+    assert text.startswith("shop_sync_eu: Sync the eu shop\n")
+    assert "\nshop_sync_us: Sync the us shop\n" in text and "orders.load" in text
+    r = run_cli("graph", specs / "shop_sync.yaml", cwd=tmp_path)
+    assert r.returncode == 2 and "a family of 2 DAGs (for_each)" in r.stderr, r.stderr
