@@ -74,6 +74,11 @@ class Code(StrEnum):
     ASSET = "asset", "an asset URI Airflow refuses, or one that no task updates"
     EXPAND = "expand", "a dynamic task mapping (`expand:`) Airflow would refuse"
     WAIT_FOR = "wait-for", "a wait_for that names its own DAG, or a DAG or task no spec defines"
+    REUSE = (
+        "reuse",
+        "a block or family that cannot be expanded: an unknown block, a `${{ name }}` that names "
+        "nothing, a for_each item without a key the spec uses",
+    )
     SELF_DEPENDENCY = "self-dependency", "a task that depends on itself"
     UNKNOWN_DEPENDENCY = "unknown-dependency", "a dependency that names no task of the spec"
     CYCLE = "cycle", "tasks that wait for each other in a loop"

@@ -29,7 +29,16 @@ from pathlib import Path
 from typing import Any
 
 from .diagnostics import Code, Diagnostic, did_you_mean, has_errors
-from .load import BLOCKS_FOLDER, SPEC_SUFFIXES, Document, LoadError, SpecPath, load, path_problem
+from .load import (
+    BLOCKS_FOLDER,
+    MAX_NODES,
+    SPEC_SUFFIXES,
+    Document,
+    LoadError,
+    SpecPath,
+    load,
+    path_problem,
+)
 
 USE_KEYS = (
     "use",
@@ -128,7 +137,7 @@ class _Copy:
                 f"`${{{{ {name} }}}}` names no {what}",
                 " ".join(filter(None, [did_you_mean(name, self.values), hint])),
                 key=key,
-                code=Code.SPEC,
+                code=Code.REUSE,
             )
             for path, name, key in self.unknown
         ]
@@ -138,6 +147,7 @@ class _Copy:
                 "`${{` starts no substitution here",
                 f"write `${{{{ name }}}}` with a {what}, or `$${{{{` for a literal `${{{{`",
                 key=key,
+                code=Code.REUSE,
             )
             for path, key in self.malformed
         ]
@@ -173,12 +183,14 @@ def family(doc: Document) -> tuple[list[Document], list[Diagnostic]]:
     docs: list[Document] = []
     body = {k: v for k, v in data.items() if k != "for_each"}
     for i, item in enumerate(items):
-        one = replace(
+        one = replace(  # what expand notes of its blocks is this item's own
             doc,
             data={},
             positions={},
             key_positions={},
-            environment_problems=doc.environment_problems if i == 0 else [],
+            environment=dict(doc.environment),
+            blocks={},
+            regions={},
             item=i,
         )
         copy = _Copy(doc, one, item)
@@ -195,7 +207,7 @@ def family(doc: Document) -> tuple[list[Document], list[Diagnostic]]:
                     f"for_each item {i + 1} has no key '{name}', which the spec uses at {where}",
                     f"give every item a `{name}:`"
                     + (f" ({did_you_mean(name, item)})" if did_you_mean(name, item) else ""),
-                    code=Code.MISSING_KEY,
+                    code=Code.REUSE,
                 )
             )
         if copy.malformed and i == 0:
@@ -247,7 +259,9 @@ def _family_problems(doc: Document, items: Any) -> list[Diagnostic]:
                 "each item makes one DAG, and each DAG needs its own id: "
                 "e.g. `dag_id: sync_${{ region }}`",
                 key=at == ("for_each",),
-                code=Code.MISSING_KEY if at == ("for_each",) else Code.BAD_NAME,
+                code=Code.MISSING_KEY
+                if at == ("for_each",)
+                else Code.BAD_NAME,  # (the schema: if/then)
             )
         )
     return problems
@@ -547,7 +561,12 @@ def _use(
         return None
     if len(using) >= MAX_NESTING:
         problems.append(
-            doc.diag((*at, "use"), f"blocks are nested more than {MAX_NESTING} deep", "")
+            doc.diag(
+                (*at, "use"),
+                f"blocks are nested more than {MAX_NESTING} deep",
+                "use fewer blocks inside blocks",
+                code=Code.REUSE,
+            )
         )
         return None
     block = find(name)
@@ -568,7 +587,7 @@ def _use(
                         ],
                     )
                 ),
-                code=Code.SPEC,
+                code=Code.REUSE,
             )
         )
         return None
@@ -587,6 +606,16 @@ def _use(
     doc.environment.update(block.doc.environment)
     copy = _Copy(block.doc, doc, values)
     tasks = copy.value(block.doc.data["tasks"], ("tasks",), inside)
+    if len(doc.positions) > MAX_NODES:  # blocks that use blocks twice each, many levels deep
+        problems.append(
+            doc.diag(
+                (*at, "use"),
+                f"the blocks expand to more than {MAX_NODES} values",
+                "use fewer blocks inside blocks, or split the spec",
+                code=Code.REUSE,
+            )
+        )
+        return None
     problems += copy.problems(
         doc, f"parameter of block '{name}'", "add it to the block's `parameters:`"
     )

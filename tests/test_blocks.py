@@ -262,3 +262,15 @@ def test_the_blocks_command_lists_parameters_and_uses(tmp_path, monkeypatch):
     assert r.stderr.startswith(
         "specs/blocks/shape.yaml:1:1: error: a block needs `tasks:`, a mapping of one or more tasks"
     ), r.stderr
+
+
+def test_blocks_that_double_at_every_level_stop_with_an_error(tmp_path, monkeypatch):
+    blocks = {
+        f"b{i}": f"tasks:\n  x: {{use: b{i + 1}}}\n  y: {{use: b{i + 1}}}\n" for i in range(19)
+    }
+    blocks["b19"] = "tasks:\n" + "".join(f"  t{i}: {{operator: empty}}\n" for i in range(20))
+    specs = _tree(
+        tmp_path, monkeypatch, "start_date: 2024-01-01\ntasks:\n  all: {use: b0}\n", blocks
+    )
+    [s] = dagforge.validate([specs]).specs
+    assert any("the blocks expand to more than 100000 values" in d.message for d in s.diagnostics)

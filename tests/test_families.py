@@ -120,3 +120,24 @@ def test_explain_shows_every_dag_of_a_family_and_graph_says_it_draws_one(tmp_pat
     assert "\nshop_sync_us: Sync the us shop\n" in text and "orders.load" in text
     r = run_cli("graph", specs / "shop_sync.yaml", cwd=tmp_path)
     assert r.returncode == 2 and "a family of 2 DAGs (for_each)" in r.stderr, r.stderr
+
+
+def test_each_item_may_use_another_block(tmp_path, monkeypatch):
+    spec = """\
+        dag_id: pick_${{ kind }}
+        start_date: 2024-01-01
+        for_each: [{kind: load_table}, {kind: other}]
+        tasks:
+          step: {use: "${{ kind }}", with: {table: t}}
+        """
+    specs = _tree(tmp_path, monkeypatch, spec)
+    (specs / "blocks" / "other.yaml").write_text(BLOCK.replace("wh-load", "other-load"))
+    result = dagforge.build([specs], tmp_path / "out", verify=False)
+    assert result.ok, _messages(result)
+    header = {s.pipeline.dag_id: s.pipeline.inputs for s in result.specs}
+    assert [k for k in header["pick_load_table"] if k.startswith("block:")] == [
+        "block:blocks/load_table.yaml"
+    ]
+    assert [k for k in header["pick_other"] if k.startswith("block:")] == [
+        "block:blocks/other.yaml"
+    ]
