@@ -68,7 +68,9 @@ def summary(result: BuildResult, command: str) -> str:
         return ""
     if command == "build":
         return visible(_build_summary(result))
-    good, bad = len(result.specs) - len(result.invalid), len(result.invalid)
+    # spec files (a family's DAGs are one spec, see reuse.py)
+    bad = len({s.path for s in result.invalid})
+    good = len({s.path for s in result.specs}) - bad
     text = f"{good} spec{'s' * (good != 1)} {_VERBS[command]}, {bad} invalid"
     if command == "check":
         drift = getattr(result, "drift", [])

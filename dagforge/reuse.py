@@ -7,7 +7,7 @@ A family is a spec with `for_each:`, a list of mappings; it becomes one Document
 `${{ key }}` replaced by the item's value everywhere in the spec (values and keys).
 
 A block is `blocks/NAME.yaml` (`use: NAME@2` reads `blocks/NAME@2.yaml`) in the nearest `blocks`
-folder at or above the spec that has it (up to the working folder, as for defaults.yaml). A task
+folder at or above the spec that has it (up to the working folder when the spec is inside it). A task
 `{use: NAME, with: {...}}` becomes a task group whose tasks are the block's, with `${{ name }}`
 replaced by the parameters. The positions of the block's values are copied with them, and the
 Document notes that they are lines of the block file (Document.regions), so that every later
@@ -294,10 +294,11 @@ class Block:
 
 def folders(spec: Path) -> list[Path]:
     """The blocks folders a spec may use, the nearest first: at and above its folder, up to the
-    working folder (only its own folder when the spec is outside it)."""
+    working folder when the spec is inside it. Unlike a defaults.yaml, a block applies only where a
+    spec names it: a spec built from another folder still finds its blocks above it."""
     folder, cwd = spec.resolve().parent, Path.cwd().resolve()
     out = [folder / BLOCKS_FOLDER]
-    while folder != cwd and folder.is_relative_to(cwd):
+    while folder != cwd and folder != folder.parent:
         folder = folder.parent
         out.append(folder / BLOCKS_FOLDER)
     return [f for f in out if f.is_dir()]

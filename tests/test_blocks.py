@@ -274,3 +274,13 @@ def test_blocks_that_double_at_every_level_stop_with_an_error(tmp_path, monkeypa
     )
     [s] = dagforge.validate([specs]).specs
     assert any("the blocks expand to more than 100000 values" in d.message for d in s.diagnostics)
+
+
+def test_a_spec_built_from_another_folder_finds_its_blocks_above_it(tmp_path, monkeypatch):
+    specs = _tree(tmp_path, monkeypatch)
+    (specs / "team").mkdir()
+    (specs / "warehouse_nightly.yaml").rename(specs / "team" / "w.yaml")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    result = dagforge.validate([specs], verify=False)
+    assert result.ok, _messages(result)
