@@ -86,6 +86,7 @@ class _Copy:
     # where (in `target`) a name is unknown, or a `${{` malformed: (path, name, at the key?)
     unknown: list[tuple[SpecPath, str, bool]] = field(default_factory=list)
     malformed: list[tuple[SpecPath, bool]] = field(default_factory=list)
+    twice: list[SpecPath] = field(default_factory=list)  # keys two keys become
 
     def value(self, value: Any, src: SpecPath, dst: SpecPath) -> Any:
         if src in self.source.positions:
@@ -95,6 +96,8 @@ class _Copy:
             for key, v in value.items():
                 new = self.text(key, (*dst, key), key=True) if "${{" in key else key
                 new = new if isinstance(new, str) else json.dumps(new)
+                if new in out:  # `a_${{ n }}` beside `a_1`: one would silently replace the other
+                    self.twice.append((*dst, new))
                 if (*src, key) in self.source.key_positions:
                     self.target.key_positions[(*dst, new)] = self.source.key_positions[(*src, key)]
                 out[new] = self.value(v, (*src, key), (*dst, new))
@@ -151,6 +154,16 @@ class _Copy:
             )
             for path, key in self.malformed
         ]
+        out += [
+            doc.diag(
+                path,
+                f"two keys are '{path[-1]}' once `${{{{ }}}}` is substituted",
+                "rename one of them: a mapping holds each key once",
+                key=True,
+                code=Code.REUSE,
+            )
+            for path in self.twice
+        ]
         return out
 
 
@@ -168,7 +181,7 @@ def family(doc: Document) -> tuple[list[Document], list[Diagnostic]]:
             return [doc], []
         copy = _Copy(doc, doc, {})  # for a `$${{` (and to report any `${{ name }}`)
         plain = copy.value(data, (), ())
-        if not copy.unknown and not copy.malformed:
+        if not copy.unknown and not copy.malformed and not copy.twice:
             doc.data = plain
             return [doc], []
         return [], copy.problems(
@@ -210,8 +223,9 @@ def family(doc: Document) -> tuple[list[Document], list[Diagnostic]]:
                     code=Code.REUSE,
                 )
             )
-        if copy.malformed and i == 0:
-            problems += copy.problems(doc, "for_each key", "")
+        copy.unknown = []  # said above, at the item
+        copy.malformed = copy.malformed if i == 0 else []  # the same in every item
+        problems += copy.problems(one, "for_each key", "")
         docs.append(one)
     return ([] if has_errors(problems) else docs), _unique(problems)
 

@@ -141,3 +141,22 @@ def test_each_item_may_use_another_block(tmp_path, monkeypatch):
     assert [k for k in header["pick_other"] if k.startswith("block:")] == [
         "block:blocks/other.yaml"
     ]
+
+
+def test_keys_that_become_one_key_are_an_error(tmp_path, monkeypatch):
+    spec = """\
+        dag_id: k_${{ n }}
+        start_date: 2024-01-01
+        for_each: [{n: 2}, {n: 1}]
+        tasks:
+          a_1: {operator: empty}
+          a_${{ n }}: {operator: empty}
+        """
+    specs = _tree(tmp_path, monkeypatch, spec)
+    [s] = dagforge.validate([specs], verify=False).specs
+    [d] = s.diagnostics
+    assert (d.line, d.column, d.message) == (
+        6,
+        3,
+        "two keys are 'a_1' once `${{ }}` is substituted",
+    )
