@@ -322,10 +322,23 @@ def available(spec: Path) -> dict[str, Path]:
     """Every block a spec may use: name -> file (the nearest folder wins)."""
     found: dict[str, Path] = {}
     for folder in folders(spec):
-        for f in sorted(folder.iterdir()):
-            if f.suffix in SPEC_SUFFIXES and f.is_file() and BLOCK_NAME.fullmatch(f.stem):
-                found.setdefault(f.stem, f)
+        for f in _blocks_in(folder):
+            found.setdefault(f.stem, f)
     return found
+
+
+def _blocks_in(folder: Path) -> list[Path]:
+    """The block files of a blocks folder, sorted; none when it cannot be listed (a folder that
+    may not be read: a spec that names one of its blocks is told it is not found)."""
+    try:
+        files = sorted(folder.iterdir())
+    except OSError:
+        return []
+    return [
+        f
+        for f in files
+        if f.suffix in SPEC_SUFFIXES and BLOCK_NAME.fullmatch(f.stem) and f.is_file()
+    ]
 
 
 def read_block(name: str, path: Path) -> Block:
@@ -773,9 +786,8 @@ def catalog(paths: list[str]) -> tuple[list[Listed], list[Diagnostic]]:
         found |= {f.resolve() for f in folders(spec)}
     listed: dict[Path, Listed] = {}
     for folder in sorted(found):
-        for f in sorted(folder.iterdir()):
-            if f.suffix in SPEC_SUFFIXES and f.is_file() and BLOCK_NAME.fullmatch(f.stem):
-                listed[f] = Listed(read_block(f.stem, f))
+        for f in _blocks_in(folder):
+            listed[f] = Listed(read_block(f.stem, f))
     users: list[tuple[Path, Document]] = []
     for spec in specs:
         try:
