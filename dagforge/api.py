@@ -598,10 +598,13 @@ class _SpecsBeside:
                 if path in self._docs:
                     continue
                 try:
-                    doc = load(path)
+                    dags = reuse.family(load(path))[0]  # a family's DAGs, with their blocks
+                    for dag in dags:
+                        reuse.expand(dag, *reuse.finder(path))
                 except Exception:
                     continue
-                self._found.setdefault(default_dag_id(doc), doc)
+                for dag in dags:
+                    self._found.setdefault(default_dag_id(dag), dag)
         return self._found
 
     @overload

@@ -160,3 +160,14 @@ def test_keys_that_become_one_key_are_an_error(tmp_path, monkeypatch):
         3,
         "two keys are 'a_1' once `${{ }}` is substituted",
     )
+
+
+def test_a_spec_validated_alone_may_wait_for_a_dag_of_a_family_beside_it(tmp_path, monkeypatch):
+    specs = _tree(tmp_path, monkeypatch)
+    waiter = specs / "waiter.yaml"
+    waiter.write_text(
+        "start_date: 2024-01-01\nschedule: '0 7 * * *'\n"
+        "tasks:\n  w: {wait_for: {dag: shop_sync_us, task: orders.load}}\n"
+    )
+    result = dagforge.validate([waiter], verify=False)
+    assert result.ok, _messages(result)
