@@ -691,11 +691,11 @@ def _load_and_validate_one(path: Path, then: Then | None = None) -> list[Outcome
         return [(doc, [], lines, traceback.format_exc(), None, shown)]
     if has_errors(problems) or not found:
         return [(doc, inherited + problems, lines, None, None, shown)]
+    found = [(dag, inherited + problems + checked) for dag, checked in found]
     if len(found) > 1 and any(has_errors(d) for _, d in found):  # a family is built whole or not
-        return [(found[0][0], inherited + _family_diagnostics(found), lines, None, None, shown)]
+        return [(found[0][0], _family_diagnostics(found), lines, None, None, shown)]
     out: list[Outcome] = []
-    for dag, checked in found:
-        diagnostics = inherited + problems + checked
+    for dag, diagnostics in found:
         if then is None or has_errors(diagnostics):
             out.append((dag, diagnostics, lines, None, None, shown))
             continue

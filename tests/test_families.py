@@ -171,3 +171,13 @@ def test_a_spec_validated_alone_may_wait_for_a_dag_of_a_family_beside_it(tmp_pat
     )
     result = dagforge.validate([waiter], verify=False)
     assert result.ok, _messages(result)
+
+
+def test_for_each_is_not_shared_by_a_defaults_file(tmp_path, monkeypatch):
+    specs = _tree(tmp_path, monkeypatch)
+    (specs / "defaults.yaml").write_text("for_each: [{region: eu}]\n")
+    [s] = dagforge.validate([specs], verify=False).specs  # one: the defaults file is wrong
+    [d] = s.diagnostics
+    assert (d.path, d.line, d.column) == ("specs/defaults.yaml", 1, 1)
+    assert d.message == "unknown key 'for_each' in the defaults file"
+    assert d.hint == "a defaults.yaml shares settings; `for_each` belongs in each spec"
