@@ -181,3 +181,10 @@ def test_for_each_is_not_shared_by_a_defaults_file(tmp_path, monkeypatch):
     assert (d.path, d.line, d.column) == ("specs/defaults.yaml", 1, 1)
     assert d.message == "unknown key 'for_each' in the defaults file"
     assert d.hint == "a defaults.yaml shares settings; `for_each` belongs in each spec"
+
+
+def test_run_says_that_a_family_has_several_dags(tmp_path, monkeypatch):
+    specs = _tree(tmp_path, monkeypatch)
+    r = run_cli("run", specs / "shop_sync.yaml", cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert "is a family of 2 DAGs (for_each): run runs one DAG" in r.stderr
