@@ -24,6 +24,7 @@ from . import (
     defaults,
     diagram,
     drift,
+    reuse,
     scaffold,
     stamp,
     targets,
@@ -84,6 +85,8 @@ class Prepared:
 
 # A step a valid spec goes on to in the worker that validated it.
 Then = Callable[[Document], Prepared]
+# A spec's DAG: its file, and its for_each item in a family (reuse.py), else None.
+Key = tuple[Path, int | None]
 
 
 @dataclass
@@ -103,6 +106,11 @@ class SpecResult:
     up_to_date: bool = False
     verified: bool = False  # this build loaded its file in Airflow's DagBag and compared it
     unverified: str = ""  # a file written unverified: why, in a few words
+    item: int | None = None  # the for_each item whose DAG this is, in a family (reuse.py)
+
+    @property
+    def key(self) -> Key:
+        return self.path, self.item
 
     @property
     def ok(self) -> bool:
@@ -185,13 +193,11 @@ def validate(
     result, docs = _load_and_check(paths, BuildResult)
     for spec in result.specs:
         if spec.ok:
-            spec.diagnostics += target_problems(docs[spec.path], targets.target(airflow))
+            # what the target version lacks is an error of validate too
+            spec.diagnostics += target_problems(docs[spec.key], targets.target(airflow))
     good = [s for s in result.specs if s.ok]
     for spec in good:
-        spec.pipeline = spec.run_step(build_model, docs[spec.path])
-        if spec.pipeline:  # what the target version lacks is an error of validate too
-            notes = _target_notes(spec.pipeline, docs[spec.path], targets.target(airflow))
-            spec.diagnostics += [d for d in notes if d.severity == Severity.ERROR]
+        spec.pipeline = spec.run_step(build_model, docs[spec.key])
     good = [s for s in good if s.ok and s.pipeline and _needs_code_check(s.pipeline)]
     if not verify or not good:
         return result
@@ -321,7 +327,7 @@ def _environment(message: str) -> Diagnostic:
 def _write(
     result: BuildResult,
     good: list[SpecResult],
-    docs: dict[Path, Document],
+    docs: dict[Key, Document],
     out: Path,
     paths: Paths,
     progress: Progress,
@@ -333,7 +339,7 @@ def _write(
         assert spec.pipeline is not None and spec.code is not None
         file = out / f"{spec.pipeline.dag_id}.py"
         if spec.ok and foreign(file):
-            spec.diagnostics.append(_foreign(docs[spec.path], file))
+            spec.diagnostics.append(_foreign(docs[spec.key], file))
         elif spec.ok:
             try:
                 write_atomic(file, spec.code)
@@ -347,9 +353,21 @@ def _write(
     if result.problems:  # a path given is missing: what is gone from it cannot be told
         return
     try:
-        result.removed = remove_stale(out, {s.path: s.output for s in result.specs}, _scope(paths))
+        result.removed = remove_stale(out, _outputs(result.specs), _scope(paths))
     except OSError as e:
         result.problems.append(_environment(f"cannot remove {e.filename}: {e.strerror or e}"))
+
+
+def _outputs(specs: list[SpecResult]) -> dict[Path, list[Path] | None]:
+    """Every spec -> the files it writes (a family writes several), None when it writes none."""
+    files: dict[Path, list[Path] | None] = {}
+    for spec in specs:
+        mine = files.setdefault(spec.path, [])
+        if mine is not None and spec.ok and spec.output:
+            mine.append(spec.output)
+        elif not spec.ok or not spec.output:
+            files[spec.path] = None
+    return files
 
 
 def _foreign(doc: Document, file: Path) -> Diagnostic:
@@ -384,9 +402,8 @@ def check(
     options = Options.of(airflow, output)
     out = options.output
     result, _ = _load_and_check(paths, CheckResult, then=partial(_prove, options=options))
-    files: dict[Path, Path | None] = {}  # every spec found -> the file it writes (None: invalid)
+    files = _outputs(result.specs)  # every spec found -> the files it writes (None: invalid)
     for spec in result.specs:
-        files[spec.path] = spec.output if spec.ok else None
         if spec.ok and not spec.up_to_date:
             source = spec.pipeline.source if spec.pipeline else None
             found = spec.run_step(
@@ -395,7 +412,9 @@ def check(
             if found:
                 result.drift.append(found)
     if not result.problems and (gone := orphans(out, files, _scope(paths))):
-        kept = {f.resolve() for f in files.values() if f}  # a spec that moved: drift of its file
+        kept = {
+            f.resolve() for fs in files.values() for f in fs or ()
+        }  # a spec that moved: drift of its file
         result.drift += [
             drift.orphaned(path, moved_to) for path, moved_to in gone if path.resolve() not in kept
         ]
@@ -404,8 +423,20 @@ def check(
 
 def graph(spec: str | os.PathLike[str], format: str = "mermaid") -> GraphResult:
     """The task graph of one spec as Mermaid or DOT text, or as SVG text or PNG bytes through Graphviz."""
-    result, p = _load_one_spec(spec, GraphResult)
-    if p is not None:
+    result, pipelines = _load_one_spec(spec, GraphResult)
+    if len(pipelines) > 1:
+        result.problems.append(
+            Diagnostic(
+                result.specs[0].display,
+                0,
+                0,
+                f"the spec is a family of {len(pipelines)} DAGs (for_each): graph draws one DAG",
+                "its DAGs have the same tasks: draw a copy of the spec with one item in for_each",
+                code=Code.USAGE,
+            )
+        )
+    elif pipelines:
+        p = pipelines[0]
         try:
             result.picture = diagram.draw(p, format)
         except (diagram.GraphvizMissing, diagram.GraphvizTimeout) as e:
@@ -422,13 +453,16 @@ def graph(spec: str | os.PathLike[str], format: str = "mermaid") -> GraphResult:
 
 def explain(spec: str | os.PathLike[str], after: datetime | None = None) -> ExplainResult:
     """One spec in plain words: schedule, next runs after `after` (default: now), task policies, order."""
-    result, p = _load_one_spec(spec, ExplainResult)
-    if p is not None:
+    result, pipelines = _load_one_spec(spec, ExplainResult)
+    if pipelines:
         from . import describe  # cron words and run times: only for explain
 
-        result.text = result.specs[0].run_step(
-            describe.describe_pipeline, p, after or datetime.now(UTC)
-        )
+        texts = [  # a family's DAGs one after another
+            result.specs[0].run_step(describe.describe_pipeline, p, after or datetime.now(UTC))
+            for p in pipelines
+        ]
+        if all(t is not None for t in texts):
+            result.text = "\n".join(t for t in texts if t is not None)
     return result
 
 
@@ -442,25 +476,26 @@ def schema() -> str:
     return schema_path().read_text("utf-8")
 
 
-def _load_one_spec(spec: str | os.PathLike[str], kind: type[R]) -> tuple[R, Pipeline | None]:
-    """Load, validate and model exactly one spec file."""
+def _load_one_spec(spec: str | os.PathLike[str], kind: type[R]) -> tuple[R, list[Pipeline]]:
+    """Load, validate and model exactly one spec file: its DAG, or the DAGs of a family."""
     result, docs = _load_and_check([spec], kind)
-    if not result.problems and len(result.specs) != 1:
+    found = len({s.path for s in result.specs})
+    if not result.problems and found != 1:
         result.problems.append(
             Diagnostic(
                 str(spec),
                 0,
                 0,
-                f"expected one spec file, found {len(result.specs)}",
+                f"expected one spec file, found {found}",
                 "name a single .yaml file",
                 code=Code.USAGE,
             )
         )
-    if result.problems or not result.specs[0].ok:
-        return result, None
-    only = result.specs[0]
-    only.pipeline = only.run_step(build_model, docs[only.path])
-    return result, only.pipeline
+    if result.problems or not all(s.ok for s in result.specs):
+        return result, []
+    for s in result.specs:
+        s.pipeline = s.run_step(build_model, docs[s.key])
+    return result, [s.pipeline for s in result.specs if s.pipeline is not None]
 
 
 def _pipeline(doc: Document, options: Options) -> Pipeline:
@@ -523,7 +558,7 @@ def generate(
 
 def _load_and_check(
     paths: Paths, kind: type[R], then: Then | None = None, progress: Progress | None = None
-) -> tuple[R, dict[Path, Document]]:
+) -> tuple[R, dict[Key, Document]]:
     """Load and validate every spec under `paths` (in a pool of processes when there are many).
 
     With `then` (see `_prepare`, `_prove`), each valid spec goes on to it in the same process; what
@@ -531,16 +566,19 @@ def _load_and_check(
     """
     files, problems = find_specs([paths] if isinstance(paths, (str, Path)) else paths)
     result = kind(problems=problems)
-    result.specs = [SpecResult(path, display_path(path)) for path in files]
-    result.workers = concurrency.workers_for(len(result.specs))
-    docs, prepared = _load_and_validate(result.specs, then, progress)
-    by_display = {s.display: s for s in result.specs}
-    for d in duplicate_dag_ids([docs[s.path] for s in result.specs if s.ok and s.path in docs]):
+    result.workers = concurrency.workers_for(len(files))
+    result.specs, docs, prepared = _load_and_validate(
+        [SpecResult(path, display_path(path)) for path in files], then, progress
+    )
+    by_display: dict[str, SpecResult] = {}
+    for s in result.specs:  # (a family's DAGs share the file: its first DAG takes the messages)
+        by_display.setdefault(s.display, s)
+    for d in duplicate_dag_ids([docs[s.key] for s in result.specs if s.ok and s.key in docs]):
         by_display[d.path].diagnostics.append(d)
-    valid = [docs[s.path] for s in result.specs if s.ok and s.path in docs]
-    beside = _SpecsBeside(docs)
+    valid = [docs[s.key] for s in result.specs if s.ok and s.key in docs]
+    beside = _SpecsBeside({path for path, _ in docs})
     invalid = {  # dag_id -> the spec that would define it, were it valid
-        default_dag_id(docs[s.path]) if s.path in docs else s.path.stem: s.display
+        default_dag_id(docs[s.key]) if s.key in docs else s.path.stem: s.display
         for s in result.specs
         if not s.ok
     }
@@ -549,8 +587,8 @@ def _load_and_check(
     for (
         spec
     ) in result.specs:  # what `then` gave, for the specs still valid after the checks across specs
-        if spec.ok and spec.path in prepared:
-            prepared[spec.path].apply(spec)
+        if spec.ok and spec.key in prepared:
+            prepared[spec.key].apply(spec)
     return result, docs
 
 
@@ -559,7 +597,7 @@ class _SpecsBeside:
     only the changed specs still knows the others), by dag_id: a validate.SpecLookup. Loads them on
     first use."""
 
-    def __init__(self, docs: dict[Path, Document]) -> None:
+    def __init__(self, docs: set[Path]) -> None:
         self._docs = docs
         self._found: dict[str, Document] | None = None
 
@@ -571,10 +609,13 @@ class _SpecsBeside:
                 if path in self._docs:
                     continue
                 try:
-                    doc = load(path)
+                    dags = reuse.family(load(path))[0]  # a family's DAGs, with their blocks
+                    for dag in dags:
+                        reuse.expand(dag, *reuse.finder(path))
                 except Exception:
                     continue
-                self._found.setdefault(default_dag_id(doc), doc)
+                for dag in dags:
+                    self._found.setdefault(default_dag_id(dag), dag)
         return self._found
 
     @overload
@@ -588,25 +629,32 @@ class _SpecsBeside:
 
 def _load_and_validate(
     specs: list[SpecResult], then: Then | None = None, progress: Progress | None = None
-) -> tuple[dict[Path, Document], dict[Path, Prepared]]:
-    """The documents of `specs` that loaded, and what `then` returned for the valid ones."""
-    docs: dict[Path, Document] = {}
-    prepared: dict[Path, Prepared] = {}
+) -> tuple[list[SpecResult], dict[Key, Document], dict[Key, Prepared]]:
+    """The results of `specs` (one per DAG: a family's spec gives one per item), the documents
+    that loaded, and what `then` returned for the valid ones."""
+    out: list[SpecResult] = []
+    docs: dict[Key, Document] = {}
+    prepared: dict[Key, Prepared] = {}
     paths = [s.path for s in specs]
     one = partial(_load_and_validate_one, then=then)
     with concurrency.mapped(one, paths, concurrency.workers_for(len(specs))) as outcomes:
-        for i, (spec, (doc, diagnostics, lines, error, then_gave, inherited)) in enumerate(
-            zip(specs, outcomes, strict=True)  # one outcome per spec, in order
-        ):
-            spec.diagnostics, spec.source_lines, spec.internal_error = diagnostics, lines, error
-            spec.inherited_lines = inherited
-            if doc is not None:
-                docs[spec.path] = doc
-            if then_gave is not None:
-                prepared[spec.path] = then_gave
+        for i, (first, dags) in enumerate(zip(specs, outcomes, strict=True)):  # one per spec
+            for doc, diagnostics, lines, error, then_gave, inherited in dags:
+                spec = first if doc is None or doc.item is None else replace(first, item=doc.item)
+                spec.diagnostics, spec.source_lines, spec.internal_error = (
+                    diagnostics,
+                    lines,
+                    error,
+                )
+                spec.inherited_lines = inherited
+                if doc is not None:
+                    docs[spec.key] = doc
+                if then_gave is not None:
+                    prepared[spec.key] = then_gave
+                out.append(spec)
             if progress:
                 progress("building", i + 1, len(specs))
-    return docs, prepared
+    return out, docs, prepared
 
 
 @lru_cache(maxsize=64)
@@ -622,10 +670,11 @@ Outcome = tuple[
 ]
 
 
-def _load_and_validate_one(path: Path, then: Then | None = None) -> Outcome:
-    """(the document or None, its diagnostics, its lines, an internal error's traceback or None,
-    what `then` returned for a valid spec or None, the lines of each defaults.yaml that has a
-    problem, by its display path)."""
+def _load_and_validate_one(path: Path, then: Then | None = None) -> list[Outcome]:
+    """One outcome per DAG of the spec (a family's: per item, when all are valid; else one):
+    (the document or None, its diagnostics, its lines, an internal error's traceback or None,
+    what `then` returned for a valid spec or None, the lines of each defaults.yaml or block that
+    a diagnostic points into, by its display path)."""
     inherited: list[Diagnostic] = []
     shown: dict[str, list[str]] = {}
     try:
@@ -637,20 +686,55 @@ def _load_and_validate_one(path: Path, then: Then | None = None) -> Outcome:
             shown.update({d.path: shared.lines for d in shared.problems})
         defaults.apply(doc, [shared.doc for shared in above if shared.doc is not None])
     except LoadError as e:
-        return None, [e.diagnostic], _lines(path), None, None, {}
+        return [(None, [e.diagnostic], _lines(path), None, None, {})]
     except Exception:
-        return None, [], [], traceback.format_exc(), None, {}
+        return [(None, [], [], traceback.format_exc(), None, {})]
     lines = doc.text.splitlines()
     try:
-        diagnostics = inherited + validate_document(doc)
+        dags, problems = reuse.family(doc)
+        find, names = reuse.finder(path)
+        found: list[tuple[Document, list[Diagnostic]]] = []
+        for dag in dags:
+            expanded = reuse.expand(dag, find, names)
+            shown.update({name: text.splitlines() for name, text in dag.blocks.items()})
+            # a spec whose blocks could not be used is not validated: its tasks are not all there
+            checked = expanded if has_errors(expanded) else expanded + validate_document(dag)
+            found.append((dag, checked))
     except Exception:
-        return doc, [], lines, traceback.format_exc(), None, shown
-    if then is None or has_errors(diagnostics):
-        return doc, diagnostics, lines, None, None, shown
-    try:
-        return doc, diagnostics, lines, None, then(doc), shown
-    except Exception:
-        return doc, diagnostics, lines, traceback.format_exc(), None, shown
+        return [(doc, [], lines, traceback.format_exc(), None, shown)]
+    if has_errors(problems) or not found:
+        return [(doc, inherited + problems, lines, None, None, shown)]
+    found = [(dag, inherited + problems + checked) for dag, checked in found]
+    if len(found) > 1 and any(has_errors(d) for _, d in found):  # a family is built whole or not
+        return [(found[0][0], _family_diagnostics(found), lines, None, None, shown)]
+    out: list[Outcome] = []
+    for dag, diagnostics in found:
+        if then is None or has_errors(diagnostics):
+            out.append((dag, diagnostics, lines, None, None, shown))
+            continue
+        try:
+            out.append((dag, diagnostics, lines, None, then(dag), shown))
+        except Exception:
+            out.append((dag, diagnostics, lines, traceback.format_exc(), None, shown))
+    return out
+
+
+def _family_diagnostics(found: list[tuple[Document, list[Diagnostic]]]) -> list[Diagnostic]:
+    """The diagnostics of a family's DAGs, each once: one that only some items have names them."""
+    items: dict[Diagnostic, list[int]] = {}
+    for i, (_, diagnostics) in enumerate(found):
+        for d in diagnostics:
+            items.setdefault(d, []).append(i + 1)
+    return [
+        d
+        if len(which) == len(found)
+        else replace(
+            d,
+            message=f"{d.message} (for_each item{'s' * (len(which) > 1)} "
+            f"{', '.join(map(str, which))})",
+        )
+        for d, which in items.items()
+    ]
 
 
 def _lines(path: Path) -> list[str]:
@@ -684,7 +768,7 @@ def _target_notes(p: Pipeline, doc: Document, target: targets.Target) -> list[Di
 
 def _verify(
     specs: list[SpecResult],
-    docs: dict[Path, Document],
+    docs: dict[Key, Document],
     options: Options,
     out: Path | None = None,
     verify_required: bool = False,
@@ -706,7 +790,8 @@ def _verify(
             # validate and build model every spec they verify (build in _prepare, with its code)
             assert spec.pipeline is not None
             if out is None:  # validate: the child only checks; the key only names the spec
-                staged[spec.path], models[spec.path] = spec, spec.pipeline
+                key = spec.path if spec.item is None else Path(f"{spec.path}[{spec.item + 1}]")
+                staged[key], models[key] = spec, spec.pipeline
                 continue
             assert spec.code is not None
             f = Path(stage, f"{spec.pipeline.dag_id}.py")
@@ -730,7 +815,7 @@ def _verify(
                 spec.internal_error = traceback.format_exc()
             return
         for f, findings in found.findings.items():
-            spec, doc = staged[f], docs[staged[f].path]
+            spec, doc = staged[f], docs[staged[f].key]
             # each task's path in the spec (a finding with no task_id is about the whole file)
             where: dict[str | None, tuple] = {t.task_id: t.where for t in models[f].tasks}
             lines_named = {d.line for d in spec.diagnostics if d.code == Code.PROVIDER_MISSING}
@@ -763,7 +848,7 @@ def _verify(
             spec = staged[f]
             for problem in problems:
                 spec.diagnostics.append(
-                    docs[spec.path].diag(
+                    docs[spec.key].diag(
                         (),
                         f"verification failed: {problem}",
                         "this is a dagforge bug unless it names your own module: please report it",

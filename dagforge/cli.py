@@ -212,6 +212,17 @@ def _parser() -> argparse.ArgumentParser:
         help="compare each converted spec's DAG with dag-factory's, field by field",
     )
     i.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
+    bl = sub.add_parser(
+        "blocks", help="list the blocks (blocks/NAME.yaml) with their parameters and their uses"
+    )
+    bl.add_argument(
+        "paths",
+        nargs="*",
+        default=["specs"],
+        metavar="PATH",
+        help="spec files or folders: their blocks folders, and the specs that use them; "
+        "default: specs/",
+    )
 
     sub.add_parser(
         "schema", help="print the JSON Schema of a spec (for editors and check-jsonschema)"
@@ -391,6 +402,8 @@ def _run(args: argparse.Namespace) -> int:
         return _new(args)
     elif args.command == "import":
         return _import(args)
+    elif args.command == "blocks":
+        return _blocks(args.paths)
     elif args.command == "schema":
         sys.stdout.write(dagforge.schema())
         return EXIT_OK
@@ -401,6 +414,22 @@ def _run(args: argparse.Namespace) -> int:
     return emit(
         result, args.command, args.format, args.debug, verbose=getattr(args, "verbose", False)
     )
+
+
+def _blocks(paths: list[str]) -> int:
+    """`dagforge blocks`: the list on stdout; a block file's problems (as validate shows them when
+    a spec uses it) and a path that is no spec or folder on stderr."""
+    from .report import blocks_text
+    from .reuse import catalog
+
+    listed, problems = catalog(paths)
+    sys.stdout.write(blocks_text(listed))
+    for d in problems:
+        print(d.format(), file=sys.stderr)
+    broken = [(d, item.block.doc.text) for item in listed for d in item.block.problems]
+    for d, text in broken:
+        print(d.format(text.splitlines()), file=sys.stderr)
+    return EXIT_USAGE if problems else EXIT_INVALID if broken else EXIT_OK
 
 
 def _graph(result: GraphResult, args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ from .diagnostics import Diagnostic, has_errors
 from .load import DEFAULTS_NAMES as NAMES
 from .load import Document, Json, LoadError, SpecPath, TooLarge, load, path_problem, read_bounded
 
-NOT_SHARED = ("dag_id", "tasks")  # what only a spec itself can say
+NOT_SHARED = ("dag_id", "tasks", "for_each")  # what only a spec itself can say
 
 
 @dataclass

@@ -88,6 +88,11 @@ class Code(StrEnum):
     EXPAND = "expand", "a dynamic task mapping (`expand:`, `expand_kwargs:`) Airflow would refuse"
     BRANCH = "branch", "a branch task with no downstream task to choose"
     WAIT_FOR = "wait-for", "a wait_for that names its own DAG, or a DAG or task no spec defines"
+    REUSE = (
+        "reuse",
+        "a block or family that cannot be expanded: an unknown block, a `${{ name }}` that names "
+        "nothing, a for_each item without a key the spec uses",
+    )
     SELF_DEPENDENCY = "self-dependency", "a task that depends on itself"
     UNKNOWN_DEPENDENCY = "unknown-dependency", "a dependency that names no task of the spec"
     CYCLE = "cycle", "tasks that wait for each other in a loop"

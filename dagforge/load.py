@@ -32,6 +32,7 @@ DEFAULTS_NAMES = (
     "defaults.yaml",
     "defaults.yml",
 )  # shared defaults of a folder (defaults.py), not specs
+BLOCKS_FOLDER = "blocks"  # the blocks of the specs at and below its parent (reuse.py), not specs
 
 # A value of a spec as load gives it: what JSON holds (timestamps stay text, see _convert).
 Json: TypeAlias = str | int | float | bool | list["Json"] | dict[str, "Json"] | None
@@ -75,6 +76,12 @@ class Document:
     origins: dict[SpecPath, str] = field(default_factory=dict)
     # the defaults.yaml files it inherits from: display -> text
     inherited: dict[str, str] = field(default_factory=dict)
+    # the blocks its tasks use (reuse.py): display -> text
+    blocks: dict[str, str] = field(default_factory=dict)
+    # where a block's tasks were put (the group's `tasks` path) -> (the block's display, the use
+    # site "file:line"): positions under that path are lines of the block file
+    regions: dict[SpecPath, tuple[str, str]] = field(default_factory=dict)
+    item: int | None = None  # the for_each item this document is the DAG of (reuse.py)
 
     def where(self, path: Iterable[str | int], key: bool = False) -> Position:
         """Position of the value at `path` (of its key with key=True), else of its nearest parent."""
@@ -93,8 +100,23 @@ class Document:
         key: bool = False,
         code: Code = Code.SPEC,
     ) -> Diagnostic:
+        path = tuple(path)
         line, col = self.where(path, key)
-        return Diagnostic(self.display, line, col, message, hint, code)
+        file, used_by = self.file_of(path)
+        note = f" (used by {used_by})" if used_by else ""
+        return Diagnostic(file, line, col, message + note, hint, code)
+
+    def file_of(self, path: SpecPath) -> tuple[str, str]:
+        """(the display of the file the value at `path` was written in, the use site of the block
+        it comes from or ''): the spec, or a block whose tasks were put there."""
+        for n in range(len(path), 0, -1) if self.regions else ():
+            if path[:n] in self.regions:
+                return self.regions[path[:n]]
+        return self.display, ""
+
+    def site(self, path: SpecPath) -> str:
+        """ "file:line" of the key of `path`, in the file it was written in."""
+        return f"{self.file_of(path)[0]}:{self.where(path, key=True)[0]}"
 
 
 class LoadError(Exception):
@@ -118,6 +140,8 @@ def find_specs(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], lis
         p = Path(given)
         if p.is_file() and p.name in DEFAULTS_NAMES:
             p = p.parent
+        elif p.is_file() and p.parent.name == BLOCKS_FOLDER:  # a block: the specs that may use it
+            p = p.parent.parent
         if p.is_dir():
             root = p
             files = sorted(
@@ -126,9 +150,11 @@ def find_specs(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], lis
                 if f.suffix in SPEC_SUFFIXES
                 and f.is_file()
                 and f.name not in DEFAULTS_NAMES
-                and not any(
-                    part.startswith(".") for part in f.relative_to(p).parts
-                )  # hidden: not specs
+                and not any(  # hidden, or blocks: not specs
+                    part.startswith(".") or part == BLOCKS_FOLDER
+                    for part in f.relative_to(p).parent.parts
+                )
+                and not f.name.startswith(".")
             )
         elif p.is_file():
             root, files = p.parent, [p]
@@ -568,9 +594,10 @@ def _reading(tag: str, node: yaml.ScalarNode, version: int) -> str:
     return str(float(value)) if tag == "float" else value.lower()  # `1e3`; `true`, `false`
 
 
-# `${NAME}` or `${NAME:-default}`; `$${` is a literal `${`. Anything else after `${` is a mistake.
+# `${NAME}` or `${NAME:-default}`; `$${` is a literal `${`. Anything else after `${` is a mistake,
+# but for `${{ name }}` and `$${{`, which reuse.py substitutes (a block's parameter, a family's key).
 _REFERENCE = re.compile(
-    r"\$\$\{|\$\{(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\})?"
+    r"\$?\$\{\{|\$\$\{|\$\{(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\})?"
 )
 
 
@@ -584,6 +611,8 @@ def substitute(
 
     def replace(m: re.Match[str]) -> str:
         whole = m.group(0)
+        if whole.endswith("{{"):  # reuse.py's
+            return whole
         if whole == "$${":
             return "${"
         name = m.group("name")

@@ -338,9 +338,7 @@ def build_model(doc: Document, source: str | None = None) -> Pipeline:
         or_assets=or_assets,
     )
     p.origins = _sources(doc) if doc.origins else {}
-    for name, text in doc.inherited.items():  # named from the spec's folder, as doc_md is: the
-        # input hash must not depend on the folder build runs in
-        p.inputs[f"defaults:{os.path.relpath(name, doc.path.parent).replace(os.sep, '/')}"] = text
+    p.inputs.update(_file_inputs(doc))
     for (
         name,
         value,
@@ -550,6 +548,17 @@ def spec_defaults(doc: Document) -> dict[str, Any]:
 def _inherited(doc: Document, path: SpecPath) -> bool:
     """Whether the value at `path` comes from a defaults.yaml, not from the spec itself."""
     return any(path[:i] in doc.origins for i in range(1, len(path) + 1))
+
+
+def _file_inputs(doc: Document) -> dict[str, str]:
+    """The defaults.yaml files a spec inherits and the blocks its tasks use (reuse.py), as inputs:
+    named from the spec's folder, as doc_md is, so that the input hash does not depend on the
+    folder build runs in."""
+    return {
+        f"{kind}:{os.path.relpath(name, doc.path.parent).replace(os.sep, '/')}": text
+        for kind, files in (("defaults", doc.inherited), ("block", doc.blocks))
+        for name, text in files.items()
+    }
 
 
 def _sources(doc: Document) -> dict[str, tuple[Any, str]]:

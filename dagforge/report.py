@@ -17,6 +17,7 @@ import sys
 from dataclasses import replace
 from typing import TextIO
 
+from . import reuse
 from .api import BuildResult, SpecResult
 from .diagnostics import Code, Diagnostic, visible
 from .version import version
@@ -67,7 +68,9 @@ def summary(result: BuildResult, command: str) -> str:
         return ""
     if command == "build":
         return visible(_build_summary(result))
-    good, bad = len(result.specs) - len(result.invalid), len(result.invalid)
+    # spec files (a family's DAGs are one spec, see reuse.py)
+    bad = len({s.path for s in result.invalid})
+    good = len({s.path for s in result.specs}) - bad
     text = f"{good} spec{'s' * (good != 1)} {_VERBS[command]}, {bad} invalid"
     if command == "check":
         drift = getattr(result, "drift", [])
@@ -313,3 +316,30 @@ def _escape(text: str, prop: bool = False) -> str:
     """GitHub's escaping of workflow command data (and, for properties, of `:` and `,`)."""
     text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     return text.replace(":", "%3A").replace(",", "%2C") if prop else text
+
+
+def blocks_text(listed: list[reuse.Listed]) -> str:
+    """`dagforge blocks`: each block, its file, description, parameters and uses."""
+    out: list[str] = []
+    for item in listed:
+        block = item.block
+        out.append(f"{block.name}  ({block.doc.display})")
+        if block.description:
+            out.append(f"  {block.description}")
+        params = block.parameters
+        width = max((len(name) for name in params), default=0)
+        for name, spec in params.items():
+            spec = spec if isinstance(spec, dict) else {}
+            kind = spec.get("type", "any")
+            given = f" = {json.dumps(spec['default'])}" if "default" in spec else ", required"
+            about = f"  {spec['description']}" if isinstance(spec.get("description"), str) else ""
+            out.append(f"  {name:<{width}}  {kind}{given}{about}")
+        if not params:
+            out.append("  (no parameters)")
+        out.append(f"  used by: {', '.join(item.used_by) if item.used_by else 'no spec'}")
+        out.append("")
+    if not listed:
+        out.append(
+            "no blocks: write them as blocks/NAME.yaml beside the specs or in a folder above"
+        )
+    return "\n".join(visible(line) for line in out).rstrip("\n") + "\n"

@@ -168,6 +168,11 @@ def _run(
     result = RunResult(build([spec], dags, verify=True))
     if not result.build.ok or not result.build.specs:
         return result
+    if len(result.build.specs) > 1:  # a family (reuse.py)
+        raise UsageError(
+            f"{result.build.specs[0].display} is a family of {len(result.build.specs)} DAGs "
+            "(for_each): run runs one DAG; run a copy of the spec with one item in for_each"
+        )
     pipeline = result.build.specs[0].pipeline
     assert pipeline is not None  # a spec that built has its model
     result.dag_id = pipeline.dag_id

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol, overload
 from urllib.parse import urlsplit
 
 from . import structure, targets, values
+from .defaults import NOT_SHARED
 from .diagnostics import Code, Diagnostic, Severity, did_you_mean
 from .load import DEFAULTS_NAMES, Document, SpecPath
 from .model import DAG_SETTINGS, Unreadable, is_callable_argument, read_beside
@@ -282,7 +283,7 @@ def validate(doc: Document) -> list[Diagnostic]:
 
 
 def validate_defaults(doc: Document) -> list[Diagnostic]:
-    """All problems of a defaults.yaml: the spec's keys but dag_id and tasks, none of them required."""
+    """All problems of a defaults.yaml: the spec's keys but NOT_SHARED, none of them required."""
     found = [
         d
         for error in _defaults_validator().iter_errors(doc.data)
@@ -300,8 +301,10 @@ def validate_defaults(doc: Document) -> list[Diagnostic]:
 @cache
 def _defaults_validator() -> Draft202012Validator:
     s = json.loads(json.dumps(schema()))  # a copy: merged into a spec, nothing here is required
-    s["properties"] = {k: v for k, v in s["properties"].items() if k not in ("dag_id", "tasks")}
+    s["properties"] = {k: v for k, v in s["properties"].items() if k not in NOT_SHARED}
     s.pop("required")
+    s.pop("if", None)  # a family's rule (for_each needs a dag_id): families are not shared
+    s.pop("then", None)
     s["properties"]["alerts"].pop("required")
     import jsonschema
 
@@ -899,7 +902,7 @@ def _unknown_keys(doc: Document, path: SpecPath, inst: Any) -> list[Diagnostic]:
             return []  # any argument name: `build` checks them against the class's signature
     allowed = _allowed_keys(path, inst)
     if not path and doc.path.name in DEFAULTS_NAMES:
-        allowed -= {"dag_id", "tasks"}
+        allowed -= set(NOT_SHARED)
     where = (
         _node_name(path, inst)
         if _is_node(path)
@@ -914,7 +917,7 @@ def _unknown_keys(doc: Document, path: SpecPath, inst: Any) -> list[Diagnostic]:
         if key in allowed:
             continue
         hint = _airflow_habit(path, key, inst) or did_you_mean(key, allowed)
-        if not path and key in ("dag_id", "tasks") and key not in allowed:
+        if not path and key in NOT_SHARED and key not in allowed:
             hint = f"a defaults.yaml shares settings; `{key}` belongs in each spec"
         elif not hint and _is_node(path) and "operator" in inst:
             own = sorted(allowed - set(task_settings()))

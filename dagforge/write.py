@@ -10,7 +10,7 @@ import ast
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -142,15 +142,16 @@ def foreign(path: Path) -> bool:
 
 
 def orphans(
-    out: Path, specs: dict[Path, Path | None], scope: list[Path]
+    out: Path, specs: Mapping[Path, Sequence[Path] | None], scope: list[Path]
 ) -> list[tuple[Path, Path | None]]:
-    """Generated files in `out` whose spec is gone (paired with None) or now writes another file
-    (paired with that file).
+    """Generated files in `out` whose spec is gone (paired with None) or now writes other files
+    (paired with the first of them).
 
-    `specs` maps every spec found now (its resolved path) to the file it writes (None when it writes
-    none, e.g. it is invalid); `scope` holds the resolved files and folders being built. Only a file
-    whose spec lies in `scope` can be an orphan: building one spec, or one folder, never removes the
-    files of the others, wherever the build runs.
+    `specs` maps every spec found now (its resolved path) to the files it writes (several for a
+    family, see reuse.py; None when that is not known, e.g. it is invalid); `scope` holds the
+    resolved files and folders being built. Only a file whose spec lies in `scope` can be an orphan:
+    building one spec, or one folder, never removes the files of the others, wherever the build
+    runs.
     """
     found: list[tuple[Path, Path | None]] = []
     if not out.is_dir():
@@ -168,11 +169,19 @@ def orphans(
             continue
         if spec in specs:
             writes = specs[spec]
-            if writes is not None and writes != path and writes.resolve() != path.resolve():
-                found.append((path, writes))
+            if (
+                writes
+                and path not in writes
+                and path.resolve() not in {w.resolve() for w in writes}
+            ):
+                found.append((path, writes[0]))
         elif not spec.exists() and not (legacy and _found_elsewhere(source, specs)):
             found.append((path, None))
     return found
+
+
+def _resolved(paths: Sequence[Path]) -> set[Path]:
+    return {p.resolve() for p in paths}
 
 
 def _found_elsewhere(source: str, specs: Iterable[Path]) -> bool:
@@ -183,7 +192,9 @@ def _found_elsewhere(source: str, specs: Iterable[Path]) -> bool:
     )
 
 
-def remove_stale(out: Path, specs: dict[Path, Path | None], scope: list[Path]) -> list[Path]:
+def remove_stale(
+    out: Path, specs: Mapping[Path, Sequence[Path] | None], scope: list[Path]
+) -> list[Path]:
     """Remove generated files whose spec is gone or now writes another file (see `orphans`).
 
     Also removes temporary files a killed build left behind. Returns what was removed.

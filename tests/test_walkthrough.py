@@ -37,24 +37,24 @@ def test_readme_first_command_builds_and_verifies_the_examples(tmp_path):
     assert count == 6
 
     r = run_cli("build", "specs/", "-o", "generated_dags", cwd=tmp_path)
-    clean(r, 0)
-    assert r.stderr.splitlines()[-1] == "6 built, 0 invalid; 6 verified with Airflow's DagBag"
-    assert len(list((tmp_path / "generated_dags").glob("*.py"))) == 6
+    clean(r, 0)  # and specs/reuse/: a spec that uses a block, and a family of two DAGs
+    assert r.stderr.splitlines()[-1] == "9 built, 0 invalid; 9 verified with Airflow's DagBag"
+    assert len(list((tmp_path / "generated_dags").glob("*.py"))) == 9
 
     # Again: nothing to do, and no claim of a verification that did not happen now.
     r = run_cli("build", "specs/", "-o", "generated_dags", cwd=tmp_path)
     clean(r, 0)
-    assert r.stderr.splitlines()[-1] == "0 built, 6 already up to date, 0 invalid"
+    assert r.stderr.splitlines()[-1] == "0 built, 9 already up to date, 0 invalid"
     assert "verified" not in r.stderr
 
     r = run_cli("build", "specs/", "-o", "generated_dags", "--force", cwd=tmp_path)
     clean(r, 0)
-    assert r.stderr.splitlines()[-1] == "6 built, 0 invalid; 6 verified with Airflow's DagBag"
+    assert r.stderr.splitlines()[-1] == "9 built, 0 invalid; 9 verified with Airflow's DagBag"
 
     r = run_cli("check", "specs/", cwd=tmp_path)
     clean(r, 0)
     assert r.stderr.splitlines()[-1] == (
-        "6 specs checked, 0 invalid; every generated file is up to date"
+        "8 specs checked, 0 invalid; every generated file is up to date"
     )
 
 
