@@ -116,6 +116,7 @@ def _verify(result: ImportResult, originals: dict[str, Any]) -> None:
         elif conv.dag_id in ours:
             for diff in compare(originals[conv.dag_id], ours[conv.dag_id], "Python"):
                 conv.notes.append(_warn(conv, f"differs from the Python DAG: {diff}"))
+            conv.compared = True
 
 
 def _warn(conv: Converted, message: str) -> Diagnostic:
