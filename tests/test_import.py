@@ -559,3 +559,47 @@ def test_exact_needs_the_comparison(tmp_path: Path) -> None:
     r = _run(str(TEAM / "groups.yml"), "-o", "out", "--no-verify", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "0 converted exactly, 0 approximately, 0 not converted, 1 without warnings" in r.stderr
+
+
+def test_from_airflow_callbacks(tmp_path: Path) -> None:
+    """Module-level functions, partials of them and notifiers whose arguments are attributes become
+    `callbacks:` (the DAG's, default_args', a group's, a task's); another callback is a warning
+    naming the task and the event."""
+    from dagforge.importing.from_airflow import import_airflow
+
+    result = import_airflow(
+        [str(Path(__file__).parent / "importer" / "python" / "callbacks.py")],
+        tmp_path / "specs",
+        verify=True,
+        dags_folder=CORPUS,
+    )
+    assert not result.problems
+    convs = {c.dag_id: c for c in result.dags}
+    conv = convs["with_callbacks"]
+    assert [n.format() for n in conv.notes] == []
+    assert conv.exact
+    spec = yaml.safe_load(conv.written.read_text())
+    notifier = "dfcorpus.helpers.alerts.TeamNotifier"
+    assert spec["callbacks"] == {
+        "on_success": [{"function": "dfcorpus.helpers.alerts:page", "team": "analytics"}],
+        "on_failure": ["dfcorpus.helpers.alerts:log_state", {"object": notifier, "team": "dags"}],
+    }
+    assert spec["defaults"]["callbacks"] == {
+        "on_failure": [{"object": notifier, "team": "platform", "message": "task failed"}],
+        "on_retry": ["dfcorpus.helpers.alerts:log_state"],
+    }
+    assert spec["tasks"]["extract"]["callbacks"] == {
+        "on_execute": ["dfcorpus.helpers.alerts:log_state"],
+        "on_skipped": [{"function": "dfcorpus.helpers.alerts:page", "urgent": True}],
+    }
+    loads = spec["tasks"]["loads"]
+    assert loads["defaults"]["callbacks"] == {
+        "on_success": [{"function": "dfcorpus.helpers.alerts:page", "team": "loaders"}]
+    }
+    assert "callbacks" not in loads["tasks"]["load"]
+    local = convs["local_callback"]
+    assert any(
+        "task 'run': on_failure_callback '_make_local.<locals>.local'" in n.message
+        for n in local.notes
+    )
+    assert not local.exact

@@ -171,6 +171,17 @@ def convert(dag: Any, file: Path) -> Converted:
         spec["alerts"] = alerts
     if dag.params:
         spec["params"] = _params(dag.params)
+    where = "the DAG's default_args"
+    dag_callbacks = _callbacks(
+        {e: getattr(dag, f"{e}_callback", None) for e in ("on_success", "on_failure")},
+        "the DAG",
+        conv,
+    )
+    if dag_callbacks:
+        spec["callbacks"] = dag_callbacks
+    defaults = _callbacks({e: args.get(f"{e}_callback") for e in _EVENTS}, where, conv)
+    if defaults:
+        spec["defaults"] = {"callbacks": defaults}
     spec["tasks"] = _group(dag.task_group, dag, args, conv)
     conv.spec = spec
     return conv
@@ -284,6 +295,18 @@ def _group(group: Any, dag: Any, dag_args: dict[str, Any], conv: Converted) -> d
                 entry["tooltip"] = child.tooltip
             own = dict(getattr(child, "default_args", None) or {})
             defaults = _group_defaults(own, dag_args)
+            callbacks = _callbacks(
+                {
+                    e: own.get(f"{e}_callback")
+                    for e in _EVENTS
+                    if f"{e}_callback" in own
+                    and not _same_callbacks(own[f"{e}_callback"], dag_args.get(f"{e}_callback"))
+                },
+                f"group '{child.group_id}'",
+                conv,
+            )
+            if callbacks:
+                defaults["callbacks"] = callbacks
             if defaults:
                 entry["defaults"] = defaults
             entry["tasks"] = _group(child, dag, {**dag_args, **own}, conv)
@@ -341,7 +364,7 @@ def _task(task: Any, prefix: str, dag_args: dict[str, Any], conv: Converted) -> 
         }
     if "external_task_id" in out:  # ExternalTaskSensor derives external_task_ids from it
         out.pop("external_task_ids", None)
-    _settings(task, dag_args, out)
+    _settings(task, dag_args, out, conv)
     deps = sorted(task.upstream_task_ids)
     if deps:
         # a task of the same group by its own id, any other by its full id
@@ -354,7 +377,7 @@ def _task(task: Any, prefix: str, dag_args: dict[str, Any], conv: Converted) -> 
     return out
 
 
-def _settings(task: Any, dag_args: dict[str, Any], out: dict[str, Any]) -> None:
+def _settings(task: Any, dag_args: dict[str, Any], out: dict[str, Any], conv: Converted) -> None:
     """The task settings that differ from those it inherits (`dag_args`: the DAG's default_args
     and its groups')."""
     if task.retries != dag_args.get("retries", 0):
@@ -379,6 +402,124 @@ def _settings(task: Any, dag_args: dict[str, Any], out: dict[str, Any]) -> None:
     differ = {k: v for k, v in mine.items() if v != dags[k] and (k != "emails" or v)}
     if differ:
         out["alerts"] = differ
+    # a task's own callbacks: the events whose callbacks differ from those it inherits
+    own = {
+        e: getattr(task, f"{e}_callback", None)
+        for e in _EVENTS
+        if not _same_callbacks(getattr(task, f"{e}_callback", None), dag_args.get(f"{e}_callback"))
+    }
+    callbacks = _callbacks(own, f"task '{task.task_id}'", conv)
+    if callbacks:
+        out["callbacks"] = callbacks
+
+
+_EVENTS = ("on_execute", "on_success", "on_failure", "on_retry", "on_skipped")
+_MAILS = ("SmtpNotifier", "DagSuccessMail")  # the alert mails: written as `alerts:`
+
+
+def _listed(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _same_callbacks(a: Any, b: Any) -> bool:
+    from .verify import norm
+
+    return bool(norm(_listed(a)) == norm(_listed(b)))
+
+
+def _callbacks(given: dict[str, Any], owner: str, conv: Converted) -> dict[str, list[Any]]:
+    """Callbacks by event as a spec's `callbacks:`: a module-level function, a partial of one with
+    keyword arguments, a notifier whose constructor arguments it keeps as attributes. The alert
+    mails are `alerts:`; any other callback is a warning, and its event is left out."""
+    out: dict[str, list[Any]] = {}
+    for event, value in given.items():
+        items = [cb for cb in _listed(value) if type(cb).__name__ not in _MAILS]
+        written = [_callback(cb) for cb in items]
+        if _DROP in written:
+            bad = items[written.index(_DROP)]
+            conv.notes.append(
+                _warn(
+                    conv,
+                    f"{owner}: {event}_callback {_describe(bad)} cannot be written in a spec (a "
+                    "function defined inside another, a lambda, or an object whose arguments "
+                    "it does not keep); the event's callbacks are left out",
+                )
+            )
+        elif written:
+            out[event] = written
+    return out
+
+
+def _describe(value: Any) -> str:
+    name = getattr(value, "__qualname__", None) or type(value).__qualname__
+    return f"'{name}'"
+
+
+def _plain(value: Any) -> bool:
+    if value is None or isinstance(value, str | int | float | bool):
+        return True
+    if isinstance(value, list | tuple):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return False
+
+
+def _function_ref(func: Any) -> str | None:
+    qualname = getattr(func, "__qualname__", "")
+    if inspect.isfunction(func) and "<" not in qualname and "." not in qualname:
+        return f"{func.__module__}:{qualname}"
+    return None
+
+
+def _callback(cb: Any) -> Any:
+    """One callback as a spec callback, _DROP when none says it."""
+    import functools
+
+    ref = _function_ref(cb)
+    if ref:
+        return ref
+    if isinstance(cb, functools.partial):
+        ref = _function_ref(cb.func)
+        if ref and not cb.args and _plain(cb.keywords):
+            return {"function": ref, **{k: _plain_value(v) for k, v in cb.keywords.items()}}
+        return _DROP
+    if callable(getattr(cb, "notify", None)):
+        return _notifier(cb)
+    return _DROP
+
+
+def _plain_value(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _notifier(obj: Any) -> Any:
+    """A notifier as `{object: Class, <arguments>}` when each constructor argument is kept as an
+    attribute of the same name (the arguments equal to their defaults left out)."""
+    cls = type(obj)
+    if "<" in cls.__qualname__ or "." in cls.__qualname__:
+        return _DROP
+    try:
+        params = inspect.signature(cls.__init__).parameters
+    except (TypeError, ValueError):
+        return _DROP
+    kwargs: dict[str, Any] = {}
+    for name, p in params.items():
+        if name == "self" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        if not hasattr(obj, name):
+            if p.default is p.empty:
+                return _DROP
+            continue
+        value = getattr(obj, name)
+        if p.default is not p.empty and value == p.default:
+            continue
+        if not _plain(value):
+            return _DROP
+        kwargs[name] = _plain_value(value)
+    return {"object": f"{cls.__module__}.{cls.__qualname__}", **kwargs}
 
 
 def _default_queue() -> str:
