@@ -603,3 +603,32 @@ def test_from_airflow_callbacks(tmp_path: Path) -> None:
         for n in local.notes
     )
     assert not local.exact
+
+
+def test_http_json_data_is_a_located_warning(tmp_path: Path) -> None:
+    """dag-factory serialises an HttpOperator's `data` itself when the Content-Type is JSON."""
+    source = tmp_path / "dag.yml"
+    source.write_text(
+        "d:\n  default_args: {start_date: 2024-01-01}\n  tasks:\n    - task_id: a\n"
+        "      operator: airflow.providers.http.operators.http.HttpOperator\n"
+        "      data: {a: 1}\n      headers: {Content-Type: application/json}\n"
+    )
+    (conv,) = convert_file(source, tmp_path, tmp_path)
+    assert conv.spec["tasks"]["a"]["operator"] == "http"
+    (note,) = conv.notes
+    assert (note.line, note.column) == (6, 13) and "JSON text" in note.message
+
+
+def test_asset_or_time_schedule(tmp_path: Path) -> None:
+    """A dag-factory `{datasets, timetable}` schedule: the spec's `{time, assets}`."""
+    source = tmp_path / "dag.yml"
+    source.write_text(
+        "d:\n  default_args: {start_date: 2024-01-01}\n  schedule:\n"
+        "    datasets: ['s3://a', 's3://b']\n    timetable:\n"
+        "      __type__: airflow.timetables.trigger.CronTriggerTimetable\n"
+        "      cron: '0 6 * * *'\n      timezone: UTC\n"
+        "  tasks: [{task_id: a, operator: airflow.operators.empty.EmptyOperator}]\n"
+    )
+    (conv,) = convert_file(source, tmp_path, tmp_path)
+    assert conv.spec["schedule"] == {"time": "0 6 * * *", "assets": ["s3://a", "s3://b"]}
+    assert conv.notes == []

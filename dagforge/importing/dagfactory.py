@@ -245,6 +245,19 @@ def _convert_task(name: str, conf: dict[str, Any], at: At, ctx: _Context) -> dic
     args: dict[str, Any] = {}
     for key, value in {**conf, **partial}.items():
         args[key] = _argument(key, value, at / key, ctx, short)
+    headers = conf.get("headers")
+    json_type = (
+        isinstance(headers, dict)
+        and "application/json" in str(headers.get("Content-Type", "")).lower()
+    )
+    if short == "http" and "data" in conf and json_type:
+        notes.append(
+            (at / "data").warn(
+                "dag-factory passes an HttpOperator's `data` with a JSON Content-Type as a "
+                "function returning its JSON text; the spec passes `data` as written",
+                "to send the same body, write `data` as the JSON text",
+            )
+        )
     if "variables_as_arguments" in args:
         args.pop("variables_as_arguments")
         notes.append(
