@@ -41,6 +41,8 @@ V2 = [
     "branching",
     "named_producer",
     "named_consumer",
+    "orders_or_daily",
+    "orders_and_refunds",
 ]
 
 

@@ -307,7 +307,7 @@ def _schedule(
         spec["schedule"] = value.strip()
     elif isinstance(value, list):
         spec["schedule"] = [
-            v.strip() if isinstance(v, str) else _asset(v, at / i, notes)
+            v.strip() if isinstance(v, str) else _asset_object(v, at / i, notes)
             for i, v in enumerate(value)
             if v is not None and (not isinstance(v, str) or v.strip())
         ]
@@ -316,27 +316,51 @@ def _schedule(
     elif isinstance(value, dict) and "datasets" in value:
         named = _datasets_file(value["file"]) if value.get("file") else {}
         condition = _condition(value["datasets"], at / "datasets", notes, named)
-        if isinstance(condition, list) and len(condition) == 1:
-            condition = condition
         if value.get("timetable") is not None:
-            time = _time_of(value["timetable"], timezone)
-            if time is None:
-                notes.append(
-                    (at / "timetable").warn(
-                        "a spec's time-or-assets schedule takes a cron or a duration in the DAG's "
-                        "timezone; this timetable is not one, written as the assets alone"
-                    )
-                )
-                spec["schedule"] = condition
-            else:
-                spec["schedule"] = {"time": time, "assets": condition}
+            _or_time(condition, value["timetable"], at / "timetable", spec, notes, timezone)
         else:
             spec["schedule"] = condition
     elif isinstance(value, dict) and isinstance(value.get("__type__"), str):
-        _timetable(value, at, spec, notes, timezone)
+        _typed_schedule(value, at, spec, notes, timezone)
     else:
         notes.append(at.warn(f"a schedule dagforge cannot read ({value!r}); written as none"))
         spec["schedule"] = None
+
+
+def _typed_schedule(
+    value: dict[str, Any], at: At, spec: dict[str, Any], notes: list[Diagnostic], timezone: str
+) -> None:
+    """A schedule given as an object: an asset-or-time schedule, assets, or a timetable."""
+    if _kind(value) in _OR_TIME:
+        condition = _asset_object(value.get("assets"), at / "assets", notes)
+        _or_time(condition, value.get("timetable"), at / "timetable", spec, notes, timezone)
+    elif _kind(value) in (*_ASSET_CLASSES, *_CONDITIONS):
+        condition = _asset_object(value, at, notes)
+        spec["schedule"] = condition if isinstance(condition, dict) else [condition]
+    else:
+        _timetable(value, at, spec, notes, timezone)
+
+
+def _or_time(
+    condition: Any,
+    timetable: Any,
+    at: At,
+    spec: dict[str, Any],
+    notes: list[Diagnostic],
+    timezone: str,
+) -> None:
+    """`{time, assets}`: a run at the timetable's times and whenever the condition is met."""
+    time = _time_of(timetable, timezone)
+    if time is None:
+        notes.append(
+            at.warn(
+                "a spec's time-or-assets schedule takes a cron in the DAG's timezone; this "
+                "timetable is not one, written as the assets alone"
+            )
+        )
+        spec["schedule"] = condition
+    else:
+        spec["schedule"] = {"time": time, "assets": condition}
 
 
 def _time_of(value: Any, timezone: str) -> str | None:
@@ -409,6 +433,49 @@ _ASSET_CLASSES = {
     "airflow.datasets.Dataset",
     "airflow.Dataset",
 }
+_CONDITIONS = {
+    **dict.fromkeys(
+        (
+            "airflow.sdk.AssetAll",
+            "airflow.sdk.definitions.asset.AssetAll",
+            "airflow.datasets.DatasetAll",
+        ),
+        "all",
+    ),
+    **dict.fromkeys(
+        (
+            "airflow.sdk.AssetAny",
+            "airflow.sdk.definitions.asset.AssetAny",
+            "airflow.datasets.DatasetAny",
+        ),
+        "any",
+    ),
+}
+_OR_TIME = (
+    "airflow.timetables.assets.AssetOrTimeSchedule",
+    "airflow.timetables.datasets.DatasetOrTimeSchedule",
+)
+
+
+def _kind(value: dict[str, Any]) -> Any:
+    return value.get("__type__")
+
+
+def _asset_object(value: Any, at: At, notes: list[Diagnostic]) -> Any:
+    """An asset condition given as objects (`AssetAll`/`AssetAny` of assets, as Airflow 3 takes a
+    schedule): `{all: [...]}` / `{any: [...]}`, each asset as `_asset` writes it."""
+    if isinstance(value, list):
+        return [_asset_object(v, at / i, notes) for i, v in enumerate(value)]
+    if isinstance(value, dict) and _kind(value) in _CONDITIONS:
+        items = value.get("__args__") or value.get("objects") or []
+        return {
+            _CONDITIONS[_kind(value)]: [
+                _asset_object(v, at / "__args__" / i, notes) for i, v in enumerate(items)
+            ]
+        }
+    return _asset(value, at, notes)
+
+
 _ALIAS_CLASSES = {
     "airflow.sdk.AssetAlias",
     "airflow.sdk.definitions.asset.AssetAlias",
