@@ -634,3 +634,24 @@ def test_asset_or_time_schedule(tmp_path: Path) -> None:
     (conv,) = convert_file(source, tmp_path, tmp_path)
     assert conv.spec["schedule"] == {"time": "0 6 * * *", "assets": ["s3://a", "s3://b"]}
     assert conv.notes == []
+
+
+def test_from_airflow_round_trip_of_callbacks_and_alerts(tmp_path: Path) -> None:
+    """alerts and callbacks on the DAG, in defaults, a group's defaults and a task: spec -> Python
+    -> spec gives the same keys (the mails as alerts, the rest as callbacks)."""
+    import dagforge
+    from dagforge.importing.from_airflow import import_airflow
+
+    source = Path(__file__).parent / "importer" / "python" / "round_trip_callbacks.yaml"
+    spec_dir = tmp_path / "specs"
+    spec_dir.mkdir()
+    (spec_dir / "rt_cb.yaml").write_text(source.read_text())
+    built = dagforge.build([str(spec_dir)], tmp_path / "gen", verify=False)
+    assert built.ok
+    result = import_airflow(
+        [str(tmp_path / "gen")], tmp_path / "back", verify=True, dags_folder=CORPUS
+    )
+    (conv,) = result.dags
+    assert [n.format() for n in conv.notes] == [] and conv.exact
+    back = yaml.safe_load(conv.written.read_text())
+    assert back == yaml.safe_load(source.read_text())
