@@ -584,7 +584,15 @@ def test_from_airflow_callbacks(tmp_path: Path) -> None:
     notifier = "dfcorpus.helpers.alerts.TeamNotifier"
     assert spec["callbacks"] == {
         "on_success": [{"function": "dfcorpus.helpers.alerts:page", "team": "analytics"}],
-        "on_failure": ["dfcorpus.helpers.alerts:log_state", {"object": notifier, "team": "dags"}],
+        "on_failure": [
+            "dfcorpus.helpers.alerts:log_state",
+            {"object": notifier, "team": "dags"},
+            {
+                "object": "airflow.providers.smtp.notifications.smtp.SmtpNotifier",
+                "to": "ops@example.com",
+                "smtp_conn_id": "smtp_default",
+            },
+        ],
     }
     assert spec["defaults"]["callbacks"] == {
         "on_failure": [{"object": notifier, "team": "platform", "message": "task failed"}],

@@ -176,10 +176,11 @@ def convert(dag: Any, file: Path) -> Converted:
         {e: getattr(dag, f"{e}_callback", None) for e in ("on_success", "on_failure")},
         "the DAG",
         conv,
+        _DAG_MAILS,
     )
     if dag_callbacks:
         spec["callbacks"] = dag_callbacks
-    defaults = _callbacks({e: args.get(f"{e}_callback") for e in _EVENTS}, where, conv)
+    defaults = _callbacks({e: args.get(f"{e}_callback") for e in _EVENTS}, where, conv, _TASK_MAILS)
     if defaults:
         spec["defaults"] = {"callbacks": defaults}
     spec["tasks"] = _group(dag.task_group, dag, args, conv)
@@ -304,6 +305,7 @@ def _group(group: Any, dag: Any, dag_args: dict[str, Any], conv: Converted) -> d
                 },
                 f"group '{child.group_id}'",
                 conv,
+                _TASK_MAILS,  # the spec's alerts, which dagforge adds to a group's callbacks
             )
             if callbacks:
                 defaults["callbacks"] = callbacks
@@ -408,13 +410,16 @@ def _settings(task: Any, dag_args: dict[str, Any], out: dict[str, Any], conv: Co
         for e in _EVENTS
         if not _same_callbacks(getattr(task, f"{e}_callback", None), dag_args.get(f"{e}_callback"))
     }
-    callbacks = _callbacks(own, f"task '{task.task_id}'", conv)
+    callbacks = _callbacks(own, f"task '{task.task_id}'", conv, _TASK_MAILS)
     if callbacks:
         out["callbacks"] = callbacks
 
 
 _EVENTS = ("on_execute", "on_success", "on_failure", "on_retry", "on_skipped")
-_MAILS = ("SmtpNotifier", "DagSuccessMail")  # the alert mails: written as `alerts:`
+# The alert mails that `alerts:` stands for, by event: the DAG's success mail, a task's mails on
+# failure and retry (in default_args or its own). Any other notifier is a callback.
+_DAG_MAILS = {"on_success": "DagSuccessMail"}
+_TASK_MAILS = {"on_failure": "SmtpNotifier", "on_retry": "SmtpNotifier"}
 
 
 def _listed(value: Any) -> list[Any]:
@@ -429,13 +434,16 @@ def _same_callbacks(a: Any, b: Any) -> bool:
     return bool(norm(_listed(a)) == norm(_listed(b)))
 
 
-def _callbacks(given: dict[str, Any], owner: str, conv: Converted) -> dict[str, list[Any]]:
+def _callbacks(
+    given: dict[str, Any], owner: str, conv: Converted, mails: dict[str, str] | None = None
+) -> dict[str, list[Any]]:
     """Callbacks by event as a spec's `callbacks:`: a module-level function, a partial of one with
     keyword arguments, a notifier whose constructor arguments it keeps as attributes. The alert
     mails are `alerts:`; any other callback is a warning, and its event is left out."""
     out: dict[str, list[Any]] = {}
     for event, value in given.items():
-        items = [cb for cb in _listed(value) if type(cb).__name__ not in _MAILS]
+        mail = (mails or {}).get(event)
+        items = [cb for cb in _listed(value) if type(cb).__name__ != mail]
         written = [_callback(cb) for cb in items]
         if _DROP in written:
             bad = items[written.index(_DROP)]

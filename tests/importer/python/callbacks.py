@@ -6,6 +6,7 @@ airflow` reads it (tests/test_import.py)."""
 from functools import partial
 
 import pendulum
+from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.sdk import DAG, TaskGroup
 from dfcorpus.helpers.alerts import TeamNotifier, log_state, page
@@ -27,7 +28,8 @@ with DAG(
         "on_retry_callback": log_state,
     },
     on_success_callback=partial(page, team="analytics"),
-    on_failure_callback=[log_state, TeamNotifier(team="dags")],
+    # a mail on the DAG's failure is no `alerts:` (they mail on a task's): a notifier object
+    on_failure_callback=[log_state, TeamNotifier(team="dags"), SmtpNotifier(to="ops@example.com")],
 ) as dag:
     extract = BashOperator(
         task_id="extract",
