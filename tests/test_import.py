@@ -663,3 +663,48 @@ def test_from_airflow_round_trip_of_callbacks_and_alerts(tmp_path: Path) -> None
     assert [n.format() for n in conv.notes] == [] and conv.exact
     back = yaml.safe_load(conv.written.read_text())
     assert back == yaml.safe_load(source.read_text())
+
+
+def test_from_airflow_settings(tmp_path: Path) -> None:
+    """DAG settings, and BaseOperator settings of default_args, a group's default_args and a task,
+    where they differ from what is inherited."""
+    from dagforge.importing.from_airflow import import_airflow
+
+    result = import_airflow(
+        [str(Path(__file__).parent / "importer" / "python" / "settings.py")],
+        tmp_path / "specs",
+        verify=True,
+        dags_folder=CORPUS,
+    )
+    assert not result.problems
+    (conv,) = result.dags
+    assert [n.format() for n in conv.notes] == []
+    assert conv.exact
+    spec = yaml.safe_load(conv.written.read_text())
+    assert (spec["dag_display_name"], spec["render_template_as_native_obj"]) == (
+        "With settings",
+        True,
+    )
+    assert spec["is_paused_upon_creation"] is False
+    assert spec["user_defined_macros"] == {"clean": "dfcorpus.helpers.etl:transform"}
+    assert spec["defaults"] == {
+        "depends_on_past": True,
+        "max_retry_delay": "1h",
+        "retry_exponential_backoff": True,
+        "weight_rule": "upstream",
+        "pool": "warehouse",
+    }
+    extract = spec["tasks"]["extract"]
+    assert {k: extract[k] for k in ("task_display_name", "do_xcom_push", "depends_on_past")} == {
+        "task_display_name": "Extract rows",
+        "do_xcom_push": False,
+        "depends_on_past": False,
+    }
+    loads = spec["tasks"]["loads"]
+    assert loads["defaults"] == {"wait_for_downstream": True, "queue": "loaders"}
+    assert loads["tasks"]["load"] == {
+        "operator": "bash",
+        "bash_command": "echo load",
+        "max_active_tis_per_dagrun": 2,
+        "dependencies": ["extract"],
+    }

@@ -171,6 +171,35 @@ def convert(dag: Any, file: Path) -> Converted:
         spec["alerts"] = alerts
     if dag.params:
         spec["params"] = _params(dag.params)
+    _dag_settings(dag, args, spec, conv)
+    spec["tasks"] = _group(dag.task_group, dag, args, conv)
+    conv.spec = spec
+    return conv
+
+
+def _dag_settings(dag: Any, args: dict[str, Any], spec: dict[str, Any], conv: Converted) -> None:
+    """The DAG settings beside schedule and dates, its callbacks, and default_args as `defaults:`."""
+    if dag.dag_display_name != dag.dag_id:
+        spec["dag_display_name"] = dag.dag_display_name
+    if dag.render_template_as_native_obj:
+        spec["render_template_as_native_obj"] = True
+    if dag.is_paused_upon_creation is not None:
+        spec["is_paused_upon_creation"] = dag.is_paused_upon_creation
+    if getattr(dag, "fail_fast", False):
+        spec["fail_fast"] = True
+    if getattr(dag, "owner_links", None):
+        spec["owner_links"] = dict(dag.owner_links)
+    macros = {}
+    for name, value in (dag.user_defined_macros or {}).items():
+        ref = _function_ref(value)
+        if ref is None:
+            conv.notes.append(
+                _warn(conv, f"user_defined_macros '{name}' is no module-level function; dropped")
+            )
+        else:
+            macros[name] = ref
+    if macros:
+        spec["user_defined_macros"] = macros
     where = "the DAG's default_args"
     dag_callbacks = _callbacks(
         {e: getattr(dag, f"{e}_callback", None) for e in ("on_success", "on_failure")},
@@ -180,12 +209,16 @@ def convert(dag: Any, file: Path) -> Converted:
     )
     if dag_callbacks:
         spec["callbacks"] = dag_callbacks
-    defaults = _callbacks({e: args.get(f"{e}_callback") for e in _EVENTS}, where, conv, _TASK_MAILS)
+    defaults = _default_args_settings(
+        {k: v for k, v in args.items() if k not in ("owner", "retries", "retry_delay")}, {}
+    )
+    callbacks = _callbacks(
+        {e: args.get(f"{e}_callback") for e in _EVENTS}, where, conv, _TASK_MAILS
+    )
+    if callbacks:
+        defaults["callbacks"] = callbacks
     if defaults:
-        spec["defaults"] = {"callbacks": defaults}
-    spec["tasks"] = _group(dag.task_group, dag, args, conv)
-    conv.spec = spec
-    return conv
+        spec["defaults"] = defaults
 
 
 def _limits(dag: Any, spec: dict[str, Any]) -> None:
@@ -295,7 +328,7 @@ def _group(group: Any, dag: Any, dag_args: dict[str, Any], conv: Converted) -> d
             if child.tooltip:
                 entry["tooltip"] = child.tooltip
             own = dict(getattr(child, "default_args", None) or {})
-            defaults = _group_defaults(own, dag_args)
+            defaults = _default_args_settings(own, dag_args)
             callbacks = _callbacks(
                 {
                     e: own.get(f"{e}_callback")
@@ -315,31 +348,6 @@ def _group(group: Any, dag: Any, dag_args: dict[str, Any], conv: Converted) -> d
             out[key] = entry
         else:
             out[key] = _task(child, prefix, dag_args, conv)
-    return out
-
-
-# The settings a group's `defaults` take (README, task groups), Airflow's defaults apart.
-_GROUP_DEFAULTS = (
-    "retries",
-    "retry_delay",
-    "execution_timeout",
-    "trigger_rule",
-    "pool",
-    "pool_slots",
-    "queue",
-    "priority_weight",
-    "max_active_tis_per_dag",
-    "executor_config",
-)
-
-
-def _group_defaults(own: dict[str, Any], inherited: dict[str, Any]) -> dict[str, Any]:
-    """A TaskGroup's default_args as the group's `defaults`: what differs from the enclosing ones."""
-    out: dict[str, Any] = {}
-    for key in _GROUP_DEFAULTS:
-        if key in own and own[key] != inherited.get(key):
-            value = own[key]
-            out[key] = format_duration(value) if isinstance(value, dt.timedelta) else value
     return out
 
 
@@ -395,6 +403,14 @@ def _settings(task: Any, dag_args: dict[str, Any], out: dict[str, Any], conv: Co
             out[name] = getattr(value, "value", value)  # a TriggerRule is a str enum
     if task.queue and task.queue != dag_args.get("queue", _default_queue()):
         out["queue"] = task.queue
+    for name, default in _base_settings().items():
+        value = getattr(task, name, default)
+        if name == "task_display_name" and value == task.task_id:
+            continue
+        if _plain_setting(value) != _plain_setting(dag_args.get(name, default)):
+            written = _plain_setting(value)
+            if written is not _DROP:
+                out[name] = written
     outlets = [getattr(a, "name", None) or getattr(a, "uri", None) for a in task.outlets or []]
     if outlets:
         out["outlets"] = outlets
@@ -413,6 +429,63 @@ def _settings(task: Any, dag_args: dict[str, Any], out: dict[str, Any], conv: Co
     callbacks = _callbacks(own, f"task '{task.task_id}'", conv, _TASK_MAILS)
     if callbacks:
         out["callbacks"] = callbacks
+
+
+# BaseOperator settings beyond those above, written where they differ from what the task inherits
+# (Airflow's default, the DAG's and its groups' default_args).
+_MORE_SETTINGS = (
+    "depends_on_past",
+    "ignore_first_depends_on_past",
+    "wait_for_past_depends_before_skipping",
+    "wait_for_downstream",
+    "do_xcom_push",
+    "max_active_tis_per_dagrun",
+    "max_retry_delay",
+    "retry_exponential_backoff",
+    "weight_rule",
+    "run_as_user",
+    "task_display_name",
+    "doc",
+    "doc_md",
+    "doc_json",
+    "doc_yaml",
+    "doc_rst",
+    "map_index_template",
+    "executor",
+    "logger_name",
+    "allow_nested_operators",
+)
+
+
+def _base_settings() -> dict[str, Any]:
+    """_MORE_SETTINGS with BaseOperator's defaults."""
+    from airflow.sdk import BaseOperator
+
+    params = inspect.signature(BaseOperator.__init__).parameters
+    return {n: params[n].default for n in _MORE_SETTINGS if n in params}
+
+
+def _plain_setting(value: Any) -> Any:
+    """A setting's value as a spec writes it (a duration, an enum's text), _DROP when it has none."""
+    if isinstance(value, dt.timedelta):
+        return format_duration(value)
+    value = getattr(value, "value", value)  # WeightRule, TriggerRule: str enums
+    return value if _plain(value) else _DROP
+
+
+def _default_args_settings(own: dict[str, Any], inherited: dict[str, Any]) -> dict[str, Any]:
+    """default_args (the DAG's or a TaskGroup's) as `defaults:`: the task settings that differ from
+    the inherited ones (the DAG's own owner, retries and retry_delay and the callbacks apart)."""
+    from ..schemas import default_settings
+
+    out: dict[str, Any] = {}
+    for key in default_settings():
+        if key not in own or key == "callbacks" or own[key] == inherited.get(key):
+            continue
+        value = _plain_setting(own[key])
+        if value is not _DROP:
+            out[key] = value
+    return out
 
 
 _EVENTS = ("on_execute", "on_success", "on_failure", "on_retry", "on_skipped")
