@@ -708,3 +708,28 @@ def test_from_airflow_settings(tmp_path: Path) -> None:
         "max_active_tis_per_dagrun": 2,
         "dependencies": ["extract"],
     }
+
+
+def test_what_a_spec_does_not_take_is_dropped_at_its_place(tmp_path: Path) -> None:
+    """DAG settings dag-factory does not pass (or a spec for Airflow 3 refuses), and default_args
+    that are no task setting: a warning at the key, saying why."""
+    source = tmp_path / "dag.yml"
+    source.write_text(
+        "d:\n  default_args:\n    start_date: 2024-01-01\n    bash_command: echo\n"
+        "    depends_on_past: true\n"
+        "  owner_links: {a: 'https://x'}\n  fail_fast: true\n"
+        "  access_control: {r: [can_read]}\n  template_searchpath: [/sql]\n"
+        "  tasks: [{task_id: a, operator: airflow.operators.empty.EmptyOperator}]\n"
+    )
+    (conv,) = convert_file(source, tmp_path, tmp_path)
+    assert conv.spec["defaults"] == {"depends_on_past": True}
+    for key in ("owner_links", "fail_fast", "access_control", "template_searchpath"):
+        assert key not in conv.spec
+    found = sorted((n.line, n.message.split(" ")[:2]) for n in conv.notes)
+    assert found == [
+        (4, ["default_args", "`bash_command`"]),
+        (6, ["`owner_links`:", "dag-factory"]),
+        (7, ["`fail_fast`:", "dag-factory"]),
+        (8, ["`access_control`:", "Airflow"]),
+        (9, ["`template_searchpath`:", "a"]),
+    ]

@@ -456,7 +456,7 @@ _KNOWN = {
     "user_defined_macros", "default_view", "orientation", "on_execute_callback",
     "on_retry_callback", "on_skipped_callback", "sla_miss_callback",
     "on_execute_callback_name", "on_execute_callback_file", "sla_miss_callback_name",
-    "sla_miss_callback_file",
+    "sla_miss_callback_file", "user_defined_filters",
 }  # fmt: skip
 
 
@@ -569,6 +569,7 @@ def _dag_settings(d: _Dag) -> None:
     for key, why in (
         ("owner_links", "dag-factory 1.1 does not pass it to the DAG"),
         ("fail_fast", "dag-factory 1.1 does not pass it to the DAG"),
+        ("user_defined_filters", "dag-factory 1.1 does not pass it to the DAG"),
         ("access_control", "Airflow 3 deprecates DAG-level permissions (the auth manager grants "
          "access), and a spec for Airflow 3 refuses it"),
         ("template_searchpath", "a spec names template folders inside its own folder, relative "
