@@ -610,7 +610,8 @@ def _task_defaults(d: _Dag) -> None:
         if key not in default_settings():
             d.notes.append(
                 at.warn(
-                    f"default_args `{key}` is no task setting a spec's `defaults:` takes; dropped",
+                    f"default_args `{key}` has no place in a spec's `defaults:` (the task "
+                    "settings but alerts, inlets, outlets and params); dropped",
                     "give it on each task whose operator takes it",
                 )
             )
@@ -741,7 +742,8 @@ def _group_entry(g: str, conf: dict[str, Any], at: At, ctx: _Context) -> dict[st
         else:
             ctx.notes.append(
                 (at / "default_args" / k).warn(
-                    f"group default `{k}` is no task setting a group's `defaults` takes; dropped",
+                    f"group default `{k}` has no place in a group's `defaults` (the task "
+                    "settings but alerts, inlets, outlets and params); dropped",
                     "give it on each task of the group whose operator takes it",
                 )
             )
