@@ -508,7 +508,7 @@ def _import(args: argparse.Namespace) -> int:
                 f"{c.source.as_posix()}: error: DAG {c.dag_id} not converted: {c.failed}",
                 file=sys.stderr,
             )
-    exact, approximate, failed = result.counts()
+    exact, approximate, failed, unverified = result.counts()
     if any(d.code == Code.USAGE for d in result.problems):
         print("dagforge: nothing written", file=sys.stderr)
         return EXIT_USAGE
@@ -519,9 +519,11 @@ def _import(args: argparse.Namespace) -> int:
         if result.verified
         else (f"not verified ({result.not_verified or '--no-verify'})")
     )
+    # without the comparison no DAG is called exact: those without warnings are counted apart
+    clean = f", {unverified} without warnings (not compared)" if unverified else ""
     print(
         f"{len(result.dags)} DAGs: {exact} converted exactly, {approximate} approximately, "
-        f"{failed} not converted; {len(result.written)} files written to "
+        f"{failed} not converted{clean}; {len(result.written)} files written to "
         f"{Path(args.output).as_posix()}/; {verified}",
         file=sys.stderr,
     )

@@ -1328,7 +1328,10 @@ def _loaded_condition(condition: object) -> object:
     objects = getattr(condition, "objects", None)
     if objects is None:
         return _loaded_asset(condition)
-    kind = "any" if type(condition).__name__ in ("AssetAny", "DatasetAny") else "all"
+    # Airflow 3 may hold a condition in its serialized form (SerializedAssetAny: the
+    # AssetOrTimeSchedule dag-factory builds does); it is the same condition
+    name = type(condition).__name__.removeprefix("Serialized")
+    kind = "any" if name in ("AssetAny", "DatasetAny") else "all"
     return {kind: [_loaded_condition(o) for o in objects]}
 
 

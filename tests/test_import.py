@@ -20,7 +20,7 @@ CORPUS = Path(__file__).parent / "importer" / "dags"
 TEAM = CORPUS / "dfcorpus"
 DAGFORGE = [sys.executable, "-m", "dagforge.cli"]
 
-# DAGs a spec of today's language (v1) says exactly: verified equal to dag-factory's on every field.
+# DAGs a spec says exactly: verified equal to dag-factory's on every field.
 EXACT = [
     "orders_nightly",
     "customers_nightly",
@@ -31,11 +31,19 @@ EXACT = [
     "lake_producer",
     "lake_consumer_all",
 ]
-# DAGs that need spec language v2 (issue 12); they become exact when it lands.
-NEEDS_V2 = {
-    "alerting_etl": "callbacks, spec-level defaults (depends_on_past) and "
-    "render_template_as_native_obj are spec language v2 (issue 12)",
-}
+# DAGs that use what spec language v2 (issue 12) added: callbacks (with bound arguments, notifier
+# objects, in default_args and a group's), BaseOperator settings, DAG settings, the short names of
+# the Python operators, assets with a name.
+V2 = [
+    "alerting_etl",
+    "callbacks_with_args",
+    "operator_settings",
+    "branching",
+    "named_producer",
+    "named_consumer",
+    "orders_or_daily",
+    "orders_and_refunds",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -63,18 +71,16 @@ def test_converts_exactly(imported: dict[str, Converted], dag_id: str) -> None:
     assert conv.exact
 
 
-@pytest.mark.parametrize("dag_id", sorted(NEEDS_V2))
-def test_v2_features(
-    imported: dict[str, Converted], dag_id: str, request: pytest.FixtureRequest
-) -> None:
-    request.applymarker(pytest.mark.xfail(strict=False, reason=NEEDS_V2[dag_id]))
+@pytest.mark.parametrize("dag_id", V2)
+def test_v2_features(imported: dict[str, Converted], dag_id: str) -> None:
     conv = imported[dag_id]
-    assert [n.format() for n in conv.notes if "spec language v2" not in n.message] == []
-    assert conv.exact
+    assert [n.format() for n in conv.notes] == []
+    assert conv.compared and conv.exact
 
 
 def test_v2_spelling_is_written(imported: dict[str, Converted]) -> None:
-    """What v2 will build is written in v2's spelling already (design.md, issue 12)."""
+    """Callbacks and default_args in the spelling of the spec language (README, Python values and
+    callbacks)."""
     spec = yaml.safe_load(imported["alerting_etl"].written.read_text())
     assert spec["callbacks"] == {"on_success": ["dfcorpus.helpers.etl:notify"]}
     assert spec["defaults"] == {
@@ -112,7 +118,8 @@ def test_spec_style(imported: dict[str, Converted]) -> None:
     assert spec["retry_delay"] == "5m"
     assert [t["operator"] for t in spec["tasks"].values()] == ["bash", "python", "bash"]
     assert spec["tasks"]["transform"]["python_callable"] == "dfcorpus.helpers.etl:transform"
-    assert spec["tasks"]["extract"]["execution_timeout"] == "1h"
+    # default_args are the spec's `defaults:` (the DAG's default_args there too)
+    assert spec["defaults"] == {"execution_timeout": "1h"}
     # every DAG inherits retries: 2 from the corpus's defaults.yml: written once
     shared = yaml.safe_load((path.parent / "defaults.yaml").read_text())
     assert shared == {"retries": 2}
@@ -471,8 +478,258 @@ def test_tasks_keep_the_file_order_but_follow_their_upstreams(tmp_path: Path) ->
     assert list(conv.spec["tasks"]) == ["first", "source", "mapped", "other"]
 
 
-def test_callback_warnings_point_at_the_callbacks(imported: dict[str, Converted]) -> None:
-    notes = imported["alerting_etl"].notes
-    lines = sorted(n.line for n in notes if "callbacks" in n.message and "v2" in n.message)
-    # default_args' on_failure_callback, the DAG's on_success_callback, the task's on_retry_callback_name
-    assert lines == [8, 10, 16]
+def test_short_names_and_settings(imported: dict[str, Converted]) -> None:
+    spec = yaml.safe_load(imported["branching"].written.read_text())
+    ops = {k: t["operator"] for k, t in spec["tasks"].items()}
+    assert ops == {
+        "ready": "python_sensor",
+        "decide": "branch",  # given by its Airflow 2 path
+        "full": "bash",
+        "incremental": "bash",
+        "any_rows": "short_circuit",
+    }
+    assert (spec["tasks"]["ready"]["poke_interval"], spec["tasks"]["ready"]["timeout"]) == (
+        "5m",
+        "2h",
+    )
+    spec = yaml.safe_load(imported["callbacks_with_args"].written.read_text())
+    assert spec["defaults"]["callbacks"]["on_failure"] == [
+        {
+            "object": "dfcorpus.helpers.alerts.TeamNotifier",
+            "team": "platform",
+            "message": "task {{ ti.task_id }} failed",
+        }
+    ]
+    assert spec["tasks"]["loads"]["defaults"] == {
+        "callbacks": {
+            "on_success": [{"function": "dfcorpus.helpers.alerts:page", "team": "loaders"}]
+        }
+    }
+    spec = yaml.safe_load(imported["named_producer"].written.read_text())
+    assert spec["tasks"]["load"]["outlets"] == [
+        {
+            "name": "orders",
+            "uri": "s3://lake/orders.parquet",
+            "group": "sales",
+            "extra": {"format": "parquet"},
+        }
+    ]
+
+
+# A change to a converted spec that the comparison with dag-factory's DAG must find: (DAG, the text
+# replaced in its spec, the replacement, what the difference names).
+TAMPER = [
+    ("callbacks_with_args", "team: loaders", "team: other", "on_success_callback"),
+    ("callbacks_with_args", "team: platform", "team: other", "on_failure_callback"),
+    ("callbacks_with_args", "alerts:log_state", "alerts:page", "on_execute_callback"),
+    ("callbacks_with_args", "to: oncall@example.com", "to: x@example.com", "on_failure_callback"),
+    ("operator_settings", "depends_on_past: true", "depends_on_past: false", "depends_on_past"),
+    ("operator_settings", "max_active_tis_per_dagrun: 2", "max_active_tis_per_dagrun: 3", "dagrun"),
+    ("operator_settings", "task_display_name: Extract rows", "task_display_name: X", "display"),
+    ("operator_settings", "(daily)", "(hourly)", "dag_display_name"),
+    ("operator_settings", "etl:transform\n", "etl:extract\n", "user_defined_macros"),
+    ("named_producer", "group: sales", "group: other", "outlets"),
+    ("named_producer", "name: raw_orders", "name: raw", "inlets"),
+]
+
+
+@pytest.mark.parametrize(("dag_id", "old", "new", "named"), TAMPER)
+def test_verification_compares_what_v2_says(
+    tmp_path: Path, dag_id: str, old: str, new: str, named: str
+) -> None:
+    """Exact is the comparison's verdict: a spec changed after the conversion differs."""
+    pytest.importorskip("dagfactory")
+    from dagforge.importing.verify import verify_import
+
+    result = import_dag_factory([TEAM], tmp_path / "out", dags_folder=CORPUS, verify=False)
+    result.dags = [c for c in result.dags if c.dag_id == dag_id]
+    (conv,) = result.dags
+    text = conv.written.read_text()
+    assert old in text
+    conv.written.write_text(text.replace(old, new))
+    verify_import(result, CORPUS, CORPUS)
+    assert conv.compared and not conv.exact
+    assert any(named in n.message for n in conv.notes), [n.message for n in conv.notes]
+
+
+def test_exact_needs_the_comparison(tmp_path: Path) -> None:
+    """Without verification a DAG without warnings is not called exact: it is counted apart."""
+    result = import_dag_factory([TEAM / "groups.yml"], tmp_path, dags_folder=CORPUS, verify=False)
+    (conv,) = result.dags
+    assert conv.notes == [] and not conv.exact and conv.unverified
+    assert result.counts() == (0, 0, 0, 1)
+    r = _run(str(TEAM / "groups.yml"), "-o", "out", "--no-verify", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "0 converted exactly, 0 approximately, 0 not converted, 1 without warnings" in r.stderr
+
+
+def test_from_airflow_callbacks(tmp_path: Path) -> None:
+    """Module-level functions, partials of them and notifiers whose arguments are attributes become
+    `callbacks:` (the DAG's, default_args', a group's, a task's); another callback is a warning
+    naming the task and the event."""
+    from dagforge.importing.from_airflow import import_airflow
+
+    result = import_airflow(
+        [str(Path(__file__).parent / "importer" / "python" / "callbacks.py")],
+        tmp_path / "specs",
+        verify=True,
+        dags_folder=CORPUS,
+    )
+    assert not result.problems
+    convs = {c.dag_id: c for c in result.dags}
+    conv = convs["with_callbacks"]
+    assert [n.format() for n in conv.notes] == []
+    assert conv.exact
+    spec = yaml.safe_load(conv.written.read_text())
+    notifier = "dfcorpus.helpers.alerts.TeamNotifier"
+    assert spec["callbacks"] == {
+        "on_success": [{"function": "dfcorpus.helpers.alerts:page", "team": "analytics"}],
+        "on_failure": [
+            "dfcorpus.helpers.alerts:log_state",
+            {"object": notifier, "team": "dags"},
+            {
+                "object": "airflow.providers.smtp.notifications.smtp.SmtpNotifier",
+                "to": "ops@example.com",
+                "smtp_conn_id": "smtp_default",
+            },
+        ],
+    }
+    assert spec["defaults"]["callbacks"] == {
+        "on_failure": [{"object": notifier, "team": "platform", "message": "task failed"}],
+        "on_retry": ["dfcorpus.helpers.alerts:log_state"],
+    }
+    assert spec["tasks"]["extract"]["callbacks"] == {
+        "on_execute": ["dfcorpus.helpers.alerts:log_state"],
+        "on_skipped": [{"function": "dfcorpus.helpers.alerts:page", "urgent": True}],
+    }
+    loads = spec["tasks"]["loads"]
+    assert loads["defaults"]["callbacks"] == {
+        "on_success": [{"function": "dfcorpus.helpers.alerts:page", "team": "loaders"}]
+    }
+    assert "callbacks" not in loads["tasks"]["load"]
+    local = convs["local_callback"]
+    assert any(
+        "task 'run': on_failure_callback '_make_local.<locals>.local'" in n.message
+        for n in local.notes
+    )
+    assert not local.exact
+
+
+def test_http_json_data_is_a_located_warning(tmp_path: Path) -> None:
+    """dag-factory serialises an HttpOperator's `data` itself when the Content-Type is JSON."""
+    source = tmp_path / "dag.yml"
+    source.write_text(
+        "d:\n  default_args: {start_date: 2024-01-01}\n  tasks:\n    - task_id: a\n"
+        "      operator: airflow.providers.http.operators.http.HttpOperator\n"
+        "      data: {a: 1}\n      headers: {Content-Type: application/json}\n"
+    )
+    (conv,) = convert_file(source, tmp_path, tmp_path)
+    assert conv.spec["tasks"]["a"]["operator"] == "http"
+    (note,) = conv.notes
+    assert (note.line, note.column) == (6, 13) and "JSON text" in note.message
+
+
+def test_asset_or_time_schedule(tmp_path: Path) -> None:
+    """A dag-factory `{datasets, timetable}` schedule: the spec's `{time, assets}`."""
+    source = tmp_path / "dag.yml"
+    source.write_text(
+        "d:\n  default_args: {start_date: 2024-01-01}\n  schedule:\n"
+        "    datasets: ['s3://a', 's3://b']\n    timetable:\n"
+        "      __type__: airflow.timetables.trigger.CronTriggerTimetable\n"
+        "      cron: '0 6 * * *'\n      timezone: UTC\n"
+        "  tasks: [{task_id: a, operator: airflow.operators.empty.EmptyOperator}]\n"
+    )
+    (conv,) = convert_file(source, tmp_path, tmp_path)
+    assert conv.spec["schedule"] == {"time": "0 6 * * *", "assets": ["s3://a", "s3://b"]}
+    assert conv.notes == []
+
+
+def test_from_airflow_round_trip_of_callbacks_and_alerts(tmp_path: Path) -> None:
+    """alerts and callbacks on the DAG, in defaults, a group's defaults and a task: spec -> Python
+    -> spec gives the same keys (the mails as alerts, the rest as callbacks)."""
+    import dagforge
+    from dagforge.importing.from_airflow import import_airflow
+
+    source = Path(__file__).parent / "importer" / "python" / "round_trip_callbacks.yaml"
+    spec_dir = tmp_path / "specs"
+    spec_dir.mkdir()
+    (spec_dir / "rt_cb.yaml").write_text(source.read_text())
+    built = dagforge.build([str(spec_dir)], tmp_path / "gen", verify=False)
+    assert built.ok
+    result = import_airflow(
+        [str(tmp_path / "gen")], tmp_path / "back", verify=True, dags_folder=CORPUS
+    )
+    (conv,) = result.dags
+    assert [n.format() for n in conv.notes] == [] and conv.exact
+    back = yaml.safe_load(conv.written.read_text())
+    assert back == yaml.safe_load(source.read_text())
+
+
+def test_from_airflow_settings(tmp_path: Path) -> None:
+    """DAG settings, and BaseOperator settings of default_args, a group's default_args and a task,
+    where they differ from what is inherited."""
+    from dagforge.importing.from_airflow import import_airflow
+
+    result = import_airflow(
+        [str(Path(__file__).parent / "importer" / "python" / "settings.py")],
+        tmp_path / "specs",
+        verify=True,
+        dags_folder=CORPUS,
+    )
+    assert not result.problems
+    (conv,) = result.dags
+    assert [n.format() for n in conv.notes] == []
+    assert conv.exact
+    spec = yaml.safe_load(conv.written.read_text())
+    assert (spec["dag_display_name"], spec["render_template_as_native_obj"]) == (
+        "With settings",
+        True,
+    )
+    assert spec["is_paused_upon_creation"] is False
+    assert spec["user_defined_macros"] == {"clean": "dfcorpus.helpers.etl:transform"}
+    assert spec["defaults"] == {
+        "depends_on_past": True,
+        "max_retry_delay": "1h",
+        "retry_exponential_backoff": True,
+        "weight_rule": "upstream",
+        "pool": "warehouse",
+    }
+    extract = spec["tasks"]["extract"]
+    assert {k: extract[k] for k in ("task_display_name", "do_xcom_push", "depends_on_past")} == {
+        "task_display_name": "Extract rows",
+        "do_xcom_push": False,
+        "depends_on_past": False,
+    }
+    loads = spec["tasks"]["loads"]
+    assert loads["defaults"] == {"wait_for_downstream": True, "queue": "loaders"}
+    assert loads["tasks"]["load"] == {
+        "operator": "bash",
+        "bash_command": "echo load",
+        "max_active_tis_per_dagrun": 2,
+        "dependencies": ["extract"],
+    }
+
+
+def test_what_a_spec_does_not_take_is_dropped_at_its_place(tmp_path: Path) -> None:
+    """DAG settings dag-factory does not pass (or a spec for Airflow 3 refuses), and default_args
+    that are no task setting: a warning at the key, saying why."""
+    source = tmp_path / "dag.yml"
+    source.write_text(
+        "d:\n  default_args:\n    start_date: 2024-01-01\n    bash_command: echo\n"
+        "    depends_on_past: true\n"
+        "  owner_links: {a: 'https://x'}\n  fail_fast: true\n"
+        "  access_control: {r: [can_read]}\n  template_searchpath: [/sql]\n"
+        "  tasks: [{task_id: a, operator: airflow.operators.empty.EmptyOperator}]\n"
+    )
+    (conv,) = convert_file(source, tmp_path, tmp_path)
+    assert conv.spec["defaults"] == {"depends_on_past": True}
+    for key in ("owner_links", "fail_fast", "access_control", "template_searchpath"):
+        assert key not in conv.spec
+    found = sorted((n.line, n.message.split(" ")[:2]) for n in conv.notes)
+    assert found == [
+        (4, ["default_args", "`bash_command`"]),
+        (6, ["`owner_links`:", "dag-factory"]),
+        (7, ["`fail_fast`:", "dag-factory"]),
+        (8, ["`access_control`:", "Airflow"]),
+        (9, ["`template_searchpath`:", "a"]),
+    ]

@@ -21,7 +21,8 @@ from typing import Any
 
 from ..diagnostics import Diagnostic
 from ..load import Document, LoadError, load
-from ..schemas import task_settings
+from ..operators import SHORT
+from ..schemas import default_settings, task_settings
 from .result import At, Converted, ImportResult, ImportUsageError, _Merged
 from .values import (
     _CALLBACKS,
@@ -31,105 +32,35 @@ from .values import (
     _date,
     _duration,
     _file_reference,
-    _has_v2,
     _object,
     _reference,
     _schedule,
     _seconds,
-    callback_key,
     seconds_keys,
 )
 from .writer import check_ids, write_specs
 
 DEFAULTS_FILES = ("defaults.yml", "defaults.yaml")  # dag-factory's order: yml first
 _SYSTEM = ("default", "task_groups")  # top-level keys of a dag-factory file that are no DAG
-# Task settings a v1 spec takes on each task (and in a group's `defaults`).
-_TASK_SETTINGS = (
-    "retries",
-    "retry_delay",
-    "execution_timeout",
-    "trigger_rule",
-    "pool",
-    "pool_slots",
-    "queue",
-    "priority_weight",
-    "max_active_tis_per_dag",
-    "executor_config",
-)
-# Import paths of the classes dagforge has a short name for (Airflow 2 spellings included: dag-factory
-# files written for Airflow 2 still name them, and Airflow 3 resolves them to the same classes).
+# Import paths of the classes dagforge has a short name for: each class's Airflow 3 home, its
+# Airflow 2 spelling (dag-factory files written for Airflow 2 still name them, and Airflow 3 resolves
+# them to the same classes), and the older aliases.
 _STD = "airflow.providers.standard"
+_HOME = {name: f"{s.module}.{s.name}" for name, s in SHORT.items()}
 _SHORT_BY_PATH = {
-    **dict.fromkeys(
-        (
-            "airflow.operators.bash.BashOperator",
-            "airflow.operators.bash_operator.BashOperator",
-            f"{_STD}.operators.bash.BashOperator",
-        ),
-        "bash",
-    ),
-    **dict.fromkeys(
-        (
-            "airflow.operators.python.PythonOperator",
-            "airflow.operators.python_operator.PythonOperator",
-            f"{_STD}.operators.python.PythonOperator",
-        ),
-        "python",
-    ),
-    **dict.fromkeys(
-        (
-            "airflow.operators.empty.EmptyOperator",
-            "airflow.operators.dummy.DummyOperator",
-            "airflow.operators.dummy_operator.DummyOperator",
-            f"{_STD}.operators.empty.EmptyOperator",
-        ),
-        "empty",
-    ),
-    **dict.fromkeys(
-        (
-            "airflow.sensors.external_task.ExternalTaskSensor",
-            "airflow.sensors.external_task_sensor.ExternalTaskSensor",
-            f"{_STD}.sensors.external_task.ExternalTaskSensor",
-        ),
-        "external_task_sensor",
-    ),
-    **dict.fromkeys(
-        ("airflow.sensors.filesystem.FileSensor", f"{_STD}.sensors.filesystem.FileSensor"),
-        "file_sensor",
-    ),
-    **dict.fromkeys(
-        (
-            "airflow.operators.trigger_dagrun.TriggerDagRunOperator",
-            f"{_STD}.operators.trigger_dagrun.TriggerDagRunOperator",
-        ),
-        "trigger_dag",
-    ),
-    "airflow.providers.common.sql.operators.sql.SQLExecuteQueryOperator": "sql",
-    "airflow.providers.cncf.kubernetes.operators.pod.KubernetesPodOperator": "kubernetes_pod",
-    # v2 short names (issue 12)
-    **dict.fromkeys(
-        (
-            "airflow.operators.python.BranchPythonOperator",
-            f"{_STD}.operators.python.BranchPythonOperator",
-        ),
-        "branch",
-    ),
-    **dict.fromkeys(
-        ("airflow.sensors.python.PythonSensor", f"{_STD}.sensors.python.PythonSensor"),
-        "python_sensor",
-    ),
-}
-# The Airflow 3 home of a class whose short name does not fit a task (an argument its schema
-# lacks): the import path written instead, so the spec still builds the same class.
-_HOME = {
-    "bash": f"{_STD}.operators.bash.BashOperator",
-    "python": f"{_STD}.operators.python.PythonOperator",
-    "empty": f"{_STD}.operators.empty.EmptyOperator",
-    "external_task_sensor": f"{_STD}.sensors.external_task.ExternalTaskSensor",
-    "file_sensor": f"{_STD}.sensors.filesystem.FileSensor",
-    "trigger_dag": f"{_STD}.operators.trigger_dagrun.TriggerDagRunOperator",
-    "branch": f"{_STD}.operators.python.BranchPythonOperator",
-    "python_sensor": f"{_STD}.sensors.python.PythonSensor",
+    **{path: name for name, path in _HOME.items()},
+    **{
+        "airflow." + path.removeprefix(f"{_STD}."): name
+        for name, path in _HOME.items()
+        if path.startswith(f"{_STD}.")
+    },
+    "airflow.operators.bash_operator.BashOperator": "bash",
+    "airflow.operators.python_operator.PythonOperator": "python",
+    "airflow.operators.dummy.DummyOperator": "empty",
+    "airflow.operators.dummy_operator.DummyOperator": "empty",
+    "airflow.sensors.external_task_sensor.ExternalTaskSensor": "external_task_sensor",
+    "airflow.operators.email.EmailOperator": "email",
+    "airflow.providers.http.operators.http.SimpleHttpOperator": "http",
 }
 # BaseOperator's arguments (Airflow 3): a TaskFlow task's other keys are its function's arguments.
 _BASE_OPERATOR_ARGS = frozenset(
@@ -142,7 +73,6 @@ _BASE_OPERATOR_ARGS = frozenset(
     executor executor_config do_xcom_push multiple_outputs inlets outlets task_group doc doc_md
     doc_json doc_yaml doc_rst task_display_name logger_name allow_nested_operators""".split()
 )
-_V2_SHORT = {"branch", "python_sensor"}  # short names the current spec language lacks (issue 12)
 _XCOM = re.compile(r"^(?P<task>[\w.-]+)\.output$|^XcomArg\((?P<task2>[\w.-]+)\)$", re.I)
 _PLUS = re.compile(r"^\+(?P<task>\w*)(\[['\"](?P<key>.*)['\"]\])?$")
 
@@ -261,7 +191,9 @@ def _schema_defs() -> dict[str, Any]:
 def _short_fits(short: str, keys: Iterable[str]) -> bool:
     """Whether a short name's argument schema (if it has one) takes all of `keys`."""
     defs = _schema_defs()
-    own = {"bash": "bash", "python": "python", "empty": "empty"}.get(short)
+    own = {"bash": "bash", "python": "python", "empty": "empty", "email": "email_operator"}.get(
+        short
+    )
     if own is None:
         return True
     allowed = set(defs[own].get("properties", {})) | set(task_settings())
@@ -284,7 +216,6 @@ def _convert_task(name: str, conf: dict[str, Any], at: At, ctx: _Context) -> dic
         conf.pop(key, None)
     out: dict[str, Any] = {}
     deps = conf.pop("dependencies", None) or []
-    callbacks_at = at / (callback_key(conf, _CALLBACKS) or "")
     callbacks = _callbacks_of(conf, at, ctx.dags_folder, notes, _CALLBACKS)
     decorator = conf.pop("decorator", None)
     operator = conf.pop("operator", None)
@@ -314,6 +245,19 @@ def _convert_task(name: str, conf: dict[str, Any], at: At, ctx: _Context) -> dic
     args: dict[str, Any] = {}
     for key, value in {**conf, **partial}.items():
         args[key] = _argument(key, value, at / key, ctx, short)
+    headers = conf.get("headers")
+    json_type = (
+        isinstance(headers, dict)
+        and "application/json" in str(headers.get("Content-Type", "")).lower()
+    )
+    if short == "http" and "data" in conf and json_type:
+        notes.append(
+            (at / "data").warn(
+                "dag-factory passes an HttpOperator's `data` with a JSON Content-Type as a "
+                "function returning its JSON text; the spec passes `data` as written",
+                "to send the same body, write `data` as the JSON text",
+            )
+        )
     if "variables_as_arguments" in args:
         args.pop("variables_as_arguments")
         notes.append(
@@ -322,17 +266,11 @@ def _convert_task(name: str, conf: dict[str, Any], at: At, ctx: _Context) -> dic
                 "use a template instead: `{{ var.value.NAME }}` in the argument",
             )
         )
-    short = _fitting_short(short, str(operator), args, at, notes)
+    short = _fitting_short(short, str(operator), args)
     home = _HOME.get(_SHORT_BY_PATH.get(str(operator), ""), str(operator))
     out["operator"] = short or _modern(home)
     if "python_callable" in args:  # what a person names first
         args = {"python_callable": args.pop("python_callable"), **args}
-    if not short and isinstance(args.get("python_callable"), str):
-        notes.append(
-            (at / "python_callable").warn(
-                "python_callable given to an import-path operator is spec language v2 (issue 12)"
-            )
-        )
     out.update(args)
     if expand:
         out["expand"] = {
@@ -340,18 +278,8 @@ def _convert_task(name: str, conf: dict[str, Any], at: At, ctx: _Context) -> dic
         }
     if callbacks:
         out["callbacks"] = callbacks
-        notes.append(
-            callbacks_at.warn(
-                "task callbacks are spec language v2 (issue 12): written as `callbacks:`",
-            )
-        )
     if deps:
         out["dependencies"] = [_dependency(d, name, ctx) for d in deps]
-    for key, value in out.items():
-        if key not in ("expand", "callbacks", "operator", "dependencies") and _has_v2(value):
-            notes.append(
-                (at / key).warn(f"`{key}`: an object value is spec language v2 (issue 12)")
-            )
     return out
 
 
@@ -367,7 +295,7 @@ def _taskflow(
     callable_ = conf.pop("python_callable", None)
     kwargs = {}
     for k in list(conf):
-        if k not in _TASK_SETTINGS and k not in _BASE_OPERATOR_ARGS:
+        if k not in task_settings() and k not in _BASE_OPERATOR_ARGS:
             kwargs[k] = _xcom_ref(conf.pop(k), at / k, notes)
     conf = {"python_callable": callable_, **conf}
     if kwargs:
@@ -378,20 +306,10 @@ def _taskflow(
     return conf, partial, expand
 
 
-def _fitting_short(
-    short: str | None, operator: str, args: dict[str, Any], at: At, notes: list[Diagnostic]
-) -> str | None:
+def _fitting_short(short: str | None, operator: str, args: dict[str, Any]) -> str | None:
     """The short name to write, None when the import path must stay: its argument schema lacks
-    one of the task's arguments, or it is a short name of v2."""
+    one of the task's arguments."""
     if short and short != operator and not _short_fits(short, [*args, "operator"]):
-        return None
-    if short in _V2_SHORT:
-        notes.append(
-            (at / "operator").warn(
-                f"short name `{short}` is spec language v2 (issue 12); the import path is "
-                "written until it lands"
-            )
-        )
         return None
     return short
 
@@ -409,11 +327,9 @@ def _modern(operator: str) -> str:
 
 def _argument(key: str, value: Any, at: At, ctx: _Context, short: str | None) -> Any:
     notes = ctx.notes
-    if key in _DURATION_ARGS or key in ("execution_delta", "poke_interval", "timeout"):
+    if key in _DURATION_ARGS or key in ("execution_delta", "poke_interval", "timeout", "delta"):
         d = _duration(value)
-        if d is not None and (
-            key in _DURATION_ARGS or short in ("external_task_sensor", "file_sensor")
-        ):
+        if d is not None and (key in _DURATION_ARGS or key in _short_durations(short)):
             return d
         if d is not None and isinstance(value, dict):
             return {"object": "datetime.timedelta", "seconds": _seconds(value)}
@@ -422,6 +338,11 @@ def _argument(key: str, value: Any, at: At, ctx: _Context, short: str | None) ->
     if key == "execution_date_fn" and isinstance(value, str):
         return {"function": _reference(value)}
     return _object(value, at, notes)
+
+
+def _short_durations(short: str | None) -> tuple[str, ...]:
+    """The arguments a short name takes as durations (`5m`): a sensor's poke_interval, ..."""
+    return SHORT[short].durations if short in SHORT else ()
 
 
 def _xcom_ref(value: Any, at: At, notes: list[Diagnostic]) -> Any:
@@ -452,7 +373,7 @@ def _taskflow_expand(
             "a TaskFlow task mapped over another task's output (or over several arguments at "
             "once) has no spec equivalent; written as `expand: {op_args: ...}` over the first "
             "of them",
-            "map over a task that returns the argument mappings (expand_kwargs, issue 12)",
+            "make the upstream task return the argument mappings and map with `expand_kwargs`",
         )
     )
     first = next(iter(expand.values()))
@@ -516,9 +437,9 @@ def convert_dag(dag_id: str, merged: _Merged, dag_at: At, dags_folder: Path) -> 
     _describe(d)
     _dates(d)
     _settings(d)
-    _v2_settings(d)
-    pushed = _task_defaults(d)
-    d.spec["tasks"] = _tasks(values, dag_at, d.where, dags_folder, d.notes, pushed, conv)
+    _dag_settings(d)
+    _task_defaults(d)
+    d.spec["tasks"] = _tasks(values, dag_at, d.where, dags_folder, d.notes, conv)
     for key in values:
         if key not in _KNOWN:
             d.notes.append(d.where(key).warn(f"`{key}` is no DAG setting dagforge knows; dropped"))
@@ -535,7 +456,7 @@ _KNOWN = {
     "user_defined_macros", "default_view", "orientation", "on_execute_callback",
     "on_retry_callback", "on_skipped_callback", "sla_miss_callback",
     "on_execute_callback_name", "on_execute_callback_file", "sla_miss_callback_name",
-    "sla_miss_callback_file",
+    "sla_miss_callback_file", "user_defined_filters",
 }  # fmt: skip
 
 
@@ -628,31 +549,35 @@ def _settings(d: _Dag) -> None:
         spec["params"] = {k: {"default": v} for k, v in values["params"].items()}
 
 
-_V2_DAG_SETTINGS = (
-    "dag_display_name",
-    "render_template_as_native_obj",
-    "template_searchpath",
-    "is_paused_upon_creation",
-    "access_control",
-    "owner_links",
-    "fail_fast",
-    "user_defined_macros",
-)
+# DAG settings dag-factory passes to the DAG that a spec writes as they are.
+_DAG_SETTINGS = ("dag_display_name", "render_template_as_native_obj", "is_paused_upon_creation")
 
 
-def _v2_settings(d: _Dag) -> None:
-    """DAG settings and callbacks that are spec language v2 (issue 12): written in its spelling."""
+def _dag_settings(d: _Dag) -> None:
+    """The DAG settings beside schedule and dates, and the DAG's callbacks."""
     values = d.values
-    for key in _V2_DAG_SETTINGS:
+    for key in _DAG_SETTINGS:
         value = values.get(key)
         if value is None or (key == "dag_display_name" and value == d.dag_id):
             continue
         if key == "render_template_as_native_obj" and value is False:
             continue
-        d.spec[key] = _macros(value) if key == "user_defined_macros" else value
-        d.notes.append(d.where(key).warn(f"`{key}` is spec language v2 (issue 12)"))
+        d.spec[key] = value
+    macros = _macros(values.get("user_defined_macros"), d.where("user_defined_macros"), d.notes)
+    if macros:
+        d.spec["user_defined_macros"] = macros
+    for key, why in (
+        ("owner_links", "dag-factory 1.1 does not pass it to the DAG"),
+        ("fail_fast", "dag-factory 1.1 does not pass it to the DAG"),
+        ("user_defined_filters", "dag-factory 1.1 does not pass it to the DAG"),
+        ("access_control", "Airflow 3 deprecates DAG-level permissions (the auth manager grants "
+         "access), and a spec for Airflow 3 refuses it"),
+        ("template_searchpath", "a spec names template folders inside its own folder, relative "
+         "to it: copy the templates next to the spec and give them there"),
+    ):  # fmt: skip
+        if values.get(key) is not None:
+            d.notes.append(d.where(key).warn(f"`{key}`: {why}; dropped"))
     events = ("on_success_callback", "on_failure_callback")
-    callbacks_at = d.where(callback_key(values, events) or "")
     callbacks = _callbacks_of(values, d.dag_at, d.dags_folder, d.notes, events)
     for key in ("on_execute_callback", "on_retry_callback", "on_skipped_callback"):
         if values.get(key) or values.get(f"{key}_name"):
@@ -669,42 +594,40 @@ def _v2_settings(d: _Dag) -> None:
         )
     if callbacks:
         d.spec["callbacks"] = callbacks
-        d.notes.append(
-            callbacks_at.warn(
-                "DAG callbacks are spec language v2 (issue 12): written as `callbacks:`"
-            )
-        )
 
 
-def _task_defaults(d: _Dag) -> dict[str, Any]:
-    """The rest of default_args: the task settings of v1 are returned to be written on each task;
-    any other (and the callbacks) go to the spec-level `defaults:` of v2."""
+def _task_defaults(d: _Dag) -> None:
+    """The rest of default_args as the spec's `defaults:` (the DAG's default_args, as there): the
+    task settings and the callbacks. Another operator argument (Airflow hands default_args to
+    every operator that takes it) has no place in a spec's `defaults`."""
     args = d.args
-    callbacks_at = d.arg_at(callback_key(args, _CALLBACKS) or "")
     callbacks = _callbacks_of(args, At(d.dag_at.doc, ()), d.dags_folder, d.notes, _CALLBACKS)
     for key in ("email", "email_on_failure", "email_on_retry", "catchup", "schedule"):
         args.pop(key, None)  # alerts (above), and DAG settings put where they have no effect
-    pushed = {k: args.pop(k) for k in list(args) if k in _TASK_SETTINGS}
     defaults: dict[str, Any] = {}
     for key, value in args.items():
         at = d.arg_at(key)
-        defaults[key] = _duration(value) if key in _DURATION_ARGS else _object(value, at, d.notes)
-        d.notes.append(
-            at.warn(
-                f"default_args `{key}`: a spec-level `defaults:` is spec language v2 (issue 12)"
+        if key not in default_settings():
+            d.notes.append(
+                at.warn(
+                    f"default_args `{key}` has no place in a spec's `defaults:` (the task "
+                    "settings but alerts, inlets, outlets and params); dropped",
+                    "give it on each task whose operator takes it",
+                )
             )
-        )
+            continue
+        defaults[key] = _setting(key, value, at, d.notes)
     if callbacks:
         defaults["callbacks"] = callbacks
-        d.notes.append(
-            callbacks_at.warn(
-                "task callbacks in default_args are spec language v2 (issue 12): written under "
-                "`defaults: callbacks:`"
-            )
-        )
     if defaults:
         d.spec["defaults"] = defaults
-    return pushed
+
+
+def _setting(key: str, value: Any, at: At, notes: list[Diagnostic]) -> Any:
+    """A task setting's value as a spec writes it: durations as `5m`, the rest as values."""
+    if key in _DURATION_ARGS:
+        return _duration(value)
+    return _object(value, at, notes)
 
 
 # The order a person writes a spec's keys in (as in README's examples); the rest follow.
@@ -715,12 +638,21 @@ _ORDER = (
 )  # fmt: skip
 
 
-def _macros(value: Any) -> Any:
-    if isinstance(value, str):
-        return _reference(value)
-    if isinstance(value, dict):
-        return {k: _macros(v) for k, v in value.items()}
-    return value
+def _macros(value: Any, at: At, notes: list[Diagnostic]) -> dict[str, str]:
+    """user_defined_macros: dag-factory imports each text value; a spec names it `module:name`."""
+    out: dict[str, str] = {}
+    for name, target in (value or {}).items() if isinstance(value, dict) else ():
+        if isinstance(target, str):
+            out[str(name)] = _reference(target)
+        else:
+            notes.append(
+                (at / name).warn(
+                    f"user_defined_macros `{name}`: a spec's macro names a Python object "
+                    "(`module:name`), not a value; dropped",
+                    "define it in a module and name it there",
+                )
+            )
+    return out
 
 
 def _alerts(args: dict[str, Any]) -> dict[str, Any] | None:
@@ -742,7 +674,6 @@ def _tasks(
     where: Any,
     dags_folder: Path,
     notes: list[Diagnostic],
-    pushed: dict[str, Any],
     conv: Converted,
 ) -> dict[str, Any]:
     tasks = dict(_entries(values.get("tasks"), "task_id", where("tasks")))
@@ -783,8 +714,6 @@ def _tasks(
         if "operator" not in conf and "decorator" not in conf:
             conv.failed = f"task {name} has no operator (dag-factory needs operator or decorator)"
         task = _convert_task(name, conf, at, ctx)
-        for k, v in pushed.items():
-            task.setdefault(k, _duration(v) if k in _DURATION_ARGS else v)
         place(group_of[name])
         holders[group_of[name] if group_of[name] in holders else ""][name] = task
     for g in groups:  # an empty group: dag-factory makes it, a spec cannot say it
@@ -805,19 +734,21 @@ def _group_entry(g: str, conf: dict[str, Any], at: At, ctx: _Context) -> dict[st
     if deps:
         entry["dependencies"] = [_dependency(d, g, ctx) for d in deps]
     gargs = seconds_keys(dict(conf.pop("default_args", None) or {}), at / "default_args", ctx.notes)
-    cbs_at = at / "default_args" / (callback_key(gargs, _CALLBACKS) or "")
     cbs = _callbacks_of(gargs, at / "default_args", ctx.dags_folder, ctx.notes, _CALLBACKS)
-    defaults = {k: (_duration(v) if k in _DURATION_ARGS else v) for k, v in gargs.items()}
-    for k in gargs:
-        if k not in _TASK_SETTINGS:
+    defaults = {}
+    for k, v in gargs.items():
+        if k in default_settings():
+            defaults[k] = _setting(k, v, at / "default_args" / k, ctx.notes)
+        else:
             ctx.notes.append(
                 (at / "default_args" / k).warn(
-                    f"group default `{k}` is spec language v2 (issue 12)"
+                    f"group default `{k}` has no place in a group's `defaults` (the task "
+                    "settings but alerts, inlets, outlets and params); dropped",
+                    "give it on each task of the group whose operator takes it",
                 )
             )
     if cbs:
         defaults["callbacks"] = cbs
-        ctx.notes.append(cbs_at.warn("group callbacks are spec language v2 (issue 12)"))
     if defaults:
         entry["defaults"] = defaults
     for k in conf:

@@ -116,6 +116,7 @@ def _verify(result: ImportResult, originals: dict[str, Any]) -> None:
         elif conv.dag_id in ours:
             for diff in compare(originals[conv.dag_id], ours[conv.dag_id], "Python"):
                 conv.notes.append(_warn(conv, f"differs from the Python DAG: {diff}"))
+            conv.compared = True
 
 
 def _warn(conv: Converted, message: str) -> Diagnostic:
@@ -170,9 +171,54 @@ def convert(dag: Any, file: Path) -> Converted:
         spec["alerts"] = alerts
     if dag.params:
         spec["params"] = _params(dag.params)
+    _dag_settings(dag, args, spec, conv)
     spec["tasks"] = _group(dag.task_group, dag, args, conv)
     conv.spec = spec
     return conv
+
+
+def _dag_settings(dag: Any, args: dict[str, Any], spec: dict[str, Any], conv: Converted) -> None:
+    """The DAG settings beside schedule and dates, its callbacks, and default_args as `defaults:`."""
+    if dag.dag_display_name != dag.dag_id:
+        spec["dag_display_name"] = dag.dag_display_name
+    if dag.render_template_as_native_obj:
+        spec["render_template_as_native_obj"] = True
+    if dag.is_paused_upon_creation is not None:
+        spec["is_paused_upon_creation"] = dag.is_paused_upon_creation
+    if getattr(dag, "fail_fast", False):
+        spec["fail_fast"] = True
+    if getattr(dag, "owner_links", None):
+        spec["owner_links"] = dict(dag.owner_links)
+    macros = {}
+    for name, value in (dag.user_defined_macros or {}).items():
+        ref = _function_ref(value)
+        if ref is None:
+            conv.notes.append(
+                _warn(conv, f"user_defined_macros '{name}' is no module-level function; dropped")
+            )
+        else:
+            macros[name] = ref
+    if macros:
+        spec["user_defined_macros"] = macros
+    where = "the DAG's default_args"
+    dag_callbacks = _callbacks(
+        {e: getattr(dag, f"{e}_callback", None) for e in ("on_success", "on_failure")},
+        "the DAG",
+        conv,
+        _DAG_MAILS,
+    )
+    if dag_callbacks:
+        spec["callbacks"] = dag_callbacks
+    defaults = _default_args_settings(
+        {k: v for k, v in args.items() if k not in ("owner", "retries", "retry_delay")}, {}
+    )
+    callbacks = _callbacks(
+        {e: args.get(f"{e}_callback") for e in _EVENTS}, where, conv, _TASK_MAILS
+    )
+    if callbacks:
+        defaults["callbacks"] = callbacks
+    if defaults:
+        spec["defaults"] = defaults
 
 
 def _limits(dag: Any, spec: dict[str, Any]) -> None:
@@ -282,38 +328,26 @@ def _group(group: Any, dag: Any, dag_args: dict[str, Any], conv: Converted) -> d
             if child.tooltip:
                 entry["tooltip"] = child.tooltip
             own = dict(getattr(child, "default_args", None) or {})
-            defaults = _group_defaults(own, dag_args)
+            defaults = _default_args_settings(own, dag_args)
+            callbacks = _callbacks(
+                {
+                    e: own.get(f"{e}_callback")
+                    for e in _EVENTS
+                    if f"{e}_callback" in own
+                    and not _same_callbacks(own[f"{e}_callback"], dag_args.get(f"{e}_callback"))
+                },
+                f"group '{child.group_id}'",
+                conv,
+                _TASK_MAILS,  # the spec's alerts, which dagforge adds to a group's callbacks
+            )
+            if callbacks:
+                defaults["callbacks"] = callbacks
             if defaults:
                 entry["defaults"] = defaults
             entry["tasks"] = _group(child, dag, {**dag_args, **own}, conv)
             out[key] = entry
         else:
             out[key] = _task(child, prefix, dag_args, conv)
-    return out
-
-
-# The settings a group's `defaults` take (README, task groups), Airflow's defaults apart.
-_GROUP_DEFAULTS = (
-    "retries",
-    "retry_delay",
-    "execution_timeout",
-    "trigger_rule",
-    "pool",
-    "pool_slots",
-    "queue",
-    "priority_weight",
-    "max_active_tis_per_dag",
-    "executor_config",
-)
-
-
-def _group_defaults(own: dict[str, Any], inherited: dict[str, Any]) -> dict[str, Any]:
-    """A TaskGroup's default_args as the group's `defaults`: what differs from the enclosing ones."""
-    out: dict[str, Any] = {}
-    for key in _GROUP_DEFAULTS:
-        if key in own and own[key] != inherited.get(key):
-            value = own[key]
-            out[key] = format_duration(value) if isinstance(value, dt.timedelta) else value
     return out
 
 
@@ -340,7 +374,7 @@ def _task(task: Any, prefix: str, dag_args: dict[str, Any], conv: Converted) -> 
         }
     if "external_task_id" in out:  # ExternalTaskSensor derives external_task_ids from it
         out.pop("external_task_ids", None)
-    _settings(task, dag_args, out)
+    _settings(task, dag_args, out, conv)
     deps = sorted(task.upstream_task_ids)
     if deps:
         # a task of the same group by its own id, any other by its full id
@@ -353,7 +387,7 @@ def _task(task: Any, prefix: str, dag_args: dict[str, Any], conv: Converted) -> 
     return out
 
 
-def _settings(task: Any, dag_args: dict[str, Any], out: dict[str, Any]) -> None:
+def _settings(task: Any, dag_args: dict[str, Any], out: dict[str, Any], conv: Converted) -> None:
     """The task settings that differ from those it inherits (`dag_args`: the DAG's default_args
     and its groups')."""
     if task.retries != dag_args.get("retries", 0):
@@ -369,6 +403,14 @@ def _settings(task: Any, dag_args: dict[str, Any], out: dict[str, Any]) -> None:
             out[name] = getattr(value, "value", value)  # a TriggerRule is a str enum
     if task.queue and task.queue != dag_args.get("queue", _default_queue()):
         out["queue"] = task.queue
+    for name, default in _base_settings().items():
+        value = getattr(task, name, default)
+        if name == "task_display_name" and value == task.task_id:
+            continue
+        if _plain_setting(value) != _plain_setting(dag_args.get(name, default)):
+            written = _plain_setting(value)
+            if written is not _DROP:
+                out[name] = written
     outlets = [getattr(a, "name", None) or getattr(a, "uri", None) for a in task.outlets or []]
     if outlets:
         out["outlets"] = outlets
@@ -378,6 +420,187 @@ def _settings(task: Any, dag_args: dict[str, Any], out: dict[str, Any]) -> None:
     differ = {k: v for k, v in mine.items() if v != dags[k] and (k != "emails" or v)}
     if differ:
         out["alerts"] = differ
+    # a task's own callbacks: the events whose callbacks differ from those it inherits
+    own = {
+        e: getattr(task, f"{e}_callback", None)
+        for e in _EVENTS
+        if not _same_callbacks(getattr(task, f"{e}_callback", None), dag_args.get(f"{e}_callback"))
+    }
+    callbacks = _callbacks(own, f"task '{task.task_id}'", conv, _TASK_MAILS)
+    if callbacks:
+        out["callbacks"] = callbacks
+
+
+# BaseOperator settings beyond those above, written where they differ from what the task inherits
+# (Airflow's default, the DAG's and its groups' default_args).
+_MORE_SETTINGS = (
+    "depends_on_past",
+    "ignore_first_depends_on_past",
+    "wait_for_past_depends_before_skipping",
+    "wait_for_downstream",
+    "do_xcom_push",
+    "max_active_tis_per_dagrun",
+    "max_retry_delay",
+    "retry_exponential_backoff",
+    "weight_rule",
+    "run_as_user",
+    "task_display_name",
+    "doc",
+    "doc_md",
+    "doc_json",
+    "doc_yaml",
+    "doc_rst",
+    "map_index_template",
+    "executor",
+    "logger_name",
+    "allow_nested_operators",
+)
+
+
+def _base_settings() -> dict[str, Any]:
+    """_MORE_SETTINGS with BaseOperator's defaults."""
+    from airflow.sdk import BaseOperator
+
+    params = inspect.signature(BaseOperator.__init__).parameters
+    return {n: params[n].default for n in _MORE_SETTINGS if n in params}
+
+
+def _plain_setting(value: Any) -> Any:
+    """A setting's value as a spec writes it (a duration, an enum's text), _DROP when it has none."""
+    if isinstance(value, dt.timedelta):
+        return format_duration(value)
+    value = getattr(value, "value", value)  # WeightRule, TriggerRule: str enums
+    return value if _plain(value) else _DROP
+
+
+def _default_args_settings(own: dict[str, Any], inherited: dict[str, Any]) -> dict[str, Any]:
+    """default_args (the DAG's or a TaskGroup's) as `defaults:`: the task settings that differ from
+    the inherited ones (the DAG's own owner, retries and retry_delay and the callbacks apart)."""
+    from ..schemas import default_settings
+
+    out: dict[str, Any] = {}
+    for key in default_settings():
+        if key not in own or key == "callbacks" or own[key] == inherited.get(key):
+            continue
+        value = _plain_setting(own[key])
+        if value is not _DROP:
+            out[key] = value
+    return out
+
+
+_EVENTS = ("on_execute", "on_success", "on_failure", "on_retry", "on_skipped")
+# The alert mails that `alerts:` stands for, by event: the DAG's success mail, a task's mails on
+# failure and retry (in default_args or its own). Any other notifier is a callback.
+_DAG_MAILS = {"on_success": "DagSuccessMail"}
+_TASK_MAILS = {"on_failure": "SmtpNotifier", "on_retry": "SmtpNotifier"}
+
+
+def _listed(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _same_callbacks(a: Any, b: Any) -> bool:
+    from .verify import norm
+
+    return bool(norm(_listed(a)) == norm(_listed(b)))
+
+
+def _callbacks(
+    given: dict[str, Any], owner: str, conv: Converted, mails: dict[str, str] | None = None
+) -> dict[str, list[Any]]:
+    """Callbacks by event as a spec's `callbacks:`: a module-level function, a partial of one with
+    keyword arguments, a notifier whose constructor arguments it keeps as attributes. The alert
+    mails are `alerts:`; any other callback is a warning, and its event is left out."""
+    out: dict[str, list[Any]] = {}
+    for event, value in given.items():
+        mail = (mails or {}).get(event)
+        items = [cb for cb in _listed(value) if type(cb).__name__ != mail]
+        written = [_callback(cb) for cb in items]
+        if _DROP in written:
+            bad = items[written.index(_DROP)]
+            conv.notes.append(
+                _warn(
+                    conv,
+                    f"{owner}: {event}_callback {_describe(bad)} cannot be written in a spec (a "
+                    "function defined inside another, a lambda, or an object whose arguments "
+                    "it does not keep); the event's callbacks are left out",
+                )
+            )
+        elif written:
+            out[event] = written
+    return out
+
+
+def _describe(value: Any) -> str:
+    name = getattr(value, "__qualname__", None) or type(value).__qualname__
+    return f"'{name}'"
+
+
+def _plain(value: Any) -> bool:
+    if value is None or isinstance(value, str | int | float | bool):
+        return True
+    if isinstance(value, list | tuple):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return False
+
+
+def _function_ref(func: Any) -> str | None:
+    qualname = getattr(func, "__qualname__", "")
+    if inspect.isfunction(func) and "<" not in qualname and "." not in qualname:
+        return f"{func.__module__}:{qualname}"
+    return None
+
+
+def _callback(cb: Any) -> Any:
+    """One callback as a spec callback, _DROP when none says it."""
+    import functools
+
+    ref = _function_ref(cb)
+    if ref:
+        return ref
+    if isinstance(cb, functools.partial):
+        ref = _function_ref(cb.func)
+        if ref and not cb.args and _plain(cb.keywords):
+            return {"function": ref, **{k: _plain_value(v) for k, v in cb.keywords.items()}}
+        return _DROP
+    if callable(getattr(cb, "notify", None)):
+        return _notifier(cb)
+    return _DROP
+
+
+def _plain_value(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _notifier(obj: Any) -> Any:
+    """A notifier as `{object: Class, <arguments>}` when each constructor argument is kept as an
+    attribute of the same name (the arguments equal to their defaults left out)."""
+    cls = type(obj)
+    if "<" in cls.__qualname__ or "." in cls.__qualname__:
+        return _DROP
+    try:
+        params = inspect.signature(cls.__init__).parameters
+    except (TypeError, ValueError):
+        return _DROP
+    kwargs: dict[str, Any] = {}
+    for name, p in params.items():
+        if name == "self" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        if not hasattr(obj, name):
+            if p.default is p.empty:
+                return _DROP
+            continue
+        value = getattr(obj, name)
+        if p.default is not p.empty and value == p.default:
+            continue
+        if not _plain(value):
+            return _DROP
+        kwargs[name] = _plain_value(value)
+    return {"object": f"{cls.__module__}.{cls.__qualname__}", **kwargs}
 
 
 def _default_queue() -> str:

@@ -24,10 +24,18 @@ class Converted:
     notes: list[Diagnostic] = field(default_factory=list)  # warnings: what is approximated
     failed: str = ""  # why no spec could be written
     written: Path | None = None
+    # Set when the spec's built DAG was compared field by field with the source's DAG; "exact" is
+    # that comparison's verdict (with no warning besides), never the mere absence of warnings.
+    compared: bool = False
 
     @property
     def exact(self) -> bool:
-        return not self.failed and not self.notes
+        return self.compared and not self.failed and not self.notes
+
+    @property
+    def unverified(self) -> bool:
+        """Converted without a warning, but not compared (--no-verify, or no dag-factory)."""
+        return not self.compared and not self.failed and not self.notes
 
 
 @dataclass
@@ -38,10 +46,12 @@ class ImportResult:
     verified: bool = False
     not_verified: str = ""
 
-    def counts(self) -> tuple[int, int, int]:
+    def counts(self) -> tuple[int, int, int, int]:
+        """exact, approximate (with warnings), not converted, converted but not compared."""
         exact = sum(1 for d in self.dags if d.exact)
         failed = sum(1 for d in self.dags if d.failed)
-        return exact, len(self.dags) - exact - failed, failed
+        unverified = sum(1 for d in self.dags if d.unverified)
+        return exact, len(self.dags) - exact - failed - unverified, failed, unverified
 
 
 # A value together with where it stands: the document and the path inside it.

@@ -106,17 +106,6 @@ def _seconds(value: dict[str, Any]) -> float:
     return dt.timedelta(*value.get("__args__", []), **kwargs).total_seconds()
 
 
-def _has_v2(value: Any) -> bool:
-    """Whether a converted value uses the v2 object/function/output_of forms."""
-    if isinstance(value, list):
-        return any(_has_v2(v) for v in value)
-    if isinstance(value, dict):
-        return bool({"object", "function", "output_of"} & set(value)) or any(
-            _has_v2(v) for v in value.values()
-        )
-    return False
-
-
 def _date(value: Any, timezone: str, at: At, notes: list[Diagnostic]) -> Any:
     """A start or end date as the spec writes it (a date, or a datetime without zone: the spec's
     `timezone` applies, as dag-factory's `get_datetime` replaces the zone with the DAG's)."""
@@ -318,7 +307,7 @@ def _schedule(
         spec["schedule"] = value.strip()
     elif isinstance(value, list):
         spec["schedule"] = [
-            v.strip() if isinstance(v, str) else _asset(v, at / i, notes)
+            v.strip() if isinstance(v, str) else _asset_object(v, at / i, notes)
             for i, v in enumerate(value)
             if v is not None and (not isinstance(v, str) or v.strip())
         ]
@@ -327,24 +316,69 @@ def _schedule(
     elif isinstance(value, dict) and "datasets" in value:
         named = _datasets_file(value["file"]) if value.get("file") else {}
         condition = _condition(value["datasets"], at / "datasets", notes, named)
-        if isinstance(condition, list) and len(condition) == 1:
-            condition = condition
         if value.get("timetable") is not None:
-            timetable = _object(value["timetable"], at / "timetable", notes)
-            spec["schedule"] = {"assets": condition, "timetable": timetable}
-            notes.append(
-                at.warn(
-                    "an asset-or-time schedule (AssetOrTimeSchedule) is spec language v2 (issue 12); "
-                    "written as {assets: ..., timetable: ...}"
-                )
-            )
+            _or_time(condition, value["timetable"], at / "timetable", spec, notes, timezone)
         else:
             spec["schedule"] = condition
     elif isinstance(value, dict) and isinstance(value.get("__type__"), str):
-        _timetable(value, at, spec, notes, timezone)
+        _typed_schedule(value, at, spec, notes, timezone)
     else:
         notes.append(at.warn(f"a schedule dagforge cannot read ({value!r}); written as none"))
         spec["schedule"] = None
+
+
+def _typed_schedule(
+    value: dict[str, Any], at: At, spec: dict[str, Any], notes: list[Diagnostic], timezone: str
+) -> None:
+    """A schedule given as an object: an asset-or-time schedule, assets, or a timetable."""
+    if _kind(value) in _OR_TIME:
+        condition = _asset_object(value.get("assets"), at / "assets", notes)
+        _or_time(condition, value.get("timetable"), at / "timetable", spec, notes, timezone)
+    elif _kind(value) in (*_ASSET_CLASSES, *_CONDITIONS):
+        condition = _asset_object(value, at, notes)
+        spec["schedule"] = condition if isinstance(condition, dict) else [condition]
+    else:
+        _timetable(value, at, spec, notes, timezone)
+
+
+def _or_time(
+    condition: Any,
+    timetable: Any,
+    at: At,
+    spec: dict[str, Any],
+    notes: list[Diagnostic],
+    timezone: str,
+) -> None:
+    """`{time, assets}`: a run at the timetable's times and whenever the condition is met."""
+    time = _time_of(timetable, timezone)
+    if time is None:
+        notes.append(
+            at.warn(
+                "a spec's time-or-assets schedule takes a cron in the DAG's timezone; this "
+                "timetable is not one, written as the assets alone"
+            )
+        )
+        spec["schedule"] = condition
+    else:
+        spec["schedule"] = {"time": time, "assets": condition}
+
+
+def _time_of(value: Any, timezone: str) -> str | None:
+    """The time part of an asset-or-time schedule as a spec's `time:` (a cron, read as a
+    CronTriggerTimetable in the DAG's timezone, as dagforge writes it), None when it is not one."""
+    if isinstance(value, str):
+        return value.strip() if value in _PRESETS or _CRON.match(value.strip()) else None
+    if (
+        not isinstance(value, dict)
+        or value.get("__type__") != "airflow.timetables.trigger.CronTriggerTimetable"
+    ):
+        return None
+    args = value.get("__args__") or []
+    extra = {k: v for k, v in value.items() if k not in ("__type__", "__args__")}
+    cron = args[0] if args else extra.pop("cron", None)
+    if extra.pop("timezone", timezone) != timezone or extra or len(args) > 1:
+        return None
+    return cron if isinstance(cron, str) else None
 
 
 _TIMETABLES = {
@@ -399,26 +433,73 @@ _ASSET_CLASSES = {
     "airflow.datasets.Dataset",
     "airflow.Dataset",
 }
+_CONDITIONS = {
+    **dict.fromkeys(
+        (
+            "airflow.sdk.AssetAll",
+            "airflow.sdk.definitions.asset.AssetAll",
+            "airflow.datasets.DatasetAll",
+        ),
+        "all",
+    ),
+    **dict.fromkeys(
+        (
+            "airflow.sdk.AssetAny",
+            "airflow.sdk.definitions.asset.AssetAny",
+            "airflow.datasets.DatasetAny",
+        ),
+        "any",
+    ),
+}
+_OR_TIME = (
+    "airflow.timetables.assets.AssetOrTimeSchedule",
+    "airflow.timetables.datasets.DatasetOrTimeSchedule",
+)
+
+
+def _kind(value: dict[str, Any]) -> Any:
+    return value.get("__type__")
+
+
+def _asset_object(value: Any, at: At, notes: list[Diagnostic]) -> Any:
+    """An asset condition given as objects (`AssetAll`/`AssetAny` of assets, as Airflow 3 takes a
+    schedule): `{all: [...]}` / `{any: [...]}`, each asset as `_asset` writes it."""
+    if isinstance(value, list):
+        return [_asset_object(v, at / i, notes) for i, v in enumerate(value)]
+    if isinstance(value, dict) and _kind(value) in _CONDITIONS:
+        items = value.get("__args__") or value.get("objects") or []
+        return {
+            _CONDITIONS[_kind(value)]: [
+                _asset_object(v, at / "__args__" / i, notes) for i, v in enumerate(items)
+            ]
+        }
+    return _asset(value, at, notes)
+
+
+_ALIAS_CLASSES = {
+    "airflow.sdk.AssetAlias",
+    "airflow.sdk.definitions.asset.AssetAlias",
+    "airflow.datasets.DatasetAlias",
+}
 
 
 def _asset(value: Any, at: At, notes: list[Diagnostic]) -> Any:
     """One asset: a URI stays text; an Asset object of a URI alone is that URI (its name is the
-    URI too); one with its own name is `{name:, uri:}` (spec language v2, issue 12)."""
-    if isinstance(value, dict) and value.get("__type__") in _ASSET_CLASSES:
+    URI too); one with its own name, a group or extra is `{name, uri, group, extra}`; an alias
+    `{alias: NAME}`."""
+    kind = value.get("__type__") if isinstance(value, dict) else None
+    if kind in _ASSET_CLASSES or kind in _ALIAS_CLASSES:
         args = list(value.get("__args__") or [])
         fields = {k: v for k, v in value.items() if k not in ("__type__", "__args__")}
         if args:
             fields.setdefault("name", args[0])
         if len(args) > 1:
             fields.setdefault("uri", args[1])
+        if kind in _ALIAS_CLASSES:
+            return {"alias": fields.pop("name", None), **fields}
         uri, name = fields.get("uri"), fields.get("name")
         if set(fields) <= {"uri", "name"} and (name is None or uri is None or name == uri):
             return uri or name
-        notes.append(
-            at.warn(
-                "an asset with its own name (or group, extra) is spec language v2 (issue 12): written as a mapping"
-            )
-        )
         return fields
     return _object(value, at, notes)
 
@@ -444,12 +525,3 @@ def seconds_keys(conf: dict[str, Any], at: At, notes: list[Diagnostic]) -> dict[
                 )
             )
     return out
-
-
-def callback_key(conf: dict[str, Any], events: Iterable[str]) -> str | None:
-    """The first callback key of `conf` (any spelling): where a warning about them points."""
-    for key in events:
-        for spelling in (key, f"{key}_name", f"{key}_file"):
-            if spelling in conf:
-                return spelling
-    return None

@@ -50,7 +50,28 @@ _TASK_FIELDS = (
     "email",
     "map_index_template",
     "multiple_outputs",
+    "ignore_first_depends_on_past",
+    "wait_for_past_depends_before_skipping",
+    "max_active_tis_per_dagrun",
+    "task_display_name",
+    "run_as_user",
+    "executor",
+    "resources",
+    "doc",
+    "doc_json",
+    "doc_yaml",
+    "doc_rst",
+    "logger_name",
+    "allow_nested_operators",
 )
+# Callback arguments: Airflow calls a single callable and a list of callables alike.
+_CALLBACK_FIELDS = {
+    "on_execute_callback",
+    "on_success_callback",
+    "on_failure_callback",
+    "on_retry_callback",
+    "on_skipped_callback",
+}
 _DAG_FIELDS = (
     "description",
     "catchup",
@@ -65,6 +86,9 @@ _DAG_FIELDS = (
     "on_failure_callback",
     "access_control",
     "dag_display_name",
+    "owner_links",
+    "fail_fast",
+    "user_defined_filters",
 )
 _YML_DAG = "## YML DAG"  # dag-factory appends the YAML it read to every DAG's doc_md
 
@@ -113,6 +137,7 @@ def _verify(result: ImportResult, defaults_dir: Path, dags_folder: Path) -> None
             continue
         for diff in compare(their, our):
             conv.notes.append(at.warn(f"differs from dag-factory's DAG: {diff}"))
+        conv.compared = True
 
 
 def _dag_at(conv: Converted) -> At:
@@ -192,7 +217,10 @@ def compare(theirs: Any, ours: Any, source: str = "dag-factory") -> list[str]:
     check("doc_md", _their_doc(theirs.doc_md), ours.doc_md)
     check("params", _params(theirs.params), _params(ours.params))
     for name in _DAG_FIELDS:
-        check(name, getattr(theirs, name, None), getattr(ours, name, None))
+        a, b = getattr(theirs, name, None), getattr(ours, name, None)
+        if name in _CALLBACK_FIELDS:
+            a, b = _callbacks(a), _callbacks(b)
+        check(name, a, b)
     check("task ids", sorted(theirs.task_dict), sorted(ours.task_dict))
     for task_id, a in theirs.task_dict.items():
         b = ours.task_dict.get(task_id)
@@ -214,10 +242,20 @@ def _compare_task(task_id: str, a: Any, b: Any, source: str) -> list[str]:
     check("group", _group(a), _group(b))
     check("mapped", _expand(a), _expand(b))
     for name in _TASK_FIELDS:
-        check(name, _attr(a, name), _attr(b, name))
+        x, y = _attr(a, name), _attr(b, name)
+        if name in _CALLBACK_FIELDS:
+            x, y = _callbacks(x), _callbacks(y)
+        check(name, x, y)
     for name in sorted(_own_arguments(a) | _own_arguments(b)):
         check(name, _attr(a, name), _attr(b, name))
     return diffs
+
+
+def _callbacks(value: Any) -> list[Any]:
+    """A callback argument as the list Airflow runs: None is none, a callable is one."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
 
 
 def _cls(task: Any) -> str:
@@ -323,7 +361,8 @@ def norm(value: Any, depth: int = 0) -> Any:
         return f"{value.__qualname__} in {where}"
     kind = type(value).__name__
     if kind in ("Asset", "Dataset", "AssetAlias", "DatasetAlias"):
-        return {kind: getattr(value, "name", None) or getattr(value, "uri", None)}
+        fields = ("name", "uri", "group", "extra")
+        return {kind: {f: norm(getattr(value, f, None), depth + 1) for f in fields}}
     if hasattr(value, "operator") and hasattr(value, "key"):  # an XComArg
         ref = {"output_of": value.operator.task_id}
         return ref if value.key == "return_value" else {**ref, "key": value.key}
