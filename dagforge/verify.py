@@ -1321,7 +1321,18 @@ def _loaded_asset(asset: Any) -> object:
     if type(asset).__name__ in ("AssetAlias", "DatasetAlias"):
         return _shape_alias(asset.name, getattr(asset, "group", "asset"))
     name = getattr(asset, "name", None) or asset.uri
-    return _shape_asset(name, asset.uri, getattr(asset, "group", "asset"), dict(asset.extra or {}))
+    uri = asset.uri
+    if uri != name and _normalized(asset, name) == uri:  # `s3://a` is read as s3://a/: the name
+        uri = name  # given as its URI, as the spec says it
+    return _shape_asset(name, uri, getattr(asset, "group", "asset"), dict(asset.extra or {}))
+
+
+def _normalized(asset: Any, name: str) -> str | None:
+    """The URI Airflow makes of `name` given alone (it normalizes some: s3://bucket -> s3://bucket/)."""
+    try:
+        return str(type(asset)(name).uri)
+    except Exception:
+        return None
 
 
 def _loaded_condition(condition: object) -> object:

@@ -228,3 +228,18 @@ def test_a_schedule_with_both_any_and_all_is_an_error(tmp_path):
     )
     [d] = dagforge.validate([spec], verify=False).specs[0].diagnostics
     assert (d.line, d.message) == (2, "schedule: give `any` or `all`, not both")
+
+
+def test_an_asset_airflow_normalizes_verifies_as_the_spec_writes_it(tmp_path):
+    # Airflow reads `s3://bucket` as s3://bucket/; the spec's asset is still that one
+    folder = _folder(
+        tmp_path,
+        bucket="""
+        start_date: 2024-01-01
+        schedule: {time: "0 6 * * *", assets: ["s3://bucket"]}
+        tasks:
+          t: {operator: empty, outlets: ["s3://other"]}
+        """,
+    )
+    result = dagforge.build([folder], tmp_path / "out", verify=True)
+    assert result.ok and result.verified, [d.format() for s in result.specs for d in s.diagnostics]
