@@ -31,30 +31,32 @@ def hint_of(stderr: str, head: str) -> str:
 
 
 def test_readme_first_command_builds_and_verifies_the_examples(tmp_path):
-    # The README's first command, `dagforge build specs/`, in a copy of the example specs.
+    # The README's first command, `dagforge build specs/`, in a copy of the example specs and of
+    # the code they name (example_team/, imported from the working folder).
     shutil.copytree(ROOT / "specs", tmp_path / "specs")
+    shutil.copytree(ROOT / "example_team", tmp_path / "example_team")
     count = len(list((tmp_path / "specs").glob("*.yaml")))
-    assert count == 6
+    assert count == 8
 
     r = run_cli("build", "specs/", "-o", "generated_dags", cwd=tmp_path)
     clean(r, 0)
-    assert r.stderr.splitlines()[-1] == "6 built, 0 invalid; 6 verified with Airflow's DagBag"
-    assert len(list((tmp_path / "generated_dags").glob("*.py"))) == 6
+    assert r.stderr.splitlines()[-1] == "8 built, 0 invalid; 8 verified with Airflow's DagBag"
+    assert len(list((tmp_path / "generated_dags").glob("*.py"))) == 8
 
     # Again: nothing to do, and no claim of a verification that did not happen now.
     r = run_cli("build", "specs/", "-o", "generated_dags", cwd=tmp_path)
     clean(r, 0)
-    assert r.stderr.splitlines()[-1] == "0 built, 6 already up to date, 0 invalid"
+    assert r.stderr.splitlines()[-1] == "0 built, 8 already up to date, 0 invalid"
     assert "verified" not in r.stderr
 
     r = run_cli("build", "specs/", "-o", "generated_dags", "--force", cwd=tmp_path)
     clean(r, 0)
-    assert r.stderr.splitlines()[-1] == "6 built, 0 invalid; 6 verified with Airflow's DagBag"
+    assert r.stderr.splitlines()[-1] == "8 built, 0 invalid; 8 verified with Airflow's DagBag"
 
     r = run_cli("check", "specs/", cwd=tmp_path)
     clean(r, 0)
     assert r.stderr.splitlines()[-1] == (
-        "6 specs checked, 0 invalid; every generated file is up to date"
+        "8 specs checked, 0 invalid; every generated file is up to date"
     )
 
 
