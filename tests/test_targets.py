@@ -173,7 +173,8 @@ def test_names_of_timetables_are_never_taken_by_tasks_or_callables(tmp_path, mon
         assert result.ok, [d.format() for d in result.specs[0].diagnostics]
         assert (
             # isort's order: CONSTANTS (DAG) before Classes
-            "from clash import DAG as clash_DAG, CronTriggerTimetable as clash_CronTriggerTimetable\n"
+            "from clash import DAG as clash_DAG\n"
+            "from clash import CronTriggerTimetable as clash_CronTriggerTimetable\n"
             in result.specs[0].code
         )
         compile(result.specs[0].code, "clash.py", "exec")
