@@ -51,10 +51,6 @@ def passed_settings() -> tuple[str, ...]:
 DAG_SETTINGS = ("owner", "retries", "retry_delay")
 
 
-# A DAG's schedule: None (runs when triggered), a preset or cron text, the timedelta of a duration, or
-# an asset condition (a list or mapping of them: a lone asset URI is no schedule of its own).
-Schedule: TypeAlias = str | timedelta | list[Any] | dict[str, Any] | None
-
 DEFAULT_RETRY_DELAY = timedelta(minutes=5)
 # Names the generated module binds itself; task variables must not shadow them.
 _TAKEN = {
@@ -112,6 +108,12 @@ class XCom:
 
     task_id: str  # the producer's full id
     key: str | None = None
+
+
+# A DAG's schedule: None (runs when triggered), a preset or cron text, the timedelta of a duration,
+# an asset condition (a list or mapping of them: a lone asset URI is no schedule of its own), or a
+# timetable object (an Instance).
+Schedule: TypeAlias = str | timedelta | list[Any] | dict[str, Any] | Instance | None
 
 
 def walk(value: object) -> list[object]:
@@ -283,6 +285,8 @@ class Pipeline:
 
     @property
     def schedule_kind(self) -> values.ScheduleKind:
+        if isinstance(self.schedule, Instance):
+            return values.ScheduleKind.TIMETABLE
         return (
             values.schedule_kind(self.schedule)
             if not isinstance(self.schedule, timedelta)
@@ -365,6 +369,8 @@ def build_model(doc: Document, source: str | None = None) -> Pipeline:
     for n in all_nodes:  # operator classes first: they keep their own names
         if not n.is_group:
             ref(*_operator_path(_operator(n.spec)))
+    if values.is_timetable(p.schedule):  # its class is imported like any object's
+        p.schedule = Forms(ref).value(p.schedule)
     p.callbacks = _callbacks(data.get("callbacks", {}), Forms(ref))
     p.defaults = _settings(shared, Forms(ref))
     upstream: dict[str, list[str]] = {}
@@ -489,6 +495,8 @@ def code(p: Pipeline) -> list[tuple[SpecPath, Instance | Function]]:
     """Every object and function the spec names (callbacks, `{object: ...}`, `{function: ...}`),
     with the path of its value in the spec: what verify checks in Airflow."""
     roots: list[tuple[SpecPath, object]] = [(("callbacks",), p.callbacks)]
+    if isinstance(p.schedule, Instance):
+        roots.append((("schedule",), p.schedule))
     roots += [((*g.where, "defaults"), g.defaults) for g in p.groups]
     for t in p.tasks:
         roots += [((*t.where, k), v) for k, v in t.arguments.items()]

@@ -872,7 +872,7 @@ def _allowed_keys(path: SpecPath, inst: Any) -> set[str]:
             keys |= set(_operator_arguments()[op][1]["properties"])
         return keys
     if path == ("schedule",):
-        return set(s["$defs"]["schedule_mapping"]["properties"])
+        return set(s["$defs"]["schedule_mapping"]["else"]["properties"])
     if path[0] == "schedule" or {"inlets", "outlets"} & set(path[-2:]):  # a condition or an asset
         keys = set(s["$defs"]["asset_mapping"]["properties"])
         return keys if {"inlets", "outlets"} & set(path[-2:]) else keys | {"any", "all"}
@@ -1432,6 +1432,8 @@ def _check_schedule(
     doc: Document, value: object, path: SpecPath = ("schedule",)
 ) -> list[Diagnostic]:
     kind = values.schedule_kind(value)
+    if kind == values.ScheduleKind.TIMETABLE:
+        return []  # a value form: _check_forms
     if kind == "assets" and isinstance(value, dict) and {"time", "assets"} & value.keys():
         return _check_asset_or_time(doc, value)
     if kind == "assets" and isinstance(value, dict) and len(value) > 1:  # any and all
@@ -2095,6 +2097,10 @@ def _check_forms(
     out: list[Diagnostic] = []
     forms = _Forms(doc, all_nodes, out)
     forms.callbacks(("callbacks",), data.get("callbacks"))
+    schedule = data.get("schedule")
+    if isinstance(schedule, dict) and values.is_timetable(schedule):
+        for k, v in schedule.items():  # (the schema checks its class path and keyword names)
+            forms.visit(("schedule", k), v, None)
     places: list[tuple[SpecPath, object]] = [(("defaults",), data.get("defaults"))]
     places += [((*n.path, "defaults"), n.spec.get("defaults")) for n in all_nodes if n.is_group]
     for path, defaults in places:  # the spec's and each group's

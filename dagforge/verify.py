@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 from zoneinfo import ZoneInfo
 
 from . import targets, values
@@ -69,7 +69,9 @@ def expectations(p: Pipeline, airflow: targets.Target | str = targets.DEFAULT) -
     target = targets.target(airflow)
     cls = target.timetable(p)
     schedule: dict[str, object]
-    if p.schedule_kind == values.ScheduleKind.ASSETS:
+    if isinstance(p.schedule, Instance):  # compared as objects are: class and attributes
+        schedule = cast(dict[str, object], _jsonable(p.schedule))
+    elif p.schedule_kind == values.ScheduleKind.ASSETS:
         assets = _condition(p.schedule, target.airflow)
         schedule = {"timetable": target.asset_timetable, "assets": assets}
     elif cls is None:
@@ -777,6 +779,18 @@ def _check_code(request: dict[str, Any], broken: dict[str, Any]) -> list[Finding
                 True,
             )
         ]
+    if path == ["schedule"] and not _is_timetable(obj):
+        return [
+            Finding(
+                None,
+                at,
+                f"'{ref}' is not a timetable class (Airflow takes no other object as `schedule`)",
+                "name a subclass of airflow.timetables.base.Timetable, e.g. "
+                "airflow.timetables.trigger.CronTriggerTimetable",
+                "error",
+                True,
+            )
+        ]
     try:
         signature = inspect.signature(obj)
     except (TypeError, ValueError):
@@ -810,6 +824,22 @@ def _check_code(request: dict[str, Any], broken: dict[str, Any]) -> list[Finding
                 )
             )
     return out
+
+
+def _is_timetable(cls: object) -> bool:
+    """Whether `cls` is a class Airflow takes as a DAG's schedule: a core Timetable (both versions)
+    or, on Airflow 3, a Task SDK one."""
+    bases = []
+    for module, name in (
+        ("airflow.timetables.base", "Timetable"),
+        ("airflow.sdk.bases.timetable", "BaseTimetable"),
+    ):
+        try:
+            bases.append(getattr(importlib.import_module(module), name))
+        except (ImportError, AttributeError):
+            continue
+    # (by the class's bases: Timetable is a Protocol, which issubclass refuses)
+    return isinstance(cls, type) and any(base in cls.__mro__ for base in bases)
 
 
 def _not_an_operator(task_id: str, obj: object, given: str) -> list[Finding]:
@@ -1140,7 +1170,11 @@ def _compare(dag: Any, exp: dict[str, Any]) -> list[str]:
             )
 
     check("description", dag.description, exp["description"])
-    check("schedule", _schedule(dag.timetable), exp["schedule"])
+    schedule = exp["schedule"]
+    if "$object" in schedule:  # a timetable object
+        check("schedule", _plain(dag.timetable, schedule), schedule)
+    else:
+        check("schedule", _schedule(dag.timetable), schedule)
     check("timezone", dag.timezone.name, exp["timezone"])
     check("start_date", dag.start_date, datetime.fromisoformat(exp["start_date"]))
     check("end_date", dag.end_date, exp["end_date"] and datetime.fromisoformat(exp["end_date"]))
