@@ -126,7 +126,7 @@ def settings_lines(p: Pipeline) -> list[str]:
         out.append(f"Access:     {role}: {given}")
     for d in s.deadlines:
         out.append(
-            f"Deadline:   {d.callback.module}:{d.callback.name} is called when a run is not done "
+            f"Deadline:   {value_words(Function(d.callback, d.kwargs))} is called when a run is not done "
             f"{duration_words(d.interval)} after {_REFERENCES[d.reference]}"
         )
     return out

@@ -140,6 +140,7 @@ class Deadline:
     interval: timedelta
     callback: CodeRef
     where: SpecPath = ("deadline",)  # its mapping in the spec, for located messages
+    kwargs: tuple[tuple[str, Any], ...] = ()  # bound to the callback: plain values (JSON data)
 
 
 @dataclass
@@ -463,12 +464,20 @@ def _dag_settings(
             Deadline(
                 d["reference"],
                 values.parse_duration(d["interval"]),
-                ref(*d["callback"].split(":")),
+                ref(*_deadline_callback(d["callback"]).split(":")),
                 ("deadline", i) if isinstance(deadlines, list) else ("deadline",),
+                tuple((k, v) for k, v in d["callback"].items() if k != "function")
+                if isinstance(d["callback"], dict)
+                else (),
             )
             for i, d in enumerate(deadlines if isinstance(deadlines, list) else [deadlines])
         ),
     )
+
+
+def _deadline_callback(callback: str | dict[str, Any]) -> str:
+    """The `module:function` of a deadline's callback, given as that or as `{function: ...}`."""
+    return callback["function"] if isinstance(callback, dict) else callback
 
 
 def _searchpath(source: str, folder: str) -> str:

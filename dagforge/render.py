@@ -388,7 +388,13 @@ def _dag_settings(p: Pipeline, target: targets.Target) -> list[tuple[str, object
             kwargs=(
                 ("reference", Name(f"DeadlineReference.{DEADLINE_REFERENCES[d.reference]}")),
                 ("interval", d.interval),
-                ("callback", Call("SyncCallback", (d.callback,))),
+                # SyncCallback(fn, kwargs={...}): Airflow calls fn(context=..., **kwargs)
+                (
+                    "callback",
+                    Call("SyncCallback", (d.callback,), (("kwargs", dict(d.kwargs)),))
+                    if d.kwargs
+                    else Call("SyncCallback", (d.callback,)),
+                ),
             ),
         )
         for d in s.deadlines

@@ -1154,10 +1154,47 @@ def _check_dag_settings(doc: Document, data: Mapping[str, Any]) -> list[Diagnost
         base: SpecPath = ("deadline", i) if isinstance(deadline, list) else ("deadline",)
         if isinstance(alert, dict):
             out += _check_reference(doc, (*base, "callback"), alert.get("callback"), "callback")
+            out += _check_deadline_arguments(doc, (*base, "callback"), alert.get("callback"))
             out += _check_durations(doc, base, alert, ("interval",))
     if data.get("fail_fast") is True and isinstance(data.get("tasks"), dict):
         out += _check_fail_fast(doc, structure.nodes(data["tasks"]))
     return out
+
+
+def _check_deadline_arguments(doc: Document, path: SpecPath, callback: object) -> list[Diagnostic]:
+    """The keyword arguments of a deadline's `{function: ...}`: plain values. Airflow stores them
+    with the DAG (SyncCallback's kwargs are serialized), so no object, function or task output."""
+    out: list[Diagnostic] = []
+
+    def visit(where: SpecPath, value: object) -> None:
+        if isinstance(value, dict) and (
+            form := next((f for f in _VALUE_FORMS if f in value), None)
+        ):
+            out.append(
+                doc.diag(
+                    (*where, form),
+                    f"a deadline callback's arguments are plain values, not `{form}:`",
+                    "Airflow stores them with the DAG as data: give text, numbers, lists or "
+                    "mappings (the function can make what it needs from them)",
+                    key=True,
+                    code=Code.VALUE_FORM,
+                )
+            )
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                visit((*where, k), v)
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                visit((*where, i), v)
+
+    if isinstance(callback, dict):
+        for k, v in callback.items():
+            if k != "function":
+                visit((*path, k), v)
+    return out
+
+
+_VALUE_FORMS = ("object", "function", "output_of")
 
 
 def _link(link: str) -> bool:

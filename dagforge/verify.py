@@ -185,6 +185,7 @@ def _settings(p: Pipeline) -> dict[str, object]:
                 "reference": d.reference,
                 "interval": d.interval.total_seconds(),
                 "callback": f"{d.callback.module}.{d.callback.name}",
+                "kwargs": dict(d.kwargs),
             }
             for d in s.deadlines
         ],
@@ -233,6 +234,7 @@ def _refs(p: Pipeline) -> list[dict[str, object]]:
                 "module": ref.module,
                 "name": ref.name,
                 "callable": True,
+                "kwargs": [k for k, _ in d.kwargs],  # checked against its signature
             }
         )
     return found
@@ -727,6 +729,8 @@ def _check_ref(ref: dict[str, Any], broken: dict[str, Any]) -> list[Finding]:
                 None, ref["key"], f"{ref['what']} is not callable", "name a function", "error", True
             )
         )
+    elif obj is not None and ref.get("kwargs"):
+        out += _check_keywords(obj, ref["name"], ref["key"], ref["kwargs"])
     return out
 
 
@@ -795,20 +799,7 @@ def _check_code(request: dict[str, Any], broken: dict[str, Any]) -> list[Finding
         signature = inspect.signature(obj)
     except (TypeError, ValueError):
         return out
-    params = signature.parameters
-    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        for k in kwargs:
-            if k not in params or params[k].kind is params[k].POSITIONAL_ONLY:
-                out.append(
-                    Finding(
-                        None,
-                        [*path, k],
-                        f"{name}{signature} has no argument '{k}'",
-                        did_you_mean(k, params) or f"{name} takes: " + ", ".join(params),
-                        "error",
-                        True,
-                    )
-                )
+    out += _check_keywords(obj, name, path, kwargs)
     if form == "object" and not out:
         try:
             signature.bind(**dict.fromkeys(kwargs))
@@ -824,6 +815,32 @@ def _check_code(request: dict[str, Any], broken: dict[str, Any]) -> list[Finding
                 )
             )
     return out
+
+
+def _check_keywords(obj: object, name: str, path: list[Any], kwargs: list[str]) -> list[Finding]:
+    """Each keyword argument bound to `obj` (a class or function named `name`, given at `path`) is
+    one its signature takes, with a did-you-mean (located at the keyword)."""
+    import inspect
+
+    try:
+        signature = inspect.signature(obj)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return []
+    params = signature.parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return []
+    return [
+        Finding(
+            None,
+            [*path, k],
+            f"{name}{signature} has no argument '{k}'",
+            did_you_mean(k, params) or f"{name} takes: " + ", ".join(params),
+            "error",
+            True,
+        )
+        for k in kwargs
+        if k not in params or params[k].kind is params[k].POSITIONAL_ONLY
+    ]
 
 
 def _is_timetable(cls: object) -> bool:
@@ -1290,6 +1307,7 @@ def _dag_settings(dag: Any, exp: dict[str, Any]) -> dict[str, object]:
                 "reference": _deadline_reference(d.reference),
                 "interval": d.interval.total_seconds(),
                 "callback": d.callback.path,
+                "kwargs": dict(d.callback.kwargs or {}),
             }
             for d in (deadlines if isinstance(deadlines, list) else [deadlines])
         ],
