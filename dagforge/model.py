@@ -52,6 +52,8 @@ DAG_SETTINGS = ("owner", "retries", "retry_delay")
 
 
 DEFAULT_RETRY_DELAY = timedelta(minutes=5)
+# The class of the alert mails (render.NOTIFIER), imported under its own name, which _TAKEN keeps.
+MAIL_CLASS = ("airflow.providers.smtp.notifications.smtp", "SmtpNotifier")
 # Names the generated module binds itself; task variables must not shadow them.
 _TAKEN = {
     "DAG",
@@ -362,7 +364,9 @@ def build_model(doc: Document, source: str | None = None) -> Pipeline:
 
     def ref(module: str, name: str) -> CodeRef:
         if (module, name) not in refs:
-            refs[module, name] = CodeRef(module, name, _unique(name, names, prefix=module))
+            # the alert mails' class, named by the user too (a notifier): the same import
+            alias = name if (module, name) == MAIL_CLASS else _unique(name, names, prefix=module)
+            refs[module, name] = CodeRef(module, name, alias)
         return refs[module, name]
 
     all_nodes = structure.nodes(data["tasks"])

@@ -18,6 +18,7 @@ import jinja2
 
 from . import targets, values
 from .model import (
+    MAIL_CLASS,
     TASK_EVENTS,
     Alerts,
     CodeRef,
@@ -34,7 +35,7 @@ from .model import (
 
 LINE_LENGTH = 88  # black's: a task call that fits is written on one line, as black would write it
 TRIPLE = '"' * 3  # opens and closes a block of text (see _block)
-NOTIFIER = CodeRef("airflow.providers.smtp.notifications.smtp", "SmtpNotifier", "SmtpNotifier")
+NOTIFIER = CodeRef(*MAIL_CLASS, "SmtpNotifier")
 PARTIAL = CodeRef("functools", "partial", "partial")
 
 

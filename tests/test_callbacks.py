@@ -230,6 +230,9 @@ def test_a_notifier_of_the_users_is_no_alert_mail(tmp_path):
         )
     r = run_cli("build", "specs", "-o", "out", "--no-verify", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
+    for name in ("mailed", "bare"):  # the class imported once, under its own name
+        code = (tmp_path / "out" / f"{name}.py").read_text()
+        assert code.count("import SmtpNotifier\n") == 1 and "SmtpNotifier as" not in code, code
     bag = load_dagbag(tmp_path / "out")
     for name, to in (("mailed", [["oncall@example.com"], "pager@example.com"]), ("bare", [])):
         dag = bag.dags[name]
