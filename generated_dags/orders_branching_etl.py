@@ -3,16 +3,13 @@
 # source-sha256: 719c6bbd9ec857a062c7b8a9fe0abc1027d6ed15e86fb709fb5e29fd8b925697
 # input-sha256: b74424c307dfe218d83d58cdc37232596ff81dbc0a0f6cf18ff39845756baa96
 # inputs-sha256: airflow=ac82dc728a1e generator=9dc0b6a3aa46 spec=a2146be1bd5c
-# output-sha256: 0b1a8b4aedb9617f445073a4e99ed811998142a37cf7547fe3f08eff9fa90c2e
+# output-sha256: da4051e58198bd70a8896df51f342c33163aea7010a2366fd6d0564da79f316f
 
 from datetime import timedelta
 from functools import partial
 
 import pendulum
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
-from airflow.providers.smtp.notifications.smtp import (
-    SmtpNotifier as airflow_providers_smtp_notifications_smtp_SmtpNotifier,
-)
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.providers.standard.operators.python import (
     BranchPythonOperator,
@@ -63,7 +60,7 @@ with DAG(
         on_failure_callback=[
             SmtpNotifier(to=["data-alerts@example.com"]),
             partial(post_to_channel, channel="#data-eng"),
-            airflow_providers_smtp_notifications_smtp_SmtpNotifier(
+            SmtpNotifier(
                 to="warehouse-oncall@example.com",
                 subject="The full load of the orders failed",
             ),
