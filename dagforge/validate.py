@@ -2136,8 +2136,16 @@ def _check_forms(
     forms.callbacks(("callbacks",), data.get("callbacks"))
     schedule = data.get("schedule")
     if isinstance(schedule, dict) and values.is_timetable(schedule):
+        forms.keyword_in(("schedule",), "object", schedule["object"])
         for k, v in schedule.items():  # (the schema checks its class path and keyword names)
-            forms.visit(("schedule", k), v, None)
+            if k != "object":
+                forms.visit(("schedule", k), v, None)
+    deadline = data.get("deadline")
+    for i, alert in enumerate(deadline if isinstance(deadline, list) else [deadline]):
+        callback = alert.get("callback") if isinstance(alert, dict) else None
+        if isinstance(callback, dict):  # (a `module:function` text: _check_dag_settings)
+            where: SpecPath = ("deadline", i) if isinstance(deadline, list) else ("deadline",)
+            forms.keyword_in((*where, "callback"), "function", callback.get("function"))
     places: list[tuple[SpecPath, object]] = [(("defaults",), data.get("defaults"))]
     places += [((*n.path, "defaults"), n.spec.get("defaults")) for n in all_nodes if n.is_group]
     for path, defaults in places:  # the spec's and each group's
@@ -2209,7 +2217,7 @@ class _Forms:
                 self.doc.diag(
                     (*path, form),
                     f"`{form}:` must name {what} by its import path, not {_quoted(named)}",
-                    _control_hint(named) or f"write it as {example}",
+                    _control_hint(named) or _keyword_hint(named) or f"write it as {example}",
                     code=Code.VALUE_FORM,
                 )
             )
@@ -2221,9 +2229,29 @@ class _Forms:
                 form = (
                     next((f for f in _FORMS if f in item), None) if isinstance(item, dict) else None
                 )
+                if isinstance(item, str):  # (located at the text itself: doc.where's fallback)
+                    self.keyword_in((*path, event, i), "function", item)
+                elif form:
+                    self.keyword_in((*path, event, i), form, item[form])
                 for k, v in item.items() if form else ():
                     if k != form:
                         self.argument((*path, event, i), k, item[form], v, None)
+
+    def keyword_in(self, path: SpecPath, form: str, named: object) -> None:
+        """Where the schema checks an import path's shape (callbacks, a timetable, a deadline's
+        function), its parts must not be Python keywords either (`class.x:f` fits the pattern, but
+        `from class.x import f` is no Python): said as `named` says it."""
+        _, pattern, _ = _FORMS[form]
+        if isinstance(named, str) and pattern.fullmatch(named):
+            self.named(path, form, named)
+
+
+def _keyword_hint(named: object) -> str | None:
+    """The hint for an import path with a Python keyword in it (`class.x`), which no module, class
+    or function can be named."""
+    parts = re.split(r"[.:]", named) if isinstance(named, str) else []
+    found = next((part for part in parts if keyword.iskeyword(part)), None)
+    return f"'{found}' is a Python keyword: no module or name can be called so" if found else None
 
 
 def _output_of(
