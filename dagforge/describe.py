@@ -126,7 +126,7 @@ def settings_lines(p: Pipeline) -> list[str]:
         out.append(f"Access:     {role}: {given}")
     for d in s.deadlines:
         out.append(
-            f"Deadline:   {d.callback.module}:{d.callback.name} is called when a run is not done "
+            f"Deadline:   {value_words(Function(d.callback, d.kwargs))} is called when a run is not done "
             f"{duration_words(d.interval)} after {_REFERENCES[d.reference]}"
         )
     return out
@@ -136,6 +136,9 @@ def schedule_words(p: Pipeline) -> str:
     # The kinds of p.schedule_kind, told apart by the model's types (a duration is a timedelta).
     if p.schedule is None:
         return "none: runs only when triggered (by hand, through the API, or by another DAG)"
+    if isinstance(p.schedule, Instance):
+        ref = p.schedule.cls
+        return f"the timetable {value_words(p.schedule)} (from {ref.module})"
     if isinstance(p.schedule, (list, dict)):
         return "when assets are updated: " + asset_words(p.schedule)
     if p.schedule == "@once":
@@ -207,6 +210,8 @@ def _next_runs(p: Pipeline, after: datetime, count: int) -> tuple[list[datetime]
     schedule = p.schedule  # its kinds (p.schedule_kind) told apart by type, as in schedule_words
     if schedule is None:
         return [], ""
+    if isinstance(schedule, Instance):
+        return [], "Runs come when the timetable says: explain does not run its code."
     if isinstance(schedule, (list, dict)):
         return [], "Runs come when the tasks that update these assets (their `outlets`) succeed."
     if schedule == "@continuous":

@@ -51,11 +51,9 @@ def passed_settings() -> tuple[str, ...]:
 DAG_SETTINGS = ("owner", "retries", "retry_delay")
 
 
-# A DAG's schedule: None (runs when triggered), a preset or cron text, the timedelta of a duration, or
-# an asset condition (a list or mapping of them: a lone asset URI is no schedule of its own).
-Schedule: TypeAlias = str | timedelta | list[Any] | dict[str, Any] | None
-
 DEFAULT_RETRY_DELAY = timedelta(minutes=5)
+# The class of the alert mails (render.NOTIFIER), imported under its own name, which _TAKEN keeps.
+MAIL_CLASS = ("airflow.providers.smtp.notifications.smtp", "SmtpNotifier")
 # Names the generated module binds itself; task variables must not shadow them.
 _TAKEN = {
     "DAG",
@@ -114,6 +112,12 @@ class XCom:
     key: str | None = None
 
 
+# A DAG's schedule: None (runs when triggered), a preset or cron text, the timedelta of a duration,
+# an asset condition (a list or mapping of them: a lone asset URI is no schedule of its own), or a
+# timetable object (an Instance).
+Schedule: TypeAlias = str | timedelta | list[Any] | dict[str, Any] | Instance | None
+
+
 def walk(value: object) -> list[object]:
     """`value` and every value inside it (in lists, mappings, an Instance's or Function's
     arguments), parents first."""
@@ -138,6 +142,7 @@ class Deadline:
     interval: timedelta
     callback: CodeRef
     where: SpecPath = ("deadline",)  # its mapping in the spec, for located messages
+    kwargs: tuple[tuple[str, Any], ...] = ()  # bound to the callback: plain values (JSON data)
 
 
 @dataclass
@@ -283,6 +288,8 @@ class Pipeline:
 
     @property
     def schedule_kind(self) -> values.ScheduleKind:
+        if isinstance(self.schedule, Instance):
+            return values.ScheduleKind.TIMETABLE
         return (
             values.schedule_kind(self.schedule)
             if not isinstance(self.schedule, timedelta)
@@ -355,7 +362,9 @@ def build_model(doc: Document, source: str | None = None) -> Pipeline:
 
     def ref(module: str, name: str) -> CodeRef:
         if (module, name) not in refs:
-            refs[module, name] = CodeRef(module, name, _unique(name, names, prefix=module))
+            # the alert mails' class, named by the user too (a notifier): the same import
+            alias = name if (module, name) == MAIL_CLASS else _unique(name, names, prefix=module)
+            refs[module, name] = CodeRef(module, name, alias)
         return refs[module, name]
 
     all_nodes = structure.nodes(data["tasks"])
@@ -363,6 +372,8 @@ def build_model(doc: Document, source: str | None = None) -> Pipeline:
     for n in all_nodes:  # operator classes first: they keep their own names
         if not n.is_group:
             ref(*_operator_path(_operator(n.spec)))
+    if values.is_timetable(p.schedule):  # its class is imported like any object's
+        p.schedule = Forms(ref).value(p.schedule)
     p.callbacks = _callbacks(data.get("callbacks", {}), Forms(ref))
     p.defaults = _settings(shared, Forms(ref))
     upstream: dict[str, list[str]] = {}
@@ -455,12 +466,20 @@ def _dag_settings(
             Deadline(
                 d["reference"],
                 values.parse_duration(d["interval"]),
-                ref(*d["callback"].split(":")),
+                ref(*_deadline_callback(d["callback"]).split(":")),
                 ("deadline", i) if isinstance(deadlines, list) else ("deadline",),
+                tuple((k, v) for k, v in d["callback"].items() if k != "function")
+                if isinstance(d["callback"], dict)
+                else (),
             )
             for i, d in enumerate(deadlines if isinstance(deadlines, list) else [deadlines])
         ),
     )
+
+
+def _deadline_callback(callback: str | dict[str, Any]) -> str:
+    """The `module:function` of a deadline's callback, given as that or as `{function: ...}`."""
+    return callback["function"] if isinstance(callback, dict) else callback
 
 
 def _searchpath(source: str, folder: str) -> str:
@@ -487,6 +506,8 @@ def code(p: Pipeline) -> list[tuple[SpecPath, Instance | Function]]:
     """Every object and function the spec names (callbacks, `{object: ...}`, `{function: ...}`),
     with the path of its value in the spec: what verify checks in Airflow."""
     roots: list[tuple[SpecPath, object]] = [(("callbacks",), p.callbacks)]
+    if isinstance(p.schedule, Instance):
+        roots.append((("schedule",), p.schedule))
     roots += [((*g.where, "defaults"), g.defaults) for g in p.groups]
     for t in p.tasks:
         roots += [((*t.where, k), v) for k, v in t.arguments.items()]

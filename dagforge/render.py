@@ -18,6 +18,7 @@ import jinja2
 
 from . import targets, values
 from .model import (
+    MAIL_CLASS,
     TASK_EVENTS,
     Alerts,
     CodeRef,
@@ -34,7 +35,7 @@ from .model import (
 
 LINE_LENGTH = 88  # black's: a task call that fits is written on one line, as black would write it
 TRIPLE = '"' * 3  # opens and closes a block of text (see _block)
-NOTIFIER = CodeRef("airflow.providers.smtp.notifications.smtp", "SmtpNotifier", "SmtpNotifier")
+NOTIFIER = CodeRef(*MAIL_CLASS, "SmtpNotifier")
 PARTIAL = CodeRef("functools", "partial", "partial")
 
 
@@ -388,7 +389,13 @@ def _dag_settings(p: Pipeline, target: targets.Target) -> list[tuple[str, object
             kwargs=(
                 ("reference", Name(f"DeadlineReference.{DEADLINE_REFERENCES[d.reference]}")),
                 ("interval", d.interval),
-                ("callback", Call("SyncCallback", (d.callback,))),
+                # SyncCallback(fn, kwargs={...}): Airflow calls fn(context=..., **kwargs)
+                (
+                    "callback",
+                    Call("SyncCallback", (d.callback,), (("kwargs", dict(d.kwargs)),))
+                    if d.kwargs
+                    else Call("SyncCallback", (d.callback,)),
+                ),
             ),
         )
         for d in s.deadlines
@@ -428,7 +435,7 @@ def _schedule(p: Pipeline, target: targets.Target) -> object:
         return _assets(p.schedule, target)
     cls = target.timetable(p)
     if cls is None:
-        return p.schedule  # None or "@once": the same on every version
+        return p.schedule  # None, "@once" or a timetable object: the same on every version
     if cls == target.duration:
         timetable = Call(cls[1], (p.schedule,))
     else:
@@ -522,7 +529,7 @@ def _imports(p: Pipeline, target: targets.Target) -> list[list[str]]:
     if p.groups:
         names.add((*target.task_group, target.task_group[1]))
     names |= _asset_imports(p, target) | _settings_imports(p)
-    roots: list[object] = [p.callbacks, p.defaults, *(g.defaults for g in p.groups)]
+    roots: list[object] = [p.schedule, p.callbacks, p.defaults, *(g.defaults for g in p.groups)]
     for t in p.tasks:
         names.add((*target.home(t.operator.module, t.operator.name), t.operator.alias))
         roots += [t.arguments, t.overrides]
@@ -550,8 +557,12 @@ def _imports(p: Pipeline, target: targets.Target) -> list[list[str]]:
         lines = [f"import {m}" for m in sorted(modules, key=_module_order)]
         for module in sorted(by_module, key=_module_order):
             members = sorted(by_module[module], key=lambda na: (*_member_order(na[0]), na[1]))
-            listed = ", ".join(n + (f" as {a}" if a != n else "") for n, a in members)
-            lines.append(f"from {module} import {listed}")
+            # isort's default (combine_as_imports off): the plain names on one line, then each
+            # renamed one on its own
+            plain = [n for n, a in members if a == n]
+            if plain:
+                lines.append(f"from {module} import {', '.join(plain)}")
+            lines += [f"from {module} import {n} as {a}" for n, a in members if a != n]
         return lines
 
     stdlib = {n for n in names if _stdlib(n[0])}

@@ -123,9 +123,9 @@ class Target:
         """
         if p.schedule_kind == values.ScheduleKind.DURATION:
             return self.duration
-        if values.cron_like(p.schedule):
+        if p.schedule_kind != values.ScheduleKind.TIMETABLE and values.cron_like(p.schedule):
             return self.interval if p.timetable == values.Timetable.INTERVAL else self.cron
-        return None  # none, @once, @continuous: written as given; assets: see `assets`
+        return None  # none, @once, @continuous, a timetable object: as given; assets: see `assets`
 
 
 TARGETS = {

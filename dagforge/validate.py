@@ -875,7 +875,7 @@ def _allowed_keys(path: SpecPath, inst: Any) -> set[str]:
             keys |= set(_operator_arguments()[op][1]["properties"])
         return keys
     if path == ("schedule",):
-        return set(s["$defs"]["schedule_mapping"]["properties"])
+        return set(s["$defs"]["schedule_mapping"]["else"]["properties"])
     if path[0] == "schedule" or {"inlets", "outlets"} & set(path[-2:]):  # a condition or an asset
         keys = set(s["$defs"]["asset_mapping"]["properties"])
         return keys if {"inlets", "outlets"} & set(path[-2:]) else keys | {"any", "all"}
@@ -1157,10 +1157,47 @@ def _check_dag_settings(doc: Document, data: Mapping[str, Any]) -> list[Diagnost
         base: SpecPath = ("deadline", i) if isinstance(deadline, list) else ("deadline",)
         if isinstance(alert, dict):
             out += _check_reference(doc, (*base, "callback"), alert.get("callback"), "callback")
+            out += _check_deadline_arguments(doc, (*base, "callback"), alert.get("callback"))
             out += _check_durations(doc, base, alert, ("interval",))
     if data.get("fail_fast") is True and isinstance(data.get("tasks"), dict):
         out += _check_fail_fast(doc, structure.nodes(data["tasks"]))
     return out
+
+
+def _check_deadline_arguments(doc: Document, path: SpecPath, callback: object) -> list[Diagnostic]:
+    """The keyword arguments of a deadline's `{function: ...}`: plain values. Airflow stores them
+    with the DAG (SyncCallback's kwargs are serialized), so no object, function or task output."""
+    out: list[Diagnostic] = []
+
+    def visit(where: SpecPath, value: object) -> None:
+        if isinstance(value, dict) and (
+            form := next((f for f in _VALUE_FORMS if f in value), None)
+        ):
+            out.append(
+                doc.diag(
+                    (*where, form),
+                    f"a deadline callback's arguments are plain values, not `{form}:`",
+                    "Airflow stores them with the DAG as data: give text, numbers, lists or "
+                    "mappings (the function can make what it needs from them)",
+                    key=True,
+                    code=Code.VALUE_FORM,
+                )
+            )
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                visit((*where, k), v)
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                visit((*where, i), v)
+
+    if isinstance(callback, dict):
+        for k, v in callback.items():
+            if k != "function":
+                visit((*path, k), v)
+    return out
+
+
+_VALUE_FORMS = ("object", "function", "output_of")
 
 
 def _link(link: str) -> bool:
@@ -1435,6 +1472,8 @@ def _check_schedule(
     doc: Document, value: object, path: SpecPath = ("schedule",)
 ) -> list[Diagnostic]:
     kind = values.schedule_kind(value)
+    if kind == values.ScheduleKind.TIMETABLE:
+        return []  # a value form: _check_forms
     if kind == "assets" and isinstance(value, dict) and {"time", "assets"} & value.keys():
         return _check_asset_or_time(doc, value)
     if kind == "assets" and isinstance(value, dict) and len(value) > 1:  # any and all
@@ -2098,6 +2137,18 @@ def _check_forms(
     out: list[Diagnostic] = []
     forms = _Forms(doc, all_nodes, out)
     forms.callbacks(("callbacks",), data.get("callbacks"))
+    schedule = data.get("schedule")
+    if isinstance(schedule, dict) and values.is_timetable(schedule):
+        forms.keyword_in(("schedule",), "object", schedule["object"])
+        for k, v in schedule.items():  # (the schema checks its class path and keyword names)
+            if k != "object":
+                forms.visit(("schedule", k), v, None)
+    deadline = data.get("deadline")
+    for i, alert in enumerate(deadline if isinstance(deadline, list) else [deadline]):
+        callback = alert.get("callback") if isinstance(alert, dict) else None
+        if isinstance(callback, dict):  # (a `module:function` text: _check_dag_settings)
+            where: SpecPath = ("deadline", i) if isinstance(deadline, list) else ("deadline",)
+            forms.keyword_in((*where, "callback"), "function", callback.get("function"))
     places: list[tuple[SpecPath, object]] = [(("defaults",), data.get("defaults"))]
     places += [((*n.path, "defaults"), n.spec.get("defaults")) for n in all_nodes if n.is_group]
     for path, defaults in places:  # the spec's and each group's
@@ -2169,7 +2220,7 @@ class _Forms:
                 self.doc.diag(
                     (*path, form),
                     f"`{form}:` must name {what} by its import path, not {_quoted(named)}",
-                    _control_hint(named) or f"write it as {example}",
+                    _control_hint(named) or _keyword_hint(named) or f"write it as {example}",
                     code=Code.VALUE_FORM,
                 )
             )
@@ -2181,9 +2232,29 @@ class _Forms:
                 form = (
                     next((f for f in _FORMS if f in item), None) if isinstance(item, dict) else None
                 )
+                if isinstance(item, str):  # (located at the text itself: doc.where's fallback)
+                    self.keyword_in((*path, event, i), "function", item)
+                elif form:
+                    self.keyword_in((*path, event, i), form, item[form])
                 for k, v in item.items() if form else ():
                     if k != form:
                         self.argument((*path, event, i), k, item[form], v, None)
+
+    def keyword_in(self, path: SpecPath, form: str, named: object) -> None:
+        """Where the schema checks an import path's shape (callbacks, a timetable, a deadline's
+        function), its parts must not be Python keywords either (`class.x:f` fits the pattern, but
+        `from class.x import f` is no Python): said as `named` says it."""
+        _, pattern, _ = _FORMS[form]
+        if isinstance(named, str) and pattern.fullmatch(named):
+            self.named(path, form, named)
+
+
+def _keyword_hint(named: object) -> str | None:
+    """The hint for an import path with a Python keyword in it (`class.x`), which no module, class
+    or function can be named."""
+    parts = re.split(r"[.:]", named) if isinstance(named, str) else []
+    found = next((part for part in parts if keyword.iskeyword(part)), None)
+    return f"'{found}' is a Python keyword: no module or name can be called so" if found else None
 
 
 def _output_of(

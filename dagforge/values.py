@@ -102,6 +102,7 @@ class ScheduleKind(StrEnum):
     DURATION = "duration"  # a run every 30m
     CRON = "cron"  # a cron expression (only checked by validate)
     ASSETS = "assets"  # a list of assets, or an any/all mapping of them
+    TIMETABLE = "timetable"  # `{object: package.module.Timetable, ...}`: an instance of the user's
 
 
 class Timetable(StrEnum):
@@ -115,6 +116,8 @@ def schedule_kind(value: object) -> ScheduleKind:
     """What kind of schedule a spec's `schedule:` value is."""
     if value is None:
         return ScheduleKind.NONE
+    if is_timetable(value):
+        return ScheduleKind.TIMETABLE
     if isinstance(value, (list, dict)):
         return ScheduleKind.ASSETS
     if isinstance(value, str) and value.startswith("@"):
@@ -122,6 +125,12 @@ def schedule_kind(value: object) -> ScheduleKind:
     if isinstance(value, int) or (isinstance(value, str) and _DURATION.match(value)):
         return ScheduleKind.DURATION
     return ScheduleKind.CRON
+
+
+def is_timetable(value: object) -> bool:
+    """Whether a spec's schedule is a timetable object, `{object: ...}` (no condition of assets has
+    an `object` key)."""
+    return isinstance(value, dict) and "object" in value
 
 
 def cron_like(value: object) -> bool:

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 from zoneinfo import ZoneInfo
 
 from . import targets, values
@@ -69,7 +69,9 @@ def expectations(p: Pipeline, airflow: targets.Target | str = targets.DEFAULT) -
     target = targets.target(airflow)
     cls = target.timetable(p)
     schedule: dict[str, object]
-    if p.schedule_kind == values.ScheduleKind.ASSETS:
+    if isinstance(p.schedule, Instance):  # compared as objects are: class and attributes
+        schedule = cast(dict[str, object], _jsonable(p.schedule))
+    elif p.schedule_kind == values.ScheduleKind.ASSETS:
         assets = _condition(p.schedule, target.airflow)
         schedule = {"timetable": target.asset_timetable, "assets": assets}
     elif cls is None:
@@ -183,6 +185,7 @@ def _settings(p: Pipeline) -> dict[str, object]:
                 "reference": d.reference,
                 "interval": d.interval.total_seconds(),
                 "callback": f"{d.callback.module}.{d.callback.name}",
+                "kwargs": dict(d.kwargs),
             }
             for d in s.deadlines
         ],
@@ -231,6 +234,7 @@ def _refs(p: Pipeline) -> list[dict[str, object]]:
                 "module": ref.module,
                 "name": ref.name,
                 "callable": True,
+                "kwargs": [k for k, _ in d.kwargs],  # checked against its signature
             }
         )
     return found
@@ -725,6 +729,8 @@ def _check_ref(ref: dict[str, Any], broken: dict[str, Any]) -> list[Finding]:
                 None, ref["key"], f"{ref['what']} is not callable", "name a function", "error", True
             )
         )
+    elif obj is not None and ref.get("kwargs"):
+        out += _check_keywords(obj, ref["name"], ref["key"], ref["kwargs"])
     return out
 
 
@@ -777,24 +783,23 @@ def _check_code(request: dict[str, Any], broken: dict[str, Any]) -> list[Finding
                 True,
             )
         ]
+    if path == ["schedule"] and not _is_timetable(obj):
+        return [
+            Finding(
+                None,
+                at,
+                f"'{ref}' is not a timetable class (Airflow takes no other object as `schedule`)",
+                "name a subclass of airflow.timetables.base.Timetable, e.g. "
+                "airflow.timetables.trigger.CronTriggerTimetable",
+                "error",
+                True,
+            )
+        ]
     try:
         signature = inspect.signature(obj)
     except (TypeError, ValueError):
         return out
-    params = signature.parameters
-    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        for k in kwargs:
-            if k not in params or params[k].kind is params[k].POSITIONAL_ONLY:
-                out.append(
-                    Finding(
-                        None,
-                        [*path, k],
-                        f"{name}{signature} has no argument '{k}'",
-                        did_you_mean(k, params) or f"{name} takes: " + ", ".join(params),
-                        "error",
-                        True,
-                    )
-                )
+    out += _check_keywords(obj, name, path, kwargs)
     if form == "object" and not out:
         try:
             signature.bind(**dict.fromkeys(kwargs))
@@ -810,6 +815,48 @@ def _check_code(request: dict[str, Any], broken: dict[str, Any]) -> list[Finding
                 )
             )
     return out
+
+
+def _check_keywords(obj: object, name: str, path: list[Any], kwargs: list[str]) -> list[Finding]:
+    """Each keyword argument bound to `obj` (a class or function named `name`, given at `path`) is
+    one its signature takes, with a did-you-mean (located at the keyword)."""
+    import inspect
+
+    try:
+        signature = inspect.signature(obj)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return []
+    params = signature.parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return []
+    return [
+        Finding(
+            None,
+            [*path, k],
+            f"{name}{signature} has no argument '{k}'",
+            did_you_mean(k, params) or f"{name} takes: " + ", ".join(params),
+            "error",
+            True,
+        )
+        for k in kwargs
+        if k not in params or params[k].kind is params[k].POSITIONAL_ONLY
+    ]
+
+
+def _is_timetable(cls: object) -> bool:
+    """Whether `cls` is a class Airflow takes as a DAG's schedule: a core Timetable (both versions)
+    or, on Airflow 3, a Task SDK one."""
+    bases = []
+    for module, name in (
+        ("airflow.timetables.base", "Timetable"),
+        ("airflow.sdk.bases.timetable", "BaseTimetable"),
+    ):
+        try:
+            bases.append(getattr(importlib.import_module(module), name))
+        except (ImportError, AttributeError):
+            continue
+    # (by the class's bases: Timetable is a Protocol, which issubclass refuses)
+    return isinstance(cls, type) and any(base in cls.__mro__ for base in bases)
 
 
 def _not_an_operator(task_id: str, obj: object, given: str) -> list[Finding]:
@@ -1140,7 +1187,11 @@ def _compare(dag: Any, exp: dict[str, Any]) -> list[str]:
             )
 
     check("description", dag.description, exp["description"])
-    check("schedule", _schedule(dag.timetable), exp["schedule"])
+    schedule = exp["schedule"]
+    if "$object" in schedule:  # a timetable object
+        check("schedule", _plain(dag.timetable, schedule), schedule)
+    else:
+        check("schedule", _schedule(dag.timetable), schedule)
     check("timezone", dag.timezone.name, exp["timezone"])
     check("start_date", dag.start_date, datetime.fromisoformat(exp["start_date"]))
     check("end_date", dag.end_date, exp["end_date"] and datetime.fromisoformat(exp["end_date"]))
@@ -1156,7 +1207,11 @@ def _compare(dag: Any, exp: dict[str, Any]) -> list[str]:
         check("max_active_tasks", dag.max_active_tasks, exp["max_active_tasks"])
     check("doc_md", dag.doc_md, exp["doc_md"])
     check("params", _params(dag.params), exp["params"])
-    check("success mail recipients", _recipients(dag.on_success_callback), exp["success_to"])
+    check(
+        "success mail recipients",
+        _recipients(dag.on_success_callback, bool(exp["success_to"])),
+        exp["success_to"],
+    )
     for key, value in _dag_settings(dag, exp["settings"]).items():
         check(key, value, exp["settings"][key])
     mailed = {"on_success": exp["success_to"]}
@@ -1182,10 +1237,14 @@ def _compare(dag: Any, exp: dict[str, Any]) -> list[str]:
         )
         check(
             f"{what} failure mail recipients",
-            _recipients(task.on_failure_callback),
+            _recipients(task.on_failure_callback, bool(te["failure_to"])),
             te["failure_to"],
         )
-        check(f"{what} retry mail recipients", _recipients(task.on_retry_callback), te["retry_to"])
+        check(
+            f"{what} retry mail recipients",
+            _recipients(task.on_retry_callback, bool(te["retry_to"])),
+            te["retry_to"],
+        )
         mailed = {"on_failure": te["failure_to"], "on_retry": te["retry_to"]}
         for event, expected in te["callbacks"].items():
             loaded = _callbacks_of(getattr(task, f"{event}_callback"), bool(mailed.get(event)))
@@ -1248,6 +1307,7 @@ def _dag_settings(dag: Any, exp: dict[str, Any]) -> dict[str, object]:
                 "reference": _deadline_reference(d.reference),
                 "interval": d.interval.total_seconds(),
                 "callback": d.callback.path,
+                "kwargs": dict(d.callback.kwargs or {}),
             }
             for d in (deadlines if isinstance(deadlines, list) else [deadlines])
         ],
@@ -1381,9 +1441,12 @@ def _attribute(obj: object, name: str) -> Any:
 _MAILS = ("SmtpNotifier", "DagSuccessMail")
 
 
-def _recipients(callbacks: object) -> list[str]:
+def _recipients(callbacks: object, mailed: bool) -> list[str]:
+    """The recipients of the alert mail, which dagforge writes first (`mailed`: the spec has one).
+    Only there: a callback of the user's may be an SmtpNotifier too (`{object: ...SmtpNotifier}`), and
+    without a mail in the spec whatever comes first is the user's, compared with the callbacks."""
     found: list[str] = []
-    for cb in _callbacks_of(callbacks, False):
+    for cb in _callbacks_of(callbacks, False)[:1] if mailed else []:
         if type(cb).__name__ in _MAILS:
             to = getattr(cb, "to", None)
             found += [to] if isinstance(to, str) else list(to or [])

@@ -213,3 +213,34 @@ def test_a_callback_event_or_path_that_is_not_one_is_a_located_error(write_spec)
         line == 9 and "is not the import path of a function" in message
         for line, message, _ in found
     ), found
+
+
+def test_a_notifier_of_the_users_is_no_alert_mail(tmp_path):
+    """An SmtpNotifier given under `callbacks:` is the user's callback, compared as one; the alert
+    mail's recipients are those of the mail dagforge writes first, and only when the spec has one
+    (verification took every SmtpNotifier for the alert mail and refused the file)."""
+    notifier = (
+        "{object: airflow.providers.smtp.notifications.smtp.SmtpNotifier, to: pager@example.com}"
+    )
+    (tmp_path / "specs").mkdir()
+    for name, alerts in (("mailed", "alerts: {emails: [oncall@example.com]}\n"), ("bare", "")):
+        (tmp_path / "specs" / f"{name}.yaml").write_text(
+            f"start_date: 2024-01-01\n{alerts}tasks:\n"
+            f"  t: {{operator: empty, callbacks: {{on_failure: [{notifier}]}}}}\n"
+        )
+    r = run_cli("build", "specs", "-o", "out", "--no-verify", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    for name in ("mailed", "bare"):  # the class imported once, under its own name
+        code = (tmp_path / "out" / f"{name}.py").read_text()
+        assert code.count("import SmtpNotifier\n") == 1 and "SmtpNotifier as" not in code, code
+    bag = load_dagbag(tmp_path / "out")
+    for name, to in (("mailed", [["oncall@example.com"], "pager@example.com"]), ("bare", [])):
+        dag = bag.dags[name]
+        assert [cb.to for cb in dag.task_dict["t"].on_failure_callback] == [
+            *to[:1],
+            "pager@example.com",
+        ]
+        exp = expectations(build_model(load(tmp_path / "specs" / f"{name}.yaml")))
+        assert _compare(dag, exp) == []
+        exp["tasks"]["t"]["callbacks"]["on_failure"] = []
+        assert len(_compare(dag, exp)) == 1

@@ -42,6 +42,10 @@ def shout(text):
 
 def late(**context):
     return context
+
+
+def page(context, channel="#general"):
+    return channel
 """
 
 
@@ -223,3 +227,55 @@ def test_a_deadline_callback_that_does_not_exist_is_found_at_its_line(tmp_path, 
         "deadline callback 'team_templating:lat': module 'team_templating' has no 'lat'"
     )
     assert "late" in d.hint
+
+
+def test_a_deadline_callback_takes_keyword_arguments_as_function_forms_do(tmp_path, monkeypatch):
+    """`callback: {function: module:function, <kw>}` becomes SyncCallback(function, kwargs={...}):
+    Airflow calls it with the run's context and those arguments. The keywords are checked against
+    the function's signature; the loaded alert is compared with them."""
+    bound = SPEC.replace(
+        "callback: team_templating:late}",
+        'callback: {function: team_templating:late, channel: "#data", sla: [2, h]}}',
+    )
+    specs = _project(tmp_path, bound)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    result = dagforge.build([specs], tmp_path / "out", verify=True)
+    assert result.ok and result.verified, [d.format() for d in result.specs[0].diagnostics]
+    assert (
+        'callback=SyncCallback(late, kwargs={"channel": "#data", "sla": [2, "h"]})'
+        in result.specs[0].code
+    )
+    dag = load_dagbag(tmp_path / "out").dags["settings_demo"]
+    [alert] = [dag.deadline] if not isinstance(dag.deadline, list) else dag.deadline
+    assert alert.callback.kwargs == {"channel": "#data", "sla": [2, "h"]}
+    model = build_model(load_document(specs / "settings.yaml"), "../specs/settings.yaml")
+    exp = verify.expectations(model)
+    # (in this process the loaded bash_command is the template file's text: `build` verified it)
+    before = verify._compare(dag, exp)
+    assert not [p for p in before if "deadline" in p]
+    exp["settings"]["deadline"][0]["kwargs"]["channel"] = "#ops"
+    after = verify._compare(dag, exp)
+    [problem] = set(after) - set(before)
+    assert problem.startswith("deadline is ") and "'#ops'" in problem
+    words = dagforge.explain(specs / "settings.yaml").text
+    assert "Deadline:   team_templating:late(channel='#data', sla=[2, 'h']) is called" in words
+
+    misspelt = SPEC.replace(
+        "callback: team_templating:late}", "callback: {function: team_templating:page, chanel: x}}"
+    )
+    (specs / "settings.yaml").write_text(textwrap.dedent(misspelt).lstrip())
+    [d] = dagforge.validate([specs]).specs[0].diagnostics
+    assert d.message == "page(context, channel='#general') has no argument 'chanel'"
+    assert d.hint == "did you mean 'channel'?"
+    assert (d.line, d.column) == (12, 98)  # at the keyword
+
+
+def test_a_deadline_callback_binds_plain_values_only(tmp_path):
+    found = _errors(
+        tmp_path,
+        "start_date: 2024-01-01\ntasks:\n  a: {operator: empty}\ndeadline:\n"
+        "  reference: dagrun_queued_at\n  interval: 1h\n"
+        "  callback: {function: m:f, pager: {object: m.Pager}}\n",
+    )
+    assert found == [(7, 37, "a deadline callback's arguments are plain values, not `object:`")]

@@ -50,14 +50,14 @@ def test_workflow_installs_dagforge_checks_and_loads():
 
 def test_workflow_steps_pass_on_this_repository_and_fail_on_a_stale_file(tmp_path):
     repo = tmp_path / "repo"
-    for folder in ("specs", "generated_dags"):
+    for folder in ("specs", "generated_dags", "example_team"):
         shutil.copytree(ROOT / folder, repo / folder)
     results = _run_steps(repo, tmp_path)
     assert len(results) == 2
     for name, r in results:
         assert r.returncode == 0, (name, r.stdout, r.stderr)
     assert (
-        f"{len(list((ROOT / 'specs').glob('*.yaml')))} DAGs loaded, 0 files with problems"
+        f"{len(list((ROOT / 'generated_dags').glob('*.py')))} DAGs loaded, 0 files with problems"
         in results[1][1].stdout
     )
 

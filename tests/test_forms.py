@@ -29,11 +29,26 @@ TEAM = {
         def choose(threshold=1, mode="fast"):
             return threshold
 
+        class NotATimetable:
+            def __init__(self, hour=6):
+                self.hour = hour
+
         class Limits:
             def __init__(self, cpu=1, memory="1Gi", inner=None):
                 self.cpu = cpu
                 self.memory = memory
                 self.inner = inner
+    """,
+    "team/timetables.py": """\
+        from airflow.timetables.trigger import CronTriggerTimetable
+
+
+        class Workdays(CronTriggerTimetable):
+            \"\"\"A run at `hour` o'clock on every weekday.\"\"\"
+
+            def __init__(self, hour=6, timezone="UTC"):
+                super().__init__(f"0 {hour} * * 1-5", timezone=timezone)
+                self.hour = hour
     """,
 }
 
@@ -259,3 +274,72 @@ def test_an_output_in_an_argument_airflow_does_not_template_is_a_warning(tmp_pat
         )
     ], out
     assert "templated argument of BashOperator: bash_command, cwd, env" in out
+
+
+TIMETABLE = """\
+start_date: 2024-01-01
+schedule: {object: team.timetables.Workdays, hour: 7, timezone: Europe/Berlin}
+tasks:
+  a: {operator: empty}
+"""
+
+
+def test_a_timetable_object_is_the_schedule(team):
+    """`schedule: {object: ...}`: an instance of the user's timetable class, checked against its
+    signature before loading and compared in the loaded DAG by class and attributes."""
+    (team / "specs" / "tt.yaml").write_text(TIMETABLE)
+    r = run_cli("build", "specs", "-o", "out", cwd=team)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "1 verified" in r.stderr
+    source = (team / "out" / "tt.py").read_text()
+    assert "from team.timetables import Workdays\n" in source
+    assert 'schedule=Workdays(hour=7, timezone="Europe/Berlin"),' in source
+
+    from team.timetables import Workdays
+
+    dag = load_dagbag(team / "out").dags["tt"]
+    assert type(dag.timetable) is Workdays and dag.timetable.hour == 7
+    exp = expectations(build_model(load(team / "specs" / "tt.yaml")))
+    assert _compare(dag, exp) == []
+    exp["schedule"]["kwargs"]["hour"] = 8
+    [problem] = _compare(dag, exp)
+    assert problem.startswith("schedule is ") and "'hour': 8" in problem
+
+    words = dagforge.explain(team / "specs" / "tt.yaml").text
+    assert (
+        "Schedule:   the timetable Workdays(hour=7, timezone='Europe/Berlin') (from team.timetables)"
+        in words
+    )
+    assert "explain does not run its code" in words
+
+
+@pytest.mark.parametrize(
+    ("schedule", "message"),
+    [
+        (
+            "{object: team.timetables.Workdays, hours: 7}",
+            r"2:\d+: error: Workdays\(hour=6, timezone='UTC'\) has no argument 'hours'",
+        ),
+        (
+            "{object: team.etl.NotATimetable}",
+            r"2:\d+: error: 'team.etl.NotATimetable' is not a timetable class",
+        ),
+        (
+            "{object: team.timetables.Workdays, hour: {output_of: a}}",
+            r"2:\d+: error: `output_of:` passes a task's output to an argument of a task, not here",
+        ),
+        (
+            "{object: 'team.timetables.Workdays()', hour: 7}",
+            r"2:\d+: error: schedule.object: 'team.timetables.Workdays\(\)' is not the import path",
+        ),
+    ],
+)
+def test_a_wrong_timetable_object_is_a_located_error(team, schedule, message):
+    (team / "specs" / "tt.yaml").write_text(
+        TIMETABLE.replace(TIMETABLE.splitlines()[1], f"schedule: {schedule}")
+    )
+    r = run_cli("build", "specs", "-o", "out", cwd=team)
+    assert r.returncode == 1, r.stderr
+    assert re.search("specs/tt.yaml:" + message, r.stderr), r.stderr
+    assert r.stderr.count(": error: ") == 1, r.stderr  # said once
+    assert "internal error" not in r.stderr and "dagforge bug" not in r.stderr

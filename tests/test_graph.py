@@ -32,6 +32,11 @@ CLASSES = {
     "file_sensor": "FileSensor",
     "time_delta_sensor": "TimeDeltaSensor",
     "trigger_dag": "TriggerDagRunOperator",
+    "python": "PythonOperator",
+    "branch": "BranchPythonOperator",
+    "short_circuit": "ShortCircuitOperator",
+    "virtualenv": "PythonVirtualenvOperator",
+    "python_sensor": "PythonSensor",
 }
 
 
@@ -45,7 +50,10 @@ def test_mermaid_has_every_task_operator_and_edge(spec):
     nodes = dict(re.findall(r'^    (t\d+)\["([^<]+)<br/>\w+"\]$', r.stdout, re.M))
     assert sorted(nodes.values()) == sorted(tasks)
     edges = {
-        (nodes[a], nodes[b]) for a, b in re.findall(r"^    (t\d+) --> (t\d+)$", r.stdout, re.M)
+        (nodes[a], nodes[b])
+        for a, b in re.findall(  # plain, XCom and branch edges
+            r"^    (t\d+) (?:--|-- XCom --|-\. branch \.-)> (t\d+)$", r.stdout, re.M
+        )
     }
     between_tasks = {
         (up, t) for t, body in tasks.items() for up in body["dependencies"] if up in tasks

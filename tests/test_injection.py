@@ -12,7 +12,7 @@ import uuid
 
 import yaml
 from conftest import dump_yaml, load_dagbag
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 import dagforge
@@ -200,8 +200,14 @@ NAME_CHARS = st.sampled_from("abcXY_09.:;() '\"\n\\") | CHARS
 
 @given(
     path=st.one_of(st.text(NAME_CHARS, min_size=1, max_size=30), st.sampled_from(PAYLOADS)),
-    where=st.sampled_from(["object", "function", "callback", "python_callable"]),
+    where=st.sampled_from(
+        ["object", "function", "callback", "python_callable", "timetable", "deadline"]
+    ),
 )
+# A Python keyword in a path that the schema's pattern takes: the import line would be no Python.
+@example(path="import.alerts:late", where="callback")
+@example(path="class.Workdays", where="timetable")
+@example(path="import.alerts:late", where="deadline")
 def test_an_import_path_is_a_dotted_identifier_and_nothing_else(tmp_path_factory, path, where):
     """Whatever names a class or a function in a value form, a callback or a python_callable, the
     spec is valid only when it is a dotted identifier (`pkg.mod.Class`, `pkg.mod:func`), so the
@@ -213,13 +219,21 @@ def test_an_import_path_is_a_dotted_identifier_and_nothing_else(tmp_path_factory
         task["op_kwargs"] = {"x": {where: path}}
     if where == "callback":
         spec["callbacks"] = {"on_failure": [path]}
+    if where == "timetable":
+        spec["schedule"] = {"object": path}
+    if where == "deadline":
+        spec["deadline"] = {
+            "reference": "dagrun_queued_at",
+            "interval": "1h",
+            "callback": {"function": path},
+        }
     text = dump_yaml(spec)
     assume(yaml.safe_load(text) == spec)
     folder = tmp_path_factory.mktemp("paths")
     (folder / "paths.yaml").write_text(text, encoding="utf-8")
     result = dagforge.validate([folder / "paths.yaml"], verify=False)
     if result.ok:
-        pattern = DOTTED if where == "object" else FUNCTION
+        pattern = DOTTED if where in ("object", "timetable") else FUNCTION
         assert pattern.fullmatch(path) and not any(
             keyword.iskeyword(part) for part in re.split(r"[.:]", path)
         ), path

@@ -31,30 +31,32 @@ def hint_of(stderr: str, head: str) -> str:
 
 
 def test_readme_first_command_builds_and_verifies_the_examples(tmp_path):
-    # The README's first command, `dagforge build specs/`, in a copy of the example specs.
+    # The README's first command, `dagforge build specs/`, in a copy of the example specs and of
+    # the code they name (example_team/, imported from the working folder).
     shutil.copytree(ROOT / "specs", tmp_path / "specs")
+    shutil.copytree(ROOT / "example_team", tmp_path / "example_team")
     count = len(list((tmp_path / "specs").glob("*.yaml")))
-    assert count == 6
+    assert count == 8
 
     r = run_cli("build", "specs/", "-o", "generated_dags", cwd=tmp_path)
     clean(r, 0)  # and specs/reuse/: a spec that uses a block, and a family of two DAGs
-    assert r.stderr.splitlines()[-1] == "9 built, 0 invalid; 9 verified with Airflow's DagBag"
-    assert len(list((tmp_path / "generated_dags").glob("*.py"))) == 9
+    assert r.stderr.splitlines()[-1] == "11 built, 0 invalid; 11 verified with Airflow's DagBag"
+    assert len(list((tmp_path / "generated_dags").glob("*.py"))) == 11
 
     # Again: nothing to do, and no claim of a verification that did not happen now.
     r = run_cli("build", "specs/", "-o", "generated_dags", cwd=tmp_path)
     clean(r, 0)
-    assert r.stderr.splitlines()[-1] == "0 built, 9 already up to date, 0 invalid"
+    assert r.stderr.splitlines()[-1] == "0 built, 11 already up to date, 0 invalid"
     assert "verified" not in r.stderr
 
     r = run_cli("build", "specs/", "-o", "generated_dags", "--force", cwd=tmp_path)
     clean(r, 0)
-    assert r.stderr.splitlines()[-1] == "9 built, 0 invalid; 9 verified with Airflow's DagBag"
+    assert r.stderr.splitlines()[-1] == "11 built, 0 invalid; 11 verified with Airflow's DagBag"
 
     r = run_cli("check", "specs/", cwd=tmp_path)
     clean(r, 0)
     assert r.stderr.splitlines()[-1] == (
-        "8 specs checked, 0 invalid; every generated file is up to date"
+        "10 specs checked, 0 invalid; every generated file is up to date"
     )
 
 

@@ -3,6 +3,9 @@ and means what it says. Runs in the Airflow 2.10.5 venv (.ci/run); tests/test_ex
 Airflow 3 twin. The expected values are read from the YAML (tests/spec_oracle.py), not from dagforge.
 """
 
+import sys
+from contextlib import chdir
+
 import pytest
 from conftest import ROOT, installed_airflow, load_dagbag
 from spec_oracle import assert_dag_means_spec, loaded_example
@@ -26,6 +29,10 @@ HOMES_2_10 = {
     "file_sensor": "airflow.sensors.filesystem.FileSensor",
     "external_task_sensor": "airflow.sensors.external_task.ExternalTaskSensor",
     "time_delta_sensor": "airflow.sensors.time_delta.TimeDeltaSensor",
+    "branch": "airflow.operators.python.BranchPythonOperator",
+    "short_circuit": "airflow.operators.python.ShortCircuitOperator",
+    "virtualenv": "airflow.operators.python.PythonVirtualenvOperator",
+    "python_sensor": "airflow.sensors.python.PythonSensor",
 }
 
 
@@ -37,10 +44,17 @@ FOREIGN = ("flask_sqlalchemy", "flask_appbuilder", "marshmallow_sqlalchemy")
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("generated2")
-    result = dagforge.build([ROOT / "specs"], out, verify=True, airflow="2")
+    # The examples' own code, example_team/, is imported from the working folder (as `dagforge build
+    # specs/` does at the top of the repository) and, by the DAG files, from sys.path.
+    with chdir(ROOT):
+        result = dagforge.build([ROOT / "specs"], out, verify=True, airflow="2")
     assert result.ok, [d.format() for s in result.specs for d in s.diagnostics]
     assert result.verified and not result.warnings
-    return out, load_dagbag(out)
+    sys.path.insert(0, str(ROOT))
+    try:
+        yield out, load_dagbag(out)
+    finally:
+        sys.path.remove(str(ROOT))
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
