@@ -229,12 +229,10 @@ def _errors(validator: Draft202012Validator, instance: object) -> Iterable[Valid
     """jsonschema's errors of `instance`, none without asking it when the compiled check accepts it."""
     fast = _fast(validator)
     if fast is not None:
-        from fastjsonschema import JsonSchemaException
-
         try:
             fast(instance)
             return ()
-        except JsonSchemaException:
+        except Exception:  # refused, or a value the compiled code cannot judge: jsonschema decides
             pass
     return validator.iter_errors(instance)
 
