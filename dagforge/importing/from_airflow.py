@@ -17,6 +17,7 @@ from ..diagnostics import Code, Diagnostic, Severity
 from ..operators import SHORT
 from .result import Converted, ImportResult, ImportUsageError
 from .values import format_duration
+from .verify import NOT_ARGUMENTS as _NOT_ARGUMENTS
 from .writer import check_ids, write_specs
 
 _BY_CLASS = {f"{s.module}.{s.name}": name for name, s in SHORT.items()}
@@ -30,16 +31,6 @@ _SETTINGS: dict[str, Any] = {
     "priority_weight": 1,
     "max_active_tis_per_dag": None,
     "executor_config": {},
-}
-_NOT_ARGUMENTS = {
-    "self",
-    "args",
-    "kwargs",
-    "dag",
-    "task_id",
-    "task_group",
-    "default_args",
-    "params",
 }
 
 

@@ -276,7 +276,7 @@ def _expand(task: Any) -> Any:
 
 # Constructor parameters that are no argument to compare: the DAG and group a task is in (compared
 # as edges and groups) and the catch-alls.
-_NOT_ARGUMENTS = {
+NOT_ARGUMENTS = {
     "self",
     "args",
     "kwargs",
@@ -313,7 +313,7 @@ def _own_arguments(task: Any) -> set[str]:
             params = inspect.signature(klass.__init__).parameters
         except (TypeError, ValueError):
             continue
-        names |= {p for p in params if p not in _NOT_ARGUMENTS and not p.startswith("_")}
+        names |= {p for p in params if p not in NOT_ARGUMENTS and not p.startswith("_")}
     return names
 
 
