@@ -5,8 +5,10 @@ interpreter over the files built for it). Runs in the Airflow 2.10.5 venv; the A
 python in DAGFORGE_AIRFLOW3_PYTHON, a venv with dagforge and Airflow 3 (.ci/run sets it).
 """
 
+import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -47,7 +49,11 @@ def runs(tmp_path_factory):
         (specs / f"{dag_id}.yaml").write_text(
             f"schedule: {schedule}\ntimezone: {tz}\nstart_date: {start}\ntasks:\n  t: {{operator: empty}}\n"
         )
-    two = dagforge.build([specs], tmp / "out2", verify=True, airflow="2")
+    # the examples' own code, imported from the working folder and, by the DAG files, sys.path
+    shutil.copytree(ROOT / "example_team", tmp / "example_team")
+    env = {**os.environ, "PYTHONPATH": str(tmp)}
+    with contextlib.chdir(tmp):
+        two = dagforge.build([specs], tmp / "out2", verify=True, airflow="2")
     assert two.ok and two.verified
     r = subprocess.run(
         [
@@ -64,6 +70,8 @@ def runs(tmp_path_factory):
         ],
         capture_output=True,
         text=True,
+        cwd=tmp,
+        env=env,
     )
     assert r.returncode == 0, r.stderr
     found = {}
@@ -78,6 +86,8 @@ def runs(tmp_path_factory):
             ],
             capture_output=True,
             text=True,
+            cwd=tmp,
+            env=env,
         )
         assert r.returncode == 0, r.stderr
         found[version] = json.loads((tmp / f"runs{version}.json").read_text())
