@@ -1982,31 +1982,8 @@ def _check_mapping(doc: Document, all_nodes: list[structure.Node]) -> list[Diagn
         """The problem of an `{output_of: TASK}` at `path`, if any."""
         if not isinstance(value, dict) or not isinstance(value.get("output_of"), str):
             return []
-        up = structure.resolve(value["output_of"], n, by_id)
         where = (*path, "output_of")
-        if up is None or by_id[up].is_group:
-            return [
-                doc.diag(
-                    where,
-                    f"task '{n.full_id}' expands over the output of unknown task "
-                    f"{_quoted(value['output_of'])}",
-                    did_you_mean(
-                        value["output_of"], [m.full_id for m in all_nodes if not m.is_group]
-                    )
-                    or "name a task of this spec",
-                    code=Code.EXPAND,
-                )
-            ]
-        if order[up] >= order[n.full_id]:
-            return [
-                doc.diag(
-                    where,
-                    f"task '{n.full_id}' expands over the output of '{up}', which comes after it",
-                    f"move '{up}' above '{n.full_id}' in the spec",
-                    code=Code.EXPAND,
-                )
-            ]
-        return []
+        return _producer_problem(doc, where, n, value["output_of"], by_id, order, Code.EXPAND)
 
     for n in all_nodes:
         if n.is_group:
@@ -2171,7 +2148,6 @@ class _Forms:
         self.doc, self.out = doc, out
         self.by_id = {n.full_id: n for n in all_nodes}
         self.order = {n.full_id: i for i, n in enumerate(all_nodes)}
-        self.tasks = [m.full_id for m in all_nodes if not m.is_group]
 
     def visit(self, path: SpecPath, value: object, n: structure.Node | None) -> None:
         """`value` at `path`, in task `n`'s arguments (None: elsewhere, no `output_of` then)."""
@@ -2183,7 +2159,7 @@ class _Forms:
             return
         form = next((k for k in (*_FORMS, "output_of") if k in value), None)
         if form == "output_of":
-            self.out += _output_of(self.doc, path, value, n, self.by_id, self.order, self.tasks)
+            self.out += _output_of(self.doc, path, value, n, self.by_id, self.order)
             return
         if form is not None:
             self.named(path, form, value[form])
@@ -2262,7 +2238,6 @@ def _output_of(
     n: structure.Node | None,
     by_id: Mapping[str, structure.Node],
     order: Mapping[str, int],
-    tasks: list[str],
 ) -> list[Diagnostic]:
     """The problems of one `{output_of: TASK, key: K}` of task `n` (None: not in a task's arguments)."""
     name = value["output_of"]
@@ -2297,17 +2272,7 @@ def _output_of(
                 code=Code.VALUE_FORM,
             )
         ]
-    up = structure.resolve(name, n, by_id)
-    if up is None or by_id[up].is_group:
-        return [
-            doc.diag(
-                where,
-                f"task '{n.full_id}' takes the output of unknown task {_quoted(name)}",
-                did_you_mean(name, tasks) or "name a task of this spec",
-                code=Code.VALUE_FORM,
-            )
-        ]
-    if up == n.full_id:
+    if structure.resolve(name, n, by_id) == n.full_id:
         return [
             doc.diag(
                 where,
@@ -2316,14 +2281,42 @@ def _output_of(
                 code=Code.VALUE_FORM,
             )
         ]
+    return _producer_problem(doc, where, n, name, by_id, order, Code.VALUE_FORM)
+
+
+def _producer_problem(
+    doc: Document,
+    where: SpecPath,
+    n: structure.Node,
+    name: str,
+    by_id: Mapping[str, structure.Node],
+    order: Mapping[str, int],
+    code: Code,
+) -> list[Diagnostic]:
+    """The problem of task `n` taking the output of task `name` (`output_of:` at `where`, in an
+    argument or in a mapping, as `code` says): no such task, or one that comes after `n` (the
+    generated file defines the tasks in the spec's order and refers to the producer by then)."""
+    mapped = code == Code.EXPAND  # in `expand:`/`expand_kwargs:`, else in an argument
+    takes = "expands over" if mapped else "takes"
+    why = "" if mapped else " (the generated file defines the tasks in the spec's order)"
+    up = structure.resolve(name, n, by_id)
+    if up is None or by_id[up].is_group:
+        tasks = [task_id for task_id, m in by_id.items() if not m.is_group]
+        return [
+            doc.diag(
+                where,
+                f"task '{n.full_id}' {takes} the output of unknown task {_quoted(name)}",
+                did_you_mean(name, tasks) or "name a task of this spec",
+                code=code,
+            )
+        ]
     if order[up] >= order[n.full_id]:
         return [
             doc.diag(
                 where,
-                f"task '{n.full_id}' takes the output of '{up}', which comes after it",
-                f"move '{up}' above '{n.full_id}' in the spec (the generated file defines the "
-                "tasks in the spec's order)",
-                code=Code.VALUE_FORM,
+                f"task '{n.full_id}' {takes} the output of '{up}', which comes after it",
+                f"move '{up}' above '{n.full_id}' in the spec{why}",
+                code=code,
             )
         ]
     return []
