@@ -149,6 +149,37 @@ def _parser() -> argparse.ArgumentParser:
     )
     e.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
 
+    d = sub.add_parser(
+        "diff",
+        help="what changed in the DAGs since a git revision: tasks, edges, schedules, settings",
+        description="Compare the specs at git revision REF (read with git, nothing checked out) "
+        "with the working tree, through dagforge's model, and print what changes per DAG.",
+        epilog="Exit codes: 0 nothing changed, 1 something changed (or a spec is invalid at REF "
+        "or now), 2 usage error (not a git repository, an unknown revision).",
+    )
+    d.add_argument(
+        "paths",
+        nargs="*",
+        default=["specs"],
+        metavar="PATH",
+        help="spec files or folders (searched recursively for *.yaml, *.yml); default: specs/",
+    )
+    d.add_argument("--base", required=True, metavar="REF", help="the git revision to compare with")
+    d.add_argument(
+        "--format",
+        choices=("text", "markdown", "json", "github"),
+        default="text",
+        help="text (default), markdown (a pull-request comment), json, or github (annotations)",
+    )
+    d.add_argument(
+        "--after",
+        metavar="DATETIME",
+        type=_moment,
+        help="the next runs of a changed schedule are those after this ISO date or datetime "
+        "(default: now)",
+    )
+    d.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
+
     n = sub.add_parser("new", help="write a commented starter spec into specs/")
     n.add_argument("name", metavar="NAME", help="the pipeline's name: the file name and dag_id")
     n.add_argument(
@@ -398,6 +429,8 @@ def _run(args: argparse.Namespace) -> int:
             sys.stdout.write(result.text)
             return EXIT_OK
         return emit(result, "explain", debug=args.debug)
+    elif args.command == "diff":
+        return _diff(args)
     elif args.command == "new":
         return _new(args)
     elif args.command == "import":
@@ -414,6 +447,19 @@ def _run(args: argparse.Namespace) -> int:
     return emit(
         result, args.command, args.format, args.debug, verbose=getattr(args, "verbose", False)
     )
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from .diff import DiffUsageError, diff
+    from .diff_report import REPORTERS
+
+    try:
+        result = diff(args.paths, args.base, args.after)
+    except DiffUsageError as e:
+        print(f"dagforge: error: {visible(str(e))}", file=sys.stderr)
+        return EXIT_USAGE
+    REPORTERS[args.format](sys.stdout, sys.stderr).report(result)
+    return EXIT_INVALID if result.changed else EXIT_OK
 
 
 def _blocks(paths: list[str]) -> int:
