@@ -102,7 +102,8 @@ def _git(args: list[str], cwd: Path, data: bytes | None = None) -> bytes:
     except FileNotFoundError:
         raise DiffUsageError("git is not installed") from None
     if proc.returncode != 0:
-        raise DiffUsageError(proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:][0])
+        said = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise DiffUsageError(said[-1] if said else f"git {args[0]} failed")
     return proc.stdout
 
 
