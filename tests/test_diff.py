@@ -417,3 +417,27 @@ def test_the_base_is_read_from_git_not_from_the_working_tree(repo, capsys):
     assert changes(capsys) == {("sales", "setting", "retries", "transform", "2", "9")}
     assert (repo.git("status", "--porcelain"), repo.git("stash", "list")) == before
     assert "retries: 9" in (repo.root / "specs/sales.yaml").read_text()
+
+
+def test_from_a_subfolder_of_the_repository_with_its_defaults(tmp_path, monkeypatch, capsys):
+    """The working folder is a project inside the repository: its defaults.yaml applies at the base
+    too (defaults are looked up to the working folder, so the base is read as if from there)."""
+    repo = Repo(tmp_path)
+    repo.write("elsewhere/specs/x.yaml", BASE)  # outside the working folder: not read
+    repo.write("project/defaults.yaml", "retries: 1\n")
+    repo.write("project/specs/sales.yaml", BASE.replace("owner: data-eng\n", ""))
+    repo.commit()
+    repo.write("project/defaults.yaml", "retries: 3\n")
+    monkeypatch.chdir(tmp_path / "project")
+    assert changes(capsys) == {
+        ("sales", "setting", "retries", t, "1", "3") for t in ("extract", "load")
+    }  # transform gives its own
+
+
+def test_specs_that_are_new_since_the_base_are_added(tmp_path, monkeypatch, capsys):
+    repo = Repo(tmp_path)
+    repo.write("README.md", "no specs yet\n")
+    repo.commit()
+    repo.write("specs/sales.yaml", BASE)
+    monkeypatch.chdir(tmp_path)
+    assert changes(capsys) == {("sales", "dag", "added", None, None, "sales")}
