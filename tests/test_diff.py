@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from dagforge.cli import main
 
@@ -41,6 +42,7 @@ tasks:
 class Repo:
     def __init__(self, root: Path):
         self.root = root
+        root.mkdir(parents=True, exist_ok=True)
         self.git("init", "-q")
 
     def git(self, *args: str) -> str:
@@ -441,3 +443,35 @@ def test_specs_that_are_new_since_the_base_are_added(tmp_path, monkeypatch, caps
     repo.write("specs/sales.yaml", BASE)
     monkeypatch.chdir(tmp_path)
     assert changes(capsys) == {("sales", "dag", "added", None, None, "sales")}
+
+
+def test_the_ci_recipe_writes_the_comment_and_the_annotations(tmp_path):
+    """docs/ci.md's dag-diff workflow: its dagforge step, run as the runner would (env, outputs),
+    on a pull request's checkout with the base branch fetched as origin/main."""
+    text = (Path(__file__).parent.parent / "docs" / "ci.md").read_text()
+    workflows = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", text, re.S)]
+    (workflow,) = [w for w in workflows if "diff" in w["jobs"]]
+    (step,) = [s for s in workflow["jobs"]["diff"]["steps"] if s.get("id") == "diff"]
+    repo = Repo(tmp_path / "repo")
+    repo.write("specs/sales.yaml", BASE)
+    repo.commit("base")
+    repo.git("update-ref", "refs/remotes/origin/main", "HEAD")
+    repo.write("specs/sales.yaml", BASE.replace("retries: 2", "retries: 3"))
+    repo.commit("the pull request")
+    outputs, temp = tmp_path / "outputs", tmp_path / "temp"
+    temp.mkdir()
+    env = dict(os.environ, PATH=f"{DAGFORGE.parent}{os.pathsep}{os.environ['PATH']}")
+    env.update({k: v.replace("${{ github.base_ref }}", "main") for k, v in step["env"].items()})
+    env.update(GITHUB_OUTPUT=str(outputs), RUNNER_TEMP=str(temp))
+    r = subprocess.run(
+        ["bash", "-e", "-c", step["run"]], cwd=repo.root, env=env, capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stderr
+    assert outputs.read_text() == "changed=1\n"
+    comment = (temp / "dag-diff.md").read_text()
+    assert comment.startswith("## dagforge diff against `origin/main`\n")
+    assert "| `transform` | retries | `2` | `3` |" in comment
+    assert r.stdout.splitlines() == [
+        "::notice file=specs/sales.yaml,line=15,title=dagforge diff::sales: task transform: "
+        "retries: 2 -> 3"
+    ]
