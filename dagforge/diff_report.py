@@ -118,10 +118,16 @@ class MarkdownReporter(Reporter):
         if dag.status != "changed":
             return out
         own = [c for c in dag.changes if c.task is None and c.kind != "edge"]
-        for c in own:
-            out.append(
-                f"- **{c.key}**: {_code(c.before) or '(none)'} → {_code(c.after) or '(none)'}"
-            )
+        for (
+            c
+        ) in own:  # a tag or a recipient is added or removed; a setting goes from one to another
+            if c.before is None:
+                change = f"added {_code(c.after)}"
+            elif c.after is None:
+                change = f"removed {_code(c.before)}"
+            else:
+                change = f"{_code(c.before)} → {_code(c.after)}"
+            out.append(f"- **{c.key}**: {change}")
             if c.key == "schedule":
                 for label, runs in (("appear", dag.runs_added), ("disappear", dag.runs_removed)):
                     if runs:
