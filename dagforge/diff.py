@@ -22,7 +22,7 @@ from typing import Any
 from . import describe
 from .api import BuildResult, SpecResult, _load_and_check
 from .diagnostics import Code, Diagnostic
-from .load import Document
+from .load import BLOCKS_FOLDER, DEFAULTS_NAMES, SPEC_SUFFIXES, Document
 from .model import (
     Alerts,
     CodeRef,
@@ -128,10 +128,31 @@ def _commit(ref: str, top: Path) -> str:
         ) from None
 
 
-def snapshot(top: Path, commit: str, prefix: str, into: Path) -> None:
-    """The files under `prefix` (a folder of the repository, "" for all of it) at `commit`,
+def needed(given: list[str], cwd: Path, top: Path) -> list[str]:
+    """What loading the specs under `given` (paths relative to `cwd`) reads, as paths relative to
+    the repository's top `top`: each folder given (a file's own folder: its doc_md files and the
+    specs beside it that cross-DAG checks read), and the defaults files and blocks folders from
+    there up to the working folder (see defaults.chain, reuse.folders)."""
+    out: set[Path] = set()
+    for name in given:
+        path = Path(os.path.normpath(cwd / name))
+        is_file = path.is_file() if path.exists() else path.suffix in SPEC_SUFFIXES
+        folder = path.parent if is_file else path
+        if folder.name == BLOCKS_FOLDER:  # a block given: the specs that may use it
+            folder = folder.parent
+        out.add(folder)
+        while folder != cwd and folder != folder.parent:
+            folder = folder.parent
+            out.update(folder / f for f in (*DEFAULTS_NAMES, BLOCKS_FOLDER))
+        out.update(cwd / f for f in (*DEFAULTS_NAMES, BLOCKS_FOLDER))
+    return sorted({p.relative_to(top).as_posix() for p in out if p.is_relative_to(top)})
+
+
+def snapshot(top: Path, commit: str, paths: list[str], into: Path) -> None:
+    """The files at and under `paths` (relative to the repository's top `top`) at `commit`,
     written under `into` at their repository paths: blobs as files, symlinks as symlinks."""
-    listing = _git(["ls-tree", "-r", "-z", "-l", "--full-tree", commit, "--", prefix or "."], top)
+    pathspecs = [f":(literal){p}" for p in paths]  # a name is a name, never a pattern
+    listing = _git(["ls-tree", "-r", "-z", "-l", "--full-tree", commit, "--", *pathspecs], top)
     wanted: list[tuple[str, str, str]] = []  # (mode, object, path)
     for entry in listing.split(b"\0"):
         if not entry:
@@ -210,10 +231,8 @@ def diff(
         given.append(os.path.relpath(path, cwd))
     now = _side(given)
     with tempfile.TemporaryDirectory(prefix="dagforge-diff-") as tmp:
-        prefix = cwd.relative_to(top).as_posix() if cwd != top else ""
-        # blocks and defaults.yaml are looked up to the working folder: take all of it
-        snapshot(top, commit, prefix, Path(tmp))
-        here = Path(tmp, prefix)
+        snapshot(top, commit, needed(given, cwd, top), Path(tmp))
+        here = Path(tmp, cwd.relative_to(top))
         here.mkdir(parents=True, exist_ok=True)
         with contextlib.chdir(here):  # the same relative paths, so the same displays
             then = _side(given)

@@ -475,3 +475,19 @@ def test_the_ci_recipe_writes_the_comment_and_the_annotations(tmp_path):
         "::notice file=specs/sales.yaml,line=15,title=dagforge diff::sales: task transform: "
         "retries: 2 -> 3"
     ]
+
+
+def test_only_what_the_specs_read_is_taken_from_git(tmp_path):
+    """The folders given (a file: its folder), and the defaults files and blocks folders above
+    them up to the working folder; not the rest of the repository."""
+    from dagforge.diff import needed
+
+    (tmp_path / "specs/reuse").mkdir(parents=True)
+    (tmp_path / "specs/reuse/shop.yaml").write_text("")
+    names = ["defaults.yaml", "defaults.yml", "blocks"]
+    assert needed(["specs/reuse/shop.yaml"], tmp_path, tmp_path) == sorted(
+        [*names, "specs/reuse", *(f"specs/{n}" for n in names)]
+    )
+    assert needed(["specs"], tmp_path / "specs", tmp_path) == sorted(
+        ["specs/specs", *(f"specs/{n}" for n in names)]
+    )  # a folder that is not there now is taken as a folder
