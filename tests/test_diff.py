@@ -491,3 +491,40 @@ def test_only_what_the_specs_read_is_taken_from_git(tmp_path):
     assert needed(["specs"], tmp_path / "specs", tmp_path) == sorted(
         ["specs/specs", *(f"specs/{n}" for n in names)]
     )  # a folder that is not there now is taken as a folder
+
+
+def test_groups_their_defaults_and_a_task_moved_out_of_one(repo, capsys):
+    grouped = """\
+    start_date: 2100-01-01
+    tasks:
+      a: {operator: empty}
+      grp:
+        defaults: {retries: 2, queue: q1}
+        tasks:
+          x: {operator: bash, bash_command: "echo x"}
+          y: {operator: bash, bash_command: "echo y", dependencies: [x]}
+        dependencies: [a]
+    """
+    repo.write("specs/g.yaml", grouped)
+    repo.commit()
+    repo.write(
+        "specs/g.yaml",
+        """\
+        start_date: 2100-01-01
+        tasks:
+          a: {operator: empty}
+          grp:
+            defaults: {retries: 3, queue: q1}
+            tasks:
+              y: {operator: bash, bash_command: "echo y"}
+            dependencies: [a]
+          x: {operator: bash, bash_command: "echo x", retries: 3, queue: q1, dependencies: [a]}
+        """,
+    )
+    assert changes(capsys) == {
+        ("g", "task", "renamed", "x", "grp.x", "x"),
+        ("g", "edge", "removed", None, "x >> grp.y", None),
+        ("g", "edge", "added", None, None, "a >> grp.y"),
+        ("g", "setting", "retries", "grp.y", "2", "3"),
+        ("g", "setting", "retries", "x", "2", "3"),
+    }
