@@ -528,3 +528,15 @@ def test_groups_their_defaults_and_a_task_moved_out_of_one(repo, capsys):
         ("g", "setting", "retries", "grp.y", "2", "3"),
         ("g", "setting", "retries", "x", "2", "3"),
     }
+
+
+def test_diff_does_not_import_airflow(repo):
+    repo.write("specs/sales.yaml", BASE.replace("retries: 2", "retries: 1"))
+    code = (
+        "import sys; from dagforge.cli import main\n"
+        "for fmt in ('text', 'markdown', 'json', 'github'):\n"
+        "    assert main(['diff', '--base', 'HEAD', '--format', fmt]) == 1\n"
+        "assert not [m for m in sys.modules if m == 'airflow' or m.startswith('airflow.')]\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], cwd=repo.root, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
