@@ -81,12 +81,20 @@ class DagDiff:
         }
 
 
+@dataclass(frozen=True)
+class Invalid:
+    """A problem of a spec invalid at the base or now: its DAGs are not compared."""
+
+    diagnostic: Diagnostic  # at the base: its message says so, its line is the base's
+    lines: list[str]  # of the file it points into, on its side
+    at_base: bool
+
+
 @dataclass
 class DiffResult:
     base: str
     dags: list[DagDiff] = field(default_factory=list)
-    # located problems of specs invalid at the base or now (their DAGs are not compared)
-    invalid: list[tuple[Diagnostic, list[str]]] = field(default_factory=list)
+    invalid: list[Invalid] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -242,9 +250,9 @@ def diff(
         raise DiffUsageError(f"{now.problems[0].path}: {now.problems[0].message}")
     result = DiffResult(base)
     for spec in then.invalid:
-        result.invalid += [(_at(d, base), spec.lines_of(d)) for d in _problems(spec)]
+        result.invalid += [Invalid(_at(d, base), spec.lines_of(d), True) for d in _problems(spec)]
     for spec in now.invalid:
-        result.invalid += [(d, spec.lines_of(d)) for d in _problems(spec)]
+        result.invalid += [Invalid(d, spec.lines_of(d), False) for d in _problems(spec)]
     skip = {s.display for s in then.invalid + now.invalid}
     moment = after or datetime.now(UTC)
     for dag_id in sorted(then.pipelines.keys() | now.pipelines.keys()):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import datetime
 from typing import TextIO
 
@@ -37,7 +38,7 @@ def summary(result: DiffResult) -> str:
         counts[d.status] += 1
     text = ", ".join(f"{n} DAG{'s' * (n != 1)} {status}" for status, n in counts.items())
     if result.invalid:
-        files = len({d.path for d, _ in result.invalid})
+        files = len({i.diagnostic.path for i in result.invalid})
         text += f", {files} spec{'s' * (files != 1)} not compared (invalid)"
     return f"against {result.base}: {text}"
 
@@ -70,8 +71,8 @@ class Reporter:
 
 class TextReporter(Reporter):
     def report(self, result: DiffResult) -> None:
-        for d, lines in result.invalid:
-            print(d.format(lines), file=self.err)
+        for i in result.invalid:
+            print(i.diagnostic.format(i.lines), file=self.err)
         for dag in result.dags:
             print(visible(f"{dag.dag_id} ({dag.spec}): {dag.status}"), file=self.out)
             if dag.status == "changed":
@@ -107,7 +108,7 @@ class MarkdownReporter(Reporter):
         out = [f"## dagforge diff against {_code(result.base)}", "", summary_md(result), ""]
         if result.invalid:
             out += ["### Specs not compared (invalid)", ""]
-            out += [f"- {_code(d.format())}" for d, _ in result.invalid]
+            out += [f"- {_code(i.diagnostic.format())}" for i in result.invalid]
             out.append("")
         for dag in result.dags:
             out += self.dag(dag)
@@ -165,7 +166,10 @@ class JsonReporter(Reporter):
             "base": result.base,
             "changed": result.changed,
             "summary": summary(result),
-            "invalid": [diagnostic_json(d) for d, _ in result.invalid],
+            "invalid": [
+                {**diagnostic_json(i.diagnostic), "at": "base" if i.at_base else "now"}
+                for i in result.invalid
+            ],
             "dags": [
                 {
                     "dag_id": dag.dag_id,
@@ -196,7 +200,8 @@ class GithubReporter(Reporter):
     def report(self, result: DiffResult) -> None:
         from .report import github_command
 
-        for d, _ in result.invalid:
+        for i in result.invalid:  # a line at the base is not that line now: the file only
+            d = replace(i.diagnostic, line=0, column=0) if i.at_base else i.diagnostic
             print(github_command(d), file=self.out)
         for dag in result.dags:
             for c in dag.changes:

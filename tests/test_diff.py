@@ -374,14 +374,22 @@ def test_a_spec_invalid_at_the_base_or_now_is_reported_located(repo, capsys):
     assert err.splitlines()[0] == (
         "specs/sales.yaml:14:20: error: at HEAD: task 'transform' depends on unknown task 'nowhere'"
     )
+    assert err.splitlines()[1:3] == [
+        "  14 |     dependencies: [nowhere]",  # the line as it was at the base
+        "                          ^",
+    ]
     assert err.splitlines()[-1].endswith("1 spec not compared (invalid)")
+    _, out, _ = diff(capsys, "--format", "github")  # the base's line is not that line now
+    assert out.startswith(
+        "::error file=specs/sales.yaml,title=dagforge%3A unknown-dependency::at HEAD: task 'transform' depends"
+    )
     repo.commit("fixed")
     repo.write("specs/sales.yaml", BASE.replace("start_date: 2100-01-01", "start_date: soon"))
     code, out, err = diff(capsys, "--format", "json")
     doc = json.loads(out)
     assert code == 1 and doc["changed"] and doc["dags"] == []
     ((problem),) = doc["invalid"]
-    assert (problem["file"], problem["line"]) == ("specs/sales.yaml", 3)
+    assert (problem["file"], problem["line"], problem["at"]) == ("specs/sales.yaml", 3, "now")
 
 
 def test_usage_errors_exit_2_with_one_line(repo, tmp_path_factory):
