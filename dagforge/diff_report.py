@@ -15,21 +15,16 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
-from datetime import datetime
 from typing import TextIO
 
 from . import diagram
+from .describe import _when  # a run time as explain shows it
 from .diagnostics import visible
 from .diff import Change, DagDiff, DiffResult
 from .report import _escape, diagnostic_json
 from .version import version
 
 FORMATS = ("text", "markdown", "json", "github")
-
-
-def _when(moment: datetime) -> str:
-    offset = moment.strftime("%z")
-    return f"{moment:%a %Y-%m-%d %H:%M} {moment.tzname()} ({offset[:3]}:{offset[3:]})"
 
 
 def summary(result: DiffResult) -> str:
