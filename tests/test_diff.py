@@ -548,3 +548,21 @@ def test_diff_does_not_import_airflow(repo):
     )
     r = subprocess.run([sys.executable, "-c", code], cwd=repo.root, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_many_specs_read_in_a_pool_of_processes_at_the_base_too(tmp_path, monkeypatch, capsys):
+    """More specs than load in one process (concurrency.PARALLEL_ABOVE): the pool's workers read
+    the base from its folder as well, with its defaults.yaml."""
+    from dagforge import concurrency
+
+    repo = Repo(tmp_path)
+    n = concurrency.PARALLEL_ABOVE + 2
+    repo.write("project/defaults.yaml", "retries: 1\n")
+    for i in range(n):
+        repo.write(
+            f"project/specs/s{i}.yaml", "start_date: 2100-01-01\ntasks: {a: {operator: empty}}\n"
+        )
+    repo.commit()
+    repo.write("project/defaults.yaml", "retries: 2\n")
+    monkeypatch.chdir(tmp_path / "project")
+    assert changes(capsys) == {(f"s{i}", "setting", "retries", "a", "1", "2") for i in range(n)}
