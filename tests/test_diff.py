@@ -181,7 +181,34 @@ def test_a_schedule_change_in_words_with_the_runs_that_appear_and_disappear(repo
     )
     assert len(lines) == 3
     code, out, _ = diff(capsys, "--format", "json")
-    (dag,) = json.loads(out)["dags"]
+    doc = json.loads(out)
+    assert {k: v for k, v in doc.items() if k != "dagforge"} == {
+        "base": "HEAD",
+        "changed": True,
+        "summary": "against HEAD: 1 DAG changed, 0 DAGs added, 0 DAGs removed",
+        "invalid": [],
+        "dags": [
+            {
+                "dag_id": "sales",
+                "status": "changed",
+                "spec": "specs/sales.yaml",
+                "changes": [
+                    {
+                        "kind": "setting",
+                        "key": "schedule",
+                        "task": None,
+                        "before": "At 02:00, UTC (cron '0 2 * * *')",
+                        "after": "At 02:00, Monday through Friday, UTC (cron '0 2 * * 1-5')",
+                        "file": "specs/sales.yaml",
+                        "line": 2,
+                    }
+                ],
+                "runs_added": [],
+                "runs_removed": ["2100-01-02T02:00:00+00:00", "2100-01-03T02:00:00+00:00"],
+            }
+        ],
+    }
+    (dag,) = doc["dags"]
     assert dag["runs_added"] == []
     assert dag["runs_removed"] == ["2100-01-02T02:00:00+00:00", "2100-01-03T02:00:00+00:00"]
 
