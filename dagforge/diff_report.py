@@ -142,7 +142,7 @@ class MarkdownReporter(Reporter):
                 what = f"argument {c.key}" if c.kind == "argument" else c.key
                 out.append(f"| {_code(c.task)} | {what} | {_code(c.before)} | {_code(c.after)} |")
             out.append("")
-        if dag.before and dag.after:
+        if dag.before and dag.after and (tasks or edges):  # the graph, when something in it changed
             changed = {c.task for c in tasks if c.task and c.kind != "task"}
             graph = diagram.mermaid_changes(dag.after, dag.before, dag.renamed, changed)
             out += ["```mermaid", graph.rstrip("\n"), "```", ""]

@@ -370,6 +370,13 @@ def test_markdown_has_a_section_a_table_and_the_graph_with_the_changes_marked(re
     ]
 
 
+def test_no_graph_when_only_the_dags_own_settings_changed(repo, capsys):
+    repo.write("specs/sales.yaml", BASE.replace("owner: data-eng", "owner: analytics"))
+    _, out, _ = diff(capsys, "--format", "markdown")
+    assert "- **owner**: `'data-eng'` → `'analytics'`" in out.splitlines()
+    assert "```mermaid" not in out and "| Task |" not in out
+
+
 def test_a_removed_task_stays_in_the_graph_marked_removed(repo, capsys):
     repo.write("specs/sales.yaml", BASE.split("  load:")[0])
     _, out, _ = diff(capsys, "--format", "markdown")
