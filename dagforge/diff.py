@@ -238,12 +238,17 @@ def diff(
             raise DiffUsageError(f"{os.fspath(name)} is outside the git repository {top}")
         given.append(os.path.relpath(path, cwd))
     now = _side(given)
-    with tempfile.TemporaryDirectory(prefix="dagforge-diff-") as tmp:
-        snapshot(top, commit, needed(given, cwd, top), Path(tmp))
-        here = Path(tmp, cwd.relative_to(top))
-        here.mkdir(parents=True, exist_ok=True)
-        with contextlib.chdir(here):  # the same relative paths, so the same displays
-            then = _side(given)
+    try:
+        with tempfile.TemporaryDirectory(prefix="dagforge-diff-") as tmp:
+            snapshot(top, commit, needed(given, cwd, top), Path(tmp))
+            here = Path(tmp, cwd.relative_to(top))
+            here.mkdir(parents=True, exist_ok=True)
+            with contextlib.chdir(here):  # the same relative paths, so the same displays
+                then = _side(given)
+    except OSError as e:  # a full disk, no temporary folder: the environment's, not a bug
+        raise DiffUsageError(
+            f"cannot write the specs at {base} into a temporary folder: {e.strerror or e}"
+        ) from None
     if gone := sorted(now.missing & then.missing):
         raise DiffUsageError(f"{gone[0]}: no such file or folder, now or at {base}")
     if now.problems:  # a spec outside its folder, a control character in a path

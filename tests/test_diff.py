@@ -600,3 +600,14 @@ def test_many_specs_read_in_a_pool_of_processes_at_the_base_too(tmp_path, monkey
     repo.write("project/defaults.yaml", "retries: 2\n")
     monkeypatch.chdir(tmp_path / "project")
     assert changes(capsys) == {(f"s{i}", "setting", "retries", "a", "1", "2") for i in range(n)}
+
+
+def test_no_temporary_folder_is_one_line_and_exit_2(repo, capsys, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", os.devnull)  # a file: no folder can be made in it
+    code, out, err = diff(capsys)
+    assert (code, out) == (2, "")
+    assert err == (
+        "dagforge: error: cannot write the specs at HEAD into a temporary folder: Not a directory\n"
+    )
