@@ -60,16 +60,26 @@ class Change:
     line: int = 0
 
 
+# The DAG's settings that decide when it runs: a change to one lists the runs that appear and go.
+RUN_SETTINGS = ("schedule", "start_date", "end_date", "catchup")
+
+
 @dataclass
 class DagDiff:
     dag_id: str
     status: str  # added, removed, changed
     spec: str  # its spec file (now, or at the base when it is gone)
     changes: list[Change] = field(default_factory=list)
-    runs_added: list[datetime] = field(default_factory=list)  # with a schedule change
+    runs_added: list[datetime] = field(default_factory=list)  # with a change of RUN_SETTINGS
     runs_removed: list[datetime] = field(default_factory=list)
     before: Pipeline | None = None
     after: Pipeline | None = None
+
+    @property
+    def runs_after(self) -> Change | None:
+        """The last change of those that move the next runs, which they are shown after."""
+        moving = [c for c in self.changes if c.task is None and c.key in RUN_SETTINGS]
+        return moving[-1] if moving else None
 
     @property
     def renamed(self) -> dict[str, str]:
@@ -361,9 +371,10 @@ def compare(old: Pipeline, new: Pipeline, doc: Document, after: datetime) -> Dag
     if show(schedule) != show((new.schedule, new.timezone, new.timetable, new.or_assets)):
         words = describe.schedule_words(old), describe.schedule_words(new)
         add(Change("setting", "schedule", None, *words, *where(("schedule",))))
-        out.runs_added, out.runs_removed = _runs(old, new, after)
     for key in _DAG_FIELDS:
         setting(key, getattr(old, key), getattr(new, key), (key,))
+    if out.runs_after is not None:
+        out.runs_added, out.runs_removed = _runs(old, new, after)
     _members(add, "tags", None, old.tags, new.tags, where(("tags",)))
     _alerts(add, None, old.alerts, new.alerts, where(("alerts", "emails")), dag=True)
     for event in sorted(old.callbacks.keys() | new.callbacks.keys()):

@@ -74,7 +74,7 @@ class TextReporter(Reporter):
                 for c in dag.changes:
                     task = f"task {c.task}: " if c.task else ""
                     print(visible(f"  {task}{words(c)}"), file=self.out)
-                    if c.key == "schedule" and c.kind == "setting":
+                    if c is dag.runs_after:
                         for label, runs in (
                             ("appear", dag.runs_added),
                             ("disappear", dag.runs_removed),
@@ -124,7 +124,7 @@ class MarkdownReporter(Reporter):
             else:
                 change = f"{_code(c.before)} → {_code(c.after)}"
             out.append(f"- **{c.key}**: {change}")
-            if c.key == "schedule":
+            if c is dag.runs_after:
                 for label, runs in (("appear", dag.runs_added), ("disappear", dag.runs_removed)):
                     if runs:
                         out.append(

@@ -611,3 +611,17 @@ def test_no_temporary_folder_is_one_line_and_exit_2(repo, capsys, monkeypatch):
     assert err == (
         "dagforge: error: cannot write the specs at HEAD into a temporary folder: Not a directory\n"
     )
+
+
+def test_a_later_start_date_lists_the_runs_that_go(repo, capsys):
+    repo.write("specs/sales.yaml", BASE.replace("start_date: 2100-01-01", "start_date: 2100-01-03"))
+    code, out, _ = diff(capsys)
+    assert (code, out.splitlines()) == (
+        1,
+        [
+            "sales (specs/sales.yaml): changed",
+            "  start_date: 2100-01-01 00:00 UTC -> 2100-01-03 00:00 UTC",
+            "    runs that disappear: Fri 2100-01-01 02:00 UTC (+00:00), Sat 2100-01-02 02:00 UTC "
+            "(+00:00)",
+        ],
+    )
