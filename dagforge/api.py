@@ -479,7 +479,8 @@ def make_catalog(
 ) -> CatalogResult:
     """Write the static site of the specs under `paths` into `output` (see catalog.py): an index
     and a page per DAG, with the next runs after `now` (default: now) and links to the generated
-    files in `dags_folder` that exist. Writes nothing when a spec is invalid."""
+    files in `dags_folder` that exist. Writes nothing when a spec is invalid; removes the pages of
+    DAGs that are gone (only pages a catalog wrote)."""
     from . import catalog as site  # Jinja2, markdown-it and the layout: only for the catalog
 
     result, docs = _load_and_check(paths, CatalogResult)
@@ -496,9 +497,7 @@ def make_catalog(
     files = site.site(entries, out, now or datetime.now(UTC))
     try:
         write.check_folder(out)
-        for name, text in files.items():
-            write_atomic(out / name, text)
-            result.written.append(out / name)
+        result.written, result.removed = site.write(files, out)
     except OutputError as e:
         result.problems.append(_environment(str(e)))
     except OSError as e:

@@ -363,3 +363,23 @@ def test_a_hostile_spec_runs_nothing_in_chromium(hostile, browser):
         assert errors == []  # no dialog, no blocked script or load, no image requested
         assert page.locator("svg g.node").count() == (2 if "dags" in path.parts else 0)
         page.close()
+
+
+def test_the_pages_of_dags_that_are_gone_go_and_no_other_file_is_touched(write_spec, tmp_path):
+    write_spec("dag_id: one\nstart_date: 2024-01-01\ntasks: {a: {operator: empty}}\n", "one.yaml")
+    two = write_spec(
+        "dag_id: two\nstart_date: 2024-01-01\ntasks: {a: {operator: empty}}\n", "two.yaml"
+    )
+    out = tmp_path / "site"
+    assert dagforge.make_catalog([tmp_path / "specs"], out, NOW).ok
+    (out / "dags" / "mine.html").write_text("<!DOCTYPE html>\n<p>my own page</p>\n")
+    two.unlink()
+    result = dagforge.make_catalog([tmp_path / "specs"], out, NOW)
+    assert result.ok and result.removed == [out / "dags/two.html"]
+    assert sorted(p.name for p in (out / "dags").iterdir()) == ["mine.html", "one.html"]
+    (out / "dags" / "one.html").write_text("<p>someone else's</p>\n")  # never overwritten
+    done = run_cli("catalog", "specs", "-o", "site", cwd=tmp_path)
+    assert (
+        done.returncode == 2 and "site/dags/one.html exists and was not written by" in done.stderr
+    )
+    assert (out / "dags" / "one.html").read_text() == "<p>someone else's</p>\n"
