@@ -278,6 +278,7 @@ def _short(text: str, n: int) -> str:
 
 
 def _task_row(t: Task, p: Pipeline, doc: Document) -> dict[str, Any]:
+    """A row of the task table: each setting with its value and where that came from."""
     values = {
         "retries": str(t.retries),
         "retry_delay": describe.duration_words(t.retry_delay) if t.retries else "",
@@ -288,8 +289,15 @@ def _task_row(t: Task, p: Pipeline, doc: Document) -> dict[str, Any]:
     }
     settings = []
     for label, key in SETTINGS:
-        o = origin(doc, p, t, key)
-        settings.append({"label": label, "value": values[key], "kind": o.kind, "where": o.where})
+        o = origin(doc, p, t, (key,))
+        line = {"value": values[key], "kind": o.kind, "where": o.where}
+        settings.append({"label": label, "lines": [line]})
+    callbacks = []  # each event on its own: a group's or the spec's defaults give some, the task others
+    for event, given in t.callbacks.items():
+        o = origin(doc, p, t, ("callbacks", event))
+        words = ", ".join(describe.value_words(c) for c in given)
+        callbacks.append({"value": f"{event}: {words}", "kind": o.kind, "where": o.where})
+    settings.append({"label": "callbacks", "lines": callbacks})
     return {
         "id": t.task_id,
         "operator": t.operator.name,
@@ -301,35 +309,45 @@ def _task_row(t: Task, p: Pipeline, doc: Document) -> dict[str, Any]:
     }
 
 
-def origin(doc: Document, p: Pipeline, t: Task, key: str) -> Origin:
-    """Where task `t`'s setting `key` came from: its own mapping (in the spec or in a block), the
-    defaults of a group it is in (nearest first), the spec's `defaults:` or top-level setting
-    (written there or inherited from a defaults.yaml), else the default."""
-    node = _at(doc.data, t.where)
-    if isinstance(node, dict) and key in node:
-        return _origin_of(doc, (*t.where, key))
+def origin(doc: Document, p: Pipeline, t: Task, key: SpecPath) -> Origin:
+    """Where task `t`'s setting at `key` (`("retries",)`, `("callbacks", "on_failure")`) came
+    from: its own mapping (in the spec or in a block), the defaults of a group it is in (nearest
+    first), the spec's `defaults:` or top-level setting (written there or inherited from a
+    defaults.yaml), else the default."""
+    if _at(doc.data, (*t.where, *key)) is not None:
+        return _origin_of(doc, (*t.where, *key))
     groups = {g.group_id: g for g in p.groups}
     at = t.group
     while at is not None:
         g = groups[at]
-        given = _at(doc.data, (*g.where, "defaults"))
-        if isinstance(given, dict) and key in given:
-            o = _origin_of(doc, (*g.where, "defaults", key))
-            return Origin("group defaults", f"{g.group_id}: {o.where}")
+        if _at(doc.data, (*g.where, "defaults", *key)) is not None:
+            o = _origin_of(doc, (*g.where, "defaults", *key))
+            return Origin("group defaults", f"{g.group_id}, {o.where}")
         at = g.parent
-    for path in (("defaults", key), (key,)):
-        if _at(doc.data, path) is not None:
-            return _origin_of(doc, path)
+    shared, top = ("defaults", *key), key  # as model.spec_defaults weighs them: the spec's own wins
+    if _at(doc.data, top) is not None and (
+        _at(doc.data, shared) is None
+        or (_origin_of(doc, shared).kind == "defaults.yaml" and _origin_of(doc, top).kind == "spec")
+    ):
+        return _origin_of(doc, top)
+    if _at(doc.data, shared) is not None:
+        return _origin_of(doc, shared)
     return Origin("default")
 
 
 def _origin_of(doc: Document, path: SpecPath) -> Origin:
+    """The origin of the value at `path`: a defaults.yaml's line, a block's line (and the line
+    that uses the block), or the spec's line (its page is the spec's: `line N` says it)."""
     for n in range(len(path), 0, -1):
         if path[:n] in doc.origins:
             return Origin("defaults.yaml", doc.origins[path[:n]])
     file, used_by = doc.file_of(path)
-    where = f"{file}:{doc.where(path)[0]}"
-    return Origin("block", f"{where} (used at {used_by})") if used_by else Origin("spec", where)
+    line = doc.where(path)[0]
+    if not used_by:
+        return Origin("spec", f"line {line}")
+    here = doc.display + ":"
+    used_at = f"line {used_by[len(here) :]}" if used_by.startswith(here) else used_by
+    return Origin("block", f"{file}:{line}, used at {used_at}")
 
 
 def _at(data: Any, path: SpecPath) -> Any:

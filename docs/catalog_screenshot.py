@@ -31,7 +31,9 @@ def main() -> int:
         out = Path(folder) / "catalog"
         result = dagforge.make_catalog([ROOT / "specs"], out, NOW, ROOT / "generated_dags")
         if not result.ok:
-            print("the example specs do not make a catalog: run `dagforge validate`", file=sys.stderr)
+            print(
+                "the example specs do not make a catalog: run `dagforge validate`", file=sys.stderr
+            )
             return 1
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)

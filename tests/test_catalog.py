@@ -88,10 +88,7 @@ def test_the_schedule_next_runs_and_sources_are_shown(examples):
     assert "At 02:00, UTC (cron &#39;0 2 * * *&#39;)" in page
     assert "Thu 2026-01-01 02:00 UTC (+00:00)" in page and "Mon 2026-01-05 02:00 UTC" in page
     # a block's task says the block's line it comes from, and where the spec uses it
-    assert re.search(
-        r"block: specs/blocks/load_table.yaml:\d+ \(used at specs/reuse/warehouse_nightly.yaml:9\)",
-        page,
-    )
+    assert re.search(r"block: specs/blocks/load_table.yaml:\d+, used at line 9<", page)
     assert "Block: specs/blocks/load_table.yaml" in page
     index = (out / "index.html").read_text("utf-8")
     assert "Thu 2026-01-01 01:30 CET (+01:00)" in index  # etl_orders, Europe/Berlin
@@ -238,12 +235,9 @@ def test_settings_say_where_they_come_from(write_spec, tmp_path, monkeypatch):
     assert rows == ["plain", "own", "grp.in_group"]
     row = {r: re.search(rf"<td>{re.escape(r)}.*?</tr>", text, re.S).group() for r in rows}
     assert '3<span class="from">defaults.yaml: specs/defaults.yaml:1</span>' in row["plain"]
-    assert '7<span class="from">spec: specs/team/sourced.yaml:5</span>' in row["own"]
-    assert (
-        '1<span class="from">group defaults: grp: specs/team/sourced.yaml:7</span>'
-        in row["grp.in_group"]
-    )
-    assert '1 hour<span class="from">spec: specs/team/sourced.yaml:9</span>' in row["grp.in_group"]
+    assert '7<span class="from">spec: line 5</span>' in row["own"]
+    assert '1<span class="from">group defaults: grp, line 7</span>' in row["grp.in_group"]
+    assert '1 hour<span class="from">spec: line 9</span>' in row["grp.in_group"]
     assert 'none<span class="from">default</span>' in row["plain"]  # its timeout
 
 
@@ -383,3 +377,22 @@ def test_the_pages_of_dags_that_are_gone_go_and_no_other_file_is_touched(write_s
         done.returncode == 2 and "site/dags/one.html exists and was not written by" in done.stderr
     )
     assert (out / "dags" / "one.html").read_text() == "<p>someone else's</p>\n"
+
+
+def test_each_callback_event_says_where_it_comes_from(write_spec, tmp_path):
+    write_spec(
+        """
+        dag_id: called
+        start_date: 2024-01-01
+        defaults:
+          callbacks: {on_failure: [team.alerts:page]}
+        tasks:
+          t:
+            operator: empty
+            callbacks: {on_retry: [team.alerts:note]}
+        """
+    )
+    assert dagforge.make_catalog([tmp_path / "specs"], tmp_path / "site", NOW).ok
+    text = (tmp_path / "site/dags/called.html").read_text()
+    assert 'on_failure: team.alerts:page<span class="from">spec: line 4</span>' in text
+    assert 'on_retry: team.alerts:note<span class="from">spec: line 8</span>' in text
