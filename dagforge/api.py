@@ -495,6 +495,8 @@ def make_catalog(
         entries.append(site.Entry(p, docs[s.key], generated if generated.is_file() else None))
     out = Path(output)
     files = site.site(entries, out, now or datetime.now(UTC))
+    for s, entry in zip(result.specs, entries, strict=True):
+        s.output = out / entry.page
     try:
         write.check_folder(out)
         result.written, result.removed = site.write(files, out)

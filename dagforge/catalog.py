@@ -240,18 +240,14 @@ def _graph(p: Pipeline) -> dict[str, Any]:
                 "h": box.h,
             }
         )
-    edges = []
-    for up, down in p.edges:
-        a, b = found.nodes[up], found.nodes[down]
-        x1, y1, x2, y2 = a.x + a.w, a.y + a.h / 2, b.x, b.y + b.h / 2
-        mid = (x1 + x2) / 2
-        edges.append(
-            {
-                "d": f"M{x1:g},{y1:g} C{mid:g},{y1:g} {mid:g},{y2:g} {x2 - 2:g},{y2:g}",
-                "branch": up in branches,
-                "title": f"{up} \u2192 {down}",
-            }
-        )
+    edges = [
+        {
+            "d": _path(found.route(up, down)),
+            "branch": up in branches,
+            "title": f"{up} \u2192 {down}",
+        }
+        for up, down in p.edges
+    ]
     boxes = [
         {
             "id": gid,
@@ -271,6 +267,20 @@ def _graph(p: Pipeline) -> dict[str, Any]:
         "edges": edges,
         "groups": boxes,
     }
+
+
+def _path(points: list[tuple[float, float]]) -> str:
+    """An SVG path through `points`: curves that leave and reach each point horizontally, ending
+    a little before the last one (the arrowhead's room)."""
+    (x, y), rest = points[0], points[1:]
+    d = [f"M{x:g},{y:g}"]
+    for i, (nx, ny) in enumerate(rest):
+        if i == len(rest) - 1:
+            nx -= 2
+        mid = (x + nx) / 2
+        d.append(f"C{mid:g},{y:g} {mid:g},{ny:g} {nx:g},{ny:g}")
+        x, y = nx, ny
+    return " ".join(d)
 
 
 def _short(text: str, n: int) -> str:

@@ -11,14 +11,17 @@ Plain arithmetic, deterministic: the same graph always gives the same picture.
 
 from __future__ import annotations
 
+import bisect
 import graphlib
+import math
 from dataclasses import dataclass, field
 
 NODE_W, NODE_H = 180, 40  # a task's box
 GAP_Y = 16  # between boxes one above the other
 PAD = 10  # a group box's margin around what it holds
 HEAD = 18  # the group box's title row
-GAP_X = 60  # between columns, besides the group margins (see Layout.column_x)
+GAP_X = 60  # between columns, besides the group margins (see _Arrangement.x)
+EDGE_MARGIN = 6  # between an edge that passes a column and the boxes there
 
 
 @dataclass
@@ -35,6 +38,53 @@ class Layout:
     groups: dict[str, Box] = field(default_factory=dict)  # group id -> its box
     width: float = 0
     height: float = 0
+    column: dict[str, int] = field(default_factory=dict)  # task id -> its column
+    # column -> the heights its boxes take (a margin around each), merged and in order; its x
+    _taken: dict[int, list[tuple[float, float]]] = field(default_factory=dict)
+    _column_x: dict[int, float] = field(default_factory=dict)
+
+    def _columns(self) -> None:
+        spans: dict[int, list[tuple[float, float]]] = {}
+        for task, box in self.nodes.items():
+            spans.setdefault(self.column[task], []).append(
+                (box.y - EDGE_MARGIN, box.y + box.h + EDGE_MARGIN)
+            )
+            self._column_x[self.column[task]] = box.x
+        for c, taken in spans.items():
+            merged: list[tuple[float, float]] = []
+            for lo, hi in sorted(taken):
+                if merged and lo <= merged[-1][1]:
+                    merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+                else:
+                    merged.append((lo, hi))
+            self._taken[c] = merged
+
+    def route(self, up: str, down: str) -> list[tuple[float, float]]:
+        """The points an edge passes: out of `up`'s right side, across each column between the
+        two tasks at the free height nearest the straight line (never through a task's box), into
+        `down`'s left side."""
+        a, b = self.nodes[up], self.nodes[down]
+        first, last = self.column[up], self.column[down]
+        y1, y2 = a.y + a.h / 2, b.y + b.h / 2
+        points = [(a.x + a.w, y1)]
+        if not self._taken:
+            self._columns()
+        for c in range(first + 1, last):
+            want = y1 + (y2 - y1) * (c - first) / (last - first)
+            y = _nearest_free(want, self._taken[c])
+            x = self._column_x[c]
+            points += [(x - EDGE_MARGIN, y), (x + NODE_W + EDGE_MARGIN, y)]
+        points.append((b.x, y2))
+        return points
+
+
+def _nearest_free(want: float, taken: list[tuple[float, float]]) -> float:
+    """The height nearest `want` outside the intervals `taken` (merged, in order)."""
+    i = bisect.bisect_right(taken, (want, math.inf)) - 1  # the last interval starting at or above
+    if i < 0 or taken[i][1] <= want:
+        return want
+    lo, hi = taken[i]
+    return lo if want - lo <= hi - want else hi
 
 
 def layers(tasks: list[str], edges: list[tuple[str, str]]) -> dict[str, int]:
@@ -149,7 +199,7 @@ class _Arrangement:
         return top, bottom
 
     def layout(self) -> Layout:
-        out = Layout()
+        out = Layout(column=self.column)
 
         def place(parent: str | None, y0: float) -> None:
             for item, y in self.arrange(parent)[0].items():

@@ -94,7 +94,7 @@ def test_the_schedule_next_runs_and_sources_are_shown(examples):
     assert "Thu 2026-01-01 01:30 CET (+01:00)" in index  # etl_orders, Europe/Berlin
 
 
-def test_group_boxes_hold_their_tasks_and_nothing_else():
+def test_group_boxes_hold_their_tasks_and_edges_pass_between_boxes():
     tasks = ["a", "g.b", "g.h.c", "g.d", "x", "e"]
     edges = [("a", "g.b"), ("g.b", "g.h.c"), ("g.h.c", "g.d"), ("a", "x"), ("x", "e"), ("g.d", "e")]
     group_of = {"a": None, "g.b": "g", "g.h.c": "g.h", "g.d": "g", "x": None, "e": None}
@@ -120,6 +120,11 @@ def test_group_boxes_hold_their_tasks_and_nothing_else():
     assert not any(overlap(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
     # left to right: every task stands right of the tasks it waits for
     assert all(found.nodes[up].x < found.nodes[down].x for up, down in edges)
+    # an edge that passes columns passes them between the boxes there, never through one
+    assert len(found.route("x", "e")) == 2 + 2 * 2  # x in column 1, e in column 4
+    for up, down in edges:
+        for px, py in found.route(up, down)[1:-1]:
+            assert not any(b.x - 6 <= px <= b.x + b.w + 6 and b.y <= py <= b.y + b.h for b in boxes)
 
 
 def test_page_names_are_safe_and_distinct():
