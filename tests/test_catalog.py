@@ -169,9 +169,13 @@ TEMPLATE_TAGS = set(
 )
 
 
+# A spec's file name with what a link or a page could trip on: quotes, markup, `#`, `?`, `%`, spaces.
+EVIL_NAME = "evil \"<b>' &#?%20.yaml"
+
+
 @pytest.fixture
 def hostile(write_spec, tmp_path):
-    write_spec(HOSTILE, "evil.yaml")
+    write_spec(HOSTILE, EVIL_NAME)
     out = tmp_path / "site"
     result = dagforge.make_catalog([tmp_path / "specs"], out, NOW)
     assert result.ok
@@ -361,7 +365,14 @@ def test_a_hostile_spec_runs_nothing_in_chromium(hostile, browser):
         page, errors = _open(browser, path)
         assert errors == []  # no dialog, no blocked script or load, no image requested
         assert page.locator("svg g.node").count() == (2 if "dags" in path.parts else 0)
+        # the pages' own links reach their files; doc_md's link elsewhere stays a web link
+        links = _links(page)
+        assert all(_file(u).is_file() for u in links if not u.startswith("http://example.com/"))
         page.close()
+    page, _ = _open(browser, hostile / "dags/evil_dag.html")
+    assert page.inner_text("a[href$='.yaml']").endswith(
+        EVIL_NAME
+    )  # the spec's link, shown as named
 
 
 def test_the_pages_of_dags_that_are_gone_go_and_no_other_file_is_touched(write_spec, tmp_path):
