@@ -47,7 +47,7 @@ _SAFE = re.compile(r"[^A-Za-z0-9_-]")
 @dataclass
 class Origin:
     kind: str  # spec | defaults.yaml | block | group defaults | default
-    where: str = ""  # "file:line"
+    where: str = ""  # "line N" of the spec, "file:line" of another file, and more for a block
 
 
 @dataclass
