@@ -2,6 +2,7 @@
 
 from .api import (
     BuildResult,
+    CatalogResult,
     CheckResult,
     ExplainResult,
     GraphResult,
@@ -10,6 +11,7 @@ from .api import (
     check,
     explain,
     graph,
+    make_catalog,
     new,
     schema,
     validate,
@@ -27,6 +29,7 @@ def __getattr__(name: str) -> str:
 
 __all__ = [
     "BuildResult",
+    "CatalogResult",
     "CheckResult",
     "ExplainResult",
     "GraphResult",
@@ -37,6 +40,7 @@ __all__ = [
     "check",
     "explain",
     "graph",
+    "make_catalog",
     "new",
     "run_spec",
     "schema",

@@ -178,6 +178,11 @@ class ExplainResult(BuildResult):
     text: str | None = None
 
 
+@dataclass
+class CatalogResult(BuildResult):
+    written: list[Path] = field(default_factory=list)  # the catalog's files
+
+
 def validate(
     paths: Paths = ("specs",),
     airflow: str = targets.DEFAULT,
@@ -463,6 +468,43 @@ def explain(spec: str | os.PathLike[str], after: datetime | None = None) -> Expl
         ]
         if all(t is not None for t in texts):
             result.text = "\n".join(t for t in texts if t is not None)
+    return result
+
+
+def make_catalog(
+    paths: Paths = ("specs",),
+    output: str | os.PathLike[str] = "catalog",
+    now: datetime | None = None,
+    dags_folder: str | os.PathLike[str] = "generated_dags",
+) -> CatalogResult:
+    """Write the static site of the specs under `paths` into `output` (see catalog.py): an index
+    and a page per DAG, with the next runs after `now` (default: now) and links to the generated
+    files in `dags_folder` that exist. Writes nothing when a spec is invalid; removes the pages of
+    DAGs that are gone (only pages a catalog wrote)."""
+    from . import catalog as site  # Jinja2, markdown-it and the layout: only for the catalog
+
+    result, docs = _load_and_check(paths, CatalogResult)
+    if result.problems or not result.ok:
+        return result
+    entries = []
+    for s in result.specs:
+        p = s.pipeline = s.run_step(build_model, docs[s.key])
+        if p is None:
+            return result
+        generated = Path(dags_folder) / f"{p.dag_id}.py"
+        entries.append(site.Entry(p, docs[s.key], generated if generated.is_file() else None))
+    out = Path(output)
+    files = site.site(entries, out, now or datetime.now(UTC))
+    for s, entry in zip(result.specs, entries, strict=True):
+        s.output = out / entry.page
+    try:
+        write.check_folder(out)
+        result.written, result.removed = site.write(files, out)
+    except OutputError as e:
+        result.problems.append(_environment(str(e)))
+    except OSError as e:
+        why = e.strerror or str(e)
+        result.problems.append(_environment(f"cannot write to {out.as_posix()}: {why}"))
     return result
 
 

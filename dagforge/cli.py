@@ -180,6 +180,33 @@ def _parser() -> argparse.ArgumentParser:
     )
     d.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
 
+    ca = sub.add_parser(
+        "catalog",
+        help="write a static site of the DAGs: owners, schedules, next runs, alerts, task graphs",
+    )
+    paths(ca)
+    ca.add_argument(
+        "-o",
+        "--output",
+        default="catalog",
+        metavar="DIR",
+        help="the site's folder (default: catalog/)",
+    )
+    ca.add_argument(
+        "--dags-folder",
+        default="generated_dags",
+        metavar="DIR",
+        help="where the generated files are, to link to (default: generated_dags/)",
+    )
+    ca.add_argument(
+        "--now",
+        metavar="DATETIME",
+        type=_moment,
+        help="list the runs after this ISO date or datetime and print it as the date the catalog was "
+        "made (default: SOURCE_DATE_EPOCH if set, else now): the same specs and --now give the "
+        "same files",
+    )
+
     n = sub.add_parser("new", help="write a commented starter spec into specs/")
     n.add_argument("name", metavar="NAME", help="the pipeline's name: the file name and dag_id")
     n.add_argument(
@@ -362,6 +389,13 @@ def _moment(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _epoch() -> datetime | None:
+    """SOURCE_DATE_EPOCH (reproducible builds: https://reproducible-builds.org/specs/source-date-epoch/)
+    as a moment, or None when it is not set or not a whole number of seconds."""
+    given = os.environ.get("SOURCE_DATE_EPOCH", "")
+    return datetime.fromtimestamp(int(given), UTC) if given.isdigit() else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     _unknown_command(parser, sys.argv[1:] if argv is None else list(argv))
@@ -388,8 +422,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     import dagforge
 
-    if args.command == "run":
-        return _run_spec(args)
+    if args.command in _COMMANDS:
+        return _COMMANDS[args.command](args)
     if args.command in ("build", "check", "validate"):
         from .config import ConfigError, airflow_target, import_timeout
 
@@ -460,6 +494,15 @@ def _diff(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     REPORTERS[args.format](sys.stdout, sys.stderr).report(result)
     return EXIT_INVALID if result.changed else EXIT_OK
+
+
+def _catalog(args: argparse.Namespace) -> int:
+    import dagforge
+
+    result = dagforge.make_catalog(args.paths, args.output, args.now or _epoch(), args.dags_folder)
+    if result.written:
+        print(f"catalog: {(Path(args.output) / 'index.html').as_posix()}", file=sys.stderr)
+    return emit(result, "catalog", args.format, args.debug)
 
 
 def _blocks(paths: list[str]) -> int:
@@ -719,6 +762,10 @@ def _table(tasks: list[TaskRun]) -> str:
 
 def _indent(lines: Iterable[str]) -> str:
     return "\n".join(f"  {visible(line)}" for line in lines)
+
+
+# The commands with a function of their own (the others are handled in `_run`).
+_COMMANDS = {"run": _run_spec, "catalog": _catalog}
 
 
 if __name__ == "__main__":

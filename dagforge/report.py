@@ -24,7 +24,7 @@ from .version import version
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 FORMATS = ("text", "json", "github")
-_VERBS = {"build": "built", "validate": "valid", "check": "checked"}
+_VERBS = {"build": "built", "validate": "valid", "check": "checked", "catalog": "catalogued"}
 
 
 def findings(result: BuildResult) -> list[tuple[Diagnostic, list[str]]]:

@@ -34,6 +34,14 @@ requires_dot = pytest.mark.skipif(
     reason="needs Graphviz's `dot` (apt-get install graphviz; .ci/run installs it)",
 )
 
+# Headless Chromium (the Debian package `chromium`, driven by the playwright package, never a
+# browser playwright downloads) for the catalog's pages (tests/test_catalog.py).
+CHROMIUM = "/usr/bin/chromium"
+HAVE_CHROMIUM = Path(CHROMIUM).is_file()
+requires_chromium = pytest.mark.skipif(
+    not HAVE_CHROMIUM and not os.environ.get("CI"),
+    reason="needs Chromium at /usr/bin/chromium (apt-get install chromium; .ci/run installs it)",
+)
 
 # The tests that start Airflow again and again (a verification child per build, `airflow dags test`,
 # pre-commit's own environments, hypothesis over DagBag loads): `pytest -m "not slow"` leaves them out
@@ -66,6 +74,7 @@ SLOW_MODULES = {
 }
 SLOW_FIXTURES = {"airflow_home", "smtp_server"}
 SLOW_TESTS = {  # single tests of quick modules that build with verification or race real processes
+    "test_the_pages_in_chromium",  # the examples' catalog in a browser, page by page
     "test_a_build_gives_up_waiting_with_exit_2",
     "test_a_file_over_the_limit_is_refused_and_one_at_the_limit_is_read",
     "test_a_run_skips_the_branches_not_chosen_and_what_a_short_circuit_stops",
