@@ -14,6 +14,8 @@ an offset) when set, so tests and reviews see the same numbers; else the current
 
 from __future__ import annotations
 
+import functools
+import graphlib
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -53,7 +55,12 @@ def now() -> datetime:
     given = os.environ.get("DAGFORGE_NOW")
     if not given:
         return datetime.now(UTC)
-    moment = datetime.fromisoformat(given.strip())
+    try:
+        moment = datetime.fromisoformat(given.strip())
+    except ValueError:
+        raise ValueError(
+            f"DAGFORGE_NOW: {given!r} is not an ISO datetime (like 2026-06-01T12:00:00)"
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -68,8 +75,7 @@ def apply(result: BuildResult, docs: dict[Any, Document]) -> None:
         select, ignore, error = config.advice_settings([c.value for c in RULES])
         moment = now()
     except (config.ConfigError, ValueError) as e:
-        where = "DAGFORGE_NOW" if isinstance(e, ValueError) else "dagforge"
-        result.problems.append(Diagnostic(where, 0, 0, str(e), code=Code.USAGE))
+        result.problems.append(Diagnostic("dagforge", 0, 0, str(e), code=Code.USAGE))
         return
     specs = [s for s in result.specs if s.ok and s.key in docs]
     found: list[tuple[Any, Pipeline, Document]] = []
@@ -171,7 +177,9 @@ def _schedule_words(p: Pipeline) -> str:
     return f"'{p.schedule}'"
 
 
+@functools.lru_cache(maxsize=256)
 def _fields(expression: str) -> list[list[Any]]:
+    """croniter's fields of a cron (lists of numbers, or ["*"]); the caller does not change them."""
     from croniter import croniter
 
     return croniter(expression).expanded
@@ -309,17 +317,28 @@ def _outside_hours(
 
 
 def _gap(p: Pipeline, moment: datetime) -> timedelta | None:
-    """The shortest time between two runs of a time schedule, None for other schedules."""
+    """The shortest time between two runs of a time schedule (on the wall clock), None for other
+    schedules: from the cron's times of day and the days it runs in the coming year."""
     if isinstance(p.schedule, timedelta):
         return p.schedule
     expression = _cron(p)
-    if expression is None:
-        return None
-    from croniter import croniter
+    return None if expression is None else _cron_gap(expression, moment.date())
 
-    cron = croniter(expression, moment.replace(tzinfo=None))
-    runs = [cron.get_next(datetime) for _ in range(60)]
-    return min(b - a for a, b in pairwise(runs))
+
+@functools.lru_cache(maxsize=256)
+def _cron_gap(expression: str, today: date) -> timedelta | None:
+    fields = _fields(expression)
+    times = _times_of_day(fields)
+    if times is None:  # every hour, at these minutes
+        minutes = list(range(60)) if fields[0] == ["*"] else sorted(fields[0])
+        wrap = 60 - (minutes[-1] - minutes[0])  # from the hour's last run to the next's first
+        return timedelta(minutes=min([b - a for a, b in pairwise(minutes)] + [wrap]))
+    matches = _day_matcher(expression, fields)
+    days = [d for d in _days(today, today + timedelta(days=400)) if matches(d)]
+    wall = [datetime.combine(today, t) for t in times]
+    within = [b - a for a, b in pairwise(wall)]
+    apart = [timedelta(days=(b - a).days) - (wall[-1] - wall[0]) for a, b in pairwise(days)]
+    return min(within + apart, default=None)
 
 
 def _max_active_runs(p: Pipeline) -> tuple[int, str]:
@@ -366,19 +385,7 @@ def clock_change(p: Pipeline, doc: Document, moment: datetime) -> list[Diagnosti
     times = _times_of_day(fields)
     if times is None:  # it steps in absolute time: no time is skipped or repeated
         return []
-    tz = ZoneInfo(p.timezone)
-    matches = _day_matcher(expression, fields)
-    today = moment.astimezone(tz).date()
-    found: dict[str, tuple[date, time, datetime, datetime]] = {}
-    for day in _changes(today, today + timedelta(days=800), tz):  # two years: every change
-        if not matches(day):
-            continue
-        for t in times:
-            change = values.clock_change(datetime.combine(day, t), tz)
-            if change is not None and change[0] not in found:
-                found[change[0]] = (day, t, change[1], change[2])
-        if len(found) == 2:
-            break
+    found = _clock_changes(expression, p.timezone, moment.astimezone(ZoneInfo(p.timezone)).date())
     said = []
     if "skipped" in found:
         day, t, left, shown = found["skipped"]
@@ -405,6 +412,29 @@ def clock_change(p: Pipeline, doc: Document, moment: datetime) -> list[Diagnosti
             "(UTC has no daylight-saving changes)",
         )
     ]
+
+
+@functools.lru_cache(maxsize=256)  # the same schedule in the same zone in many specs: once
+def _clock_changes(
+    expression: str, zone: str, today: date
+) -> dict[str, tuple[date, time, datetime, datetime]]:
+    """'skipped' and 'repeated' -> (the next day from `today` a time of the cron is, the time, the
+    wall time the clocks leave, the one they show next), for the changes of the next two years."""
+    fields = _fields(expression)
+    times = _times_of_day(fields) or []
+    tz = ZoneInfo(zone)
+    matches = _day_matcher(expression, fields)
+    found: dict[str, tuple[date, time, datetime, datetime]] = {}
+    for day in _changes(today, today + timedelta(days=800), tz):
+        if not matches(day):
+            continue
+        for t in times:
+            change = values.clock_change(datetime.combine(day, t), tz)
+            if change is not None and change[0] not in found:
+                found[change[0]] = (day, t, change[1], change[2])
+        if len(found) == 2:
+            break
+    return found
 
 
 def overlapping_runs(p: Pipeline, doc: Document, moment: datetime) -> list[Diagnostic]:
@@ -435,15 +465,26 @@ def _longest_run(p: Pipeline) -> tuple[timedelta | None, str]:
     longest chain of tasks (None: neither gives a bound)."""
     if p.dagrun_timeout is not None:
         return p.dagrun_timeout, "dagrun_timeout"
-    from .describe import levels
-
     until: dict[str, timedelta] = {}
-    for level in levels(p):
+    for level in _levels(p):
         for t in level:
             before = max((until[d] for d in t.dependencies), default=timedelta())
             until[t.task_id] = before + (t.execution_timeout or timedelta())
     longest = max(until.values(), default=timedelta())
     return (longest or None), "the execution_timeouts on its longest chain of tasks"
+
+
+def _levels(p: Pipeline) -> list[list[Task]]:
+    """The tasks in the order they can run: a level's tasks depend only on earlier levels'."""
+    by_id = {t.task_id: t for t in p.tasks}
+    sorter = graphlib.TopologicalSorter({t.task_id: t.dependencies for t in p.tasks})
+    sorter.prepare()
+    out = []
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready())
+        out.append([by_id[task_id] for task_id in ready])
+        sorter.done(*ready)
+    return out
 
 
 def depends_on_past(p: Pipeline, doc: Document, moment: datetime) -> list[Diagnostic]:
@@ -568,11 +609,9 @@ def pools(p: Pipeline, doc: Document, moment: datetime) -> list[Diagnostic]:
                     "slots or more",
                 )
             )
-    from .describe import levels
-
     limit = p.max_active_tasks or AIRFLOW_MAX_ACTIVE_TASKS
     worst: dict[str, tuple[int, Task]] = {}
-    for level in levels(p):
+    for level in _levels(p):
         at_once: dict[str, list[Task]] = {}
         for t in level:
             if isinstance(t.overrides.get("pool"), str):
@@ -684,19 +723,21 @@ def same_minute(
 
 
 def _start_minutes(p: Pipeline, moment: datetime) -> set[str]:
-    """The minutes of the day (HH:MM, UTC) a cron schedule starts runs at in the coming week (at
-    most 200 runs: a schedule that runs more often is everywhere anyway)."""
+    """The minutes of the day (HH:MM, UTC) a cron schedule with fixed hours starts runs at in the
+    coming week; none for one that runs every hour (it is at every minute it names anyway)."""
     expression = _cron(p)
     if expression is None:
         return set()
-    from .describe import _cron_next
-
+    fields = _fields(expression)
+    times = _times_of_day(fields)
+    if times is None or len(times) > 24:
+        return set()
     tz = ZoneInfo(p.timezone)
-    out: set[str] = set()
-    at, until = moment.astimezone(tz), moment + timedelta(days=7)
-    for _ in range(200):
-        at = _cron_next(expression, at, tz)
-        if at > until:
-            return out
-        out.add(f"{at.astimezone(UTC):%H:%M}")
-    return set()
+    matches = _day_matcher(expression, fields)
+    today = moment.astimezone(tz).date()
+    return {
+        f"{datetime.combine(day, t, tz).astimezone(UTC):%H:%M}"
+        for day in _days(today, today + timedelta(days=6))
+        if matches(day)
+        for t in times
+    }
