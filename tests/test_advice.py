@@ -433,3 +433,26 @@ def test_json_github_check_and_explain_show_the_advice(tmp_path):
     r = run_main("explain", "specs/s.yaml", cwd=tmp_path)
     assert r.returncode == 0 and "specs/s.yaml:4:1: warning[DF202]" in r.stderr
     assert r.stdout  # the explanation itself, as without advice
+
+
+def test_a_familys_dags_get_each_advice_once(tmp_path):
+    spec = _spec(
+        tmp_path,
+        """\
+        dag_id: sync_${{ region }}
+        schedule: "@daily"
+        start_date: 2024-01-01
+        max_active_runs: 1
+        for_each: [{region: eu}, {region: us}]
+        tasks:
+          a: {operator: empty}
+        """,
+    )
+    assert [a[3] for a in _advice(spec)] == ["DF202"]
+
+
+def test_a_dagforge_now_that_is_no_datetime_is_a_usage_error(tmp_path):
+    _spec(tmp_path, CASES["DF202"][0])
+    r = run_main("validate", "--no-verify", "specs", cwd=tmp_path, env={"DAGFORGE_NOW": "soon"})
+    assert r.returncode == 2
+    assert "DAGFORGE_NOW: 'soon' is not an ISO datetime" in r.stderr
