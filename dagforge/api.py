@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TypeVar, overload
 
 from . import (
+    advice,
     concurrency,
     config,
     defaults,
@@ -631,6 +632,7 @@ def _load_and_check(
     ) in result.specs:  # what `then` gave, for the specs still valid after the checks across specs
         if spec.ok and spec.key in prepared:
             prepared[spec.key].apply(spec)
+    advice.apply(result, docs)  # warnings on the valid specs: docs/advice.md
     return result, docs
 
 

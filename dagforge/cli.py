@@ -460,6 +460,7 @@ def _run(args: argparse.Namespace) -> int:
     elif args.command == "explain":
         result = dagforge.explain(args.spec, args.after)
         if result.text is not None:
+            emit(result, "explain", debug=args.debug, out=sys.stderr)  # the advice, if any
             sys.stdout.write(result.text)
             return EXIT_OK
         return emit(result, "explain", debug=args.debug)

@@ -69,3 +69,46 @@ def import_timeout(start: Path | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
         raise ConfigError(f"{where} must be a number of seconds above 0, not {value!r}")
     return float(value)
+
+
+def advice_settings(codes: list[str], start: Path | None = None) -> tuple[list[str], ...]:
+    """(select, ignore, error) of the advice rules: code prefixes ("DF101", "DF1") from the
+    `[advice]` table of the nearest `dagforge.toml` or the `[tool.dagforge.advice]` table of the
+    nearest pyproject.toml from `start` (default: the working folder) upward, whichever is nearer
+    (dagforge.toml first in one folder). Default: every rule selected, none ignored, none an error."""
+    path, table = None, {}
+    for folder in ((start or Path.cwd()).resolve(), *(start or Path.cwd()).resolve().parents):
+        if (folder / "dagforge.toml").is_file():
+            path = folder / "dagforge.toml"
+            table = _toml(path).get("advice", {})
+            break
+        if (folder / "pyproject.toml").is_file():
+            path, settings = _settings(folder)
+            table = settings.get("advice", {})
+            break
+    table_name = "advice" if path and path.name == "dagforge.toml" else "tool.dagforge.advice"
+    where = f"{path}: [{table_name}]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table")
+    out: list[list[str]] = []
+    for key, default in (("select", ["DF"]), ("ignore", []), ("error", [])):
+        value = table.get(key, default)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f'{where} {key} must be a list of rule codes like ["DF101"]')
+        for v in value:
+            if not v or not any(code.startswith(v) for code in codes):
+                raise ConfigError(
+                    f"{where} {key}: {v!r} names no rule (the rules: {', '.join(codes)})"
+                )
+        out.append(value)
+    unknown = sorted(set(table) - {"select", "ignore", "error"})
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting {unknown[0]!r} (select, ignore, error)")
+    return tuple(out)
+
+
+def _toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read it: {e}") from None

@@ -113,6 +113,21 @@ class Code(StrEnum):
     HAND_EDITED = "hand-edited", "check: a generated file was edited by hand"
     ORPHANED = "orphaned", "check: a generated file whose spec is gone"
     INTERNAL = "internal", "a dagforge bug: please report it"
+    # advice (advice.py, docs/advice.md): warnings about how the DAG will run, never errors unless
+    # `[tool.dagforge.advice] error` says so
+    CATCHUP_STORM = "DF101", "advice: catchup makes up a great many runs on the first unpause"
+    CLOCK_CHANGE = "DF102", "advice: a cron time that daylight-saving changes skip or repeat"
+    OVERLAP = "DF103", "advice: a run may last longer than the time between runs, several active"
+    DEPENDS_ON_PAST = "DF104", "advice: depends_on_past tasks with several active runs"
+    SAME_MINUTE = "DF105", "advice: many DAGs of a build start in the same minute"
+    POKE_SENSOR = "DF201", "advice: a sensor in poke mode that holds a worker slot for long"
+    UNBOUNDED = "DF202", "advice: no execution_timeout and no dagrun_timeout bound a run"
+    POOL = "DF203", "advice: a pool_slots too large, or more pool tasks than max_active_tasks"
+    RETRY_MAILS = "DF301", "advice: alerts.on_retry with many retries close together"
+
+    @property
+    def advice(self) -> bool:
+        return self.value.startswith("DF")
 
 
 class Severity(StrEnum):
@@ -140,7 +155,8 @@ class Diagnostic:
 
     def format(self, source_lines: list[str] | None = None) -> str:
         where = f"{self.path}:{self.line}:{self.column}" if self.line else self.path
-        out = [f"{visible(where)}: {self.severity}: {visible(self.message)}"]
+        level = f"{self.severity}[{self.code}]" if self.code.advice else str(self.severity)
+        out = [f"{visible(where)}: {level}: {visible(self.message)}"]
         if source_lines and 0 < self.line <= len(source_lines):
             text, at = excerpt(source_lines[self.line - 1], self.column)
             out.append(f"  {self.line} | {text}")

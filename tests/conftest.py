@@ -119,6 +119,9 @@ def pytest_configure(config):
     os.environ["AIRFLOW_HOME"] = str(home)
     os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "ERROR")
+    # Advice (dagforge/advice.py) is about how a DAG would run; the small specs of the other tests
+    # are not: tests/test_advice.py turns it on again.
+    os.environ["DAGFORGE_ADVICE"] = "off"
 
 
 class QuotingDumper(yaml.SafeDumper):

@@ -39,6 +39,11 @@ NOT_IN_CORPUS = {
     "hand-edited": "found by `dagforge check`, about the output folder",
     "orphaned": "found by `dagforge check`, about the output folder",
     "internal": "a dagforge bug, never a spec's mistake",
+    # advice: warnings about how a valid spec would run (docs/advice.md, tests/test_advice.py)
+    **{
+        code: "advice about a valid spec, a warning (docs/advice.md, tests/test_advice.py)"
+        for code in "DF101 DF102 DF103 DF104 DF105 DF201 DF202 DF203 DF301".split()
+    },
 }
 
 
