@@ -48,6 +48,9 @@ STATE = Path(".dagforge", "serve")
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 HOST = "127.0.0.1"
 READY_TIMEOUT = 300.0  # seconds for the api-server to answer, on a busy machine
+# Seconds from SIGTERM to SIGKILL: the scheduler and the tasks end in about 5 s; the api-server and
+# the scheduler's log server wait for more than `dagforge run`'s 10 s, and Ctrl-C should be quick.
+GRACE = 5
 DEBOUNCE_MS = 500  # edits closer together than this are one rebuild
 TAIL = 20  # the lines of a component's output shown when it dies
 STATE_FILE = "serve.json"  # where `dagforge trigger` finds the running serve
@@ -133,7 +136,7 @@ def serve(options: Options, log: _Log | None = None) -> int:
     except OSError as e:
         raise ServeError(f"cannot use the state folder {state}: {e.strerror}") from None
     _port_free(options.port)
-    processes = _Processes(secrets.token_hex(16))
+    processes = _Processes(secrets.token_hex(16), GRACE)
     sink = None
     try:
         result = _build(options, log)
@@ -189,6 +192,9 @@ def _prepare(
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": database,
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            # The LocalExecutor starts this many worker processes; Airflow's 32 are a lot of memory
+            # for a laptop.
+            "AIRFLOW__CORE__PARALLELISM": env.get("AIRFLOW__CORE__PARALLELISM", "8"),
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
             "AIRFLOW__API__HOST": HOST,
             "AIRFLOW__API__PORT": str(options.port),

@@ -19,8 +19,13 @@ from pathlib import Path
 
 import psutil
 import pytest
-
 from conftest import run_cli
+
+POSTGRES = os.environ.get("DAGFORGE_TEST_POSTGRES_URL")
+requires_postgres = pytest.mark.skipif(
+    not POSTGRES and not os.environ.get("CI"),
+    reason="needs a PostgreSQL database: set DAGFORGE_TEST_POSTGRES_URL (.ci/run starts one)",
+)
 
 SPEC = """\
 description: dagforge serve test
@@ -71,7 +76,7 @@ class Serve:
         self.proc = subprocess.Popen(
             [str(exe), "serve", *args, "--port", str(self.port)],
             cwd=cwd,
-            env={**os.environ, **env},
+            env={k: v for k, v in {**os.environ, **env}.items() if v is not None},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -129,6 +134,8 @@ def served(tmp_path_factory, smtp_server):
 
 def test_a_triggered_run_retries_mails_and_succeeds(served, smtp_server):
     assert f"dagforge: Airflow UI at {served.url} — 1 DAGs\n" in served.out
+    # without -v, Airflow's log shows only its warnings and errors
+    assert not [line for line in served.err if " | " in line and "[info" in line], served.err
     smtp_server.mails.clear()
     done = run_cli("trigger", "served", "--state", "state", cwd=served.cwd, timeout=300)
     assert done.returncode == 0, done.stderr + served.printed()
@@ -187,12 +194,17 @@ def test_an_invalid_edit_is_located_and_the_last_good_dag_stays(served):
 
 
 def test_sigterm_stops_everything(served):
-    home = str(served.cwd / "state" / "airflow-home")
     assert len(served.descendants) >= 4  # the four components (and their own children)
     seconds = served.stop()
     assert served.proc.returncode == 128 + signal.SIGTERM, served.printed()
     assert seconds < 30, seconds
-    left = [p for p in served.descendants if p.is_running() and p.status() != "zombie"]
+    assert_nothing_left(served)
+    print(f"serve stopped in {seconds:.1f} s")
+
+
+def assert_nothing_left(serve: Serve) -> None:
+    home = str(serve.cwd / "state" / "airflow-home")
+    left = [p for p in serve.descendants if p.is_running() and p.status() != "zombie"]
     for p in psutil.process_iter():
         try:
             if p.environ().get("AIRFLOW_HOME") == home:
@@ -200,7 +212,85 @@ def test_sigterm_stops_everything(served):
         except psutil.Error:
             pass
     assert not left, left
-    assert not (served.cwd / "state" / "serve.json").exists()
-    print(f"serve stopped in {seconds:.1f} s")
+    assert not (serve.cwd / "state" / "serve.json").exists()
 
 
+@requires_postgres
+def test_on_postgresql_with_the_mail_sink(tmp_path):
+    """--database with a PostgreSQL, --trigger, and no smtp_default: the mails are caught."""
+    assert POSTGRES, "CI=true: .ci/run starts a PostgreSQL and sets DAGFORGE_TEST_POSTGRES_URL"
+    (tmp_path / "specs").mkdir()
+    spec = SPEC.format(mark=tmp_path / "flaky-ran-once").replace("served", "served_pg")
+    (tmp_path / "specs" / "served_pg.yaml").write_text(spec, encoding="utf-8")
+    serve = Serve(
+        tmp_path,
+        [
+            "specs",
+            "-o",
+            "dags",
+            "--state",
+            "state",
+            "--database",
+            POSTGRES,
+            "--trigger",
+            "served_pg",
+        ],
+        {"AIRFLOW_CONN_SMTP_DEFAULT": None},
+    )
+    try:
+        serve.wait_for(
+            lambda: [line for line in serve.err if line.startswith("run manual__")], 300, "run"
+        )
+        assert any(" of served_pg: success in " in line for line in serve.err), serve.printed()
+        mail = "dagforge: mail to team@example.com: DAG served_pg succeeded: run manual__"
+        serve.wait_for(lambda: any(line.startswith(mail) for line in serve.err), 120, "mail")
+        kept = sorted((tmp_path / "state" / "mail").glob("*.eml"))
+        assert len(kept) >= 2  # the retry's and the success's
+        assert any(b"Subject: DAG served_pg succeeded" in p.read_bytes() for p in kept)
+        import psycopg
+
+        with psycopg.connect(POSTGRES) as db:  # the run is in PostgreSQL
+            states = db.execute("SELECT state FROM dag_run WHERE dag_id = 'served_pg'").fetchall()
+        assert ("success",) in states
+    finally:
+        serve.stop()
+    assert serve.proc.returncode == 128 + signal.SIGTERM, serve.printed()
+    assert_nothing_left(serve)
+    assert not (tmp_path / "state" / "airflow-home" / "airflow.db").exists()  # not SQLite
+
+
+def test_trigger_without_a_serve_and_serve_on_a_taken_port_say_so(tmp_path):
+    r = run_cli("trigger", "some_dag", "--state", tmp_path / "none", cwd=tmp_path)
+    assert r.returncode == 2
+    assert "no dagforge serve is running on the state folder" in r.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = run_cli("serve", "specs", "--state", tmp_path / "state", "--port", port, cwd=tmp_path)
+    assert r.returncode == 2
+    assert (
+        f"dagforge: error: port {port} on 127.0.0.1 is in use: give serve another with --port"
+        in r.stderr
+    )
+
+
+def test_the_mail_sink_keeps_and_tells_each_mail(tmp_path):
+    import smtplib
+
+    from dagforge.mailsink import MailSink
+
+    seen = []
+    sink = MailSink(tmp_path / "mail", lambda to, subject: seen.append((to, subject)))
+    sink.start()
+    try:
+        with smtplib.SMTP("127.0.0.1", sink.port) as smtp:
+            smtp.sendmail(
+                "a@example.com",
+                ["x@example.com", "y@example.com"],
+                "Subject: task failed\r\n\r\nbody\r\n",
+            )
+    finally:
+        sink.stop()
+    assert seen == [(["x@example.com", "y@example.com"], "task failed")]
+    assert b"body" in (tmp_path / "mail" / "00001.eml").read_bytes()
