@@ -736,6 +736,8 @@ def _serve(args: argparse.Namespace) -> int:
                 raise ServeError(str(e)) from None
             if airflow != "3":
                 raise ServeError("dagforge serve runs Airflow 3: drop --airflow 2 for serve")
+            if args.conf is not None and not args.trigger:
+                raise ServeError("--conf is the conf of the run --trigger DAG_ID starts: add it")
             options = Options(
                 args.paths,
                 Path(args.output),

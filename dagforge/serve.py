@@ -122,7 +122,9 @@ def serve(options: Options, log: _Log | None = None) -> int:
         import aiosmtpd  # noqa: F401
         import watchfiles  # noqa: F401
     except ImportError:
-        raise ServeError("dagforge serve needs watchfiles: pip install 'dagforge[serve]'") from None
+        raise ServeError(
+            "dagforge serve needs watchfiles and aiosmtpd: pip install 'dagforge[serve]'"
+        ) from None
     state = options.state.resolve()
     try:
         state.mkdir(parents=True, exist_ok=True)
@@ -135,7 +137,11 @@ def serve(options: Options, log: _Log | None = None) -> int:
         ) from None
     except OSError as e:
         raise ServeError(f"cannot use the state folder {state}: {e.strerror}") from None
-    _port_free(options.port)
+    try:
+        _port_free(options.port)
+    except ServeError:
+        lock.release()
+        raise
     processes = _Processes(secrets.token_hex(16), GRACE)
     sink = None
     try:
@@ -146,13 +152,15 @@ def serve(options: Options, log: _Log | None = None) -> int:
         return _serve(options, state, env, processes, log, result)
     finally:
         with _signals_held():  # the first Ctrl-C or SIGTERM unwinds to here; it must finish
-            log.say("dagforge: stopping Airflow ...")
+            if processes.started:
+                log.say("dagforge: stopping Airflow ...")
             processes.stop()
             if sink:
                 sink.stop()
             (state / STATE_FILE).unlink(missing_ok=True)
             lock.release()
-            log.say("dagforge: stopped")
+            if processes.started:
+                log.say("dagforge: stopped")
 
 
 def _port_free(port: int) -> None:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -99,8 +100,14 @@ class Serve:
     def printed(self) -> str:
         return "".join(self.out) + "".join(self.err[-80:])
 
-    def api(self, path: str):
-        with urllib.request.urlopen(f"{self.url}/auth/token") as r:
+    def api(self, path: str, password: str | None = None):
+        """GET `path` of the REST API v2 with a token: without a login, or as admin (--auth)."""
+        login = urllib.request.Request(
+            f"{self.url}/auth/token",
+            data=password and json.dumps({"username": "admin", "password": password}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(login) as r:
             token = json.load(r)["access_token"]
         request = urllib.request.Request(
             self.url + path, headers={"Authorization": f"Bearer {token}"}
@@ -216,8 +223,8 @@ def assert_nothing_left(serve: Serve) -> None:
 
 
 @requires_postgres
-def test_on_postgresql_with_the_mail_sink(tmp_path):
-    """--database with a PostgreSQL, --trigger, and no smtp_default: the mails are caught."""
+def test_on_postgresql_with_a_login_and_the_mail_sink(tmp_path):
+    """--database with a PostgreSQL, --auth, --trigger, and no smtp_default: the mails are caught."""
     assert POSTGRES, "CI=true: .ci/run starts a PostgreSQL and sets DAGFORGE_TEST_POSTGRES_URL"
     (tmp_path / "specs").mkdir()
     spec = SPEC.format(mark=tmp_path / "flaky-ran-once").replace("served", "served_pg")
@@ -234,6 +241,7 @@ def test_on_postgresql_with_the_mail_sink(tmp_path):
             POSTGRES,
             "--trigger",
             "served_pg",
+            "--auth",
         ],
         {"AIRFLOW_CONN_SMTP_DEFAULT": None},
     )
@@ -247,6 +255,13 @@ def test_on_postgresql_with_the_mail_sink(tmp_path):
         kept = sorted((tmp_path / "state" / "mail").glob("*.eml"))
         assert len(kept) >= 2  # the retry's and the success's
         assert any(b"Subject: DAG served_pg succeeded" in p.read_bytes() for p in kept)
+        # --auth: no token without the password printed at the start, one with it
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            serve.api("/api/v2/dags")
+        assert refused.value.code == 403
+        said = next(line for line in serve.err if "log in as admin with the password" in line)
+        password = said.split()[-4]
+        assert serve.api("/api/v2/dags", password)["total_entries"] == 1
         import psycopg
 
         with psycopg.connect(POSTGRES) as db:  # the run is in PostgreSQL
