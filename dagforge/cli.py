@@ -26,6 +26,8 @@ from .report import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, EXIT_USAGE, FORMATS, e
 from .run import TaskRun
 from .targets import TARGETS
 
+STATE_FOLDER = Path(".dagforge", "serve")  # serve.STATE, without importing serve for --help
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -319,6 +321,69 @@ def _parser() -> argparse.ArgumentParser:
         "no limit when it has none",
     )
     r.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
+
+    s = sub.add_parser(
+        "serve",
+        help="build the specs and run them in a local Airflow (UI, scheduler), rebuilding on edits",
+        description="Build the specs, then start Airflow's api-server, scheduler, dag-processor "
+        "and triggerer on 127.0.0.1 (LocalExecutor; SQLite in the state folder unless --database) "
+        "with the output folder as their DAGs folder, and build again whenever a spec changes. "
+        "DAGs are unpaused; the UI needs no login unless --auth. Alert mails go to "
+        "AIRFLOW_CONN_SMTP_DEFAULT, else to a local sink that prints them.",
+        epilog="Exit codes: 130 stopped by Ctrl-C, 143 by SIGTERM (everything it started is stopped), "
+        "1 an Airflow process died, 2 usage error (state folder in use, port taken, no Airflow), "
+        "3 internal error.",
+    )
+    s.add_argument(
+        "paths",
+        nargs="*",
+        default=["specs"],
+        metavar="PATH",
+        help="spec files or folders (default: specs/)",
+    )
+    output(s)
+    s.add_argument("--port", type=int, default=8080, help="the UI and API port (default: 8080)")
+    s.add_argument(
+        "--database",
+        metavar="URL",
+        help="the metadata database, e.g. postgresql://user:pass@localhost/airflow "
+        "(default: SQLite in the state folder)",
+    )
+    s.add_argument(
+        "--state",
+        default=str(STATE_FOLDER),
+        metavar="DIR",
+        help="Airflow's home, logs, database and caught mails (default: .dagforge/serve/)",
+    )
+    s.add_argument(
+        "--auth",
+        action="store_true",
+        help="ask for a login (user admin, a generated password printed once) instead of "
+        "letting everyone on this machine in as admin",
+    )
+    s.add_argument(
+        "--trigger", metavar="DAG_ID", help="once Airflow is ready, trigger a run and follow it"
+    )
+    s.add_argument("--conf", type=_conf, metavar="JSON", help="the triggered run's conf")
+    s.add_argument(
+        "-v", "--verbose", action="store_true", help="show all of Airflow's log, not only problems"
+    )
+    s.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
+
+    t = sub.add_parser(
+        "trigger",
+        help="trigger a run of a DAG in the running dagforge serve and follow it to its end",
+        epilog="Exit codes: 0 the run succeeded, 1 it failed, 2 no serve running or no such DAG.",
+    )
+    t.add_argument("dag_id", metavar="DAG_ID")
+    t.add_argument("--conf", type=_conf, metavar="JSON", help="the run's conf, a JSON object")
+    t.add_argument(
+        "--state",
+        default=str(STATE_FOLDER),
+        metavar="DIR",
+        help="the state folder of the serve (default: .dagforge/serve/)",
+    )
+    t.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
     return parser
 
 
@@ -743,6 +808,45 @@ def _run_spec(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_INVALID
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from .serve import ComponentDied, Options, ServeError, client, serve, trigger_and_report
+    from .trigger import TriggerError
+
+    try:
+        with _signals_unwind():
+            if args.command == "trigger":
+                return trigger_and_report(client(Path(args.state)), args.dag_id, args.conf)
+            from .config import ConfigError, airflow_target
+
+            try:
+                airflow = args.airflow or airflow_target()
+            except ConfigError as e:
+                raise ServeError(str(e)) from None
+            if airflow != "3":
+                raise ServeError("dagforge serve runs Airflow 3: drop --airflow 2 for serve")
+            if args.conf is not None and not args.trigger:
+                raise ServeError("--conf is the conf of the run --trigger DAG_ID starts: add it")
+            options = Options(
+                args.paths,
+                Path(args.output),
+                args.port,
+                args.database,
+                Path(args.state),
+                args.verbose,
+                args.auth,
+                args.trigger,
+                args.conf,
+                airflow,
+            )
+            return serve(options)
+    except (ServeError, TriggerError) as e:
+        print(f"dagforge: error: {visible(str(e))}", file=sys.stderr)
+        return EXIT_USAGE
+    except ComponentDied as e:
+        print(f"dagforge: error: {visible(str(e))}", file=sys.stderr)
+        return EXIT_INVALID
+
+
 def _table(tasks: list[TaskRun]) -> str:
     rows = [("task", "state", "tries", "duration")]
     rows += [
@@ -766,7 +870,7 @@ def _indent(lines: Iterable[str]) -> str:
 
 
 # The commands with a function of their own (the others are handled in `_run`).
-_COMMANDS = {"run": _run_spec, "catalog": _catalog}
+_COMMANDS = {"run": _run_spec, "catalog": _catalog, "serve": _serve, "trigger": _serve}
 
 
 if __name__ == "__main__":

@@ -239,8 +239,9 @@ def _environment(dags: Path, tmp: Path, token: str) -> dict[str, str]:
 class _Processes:
     """The processes of one run: the `airflow` commands it starts and everything they start."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, grace: float = GRACE) -> None:
         self.token = token
+        self.grace = grace  # seconds between SIGTERM and SIGKILL
         self.started: list[subprocess.Popen[str]] = []
 
     def start(
@@ -262,14 +263,14 @@ class _Processes:
 
     def stop(self) -> None:
         """Stop them all: SIGTERM, so that Airflow ends its tasks and removes its own files, then
-        SIGKILL what is left after GRACE seconds, until none is left."""
+        SIGKILL what is left after `grace` seconds, until none is left."""
         import psutil  # Airflow's own dependency, so there wherever a run can start
 
         procs = self._find()
         for p in procs:
             _signal(p, signal.SIGTERM)
         alive: Collection[psutil.Process]
-        _, alive = psutil.wait_procs(procs, timeout=GRACE)
+        _, alive = psutil.wait_procs(procs, timeout=self.grace)
         for _ in range(10):  # anything that forked while we looked is found on the next pass
             alive = {p for p in alive if p.is_running()} | self._find()
             if not alive:

@@ -67,6 +67,7 @@ SLOW_MODULES = {
     "test_run",
     "test_run_signals",
     "test_scale_and_schedules",
+    "test_serve",
     "test_targets",
     "test_task_groups",
     "test_user_code",
