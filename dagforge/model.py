@@ -11,7 +11,7 @@ import re
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any, TypeAlias
 
 from . import structure, targets, values
@@ -72,6 +72,9 @@ class Moment:
 
     local: datetime  # naive: read in `timezone`
     timezone: str
+    # `{before_today: DURATION}`: the generated file computes it when parsed (today's midnight in
+    # `timezone` minus it); `local` is then what it is on the day of the build.
+    before_today: timedelta | None = None
 
 
 @dataclass(frozen=True)
@@ -754,7 +757,9 @@ def _duration(value: object) -> timedelta | None:
     return None if value is None else values.parse_duration(value)
 
 
-def _moment(text: str, tz: str) -> Moment:
+def _moment(text: str | dict[str, Any], tz: str) -> Moment:
+    if isinstance(text, dict):
+        return _before_today(values.parse_duration(text["before_today"]), tz)
     when = values.parse_when(text)
     if when.tzinfo is not None:  # an explicit offset: the same instant, on the DAG's wall clock
         from zoneinfo import ZoneInfo
@@ -763,6 +768,20 @@ def _moment(text: str, tz: str) -> Moment:
     # fold=1: a wall time the clock shows twice (validate warns) is the later one, as pendulum reads
     # the generated `pendulum.datetime(...)`; no other time depends on fold.
     return Moment(when.replace(fold=1), tz)
+
+
+def _before_today(delta: timedelta, tz: str) -> Moment:
+    """Today's midnight in `tz` minus `delta`, as pendulum computes `pendulum.today(tz) - delta`
+    (what the generated file says): on the wall clock when the duration has whole days (a
+    repeated time is the later one), in elapsed time when it has none."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz)
+    midnight = datetime.combine(datetime.now(zone).date(), time())
+    if delta.days:
+        return Moment((midnight - delta).replace(fold=1), tz, delta)
+    when = (midnight.replace(tzinfo=zone).astimezone(UTC) - delta).astimezone(zone)
+    return Moment(when.replace(tzinfo=None, fold=1), tz, delta)
 
 
 def _alerts(spec: dict[str, Any], inherited: Alerts) -> Alerts:

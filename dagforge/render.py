@@ -108,13 +108,7 @@ def py(value: object, block: bool = False) -> str:
         given = [py(a) for a in value.args] + [f"{k}={py(v)}" for k, v in value.kwargs]
         return f"{value.func}({', '.join(given)})"
     if isinstance(value, Moment):
-        w = value.local
-        parts = [w.year, w.month, w.day] + (
-            [w.hour, w.minute, w.second] if w.time() != time() else []
-        )
-        if w.microsecond:
-            parts.append(w.microsecond)
-        return f"pendulum.datetime({', '.join(map(str, parts))}, tz={py(value.timezone)})"
+        return _moment(value)
     if isinstance(value, timedelta):
         return _timedelta(value)
     if isinstance(value, float) and not math.isfinite(value):
@@ -133,6 +127,17 @@ def py(value: object, block: bool = False) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{py(k)}: {py(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"no Python literal for {type(value).__name__}")
+
+
+def _moment(value: Moment) -> str:
+    if value.before_today is not None:
+        # what dag-factory's `start_date: 2 days` computes, in pendulum's arithmetic
+        return f"pendulum.today({py(value.timezone)}) - {_timedelta(value.before_today)}"
+    w = value.local
+    parts = [w.year, w.month, w.day] + ([w.hour, w.minute, w.second] if w.time() != time() else [])
+    if w.microsecond:
+        parts.append(w.microsecond)
+    return f"pendulum.datetime({', '.join(map(str, parts))}, tz={py(value.timezone)})"
 
 
 def _form(value: TaskOutput | Instance | Function) -> str:

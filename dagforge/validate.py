@@ -545,6 +545,21 @@ def _pattern_problem(
     return None
 
 
+def _date_form_problem(doc: Document, path: SpecPath, inst: object) -> list[Diagnostic]:
+    """A start or end date that is neither a text nor `{before_today: DURATION}`."""
+    if isinstance(inst, dict) and set(inst) == {"before_today"}:
+        return []  # a duration that is none: _check_before_today says so, at it
+    return [
+        doc.diag(
+            path,
+            f"{_dotted(path)}: {_quoted(inst)} is no date",
+            "write a date like 2024-01-31, a datetime like 2024-01-31T06:00:00, or "
+            "`{before_today: 2d}` for a date relative to the day the file is parsed",
+            code=Code.DATE,
+        )
+    ]
+
+
 def _diagnose_schema_error(
     doc: Document, error: ValidationError, prefix: SpecPath = ()
 ) -> list[Diagnostic]:
@@ -592,6 +607,8 @@ def _diagnose_schema_error(
                 code=Code.TYPE,
             )
         ]
+    if kind == "oneOf" and path in (("start_date",), ("end_date",)):
+        return _date_form_problem(doc, path, inst)
     if (found := _pattern_problem(doc, path, kind, inst, sch)) is not None:
         return found
     if (inner := _inner_error(error, path)) is not None:
@@ -1031,6 +1048,7 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
     dates: dict[str, datetime] = {}
     zone = tz if isinstance(tz, str) and tz in _timezones() else "UTC"
     for key in ("start_date", "end_date"):
+        out += _check_before_today(doc, key, data.get(key))
         if isinstance(data.get(key), str):
             hint = "write a date like 2024-01-31 or a datetime like 2024-01-31T06:00:00"
             try:
@@ -1266,6 +1284,27 @@ def _fail_fast_rule(doc: Document, path: SpecPath, rule: object) -> list[Diagnos
             code=Code.DAG_SETTING,
         )
     ]
+
+
+def _check_before_today(doc: Document, key: str, value: object) -> list[Diagnostic]:
+    """`{before_today: DURATION}`: a duration (the schema checks its form; too long is an error
+    here), and a warning that the date moves every day, which Airflow advises against."""
+    if not isinstance(value, dict) or "before_today" not in value:
+        return []
+    try:
+        values.parse_duration(value["before_today"])
+    except ValueError as e:
+        return [
+            doc.diag((key, "before_today"), f"{key}: {e}", values.DURATION_HINT, code=Code.DATE)
+        ]
+    warning = doc.diag(
+        (key, "before_today"),
+        f"{key} moves with the day the file is parsed",
+        "Airflow advises a fixed date (`2024-01-01`): a moving one can start runs again or skip "
+        "them; keep `before_today` only for a DAG that already does this",
+        code=Code.DATE,
+    )
+    return [replace(warning, severity=Severity.WARNING)]
 
 
 def _check_clock_change(doc: Document, key: str, when: datetime, zone: str) -> list[Diagnostic]:

@@ -92,12 +92,19 @@ def test_v2_spelling_is_written(imported: dict[str, Converted]) -> None:
     assert spec["tasks"]["extract"]["callbacks"] == {"on_retry": ["dfcorpus.helpers.etl:notify"]}
 
 
-def test_relative_start_date_is_a_located_warning(imported: dict[str, Converted]) -> None:
-    conv = imported["relative_start"]
-    assert not conv.exact and not conv.failed
-    (note,) = [n for n in conv.notes if "relative date" in n.message]
-    assert (note.path.endswith("relative_start.yml"), note.line, note.column) == (True, 4, 17)
-    assert note.severity == "warning"
+@pytest.mark.parametrize(
+    ("dag_id", "written"),
+    [("relative_start", {"before_today": "3d"}), ("relative_hours", {"before_today": "6h"})],
+)
+def test_relative_start_date_converts_exactly(
+    imported: dict[str, Converted], dag_id: str, written: dict[str, str]
+) -> None:
+    """dag-factory's `start_date: 3 days` (midnight in the DAG's zone, minus it) is the spec's
+    `{before_today: 3d}`: the built DAG starts at the same instant."""
+    conv = imported[dag_id]
+    assert [n.format() for n in conv.notes] == []
+    assert conv.exact
+    assert yaml.safe_load(conv.written.read_text())["start_date"] == written
 
 
 def test_taskflow_is_approximated_at_its_decorator(imported: dict[str, Converted]) -> None:
