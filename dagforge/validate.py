@@ -22,7 +22,7 @@ from .defaults import NOT_SHARED
 from .diagnostics import Code, Diagnostic, Severity, did_you_mean
 from .load import DEFAULTS_NAMES, Document, SpecPath
 from .model import DAG_SETTINGS, Unreadable, is_callable_argument, read_beside
-from .operators import SHORT, STANDARD, is_branch, takes_callable
+from .operators import SHORT, STANDARD, is_branch, is_taskflow, takes_callable
 from .schemas import default_settings, duration_settings, schema, task_settings
 
 if TYPE_CHECKING:  # jsonschema is imported where it is used: `dagforge --help` need not load it
@@ -1104,8 +1104,59 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
         out += _check_tree(doc, all_nodes)
         out += _check_dependencies(doc, all_nodes)
         out += _check_mapping(doc, all_nodes)
+        out += _check_taskflow(doc, all_nodes)
         out += _check_branches(doc, all_nodes)
         out += _check_forms(doc, all_nodes, data)
+    return out
+
+
+def _check_taskflow(doc: Document, all_nodes: list[structure.Node]) -> list[Diagnostic]:
+    """`operator: task` calls its function with `op_kwargs` as keyword arguments (so each is a
+    parameter name), maps it with `expand` alone (the mapped call takes no positional arguments),
+    and has no `expand_kwargs`."""
+    out: list[Diagnostic] = []
+    for n in all_nodes:
+        if n.is_group or not is_taskflow(n.spec.get("operator")):
+            continue
+        kwargs = n.spec.get("op_kwargs")
+        expand = n.spec.get("expand")
+        for key in kwargs if isinstance(kwargs, dict) else ():
+            if isinstance(expand, dict) and key in expand:
+                out.append(
+                    doc.diag(
+                        (*n.path, "expand", key),
+                        f"'{key}' is given both in op_kwargs and in `expand`",
+                        "keep one: op_kwargs are the same for every mapped instance, `expand` "
+                        "values make one instance each",
+                        key=True,
+                        code=Code.EXPAND,
+                    )
+                )
+            elif not (isinstance(key, str) and key.isidentifier() and not keyword.iskeyword(key)):
+                out.append(
+                    doc.diag(
+                        (*n.path, "op_kwargs", key),
+                        f"{_quoted(key)} cannot be a parameter of the function",
+                        "name a parameter of python_callable (letters, digits and `_`)",
+                        key=True,
+                        code=Code.BAD_NAME,
+                    )
+                )
+        for key, why in (
+            ("expand_kwargs", "map it with `expand:` over the function's own arguments"),
+            ("op_args", "a mapped `task` takes its fixed arguments as op_kwargs"),
+        ):
+            if key in n.spec and (key == "expand_kwargs" or "expand" in n.spec):
+                out.append(
+                    doc.diag(
+                        (*n.path, key),
+                        f"task '{n.full_id}' (operator: task) cannot have `{key}`"
+                        + (" with `expand`" if key == "op_args" else ""),
+                        why,
+                        key=True,
+                        code=Code.EXPAND,
+                    )
+                )
     return out
 
 

@@ -46,7 +46,7 @@ from .model import (
     passed_settings,
     walk,
 )
-from .operators import package_of
+from .operators import is_taskflow, package_of
 
 
 class AirflowVersionMismatch(Exception):
@@ -286,9 +286,15 @@ def _check_request(t: Task, target: targets.Target) -> dict[str, object]:
     for i, mapping in enumerate(t.expand_kwargs if isinstance(t.expand_kwargs, list) else []):
         for key in mapping:
             located.setdefault(key, ["expand_kwargs", i, key])
+    arguments = {*t.arguments, *t.expand, *located}
+    # `@task` passes the call's arguments as op_args and op_kwargs, and maps the function's own
+    # arguments (checked against the function below), never the operator's
+    taskflow = is_taskflow(t.operator_given)
+    if taskflow:
+        arguments = {*t.arguments, "op_args", "op_kwargs"}
     check: dict[str, object] = {
         "class": f"{module}.{name}",
-        "arguments": sorted({*t.arguments, *t.expand, *located}),
+        "arguments": sorted(arguments),
         "located": located,
         # `expand_kwargs: {output_of: ...}`: the upstream's mappings may give any required argument
         "open": isinstance(t.expand_kwargs, Output),
@@ -309,7 +315,9 @@ def _check_request(t: Task, target: targets.Target) -> dict[str, object]:
             "module": ref.module,
             "name": ref.name,
             "op_args": len(args) if isinstance(args, list) else 0,
-            "op_kwargs": sorted(kwargs) if isinstance(kwargs, dict) else [],
+            "op_kwargs": sorted(
+                [*(kwargs if isinstance(kwargs, dict) else ()), *(t.expand if taskflow else ())]
+            ),
         }
     return check
 
@@ -1341,8 +1349,11 @@ def _operator_class(task: object) -> type:
 
 
 def _expanded(task: object) -> dict[str, object]:
-    """A mapped task's `expand` arguments in the spec's terms: lists, or {"output_of": task id}."""
-    expand_input = getattr(task, "expand_input", None)
+    """A mapped task's `expand` arguments in the spec's terms: lists, or {"output_of": task id}.
+    A mapped `@task` maps its function's arguments, kept apart (op_kwargs_expand_input)."""
+    expand_input = getattr(task, "op_kwargs_expand_input", None) or getattr(
+        task, "expand_input", None
+    )
     found: dict[str, object] = {}
     if type(expand_input).__name__ == "ListOfDictsExpandInput":
         return found  # `expand_kwargs`: see _expanded_kwargs

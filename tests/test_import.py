@@ -107,12 +107,50 @@ def test_relative_start_date_converts_exactly(
     assert yaml.safe_load(conv.written.read_text())["start_date"] == written
 
 
-def test_taskflow_is_approximated_at_its_decorator(imported: dict[str, Converted]) -> None:
-    conv = imported["taskflow_sum"]
-    lines = {n.line for n in conv.notes if "TaskFlow" in n.message}
-    assert lines == {8, 11}  # each task's `decorator:` line
-    spec = yaml.safe_load(conv.written.read_text())
-    assert spec["tasks"]["transform"]["op_kwargs"] == {"rows": {"output_of": "extract"}}
+@pytest.mark.parametrize("dag_id", ["taskflow_sum", "taskflow_mapped"])
+def test_taskflow_converts_exactly(imported: dict[str, Converted], dag_id: str) -> None:
+    """`decorator:` Airflow's task is the spec's `operator: task`: the same decorated operator,
+    arguments, mapping and XComs, verified equal to dag-factory's."""
+    conv = imported[dag_id]
+    assert [n.format() for n in conv.notes] == []
+    assert conv.exact
+
+
+def test_taskflow_spelling(imported: dict[str, Converted]) -> None:
+    sum_ = yaml.safe_load(imported["taskflow_sum"].written.read_text())["tasks"]
+    assert sum_["transform"] == {
+        "operator": "task",
+        "python_callable": "dfcorpus.helpers.etl:transform",
+        "op_kwargs": {"rows": {"output_of": "extract"}},
+    }
+    tasks = yaml.safe_load(imported["taskflow_mapped"].written.read_text())["tasks"]
+    assert tasks["load_each"]["op_kwargs"] == {"fixed": True}  # dag-factory's partial
+    assert tasks["load_each"]["expand"] == {"partner": {"output_of": "partners"}}
+    assert tasks["load_static"]["expand"] == {"partner": ["acme", "globex"]}
+    assert tasks["pair"]["expand"] == {
+        "partner": {"output_of": "partners"},
+        "fixed": {"output_of": "partners"},
+    }
+    assert tasks["use_stats"]["op_kwargs"] == {"rows": {"output_of": "stats", "key": "rows"}}
+    assert tasks["stats"]["multiple_outputs"] is True
+
+
+def test_another_decorator_is_approximated_at_it(tmp_path: Path) -> None:
+    """A decorator that is not Airflow's `@task` (here `task.bash`'s path) stays a located
+    warning: the spec's `operator: task` says only `@task`."""
+    source = tmp_path / "deco.yml"
+    source.write_text(
+        "deco:\n"
+        "  default_args: {start_date: 2024-01-01}\n"
+        "  tasks:\n"
+        "    - task_id: run\n"
+        "      decorator: my_team.decorators.traced\n"
+        "      python_callable: my_team.etl.run\n"
+    )
+    [conv] = convert_file(source, tmp_path, tmp_path)
+    (note,) = [n for n in conv.notes if "TaskFlow" in n.message]
+    assert (note.line, note.column) == (5, 18)
+    assert conv.spec["tasks"]["run"]["operator"] == "python"
 
 
 def test_spec_style(imported: dict[str, Converted]) -> None:
