@@ -450,8 +450,15 @@ def _dag_settings(
 ) -> DagSettings:
     """The DAG settings of a valid spec; `source` names the spec relative to the generated file."""
 
-    def refs(mapping: dict[str, str]) -> dict[str, CodeRef]:
-        return {name: ref(*path.split(":")) for name, path in mapping.items()}
+    def refs(mapping: dict[str, Any], prefix: str = "") -> dict[str, CodeRef]:
+        """name -> its reference; a macro that is a mapping of them by `name.key` (see nest)."""
+        out: dict[str, CodeRef] = {}
+        for name, given in mapping.items():
+            if isinstance(given, dict):
+                out.update(refs(given, f"{prefix}{name}."))
+            else:
+                out[prefix + name] = ref(*given.split(":"))
+        return out
 
     deadlines = data.get("deadline") or []
     return DagSettings(
@@ -768,6 +775,19 @@ def _moment(text: str | dict[str, Any], tz: str) -> Moment:
     # fold=1: a wall time the clock shows twice (validate warns) is the later one, as pendulum reads
     # the generated `pendulum.datetime(...)`; no other time depends on fold.
     return Moment(when.replace(fold=1), tz)
+
+
+def nest(flat: dict[str, Any]) -> dict[str, Any]:
+    """`{"a.b": x}` -> `{"a": {"b": x}}`: the macros as the spec nests them (names are
+    identifiers, so a dot only ever separates them)."""
+    out: dict[str, Any] = {}
+    for name, value in flat.items():
+        *outer, last = name.split(".")
+        inner = out
+        for part in outer:
+            inner = inner.setdefault(part, {})
+        inner[last] = value
+    return out
 
 
 def _before_today(delta: timedelta, tz: str) -> Moment:

@@ -31,6 +31,7 @@ from .model import (
     Pipeline,
     Task,
     XCom,
+    nest,
     walk,
 )
 from .operators import is_taskflow
@@ -419,7 +420,7 @@ def _dag_settings(p: Pipeline, target: targets.Target) -> list[tuple[str, object
     if s.searchpath:
         given.append(("template_searchpath", [Beside(f) for f in s.searchpath]))
     if s.macros:
-        given.append(("user_defined_macros", s.macros))
+        given.append(("user_defined_macros", nest(s.macros)))
     if s.filters:
         given.append(("user_defined_filters", s.filters))
     if s.paused is not None:

@@ -511,7 +511,12 @@ def _node_name(path: SpecPath, inst: object) -> str:
 def _pattern_problem(
     doc: Document, path: SpecPath, kind: object, inst: Any, sch: Any
 ) -> list[Diagnostic] | None:
-    """A duration, an import path or a dag_id that does not read as one; None for any other error."""
+    """A duration, an import path, a dag_id, a date or a macro that does not read as one; None for
+    any other error."""
+    if kind == "oneOf" and path[:1] in (("start_date",), ("end_date",)):
+        return _date_form_problem(doc, path, inst)
+    if kind == "oneOf" and path[:1] == ("user_defined_macros",):
+        return _macro_form_problem(doc, path, inst)
     duration = _is_duration(path)
     if kind == "pattern" or (kind in ("oneOf", "anyOf") and duration):
         if duration:
@@ -556,6 +561,35 @@ def _date_form_problem(doc: Document, path: SpecPath, inst: object) -> list[Diag
             "write a date like 2024-01-31, a datetime like 2024-01-31T06:00:00, or "
             "`{before_today: 2d}` for a date relative to the day the file is parsed",
             code=Code.DATE,
+        )
+    ]
+
+
+def _macro_form_problem(doc: Document, path: SpecPath, inst: object) -> list[Diagnostic]:
+    """The macros at `path` that are neither a `module:name` text nor a mapping of macros (a text
+    that is no reference: _check_dag_settings says so)."""
+    if isinstance(inst, dict) and inst:
+        return [d for k, v in inst.items() for d in _macro_form_problem(doc, (*path, k), v)]
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,99}", str(path[-1])):
+        return [
+            doc.diag(
+                path,
+                f"macro name {_quoted(path[-1])} is no name a template can use",
+                "use letters, digits and `_` (at most 100), not starting with a digit",
+                key=True,
+                code=Code.BAD_NAME,
+            )
+        ]
+    if isinstance(inst, str):
+        return []
+    return [
+        doc.diag(
+            path,
+            f"macro '{'.'.join(map(str, path[1:]))}': {_quoted(inst)} is neither a `module:name` "
+            "reference nor a mapping of macros",
+            "name a Python object, e.g. my_team.dates:shift, or nest names: "
+            "`{shift: my_team.dates:shift}`",
+            code=Code.CALLABLE,
         )
     ]
 
@@ -607,8 +641,6 @@ def _diagnose_schema_error(
                 code=Code.TYPE,
             )
         ]
-    if kind == "oneOf" and path in (("start_date",), ("end_date",)):
-        return _date_form_problem(doc, path, inst)
     if (found := _pattern_problem(doc, path, kind, inst, sch)) is not None:
         return found
     if (inner := _inner_error(error, path)) is not None:
@@ -1216,8 +1248,9 @@ def _check_dag_settings(doc: Document, data: Mapping[str, Any]) -> list[Diagnost
         if isinstance(folder, str):
             out += _check_template_folder(doc, ("template_searchpath", i), folder)
     for key, what in (("user_defined_macros", "macro"), ("user_defined_filters", "filter")):
-        for name, ref in (data.get(key) or {}).items():
-            out += _check_reference(doc, (key, name), ref, f"{what} '{name}':")
+        for path, ref in _leaves((key,), data.get(key)):  # a macro may be a mapping of them
+            name = ".".join(map(str, path[1:]))
+            out += _check_reference(doc, path, ref, f"{what} '{name}':")
     deadline = data.get("deadline")
     alerts = deadline if isinstance(deadline, list) else [deadline] if deadline else []
     for i, alert in enumerate(alerts):
@@ -1229,6 +1262,15 @@ def _check_dag_settings(doc: Document, data: Mapping[str, Any]) -> list[Diagnost
     if data.get("fail_fast") is True and isinstance(data.get("tasks"), dict):
         out += _check_fail_fast(doc, structure.nodes(data["tasks"]))
     return out
+
+
+def _leaves(path: SpecPath, value: object) -> Iterator[tuple[SpecPath, object]]:
+    """The values under the mapping `value`, through nested mappings, each with its path."""
+    for key, item in value.items() if isinstance(value, dict) else ():
+        if isinstance(item, dict):
+            yield from _leaves((*path, key), item)
+        else:
+            yield (*path, key), item
 
 
 def _check_deadline_arguments(doc: Document, path: SpecPath, callback: object) -> list[Diagnostic]:

@@ -43,6 +43,7 @@ from .model import (
     Task,
     XCom,
     code,
+    nest,
     passed_settings,
     walk,
 )
@@ -175,7 +176,7 @@ def _settings(p: Pipeline) -> dict[str, object]:
         "owner_links": s.owner_links,
         "render_template_as_native_obj": s.native,
         "template_searchpath": list(s.searchpath),  # relative to the file: see _dag_settings
-        "user_defined_macros": {k: f"{r.module}:{r.name}" for k, r in s.macros.items()},
+        "user_defined_macros": nest({k: f"{r.module}:{r.name}" for k, r in s.macros.items()}),
         "user_defined_filters": {k: f"{r.module}:{r.name}" for k, r in s.filters.items()},
         "is_paused_upon_creation": s.paused,
         "fail_fast": s.fail_fast,
@@ -217,7 +218,7 @@ def _refs(p: Pipeline) -> list[dict[str, object]]:
         for name, ref in refs.items():
             found.append(
                 {
-                    "key": [key, name],
+                    "key": [key, *name.split(".")],  # a nested macro: see model.nest
                     "what": f"{what} '{name}' ({ref.module}:{ref.name})",
                     "module": ref.module,
                     "name": ref.name,
@@ -1322,14 +1323,19 @@ def _dag_settings(dag: Any, exp: dict[str, Any]) -> dict[str, object]:
     }
 
 
-def _names(given: Mapping[str, object] | None, expected: Mapping[str, str]) -> dict[str, object]:
+def _names(given: Mapping[str, object] | None, expected: Mapping[str, object]) -> dict[str, object]:
     """Macros or filters as `module:name` when each is the very object the spec names (a macro may
-    be any value, not only a function); else the value itself."""
+    be any value, not only a function), a mapping of them as the spec nests it; else the value
+    itself."""
     found: dict[str, object] = {}
     for k, v in (given or {}).items():
-        module, _, name = expected.get(k, ":").partition(":")
+        want = expected.get(k, ":")
+        if isinstance(want, Mapping) and isinstance(v, Mapping):
+            found[k] = _names(v, want)
+            continue
+        module, _, name = str(want).partition(":")
         same = module and getattr(sys.modules.get(module), name, None) is v
-        found[k] = expected[k] if same else v
+        found[k] = want if same else v
     return found
 
 

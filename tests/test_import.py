@@ -528,6 +528,18 @@ def test_tasks_keep_the_file_order_but_follow_their_upstreams(tmp_path: Path) ->
     assert list(conv.spec["tasks"]) == ["first", "source", "mapped", "other"]
 
 
+def test_nested_macros(imported: dict[str, Converted]) -> None:
+    """A macro that is a mapping of them (dag-factory imports its leaves) is nested the same way
+    in the spec, and the DAG is exact."""
+    conv = imported["operator_settings"]
+    spec = yaml.safe_load(conv.written.read_text())
+    assert spec["user_defined_macros"] == {
+        "upper_rows": "dfcorpus.helpers.etl:transform",
+        "rows": {"first": "dfcorpus.helpers.etl:extract"},
+    }
+    assert conv.exact
+
+
 def test_short_names_and_settings(imported: dict[str, Converted]) -> None:
     spec = yaml.safe_load(imported["branching"].written.read_text())
     ops = {k: t["operator"] for k, t in spec["tasks"].items()}
@@ -578,6 +590,12 @@ TAMPER = [
     ("operator_settings", "task_display_name: Extract rows", "task_display_name: X", "display"),
     ("operator_settings", "(daily)", "(hourly)", "dag_display_name"),
     ("operator_settings", "etl:transform\n", "etl:extract\n", "user_defined_macros"),
+    (
+        "operator_settings",
+        "first: dfcorpus.helpers.etl:extract",
+        "first: dfcorpus.helpers.etl:choose",
+        "user_defined",
+    ),
     ("named_producer", "group: sales", "group: other", "outlets"),
     ("named_producer", "name: raw_orders", "name: raw", "inlets"),
 ]

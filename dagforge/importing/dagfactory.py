@@ -686,13 +686,16 @@ _ORDER = (
 )  # fmt: skip
 
 
-def _macros(value: Any, at: At, notes: list[Diagnostic]) -> dict[str, str]:
-    """user_defined_macros: dag-factory imports each text value; a spec names it `module:name`."""
-    out: dict[str, str] = {}
+def _macros(value: Any, at: At, notes: list[Diagnostic]) -> dict[str, Any]:
+    """user_defined_macros: dag-factory imports each text value, through nested mappings; a spec
+    names it `module:name`, nested the same way."""
+    out: dict[str, Any] = {}
     for name, target in (value or {}).items() if isinstance(value, dict) else ():
         if isinstance(target, str):
             out[str(name)] = _reference(target)
-        else:
+        elif isinstance(target, dict) and (inner := _macros(target, at / name, notes)):
+            out[str(name)] = inner
+        elif not isinstance(target, dict):
             notes.append(
                 (at / name).warn(
                     f"user_defined_macros `{name}`: a spec's macro names a Python object "
