@@ -801,3 +801,34 @@ def test_what_a_spec_does_not_take_is_dropped_at_its_place(tmp_path: Path) -> No
         (8, ["`access_control`:", "Airflow"]),
         (9, ["`template_searchpath`:", "a"]),
     ]
+
+
+def test_from_airflow_round_trip_of_taskflow_and_nested_macros(tmp_path: Path) -> None:
+    """`operator: task` (plain and mapped, with XCom arguments) and a nested macro: spec -> Python
+    -> spec -> the same DAG, and the same tasks and macros back."""
+    import dagforge
+    from dagforge.importing.from_airflow import import_airflow
+
+    golden = Path(__file__).parent / "golden"
+    spec_dir = tmp_path / "specs"
+    spec_dir.mkdir()
+    for case in ("taskflow", "macros_nested"):
+        (spec_dir / f"{case}.yaml").write_text((golden / case / "spec.yaml").read_text())
+    built = dagforge.build([str(spec_dir)], tmp_path / "gen", verify=False)
+    assert built.ok
+    result = import_airflow([str(tmp_path / "gen")], tmp_path / "back", verify=True)
+    convs = {c.dag_id: c for c in result.dags}
+    for conv in convs.values():
+        assert [n.format() for n in conv.notes] == [] and conv.exact
+    tasks = yaml.safe_load(convs["taskflow"].written.read_text())["tasks"]
+    assert {t["operator"] for t in tasks.values()} == {"task"}
+    assert tasks["quoted"]["python_callable"] == "textwrap:indent"
+    assert tasks["quoted"]["op_kwargs"] == {"prefix": "> "}
+    assert tasks["quoted"]["expand"] == {"text": ["first", "second"]}
+    assert tasks["each_part"]["expand"] == {"path": {"output_of": "home"}}
+    assert tasks["name"]["op_kwargs"] == {"p": {"output_of": "home"}}
+    macros = yaml.safe_load(convs["macros_nested"].written.read_text())["user_defined_macros"]
+    assert macros == {
+        "quote": "shlex:quote",
+        "text": {"dedent": "textwrap:dedent", "wrapping": {"fill": "textwrap:fill"}},
+    }

@@ -180,15 +180,7 @@ def _dag_settings(dag: Any, args: dict[str, Any], spec: dict[str, Any], conv: Co
         spec["fail_fast"] = True
     if getattr(dag, "owner_links", None):
         spec["owner_links"] = dict(dag.owner_links)
-    macros = {}
-    for name, value in (dag.user_defined_macros or {}).items():
-        ref = _function_ref(value)
-        if ref is None:
-            conv.notes.append(
-                _warn(conv, f"user_defined_macros '{name}' is no module-level function; dropped")
-            )
-        else:
-            macros[name] = ref
+    macros = _macros(dag.user_defined_macros or {}, "", conv)
     if macros:
         spec["user_defined_macros"] = macros
     where = "the DAG's default_args"
@@ -342,6 +334,25 @@ def _group(group: Any, dag: Any, dag_args: dict[str, Any], conv: Converted) -> d
     return out
 
 
+def _macros(given: dict[str, Any], prefix: str, conv: Converted) -> dict[str, Any]:
+    """The DAG's macros as a spec names them: module-level functions (or classes), and mappings of
+    them, nested the same way."""
+    macros: dict[str, Any] = {}
+    for name, value in given.items():
+        inner = _macros(value, f"{prefix}{name}.", conv) if isinstance(value, dict) else None
+        ref = None if isinstance(value, dict) else _function_ref(value)
+        if inner or ref:
+            macros[name] = inner or ref
+        else:
+            conv.notes.append(
+                _warn(
+                    conv,
+                    f"user_defined_macros '{prefix}{name}' is no module-level function; dropped",
+                )
+            )
+    return macros
+
+
 def _task(task: Any, prefix: str, dag_args: dict[str, Any], conv: Converted) -> dict[str, Any]:
     cls = getattr(task, "operator_class", None)
     cls = cls if isinstance(cls, type) else type(task)
@@ -349,16 +360,21 @@ def _task(task: Any, prefix: str, dag_args: dict[str, Any], conv: Converted) -> 
     short = _BY_CLASS.get(path)
     out: dict[str, Any] = {"operator": short or path}
     given = getattr(task, "partial_kwargs", None)
+    # a mapped `@task` keeps its function apart from the other arguments, and maps the function's
+    # own arguments (op_kwargs_expand_input), not the operator's
+    decorated = getattr(task, "op_kwargs_expand_input", None)
     for name, default in _own_parameters(cls).items():
         value = (
             given.get(name, default) if isinstance(given, dict) else getattr(task, name, default)
         )
+        if decorated is not None and name == "python_callable":
+            value = getattr(task, name, default)
         if _same(value, default):
             continue
         written = _value(value, name, short, task.task_id, conv)
         if written is not _DROP:
             out[name] = written
-    expand = getattr(getattr(task, "expand_input", None), "value", None)
+    expand = getattr(decorated or getattr(task, "expand_input", None), "value", None)
     if expand:
         out["expand"] = {
             k: _value(v, k, short, task.task_id, conv) for k, v in dict(expand).items()
