@@ -82,17 +82,17 @@ SHORT = {
     "http": Short(
         "airflow.providers.http.operators.http", "HttpOperator", "apache-airflow-providers-http"
     ),
+    "kubernetes_pod": Short(
+        "airflow.providers.cncf.kubernetes.operators.pod",
+        "KubernetesPodOperator",
+        "apache-airflow-providers-cncf-kubernetes",
+    ),
     "task": Short(
         "airflow.providers.standard.decorators.python",
         "_PythonDecoratedOperator",
         _STANDARD,
         callable=True,
         taskflow=True,
-    ),
-    "kubernetes_pod": Short(
-        "airflow.providers.cncf.kubernetes.operators.pod",
-        "KubernetesPodOperator",
-        "apache-airflow-providers-cncf-kubernetes",
     ),
 }
 
