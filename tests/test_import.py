@@ -257,12 +257,14 @@ def test_no_start_date_is_not_converted(tmp_path: Path) -> None:
 
 def test_warning_points_at_the_defaults_file(tmp_path: Path) -> None:
     """A value inherited from a defaults.yml is reported at its line there."""
-    (tmp_path / "defaults.yml").write_text("default_args:\n  start_date: 2 days\n")
+    (tmp_path / "defaults.yml").write_text(
+        "default_args:\n  start_date: 2024-01-01\ntemplate_searchpath: [sql]\n"
+    )
     source = tmp_path / "dag.yml"
     source.write_text("d:\n  tasks:\n    - task_id: a\n      operator: x.y.Z\n")
     (conv,) = convert_file(source, tmp_path, tmp_path)
     (note,) = conv.notes
-    assert (Path(note.path).name, note.line, note.column) == ("defaults.yml", 2, 15)
+    assert (Path(note.path).name, note.line, note.column) == ("defaults.yml", 3, 22)
 
 
 def test_at_positions_come_from_the_loader(tmp_path: Path) -> None:
@@ -298,9 +300,14 @@ def test_cli_exact_exit_0(tmp_path: Path) -> None:
 
 
 def test_cli_approximated_exit_1_with_located_warning(tmp_path: Path) -> None:
-    r = _run(str(TEAM / "relative_start.yml"), "-o", "out", "--no-verify", cwd=tmp_path)
+    source = tmp_path / "variables.yml"
+    source.write_text(
+        "d:\n  default_args: {start_date: 2024-01-01}\n  tasks:\n    - task_id: a\n"
+        "      operator: x.y.Z\n      variables_as_arguments: [{variable: v, attribute: a}]\n"
+    )
+    r = _run(str(source), "-o", "out", "--no-verify", cwd=tmp_path)
     assert r.returncode == 1
-    assert re.search(r"relative_start\.yml:4:17: warning: relative date '3 days'", r.stderr)
+    assert re.search(r"variables\.yml:6:31: warning: variables_as_arguments reads", r.stderr)
     assert "0 converted exactly, 1 approximately, 0 not converted" in r.stderr
 
 
