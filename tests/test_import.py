@@ -470,6 +470,14 @@ def test_from_airflow_hand_written_dag(tmp_path: Path) -> None:
     assert clean["defaults"] == {"pool": "cleaners"} and clean["tooltip"] == "Cleaning"
     assert clean["tasks"]["fix"]["python_callable"] == "dfcorpus.helpers.etl:transform"
     assert spec["tasks"]["load"]["expand"] == {"op_args": {"output_of": "partners"}}
+    # `start >> clean >> partners`, `clean >> publish`: dependencies of and on the groups, as
+    # written, not the task edges Airflow makes of them
+    assert clean["dependencies"] == ["start"]
+    assert spec["tasks"]["partners"]["dependencies"] == ["clean"]
+    assert spec["tasks"]["publish"]["dependencies"] == ["clean"]
+    assert "dependencies" not in clean["tasks"]["dedupe"]
+    assert clean["tasks"]["fix"]["dependencies"] == ["dedupe"]
+    assert "dependencies" not in spec["tasks"]["publish"]["tasks"]["upload"]
 
 
 def test_seconds_keys(tmp_path: Path) -> None:

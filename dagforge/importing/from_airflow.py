@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -163,7 +164,7 @@ def convert(dag: Any, file: Path) -> Converted:
     if dag.params:
         spec["params"] = _params(dag.params)
     _dag_settings(dag, args, spec, conv)
-    spec["tasks"] = _group(dag.task_group, dag, args, conv)
+    spec["tasks"] = _group(dag.task_group, dag, args, conv, _group_links(dag))
     conv.spec = spec
     return conv
 
@@ -301,7 +302,67 @@ def _alerts(on_failure: Any, on_retry: Any) -> dict[str, Any] | None:
 # Groups and tasks
 
 
-def _group(group: Any, dag: Any, dag_args: dict[str, Any], conv: Converted) -> dict[str, Any]:
+@dataclass
+class _Links:
+    """The dependencies set on task groups (`extract >> group`, `group >> load`, `a >> b` of two
+    groups), which Airflow records on the groups besides the task edges they make: written as a
+    group's (or a task's) `dependencies` on the group, and those task edges left out."""
+
+    ups: dict[str, set[str]]  # a group or task id -> the task and group ids it depends on
+    edges: set[tuple[str, str]]  # the task edges (upstream, downstream) they stand for
+
+
+def _group_links(dag: Any) -> _Links:
+    groups, stack = [], [dag.task_group]
+    while stack:
+        g = stack.pop()
+        groups.append(g)
+        stack += [c for c in g.children.values() if hasattr(c, "children")]
+    by_id = {g.group_id: g for g in groups if g.group_id}
+    task_ids = set(dag.task_dict)
+
+    def leaves(node: str) -> set[str]:
+        return {x.task_id for x in by_id[node].get_leaves()} if node in by_id else {node}
+
+    def roots(node: str) -> set[str]:
+        return {x.task_id for x in by_id[node].get_roots()} if node in by_id else {node}
+
+    links = _Links({}, set())
+    pairs = [(up, g.group_id) for g in by_id.values() for up in g.upstream_group_ids]
+    # `a >> b` of two groups records a's last tasks among b's upstream tasks too: those are a
+    pairs += [
+        (up, g.group_id)
+        for g in by_id.values()
+        for up in g.upstream_task_ids
+        if not any(up in leaves(a) for a in g.upstream_group_ids if a in by_id)
+    ]
+    pairs += [(g.group_id, down) for g in by_id.values() for down in g.downstream_task_ids]
+    for up, down in pairs:
+        if (up not in by_id and up not in task_ids) or (down not in by_id and down not in task_ids):
+            continue
+        made = {(u, d) for u in leaves(up) for d in roots(down)}
+        # only where the edges it makes are all there (the group's first and last tasks are the
+        # same now as when the dependency was set): then the spec's group dependency remakes them
+        if made and all(d in task_ids and u in dag.task_dict[d].upstream_task_ids for u, d in made):
+            links.ups.setdefault(down, set()).add(up)
+            links.edges |= made
+    return links
+
+
+def _dependencies(node: str, ups: set[str], prefix: str) -> list[str]:
+    """A node's dependencies: a task or group of the same group by its own id, any other by its
+    full id."""
+    return [
+        d.removeprefix(prefix)
+        if prefix and d.startswith(prefix) and "." not in d.removeprefix(prefix)
+        else d
+        for d in sorted(ups)
+    ]
+
+
+def _group(
+    group: Any, dag: Any, dag_args: dict[str, Any], conv: Converted, links: _Links
+) -> dict[str, Any]:
     prefix = f"{group.group_id}." if group.group_id else ""
     out: dict[str, Any] = {}
     for child_id, child in group.children.items():
@@ -327,10 +388,14 @@ def _group(group: Any, dag: Any, dag_args: dict[str, Any], conv: Converted) -> d
                 defaults["callbacks"] = callbacks
             if defaults:
                 entry["defaults"] = defaults
-            entry["tasks"] = _group(child, dag, {**dag_args, **own}, conv)
+            entry["tasks"] = _group(child, dag, {**dag_args, **own}, conv, links)
+            if child.group_id in links.ups:
+                entry["dependencies"] = _dependencies(
+                    child.group_id, links.ups[child.group_id], prefix
+                )
             out[key] = entry
         else:
-            out[key] = _task(child, prefix, dag_args, conv)
+            out[key] = _task(child, prefix, dag_args, conv, links)
     return out
 
 
@@ -353,7 +418,9 @@ def _macros(given: dict[str, Any], prefix: str, conv: Converted) -> dict[str, An
     return macros
 
 
-def _task(task: Any, prefix: str, dag_args: dict[str, Any], conv: Converted) -> dict[str, Any]:
+def _task(
+    task: Any, prefix: str, dag_args: dict[str, Any], conv: Converted, links: _Links
+) -> dict[str, Any]:
     cls = getattr(task, "operator_class", None)
     cls = cls if isinstance(cls, type) else type(task)
     path = f"{cls.__module__}.{cls.__qualname__}"
@@ -382,15 +449,10 @@ def _task(task: Any, prefix: str, dag_args: dict[str, Any], conv: Converted) -> 
     if "external_task_id" in out:  # ExternalTaskSensor derives external_task_ids from it
         out.pop("external_task_ids", None)
     _settings(task, dag_args, out, conv)
-    deps = sorted(task.upstream_task_ids)
-    if deps:
-        # a task of the same group by its own id, any other by its full id
-        out["dependencies"] = [
-            d.removeprefix(prefix)
-            if prefix and d.startswith(prefix) and "." not in d.removeprefix(prefix)
-            else d
-            for d in deps
-        ]
+    ups = {u for u in task.upstream_task_ids if (u, task.task_id) not in links.edges}
+    ups |= links.ups.get(task.task_id, set())
+    if ups:
+        out["dependencies"] = _dependencies(task.task_id, ups, prefix)
     return out
 
 
