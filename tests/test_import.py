@@ -847,3 +847,26 @@ def test_from_airflow_round_trip_of_taskflow_and_nested_macros(tmp_path: Path) -
         "quote": "shlex:quote",
         "text": {"dedent": "textwrap:dedent", "wrapping": {"fill": "textwrap:fill"}},
     }
+
+
+def test_from_airflow_pod_override_and_xcom_key(tmp_path: Path) -> None:
+    """A V1Pod in executor_config (kubernetes models nest) is `{object: kubernetes.client.V1Pod,
+    ...}`, and `task.output["key"]` keeps its key; the spec's DAG is the same."""
+    pytest.importorskip("kubernetes")
+    from dagforge.importing.from_airflow import import_airflow
+
+    result = import_airflow(
+        [str(Path(__file__).parent / "importer" / "python" / "pods.py")],
+        tmp_path / "specs",
+        verify=True,
+        dags_folder=CORPUS,
+    )
+    (conv,) = result.dags
+    assert [n.format() for n in conv.notes] == [] and conv.exact
+    tasks = yaml.safe_load(conv.written.read_text())["tasks"]
+    pod = tasks["heavy"]["executor_config"]["pod_override"]
+    assert pod["object"] == "kubernetes.client.V1Pod"
+    assert pod["metadata"] == {"object": "kubernetes.client.V1ObjectMeta", "labels": {"team": "ml"}}
+    (container,) = pod["spec"]["containers"]
+    assert container["resources"]["requests"] == {"cpu": "2"}
+    assert tasks["use"]["op_kwargs"] == {"rows": {"output_of": "rows", "key": "rows"}}

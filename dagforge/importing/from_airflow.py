@@ -469,7 +469,13 @@ def _settings(task: Any, dag_args: dict[str, Any], out: dict[str, Any], conv: Co
     for name, default in _SETTINGS.items():
         value = getattr(task, name, default)
         if value != dag_args.get(name, default) and value:
-            out[name] = getattr(value, "value", value)  # a TriggerRule is a str enum
+            written = _plain_setting(value)  # a TriggerRule is a str enum; a pod_override a V1Pod
+            if written is _DROP:
+                conv.notes.append(
+                    _warn(conv, f"task '{task.task_id}': `{name}` has no spec form; dropped")
+                )
+            else:
+                out[name] = written
     if task.queue and task.queue != dag_args.get("queue", _default_queue()):
         out["queue"] = task.queue
     for name, default in _base_settings().items():
@@ -539,7 +545,33 @@ def _plain_setting(value: Any) -> Any:
     if isinstance(value, dt.timedelta):
         return format_duration(value)
     value = getattr(value, "value", value)  # WeightRule, TriggerRule: str enums
-    return value if _plain(value) else _DROP
+    return _spec_value(value)
+
+
+def _spec_value(value: Any) -> Any:
+    """Plain data, with the kubernetes client models in it (an executor_config's pod_override),
+    as a spec writes them; _DROP when a part of it has no spec form. A model's constructor takes
+    each of its `openapi_types` as a keyword argument, and keeps it as the attribute of that name."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, list | tuple):
+        items = [_spec_value(v) for v in value]
+        return _DROP if _DROP in items else items
+    if isinstance(value, dict):
+        pairs = {k: _spec_value(v) for k, v in value.items() if isinstance(k, str)}
+        return _DROP if len(pairs) < len(value) or _DROP in pairs.values() else pairs
+    cls = type(value)
+    types = getattr(cls, "openapi_types", None)
+    if not (isinstance(types, dict) and cls.__module__.startswith("kubernetes.client.models.")):
+        return _DROP
+    kwargs: dict[str, Any] = {}
+    for name in types:
+        given = getattr(value, name, None)
+        if given is not None:
+            kwargs[name] = _spec_value(given)
+    if _DROP in kwargs.values():
+        return _DROP
+    return {"object": f"kubernetes.client.{cls.__qualname__}", **kwargs}
 
 
 def _default_args_settings(own: dict[str, Any], inherited: dict[str, Any]) -> dict[str, Any]:
@@ -730,9 +762,12 @@ def _value(value: Any, name: str, short: str | None, task_id: str, conv: Convert
         pairs = {str(k): _value(v, name, short, task_id, conv) for k, v in value.items()}
         return _DROP if _DROP in pairs.values() else pairs
     if hasattr(value, "operator") and hasattr(value, "key"):  # an XComArg
-        return {"output_of": value.operator.task_id}
+        ref = {"output_of": value.operator.task_id}
+        return ref if value.key == "return_value" else {**ref, "key": value.key}
     if inspect.isfunction(value) and "<" not in value.__qualname__:
         return f"{value.__module__}:{value.__qualname__}"
+    if (written := _spec_value(value)) is not _DROP:
+        return written
     conv.notes.append(
         _warn(
             conv,
