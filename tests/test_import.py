@@ -107,7 +107,7 @@ def test_relative_start_date_converts_exactly(
     assert yaml.safe_load(conv.written.read_text())["start_date"] == written
 
 
-@pytest.mark.parametrize("dag_id", ["taskflow_sum", "taskflow_mapped"])
+@pytest.mark.parametrize("dag_id", ["taskflow_sum", "taskflow_mapped", "taskflow_grouped"])
 def test_taskflow_converts_exactly(imported: dict[str, Converted], dag_id: str) -> None:
     """`decorator:` Airflow's task is the spec's `operator: task`: the same decorated operator,
     arguments, mapping and XComs, verified equal to dag-factory's."""
@@ -133,6 +133,8 @@ def test_taskflow_spelling(imported: dict[str, Converted]) -> None:
     }
     assert tasks["use_stats"]["op_kwargs"] == {"rows": {"output_of": "stats", "key": "rows"}}
     assert tasks["stats"]["multiple_outputs"] is True
+    grouped = yaml.safe_load(imported["taskflow_grouped"].written.read_text())["tasks"]
+    assert grouped["load_each"]["op_kwargs"] == {"partner": {"output_of": "prepare.partners"}}
 
 
 def test_another_decorator_is_approximated_at_it(tmp_path: Path) -> None:

@@ -293,7 +293,19 @@ def _convert_task(name: str, conf: dict[str, Any], at: At, ctx: _Context) -> dic
         out["callbacks"] = callbacks
     if deps:
         out["dependencies"] = [_dependency(d, name, ctx) for d in deps]
-    return out
+    return _full_outputs(out, ctx)
+
+
+def _full_outputs(value: Any, ctx: _Context) -> Any:
+    """`{output_of: NAME}` with the producer's full id (GROUP.TASK): a `+task` names it bare."""
+    if isinstance(value, dict):
+        out = {k: _full_outputs(v, ctx) for k, v in value.items()}
+        if isinstance(out.get("output_of"), str):
+            out["output_of"] = ctx.full_ids.get(out["output_of"], out["output_of"])
+        return out
+    if isinstance(value, list):
+        return [_full_outputs(v, ctx) for v in value]
+    return value
 
 
 def _taskflow(
