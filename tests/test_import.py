@@ -105,6 +105,7 @@ def test_relative_start_date_converts_exactly(
     assert [n.format() for n in conv.notes] == []
     assert conv.exact
     assert yaml.safe_load(conv.written.read_text())["start_date"] == written
+    assert f"start_date: {{before_today: {written['before_today']}}}\n" in conv.written.read_text()
 
 
 @pytest.mark.parametrize("dag_id", ["taskflow_sum", "taskflow_mapped", "taskflow_grouped"])
@@ -117,7 +118,9 @@ def test_taskflow_converts_exactly(imported: dict[str, Converted], dag_id: str) 
 
 
 def test_taskflow_spelling(imported: dict[str, Converted]) -> None:
-    sum_ = yaml.safe_load(imported["taskflow_sum"].written.read_text())["tasks"]
+    text = imported["taskflow_sum"].written.read_text()
+    assert "      rows: {output_of: extract}\n" in text  # the short form, as a person writes it
+    sum_ = yaml.safe_load(text)["tasks"]
     assert sum_["transform"] == {
         "operator": "task",
         "python_callable": "dfcorpus.helpers.etl:transform",
