@@ -22,13 +22,14 @@ from .model import (
     CodeRef,
     Function,
     Instance,
+    Moment,
     Output,
     Pipeline,
     Task,
     XCom,
     passed_settings,
 )
-from .operators import is_branch
+from .operators import is_branch, is_taskflow
 
 RUNS = 5
 
@@ -38,9 +39,9 @@ def describe_pipeline(p: Pipeline, after: datetime) -> str:
     tz = ZoneInfo(p.timezone)
     out = [f"{p.dag_id}" + (f": {p.description}" if p.description else ""), ""]
     out.append(f"Schedule:   {schedule_words(p)}")
-    out.append(f"Starts:     {_when(_aware(p.start_date.local, tz))}")
+    out.append(f"Starts:     {_moment_words(p.start_date, tz)}")
     if p.end_date:
-        out.append(f"Ends:       {_when(_aware(p.end_date.local, tz))}")
+        out.append(f"Ends:       {_moment_words(p.end_date, tz)}")
     if p.schedule is None or p.schedule_kind == values.ScheduleKind.ASSETS:
         out.append(
             "Catchup:    does not apply: the DAG "
@@ -290,8 +291,19 @@ def levels(p: Pipeline) -> list[list[Task]]:
     return out
 
 
+def _moment_words(m: Moment, tz: ZoneInfo) -> str:
+    when = _when(_aware(m.local, tz))
+    if m.before_today is None:
+        return when
+    return (
+        f"{duration_words(m.before_today)} before midnight of the day Airflow parses the file "
+        f"(it moves every day; today that is {when})"
+    )
+
+
 def _task(t: Task, downstream: list[str]) -> list[str]:
-    head = f"  {t.task_id} ({t.operator.name})"
+    name = "@task" if is_taskflow(t.operator_given) else t.operator.name
+    head = f"  {t.task_id} ({name})"
     if t.dependencies:
         head += f", after {', '.join(t.dependencies)}"
     lines = [head]

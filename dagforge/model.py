@@ -11,7 +11,7 @@ import re
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any, TypeAlias
 
 from . import structure, targets, values
@@ -72,6 +72,9 @@ class Moment:
 
     local: datetime  # naive: read in `timezone`
     timezone: str
+    # `{before_today: DURATION}`: the generated file computes it when parsed (today's midnight in
+    # `timezone` minus it); `local` is then what it is on the day of the build.
+    before_today: timedelta | None = None
 
 
 @dataclass(frozen=True)
@@ -447,8 +450,15 @@ def _dag_settings(
 ) -> DagSettings:
     """The DAG settings of a valid spec; `source` names the spec relative to the generated file."""
 
-    def refs(mapping: dict[str, str]) -> dict[str, CodeRef]:
-        return {name: ref(*path.split(":")) for name, path in mapping.items()}
+    def refs(mapping: dict[str, Any], prefix: str = "") -> dict[str, CodeRef]:
+        """name -> its reference; a macro that is a mapping of them by `name.key` (see nest)."""
+        out: dict[str, CodeRef] = {}
+        for name, given in mapping.items():
+            if isinstance(given, dict):
+                out.update(refs(given, f"{prefix}{name}."))
+            else:
+                out[prefix + name] = ref(*given.split(":"))
+        return out
 
     deadlines = data.get("deadline") or []
     return DagSettings(
@@ -754,7 +764,9 @@ def _duration(value: object) -> timedelta | None:
     return None if value is None else values.parse_duration(value)
 
 
-def _moment(text: str, tz: str) -> Moment:
+def _moment(text: str | dict[str, Any], tz: str) -> Moment:
+    if isinstance(text, dict):
+        return _before_today(values.parse_duration(text["before_today"]), tz)
     when = values.parse_when(text)
     if when.tzinfo is not None:  # an explicit offset: the same instant, on the DAG's wall clock
         from zoneinfo import ZoneInfo
@@ -763,6 +775,33 @@ def _moment(text: str, tz: str) -> Moment:
     # fold=1: a wall time the clock shows twice (validate warns) is the later one, as pendulum reads
     # the generated `pendulum.datetime(...)`; no other time depends on fold.
     return Moment(when.replace(fold=1), tz)
+
+
+def nest(flat: dict[str, Any]) -> dict[str, Any]:
+    """`{"a.b": x}` -> `{"a": {"b": x}}`: the macros as the spec nests them (names are
+    identifiers, so a dot only ever separates them)."""
+    out: dict[str, Any] = {}
+    for name, value in flat.items():
+        *outer, last = name.split(".")
+        inner = out
+        for part in outer:
+            inner = inner.setdefault(part, {})
+        inner[last] = value
+    return out
+
+
+def _before_today(delta: timedelta, tz: str) -> Moment:
+    """Today's midnight in `tz` minus `delta`, as pendulum computes `pendulum.today(tz) - delta`
+    (what the generated file says): on the wall clock when the duration has whole days (a
+    repeated time is the later one), in elapsed time when it has none."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz)
+    midnight = datetime.combine(datetime.now(zone).date(), time())
+    if delta.days:
+        return Moment((midnight - delta).replace(fold=1), tz, delta)
+    when = (midnight.replace(tzinfo=zone).astimezone(UTC) - delta).astimezone(zone)
+    return Moment(when.replace(tzinfo=None, fold=1), tz, delta)
 
 
 def _alerts(spec: dict[str, Any], inherited: Alerts) -> Alerts:

@@ -16,6 +16,9 @@ class Short:
     # `python_callable: module:function` is imported by the generated file, as for `python`
     callable: bool = False
     branch: bool = False  # its downstream tasks are the choices it returns (BranchPythonOperator)
+    # Airflow's `@task` (TaskFlow): the generated file decorates the function and calls it with
+    # op_args/op_kwargs (or maps it with `expand`); the task is the decorated operator it makes
+    taskflow: bool = False
 
 
 STANDARD = _STANDARD = "apache-airflow-providers-standard"
@@ -84,6 +87,13 @@ SHORT = {
         "KubernetesPodOperator",
         "apache-airflow-providers-cncf-kubernetes",
     ),
+    "task": Short(
+        "airflow.providers.standard.decorators.python",
+        "_PythonDecoratedOperator",
+        _STANDARD,
+        callable=True,
+        taskflow=True,
+    ),
 }
 
 
@@ -100,3 +110,8 @@ def takes_callable(op: object) -> bool:
 def is_branch(op: object) -> bool:
     """Whether the short name `op` is a branch: it picks which of its downstream tasks run."""
     return isinstance(op, str) and op in SHORT and SHORT[op].branch
+
+
+def is_taskflow(op: object) -> bool:
+    """Whether the short name `op` is Airflow's `@task` (a TaskFlow task)."""
+    return isinstance(op, str) and op in SHORT and SHORT[op].taskflow

@@ -7,6 +7,7 @@ template source.
 
 from __future__ import annotations
 
+import keyword
 import math
 import sys
 from dataclasses import dataclass
@@ -30,8 +31,10 @@ from .model import (
     Pipeline,
     Task,
     XCom,
+    nest,
     walk,
 )
+from .operators import is_taskflow
 
 LINE_LENGTH = 88  # black's: a task call that fits is written on one line, as black would write it
 TRIPLE = '"' * 3  # opens and closes a block of text (see _block)
@@ -108,13 +111,7 @@ def py(value: object, block: bool = False) -> str:
         given = [py(a) for a in value.args] + [f"{k}={py(v)}" for k, v in value.kwargs]
         return f"{value.func}({', '.join(given)})"
     if isinstance(value, Moment):
-        w = value.local
-        parts = [w.year, w.month, w.day] + (
-            [w.hour, w.minute, w.second] if w.time() != time() else []
-        )
-        if w.microsecond:
-            parts.append(w.microsecond)
-        return f"pendulum.datetime({', '.join(map(str, parts))}, tz={py(value.timezone)})"
+        return _moment(value)
     if isinstance(value, timedelta):
         return _timedelta(value)
     if isinstance(value, float) and not math.isfinite(value):
@@ -133,6 +130,17 @@ def py(value: object, block: bool = False) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{py(k)}: {py(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"no Python literal for {type(value).__name__}")
+
+
+def _moment(value: Moment) -> str:
+    if value.before_today is not None:
+        # what dag-factory's `start_date: 2 days` computes, in pendulum's arithmetic
+        return f"pendulum.today({py(value.timezone)}) - {_timedelta(value.before_today)}"
+    w = value.local
+    parts = [w.year, w.month, w.day] + ([w.hour, w.minute, w.second] if w.time() != time() else [])
+    if w.microsecond:
+        parts.append(w.microsecond)
+    return f"pendulum.datetime({', '.join(map(str, parts))}, tz={py(value.timezone)})"
 
 
 def _form(value: TaskOutput | Instance | Function) -> str:
@@ -307,6 +315,41 @@ class Entry:
     args: list[str] | None = None  # keyword arguments as source, `task_id=`/`group_id=` first
     group: Group | None = None
     children: list[Entry] | None = None
+    call: str | None = None  # a TaskFlow task: the whole expression that makes it
+
+
+def _taskflow(
+    t: Task, pairs: list[tuple[str, Any]], target: targets.Target, var: dict[str, str]
+) -> Entry:
+    """`task(python_callable=f, task_id=..., ...)(*op_args, **op_kwargs).operator`, as `@task`
+    does it; mapped: `task(...).partial(**op_kwargs).expand(...)`. `.operator` is the decorated
+    operator the call makes, so that the rest of the file uses it as any other task."""
+    decorator = ", ".join(
+        f"{k}={py(_bind(v, var), block=True)}"
+        for k, v in pairs
+        if k not in ("op_args", "op_kwargs")
+    )
+    op_args = [py(_bind(v, var)) for v in t.arguments.get("op_args") or ()]
+    op_kwargs = _call_keywords(t.arguments.get("op_kwargs") or {}, var)
+    if t.expand:
+        mapped = {
+            k: TaskOutput(var[v.task_id]) if isinstance(v, Output) else v
+            for k, v in t.expand.items()
+        }
+        fixed = f".partial({op_kwargs})" if op_kwargs else ""
+        calls = f"{fixed}.expand({_call_keywords(mapped, var)})"
+    else:
+        calls = f"({', '.join([*op_args, op_kwargs] if op_kwargs else op_args)})"
+    return Entry(task=t, call=f"{target.task[1]}({decorator}){calls}.operator")
+
+
+def _call_keywords(given: dict[str, Any], var: dict[str, str]) -> str:
+    """Keyword arguments of a call: `name=value` where the name is an identifier (validate
+    requires it), else `**{"name": value}`: a key is always data, never code."""
+    plain = {k: v for k, v in given.items() if k.isidentifier() and not keyword.iskeyword(k)}
+    rest = {k: v for k, v in given.items() if k not in plain}
+    out = [f"{k}={py(_bind(v, var))}" for k, v in plain.items()]
+    return ", ".join(out + ([f"**{py(_bind(rest, var))}"] if rest else []))
 
 
 def _tree(
@@ -342,8 +385,11 @@ def _tree(
             t = tasks[node_id]
             settings = _task_settings(t, target, effective[t.group])
             pairs = [("task_id", t.local_id), *t.arguments.items(), *settings.items()]
-            args = [f"{k}={py(_bind(v, var), block=True)}" for k, v in pairs]
-            entry = Entry(task=t, args=args)
+            if is_taskflow(t.operator_given):
+                entry = _taskflow(t, pairs, target, var)
+            else:
+                args = [f"{k}={py(_bind(v, var), block=True)}" for k, v in pairs]
+                entry = Entry(task=t, args=args)
             parent = t.group
         (top if parent is None else inside.setdefault(parent, [])).append(entry)
     return top
@@ -374,7 +420,7 @@ def _dag_settings(p: Pipeline, target: targets.Target) -> list[tuple[str, object
     if s.searchpath:
         given.append(("template_searchpath", [Beside(f) for f in s.searchpath]))
     if s.macros:
-        given.append(("user_defined_macros", s.macros))
+        given.append(("user_defined_macros", nest(s.macros)))
     if s.filters:
         given.append(("user_defined_filters", s.filters))
     if s.paused is not None:
@@ -531,7 +577,10 @@ def _imports(p: Pipeline, target: targets.Target) -> list[list[str]]:
     names |= _asset_imports(p, target) | _settings_imports(p)
     roots: list[object] = [p.schedule, p.callbacks, p.defaults, *(g.defaults for g in p.groups)]
     for t in p.tasks:
-        names.add((*target.home(t.operator.module, t.operator.name), t.operator.alias))
+        if is_taskflow(t.operator_given):  # `task(...)` makes its operator
+            names.add((*target.task, target.task[1]))
+        else:
+            names.add((*target.home(t.operator.module, t.operator.name), t.operator.alias))
         roots += [t.arguments, t.overrides]
     for value in (v for root in roots for v in walk(root)):
         ref = value.cls if isinstance(value, Instance) else value

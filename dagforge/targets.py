@@ -68,6 +68,10 @@ OPERATOR_HOMES = (
         "3": "airflow.providers.standard.sensors.python.PythonSensor",
         "2": "airflow.sensors.python.PythonSensor",
     },
+    {  # what `@task` makes (operator: task)
+        "3": "airflow.providers.standard.decorators.python._PythonDecoratedOperator",
+        "2": "airflow.decorators.python._PythonDecoratedOperator",
+    },
 )
 
 
@@ -91,6 +95,7 @@ class Target:
     fail_fast: str  # the DAG's keyword argument for `fail_fast`
     dagbag: tuple[str, str]  # where verify finds DagBag on this version
     dagbag_args: dict[str, bool] = field(default_factory=dict)  # keyword arguments of DagBag
+    task: tuple[str, str] = ("airflow.sdk", "task")  # the `@task` decorator (operator: task)
     # (module, class) of BaseOperator, which every operator class derives from
     base_operator: tuple[str, str] = ("airflow.sdk", "BaseOperator")
     # spec keys this version has no equivalent of -> why (a located error names the version)
@@ -165,6 +170,7 @@ TARGETS = {
         interval=("airflow.timetables.interval", "CronDataIntervalTimetable"),
         param=("airflow.models.param", "Param"),
         task_group=("airflow.utils.task_group", "TaskGroup"),
+        task=("airflow.decorators", "task"),
         asset=("airflow.datasets", "Dataset"),
         asset_all=("airflow.datasets", "DatasetAll"),
         asset_any=("airflow.datasets", "DatasetAny"),
@@ -215,6 +221,7 @@ NAMES = frozenset(
         t.interval,
         t.param,
         t.task_group,
+        t.task,
         t.asset,
         t.asset_all,
         t.asset_any,

@@ -22,7 +22,7 @@ from .defaults import NOT_SHARED
 from .diagnostics import Code, Diagnostic, Severity, did_you_mean
 from .load import DEFAULTS_NAMES, Document, SpecPath
 from .model import DAG_SETTINGS, Unreadable, is_callable_argument, read_beside
-from .operators import SHORT, STANDARD, is_branch, takes_callable
+from .operators import SHORT, STANDARD, is_branch, is_taskflow, takes_callable
 from .schemas import default_settings, duration_settings, schema, task_settings
 
 if TYPE_CHECKING:  # jsonschema is imported where it is used: `dagforge --help` need not load it
@@ -511,7 +511,12 @@ def _node_name(path: SpecPath, inst: object) -> str:
 def _pattern_problem(
     doc: Document, path: SpecPath, kind: object, inst: Any, sch: Any
 ) -> list[Diagnostic] | None:
-    """A duration, an import path or a dag_id that does not read as one; None for any other error."""
+    """A duration, an import path, a dag_id, a date or a macro that does not read as one; None for
+    any other error."""
+    if kind == "oneOf" and path[:1] in (("start_date",), ("end_date",)):
+        return _date_form_problem(doc, path, inst)
+    if kind == "oneOf" and path[:1] == ("user_defined_macros",):
+        return _macro_form_problem(doc, path, inst)
     duration = _is_duration(path)
     if kind == "pattern" or (kind in ("oneOf", "anyOf") and duration):
         if duration:
@@ -543,6 +548,50 @@ def _pattern_problem(
                 )
             ]
     return None
+
+
+def _date_form_problem(doc: Document, path: SpecPath, inst: object) -> list[Diagnostic]:
+    """A start or end date that is neither a text nor `{before_today: DURATION}`."""
+    if isinstance(inst, dict) and set(inst) == {"before_today"}:
+        return []  # a duration that is none: _check_before_today says so, at it
+    return [
+        doc.diag(
+            path,
+            f"{_dotted(path)}: {_quoted(inst)} is no date",
+            "write a date like 2024-01-31, a datetime like 2024-01-31T06:00:00, or "
+            "`{before_today: 2d}` for a date relative to the day the file is parsed",
+            code=Code.DATE,
+        )
+    ]
+
+
+def _macro_form_problem(doc: Document, path: SpecPath, inst: object) -> list[Diagnostic]:
+    """The macros at `path` that are neither a `module:name` text nor a mapping of macros (a text
+    that is no reference: _check_dag_settings says so)."""
+    if isinstance(inst, dict) and inst:
+        return [d for k, v in inst.items() for d in _macro_form_problem(doc, (*path, k), v)]
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,99}", str(path[-1])):
+        return [
+            doc.diag(
+                path,
+                f"macro name {_quoted(path[-1])} is no name a template can use",
+                "use letters, digits and `_` (at most 100), not starting with a digit",
+                key=True,
+                code=Code.BAD_NAME,
+            )
+        ]
+    if isinstance(inst, str):
+        return []
+    return [
+        doc.diag(
+            path,
+            f"macro '{'.'.join(map(str, path[1:]))}': {_quoted(inst)} is neither a `module:name` "
+            "reference nor a mapping of macros",
+            "name a Python object, e.g. my_team.dates:shift, or nest names: "
+            "`{shift: my_team.dates:shift}`",
+            code=Code.CALLABLE,
+        )
+    ]
 
 
 def _diagnose_schema_error(
@@ -1031,6 +1080,7 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
     dates: dict[str, datetime] = {}
     zone = tz if isinstance(tz, str) and tz in _timezones() else "UTC"
     for key in ("start_date", "end_date"):
+        out += _check_before_today(doc, key, data.get(key))
         if isinstance(data.get(key), str):
             hint = "write a date like 2024-01-31 or a datetime like 2024-01-31T06:00:00"
             try:
@@ -1086,8 +1136,59 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
         out += _check_tree(doc, all_nodes)
         out += _check_dependencies(doc, all_nodes)
         out += _check_mapping(doc, all_nodes)
+        out += _check_taskflow(doc, all_nodes)
         out += _check_branches(doc, all_nodes)
         out += _check_forms(doc, all_nodes, data)
+    return out
+
+
+def _check_taskflow(doc: Document, all_nodes: list[structure.Node]) -> list[Diagnostic]:
+    """`operator: task` calls its function with `op_kwargs` as keyword arguments (so each is a
+    parameter name), maps it with `expand` alone (the mapped call takes no positional arguments),
+    and has no `expand_kwargs`."""
+    out: list[Diagnostic] = []
+    for n in all_nodes:
+        if n.is_group or not is_taskflow(n.spec.get("operator")):
+            continue
+        kwargs = n.spec.get("op_kwargs")
+        expand = n.spec.get("expand")
+        for key in kwargs if isinstance(kwargs, dict) else ():
+            if isinstance(expand, dict) and key in expand:
+                out.append(
+                    doc.diag(
+                        (*n.path, "expand", key),
+                        f"'{key}' is given both in op_kwargs and in `expand`",
+                        "keep one: op_kwargs are the same for every mapped instance, `expand` "
+                        "values make one instance each",
+                        key=True,
+                        code=Code.EXPAND,
+                    )
+                )
+            elif not (isinstance(key, str) and key.isidentifier() and not keyword.iskeyword(key)):
+                out.append(
+                    doc.diag(
+                        (*n.path, "op_kwargs", key),
+                        f"{_quoted(key)} cannot be a parameter of the function",
+                        "name a parameter of python_callable (letters, digits and `_`)",
+                        key=True,
+                        code=Code.BAD_NAME,
+                    )
+                )
+        for key, why in (
+            ("expand_kwargs", "map it with `expand:` over the function's own arguments"),
+            ("op_args", "a mapped `task` takes its fixed arguments as op_kwargs"),
+        ):
+            if key in n.spec and (key == "expand_kwargs" or "expand" in n.spec):
+                out.append(
+                    doc.diag(
+                        (*n.path, key),
+                        f"task '{n.full_id}' (operator: task) cannot have `{key}`"
+                        + (" with `expand`" if key == "op_args" else ""),
+                        why,
+                        key=True,
+                        code=Code.EXPAND,
+                    )
+                )
     return out
 
 
@@ -1147,8 +1248,9 @@ def _check_dag_settings(doc: Document, data: Mapping[str, Any]) -> list[Diagnost
         if isinstance(folder, str):
             out += _check_template_folder(doc, ("template_searchpath", i), folder)
     for key, what in (("user_defined_macros", "macro"), ("user_defined_filters", "filter")):
-        for name, ref in (data.get(key) or {}).items():
-            out += _check_reference(doc, (key, name), ref, f"{what} '{name}':")
+        for path, ref in _leaves((key,), data.get(key)):  # a macro may be a mapping of them
+            name = ".".join(map(str, path[1:]))
+            out += _check_reference(doc, path, ref, f"{what} '{name}':")
     deadline = data.get("deadline")
     alerts = deadline if isinstance(deadline, list) else [deadline] if deadline else []
     for i, alert in enumerate(alerts):
@@ -1160,6 +1262,15 @@ def _check_dag_settings(doc: Document, data: Mapping[str, Any]) -> list[Diagnost
     if data.get("fail_fast") is True and isinstance(data.get("tasks"), dict):
         out += _check_fail_fast(doc, structure.nodes(data["tasks"]))
     return out
+
+
+def _leaves(path: SpecPath, value: object) -> Iterator[tuple[SpecPath, object]]:
+    """The values under the mapping `value`, through nested mappings, each with its path."""
+    for key, item in value.items() if isinstance(value, dict) else ():
+        if isinstance(item, dict):
+            yield from _leaves((*path, key), item)
+        else:
+            yield (*path, key), item
 
 
 def _check_deadline_arguments(doc: Document, path: SpecPath, callback: object) -> list[Diagnostic]:
@@ -1266,6 +1377,27 @@ def _fail_fast_rule(doc: Document, path: SpecPath, rule: object) -> list[Diagnos
             code=Code.DAG_SETTING,
         )
     ]
+
+
+def _check_before_today(doc: Document, key: str, value: object) -> list[Diagnostic]:
+    """`{before_today: DURATION}`: a duration (the schema checks its form; too long is an error
+    here), and a warning that the date moves every day, which Airflow advises against."""
+    if not isinstance(value, dict) or "before_today" not in value:
+        return []
+    try:
+        values.parse_duration(value["before_today"])
+    except ValueError as e:
+        return [
+            doc.diag((key, "before_today"), f"{key}: {e}", values.DURATION_HINT, code=Code.DATE)
+        ]
+    warning = doc.diag(
+        (key, "before_today"),
+        f"{key} moves with the day the file is parsed",
+        "Airflow advises a fixed date (`2024-01-01`): a moving one can start runs again or skip "
+        "them; keep `before_today` only for a DAG that already does this",
+        code=Code.DATE,
+    )
+    return [replace(warning, severity=Severity.WARNING)]
 
 
 def _check_clock_change(doc: Document, key: str, when: datetime, zone: str) -> list[Diagnostic]:

@@ -43,10 +43,11 @@ from .model import (
     Task,
     XCom,
     code,
+    nest,
     passed_settings,
     walk,
 )
-from .operators import package_of
+from .operators import is_taskflow, package_of
 
 
 class AirflowVersionMismatch(Exception):
@@ -175,7 +176,7 @@ def _settings(p: Pipeline) -> dict[str, object]:
         "owner_links": s.owner_links,
         "render_template_as_native_obj": s.native,
         "template_searchpath": list(s.searchpath),  # relative to the file: see _dag_settings
-        "user_defined_macros": {k: f"{r.module}:{r.name}" for k, r in s.macros.items()},
+        "user_defined_macros": nest({k: f"{r.module}:{r.name}" for k, r in s.macros.items()}),
         "user_defined_filters": {k: f"{r.module}:{r.name}" for k, r in s.filters.items()},
         "is_paused_upon_creation": s.paused,
         "fail_fast": s.fail_fast,
@@ -217,7 +218,7 @@ def _refs(p: Pipeline) -> list[dict[str, object]]:
         for name, ref in refs.items():
             found.append(
                 {
-                    "key": [key, name],
+                    "key": [key, *name.split(".")],  # a nested macro: see model.nest
                     "what": f"{what} '{name}' ({ref.module}:{ref.name})",
                     "module": ref.module,
                     "name": ref.name,
@@ -286,9 +287,15 @@ def _check_request(t: Task, target: targets.Target) -> dict[str, object]:
     for i, mapping in enumerate(t.expand_kwargs if isinstance(t.expand_kwargs, list) else []):
         for key in mapping:
             located.setdefault(key, ["expand_kwargs", i, key])
+    arguments = {*t.arguments, *t.expand, *located}
+    # `@task` passes the call's arguments as op_args and op_kwargs, and maps the function's own
+    # arguments (checked against the function below), never the operator's
+    taskflow = is_taskflow(t.operator_given)
+    if taskflow:
+        arguments = {*t.arguments, "op_args", "op_kwargs"}
     check: dict[str, object] = {
         "class": f"{module}.{name}",
-        "arguments": sorted({*t.arguments, *t.expand, *located}),
+        "arguments": sorted(arguments),
         "located": located,
         # `expand_kwargs: {output_of: ...}`: the upstream's mappings may give any required argument
         "open": isinstance(t.expand_kwargs, Output),
@@ -309,7 +316,9 @@ def _check_request(t: Task, target: targets.Target) -> dict[str, object]:
             "module": ref.module,
             "name": ref.name,
             "op_args": len(args) if isinstance(args, list) else 0,
-            "op_kwargs": sorted(kwargs) if isinstance(kwargs, dict) else [],
+            "op_kwargs": sorted(
+                [*(kwargs if isinstance(kwargs, dict) else ()), *(t.expand if taskflow else ())]
+            ),
         }
     return check
 
@@ -1314,14 +1323,19 @@ def _dag_settings(dag: Any, exp: dict[str, Any]) -> dict[str, object]:
     }
 
 
-def _names(given: Mapping[str, object] | None, expected: Mapping[str, str]) -> dict[str, object]:
+def _names(given: Mapping[str, object] | None, expected: Mapping[str, object]) -> dict[str, object]:
     """Macros or filters as `module:name` when each is the very object the spec names (a macro may
-    be any value, not only a function); else the value itself."""
+    be any value, not only a function), a mapping of them as the spec nests it; else the value
+    itself."""
     found: dict[str, object] = {}
     for k, v in (given or {}).items():
-        module, _, name = expected.get(k, ":").partition(":")
+        want = expected.get(k, ":")
+        if isinstance(want, Mapping) and isinstance(v, Mapping):
+            found[k] = _names(v, want)
+            continue
+        module, _, name = str(want).partition(":")
         same = module and getattr(sys.modules.get(module), name, None) is v
-        found[k] = expected[k] if same else v
+        found[k] = want if same else v
     return found
 
 
@@ -1341,8 +1355,11 @@ def _operator_class(task: object) -> type:
 
 
 def _expanded(task: object) -> dict[str, object]:
-    """A mapped task's `expand` arguments in the spec's terms: lists, or {"output_of": task id}."""
-    expand_input = getattr(task, "expand_input", None)
+    """A mapped task's `expand` arguments in the spec's terms: lists, or {"output_of": task id}.
+    A mapped `@task` maps its function's arguments, kept apart (op_kwargs_expand_input)."""
+    expand_input = getattr(task, "op_kwargs_expand_input", None) or getattr(
+        task, "expand_input", None
+    )
     found: dict[str, object] = {}
     if type(expand_input).__name__ == "ListOfDictsExpandInput":
         return found  # `expand_kwargs`: see _expanded_kwargs

@@ -280,3 +280,13 @@ def test_a_time_the_clock_shows_twice_starts_at_the_second(write_spec, tmp_path)
     assert pendulum.datetime(2024, 10, 27, 2, 30, tz="Europe/Berlin").utcoffset() == timedelta(
         hours=1
     )
+
+
+def test_a_relative_start_date_and_taskflow_tasks_are_described(write_spec):
+    path = write_spec(
+        "start_date: {before_today: 2d}\nschedule: '@daily'\ntasks:\n"
+        "  files: {operator: task, python_callable: 'os:listdir'}\n"
+    )
+    text = dagforge.explain(path, datetime(2024, 6, 1, tzinfo=UTC)).text
+    assert "Starts:     2 days before midnight of the day Airflow parses the file (it moves" in text
+    assert "  files (@task)" in text

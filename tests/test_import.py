@@ -92,20 +92,70 @@ def test_v2_spelling_is_written(imported: dict[str, Converted]) -> None:
     assert spec["tasks"]["extract"]["callbacks"] == {"on_retry": ["dfcorpus.helpers.etl:notify"]}
 
 
-def test_relative_start_date_is_a_located_warning(imported: dict[str, Converted]) -> None:
-    conv = imported["relative_start"]
-    assert not conv.exact and not conv.failed
-    (note,) = [n for n in conv.notes if "relative date" in n.message]
-    assert (note.path.endswith("relative_start.yml"), note.line, note.column) == (True, 4, 17)
-    assert note.severity == "warning"
+@pytest.mark.parametrize(
+    ("dag_id", "written"),
+    [("relative_start", {"before_today": "3d"}), ("relative_hours", {"before_today": "6h"})],
+)
+def test_relative_start_date_converts_exactly(
+    imported: dict[str, Converted], dag_id: str, written: dict[str, str]
+) -> None:
+    """dag-factory's `start_date: 3 days` (midnight in the DAG's zone, minus it) is the spec's
+    `{before_today: 3d}`: the built DAG starts at the same instant."""
+    conv = imported[dag_id]
+    assert [n.format() for n in conv.notes] == []
+    assert conv.exact
+    assert yaml.safe_load(conv.written.read_text())["start_date"] == written
+    assert f"start_date: {{before_today: {written['before_today']}}}\n" in conv.written.read_text()
 
 
-def test_taskflow_is_approximated_at_its_decorator(imported: dict[str, Converted]) -> None:
-    conv = imported["taskflow_sum"]
-    lines = {n.line for n in conv.notes if "TaskFlow" in n.message}
-    assert lines == {8, 11}  # each task's `decorator:` line
-    spec = yaml.safe_load(conv.written.read_text())
-    assert spec["tasks"]["transform"]["op_kwargs"] == {"rows": {"output_of": "extract"}}
+@pytest.mark.parametrize("dag_id", ["taskflow_sum", "taskflow_mapped", "taskflow_grouped"])
+def test_taskflow_converts_exactly(imported: dict[str, Converted], dag_id: str) -> None:
+    """`decorator:` Airflow's task is the spec's `operator: task`: the same decorated operator,
+    arguments, mapping and XComs, verified equal to dag-factory's."""
+    conv = imported[dag_id]
+    assert [n.format() for n in conv.notes] == []
+    assert conv.exact
+
+
+def test_taskflow_spelling(imported: dict[str, Converted]) -> None:
+    text = imported["taskflow_sum"].written.read_text()
+    assert "      rows: {output_of: extract}\n" in text  # the short form, as a person writes it
+    sum_ = yaml.safe_load(text)["tasks"]
+    assert sum_["transform"] == {
+        "operator": "task",
+        "python_callable": "dfcorpus.helpers.etl:transform",
+        "op_kwargs": {"rows": {"output_of": "extract"}},
+    }
+    tasks = yaml.safe_load(imported["taskflow_mapped"].written.read_text())["tasks"]
+    assert tasks["load_each"]["op_kwargs"] == {"fixed": True}  # dag-factory's partial
+    assert tasks["load_each"]["expand"] == {"partner": {"output_of": "partners"}}
+    assert tasks["load_static"]["expand"] == {"partner": ["acme", "globex"]}
+    assert tasks["pair"]["expand"] == {
+        "partner": {"output_of": "partners"},
+        "fixed": {"output_of": "partners"},
+    }
+    assert tasks["use_stats"]["op_kwargs"] == {"rows": {"output_of": "stats", "key": "rows"}}
+    assert tasks["stats"]["multiple_outputs"] is True
+    grouped = yaml.safe_load(imported["taskflow_grouped"].written.read_text())["tasks"]
+    assert grouped["load_each"]["op_kwargs"] == {"partner": {"output_of": "prepare.partners"}}
+
+
+def test_another_decorator_is_approximated_at_it(tmp_path: Path) -> None:
+    """A decorator that is not Airflow's `@task` (here `task.bash`'s path) stays a located
+    warning: the spec's `operator: task` says only `@task`."""
+    source = tmp_path / "deco.yml"
+    source.write_text(
+        "deco:\n"
+        "  default_args: {start_date: 2024-01-01}\n"
+        "  tasks:\n"
+        "    - task_id: run\n"
+        "      decorator: my_team.decorators.traced\n"
+        "      python_callable: my_team.etl.run\n"
+    )
+    [conv] = convert_file(source, tmp_path, tmp_path)
+    (note,) = [n for n in conv.notes if "TaskFlow" in n.message]
+    assert (note.line, note.column) == (5, 18)
+    assert conv.spec["tasks"]["run"]["operator"] == "python"
 
 
 def test_spec_style(imported: dict[str, Converted]) -> None:
@@ -212,12 +262,14 @@ def test_no_start_date_is_not_converted(tmp_path: Path) -> None:
 
 def test_warning_points_at_the_defaults_file(tmp_path: Path) -> None:
     """A value inherited from a defaults.yml is reported at its line there."""
-    (tmp_path / "defaults.yml").write_text("default_args:\n  start_date: 2 days\n")
+    (tmp_path / "defaults.yml").write_text(
+        "default_args:\n  start_date: 2024-01-01\ntemplate_searchpath: [sql]\n"
+    )
     source = tmp_path / "dag.yml"
     source.write_text("d:\n  tasks:\n    - task_id: a\n      operator: x.y.Z\n")
     (conv,) = convert_file(source, tmp_path, tmp_path)
     (note,) = conv.notes
-    assert (Path(note.path).name, note.line, note.column) == ("defaults.yml", 2, 15)
+    assert (Path(note.path).name, note.line, note.column) == ("defaults.yml", 3, 22)
 
 
 def test_at_positions_come_from_the_loader(tmp_path: Path) -> None:
@@ -253,9 +305,14 @@ def test_cli_exact_exit_0(tmp_path: Path) -> None:
 
 
 def test_cli_approximated_exit_1_with_located_warning(tmp_path: Path) -> None:
-    r = _run(str(TEAM / "relative_start.yml"), "-o", "out", "--no-verify", cwd=tmp_path)
+    source = tmp_path / "variables.yml"
+    source.write_text(
+        "d:\n  default_args: {start_date: 2024-01-01}\n  tasks:\n    - task_id: a\n"
+        "      operator: x.y.Z\n      variables_as_arguments: [{variable: v, attribute: a}]\n"
+    )
+    r = _run(str(source), "-o", "out", "--no-verify", cwd=tmp_path)
     assert r.returncode == 1
-    assert re.search(r"relative_start\.yml:4:17: warning: relative date '3 days'", r.stderr)
+    assert re.search(r"variables\.yml:6:31: warning: variables_as_arguments reads", r.stderr)
     assert "0 converted exactly, 1 approximately, 0 not converted" in r.stderr
 
 
@@ -418,6 +475,14 @@ def test_from_airflow_hand_written_dag(tmp_path: Path) -> None:
     assert clean["defaults"] == {"pool": "cleaners"} and clean["tooltip"] == "Cleaning"
     assert clean["tasks"]["fix"]["python_callable"] == "dfcorpus.helpers.etl:transform"
     assert spec["tasks"]["load"]["expand"] == {"op_args": {"output_of": "partners"}}
+    # `start >> clean >> partners`, `clean >> publish`: dependencies of and on the groups, as
+    # written, not the task edges Airflow makes of them
+    assert clean["dependencies"] == ["start"]
+    assert spec["tasks"]["partners"]["dependencies"] == ["clean"]
+    assert spec["tasks"]["publish"]["dependencies"] == ["clean"]
+    assert "dependencies" not in clean["tasks"]["dedupe"]
+    assert clean["tasks"]["fix"]["dependencies"] == ["dedupe"]
+    assert "dependencies" not in spec["tasks"]["publish"]["tasks"]["upload"]
 
 
 def test_seconds_keys(tmp_path: Path) -> None:
@@ -483,6 +548,18 @@ def test_tasks_keep_the_file_order_but_follow_their_upstreams(tmp_path: Path) ->
     assert list(conv.spec["tasks"]) == ["first", "source", "mapped", "other"]
 
 
+def test_nested_macros(imported: dict[str, Converted]) -> None:
+    """A macro that is a mapping of them (dag-factory imports its leaves) is nested the same way
+    in the spec, and the DAG is exact."""
+    conv = imported["operator_settings"]
+    spec = yaml.safe_load(conv.written.read_text())
+    assert spec["user_defined_macros"] == {
+        "upper_rows": "dfcorpus.helpers.etl:transform",
+        "rows": {"first": "dfcorpus.helpers.etl:extract"},
+    }
+    assert conv.exact
+
+
 def test_short_names_and_settings(imported: dict[str, Converted]) -> None:
     spec = yaml.safe_load(imported["branching"].written.read_text())
     ops = {k: t["operator"] for k, t in spec["tasks"].items()}
@@ -533,6 +610,12 @@ TAMPER = [
     ("operator_settings", "task_display_name: Extract rows", "task_display_name: X", "display"),
     ("operator_settings", "(daily)", "(hourly)", "dag_display_name"),
     ("operator_settings", "etl:transform\n", "etl:extract\n", "user_defined_macros"),
+    (
+        "operator_settings",
+        "first: dfcorpus.helpers.etl:extract",
+        "first: dfcorpus.helpers.etl:choose",
+        "user_defined",
+    ),
     ("named_producer", "group: sales", "group: other", "outlets"),
     ("named_producer", "name: raw_orders", "name: raw", "inlets"),
 ]
@@ -738,3 +821,57 @@ def test_what_a_spec_does_not_take_is_dropped_at_its_place(tmp_path: Path) -> No
         (8, ["`access_control`:", "Airflow"]),
         (9, ["`template_searchpath`:", "a"]),
     ]
+
+
+def test_from_airflow_round_trip_of_taskflow_and_nested_macros(tmp_path: Path) -> None:
+    """`operator: task` (plain and mapped, with XCom arguments) and a nested macro: spec -> Python
+    -> spec -> the same DAG, and the same tasks and macros back."""
+    import dagforge
+    from dagforge.importing.from_airflow import import_airflow
+
+    golden = Path(__file__).parent / "golden"
+    spec_dir = tmp_path / "specs"
+    spec_dir.mkdir()
+    for case in ("taskflow", "macros_nested"):
+        (spec_dir / f"{case}.yaml").write_text((golden / case / "spec.yaml").read_text())
+    built = dagforge.build([str(spec_dir)], tmp_path / "gen", verify=False)
+    assert built.ok
+    result = import_airflow([str(tmp_path / "gen")], tmp_path / "back", verify=True)
+    convs = {c.dag_id: c for c in result.dags}
+    for conv in convs.values():
+        assert [n.format() for n in conv.notes] == [] and conv.exact
+    tasks = yaml.safe_load(convs["taskflow"].written.read_text())["tasks"]
+    assert {t["operator"] for t in tasks.values()} == {"task"}
+    assert tasks["quoted"]["python_callable"] == "textwrap:indent"
+    assert tasks["quoted"]["op_kwargs"] == {"prefix": "> "}
+    assert tasks["quoted"]["expand"] == {"text": ["first", "second"]}
+    assert tasks["each_part"]["expand"] == {"path": {"output_of": "home"}}
+    assert tasks["name"]["op_kwargs"] == {"p": {"output_of": "home"}}
+    macros = yaml.safe_load(convs["macros_nested"].written.read_text())["user_defined_macros"]
+    assert macros == {
+        "quote": "shlex:quote",
+        "text": {"dedent": "textwrap:dedent", "wrapping": {"fill": "textwrap:fill"}},
+    }
+
+
+def test_from_airflow_pod_override_and_xcom_key(tmp_path: Path) -> None:
+    """A V1Pod in executor_config (kubernetes models nest) is `{object: kubernetes.client.V1Pod,
+    ...}`, and `task.output["key"]` keeps its key; the spec's DAG is the same."""
+    pytest.importorskip("kubernetes")
+    from dagforge.importing.from_airflow import import_airflow
+
+    result = import_airflow(
+        [str(Path(__file__).parent / "importer" / "python" / "pods.py")],
+        tmp_path / "specs",
+        verify=True,
+        dags_folder=CORPUS,
+    )
+    (conv,) = result.dags
+    assert [n.format() for n in conv.notes] == [] and conv.exact
+    tasks = yaml.safe_load(conv.written.read_text())["tasks"]
+    pod = tasks["heavy"]["executor_config"]["pod_override"]
+    assert pod["object"] == "kubernetes.client.V1Pod"
+    assert pod["metadata"] == {"object": "kubernetes.client.V1ObjectMeta", "labels": {"team": "ml"}}
+    (container,) = pod["spec"]["containers"]
+    assert container["resources"]["requests"] == {"cpu": "2"}
+    assert tasks["use"]["op_kwargs"] == {"rows": {"output_of": "rows", "key": "rows"}}

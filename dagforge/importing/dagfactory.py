@@ -74,6 +74,12 @@ _BASE_OPERATOR_ARGS = frozenset(
     doc_json doc_yaml doc_rst task_display_name logger_name allow_nested_operators""".split()
 )
 _XCOM = re.compile(r"^(?P<task>[\w.-]+)\.output$|^XcomArg\((?P<task2>[\w.-]+)\)$", re.I)
+# The import paths of Airflow's `@task` (dag-factory imports the `decorator:` path as given).
+_TASK_DECORATORS = {
+    "airflow.decorators.task",
+    "airflow.sdk.task",
+    "airflow.sdk.definitions.decorators.task",
+}
 _PLUS = re.compile(r"^\+(?P<task>\w*)(\[['\"](?P<key>.*)['\"]\])?$")
 
 
@@ -219,12 +225,17 @@ def _convert_task(name: str, conf: dict[str, Any], at: At, ctx: _Context) -> dic
     callbacks = _callbacks_of(conf, at, ctx.dags_folder, notes, _CALLBACKS)
     decorator = conf.pop("decorator", None)
     operator = conf.pop("operator", None)
-    if decorator is not None:
+    if decorator is not None and str(decorator) in _TASK_DECORATORS:
+        operator = "task"
+    elif decorator is not None:
         operator = "python"
         notes.append(
             (at / "decorator").warn(
-                "a TaskFlow task (decorator) written as a `python` task (PythonOperator) with its "
-                "arguments in op_kwargs: the same function and arguments, another operator class",
+                f"a TaskFlow task of the decorator {decorator} written as a `python` task "
+                "(PythonOperator) with its arguments in op_kwargs: the same function and "
+                "arguments, another operator class",
+                "a spec's `operator: task` is Airflow's `@task`; for another decorator, "
+                "write its operator class",
             )
         )
     if "python_callable_name" in conf and "python_callable_file" in conf:
@@ -240,8 +251,10 @@ def _convert_task(name: str, conf: dict[str, Any], at: At, ctx: _Context) -> dic
     short = _SHORT_BY_PATH.get(str(operator), operator if decorator else None)
     expand = conf.pop("expand", None)
     partial = conf.pop("partial", None) or {}
-    if decorator is not None:
+    if operator == "task":
         conf, partial, expand = _taskflow(conf, partial, expand, at, notes)
+    elif decorator is not None:
+        conf, partial, expand = _taskflow_as_python(conf, partial, expand, at, notes)
     args: dict[str, Any] = {}
     for key, value in {**conf, **partial}.items():
         args[key] = _argument(key, value, at / key, ctx, short)
@@ -280,10 +293,57 @@ def _convert_task(name: str, conf: dict[str, Any], at: At, ctx: _Context) -> dic
         out["callbacks"] = callbacks
     if deps:
         out["dependencies"] = [_dependency(d, name, ctx) for d in deps]
-    return out
+    return _full_outputs(out, ctx)
+
+
+def _full_outputs(value: Any, ctx: _Context) -> Any:
+    """`{output_of: NAME}` with the producer's full id (GROUP.TASK): a `+task` names it bare."""
+    if isinstance(value, dict):
+        out = {k: _full_outputs(v, ctx) for k, v in value.items()}
+        if isinstance(out.get("output_of"), str):
+            out["output_of"] = ctx.full_ids.get(out["output_of"], out["output_of"])
+        return out
+    if isinstance(value, list):
+        return [_full_outputs(v, ctx) for v in value]
+    return value
 
 
 def _taskflow(
+    conf: dict[str, Any],
+    partial: dict[str, Any],
+    expand: dict[str, Any] | None,
+    at: At,
+    notes: list[Diagnostic],
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+    """A `@task` task's keys as the spec's `operator: task` says them: its function's arguments
+    (the keys that are no BaseOperator argument) in op_kwargs, `+task` references as
+    `{output_of:}`; mapped, `expand` over the function's arguments and `partial` in op_kwargs,
+    as dag-factory calls `task(...).partial(**partial).expand(**expand)`."""
+    callable_ = conf.pop("python_callable", None)
+    kwargs = {}
+    for k in list(conf):
+        if k not in task_settings() and k not in _BASE_OPERATOR_ARGS:
+            kwargs[k] = _xcom_ref(conf.pop(k), at / k, notes)
+    conf = {"python_callable": callable_, **conf}
+    if expand:
+        if kwargs and not partial:
+            notes.append(
+                (at / "expand").warn(
+                    f"dag-factory maps this task without its arguments {', '.join(kwargs)} "
+                    "(it passes them only with `partial`); dropped",
+                    "move them under `partial:`",
+                )
+            )
+        fixed = {k: _xcom_ref(v, at / "partial" / k, notes) for k, v in partial.items()}
+        if fixed:
+            conf["op_kwargs"] = fixed
+        return conf, {}, {k: _xcom_ref(v, at / "expand" / k, notes) for k, v in expand.items()}
+    if kwargs:
+        conf["op_kwargs"] = kwargs
+    return conf, partial, expand
+
+
+def _taskflow_as_python(
     conf: dict[str, Any],
     partial: dict[str, Any],
     expand: dict[str, Any] | None,
@@ -638,13 +698,16 @@ _ORDER = (
 )  # fmt: skip
 
 
-def _macros(value: Any, at: At, notes: list[Diagnostic]) -> dict[str, str]:
-    """user_defined_macros: dag-factory imports each text value; a spec names it `module:name`."""
-    out: dict[str, str] = {}
+def _macros(value: Any, at: At, notes: list[Diagnostic]) -> dict[str, Any]:
+    """user_defined_macros: dag-factory imports each text value, through nested mappings; a spec
+    names it `module:name`, nested the same way."""
+    out: dict[str, Any] = {}
     for name, target in (value or {}).items() if isinstance(value, dict) else ():
         if isinstance(target, str):
             out[str(name)] = _reference(target)
-        else:
+        elif isinstance(target, dict) and (inner := _macros(target, at / name, notes)):
+            out[str(name)] = inner
+        elif not isinstance(target, dict):
             notes.append(
                 (at / name).warn(
                     f"user_defined_macros `{name}`: a spec's macro names a Python object "

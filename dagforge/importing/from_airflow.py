@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -163,7 +164,7 @@ def convert(dag: Any, file: Path) -> Converted:
     if dag.params:
         spec["params"] = _params(dag.params)
     _dag_settings(dag, args, spec, conv)
-    spec["tasks"] = _group(dag.task_group, dag, args, conv)
+    spec["tasks"] = _group(dag.task_group, dag, args, conv, _group_links(dag))
     conv.spec = spec
     return conv
 
@@ -180,15 +181,7 @@ def _dag_settings(dag: Any, args: dict[str, Any], spec: dict[str, Any], conv: Co
         spec["fail_fast"] = True
     if getattr(dag, "owner_links", None):
         spec["owner_links"] = dict(dag.owner_links)
-    macros = {}
-    for name, value in (dag.user_defined_macros or {}).items():
-        ref = _function_ref(value)
-        if ref is None:
-            conv.notes.append(
-                _warn(conv, f"user_defined_macros '{name}' is no module-level function; dropped")
-            )
-        else:
-            macros[name] = ref
+    macros = _macros(dag.user_defined_macros or {}, "", conv)
     if macros:
         spec["user_defined_macros"] = macros
     where = "the DAG's default_args"
@@ -309,7 +302,67 @@ def _alerts(on_failure: Any, on_retry: Any) -> dict[str, Any] | None:
 # Groups and tasks
 
 
-def _group(group: Any, dag: Any, dag_args: dict[str, Any], conv: Converted) -> dict[str, Any]:
+@dataclass
+class _Links:
+    """The dependencies set on task groups (`extract >> group`, `group >> load`, `a >> b` of two
+    groups), which Airflow records on the groups besides the task edges they make: written as a
+    group's (or a task's) `dependencies` on the group, and those task edges left out."""
+
+    ups: dict[str, set[str]]  # a group or task id -> the task and group ids it depends on
+    edges: set[tuple[str, str]]  # the task edges (upstream, downstream) they stand for
+
+
+def _group_links(dag: Any) -> _Links:
+    groups, stack = [], [dag.task_group]
+    while stack:
+        g = stack.pop()
+        groups.append(g)
+        stack += [c for c in g.children.values() if hasattr(c, "children")]
+    by_id = {g.group_id: g for g in groups if g.group_id}
+    task_ids = set(dag.task_dict)
+
+    def leaves(node: str) -> set[str]:
+        return {x.task_id for x in by_id[node].get_leaves()} if node in by_id else {node}
+
+    def roots(node: str) -> set[str]:
+        return {x.task_id for x in by_id[node].get_roots()} if node in by_id else {node}
+
+    links = _Links({}, set())
+    pairs = [(up, g.group_id) for g in by_id.values() for up in g.upstream_group_ids]
+    # `a >> b` of two groups records a's last tasks among b's upstream tasks too: those are a
+    pairs += [
+        (up, g.group_id)
+        for g in by_id.values()
+        for up in g.upstream_task_ids
+        if not any(up in leaves(a) for a in g.upstream_group_ids if a in by_id)
+    ]
+    pairs += [(g.group_id, down) for g in by_id.values() for down in g.downstream_task_ids]
+    for up, down in pairs:
+        if (up not in by_id and up not in task_ids) or (down not in by_id and down not in task_ids):
+            continue
+        made = {(u, d) for u in leaves(up) for d in roots(down)}
+        # only where the edges it makes are all there (the group's first and last tasks are the
+        # same now as when the dependency was set): then the spec's group dependency remakes them
+        if made and all(d in task_ids and u in dag.task_dict[d].upstream_task_ids for u, d in made):
+            links.ups.setdefault(down, set()).add(up)
+            links.edges |= made
+    return links
+
+
+def _dependencies(node: str, ups: set[str], prefix: str) -> list[str]:
+    """A node's dependencies: a task or group of the same group by its own id, any other by its
+    full id."""
+    return [
+        d.removeprefix(prefix)
+        if prefix and d.startswith(prefix) and "." not in d.removeprefix(prefix)
+        else d
+        for d in sorted(ups)
+    ]
+
+
+def _group(
+    group: Any, dag: Any, dag_args: dict[str, Any], conv: Converted, links: _Links
+) -> dict[str, Any]:
     prefix = f"{group.group_id}." if group.group_id else ""
     out: dict[str, Any] = {}
     for child_id, child in group.children.items():
@@ -335,30 +388,60 @@ def _group(group: Any, dag: Any, dag_args: dict[str, Any], conv: Converted) -> d
                 defaults["callbacks"] = callbacks
             if defaults:
                 entry["defaults"] = defaults
-            entry["tasks"] = _group(child, dag, {**dag_args, **own}, conv)
+            entry["tasks"] = _group(child, dag, {**dag_args, **own}, conv, links)
+            if child.group_id in links.ups:
+                entry["dependencies"] = _dependencies(
+                    child.group_id, links.ups[child.group_id], prefix
+                )
             out[key] = entry
         else:
-            out[key] = _task(child, prefix, dag_args, conv)
+            out[key] = _task(child, prefix, dag_args, conv, links)
     return out
 
 
-def _task(task: Any, prefix: str, dag_args: dict[str, Any], conv: Converted) -> dict[str, Any]:
+def _macros(given: dict[str, Any], prefix: str, conv: Converted) -> dict[str, Any]:
+    """The DAG's macros as a spec names them: module-level functions (or classes), and mappings of
+    them, nested the same way."""
+    macros: dict[str, Any] = {}
+    for name, value in given.items():
+        inner = _macros(value, f"{prefix}{name}.", conv) if isinstance(value, dict) else None
+        ref = None if isinstance(value, dict) else _function_ref(value)
+        if inner or ref:
+            macros[name] = inner or ref
+        else:
+            conv.notes.append(
+                _warn(
+                    conv,
+                    f"user_defined_macros '{prefix}{name}' is no module-level function; dropped",
+                )
+            )
+    return macros
+
+
+def _task(
+    task: Any, prefix: str, dag_args: dict[str, Any], conv: Converted, links: _Links
+) -> dict[str, Any]:
     cls = getattr(task, "operator_class", None)
     cls = cls if isinstance(cls, type) else type(task)
     path = f"{cls.__module__}.{cls.__qualname__}"
     short = _BY_CLASS.get(path)
     out: dict[str, Any] = {"operator": short or path}
     given = getattr(task, "partial_kwargs", None)
+    # a mapped `@task` keeps its function apart from the other arguments, and maps the function's
+    # own arguments (op_kwargs_expand_input), not the operator's
+    decorated = getattr(task, "op_kwargs_expand_input", None)
     for name, default in _own_parameters(cls).items():
         value = (
             given.get(name, default) if isinstance(given, dict) else getattr(task, name, default)
         )
+        if decorated is not None and name == "python_callable":
+            value = getattr(task, name, default)
         if _same(value, default):
             continue
         written = _value(value, name, short, task.task_id, conv)
         if written is not _DROP:
             out[name] = written
-    expand = getattr(getattr(task, "expand_input", None), "value", None)
+    expand = getattr(decorated or getattr(task, "expand_input", None), "value", None)
     if expand:
         out["expand"] = {
             k: _value(v, k, short, task.task_id, conv) for k, v in dict(expand).items()
@@ -366,15 +449,10 @@ def _task(task: Any, prefix: str, dag_args: dict[str, Any], conv: Converted) -> 
     if "external_task_id" in out:  # ExternalTaskSensor derives external_task_ids from it
         out.pop("external_task_ids", None)
     _settings(task, dag_args, out, conv)
-    deps = sorted(task.upstream_task_ids)
-    if deps:
-        # a task of the same group by its own id, any other by its full id
-        out["dependencies"] = [
-            d.removeprefix(prefix)
-            if prefix and d.startswith(prefix) and "." not in d.removeprefix(prefix)
-            else d
-            for d in deps
-        ]
+    ups = {u for u in task.upstream_task_ids if (u, task.task_id) not in links.edges}
+    ups |= links.ups.get(task.task_id, set())
+    if ups:
+        out["dependencies"] = _dependencies(task.task_id, ups, prefix)
     return out
 
 
@@ -391,7 +469,13 @@ def _settings(task: Any, dag_args: dict[str, Any], out: dict[str, Any], conv: Co
     for name, default in _SETTINGS.items():
         value = getattr(task, name, default)
         if value != dag_args.get(name, default) and value:
-            out[name] = getattr(value, "value", value)  # a TriggerRule is a str enum
+            written = _plain_setting(value)  # a TriggerRule is a str enum; a pod_override a V1Pod
+            if written is _DROP:
+                conv.notes.append(
+                    _warn(conv, f"task '{task.task_id}': `{name}` has no spec form; dropped")
+                )
+            else:
+                out[name] = written
     if task.queue and task.queue != dag_args.get("queue", _default_queue()):
         out["queue"] = task.queue
     for name, default in _base_settings().items():
@@ -461,7 +545,33 @@ def _plain_setting(value: Any) -> Any:
     if isinstance(value, dt.timedelta):
         return format_duration(value)
     value = getattr(value, "value", value)  # WeightRule, TriggerRule: str enums
-    return value if _plain(value) else _DROP
+    return _spec_value(value)
+
+
+def _spec_value(value: Any) -> Any:
+    """Plain data, with the kubernetes client models in it (an executor_config's pod_override),
+    as a spec writes them; _DROP when a part of it has no spec form. A model's constructor takes
+    each of its `openapi_types` as a keyword argument, and keeps it as the attribute of that name."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, list | tuple):
+        items = [_spec_value(v) for v in value]
+        return _DROP if _DROP in items else items
+    if isinstance(value, dict):
+        pairs = {k: _spec_value(v) for k, v in value.items() if isinstance(k, str)}
+        return _DROP if len(pairs) < len(value) or _DROP in pairs.values() else pairs
+    cls = type(value)
+    types = getattr(cls, "openapi_types", None)
+    if not (isinstance(types, dict) and cls.__module__.startswith("kubernetes.client.models.")):
+        return _DROP
+    kwargs: dict[str, Any] = {}
+    for name in types:
+        given = getattr(value, name, None)
+        if given is not None:
+            kwargs[name] = _spec_value(given)
+    if _DROP in kwargs.values():
+        return _DROP
+    return {"object": f"kubernetes.client.{cls.__qualname__}", **kwargs}
 
 
 def _default_args_settings(own: dict[str, Any], inherited: dict[str, Any]) -> dict[str, Any]:
@@ -652,9 +762,12 @@ def _value(value: Any, name: str, short: str | None, task_id: str, conv: Convert
         pairs = {str(k): _value(v, name, short, task_id, conv) for k, v in value.items()}
         return _DROP if _DROP in pairs.values() else pairs
     if hasattr(value, "operator") and hasattr(value, "key"):  # an XComArg
-        return {"output_of": value.operator.task_id}
+        ref = {"output_of": value.operator.task_id}
+        return ref if value.key == "return_value" else {**ref, "key": value.key}
     if inspect.isfunction(value) and "<" not in value.__qualname__:
         return f"{value.__module__}:{value.__qualname__}"
+    if (written := _spec_value(value)) is not _DROP:
+        return written
     conv.notes.append(
         _warn(
             conv,

@@ -24,7 +24,12 @@ _CALLBACKS = {
 }
 _PRESETS = {"@once", "@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@continuous"}
 _CRON = re.compile(r"^\S+( \S+){4}$")
-_RELATIVE = re.compile(r"^\s*(\d+)\s+(day|hour|minute|second)s?\b", re.I)
+# dag-factory's get_time_delta: a prefix of hours, minutes, seconds and days, in this order
+_RELATIVE = re.compile(
+    r"((?P<hours>\d+?)\s+hour)?((?P<minutes>\d+?)\s+minute)?((?P<seconds>\d+?)\s+second)?"
+    r"((?P<days>\d+?)\s+day)?",
+    re.I,
+)
 _DURATION_ARGS = {"retry_delay", "execution_timeout", "max_retry_delay", "dagrun_timeout"}
 
 
@@ -121,24 +126,13 @@ def _date(value: Any, timezone: str, at: At, notes: list[Diagnostic]) -> Any:
     try:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
-        m = _RELATIVE.match(text)
-        if not m:
+        m = _RELATIVE.match(text)  # never None: every group is optional, as dag-factory's
+        parts = {k: int(v) for k, v in (m.groupdict() if m else {}).items() if v}
+        if not parts:
             notes.append(at.warn(f"'{text}' is no date dagforge can read; not converted"))
             return None
-        from zoneinfo import ZoneInfo
-
-        today = dt.datetime.now(ZoneInfo(timezone)).date()
-        delta = dt.timedelta(**{m.group(2).lower() + "s": int(m.group(1))})
-        moment = dt.datetime.combine(today, dt.time()) - delta
-        written = moment.date() if moment.time() == dt.time() else moment
-        notes.append(
-            at.warn(
-                f"relative date '{text}' (dag-factory counts it back from the day the file is "
-                f"parsed) written as the fixed date {written.isoformat()}",
-                "a spec's start_date is a fixed date: set the one you mean",
-            )
-        )
-        return written
+        # dag-factory's today's midnight in the zone, minus the time: the spec says it as such
+        return {"before_today": format_duration(dt.timedelta(**parts))}
     moment = moment.replace(tzinfo=None)
     return moment.date() if moment.time() == dt.time() else moment
 

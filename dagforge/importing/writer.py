@@ -31,8 +31,18 @@ def _list(dumper: yaml.SafeDumper, items: list[Any]) -> yaml.SequenceNode:
     return dumper.represent_sequence("tag:yaml.org,2002:seq", items, flow_style=flow)
 
 
+def _dict(dumper: yaml.SafeDumper, mapping: dict[str, Any]) -> yaml.MappingNode:
+    # the short value forms on one line, as a person writes them: `{output_of: extract}`,
+    # `start_date: {before_today: 2d}`
+    flow = bool({"output_of", "before_today"} & set(mapping)) and all(
+        isinstance(v, str | int | float | bool) and "\n" not in str(v) for v in mapping.values()
+    )
+    return dumper.represent_mapping("tag:yaml.org,2002:map", mapping, flow_style=flow)
+
+
 _Dumper.add_representer(str, _str)
 _Dumper.add_representer(list, _list)
+_Dumper.add_representer(dict, _dict)
 _LIFT = (
     "owner",
     "start_date",

@@ -1,5 +1,5 @@
 """A DAG as people write them by hand: default_args, a TaskGroup with its own default_args and
-`>>` on the group, a module-level callable, a mapped task. `dagforge import --from airflow` reads it
+`>>` on the groups (a task's and a group's), a module-level callable, a mapped task. `dagforge import --from airflow` reads it
 (tests/test_import.py); the module it imports lies in tests/importer/dags (the --dags-folder)."""
 
 from datetime import timedelta
@@ -30,4 +30,7 @@ with DAG(
     load = PythonOperator.partial(task_id="load", python_callable=load_partner).expand(
         op_args=partners.output
     )
+    with TaskGroup("publish") as publish:
+        BashOperator(task_id="upload", bash_command="echo up")
     start >> clean >> partners
+    clean >> publish
