@@ -188,3 +188,14 @@ def test_run_says_that_a_family_has_several_dags(tmp_path, monkeypatch):
     r = run_cli("run", specs / "shop_sync.yaml", cwd=tmp_path)
     assert r.returncode == 2, r.stderr
     assert "is a family of 2 DAGs (for_each): run runs one DAG" in r.stderr
+
+
+def test_run_refuses_a_family_before_airflow_loads_it(tmp_path, monkeypatch):
+    # an operator that no Airflow can import: verifying would fail; run says what is wrong first
+    specs = _tree(tmp_path, monkeypatch, SHOP.replace("operator: bash", "operator: no_such.pkg.Op"))
+    r = run_cli("run", specs / "shop_sync.yaml", cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.endswith(
+        "is a family of 2 DAGs (for_each): run runs one DAG; run a copy of the spec with one item "
+        "in for_each\n"
+    ), r.stderr
