@@ -1,10 +1,13 @@
 """Short operator names are the schema's `$defs.op_X` and a macro each: nothing else names them."""
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 
 import jsonschema
-from conftest import ROOT, run_cli
+from conftest import ROOT
 from operator_schemas import PACKAGED, text, with_operator_tasks
 
 import dagforge
@@ -72,36 +75,47 @@ def test_a_new_short_name_is_its_schema_definition_and_its_macro(tmp_path):
     with open(package / "templates" / "operators.py.j2", "a", encoding="utf-8") as macros:
         macros.write(MACRO)
 
-    specs = tmp_path / "specs"
-    specs.mkdir()
-    (specs / "pipe.yaml").write_text(
-        "start_date: 2024-01-01\n"
-        "tasks:\n"
-        "  latest: {operator: latest_only}\n"
-        "  work: {operator: bash, bash_command: echo, dependencies: [latest]}\n"
+    for folder, task in (
+        ("good", "{operator: latest_only}"),
+        # closed, as the other short names' schemas without arguments of their own are
+        ("bad", "{operator: latest_only, bash_command: echo}"),
+    ):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "pipe.yaml").write_text(
+            f"start_date: 2024-01-01\ntasks:\n  latest: {task}\n"
+            "  work: {operator: bash, bash_command: echo, dependencies: [latest]}\n"
+        )
+    # One Python that imports the copy (one start of dagforge, not one a command) and runs the CLI
+    script = (
+        "import sys, dagforge\n"
+        "from dagforge.cli import main\n"
+        "print(dagforge.__file__)\n"
+        "for args in sys.argv[1:]:\n"
+        "    print(main(args.split()))\n"
     )
-
-    def dagforge_cli(*args):  # the entry point, importing the copy
-        return run_cli(*args, cwd=tmp_path, env={"PYTHONPATH": str(tmp_path)}, timeout=120)
-
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            script,
+            *(f"build good -o out{v} --no-verify --airflow {v}" for v in "32"),
+            "validate bad",
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.stdout.splitlines() == [str(package / "__init__.py"), "0", "0", "1"], r.stderr
     for airflow, module in (
         ("3", "airflow.providers.standard.operators.latest_only"),
         ("2", "airflow.operators.latest_only"),
     ):
-        out = tmp_path / f"out{airflow}"
-        r = dagforge_cli("build", "specs", "-o", str(out), "--no-verify", "--airflow", airflow)
-        assert r.returncode == 0, r.stderr
-        source = (out / "pipe.py").read_text()
+        source = (tmp_path / f"out{airflow}" / "pipe.py").read_text()
         assert f"from {module} import LatestOnlyOperator\n" in source
         assert (
             '    # only the latest run goes on\n    latest = LatestOnlyOperator(task_id="latest")'
-            in (source)
+            in source
         )
-
-    # its schema is closed like the other short names' without arguments of their own
-    (specs / "pipe.yaml").write_text(
-        "start_date: 2024-01-01\ntasks:\n  latest: {operator: latest_only, bash_command: echo}\n"
-    )
-    r = dagforge_cli("validate", "specs")
-    assert r.returncode == 1
-    assert "specs/pipe.yaml:3:35: error: unknown key 'bash_command' in task 'latest'" in r.stderr
+    assert "bad/pipe.yaml:3:35: error: unknown key 'bash_command' in task 'latest'" in r.stderr
