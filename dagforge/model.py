@@ -20,8 +20,6 @@ from .operators import SHORT
 from .schemas import duration_settings, task_settings
 from .version import version
 
-# Built-in short operator names -> (module, class) in Airflow 3 and its providers (see operators.py).
-OPERATORS = {name: (short.module, short.name) for name, short in SHORT.items()}
 # Task settings (schemas.task_settings) that choose the operator or place the task in the graph.
 _PLACING = ("operator", "wait_for", "expand", "expand_kwargs", "dependencies")
 # Task settings a Task has a field of its own for.
@@ -756,8 +754,10 @@ def _param(spec: dict[str, Any]) -> Param:
 
 def _operator_path(op: str) -> tuple[str, str]:
     """(module, class) of a short name, else of an import path (validate checks it has a dot)."""
+    if op in SHORT:
+        return SHORT[op].module, SHORT[op].name
     module, _, name = op.rpartition(".")
-    return OPERATORS.get(op) or (module, name)
+    return module, name
 
 
 def _duration(value: object) -> timedelta | None:

@@ -1,18 +1,31 @@
-"""The built-in short operator names: where each class lives on Airflow 3, which package provides it,
-and which of its arguments are durations. Knows no Airflow: `validate` and `model` read it."""
+"""The built-in short operator names, read from the schema: each `$defs.op_NAME` of
+dagforge/schemas/pipeline.schema.json is one, and its `x-dagforge` says where the class lives on each
+Airflow version, which package provides it and how dagforge treats its arguments. A new short name is
+a definition there (CONTRIBUTING.md), not code here. Knows no Airflow: `validate` and `model` read it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache
+
+from .schemas import schema
+
+STANDARD = "apache-airflow-providers-standard"
 
 
 @dataclass(frozen=True)
 class Short:
-    module: str  # the Airflow 3 home (targets.OPERATOR_HOMES maps it for Airflow 2)
+    module: str  # the Airflow 3 home (`x-dagforge.class`)
     name: str
     package: str  # the distribution to install for it
+    airflow2: str | None = None  # the class's import path on Airflow 2.10, where it differs
     durations: tuple[str, ...] = ()  # arguments written as durations ("5m") and passed as timedelta
-    schema: bool = False  # True: its arguments have their own JSON Schema (checked by `validate`)
+    schema: bool = (
+        False  # True: its arguments are all it takes (a closed JSON Schema, checked by `validate`)
+    )
+    arguments: tuple[str, ...] = ()  # the arguments its schema describes
     # `python_callable: module:function` is imported by the generated file, as for `python`
     callable: bool = False
     branch: bool = False  # its downstream tasks are the choices it returns (BranchPythonOperator)
@@ -21,80 +34,45 @@ class Short:
     taskflow: bool = False
 
 
-STANDARD = _STANDARD = "apache-airflow-providers-standard"
-_SENSOR = ("poke_interval", "timeout")
-_PYTHON = "airflow.providers.standard.operators.python"
+@cache
+def _read() -> dict[str, Short]:
+    out = {}
+    for key, definition in schema()["$defs"].items():
+        given = definition.get("x-dagforge") if key.startswith("op_") else None
+        if given is None:
+            continue
+        module, name = given["class"].rsplit(".", 1)
+        out[key.removeprefix("op_")] = Short(
+            module,
+            name,
+            given["package"],
+            airflow2=given.get("airflow2"),
+            durations=tuple(given.get("durations", ())),
+            # the others refer to `$defs.checked_arguments`: any name, checked against the class
+            schema="$ref" not in definition,
+            arguments=tuple(definition.get("properties", {})),
+            callable=given.get("callable", False),
+            branch=given.get("branch", False),
+            taskflow=given.get("taskflow", False),
+        )
+    return out
 
-SHORT = {
-    "bash": Short(
-        "airflow.providers.standard.operators.bash", "BashOperator", _STANDARD, schema=True
-    ),
-    "python": Short(
-        "airflow.providers.standard.operators.python",
-        "PythonOperator",
-        _STANDARD,
-        schema=True,
-        callable=True,
-    ),
-    "empty": Short(
-        "airflow.providers.standard.operators.empty", "EmptyOperator", _STANDARD, schema=True
-    ),
-    "email": Short(
-        "airflow.providers.smtp.operators.smtp",
-        "EmailOperator",
-        "apache-airflow-providers-smtp",
-        schema=True,
-    ),
-    "sql": Short(
-        "airflow.providers.common.sql.operators.sql",
-        "SQLExecuteQueryOperator",
-        "apache-airflow-providers-common-sql",
-    ),
-    "trigger_dag": Short(
-        "airflow.providers.standard.operators.trigger_dagrun", "TriggerDagRunOperator", _STANDARD
-    ),
-    "file_sensor": Short(
-        "airflow.providers.standard.sensors.filesystem", "FileSensor", _STANDARD, _SENSOR
-    ),
-    "external_task_sensor": Short(
-        "airflow.providers.standard.sensors.external_task",
-        "ExternalTaskSensor",
-        _STANDARD,
-        (*_SENSOR, "execution_delta"),
-    ),
-    "time_delta_sensor": Short(
-        "airflow.providers.standard.sensors.time_delta",
-        "TimeDeltaSensor",
-        _STANDARD,
-        (*_SENSOR, "delta"),
-    ),
-    "branch": Short(_PYTHON, "BranchPythonOperator", _STANDARD, callable=True, branch=True),
-    "short_circuit": Short(_PYTHON, "ShortCircuitOperator", _STANDARD, callable=True),
-    "virtualenv": Short(_PYTHON, "PythonVirtualenvOperator", _STANDARD, callable=True),
-    "external_python": Short(_PYTHON, "ExternalPythonOperator", _STANDARD, callable=True),
-    "python_sensor": Short(
-        "airflow.providers.standard.sensors.python",
-        "PythonSensor",
-        _STANDARD,
-        _SENSOR,
-        callable=True,
-    ),
-    "http": Short(
-        "airflow.providers.http.operators.http", "HttpOperator", "apache-airflow-providers-http"
-    ),
-    "kubernetes_pod": Short(
-        "airflow.providers.cncf.kubernetes.operators.pod",
-        "KubernetesPodOperator",
-        "apache-airflow-providers-cncf-kubernetes",
-    ),
-    "task": Short(
-        "airflow.providers.standard.decorators.python",
-        "_PythonDecoratedOperator",
-        _STANDARD,
-        callable=True,
-        taskflow=True,
-    ),
-}
+
+class _Shorts(Mapping[str, Short]):
+    """The short names, read from the schema when first asked: importing this module (as
+    `dagforge --help` does) parses no schema."""
+
+    def __getitem__(self, name: str) -> Short:
+        return _read()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_read())
+
+    def __len__(self) -> int:
+        return len(_read())
+
+
+SHORT: Mapping[str, Short] = _Shorts()
 
 
 def package_of(module: str) -> str | None:

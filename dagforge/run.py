@@ -43,7 +43,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from .api import BuildResult, build
+from .api import BuildResult, build, validate
 
 if TYPE_CHECKING:
     import psutil
@@ -165,14 +165,17 @@ def _run(
         db = home / "airflow.db"
         env.update(AIRFLOW_HOME=str(home), AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{db}")
 
+    # A family (reuse.py) is refused before its DAGs are built and verified: Airflow is not
+    # started for DAGs that will not run.
+    checked = validate([spec], verify=False)
+    if checked.ok and len(checked.specs) > 1:
+        raise UsageError(
+            f"{checked.specs[0].display} is a family of {len(checked.specs)} DAGs "
+            "(for_each): run runs one DAG; run a copy of the spec with one item in for_each"
+        )
     result = RunResult(build([spec], dags, verify=True))
     if not result.build.ok or not result.build.specs:
         return result
-    if len(result.build.specs) > 1:  # a family (reuse.py)
-        raise UsageError(
-            f"{result.build.specs[0].display} is a family of {len(result.build.specs)} DAGs "
-            "(for_each): run runs one DAG; run a copy of the spec with one item in for_each"
-        )
     pipeline = result.build.specs[0].pipeline
     assert pipeline is not None  # a spec that built has its model
     result.dag_id = pipeline.dag_id

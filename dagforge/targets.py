@@ -10,69 +10,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from . import values
+from .operators import SHORT
 
 if TYPE_CHECKING:  # model imports this module
     from .model import Pipeline
 
 DEFAULT = "3"
-
-# The same operator class in its home on each major version. model.OPERATORS names the Airflow 3
-# home of the short names; a full path that is the home of one of these on either version is
-# written as its home on the target, so one spec serves both.
-OPERATOR_HOMES = (
-    {
-        "3": "airflow.providers.standard.operators.bash.BashOperator",
-        "2": "airflow.operators.bash.BashOperator",
-    },
-    {
-        "3": "airflow.providers.standard.operators.python.PythonOperator",
-        "2": "airflow.operators.python.PythonOperator",
-    },
-    {
-        "3": "airflow.providers.standard.operators.empty.EmptyOperator",
-        "2": "airflow.operators.empty.EmptyOperator",
-    },
-    {
-        "3": "airflow.providers.standard.operators.trigger_dagrun.TriggerDagRunOperator",
-        "2": "airflow.operators.trigger_dagrun.TriggerDagRunOperator",
-    },
-    {
-        "3": "airflow.providers.standard.sensors.filesystem.FileSensor",
-        "2": "airflow.sensors.filesystem.FileSensor",
-    },
-    {
-        "3": "airflow.providers.standard.sensors.external_task.ExternalTaskSensor",
-        "2": "airflow.sensors.external_task.ExternalTaskSensor",
-    },
-    {
-        "3": "airflow.providers.standard.sensors.time_delta.TimeDeltaSensor",
-        "2": "airflow.sensors.time_delta.TimeDeltaSensor",
-    },
-    {
-        "3": "airflow.providers.standard.operators.python.BranchPythonOperator",
-        "2": "airflow.operators.python.BranchPythonOperator",
-    },
-    {
-        "3": "airflow.providers.standard.operators.python.ShortCircuitOperator",
-        "2": "airflow.operators.python.ShortCircuitOperator",
-    },
-    {
-        "3": "airflow.providers.standard.operators.python.PythonVirtualenvOperator",
-        "2": "airflow.operators.python.PythonVirtualenvOperator",
-    },
-    {
-        "3": "airflow.providers.standard.operators.python.ExternalPythonOperator",
-        "2": "airflow.operators.python.ExternalPythonOperator",
-    },
-    {
-        "3": "airflow.providers.standard.sensors.python.PythonSensor",
-        "2": "airflow.sensors.python.PythonSensor",
-    },
-    {  # what `@task` makes (operator: task)
-        "3": "airflow.providers.standard.decorators.python._PythonDecoratedOperator",
-        "2": "airflow.decorators.python._PythonDecoratedOperator",
-    },
-)
 
 
 @dataclass(frozen=True)
@@ -113,8 +56,11 @@ class Target:
     def home(self, module: str, name: str) -> tuple[str, str]:
         """Where the operator class `module.name` lives on this version."""
         path = f"{module}.{name}"
-        for homes in OPERATOR_HOMES:
-            if path in homes.values():
+        # A short name's class, named by its home on either version (a short name, or an import
+        # path of either version's: one spec serves both), is written as its home on this one.
+        for short in SHORT.values():
+            homes = {"3": f"{short.module}.{short.name}", "2": short.airflow2 or ""}
+            if short.airflow2 and path in homes.values():
                 home_module, home_name = homes[self.airflow].rsplit(".", 1)
                 return home_module, home_name
         return module, name

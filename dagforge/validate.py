@@ -67,10 +67,12 @@ def _validators() -> tuple[
     dict[str, Draft202012Validator],
     Draft202012Validator,
 ]:
-    """The schema, split for speed: the spec and each group with their task bodies left out, and each
-    task with a closed schema for its operator. Same verdicts as the whole schema (tests/test_schema.py
-    holds them to it), without evaluating every operator's `if` and the unevaluated keys of every task,
-    which is most of the whole schema's cost on a big spec (benchmarks/ measures it)."""
+    """The schema, split for speed: the spec and each group with their task bodies left out, each
+    task of a short name X checked by its own definition `$defs.X_task` (what the schema's rule for
+    X selects), and every other task (import paths, wait_for, unknown operators) by `$defs.task`. Same
+    verdicts as the whole schema (tests/test_schema.py holds them to it), without evaluating every
+    operator's `if` and the unevaluated keys of every task, which is most of the whole schema's cost
+    on a big spec (benchmarks/ measures it)."""
     import jsonschema  # here, not at the top: `dagforge --help` need not load it
 
     whole = schema()
@@ -80,47 +82,10 @@ def _validators() -> tuple[
     group = json.loads(json.dumps(defs["group"]))
     group["properties"]["tasks"]["additionalProperties"] = {"type": "object"}
     group["$defs"] = defs
-    task = {k: v for k, v in defs["task"].items() if k not in ("allOf", "unevaluatedProperties")}
-    # the settings every task takes (`$defs.task` has them through `allOf`) as properties of its own
-    task["properties"] = {**task["properties"], **defs["settings"]["properties"]}
-    task["$defs"] = defs
-    by_operator: dict[str, dict[str, Any]] = {}
-    # One closed schema per short name X. Used only for a task whose `operator` is X and that has no
-    # `wait_for` (see _schema_problems), where the other rule (wait_for or operator) holds and
-    # `operator` is X by construction: neither is checked again.
-    for const, (ref, extra) in _operator_arguments().items():
-        properties = {**task["properties"], "operator": {"const": const}}
-        if set(extra) <= {"description", "properties", "allOf"} and all(
-            _required_argument(r) for r in extra.get("allOf", [])
-        ):
-            # "required, or given through `expand`" as plain `required`: _diagnose_schema_error drops
-            # the error of an argument that `expand` gives, so the verdict is the schema's, and faster
-            by_operator[const] = dict(
-                task,
-                properties={**properties, **extra.get("properties", {})},
-                required=[_required_argument(r) for r in extra.get("allOf", [])],
-                additionalProperties=False,
-            )
-        else:
-            by_operator[const] = dict(
-                task, properties=properties, allOf=[ref], unevaluatedProperties=False
-            )
     make = jsonschema.Draft202012Validator
+    by_operator = {op: make({**defs[f"{op}_task"], "$defs": defs}) for op in SHORT}
     whole_task = make({"$ref": "#/$defs/task", "$defs": defs})
-    return make(top), make(group), {op: make(s) for op, s in by_operator.items()}, whole_task
-
-
-@cache
-def _operator_arguments() -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
-    """Each short name -> the `$ref` to its argument schema and that schema, as `$defs.task`'s rules
-    `if operator is X then {"$ref": ...}` select them."""
-    defs = schema()["$defs"]
-    out: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
-    for rule in defs["task"]["allOf"]:
-        const = rule.get("if", {}).get("properties", {}).get("operator", {}).get("const")
-        if const is not None:
-            out[const] = (rule["then"], defs[rule["then"]["$ref"].rsplit("/", 1)[1]])
-    return out
+    return make(top), make(group), by_operator, whole_task
 
 
 def _required_argument(rule: Any) -> str | None:
@@ -815,7 +780,7 @@ def _node_keys() -> frozenset[str]:
     defs = schema()["$defs"]
     return frozenset(
         key
-        for name in ("task", "group", "bash", "python", "empty", "email_operator")
+        for name in ("task", "group", *(f"op_{op}" for op, short in SHORT.items() if short.schema))
         for key in defs[name].get("properties", {})
     )
 
@@ -919,7 +884,7 @@ def _allowed_keys(path: SpecPath, inst: Any) -> set[str]:
         keys = set(task_settings())
         op = inst.get("operator")
         if op in SHORT and SHORT[op].schema:  # the others take any argument name
-            keys |= set(_operator_arguments()[op][1]["properties"])
+            keys |= set(SHORT[op].arguments)
         return keys
     if path == ("schedule",):
         return set(s["$defs"]["schedule_mapping"]["else"]["properties"])

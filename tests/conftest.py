@@ -74,12 +74,14 @@ SLOW_MODULES = {
     "test_wait_for",
 }
 SLOW_FIXTURES = {"airflow_home", "smtp_server"}
-SLOW_TESTS = {  # single tests of quick modules that build with verification or race real processes
-    "test_the_pages_in_chromium",  # the examples' catalog in a browser, page by page
+SLOW_TESTS = {  # single tests of quick modules that verify, load DAGs in Airflow or race real processes
+    "test_a_block_is_a_task_group_in_airflow",
     "test_a_build_gives_up_waiting_with_exit_2",
     "test_a_file_over_the_limit_is_refused_and_one_at_the_limit_is_read",
     "test_a_run_skips_the_branches_not_chosen_and_what_a_short_circuit_stops",
+    "test_airflow3_golden_files_load_in_dagbag",
     "test_black_leaves_a_settled_render_as_it_is",
+    "test_blocks_use_blocks",
     "test_build_with_verification",
     "test_building_one_spec_from_another_folder_removes_nothing",
     "test_every_starter_builds_verified_and_loads",
@@ -89,10 +91,15 @@ SLOW_TESTS = {  # single tests of quick modules that build with verification or 
     "test_hostile_strings_come_out_equal_and_run_nothing",
     "test_nearest_wins_lists_replace_mappings_merge",
     "test_new_spec_validates_explains_builds_and_checks",
+    "test_next_runs_are_airflows",
+    "test_one_dag_per_item_in_airflow",
     "test_readme_first_command_builds_and_verifies_the_examples",
     "test_sigkill_at_a_random_moment_leaves_old_or_new_files",
     "test_task_ids_that_are_not_identifiers",
     "test_texts_of_several_lines_are_blocks_black_keeps_and_airflow_reads_exactly",
+    "test_the_pages_in_chromium",  # the examples' catalog in a browser, page by page
+    "test_the_reuse_examples_build_verified",
+    "test_the_warning_comes_exactly_when_airflow_fails_the_task",
     "test_two_builds_of_one_folder_at_once",
     "test_values_at_the_limits_build_and_load_in_airflow",
     "test_verifying_shows_progress_too",

@@ -3,7 +3,7 @@ the block, the block as an input of the generated file."""
 
 import textwrap
 
-from conftest import load_dagbag, run_cli
+from conftest import load_dagbag, run_main
 
 import dagforge
 from dagforge.load import find_specs
@@ -149,7 +149,7 @@ def test_a_problem_inside_a_block_points_into_it_and_names_the_use_site(tmp_path
             with: {table: orders}
         """
     specs = _tree(tmp_path, monkeypatch, spec, {"broken": broken})
-    r = run_cli("validate", specs, cwd=tmp_path)
+    r = run_main("validate", specs, cwd=tmp_path)
     assert r.returncode == 1
     assert r.stderr.startswith(
         "specs/blocks/broken.yaml:4:60: error: task 'orders.load' depends on unknown task "
@@ -225,7 +225,7 @@ def test_a_changed_block_is_named_by_check_and_built_again(tmp_path, monkeypatch
     assert dagforge.check([specs], out).ok
     block = specs / "blocks" / "load_table.yaml"
     block.write_text(block.read_text().replace("default: 2,", "default: 3,"))
-    r = run_cli("check", specs, "-o", out, cwd=tmp_path)
+    r = run_main("check", specs, "-o", out, cwd=tmp_path)
     assert r.returncode == 1 and "block:blocks/load_table.yaml" in r.stderr, r.stderr
     again = dagforge.build([specs], out, verify=False)
     assert [s.display for s in again.built] == ["specs/warehouse_nightly.yaml"]
@@ -246,7 +246,7 @@ def test_airflow_2_output_and_explain(tmp_path, monkeypatch):
 def test_the_blocks_command_lists_parameters_and_uses(tmp_path, monkeypatch):
     _tree(tmp_path, monkeypatch)
     (tmp_path / "specs" / "blocks" / "shape.yaml").write_text("tasks: []\n")
-    r = run_cli("blocks", cwd=tmp_path)
+    r = run_main("blocks", cwd=tmp_path)
     assert r.returncode == 1  # shape.yaml is broken: said on stderr, listed all the same
     assert r.stdout.startswith(
         "load_table  (specs/blocks/load_table.yaml)\n"

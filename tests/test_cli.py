@@ -1,6 +1,8 @@
-"""The real `dagforge` entry point: exit codes, messages, what is written and what is not."""
+"""The command line: exit codes, messages, what is written and what is not. Through `main()` in this
+process (run_main); through the real entry point (run_cli) where only a process shows it: no
+traceback on the way out, a Python without Airflow."""
 
-from conftest import HAVE_DOT, ROOT, run_cli, run_cli_without
+from conftest import HAVE_DOT, ROOT, run_cli, run_cli_without, run_main
 
 GOOD = """
 start_date: 2024-01-01
@@ -16,12 +18,12 @@ tasks:
 
 def test_build_exit_0_and_writes(tmp_path, write_spec):
     write_spec(GOOD, "good.yaml")
-    r = run_cli("build", "specs", "-o", "out", "--no-verify", cwd=tmp_path)
+    r = run_main("build", "specs", "-o", "out", "--no-verify", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "out" / "good.py").is_file()
     assert r.stdout == ""  # the summary counts what was written; -v names each file
     assert r.stderr == "1 built, 0 invalid; not verified (--no-verify)\n"
-    r = run_cli("build", "specs", "-o", "out", "--no-verify", "--force", "-v", cwd=tmp_path)
+    r = run_main("build", "specs", "-o", "out", "--no-verify", "--force", "-v", cwd=tmp_path)
     assert r.stdout == "wrote out/good.py\n"
 
 
@@ -46,7 +48,7 @@ def test_invalid_spec_exit_1_others_still_built(tmp_path, write_spec):
 
 def test_validate_writes_nothing(tmp_path, write_spec):
     write_spec(GOOD, "good.yaml")
-    r = run_cli("validate", "specs", cwd=tmp_path)
+    r = run_main("validate", "specs", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "1 spec valid, 0 invalid" in r.stderr
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["good.yaml", "specs"]
@@ -54,25 +56,25 @@ def test_validate_writes_nothing(tmp_path, write_spec):
 
 def test_validate_invalid_exit_1(tmp_path, write_spec):
     write_spec(BAD, "bad.yaml")
-    r = run_cli("validate", "specs/bad.yaml", cwd=tmp_path)
+    r = run_main("validate", "specs/bad.yaml", cwd=tmp_path)
     assert r.returncode == 1
     assert "did you mean" not in r.stderr and "known tasks: hello" in r.stderr
 
 
 def test_usage_errors_exit_2(tmp_path):
-    assert run_cli("frobnicate", cwd=tmp_path).returncode == 2
-    assert run_cli("build", "--bogus", cwd=tmp_path).returncode == 2
-    r = run_cli("validate", "does-not-exist", cwd=tmp_path)
+    assert run_main("frobnicate", cwd=tmp_path).returncode == 2
+    assert run_main("build", "--bogus", cwd=tmp_path).returncode == 2
+    r = run_main("validate", "does-not-exist", cwd=tmp_path)
     assert r.returncode == 2 and "does-not-exist: error: no such file or folder" in r.stderr
     (tmp_path / "empty").mkdir()
-    r = run_cli("validate", "empty", cwd=tmp_path)
+    r = run_main("validate", "empty", cwd=tmp_path)
     assert r.returncode == 2 and "no spec files" in r.stderr
 
 
 def test_a_missing_path_is_one_located_error_and_no_summary(tmp_path):
     """No "0 specs built" after it: nothing was looked at."""
     for command in ("build", "validate", "run", "check"):
-        r = run_cli(command, "nonexist.yaml", cwd=tmp_path)
+        r = run_main(command, "nonexist.yaml", cwd=tmp_path)
         assert r.returncode == 2, command
         assert r.stderr == "nonexist.yaml: error: no such file or folder\n", (command, r.stderr)
 
@@ -100,7 +102,7 @@ def test_without_airflow_build_and_validate_say_what_they_did_not_check(tmp_path
 
 def test_default_paths_are_specs_and_generated_dags(tmp_path, write_spec):
     write_spec(GOOD, "good.yaml")
-    r = run_cli("build", "--no-verify", cwd=tmp_path)
+    r = run_main("build", "--no-verify", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "generated_dags" / "good.py").is_file()
 
@@ -149,10 +151,10 @@ def test_examples_build_from_repo_root():
 
 
 def test_a_mistyped_command_suggests_the_command(tmp_path):
-    r = run_cli("buld", "specs", cwd=tmp_path)
+    r = run_main("buld", "specs", cwd=tmp_path)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "'buld' is not a dagforge command; did you mean 'build'?" in r.stderr
-    r = run_cli("frobnicate", cwd=tmp_path)
+    r = run_main("frobnicate", cwd=tmp_path)
     assert (
         r.returncode == 2
         and "is not a dagforge command\n  hint: the commands are build" in r.stderr
@@ -160,8 +162,8 @@ def test_a_mistyped_command_suggests_the_command(tmp_path):
 
 
 def test_new_names_the_folder_it_wrote_into_in_the_next_step(tmp_path):
-    r = run_cli("new", "x", "--dir", "myspecs", cwd=tmp_path)
+    r = run_main("new", "x", "--dir", "myspecs", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "`dagforge build myspecs/`" in r.stderr
-    r = run_cli("new", "y", cwd=tmp_path)
+    r = run_main("new", "y", cwd=tmp_path)
     assert "and `dagforge build`\n" in r.stderr

@@ -1,6 +1,6 @@
 """defaults.yaml: shared defaults for the specs below a folder (nearest wins, lists replace, mappings merge)."""
 
-from conftest import load_dagbag, run_cli
+from conftest import load_dagbag, run_main
 
 import dagforge
 
@@ -65,7 +65,7 @@ def test_a_changed_defaults_file_rebuilds_and_a_broken_one_is_reported_in_itself
     again = dagforge.build([specs], tmp_path / "out", verify=False)
     assert [s.up_to_date for s in again.specs] == [False, True]  # team/pipe.yaml, top.yaml
     (specs / "team" / "defaults.yaml").write_text("retries: 5\nretry_dealy: 1m\ntasks: {}\n")
-    r = run_cli("validate", "specs", cwd=tmp_path)
+    r = run_main("validate", "specs", cwd=tmp_path)
     assert r.returncode == 1
     # named as the defaults file, with its own line under the message (not the spec's line 2)
     assert (
@@ -84,7 +84,7 @@ def test_a_changed_defaults_file_rebuilds_and_a_broken_one_is_reported_in_itself
 def test_a_defaults_file_that_does_not_load_shows_its_own_line(tmp_path, monkeypatch):
     specs = _tree(tmp_path, monkeypatch)
     (specs / "team" / "defaults.yaml").write_text("retries: 5\n  retry_delay: 1m\n")
-    r = run_cli("validate", "specs", cwd=tmp_path)
+    r = run_main("validate", "specs", cwd=tmp_path)
     assert r.returncode == 1
     assert "specs/team/defaults.yaml:2:14: error: invalid YAML" in r.stderr
     assert "\n  2 |   retry_delay: 1m\n" in r.stderr and "bad indentation" in r.stderr
@@ -93,7 +93,7 @@ def test_a_defaults_file_that_does_not_load_shows_its_own_line(tmp_path, monkeyp
 def test_a_defaults_file_given_by_name_means_the_specs_below_it(tmp_path, monkeypatch):
     specs = _tree(tmp_path, monkeypatch)
     (specs / "team" / "defaults.yaml").write_text("retries: -1\n")
-    r = run_cli(
+    r = run_main(
         "validate", "specs/team/defaults.yaml", cwd=tmp_path
     )  # as the pre-commit hook passes a changed file
     assert r.returncode == 1

@@ -2,7 +2,7 @@
 
 import textwrap
 
-from conftest import load_dagbag, run_cli
+from conftest import load_dagbag, run_cli, run_main
 
 import dagforge
 
@@ -68,7 +68,7 @@ def test_check_and_orphans_know_a_spec_writes_several_files(tmp_path, monkeypatc
     assert dagforge.check([specs], out).ok  # both files are this spec's: neither is an orphan
     spec = specs / "shop_sync.yaml"
     spec.write_text(spec.read_text().replace("  - {region: us, hour: 7, retries: 4}\n", ""))
-    r = run_cli("check", specs, "-o", out, cwd=tmp_path)
+    r = run_main("check", specs, "-o", out, cwd=tmp_path)
     assert r.returncode == 1 and "shop_sync_us.py is orphaned" in r.stderr, r.stderr
     assert "shop_sync_eu.py is orphaned" not in r.stderr
     result = dagforge.build([specs], out, verify=False)
@@ -91,7 +91,7 @@ def test_validate_and_the_cli_count_each_dag(tmp_path, monkeypatch):
     result = dagforge.validate([specs])
     assert result.ok and [s.item for s in result.specs] == [0, 1]
     assert [s.pipeline.dag_id for s in result.specs] == ["shop_sync_eu", "shop_sync_us"]
-    r = run_cli("build", specs, "-o", tmp_path / "out", "--no-verify", cwd=tmp_path)
+    r = run_main("build", specs, "-o", tmp_path / "out", "--no-verify", cwd=tmp_path)
     assert r.returncode == 0 and "2 built" in r.stderr, r.stderr
 
 
@@ -118,7 +118,7 @@ def test_explain_shows_every_dag_of_a_family_and_graph_says_it_draws_one(tmp_pat
     text = dagforge.explain(specs / "shop_sync.yaml").text
     assert text.startswith("shop_sync_eu: Sync the eu shop\n")
     assert "\nshop_sync_us: Sync the us shop\n" in text and "orders.load" in text
-    r = run_cli("graph", specs / "shop_sync.yaml", cwd=tmp_path)
+    r = run_main("graph", specs / "shop_sync.yaml", cwd=tmp_path)
     assert r.returncode == 2 and "a family of 2 DAGs (for_each)" in r.stderr, r.stderr
 
 
@@ -188,3 +188,14 @@ def test_run_says_that_a_family_has_several_dags(tmp_path, monkeypatch):
     r = run_cli("run", specs / "shop_sync.yaml", cwd=tmp_path)
     assert r.returncode == 2, r.stderr
     assert "is a family of 2 DAGs (for_each): run runs one DAG" in r.stderr
+
+
+def test_run_refuses_a_family_before_airflow_loads_it(tmp_path, monkeypatch):
+    # an operator that no Airflow can import: verifying would fail; run says what is wrong first
+    specs = _tree(tmp_path, monkeypatch, SHOP.replace("operator: bash", "operator: no_such.pkg.Op"))
+    r = run_cli("run", specs / "shop_sync.yaml", cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.endswith(
+        "is a family of 2 DAGs (for_each): run runs one DAG; run a copy of the spec with one item "
+        "in for_each\n"
+    ), r.stderr

@@ -12,7 +12,7 @@ from dagforge.load import load
 from dagforge.model import build_model, passed_settings
 from dagforge.operators import SHORT
 from dagforge.schemas import default_settings, schema, task_settings
-from dagforge.validate import _operator_arguments, validate
+from dagforge.validate import validate
 
 SPEC = """\
 start_date: 2024-01-01
@@ -79,10 +79,12 @@ def test_the_settings_are_the_schemas_task_and_settings_properties():
 
 
 def test_every_short_name_has_its_argument_schema():
-    arguments = _operator_arguments()
-    assert set(arguments) == set(SHORT)
-    closed = {op for op, (_, extra) in arguments.items() if "$ref" not in extra}
-    assert closed == {op for op, short in SHORT.items() if short.schema}
+    defs = schema()["$defs"]
+    enum = defs["task"]["properties"]["operator"]["anyOf"][0]["enum"]
+    assert enum == list(SHORT) == [k.removeprefix("op_") for k in defs if k.startswith("op_")]
+    for op, short in SHORT.items():
+        assert defs[f"{op}_task"]["properties"]["operator"]["const"] == op
+        assert short.schema == (defs[f"{op}_task"].get("additionalProperties") is False)
 
 
 def test_every_setting_reaches_the_model_the_file_and_the_explanation(write_spec, tmp_path):

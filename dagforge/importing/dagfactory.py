@@ -9,13 +9,10 @@ Verification against dag-factory's own DAG is `importing.verify` (the only part 
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -187,23 +184,11 @@ def _value(at: At) -> Any:
 # Tasks
 
 
-@cache
-def _schema_defs() -> dict[str, Any]:
-    text = resources.files("dagforge.schemas").joinpath("pipeline.schema.json").read_text("utf-8")
-    defs: dict[str, Any] = json.loads(text)["$defs"]
-    return defs
-
-
 def _short_fits(short: str, keys: Iterable[str]) -> bool:
-    """Whether a short name's argument schema (if it has one) takes all of `keys`."""
-    defs = _schema_defs()
-    own = {"bash": "bash", "python": "python", "empty": "empty", "email": "email_operator"}.get(
-        short
-    )
-    if own is None:
+    """Whether a short name's argument schema (if it is closed) takes all of `keys`."""
+    if not SHORT[short].schema:
         return True
-    allowed = set(defs[own].get("properties", {})) | set(task_settings())
-    return set(keys) <= allowed
+    return set(keys) <= set(SHORT[short].arguments) | set(task_settings())
 
 
 @dataclass
@@ -402,7 +387,7 @@ def _argument(key: str, value: Any, at: At, ctx: _Context, short: str | None) ->
 
 def _short_durations(short: str | None) -> tuple[str, ...]:
     """The arguments a short name takes as durations (`5m`): a sensor's poke_interval, ..."""
-    return SHORT[short].durations if short in SHORT else ()
+    return SHORT[short].durations if short is not None and short in SHORT else ()
 
 
 def _xcom_ref(value: Any, at: At, notes: list[Diagnostic]) -> Any:

@@ -2,7 +2,8 @@
 
 `schemas/pipeline.schema.json` at the top of the repository is its published copy (the one specs'
 modelines name), held byte-identical by tests/test_schema.py:
-`dagforge schema > schemas/pipeline.schema.json` refreshes it."""
+`dagforge schema > schemas/pipeline.schema.json` refreshes it (`tests/operator_schemas.py --regen`
+writes both, with the parts that follow from the operators' definitions)."""
 
 from __future__ import annotations
 
