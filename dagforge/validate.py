@@ -1116,19 +1116,22 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
                 out += _check_group(doc, n)
             elif n.mapping:
                 out += _check_task(doc, n.full_id, n.spec, dag_emails, n.path)
+        edges = structure.task_edges(all_nodes)  # once: the checks below share it
         out += _check_tree(doc, all_nodes)
-        out += _check_dependencies(doc, all_nodes)
+        out += _check_dependencies(doc, all_nodes, edges)
         out += _check_mapping(doc, all_nodes)
-        out += _check_branches(doc, all_nodes)
+        out += _check_branches(doc, all_nodes, edges)
         out += _check_forms(doc, all_nodes, data)
     return out
 
 
-def _check_branches(doc: Document, all_nodes: list[structure.Node]) -> list[Diagnostic]:
+def _check_branches(
+    doc: Document, all_nodes: list[structure.Node], edges: Mapping[tuple[str, str], SpecPath]
+) -> list[Diagnostic]:
     """A warning for a branch task that no task depends on: its downstream tasks are the choices
     its python_callable returns, so with none there is nothing to choose from (and Airflow fails
-    the task when the callable returns a task id that is not downstream of it)."""
-    edges = structure.task_edges(all_nodes)
+    the task when the callable returns a task id that is not downstream of it). `edges`: the
+    spec's structure.task_edges."""
     ups = {up for up, _ in edges}
     out = []
     for n in all_nodes:
@@ -2429,7 +2432,11 @@ def _bad_expand_kwargs(doc: Document, path: SpecPath, inst: object) -> Diagnosti
     )
 
 
-def _check_dependencies(doc: Document, all_nodes: list[structure.Node]) -> list[Diagnostic]:
+def _check_dependencies(
+    doc: Document, all_nodes: list[structure.Node], edges: Mapping[tuple[str, str], SpecPath]
+) -> list[Diagnostic]:
+    """Unknown dependencies, dependencies on a node's own group or tasks, and cycles among `edges`
+    (the spec's structure.task_edges)."""
     out: list[Diagnostic] = []
     by_id: dict[str, structure.Node] = {}
     for n in all_nodes:
@@ -2490,7 +2497,6 @@ def _check_dependencies(doc: Document, all_nodes: list[structure.Node]) -> list[
                         code=Code.CYCLE,
                     )
                 )
-    edges = structure.task_edges(all_nodes)
     graph: dict[str, list[str]] = {n.full_id: [] for n in all_nodes if not n.is_group}
     for up, down in edges:
         graph[down].append(up)
