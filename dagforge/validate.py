@@ -12,7 +12,7 @@ import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, overload
 from urllib.parse import urlsplit
@@ -1568,9 +1568,8 @@ def _check_schedule(
                     code=Code.CRON,
                 )
             ]
-        from croniter import croniter
-
-        if not croniter.is_valid(value):
+        valid, never = _cron_verdict(value)
+        if not valid:
             field = values.cron_field_problem(value)
             return [
                 doc.diag(
@@ -1581,7 +1580,7 @@ def _check_schedule(
                     code=Code.CRON,
                 )
             ]
-        if never := _cron_never(croniter(value).expanded):
+        if never:
             return [
                 doc.diag(
                     path,
@@ -1592,6 +1591,18 @@ def _check_schedule(
                 )
             ]
     return []
+
+
+@lru_cache(maxsize=256)
+def _cron_verdict(value: str) -> tuple[bool, str]:
+    """Whether croniter reads a cron expression, and why it never runs (or ''): a function of its
+    text alone, kept per process (the specs of a build share a few schedules; each costs croniter
+    two expansions)."""
+    from croniter import croniter
+
+    if not croniter.is_valid(value):
+        return False, ""
+    return True, _cron_never(croniter(value).expanded)
 
 
 _MONTHS = (
