@@ -1838,8 +1838,6 @@ def _duration_problem(doc: Document, path: SpecPath, value: object) -> list[Diag
 
 def _check_emails(doc: Document, path: SpecPath, addresses: object) -> list[Diagnostic]:
     """Check one address or a list of them; `path` leads to the key that holds them."""
-    import email_validator
-
     located: list[tuple[SpecPath, object]]
     if isinstance(addresses, str):
         located = [(path, addresses)]
@@ -1851,18 +1849,29 @@ def _check_emails(doc: Document, path: SpecPath, addresses: object) -> list[Diag
     for where, address in located:
         if not isinstance(address, str):
             continue  # the schema reports the type
-        try:
-            email_validator.validate_email(address, check_deliverability=False)
-        except email_validator.EmailNotValidError as e:
+        if problem := _email_problem(address):
             out.append(
                 doc.diag(
                     where,
-                    f"'{address}' is not a valid email address: {e}",
+                    f"'{address}' is not a valid email address: {problem}",
                     "write it like name@example.com",
                     code=Code.EMAIL,
                 )
             )
     return out
+
+
+@lru_cache(maxsize=1024)
+def _email_problem(address: str) -> str:
+    """Why `address` is not a valid email address, or '': a function of the text alone, kept per
+    process (the specs of a build share a few addresses)."""
+    import email_validator
+
+    try:
+        email_validator.validate_email(address, check_deliverability=False)
+    except email_validator.EmailNotValidError as e:
+        return str(e) or "email_validator refuses it"
+    return ""
 
 
 def _check_group(doc: Document, n: structure.Node) -> list[Diagnostic]:
