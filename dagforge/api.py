@@ -417,7 +417,8 @@ def check(
             )
             if found:
                 result.drift.append(found)
-    if not result.problems and (gone := orphans(out, files, _scope(paths))):
+    proven = {spec.output for spec in result.specs if spec.ok and spec.up_to_date and spec.output}
+    if not result.problems and (gone := orphans(out, files, _scope(paths), proven)):
         kept = {
             f.resolve() for fs in files.values() for f in fs or ()
         }  # a spec that moved: drift of its file

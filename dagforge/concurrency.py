@@ -5,6 +5,7 @@ module of this name too.)"""
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import os
 import threading
 import time
@@ -12,6 +13,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from functools import partial
+from itertools import chain
 from typing import TypeVar
 
 PARALLEL_ABOVE = 8  # more specs than this: a pool of processes, one per core
@@ -38,15 +40,21 @@ def workers_for(jobs: int) -> int:
 def mapped(function: Callable[[T], U], items: list[T], workers: int) -> Iterator[Iterator[U]]:
     """`function` over `items`, in order: in this process for one worker, else in a pool of
     `workers` processes (`function` and the items must pickle). The results are read inside the
-    `with` block, as they come."""
+    `with` block, as they come.
+
+    Where workers are forked, this process takes the first item before they start: they inherit
+    what it loaded for it (modules, compiled schemas and template), instead of each loading it
+    again, which costs a check of 1000 specs about as much CPU time as 100 specs."""
     if workers <= 1:
         yield map(function, items)
         return
+    first = [function(items[0])] if multiprocessing.get_start_method() == "fork" else []
     pool = ProcessPoolExecutor(
         max_workers=workers, initializer=_start_worker, initargs=(os.getpid(),)
     )
     with pool:
-        yield pool.map(partial(_collected, function), items, chunksize=CHUNK)
+        rest = items[len(first) :]
+        yield chain(first, pool.map(partial(_collected, function), rest, chunksize=CHUNK))
 
 
 def _start_worker(parent: int) -> None:

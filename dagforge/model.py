@@ -378,11 +378,10 @@ def build_model(doc: Document, source: str | None = None) -> Pipeline:
     p.callbacks = _callbacks(data.get("callbacks", {}), Forms(ref))
     p.defaults = _settings(shared, Forms(ref))
     upstream: dict[str, list[str]] = {}
-    for up, down in structure.task_edges(
-        all_nodes
-    ):  # mapping's edges too: Airflow adds them itself
-        upstream.setdefault(down, []).append(up)
-    p.links = _statements(all_nodes)
+    all_links = structure.links(all_nodes)  # once: the edges and the statements come from it
+    for up, down in structure.task_edges(all_nodes, all_links):  # mapping's edges too: Airflow
+        upstream.setdefault(down, []).append(up)  # adds them itself
+    p.links = _statements(all_links)
     order = {n.full_id: i for i, n in enumerate(all_nodes)}
     for n in all_nodes:
         p.layout.append(n.full_id)
@@ -544,13 +543,13 @@ def _resolve(name: str, node: structure.Node, by_id: dict[str, structure.Node]) 
     return structure.resolve(name, node, by_id)
 
 
-def _statements(all_nodes: list[structure.Node]) -> list[tuple[tuple[str, ...], str]]:
+def _statements(all_links: list[structure.Link]) -> list[tuple[tuple[str, ...], str]]:
     """The `>>` statements of the generated file (see Pipeline.links): the declared links in the
     order structure.links gives, the ones into the same node at the same depth as one `[a, b] >> c`.
     The edges mapping makes are left out: the file makes them with `.expand()` already."""
     out: list[tuple[tuple[str, ...], str]] = []
     last: tuple[str, int] | None = None
-    for link in structure.links(all_nodes):
+    for link in all_links:
         if link.implicit:
             continue
         if (link.down, link.scope) == last:

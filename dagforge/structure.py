@@ -188,8 +188,11 @@ def links(all_nodes: list[Node]) -> list[Link]:
     return out
 
 
-def task_edges(all_nodes: list[Node]) -> dict[tuple[str, str], SpecPath]:
-    """Task-to-task edges (upstream, downstream) -> the path of the spec entry that made it.
+def task_edges(
+    all_nodes: list[Node], all_links: list[Link] | None = None
+) -> dict[tuple[str, str], SpecPath]:
+    """Task-to-task edges (upstream, downstream) -> the path of the spec entry that made it, from
+    `all_links` (`links(all_nodes)`, computed when not given).
 
     A link from or to a group reaches its leaves or roots as Airflow's TaskGroup computes them when
     the link is set (get_leaves/get_roots): its tasks with no downstream, or no upstream, among the
@@ -208,7 +211,7 @@ def task_edges(all_nodes: list[Node]) -> dict[tuple[str, str], SpecPath]:
         inside = set(members[node_id])
         return [t for t in members[node_id] if downstream.get(t, set()).isdisjoint(inside)]
 
-    for link in links(all_nodes):
+    for link in links(all_nodes) if all_links is None else all_links:
         ups, downs = leaves(link.up), roots(link.down)
         for u in ups:
             for d in downs:

@@ -12,7 +12,7 @@ import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, overload
 from urllib.parse import urlsplit
@@ -126,9 +126,42 @@ def _fast(validator: Draft202012Validator) -> Callable[[object], object] | None:
         _FAST[id(validator)] = (
             None
             if _NEWER_KEYWORDS & _keywords_reached(draft7, _closed(defs, defs))
-            else fastjsonschema.compile(draft7, use_default=False, use_formats=False)
+            else fastjsonschema.compile(
+                _const_as_enum(draft7),
+                use_default=False,
+                use_formats=False,
+                detailed_exceptions=False,  # compiles 5x faster: its errors are not read
+            )
         )
     return _FAST[id(validator)]
+
+
+_SCHEMA_DATA = ("const", "enum", "examples", "default")  # values, not schemas
+_BY_NAME = ("properties", "patternProperties", "$defs", "definitions", "dependencies")
+
+
+def _const_as_enum(node: Any) -> Any:
+    """`node` with each `const: X` written `enum: [X]`, which means the same (fastjsonschema checks
+    both alike). Its `detailed_exceptions=False` code fails to compile a `const` (2.22)."""
+    if isinstance(node, list):
+        return [_const_as_enum(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in _SCHEMA_DATA:
+            out[key] = value
+        elif key in _BY_NAME and isinstance(value, dict):  # names -> schemas
+            out[key] = {name: _const_as_enum(schema) for name, schema in value.items()}
+        else:
+            out[key] = _const_as_enum(value)
+    if "const" in out:
+        same = {"enum": [out.pop("const")]}
+        if "enum" in out:  # both: each must hold
+            out["allOf"] = [*out.get("allOf", []), same]
+        else:
+            out.update(same)
+    return out
 
 
 _APPLICATORS = {"allOf", "anyOf", "oneOf", "if", "not", "patternProperties", "additionalProperties"}
@@ -1098,11 +1131,12 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
                 out += _check_group(doc, n)
             elif n.mapping:
                 out += _check_task(doc, n.full_id, n.spec, dag_emails, n.path)
+        edges = structure.task_edges(all_nodes)  # once: the checks below share it
         out += _check_tree(doc, all_nodes)
-        out += _check_dependencies(doc, all_nodes)
+        out += _check_dependencies(doc, all_nodes, edges)
         out += _check_mapping(doc, all_nodes)
         out += _check_taskflow(doc, all_nodes)
-        out += _check_branches(doc, all_nodes)
+        out += _check_branches(doc, all_nodes, edges)
         out += _check_forms(doc, all_nodes, data)
     return out
 
@@ -1157,11 +1191,13 @@ def _check_taskflow(doc: Document, all_nodes: list[structure.Node]) -> list[Diag
     return out
 
 
-def _check_branches(doc: Document, all_nodes: list[structure.Node]) -> list[Diagnostic]:
+def _check_branches(
+    doc: Document, all_nodes: list[structure.Node], edges: Mapping[tuple[str, str], SpecPath]
+) -> list[Diagnostic]:
     """A warning for a branch task that no task depends on: its downstream tasks are the choices
     its python_callable returns, so with none there is nothing to choose from (and Airflow fails
-    the task when the callable returns a task id that is not downstream of it)."""
-    edges = structure.task_edges(all_nodes)
+    the task when the callable returns a task id that is not downstream of it). `edges`: the
+    spec's structure.task_edges."""
     ups = {up for up, _ in edges}
     out = []
     for n in all_nodes:
@@ -1629,9 +1665,8 @@ def _check_schedule(
                     code=Code.CRON,
                 )
             ]
-        from croniter import croniter
-
-        if not croniter.is_valid(value):
+        valid, never = _cron_verdict(value)
+        if not valid:
             field = values.cron_field_problem(value)
             return [
                 doc.diag(
@@ -1642,7 +1677,7 @@ def _check_schedule(
                     code=Code.CRON,
                 )
             ]
-        if never := _cron_never(croniter(value).expanded):
+        if never:
             return [
                 doc.diag(
                     path,
@@ -1653,6 +1688,18 @@ def _check_schedule(
                 )
             ]
     return []
+
+
+@lru_cache(maxsize=256)
+def _cron_verdict(value: str) -> tuple[bool, str]:
+    """Whether croniter reads a cron expression, and why it never runs (or ''): a function of its
+    text alone, kept per process (the specs of a build share a few schedules; each costs croniter
+    two expansions)."""
+    from croniter import croniter
+
+    if not croniter.is_valid(value):
+        return False, ""
+    return True, _cron_never(croniter(value).expanded)
 
 
 _MONTHS = (
@@ -1888,8 +1935,6 @@ def _duration_problem(doc: Document, path: SpecPath, value: object) -> list[Diag
 
 def _check_emails(doc: Document, path: SpecPath, addresses: object) -> list[Diagnostic]:
     """Check one address or a list of them; `path` leads to the key that holds them."""
-    import email_validator
-
     located: list[tuple[SpecPath, object]]
     if isinstance(addresses, str):
         located = [(path, addresses)]
@@ -1901,18 +1946,29 @@ def _check_emails(doc: Document, path: SpecPath, addresses: object) -> list[Diag
     for where, address in located:
         if not isinstance(address, str):
             continue  # the schema reports the type
-        try:
-            email_validator.validate_email(address, check_deliverability=False)
-        except email_validator.EmailNotValidError as e:
+        if problem := _email_problem(address):
             out.append(
                 doc.diag(
                     where,
-                    f"'{address}' is not a valid email address: {e}",
+                    f"'{address}' is not a valid email address: {problem}",
                     "write it like name@example.com",
                     code=Code.EMAIL,
                 )
             )
     return out
+
+
+@lru_cache(maxsize=1024)
+def _email_problem(address: str) -> str:
+    """Why `address` is not a valid email address, or '': a function of the text alone, kept per
+    process (the specs of a build share a few addresses)."""
+    import email_validator
+
+    try:
+        email_validator.validate_email(address, check_deliverability=False)
+    except email_validator.EmailNotValidError as e:
+        return str(e) or "email_validator refuses it"
+    return ""
 
 
 def _check_group(doc: Document, n: structure.Node) -> list[Diagnostic]:
@@ -2493,7 +2549,11 @@ def _bad_expand_kwargs(doc: Document, path: SpecPath, inst: object) -> Diagnosti
     )
 
 
-def _check_dependencies(doc: Document, all_nodes: list[structure.Node]) -> list[Diagnostic]:
+def _check_dependencies(
+    doc: Document, all_nodes: list[structure.Node], edges: Mapping[tuple[str, str], SpecPath]
+) -> list[Diagnostic]:
+    """Unknown dependencies, dependencies on a node's own group or tasks, and cycles among `edges`
+    (the spec's structure.task_edges)."""
     out: list[Diagnostic] = []
     by_id: dict[str, structure.Node] = {}
     for n in all_nodes:
@@ -2554,7 +2614,6 @@ def _check_dependencies(doc: Document, all_nodes: list[structure.Node]) -> list[
                         code=Code.CYCLE,
                     )
                 )
-    edges = structure.task_edges(all_nodes)
     graph: dict[str, list[str]] = {n.full_id: [] for n in all_nodes if not n.is_group}
     for up, down in edges:
         graph[down].append(up)

@@ -10,7 +10,7 @@ import ast
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -142,7 +142,10 @@ def foreign(path: Path) -> bool:
 
 
 def orphans(
-    out: Path, specs: Mapping[Path, Sequence[Path] | None], scope: list[Path]
+    out: Path,
+    specs: Mapping[Path, Sequence[Path] | None],
+    scope: list[Path],
+    proven: Collection[Path] = (),
 ) -> list[tuple[Path, Path | None]]:
     """Generated files in `out` whose spec is gone (paired with None) or now writes other files
     (paired with the first of them).
@@ -151,7 +154,8 @@ def orphans(
     family, see reuse.py; None when that is not known, e.g. it is invalid); `scope` holds the
     resolved files and folders being built. Only a file whose spec lies in `scope` can be an orphan:
     building one spec, or one folder, never removes the files of the others, wherever the build
-    runs.
+    runs. `proven`: files in `out` known to be byte for byte what a spec found now writes there
+    (check compared them): none is an orphan, and they are not read again.
     """
     found: list[tuple[Path, Path | None]] = []
     if not out.is_dir():
@@ -160,6 +164,8 @@ def orphans(
     within = set(scope)  # a spec is in scope when it or a folder above it is: a lookup a level,
     # not a comparison with every path given (pre-commit passes thousands of files)
     for path in sorted(out.glob("*.py")):
+        if path in proven:
+            continue
         header = generated_source(path)
         if header is None:
             continue  # not ours: never touched
