@@ -26,16 +26,22 @@ class Defaults:
     lines: list[str] = field(default_factory=list)  # the file's lines, to show its problems in
 
 
-def chain(spec: Path) -> list[Path]:
-    """The defaults files that apply to `spec`, the farthest first."""
-    folder, cwd = spec.resolve().parent, Path.cwd().resolve()
-    folders = [folder]
+def folders(folder: Path) -> list[Path]:
+    """The folders whose defaults file applies to the specs in `folder`, the nearest first: it and
+    those above it up to the working folder, when it is inside that."""
+    folder, cwd = folder.resolve(), Path.cwd().resolve()
+    out = [folder]
     if folder.is_relative_to(cwd):
         while folder != cwd:
             folder = folder.parent
-            folders.append(folder)
+            out.append(folder)
+    return out
+
+
+def chain(spec: Path) -> list[Path]:
+    """The defaults files that apply to `spec`, the farthest first."""
     found: list[Path] = []
-    for f in reversed(folders):
+    for f in reversed(folders(spec.resolve().parent)):
         found += [f / name for name in NAMES if (f / name).is_file()][:1]
     return found
 

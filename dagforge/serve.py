@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from . import defaults, reuse
 from .api import BuildResult, build
 from .run import _airflow, _environment, _Processes, _signals_held
 
@@ -330,23 +331,38 @@ def _watch(
     import watchfiles
 
     ignored = [options.output.resolve(), state]
-    roots = sorted({str(_root(Path(p))) for p in options.paths})
+    folders = {_root(Path(p)) for p in options.paths}
+    # What a spec reads from above its folder: the blocks/ folders (watched whole) and the
+    # defaults.yaml files of the folders up to the working folder (watched without their
+    # subfolders: one of them may hold a virtualenv of thousands of folders).
+    blocks = {b for f in folders for b in reuse.folders(f / "spec.yaml")}
+    above = {d for f in folders for d in defaults.folders(f)} - folders
 
     def relevant(change: watchfiles.Change, path: str) -> bool:
         p = Path(path)
-        return not any(p.is_relative_to(i) for i in ignored) and "__pycache__" not in p.parts
+        if any(p.is_relative_to(i) for i in ignored) or "__pycache__" in p.parts:
+            return False
+        if any(p.is_relative_to(f) for f in folders | blocks):
+            return True
+        return p.parent in above and p.name in defaults.NAMES
 
     # watchfiles in a thread: in this one, its wait would turn SIGTERM into a KeyboardInterrupt.
     changed: queue.Queue[set[tuple[watchfiles.Change, str]]] = queue.Queue()
     stop = threading.Event()
 
-    def watch() -> None:
+    def watch(roots: set[Path], recursive: bool) -> None:
         for changes in watchfiles.watch(
-            *roots, watch_filter=relevant, debounce=DEBOUNCE_MS, stop_event=stop
+            *sorted(roots),
+            watch_filter=relevant,
+            debounce=DEBOUNCE_MS,
+            stop_event=stop,
+            recursive=recursive,
         ):
             changed.put(changes)
 
-    threading.Thread(target=watch, daemon=True).start()
+    for roots, recursive in ((folders | blocks, True), (above, False)):
+        if roots:
+            threading.Thread(target=watch, args=(roots, recursive), daemon=True).start()
     try:
         while True:
             _check_alive(procs, tails)

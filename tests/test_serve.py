@@ -182,6 +182,13 @@ def test_an_edit_shows_in_airflow(served):
     assert served.wait_for(lambda: "added" in tasks(), 180, "task 'added' in the API")
 
 
+def test_a_defaults_file_above_the_specs_is_watched_too(served):
+    # the working folder's defaults.yaml applies to specs/served.yaml; it is not in the folder given
+    (served.cwd / "defaults.yaml").write_text("tags: [from_defaults]\n", encoding="utf-8")
+    dag = served.cwd / "dags" / "served.py"
+    served.wait_for(lambda: "from_defaults" in dag.read_text(), 120, "a rebuild with the tag")
+
+
 def test_an_invalid_edit_is_located_and_the_last_good_dag_stays(served):
     good = (served.cwd / "dags" / "served.py").read_text()
     assert "added" in good
