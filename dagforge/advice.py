@@ -497,13 +497,16 @@ def _longest_run(p: Pipeline) -> tuple[timedelta | None, str]:
     longest chain of tasks (None: neither gives a bound)."""
     if p.dagrun_timeout is not None:
         return p.dagrun_timeout, "dagrun_timeout"
+    why = "the execution_timeouts on its longest chain of tasks"
+    if all(t.execution_timeout is None for t in p.tasks):  # no bound: no need to order the tasks
+        return None, why
     until: dict[str, timedelta] = {}
     for level in _levels(p):
         for t in level:
             before = max((until[d] for d in t.dependencies), default=timedelta())
             until[t.task_id] = before + (t.execution_timeout or timedelta())
     longest = max(until.values(), default=timedelta())
-    return (longest or None), "the execution_timeouts on its longest chain of tasks"
+    return (longest or None), why
 
 
 def _levels(p: Pipeline) -> list[list[Task]]:
@@ -643,7 +646,8 @@ def pools(p: Pipeline, doc: Document, moment: datetime) -> list[Diagnostic]:
             )
     limit = p.max_active_tasks or AIRFLOW_MAX_ACTIVE_TASKS
     worst: dict[str, tuple[int, Task]] = {}
-    for level in _levels(p):
+    pooled = any(isinstance(t.overrides.get("pool"), str) for t in p.tasks)
+    for level in _levels(p) if pooled else ():  # (ordering the tasks costs more than the rest)
         at_once: dict[str, list[Task]] = {}
         for t in level:
             if isinstance(t.overrides.get("pool"), str):
