@@ -234,6 +234,7 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,
+        auto_reload=False,  # the templates are part of the package: no stat of them per render
     )
     env.filters["py"] = py
     return env
