@@ -19,7 +19,7 @@ import graphlib
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
@@ -64,11 +64,40 @@ def now() -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def moment() -> datetime | None:
+    """The "now" of the rules for the pool workers (see `own`), or None when advice is off or
+    DAGFORGE_NOW is unreadable (then `apply` works everything out itself, or says what is wrong)."""
+    if os.environ.get("DAGFORGE_ADVICE", "").strip().lower() == "off":
+        return None
+    try:
+        return now()
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Own:
+    """What the advice of one DAG needs of its model, worked out where the model is (in the pool
+    worker that validated and rendered the spec), so that `apply` does not build it again: the
+    warnings of the rules on the DAG alone (PER_DAG) and the minutes it starts at (same_minute)."""
+
+    warnings: tuple[Diagnostic, ...]
+    minutes: frozenset[str]
+
+
+def own(p: Pipeline, doc: Document, moment: datetime) -> Own:
+    return Own(
+        tuple(d for rule in PER_DAG for d in rule(p, doc, moment)),
+        frozenset(_start_minutes(p, moment)),
+    )
+
+
 def apply(result: BuildResult, docs: dict[Any, Document]) -> None:
     """Add the advice on the valid specs of `result` (their documents: `docs`, by spec key) to
     their diagnostics; an unreadable advice configuration is a problem of the command (exit 2).
     DAGFORGE_ADVICE=off in the environment turns advice off (the test suite does, but for
-    tests/test_advice.py: the other tests' small specs are not about how they would run)."""
+    tests/test_advice.py: the other tests' small specs are not about how they would run). A spec
+    whose worker worked out its `own` advice (spec.advice) has its model built no more here."""
     if os.environ.get("DAGFORGE_ADVICE", "").strip().lower() == "off":
         return
     try:
@@ -78,17 +107,20 @@ def apply(result: BuildResult, docs: dict[Any, Document]) -> None:
         result.problems.append(Diagnostic("dagforge", 0, 0, str(e), code=Code.USAGE))
         return
     specs = [s for s in result.specs if s.ok and s.key in docs]
-    found: list[tuple[Any, Pipeline, Document]] = []
+    found: list[tuple[Any, frozenset[str], Document]] = []  # (key, start minutes, document)
+    advice: dict[Any, list[tuple[Diagnostic, Document]]] = {}
     for spec in specs:
         doc = docs[spec.key]
-        p = spec.pipeline or spec.run_step(build_model, doc)
-        if p is not None:
-            found.append((spec, p, doc))
-    advice: dict[Any, list[tuple[Diagnostic, Document]]] = {s.key: [] for s, _, _ in found}
-    for spec, p, doc in found:
-        for rule in PER_DAG:
-            advice[spec.key] += [(d, doc) for d in spec.run_step(rule, p, doc, moment) or ()]
-    for key, d, doc in same_minute([(s.key, p, d) for s, p, d in found], moment):
+        mine = spec.advice
+        if mine is None:
+            p = spec.pipeline or spec.run_step(build_model, doc)
+            if p is None:
+                continue
+            warnings = [d for rule in PER_DAG for d in spec.run_step(rule, p, doc, moment) or ()]
+            mine = Own(tuple(warnings), frozenset(_start_minutes(p, moment)))
+        advice[spec.key] = [(d, doc) for d in mine.warnings]
+        found.append((spec.key, mine.minutes, doc))
+    for key, d, doc in same_minute(found):
         advice[key].append((d, doc))
     by_key = {s.key: s for s in specs}
     seen: set[Diagnostic] = set()  # a family's DAGs share their spec's lines: each said once
@@ -465,13 +497,16 @@ def _longest_run(p: Pipeline) -> tuple[timedelta | None, str]:
     longest chain of tasks (None: neither gives a bound)."""
     if p.dagrun_timeout is not None:
         return p.dagrun_timeout, "dagrun_timeout"
+    why = "the execution_timeouts on its longest chain of tasks"
+    if all(t.execution_timeout is None for t in p.tasks):  # no bound: no need to order the tasks
+        return None, why
     until: dict[str, timedelta] = {}
     for level in _levels(p):
         for t in level:
             before = max((until[d] for d in t.dependencies), default=timedelta())
             until[t.task_id] = before + (t.execution_timeout or timedelta())
     longest = max(until.values(), default=timedelta())
-    return (longest or None), "the execution_timeouts on its longest chain of tasks"
+    return (longest or None), why
 
 
 def _levels(p: Pipeline) -> list[list[Task]]:
@@ -611,7 +646,8 @@ def pools(p: Pipeline, doc: Document, moment: datetime) -> list[Diagnostic]:
             )
     limit = p.max_active_tasks or AIRFLOW_MAX_ACTIVE_TASKS
     worst: dict[str, tuple[int, Task]] = {}
-    for level in _levels(p):
+    pooled = any(isinstance(t.overrides.get("pool"), str) for t in p.tasks)
+    for level in _levels(p) if pooled else ():  # (ordering the tasks costs more than the rest)
         at_once: dict[str, list[Task]] = {}
         for t in level:
             if isinstance(t.overrides.get("pool"), str):
@@ -686,13 +722,14 @@ PER_DAG: tuple[Callable[[Pipeline, Document, datetime], list[Diagnostic]], ...] 
 
 
 def same_minute(
-    dags: list[tuple[Any, Pipeline, Document]], moment: datetime
+    dags: list[tuple[Any, frozenset[str], Document]],
 ) -> list[tuple[Any, Diagnostic, Document]]:
     """DF105, across specs: SAME_MINUTE or more DAGs that start in the same minute (UTC) of the
-    coming week: the scheduler, the database and the workers get them all at once."""
+    coming week: the scheduler, the database and the workers get them all at once. `dags`: (key,
+    the minutes it starts at: _start_minutes, document)."""
     starts: dict[str, list[int]] = {}  # "HH:MM" UTC -> indexes into dags
-    for i, (_, p, _) in enumerate(dags):
-        for minute in _start_minutes(p, moment):
+    for i, (_, minutes, _) in enumerate(dags):
+        for minute in minutes:
             starts.setdefault(minute, []).append(i)
     out = []
     told: set[int] = set()
@@ -703,7 +740,7 @@ def same_minute(
             if i in told:
                 continue
             told.add(i)
-            key, p, doc = dags[i]
+            key, _, doc = dags[i]
             out.append(
                 (
                     key,

@@ -77,10 +77,11 @@ class Prepared:
     output: Path | None = None  # the file that is already this code, or whose drift check shows
     up_to_date: bool = False  # the file in the output folder is byte for byte `code`
     notes: tuple[Diagnostic, ...] = ()  # where the spec means something else on the target
+    advice: advice.Own | None = None  # its own advice, worked out beside its model
 
     def apply(self, spec: SpecResult) -> None:
         spec.pipeline, spec.code, spec.output = self.pipeline, self.code, self.output
-        spec.up_to_date = self.up_to_date
+        spec.up_to_date, spec.advice = self.up_to_date, self.advice
         spec.diagnostics += self.notes
 
 
@@ -108,6 +109,7 @@ class SpecResult:
     verified: bool = False  # this build loaded its file in Airflow's DagBag and compared it
     unverified: str = ""  # a file written unverified: why, in a few words
     item: int | None = None  # the for_each item whose DAG this is, in a family (reuse.py)
+    advice: advice.Own | None = None  # worked out in the worker (advice.own); else by advice.apply
 
     @property
     def key(self) -> Key:
@@ -268,7 +270,10 @@ def build(
     tell: Progress = progress or (lambda stage, done, total: None)
     # Each spec goes on from validation to its generated file in the same worker: one pass, no barrier.
     result, docs = _load_and_check(
-        paths, BuildResult, then=partial(_prepare, options=options), progress=tell
+        paths,
+        BuildResult,
+        then=partial(_prepare, options=options, moment=advice.moment()),
+        progress=tell,
     )
     good = [
         s for s in result.specs if s.ok and not s.up_to_date
@@ -407,7 +412,8 @@ def check(
     nothing and never imports Airflow."""
     options = Options.of(airflow, output)
     out = options.output
-    result, _ = _load_and_check(paths, CheckResult, then=partial(_prove, options=options))
+    prove = partial(_prove, options=options, moment=advice.moment())
+    result, _ = _load_and_check(paths, CheckResult, then=prove)
     files = _outputs(result.specs)  # every spec found -> the files it writes (None: invalid)
     for spec in result.specs:
         if spec.ok and not spec.up_to_date:
@@ -551,33 +557,37 @@ def _pipeline(doc: Document, options: Options) -> Pipeline:
     return p
 
 
-def _prepare(doc: Document, options: Options) -> Prepared:
+def _prepare(doc: Document, options: Options, moment: datetime | None = None) -> Prepared:
     """For a valid spec, its model, the notes for the target, and its code; up_to_date when the
     file in the output folder already is that code byte for byte (and not `force`). Its header's
-    hashes do not decide that: anyone can recompute them after an edit."""
+    hashes do not decide that: anyone can recompute them after an edit. With `moment`
+    (advice.moment), its own advice too."""
     p = _pipeline(doc, options)
+    mine = None if moment is None else advice.own(p, doc, moment)
     notes = tuple(_target_notes(p, doc, options.target))
     if has_errors(notes):  # the target cannot say it: nothing to render
-        return Prepared(p, notes=notes)
+        return Prepared(p, notes=notes, advice=mine)
     file = options.output / f"{p.dag_id}.py"
     have = None if options.force else stamp.read_file(file)
     code = generate(p, options.target, have)
     if have is not None and code == have:
-        return Prepared(p, code, file, up_to_date=True, notes=notes)
-    return Prepared(p, code, notes=notes)
+        return Prepared(p, code, file, up_to_date=True, notes=notes, advice=mine)
+    return Prepared(p, code, notes=notes, advice=mine)
 
 
-def _prove(doc: Document, options: Options) -> Prepared:
+def _prove(doc: Document, options: Options, moment: datetime | None = None) -> Prepared:
     """For a valid spec (in a pool worker), up_to_date when its file in the output folder is byte
     for byte what build writes now, proven by rendering it again; else the model and what build
-    would write, for drift.compare."""
+    would write, for drift.compare. With `moment` (advice.moment), its own advice too: the model is
+    here, and for a proven file it is not sent back."""
     p = _pipeline(doc, options)
+    mine = None if moment is None else advice.own(p, doc, moment)
     file = options.output / f"{p.dag_id}.py"
     actual = stamp.read_file(file)
     code = generate(p, options.target, actual)
     if code == actual:
-        return Prepared(output=file, up_to_date=True)  # the model is not sent back: not needed
-    return Prepared(p, code, file)
+        return Prepared(output=file, up_to_date=True, advice=mine)
+    return Prepared(p, code, file, advice=mine)
 
 
 def generate(

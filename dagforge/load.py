@@ -490,6 +490,9 @@ def _convert(
             mark.line + 1,
             mark.column + 1,
         )
+    if node.tag == _STR and isinstance(node, yaml.ScalarNode):  # most values: the text itself
+        text = node.value  # (what SafeConstructor's construct_yaml_str gives)
+        return substitute(text, path, doc) if "$" in text else text
     if isinstance(node, yaml.MappingNode):
         return _convert_mapping(node, path, doc, budget, fail)
     if isinstance(node, yaml.SequenceNode):

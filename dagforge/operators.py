@@ -71,6 +71,14 @@ class _Shorts(Mapping[str, Short]):
     def __len__(self) -> int:
         return len(_read())
 
+    # Mapping's own `in` and get() go through __getitem__ and a KeyError: every task asks several
+    # times, so they ask the dict
+    def __contains__(self, name: object) -> bool:
+        return name in _read()
+
+    def get(self, name: str, default: Short | None = None) -> Short | None:  # type: ignore[override]
+        return _read().get(name, default)
+
 
 SHORT: Mapping[str, Short] = _Shorts()
 

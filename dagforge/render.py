@@ -99,6 +99,8 @@ DEADLINE_MODULE = "airflow.sdk"
 def py(value: object, block: bool = False) -> str:
     """Python source that evaluates to `value`. With `block`, a text of several lines is written as a
     triple-quoted block, line by line, when that is exact (see _block); nested values never are."""
+    if type(value) is str:  # most values: the checks below are for the other kinds
+        return _text(value, block)
     if isinstance(value, CodeRef):
         return value.alias
     if isinstance(value, (TaskOutput, Instance, Function)):
@@ -117,12 +119,7 @@ def py(value: object, block: bool = False) -> str:
     if isinstance(value, float) and not math.isfinite(value):
         return f"float({str(value)!r})"
     if isinstance(value, str):
-        if block and _block(value):
-            # the backslash ends the opening line without a line break: the text starts at column 0
-            return f"{TRIPLE}\\\n{value}{TRIPLE}"
-        text = repr(value)
-        # black's quotes (double, unless that needs more escapes), so that black has less to redo
-        return f'"{text[1:-1]}"' if text[0] == "'" and '"' not in value else text
+        return _text(value, block)
     if isinstance(value, (int, float, bool)) or value is None:
         return repr(value)
     if isinstance(value, (list, tuple)):
@@ -197,6 +194,16 @@ def _callback_args(
     return out
 
 
+def _text(value: str, block: bool) -> str:
+    """py() of a text."""
+    if block and _block(value):
+        # the backslash ends the opening line without a line break: the text starts at column 0
+        return f"{TRIPLE}\\\n{value}{TRIPLE}"
+    text = repr(value)
+    # black's quotes (double, unless that needs more escapes), so that black has less to redo
+    return f'"{text[1:-1]}"' if text[0] == "'" and '"' not in value else text
+
+
 def _block(text: str) -> bool:
     """Whether `text` has several lines and is written exactly by itself in a triple-quoted block:
     it holds only line breaks and the characters repr() writes as themselves (no backslash, no
@@ -234,6 +241,7 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,
+        auto_reload=False,  # the templates are part of the package: no stat of them per render
     )
     env.filters["py"] = py
     return env

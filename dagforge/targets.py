@@ -7,6 +7,7 @@ the chosen version and which timetable a schedule becomes. Knows no Jinja and im
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING
 
 from . import values
@@ -55,15 +56,7 @@ class Target:
 
     def home(self, module: str, name: str) -> tuple[str, str]:
         """Where the operator class `module.name` lives on this version."""
-        path = f"{module}.{name}"
-        # A short name's class, named by its home on either version (a short name, or an import
-        # path of either version's: one spec serves both), is written as its home on this one.
-        for short in SHORT.values():
-            homes = {"3": f"{short.module}.{short.name}", "2": short.airflow2 or ""}
-            if short.airflow2 and path in homes.values():
-                home_module, home_name = homes[self.airflow].rsplit(".", 1)
-                return home_module, home_name
-        return module, name
+        return _home(self.airflow, module, name)
 
     def timetable(self, p: Pipeline) -> tuple[str, str] | None:
         """(module, class) of the timetable a Pipeline's schedule is written as; None: no schedule, @once.
@@ -77,6 +70,20 @@ class Target:
         if p.schedule_kind != values.ScheduleKind.TIMETABLE and values.cron_like(p.schedule):
             return self.interval if p.timetable == values.Timetable.INTERVAL else self.cron
         return None  # none, @once, @continuous, a timetable object: as given; assets: see `assets`
+
+
+@cache  # asked for every task of every spec, about a handful of classes
+def _home(airflow: str, module: str, name: str) -> tuple[str, str]:
+    """Target.home on the target for Airflow `airflow`."""
+    path = f"{module}.{name}"
+    # A short name's class, named by its home on either version (a short name, or an import
+    # path of either version's: one spec serves both), is written as its home on this one.
+    for short in SHORT.values():
+        homes = {"3": f"{short.module}.{short.name}", "2": short.airflow2 or ""}
+        if short.airflow2 and path in homes.values():
+            home_module, home_name = homes[airflow].rsplit(".", 1)
+            return home_module, home_name
+    return module, name
 
 
 TARGETS = {

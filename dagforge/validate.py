@@ -12,7 +12,7 @@ import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, overload
 from urllib.parse import urlsplit
@@ -60,21 +60,32 @@ RESERVED_ARGUMENTS = (
 )
 
 
+class _Lazy:
+    """One JSON Schema, with jsonschema's validator of it built on first use: only a spec the
+    compiled check (see _fast) refuses or cannot judge needs it, for its messages, and importing
+    jsonschema and building the validators costs a clean check about 0.2 s before its pool starts."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.schema = schema
+
+    @cached_property
+    def validator(self) -> Draft202012Validator:
+        import jsonschema  # here, not at the top: `dagforge --help` and a clean check need not load it
+
+        return jsonschema.Draft202012Validator(self.schema)
+
+    def iter_errors(self, instance: object) -> Iterator[ValidationError]:
+        return self.validator.iter_errors(instance)
+
+
 @cache
-def _validators() -> tuple[
-    Draft202012Validator,
-    Draft202012Validator,
-    dict[str, Draft202012Validator],
-    Draft202012Validator,
-]:
+def _validators() -> tuple[_Lazy, _Lazy, dict[str, _Lazy], _Lazy]:
     """The schema, split for speed: the spec and each group with their task bodies left out, each
     task of a short name X checked by its own definition `$defs.X_task` (what the schema's rule for
     X selects), and every other task (import paths, wait_for, unknown operators) by `$defs.task`. Same
     verdicts as the whole schema (tests/test_schema.py holds them to it), without evaluating every
     operator's `if` and the unevaluated keys of every task, which is most of the whole schema's cost
     on a big spec (benchmarks/ measures it)."""
-    import jsonschema  # here, not at the top: `dagforge --help` need not load it
-
     whole = schema()
     defs = whole["$defs"]
     top = json.loads(json.dumps(whole))
@@ -82,10 +93,9 @@ def _validators() -> tuple[
     group = json.loads(json.dumps(defs["group"]))
     group["properties"]["tasks"]["additionalProperties"] = {"type": "object"}
     group["$defs"] = defs
-    make = jsonschema.Draft202012Validator
-    by_operator = {op: make({**defs[f"{op}_task"], "$defs": defs}) for op in SHORT}
-    whole_task = make({"$ref": "#/$defs/task", "$defs": defs})
-    return make(top), make(group), by_operator, whole_task
+    by_operator = {op: _Lazy({**defs[f"{op}_task"], "$defs": defs}) for op in SHORT}
+    whole_task = _Lazy({"$ref": "#/$defs/task", "$defs": defs})
+    return _Lazy(top), _Lazy(group), by_operator, whole_task
 
 
 def _required_argument(rule: Any) -> str | None:
@@ -108,7 +118,7 @@ _NEWER_KEYWORDS = frozenset(
 _FAST: dict[int, Callable[[object], object] | None] = {}  # id of one of _validators() -> _fast's
 
 
-def _fast(validator: Draft202012Validator) -> Callable[[object], object] | None:
+def _fast(validator: _Lazy | Draft202012Validator) -> Callable[[object], object] | None:
     """A compiled check of `validator`'s schema that only says valid or not, about ten times faster
     than jsonschema (fastjsonschema turns the schema into Python code, once per process); None when
     the schema reaches a keyword that compiler does not know. It decides nothing alone: a spec it
@@ -223,7 +233,7 @@ def _keywords_reached(node: object, defs: dict[str, Any], seen: set[str] | None 
     return found
 
 
-def _errors(validator: Draft202012Validator, instance: object) -> Iterable[ValidationError]:
+def _errors(validator: _Lazy, instance: object) -> Iterable[ValidationError]:
     """jsonschema's errors of `instance`, none without asking it when the compiled check accepts it."""
     fast = _fast(validator)
     if fast is not None:
@@ -1754,8 +1764,6 @@ def _check_scheduling(doc: Document, data: dict[str, Any]) -> list[Diagnostic]:
 
 
 def _check_params(doc: Document, params: object) -> list[Diagnostic]:
-    import jsonschema
-
     out: list[Diagnostic] = []
     for name, spec in (params or {}).items() if isinstance(params, dict) else ():
         if not isinstance(spec, dict) or "default" not in spec:
@@ -1763,6 +1771,8 @@ def _check_params(doc: Document, params: object) -> list[Diagnostic]:
         if not _param_validator().is_valid(spec):
             continue  # a misspelt type or a bad limit: the spec's schema reports it
         rules = {k: v for k, v in spec.items() if k not in ("default", "description")}
+        import jsonschema  # here: most specs have no params with a default
+
         try:
             jsonschema.Draft202012Validator(rules).validate(spec["default"])
         except jsonschema.ValidationError as e:

@@ -456,3 +456,33 @@ def test_a_dagforge_now_that_is_no_datetime_is_a_usage_error(tmp_path):
     r = run_main("validate", "--no-verify", "specs", cwd=tmp_path, env={"DAGFORGE_NOW": "soon"})
     assert r.returncode == 2
     assert "DAGFORGE_NOW: 'soon' is not an ISO datetime" in r.stderr
+
+
+def test_build_and_check_give_the_advice_validate_gives(tmp_path):
+    """build and check work out each spec's own advice in the pool worker that has its model
+    (advice.own); validate in this process (advice.apply): the same warnings either way, the ones
+    across specs too, also from a family and for a file already up to date."""
+    _herd(tmp_path, advice.SAME_MINUTE)
+    _spec(tmp_path, CASES["DF202"][0], "unbounded.yaml")
+    _spec(tmp_path, CASES["DF101"][0], "storm.yaml")
+    _spec(
+        tmp_path,
+        "dag_id: sync_${{ region }}\nschedule: '@daily'\nstart_date: 2024-01-01\n"
+        "max_active_runs: 1\nfor_each: [{region: eu}, {region: us}]\ntasks: {a: {operator: empty}}\n",
+        "family.yaml",
+    )
+
+    def advice_of(result):
+        return [(s.key, d) for s in result.specs for d in s.diagnostics if d.code.advice]
+
+    said = advice_of(dagforge.validate([tmp_path / "specs"], verify=False))
+    assert {d.code.value for _, d in said} == {"DF101", "DF105", "DF202"}
+    out = tmp_path / "out"
+    assert advice_of(dagforge.check([tmp_path / "specs"], out)) == said  # nothing built yet
+    built = dagforge.build([tmp_path / "specs"], out, verify=False)
+    assert built.workers > 1 and advice_of(built) == said
+    proven = dagforge.check([tmp_path / "specs"], out)
+    assert proven.ok and all(s.up_to_date for s in proven.specs)
+    assert advice_of(proven) == said
+    # ... worked out in the workers: a proven file's model is not sent back, nor built again here
+    assert all(s.advice is not None and s.pipeline is None for s in proven.specs)

@@ -3,6 +3,8 @@ drift named with its file and fix; `--diff`; never writes anything."""
 
 import hashlib
 import re
+import subprocess
+import sys
 
 import black
 from conftest import ROOT, dump_yaml, run_main
@@ -272,6 +274,26 @@ def test_invalid_spec_fails_check_with_its_diagnostics(tmp_path, write_spec):
     assert r.returncode == 1
     assert "specs/a.yaml:3:21: error: unknown operator 'bsh'" in r.stderr
     assert "1 spec checked, 1 invalid" in r.stderr
+
+
+def test_a_clean_check_never_loads_jsonschema_and_a_bad_spec_still_gets_its_messages(
+    tmp_path, write_spec
+):
+    """jsonschema only explains a refusal: a spec the compiled check accepts never needs it, and
+    loading it costs a check of every spec about 0.2 s before its pool starts (a real process: what
+    this one imported proves nothing)."""
+    _setup(tmp_path, write_spec, ("a", "b"))
+    code = (
+        "import sys; from dagforge.cli import main\n"
+        "assert main(['check', 'specs', '-o', 'out']) == 0\n"
+        "assert 'jsonschema' not in sys.modules, 'jsonschema imported'\n"
+        "open('specs/b.yaml', 'a').write('retries: many\\n')\n"
+        "assert main(['check', 'specs', '-o', 'out']) == 1\n"
+        "assert 'jsonschema' in sys.modules\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "specs/b.yaml:4:10: error:" in r.stderr and "retries" in r.stderr, r.stderr
 
 
 def test_usage_errors(tmp_path):
