@@ -122,7 +122,11 @@ def pytest_configure(config):
     ):
         settings.load_profile("quick")
     # A throwaway Airflow home for every test run: Airflow must never touch the user's ~/airflow.
-    home = Path(config.rootpath, ".pytest_cache", "airflow-home")
+    # One per pytest-xdist worker (`-n 2`): two processes never share its airflow.cfg or database.
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    home = Path(
+        config.rootpath, ".pytest_cache", f"airflow-home-{worker}" if worker else "airflow-home"
+    )
     home.mkdir(parents=True, exist_ok=True)
     os.environ["AIRFLOW_HOME"] = str(home)
     os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"

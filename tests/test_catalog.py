@@ -8,7 +8,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from conftest import CHROMIUM, ROOT, requires_chromium, run_cli
+from conftest import CHROMIUM, ROOT, requires_chromium, run_main
 
 import dagforge
 from dagforge import layout
@@ -252,24 +252,24 @@ def test_settings_say_where_they_come_from(write_spec, tmp_path, monkeypatch):
 
 def test_the_cli_writes_the_site_and_an_invalid_spec_writes_nothing(write_spec, tmp_path):
     write_spec("dag_id: fine\nstart_date: 2024-01-01\ntasks: {a: {operator: empty}}\n", "fine.yaml")
-    done = run_cli("catalog", "specs", "-o", "site", "--now", "2026-01-01", cwd=tmp_path)
+    done = run_main("catalog", "specs", "-o", "site", "--now", "2026-01-01", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "site/index.html").is_file() and (tmp_path / "site/dags/fine.html").is_file()
     assert "1 spec catalogued, 0 invalid" in done.stderr
     write_spec("dag_id: broken\ntasks: {a: {operator: empty}}\n", "broken.yaml")
-    done = run_cli("catalog", "specs", "-o", "again", cwd=tmp_path)
+    done = run_main("catalog", "specs", "-o", "again", cwd=tmp_path)
     assert done.returncode == 1 and "broken.yaml:1:1: error:" in done.stderr
     assert not (tmp_path / "again").exists()
     (tmp_path / "afile").write_text("x")
     (tmp_path / "specs/broken.yaml").unlink()
-    done = run_cli("catalog", "specs", "-o", "afile", cwd=tmp_path)
+    done = run_main("catalog", "specs", "-o", "afile", cwd=tmp_path)
     assert done.returncode == 2 and "it is a file, not a folder" in done.stderr
     assert "Traceback" not in done.stderr
 
 
 def test_source_date_epoch_is_the_default_now(write_spec, tmp_path):
     write_spec("dag_id: fine\nstart_date: 2024-01-01\ntasks: {a: {operator: empty}}\n", "fine.yaml")
-    done = run_cli(
+    done = run_main(
         "catalog", "specs", "-o", "site", cwd=tmp_path, env={"SOURCE_DATE_EPOCH": "1767225600"}
     )
     assert done.returncode == 0, done.stderr
@@ -388,7 +388,7 @@ def test_the_pages_of_dags_that_are_gone_go_and_no_other_file_is_touched(write_s
     assert result.ok and result.removed == [out / "dags/two.html"]
     assert sorted(p.name for p in (out / "dags").iterdir()) == ["mine.html", "one.html"]
     (out / "dags" / "one.html").write_text("<p>someone else's</p>\n")  # never overwritten
-    done = run_cli("catalog", "specs", "-o", "site", cwd=tmp_path)
+    done = run_main("catalog", "specs", "-o", "site", cwd=tmp_path)
     assert (
         done.returncode == 2 and "site/dags/one.html exists and was not written by" in done.stderr
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import run_main
 
 from dagforge.cli import main
 
@@ -428,7 +429,7 @@ def test_a_spec_invalid_at_the_base_or_now_is_reported_located(repo, capsys):
 
 def test_usage_errors_exit_2_with_one_line(repo, tmp_path_factory):
     def run(*args, cwd=repo.root):
-        return subprocess.run([DAGFORGE, "diff", *args], cwd=cwd, capture_output=True, text=True)
+        return run_main("diff", *args, cwd=cwd)
 
     r = run("--base", "no-such-branch")
     assert r.returncode == 2 and r.stdout == ""
@@ -445,7 +446,9 @@ def test_usage_errors_exit_2_with_one_line(repo, tmp_path_factory):
     assert (
         r.stderr == "dagforge: error: specs/nothing.yaml: no such file or folder, now or at HEAD\n"
     )
-    r = run("--base", "HEAD")  # the real command, through its exit code
+    r = subprocess.run(  # the real command, through its exit code
+        [DAGFORGE, "diff", "--base", "HEAD"], cwd=repo.root, capture_output=True, text=True
+    )
     assert (r.returncode, r.stdout) == (0, "")
     repo.write("specs/sales.yaml", BASE.replace("retries: 2", "retries: 1"))
     r = run("--base", "HEAD")

@@ -1,7 +1,6 @@
 """`dagforge graph`: Mermaid and DOT always; PNG and SVG through Graphviz (installed by .ci/run); a
 clear install hint when Graphviz is missing; the README shows every example's graph."""
 
-import os
 import re
 import subprocess
 import sys
@@ -125,24 +124,18 @@ def test_png_and_svg_through_graphviz(tmp_path):
 
 
 def test_graphviz_missing_says_how_to_install_it(tmp_path):
-    env = dict(os.environ, PATH=str(Path(sys.executable).parent))  # the venv only: no `dot`
-    exe = Path(sys.executable).with_name("dagforge")
+    env = {"PATH": str(Path(sys.executable).parent)}  # the venv only: no `dot`
     for fmt in ("png", "svg"):
-        r = subprocess.run(
-            [exe, "graph", "specs/etl_orders.yaml", "--format", fmt, "-o", tmp_path / f"g.{fmt}"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
+        out = tmp_path / f"g.{fmt}"
+        r = run_main(
+            "graph", "specs/etl_orders.yaml", "--format", fmt, "-o", out, cwd=ROOT, env=env
         )
         assert r.returncode == 2
         assert f"--format {fmt} needs Graphviz's `dot` program, which is not installed" in r.stderr
         assert "apt-get install graphviz" in r.stderr and "brew install graphviz" in r.stderr
         assert "--format mermaid" in r.stderr and "Traceback" not in r.stderr
         assert not (tmp_path / f"g.{fmt}").exists()
-    r = subprocess.run(
-        [exe, "graph", "specs/etl_orders.yaml"], cwd=ROOT, env=env, capture_output=True, text=True
-    )
+    r = run_main("graph", "specs/etl_orders.yaml", cwd=ROOT, env=env)
     assert r.returncode == 0 and "flowchart LR" in r.stdout  # mermaid needs nothing
 
 

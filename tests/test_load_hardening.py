@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import run_cli, run_main
+from conftest import run_main
 
 import dagforge
 from dagforge.load import MAX_BYTES, LoadError, load
@@ -47,7 +47,7 @@ def _load_in_child(path: Path, cwd: Path, env=None) -> str:
 
 def test_a_nul_byte_in_the_text_is_a_located_error(tmp_path):
     (tmp_path / "nul.yaml").write_text(SPEC.replace("echo a", "echo \x00a"))
-    r = run_cli("validate", "nul.yaml", cwd=tmp_path)
+    r = run_main("validate", "nul.yaml", cwd=tmp_path)
     assert r.returncode == 1, r.stderr
     assert "nul.yaml:3:43: error: control character U+0000 is not allowed in YAML" in r.stderr
 
