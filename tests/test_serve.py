@@ -8,6 +8,7 @@ through one story in order: run, refuse a second serve, a valid edit, an invalid
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -55,6 +56,7 @@ ADDED = """\
     bash_command: "echo added"
     dependencies: [flaky]
 """
+NO_SMTP = {"AIRFLOW_CONN_SMTP_DEFAULT": None}  # serve catches the mails itself
 READY = 300  # seconds for serve to build and start Airflow on a busy machine
 
 
@@ -227,6 +229,28 @@ def assert_nothing_left(serve: Serve) -> None:
             pass
     assert not left, left
     assert not (serve.cwd / "state" / "serve.json").exists()
+
+
+def test_the_example_specs_load_in_the_served_airflow(tmp_path):
+    """The examples (their own code in example_team/ included) served as a user would from a clone:
+    every DAG in the API, no import error, and nothing left after SIGTERM."""
+    repo = Path(__file__).resolve().parent.parent
+    for name in ("specs", "example_team"):
+        shutil.copytree(repo / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    expected = {p.stem for p in (repo / "generated_dags").glob("*.py")}
+    serve = Serve(tmp_path, ["specs", "-o", "dags", "--state", "state"], NO_SMTP)
+    try:
+
+        def dag_ids():
+            return {d["dag_id"] for d in serve.api("/api/v2/dags?limit=100")["dags"]}
+
+        serve.wait_for(lambda: dag_ids() == expected, 180, f"the {len(expected)} example DAGs")
+        assert serve.api("/api/v2/importErrors")["total_entries"] == 0
+        assert any(f"— {len(expected)} DAGs" in line for line in serve.out), serve.printed()
+    finally:
+        serve.stop()
+    assert serve.proc.returncode == 128 + signal.SIGTERM, serve.printed()
+    assert_nothing_left(serve)
 
 
 @requires_postgres
