@@ -304,12 +304,7 @@ def _taskflow(
     (the keys that are no BaseOperator argument) in op_kwargs, `+task` references as
     `{output_of:}`; mapped, `expand` over the function's arguments and `partial` in op_kwargs,
     as dag-factory calls `task(...).partial(**partial).expand(**expand)`."""
-    callable_ = conf.pop("python_callable", None)
-    kwargs = {}
-    for k in list(conf):
-        if k not in task_settings() and k not in _BASE_OPERATOR_ARGS:
-            kwargs[k] = _xcom_ref(conf.pop(k), at / k, notes)
-    conf = {"python_callable": callable_, **conf}
+    conf, kwargs = _function_arguments(conf, at, notes)
     if expand:
         if kwargs and not partial:
             notes.append(
@@ -328,6 +323,20 @@ def _taskflow(
     return conf, partial, expand
 
 
+def _function_arguments(
+    conf: dict[str, Any], at: At, notes: list[Diagnostic]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A TaskFlow task's keys split: (python_callable first, then its task settings and
+    BaseOperator arguments; the other keys, its function's arguments, with `+task` references as
+    `{output_of:}`)."""
+    callable_ = conf.pop("python_callable", None)
+    kwargs = {}
+    for k in list(conf):
+        if k not in task_settings() and k not in _BASE_OPERATOR_ARGS:
+            kwargs[k] = _xcom_ref(conf.pop(k), at / k, notes)
+    return {"python_callable": callable_, **conf}, kwargs
+
+
 def _taskflow_as_python(
     conf: dict[str, Any],
     partial: dict[str, Any],
@@ -337,12 +346,7 @@ def _taskflow_as_python(
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
     """A TaskFlow task's keys as a python task's: its function's arguments (the keys that are no
     BaseOperator argument) into op_kwargs, `+task` references as `{output_of:}`."""
-    callable_ = conf.pop("python_callable", None)
-    kwargs = {}
-    for k in list(conf):
-        if k not in task_settings() and k not in _BASE_OPERATOR_ARGS:
-            kwargs[k] = _xcom_ref(conf.pop(k), at / k, notes)
-    conf = {"python_callable": callable_, **conf}
+    conf, kwargs = _function_arguments(conf, at, notes)
     if kwargs:
         conf["op_kwargs"] = kwargs
     if expand:
