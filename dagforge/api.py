@@ -691,6 +691,7 @@ def _load_and_validate(
     docs: dict[Key, Document] = {}
     prepared: dict[Key, Prepared] = {}
     paths = [s.path for s in specs]
+    defaults.forget()  # (before the pool starts: its workers inherit the empty memo)
     one = partial(_load_and_validate_one, then=then)
     with concurrency.mapped(one, paths, concurrency.workers_for(len(specs))) as outcomes:
         for i, (first, dags) in enumerate(zip(specs, outcomes, strict=True)):  # one per spec

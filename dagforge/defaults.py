@@ -8,8 +8,10 @@ key, lists and plain values replace. Every inherited value remembers the file an
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from .diagnostics import Diagnostic, has_errors
@@ -39,11 +41,22 @@ def folders(folder: Path) -> list[Path]:
 
 
 def chain(spec: Path) -> list[Path]:
-    """The defaults files that apply to `spec`, the farthest first."""
+    """The defaults files that apply to `spec`, the farthest first. Looked up once per folder until
+    forget() (a build calls it when it starts): the specs of a folder share the answer."""
+    return list(_chain_of(os.path.dirname(os.path.realpath(spec)), os.getcwd()))
+
+
+@cache
+def _chain_of(folder: str, cwd: str) -> tuple[Path, ...]:
     found: list[Path] = []
-    for f in reversed(folders(spec.resolve().parent)):
+    for f in reversed(folders(Path(folder))):
         found += [f / name for name in NAMES if (f / name).is_file()][:1]
-    return found
+    return tuple(found)
+
+
+def forget() -> None:
+    """Look the defaults files up again (one may have appeared or gone since the last build)."""
+    _chain_of.cache_clear()
 
 
 def read(path: Path, check: Callable[[Document], list[Diagnostic]]) -> Defaults:
