@@ -1,5 +1,7 @@
 """dagforge: validated YAML pipeline specs compiled into plain Apache Airflow DAG files."""
 
+from typing import TYPE_CHECKING, Any
+
 from .api import (
     BuildResult,
     CatalogResult,
@@ -16,14 +18,20 @@ from .api import (
     schema,
     validate,
 )
-from .run import RunResult, run_spec
+
+if TYPE_CHECKING:
+    from .run import RunResult, run_spec
 
 
-def __getattr__(name: str) -> str:
+def __getattr__(name: str) -> Any:
     if name == "__version__":  # from the package metadata, on first use (see version.py)
         from .version import version
 
         return version()
+    if name in ("RunResult", "run_spec"):  # on first use: no other command needs run.py
+        from . import run
+
+        return getattr(run, name)
     raise AttributeError(f"module 'dagforge' has no attribute {name!r}")
 
 

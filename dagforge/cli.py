@@ -18,13 +18,16 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from . import diagram, scaffold
 from .api import GraphResult
 from .diagnostics import visible
 from .report import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, EXIT_USAGE, FORMATS, emit
-from .run import TaskRun
 from .targets import TARGETS
+
+if TYPE_CHECKING:
+    from .run import TaskRun
 
 STATE_FOLDER = Path(".dagforge", "serve")  # serve.STATE, without importing serve for --help
 
