@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from .load import SpecPath
@@ -133,7 +134,13 @@ def is_argument(key: object) -> bool:
     """Whether a task's key is passed to its operator as an argument, where `{output_of:}`,
     `{object:}` and `{function:}` values may be: any key but the task settings, and
     executor_config."""
-    return key not in task_settings() or key == "executor_config"
+    return key not in _settings() or key == "executor_config"
+
+
+@cache
+def _settings() -> frozenset[str]:
+    """task_settings() as a set: is_argument asks it about every key of every task."""
+    return frozenset(task_settings())
 
 
 def outputs(all_nodes: list[Node]) -> list[tuple[str, str, SpecPath]]:
@@ -171,6 +178,8 @@ def links(all_nodes: list[Node]) -> list[Link]:
     by_id = {n.full_id: n for n in all_nodes}
 
     def scope(up: str, down: str) -> int:
+        if by_id[up].parent is None or by_id[down].parent is None:
+            return 0  # (most links: no group holds both ends)
         common = set(ancestors(by_id[up], by_id)) & set(ancestors(by_id[down], by_id))
         return max((by_id[g].depth for g in common), default=0)
 
@@ -203,11 +212,17 @@ def task_edges(
     upstream: dict[str, set[str]] = {}
     downstream: dict[str, set[str]] = {}
 
+    # A task is its own root and leaf: no edge joins a task to itself (every link joins two nodes
+    # of which neither holds the other, so their tasks differ), which saves the set work below.
     def roots(node_id: str) -> list[str]:
+        if not by_id[node_id].is_group:
+            return members[node_id]
         inside = set(members[node_id])
         return [t for t in members[node_id] if upstream.get(t, set()).isdisjoint(inside)]
 
     def leaves(node_id: str) -> list[str]:
+        if not by_id[node_id].is_group:
+            return members[node_id]
         inside = set(members[node_id])
         return [t for t in members[node_id] if downstream.get(t, set()).isdisjoint(inside)]
 

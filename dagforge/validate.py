@@ -1452,6 +1452,8 @@ def _check_numbers(doc: Document, path: SpecPath, value: object) -> list[Diagnos
     """NaN and infinity anywhere in the spec (YAML's .nan, .inf): JSON has no such numbers, and
     Airflow serializes DAGs, their arguments and params as JSON. A loop, not recursion: a spec may
     nest deeper than Python's recursion limit allows a recursive walk."""
+    if not _has_non_finite(value):  # the usual case, found without building every value's path
+        return []
     out: list[Diagnostic] = []
     pending = [(path, value)]
     while pending:
@@ -1472,6 +1474,20 @@ def _check_numbers(doc: Document, path: SpecPath, value: object) -> list[Diagnos
                 )
             )
     return out
+
+
+def _has_non_finite(value: object) -> bool:
+    """Whether a NaN or infinity is anywhere in `value`: _check_numbers' walk, without the paths."""
+    pending = [value]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending += value.values()
+        elif isinstance(value, list):
+            pending += value
+        elif isinstance(value, float) and not math.isfinite(value):
+            return True
+    return False
 
 
 def _check_tree(doc: Document, all_nodes: list[structure.Node]) -> list[Diagnostic]:
@@ -1929,7 +1945,8 @@ def _check_durations(
     return [
         d
         for key in (_duration_keys() if keys is None else keys)
-        if values.schedule_kind(mapping.get(key)) == values.ScheduleKind.DURATION
+        if key in mapping  # (cheap: most mappings have few of the keys)
+        and values.schedule_kind(mapping[key]) == values.ScheduleKind.DURATION
         for d in _duration_problem(doc, (*prefix, key), mapping[key])
     ]
 
@@ -2149,8 +2166,8 @@ def _check_mapping(doc: Document, all_nodes: list[structure.Node]) -> list[Diagn
         return _producer_problem(doc, where, n, value["output_of"], by_id, order, Code.EXPAND)
 
     for n in all_nodes:
-        if n.is_group:
-            continue
+        if n.is_group or ("expand" not in n.spec and "expand_kwargs" not in n.spec):
+            continue  # (most tasks: nothing to check, and `takes` below costs)
         expand, kwargs = n.spec.get("expand"), n.spec.get("expand_kwargs")
         op = n.spec.get("operator")
         short = SHORT.get(op) if isinstance(op, str) else None
@@ -2628,7 +2645,8 @@ def _check_dependencies(
     for up, down in edges:
         graph[down].append(up)
     try:
-        graphlib.TopologicalSorter(graph).prepare()
+        if _has_cycle(graph):  # graphlib's search for the cycle costs: only when there is one
+            graphlib.TopologicalSorter(graph).prepare()
     except graphlib.CycleError as e:
         cycle = e.args[1]  # each node is an upstream of the next one
         out.append(
@@ -2640,3 +2658,21 @@ def _check_dependencies(
             )
         )
     return out
+
+
+def _has_cycle(graph: Mapping[str, list[str]]) -> bool:
+    """Whether the graph (each node -> its upstream nodes, as graphlib takes it) has a cycle: what
+    remains once every node whose upstream nodes are all removed is removed (Kahn's algorithm)."""
+    waiting = {node: len(ups) for node, ups in graph.items()}
+    downstream: dict[str, list[str]] = {}
+    for node, ups in graph.items():
+        for up in ups:
+            downstream.setdefault(up, []).append(node)
+    ready = [node for node, count in waiting.items() if not count]
+    ready += [up for up in downstream if up not in graph]  # (graphlib adds them, upstream of none)
+    while ready:
+        for down in downstream.get(ready.pop(), ()):
+            waiting[down] -= 1
+            if not waiting[down]:
+                ready.append(down)
+    return any(waiting.values())
