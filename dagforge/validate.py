@@ -115,25 +115,37 @@ _NEWER_KEYWORDS = frozenset(
 )  # fmt: skip
 
 
-_FAST: dict[int, Callable[[object], object] | None] = {}  # id of one of _validators() -> _fast's
+# (id of one of _validators(), many) -> _fast's
+_FAST: dict[tuple[int, bool], Callable[[object], object] | None] = {}
 
 
-def _fast(validator: _Lazy | Draft202012Validator) -> Callable[[object], object] | None:
+def _fast(
+    validator: _Lazy | Draft202012Validator, many: bool = False
+) -> Callable[[object], object] | None:
     """A compiled check of `validator`'s schema that only says valid or not, about ten times faster
     than jsonschema (fastjsonschema turns the schema into Python code, once per process); None when
     the schema reaches a keyword that compiler does not know. It decides nothing alone: a spec it
     does not accept goes to jsonschema, whose errors are reported. So it must never accept what
     jsonschema refuses, which holds for schemas of draft-07's keywords (tests/test_schema.py tries
     it on every spec of the tests) with defaults not filled in and formats not checked, as
-    jsonschema does not check them either."""
+    jsonschema does not check them either.
+
+    With `many`, the check of a list of instances, each by the schema (its `items`): one call checks
+    all the tasks of a spec that one validator checks, where a call per task costs more than the
+    check itself."""
     import fastjsonschema
 
-    if id(validator) not in _FAST:  # _validators() keeps every validator alive: ids stay theirs
+    key = (id(validator), many)  # _validators() keeps every validator alive: ids stay theirs
+    if key not in _FAST:
         schema = validator.schema
         assert isinstance(schema, Mapping)  # _validators() makes each from a mapping
         defs = schema.get("$defs", {})
         draft7 = _closed({k: v for k, v in schema.items() if k != "$schema"}, defs)
-        _FAST[id(validator)] = (
+        if many:  # `$defs` and `$id` stay at the root, where the `$ref`s find them
+            root = {k: v for k, v in draft7.items() if k in ("$defs", "$id")}
+            items = {k: v for k, v in draft7.items() if k not in root}
+            draft7 = {**root, "type": "array", "items": items}
+        _FAST[key] = (
             None
             if _NEWER_KEYWORDS & _keywords_reached(draft7, _closed(defs, defs))
             else fastjsonschema.compile(
@@ -143,7 +155,7 @@ def _fast(validator: _Lazy | Draft202012Validator) -> Callable[[object], object]
                 detailed_exceptions=False,  # compiles 5x faster: its errors are not read
             )
         )
-    return _FAST[id(validator)]
+    return _FAST[key]
 
 
 _SCHEMA_DATA = ("const", "enum", "examples", "default")  # values, not schemas
@@ -233,21 +245,30 @@ def _keywords_reached(node: object, defs: dict[str, Any], seen: set[str] | None 
     return found
 
 
-def _errors(validator: _Lazy, instance: object) -> Iterable[ValidationError]:
-    """jsonschema's errors of `instance`, none without asking it when the compiled check accepts it."""
-    fast = _fast(validator)
-    if fast is not None:
-        try:
-            fast(instance)
-            return ()
-        except Exception:  # refused, or a value the compiled code cannot judge: jsonschema decides
-            pass
+def _errors(validator: _Lazy, instance: object, many: bool = False) -> Iterable[ValidationError]:
+    """jsonschema's errors of `instance`, none without asking it when the compiled check accepts it
+    (with `many`: the check of a list, given [instance], which the tasks' checks share)."""
+    if _accepts(validator, [instance] if many else instance, many):
+        return ()
     return validator.iter_errors(instance)
+
+
+def _accepts(validator: _Lazy, instance: object, many: bool = False) -> bool:
+    """Whether the compiled check (see _fast) accepts `instance` (with `many`: a list of them)."""
+    fast = _fast(validator, many)
+    if fast is None:
+        return False
+    try:
+        fast(instance)
+    except Exception:  # refused, or a value the compiled code cannot judge: jsonschema decides
+        return False
+    return True
 
 
 def _schema_problems(doc: Document) -> list[Diagnostic]:
     top, group, by_operator, whole_task = _validators()
     out = [d for error in _errors(top, doc.data) for d in _diagnose_schema_error(doc, error)]
+    checks: list[tuple[SpecPath, _Lazy, dict[str, Any]]] = []  # (path, validator, node) in order
     pending: list[tuple[SpecPath, object]] = [(("tasks",), doc.data.get("tasks"))]
     while pending:  # every task and group, nested ones too
         prefix, nodes = pending.pop()
@@ -264,9 +285,19 @@ def _schema_problems(doc: Document) -> list[Diagnostic]:
                     by_operator.get(op) if isinstance(op, str) and "wait_for" not in node else None
                 )
                 validator = closed or whole_task  # import paths, wait_for, unknown operators: rare
+            checks.append((path, validator, node))
+    # One compiled call for all the nodes of each validator: in a valid spec, that is all.
+    batches: dict[int, tuple[_Lazy, list[dict[str, Any]]]] = {}
+    for _, validator, node in checks:
+        batches.setdefault(id(validator), (validator, []))[1].append(node)
+    passed = {
+        key for key, (validator, nodes) in batches.items() if _accepts(validator, nodes, True)
+    }
+    for path, validator, node in checks:  # (in the spec's order, as the errors were found before)
+        if id(validator) not in passed:
             out += [
                 d
-                for error in _errors(validator, node)
+                for error in _errors(validator, node, many=True)
                 for d in _diagnose_schema_error(doc, error, path)
             ]
     return out
