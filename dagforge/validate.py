@@ -49,6 +49,11 @@ def _duration_keys() -> tuple[str, ...]:
     return (*duration_settings(), "dagrun_timeout")
 
 
+@cache
+def _duration_key_set() -> frozenset[str]:
+    return frozenset(_duration_keys())
+
+
 # Keyword arguments dagforge sets itself on every operator.
 RESERVED_ARGUMENTS = (
     "task_id",
@@ -2003,11 +2008,12 @@ def _check_durations(
 ) -> list[Diagnostic]:
     """The duration-shaped values of `keys` (default: every duration key) in `mapping` that are not
     durations (absent or other values: the schema already said what they must be)."""
+    if keys is None and _duration_key_set().isdisjoint(mapping):
+        return []  # (most tasks: one look at their few keys)
     return [
         d
         for key in (_duration_keys() if keys is None else keys)
-        if key in mapping  # (cheap: most mappings have few of the keys)
-        and values.schedule_kind(mapping[key]) == values.ScheduleKind.DURATION
+        if key in mapping and values.schedule_kind(mapping[key]) == values.ScheduleKind.DURATION
         for d in _duration_problem(doc, (*prefix, key), mapping[key])
     ]
 
@@ -2341,6 +2347,7 @@ _FORMS = {
     "object": ("a class", _CLASS, "package.module.ClassName"),
     "function": ("a function", _CALLABLE, "package.module:function"),
 }
+_FORM_KEYS = (*_FORMS, "output_of")  # the keys that make a mapping a value form, in that order
 
 
 def _check_forms(
@@ -2377,7 +2384,7 @@ def _check_forms(
         for key, value in n.spec.items() if not n.is_group else ():
             if key == "callbacks":
                 forms.callbacks((*n.path, key), value)
-            elif structure.is_argument(key):
+            elif isinstance(value, (dict, list)) and structure.is_argument(key):  # (visit's)
                 forms.visit((*n.path, key), value, n)
     return out
 
@@ -2391,14 +2398,16 @@ class _Forms:
         self.order = {n.full_id: i for i, n in enumerate(all_nodes)}
 
     def visit(self, path: SpecPath, value: object, n: structure.Node | None) -> None:
-        """`value` at `path`, in task `n`'s arguments (None: elsewhere, no `output_of` then)."""
+        """`value` at `path`, in task `n`'s arguments (None: elsewhere, no `output_of` then). Only a
+        list or a mapping can hold a form: other values are not visited (nor their paths made)."""
         if isinstance(value, list):
             for i, v in enumerate(value):
-                self.visit((*path, i), v, n)
+                if isinstance(v, (dict, list)):
+                    self.visit((*path, i), v, n)
             return
         if not isinstance(value, dict):
             return
-        form = next((k for k in (*_FORMS, "output_of") if k in value), None)
+        form = next((k for k in _FORM_KEYS if k in value), None)
         if form == "output_of":
             self.out += _output_of(self.doc, path, value, n, self.by_id, self.order)
             return
@@ -2406,7 +2415,8 @@ class _Forms:
             self.named(path, form, value[form])
         for k, v in value.items():
             if form is None:
-                self.visit((*path, k), v, n)
+                if isinstance(v, (dict, list)):
+                    self.visit((*path, k), v, n)
             elif k != form:
                 self.argument(path, k, value[form], v, n)
 
@@ -2691,8 +2701,10 @@ def _check_dependencies(
                         code=Code.UNKNOWN_DEPENDENCY,
                     )
                 )
-            elif up in structure.ancestors(n, by_id) or n.full_id in structure.ancestors(
-                by_id[up], by_id
+            # (when neither is in a group, neither holds the other: no need to look)
+            elif (n.parent is not None or by_id[up].parent is not None) and (
+                up in structure.ancestors(n, by_id)
+                or n.full_id in structure.ancestors(by_id[up], by_id)
             ):
                 out.append(
                     doc.diag(
