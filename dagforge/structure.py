@@ -123,6 +123,8 @@ def implicit(all_nodes: list[Node]) -> list[tuple[str, str, SpecPath]]:
     by_id = {n.full_id: n for n in all_nodes}
     out = []
     for n in all_nodes:
+        if "expand" not in n.spec and "expand_kwargs" not in n.spec:
+            continue  # (most tasks)
         expand = n.spec.get("expand")
         for key, value in expand.items() if isinstance(expand, dict) and not n.is_group else ():
             name = value.get("output_of") if isinstance(value, dict) else None
@@ -215,6 +217,12 @@ def task_edges(
     A link from or to a group reaches its leaves or roots as Airflow's TaskGroup computes them when
     the link is set (get_leaves/get_roots): its tasks with no downstream, or no upstream, among the
     group's tasks, counting every edge set so far, implicit ones too."""
+    all_links = links(all_nodes) if all_links is None else all_links
+    if not any(n.is_group for n in all_nodes):  # (most specs) each link is the edge of two tasks
+        plain: dict[tuple[str, str], SpecPath] = {}
+        for link in all_links:
+            plain.setdefault((link.up, link.down), link.where)
+        return plain
     by_id = {n.full_id: n for n in all_nodes}
     members = {n.full_id: _tasks_under(n, by_id) for n in all_nodes}
     edges: dict[tuple[str, str], SpecPath] = {}
@@ -235,7 +243,7 @@ def task_edges(
         inside = set(members[node_id])
         return [t for t in members[node_id] if downstream.get(t, set()).isdisjoint(inside)]
 
-    for link in links(all_nodes) if all_links is None else all_links:
+    for link in all_links:
         ups, downs = leaves(link.up), roots(link.down)
         for u in ups:
             for d in downs:
