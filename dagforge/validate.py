@@ -1548,11 +1548,16 @@ def _has_non_finite(value: object) -> bool:
     while pending:
         value = pending.pop()
         if isinstance(value, dict):
-            pending += value.values()
+            inside: Iterable[object] = value.values()
         elif isinstance(value, list):
-            pending += value
-        elif isinstance(value, float) and not math.isfinite(value):
-            return True
+            inside = value
+        else:
+            if isinstance(value, float) and not math.isfinite(value):
+                return True
+            continue
+        for v in inside:
+            if type(v) is not str:  # (most values: text, which holds no number)
+                pending.append(v)
     return False
 
 
