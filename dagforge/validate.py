@@ -304,6 +304,8 @@ def _schema_problems(doc: Document) -> list[Diagnostic]:
     top, group, by_operator, whole_task = _validators()
     out = [d for error in _errors(top, doc.data) for d in _diagnose_schema_error(doc, error)]
     checks: list[tuple[SpecPath, _Lazy, dict[str, Any]]] = []  # (path, validator, node) in order
+    # One compiled call for all the nodes of each validator: in a valid spec, that is all.
+    batches: dict[int, tuple[_Lazy, list[dict[str, Any]]]] = {}
     pending: list[tuple[SpecPath, object]] = [(("tasks",), doc.data.get("tasks"))]
     while pending:  # every task and group, nested ones too
         prefix, nodes = pending.pop()
@@ -321,15 +323,12 @@ def _schema_problems(doc: Document) -> list[Diagnostic]:
                 )
                 validator = closed or whole_task  # import paths, wait_for, unknown operators: rare
             checks.append((path, validator, node))
-    # One compiled call for all the nodes of each validator: in a valid spec, that is all.
-    batches: dict[int, tuple[_Lazy, list[dict[str, Any]]]] = {}
-    for _, validator, node in checks:
-        batches.setdefault(id(validator), (validator, []))[1].append(node)
+            batches.setdefault(id(validator), (validator, []))[1].append(node)
     passed = {
-        key for key, (validator, nodes) in batches.items() if _accepts(validator, nodes, True)
+        key for key, (validator, members) in batches.items() if _accepts(validator, members, True)
     }
-    for path, validator, node in checks:  # (in the spec's order, as the errors were found before)
-        if id(validator) not in passed:
+    for path, validator, node in checks if len(passed) < len(batches) else ():
+        if id(validator) not in passed:  # (in the spec's order, as the errors were found before)
             out += [
                 d
                 for error in _errors(validator, node, many=True)
