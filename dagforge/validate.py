@@ -121,28 +121,20 @@ _NEWER_KEYWORDS = frozenset(
 )  # fmt: skip
 
 
-# (id of one of _validators(), many) -> _fast's
-_FAST: dict[tuple[int, bool], Callable[[object], object] | None] = {}
+_FAST: dict[int, Callable[[object], object] | None] = {}  # id of one of _validators() -> _fast's
 
 
-def _fast(
-    validator: _Lazy | Draft202012Validator, many: bool = False
-) -> Callable[[object], object] | None:
+def _fast(validator: _Lazy | Draft202012Validator) -> Callable[[object], object] | None:
     """A compiled check of `validator`'s schema that only says valid or not, about ten times faster
     than jsonschema (fastjsonschema turns the schema into Python code, once per process); None when
     the schema reaches a keyword that compiler does not know. It decides nothing alone: a spec it
     does not accept goes to jsonschema, whose errors are reported. So it must never accept what
     jsonschema refuses, which holds for schemas of draft-07's keywords (tests/test_schema.py tries
     it on every spec of the tests) with defaults not filled in and formats not checked, as
-    jsonschema does not check them either.
-
-    With `many`, the check of a list of instances, each by the schema (its `items`): one call checks
-    all the tasks of a spec that one validator checks, where a call per task costs more than the
-    check itself."""
+    jsonschema does not check them either."""
     import fastjsonschema
 
-    key = (id(validator), many)  # _validators() keeps every validator alive: ids stay theirs
-    if key not in _FAST:
+    if id(validator) not in _FAST:  # _validators() keeps every validator alive: ids stay theirs
         schema = validator.schema
         assert isinstance(schema, Mapping)  # _validators() makes each from a mapping
         defs = schema.get("$defs", {})
@@ -150,9 +142,7 @@ def _fast(
         # `$id` and `$defs` stay at the root, where the `$ref`s find them
         root = {k: v for k, v in schema.items() if k == "$id"}
         draft7 = _closed({k: v for k, v in schema.items() if k not in _ROOT_ONLY}, defs)
-        if many:
-            draft7 = {"type": "array", "items": draft7}
-        _FAST[key] = (
+        _FAST[id(validator)] = (
             None
             if _NEWER_KEYWORDS & _keywords_reached(draft7, closed_defs)
             else fastjsonschema.compile(
@@ -166,7 +156,7 @@ def _fast(
                 detailed_exceptions=False,  # compiles 5x faster: its errors are not read
             )
         )
-    return _FAST[key]
+    return _FAST[id(validator)]
 
 
 _ROOT_ONLY = ("$schema", "$id", "$defs")
@@ -280,21 +270,22 @@ def _keywords_reached(node: object, defs: dict[str, Any], seen: set[str] | None 
     return found
 
 
-def _errors(validator: _Lazy, instance: object, many: bool = False) -> Iterable[ValidationError]:
-    """jsonschema's errors of `instance`, none without asking it when the compiled check accepts it
-    (with `many`: the check of a list, given [instance], which the tasks' checks share)."""
-    if _accepts(validator, [instance] if many else instance, many):
+def _errors(validator: _Lazy, instance: object) -> Iterable[ValidationError]:
+    """jsonschema's errors of `instance`, none without asking it when the compiled check accepts it."""
+    if _accepts(validator, (instance,)):
         return ()
     return validator.iter_errors(instance)
 
 
-def _accepts(validator: _Lazy, instance: object, many: bool = False) -> bool:
-    """Whether the compiled check (see _fast) accepts `instance` (with `many`: a list of them)."""
-    fast = _fast(validator, many)
+def _accepts(validator: _Lazy, instances: Iterable[object]) -> bool:
+    """Whether the compiled check (see _fast) accepts every one of `instances`: one loop for all
+    the tasks of a spec that one validator checks costs less than a call of _errors for each."""
+    fast = _fast(validator)
     if fast is None:
         return False
     try:
-        fast(instance)
+        for instance in instances:
+            fast(instance)
     except Exception:  # refused, or a value the compiled code cannot judge: jsonschema decides
         return False
     return True
@@ -304,7 +295,7 @@ def _schema_problems(doc: Document) -> list[Diagnostic]:
     top, group, by_operator, whole_task = _validators()
     out = [d for error in _errors(top, doc.data) for d in _diagnose_schema_error(doc, error)]
     checks: list[tuple[SpecPath, _Lazy, dict[str, Any]]] = []  # (path, validator, node) in order
-    # One compiled call for all the nodes of each validator: in a valid spec, that is all.
+    # The nodes of each validator, checked together: in a valid spec, that is all.
     batches: dict[int, tuple[_Lazy, list[dict[str, Any]]]] = {}
     pending: list[tuple[SpecPath, object]] = [(("tasks",), doc.data.get("tasks"))]
     while pending:  # every task and group, nested ones too
@@ -324,14 +315,12 @@ def _schema_problems(doc: Document) -> list[Diagnostic]:
                 validator = closed or whole_task  # import paths, wait_for, unknown operators: rare
             checks.append((path, validator, node))
             batches.setdefault(id(validator), (validator, []))[1].append(node)
-    passed = {
-        key for key, (validator, members) in batches.items() if _accepts(validator, members, True)
-    }
+    passed = {key for key, (validator, members) in batches.items() if _accepts(validator, members)}
     for path, validator, node in checks if len(passed) < len(batches) else ():
         if id(validator) not in passed:  # (in the spec's order, as the errors were found before)
             out += [
                 d
-                for error in _errors(validator, node, many=True)
+                for error in _errors(validator, node)
                 for d in _diagnose_schema_error(doc, error, path)
             ]
     return out

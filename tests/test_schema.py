@@ -261,10 +261,7 @@ def test_the_fast_check_accepts_nothing_jsonschema_refuses():
                 fast(instance)
             except fastjsonschema.JsonSchemaException:
                 refused += 1
-                with pytest.raises(fastjsonschema.JsonSchemaException):  # the same in a list
-                    _fast(validator, many=True)([instance])
                 continue
-            _fast(validator, many=True)([instance])  # (the check of the tasks, in one list)
             errors = [e.message for e in validator.iter_errors(instance)]
             assert not errors, f"{path}: the fast check accepted what jsonschema refuses: {errors}"
     assert compared > 300 and refused > 20, (compared, refused)  # both verdicts were tried
