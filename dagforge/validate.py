@@ -2004,11 +2004,29 @@ def _check_durations(
     if keys is None and _duration_key_set().isdisjoint(mapping):
         return []  # (most tasks: one look at their few keys)
     return [
-        d
+        doc.diag((*prefix, key), f"{key}: {error}", values.DURATION_HINT, code=Code.DURATION)
         for key in (_duration_keys() if keys is None else keys)
-        if key in mapping and values.schedule_kind(mapping[key]) == values.ScheduleKind.DURATION
-        for d in _duration_problem(doc, (*prefix, key), mapping[key])
+        if key in mapping and (error := _not_a_duration(mapping[key])) is not None
     ]
+
+
+def _not_a_duration(value: object) -> str | None:
+    """Why `value` is no duration when it is duration-shaped (values.schedule_kind's DURATION: a
+    number, or text like `5m`), else None (any other value too)."""
+    return _duration_error(value) if isinstance(value, (str, int)) else None
+
+
+@lru_cache(maxsize=4096, typed=True)  # typed: True is no 1
+def _duration_error(value: str | int) -> str | None:
+    """_not_a_duration of text or a number: a function of the value alone, kept per process (the
+    tasks and specs of a build share a few durations)."""
+    if values.schedule_kind(value) != values.ScheduleKind.DURATION:
+        return None
+    try:
+        values.parse_duration(value)
+    except ValueError as e:
+        return str(e)
+    return None
 
 
 def _duration_problem(doc: Document, path: SpecPath, value: object) -> list[Diagnostic]:
