@@ -1283,7 +1283,7 @@ def _check_reference(doc: Document, path: SpecPath, ref: object, what: str) -> l
     identifier, a colon and an identifier, no keyword; the generated file imports it."""
     if not isinstance(ref, str):
         return []
-    if _CALLABLE.fullmatch(ref) and not any(keyword.iskeyword(p) for p in re.split(r"[.:]", ref)):
+    if _import_path(ref, _CALLABLE):
         return []
     return [
         doc.diag(
@@ -2346,8 +2346,10 @@ def _mapped_argument(
     return []
 
 
+@lru_cache(maxsize=4096)
 def _import_path(text: str, form: re.Pattern[str]) -> bool:
-    """Whether `text` is an import path of that form: identifiers, none a Python keyword."""
+    """Whether `text` is an import path of that form: identifiers, none a Python keyword. Kept per
+    process: the tasks and specs of a build name the same few functions and classes."""
     return bool(form.fullmatch(text)) and not any(
         keyword.iskeyword(part) for part in re.split(r"[.:]", text)
     )
