@@ -51,6 +51,7 @@ def _duration_keys() -> tuple[str, ...]:
 
 @cache
 def _duration_key_set() -> frozenset[str]:
+    """_duration_keys() as a set: a task that has none of them is found in one look."""
     return frozenset(_duration_keys())
 
 
@@ -2016,7 +2017,7 @@ def _not_a_duration(value: object) -> str | None:
     return _duration_error(value) if isinstance(value, (str, int)) else None
 
 
-@lru_cache(maxsize=4096, typed=True)  # typed: True is no 1
+@lru_cache(maxsize=1024, typed=True)  # typed: True is no 1
 def _duration_error(value: str | int) -> str | None:
     """_not_a_duration of text or a number: a function of the value alone, kept per process (the
     tasks and specs of a build share a few durations)."""
@@ -2346,7 +2347,7 @@ def _mapped_argument(
     return []
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def _import_path(text: str, form: re.Pattern[str]) -> bool:
     """Whether `text` is an import path of that form: identifiers, none a Python keyword. Kept per
     process: the tasks and specs of a build name the same few functions and classes."""
