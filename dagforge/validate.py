@@ -1206,10 +1206,19 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
     return out
 
 
+def _operators(all_nodes: list[structure.Node]) -> set[str]:
+    """The operators (short names, import paths) the tasks use, each once."""
+    return {
+        op for n in all_nodes if isinstance(op := n.spec.get("operator"), str) and not n.is_group
+    }
+
+
 def _check_taskflow(doc: Document, all_nodes: list[structure.Node]) -> list[Diagnostic]:
     """`operator: task` calls its function with `op_kwargs` as keyword arguments (so each is a
     parameter name), maps it with `expand` alone (the mapped call takes no positional arguments),
     and has no `expand_kwargs`."""
+    if not any(is_taskflow(op) for op in _operators(all_nodes)):
+        return []  # (most specs: a look at each operator name, not at each task)
     out: list[Diagnostic] = []
     for n in all_nodes:
         if n.is_group or not is_taskflow(n.spec.get("operator")):
@@ -1263,6 +1272,8 @@ def _check_branches(
     its python_callable returns, so with none there is nothing to choose from (and Airflow fails
     the task when the callable returns a task id that is not downstream of it). `edges`: the
     spec's structure.task_edges."""
+    if not any(is_branch(op) for op in _operators(all_nodes)):
+        return []  # (most specs)
     ups = {up for up, _ in edges}
     out = []
     for n in all_nodes:
