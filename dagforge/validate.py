@@ -49,6 +49,12 @@ def _duration_keys() -> tuple[str, ...]:
     return (*duration_settings(), "dagrun_timeout")
 
 
+@cache
+def _duration_key_set() -> frozenset[str]:
+    """_duration_keys() as a set: a task that has none of them is found in one look."""
+    return frozenset(_duration_keys())
+
+
 # Keyword arguments dagforge sets itself on every operator.
 RESERVED_ARGUMENTS = (
     "task_id",
@@ -88,7 +94,8 @@ def _validators() -> tuple[_Lazy, _Lazy, dict[str, _Lazy], _Lazy]:
     on a big spec (benchmarks/ measures it)."""
     whole = schema()
     defs = whole["$defs"]
-    top = json.loads(json.dumps(whole))
+    # a copy but for `$defs`, which every part shares: _fast makes them draft-07 once for all
+    top = {k: defs if k == "$defs" else json.loads(json.dumps(v)) for k, v in whole.items()}
     top["properties"]["tasks"]["additionalProperties"] = {"type": "object"}  # each node: below
     group = json.loads(json.dumps(defs["group"]))
     group["properties"]["tasks"]["additionalProperties"] = {"type": "object"}
@@ -132,18 +139,49 @@ def _fast(validator: _Lazy | Draft202012Validator) -> Callable[[object], object]
         schema = validator.schema
         assert isinstance(schema, Mapping)  # _validators() makes each from a mapping
         defs = schema.get("$defs", {})
-        draft7 = _closed({k: v for k, v in schema.items() if k != "$schema"}, defs)
+        closed_defs, enum_defs = _draft7_defs(defs)
+        # `$id` and `$defs` stay at the root, where the `$ref`s find them
+        root = {k: v for k, v in schema.items() if k == "$id"}
+        draft7 = _closed({k: v for k, v in schema.items() if k not in _ROOT_ONLY}, defs)
         _FAST[id(validator)] = (
             None
-            if _NEWER_KEYWORDS & _keywords_reached(draft7, _closed(defs, defs))
+            if _NEWER_KEYWORDS & _keywords_reached(draft7, closed_defs)
             else fastjsonschema.compile(
-                _const_as_enum(draft7),
+                {
+                    **root,
+                    **_const_as_enum(draft7),
+                    **({"$defs": _copy(enum_defs)} if "$defs" in schema else {}),
+                },
                 use_default=False,
                 use_formats=False,
                 detailed_exceptions=False,  # compiles 5x faster: its errors are not read
             )
         )
     return _FAST[id(validator)]
+
+
+_ROOT_ONLY = ("$schema", "$id", "$defs")
+
+# id of a `$defs` -> (it, _closed of it, and that with _const_as_enum): the validators of
+# _validators() share one `$defs`, whose conversion is most of the cost of compiling each of them. The
+# entry holds the `$defs` itself, so that no other object can take over its id.
+_DEFS: dict[int, tuple[Any, Any, Any]] = {}
+
+
+def _draft7_defs(defs: Any) -> tuple[Any, Any]:
+    """`defs` (a schema's `$defs`) written the draft-07 way (_closed), without and with
+    _const_as_enum, made once per `$defs`. fastjsonschema rewrites the `$ref`s of what it compiles:
+    give it a _copy."""
+    if id(defs) not in _DEFS:
+        closed = _closed(defs, defs)
+        as_enum = {name: _const_as_enum(s) for name, s in closed.items()}
+        _DEFS[id(defs)] = (defs, closed, as_enum)
+    return _DEFS[id(defs)][1], _DEFS[id(defs)][2]
+
+
+def _copy(data: Any) -> Any:
+    """A deep copy of JSON data, made in C (a tenth of copy.deepcopy's time)."""
+    return json.loads(json.dumps(data))
 
 
 _SCHEMA_DATA = ("const", "enum", "examples", "default")  # values, not schemas
@@ -235,19 +273,31 @@ def _keywords_reached(node: object, defs: dict[str, Any], seen: set[str] | None 
 
 def _errors(validator: _Lazy, instance: object) -> Iterable[ValidationError]:
     """jsonschema's errors of `instance`, none without asking it when the compiled check accepts it."""
-    fast = _fast(validator)
-    if fast is not None:
-        try:
-            fast(instance)
-            return ()
-        except Exception:  # refused, or a value the compiled code cannot judge: jsonschema decides
-            pass
+    if _accepts(validator, (instance,)):
+        return ()
     return validator.iter_errors(instance)
+
+
+def _accepts(validator: _Lazy, instances: Iterable[object]) -> bool:
+    """Whether the compiled check (see _fast) accepts every one of `instances`: one loop for all
+    the tasks of a spec that one validator checks costs less than a call of _errors for each."""
+    fast = _fast(validator)
+    if fast is None:
+        return False
+    try:
+        for instance in instances:
+            fast(instance)
+    except Exception:  # refused, or a value the compiled code cannot judge: jsonschema decides
+        return False
+    return True
 
 
 def _schema_problems(doc: Document) -> list[Diagnostic]:
     top, group, by_operator, whole_task = _validators()
     out = [d for error in _errors(top, doc.data) for d in _diagnose_schema_error(doc, error)]
+    checks: list[tuple[SpecPath, _Lazy, dict[str, Any]]] = []  # (path, validator, node) in order
+    # The nodes of each validator, checked together: in a valid spec, that is all.
+    batches: dict[int, tuple[_Lazy, list[dict[str, Any]]]] = {}
     pending: list[tuple[SpecPath, object]] = [(("tasks",), doc.data.get("tasks"))]
     while pending:  # every task and group, nested ones too
         prefix, nodes = pending.pop()
@@ -264,6 +314,11 @@ def _schema_problems(doc: Document) -> list[Diagnostic]:
                     by_operator.get(op) if isinstance(op, str) and "wait_for" not in node else None
                 )
                 validator = closed or whole_task  # import paths, wait_for, unknown operators: rare
+            checks.append((path, validator, node))
+            batches.setdefault(id(validator), (validator, []))[1].append(node)
+    passed = {key for key, (validator, members) in batches.items() if _accepts(validator, members)}
+    for path, validator, node in checks if len(passed) < len(batches) else ():
+        if id(validator) not in passed:  # (in the spec's order, as the errors were found before)
             out += [
                 d
                 for error in _errors(validator, node)
@@ -1151,10 +1206,19 @@ def _rule_problems(doc: Document) -> list[Diagnostic]:
     return out
 
 
+def _operators(all_nodes: list[structure.Node]) -> set[str]:
+    """The operators (short names, import paths) the tasks use, each once."""
+    return {
+        op for n in all_nodes if isinstance(op := n.spec.get("operator"), str) and not n.is_group
+    }
+
+
 def _check_taskflow(doc: Document, all_nodes: list[structure.Node]) -> list[Diagnostic]:
     """`operator: task` calls its function with `op_kwargs` as keyword arguments (so each is a
     parameter name), maps it with `expand` alone (the mapped call takes no positional arguments),
     and has no `expand_kwargs`."""
+    if not any(is_taskflow(op) for op in _operators(all_nodes)):
+        return []  # (most specs: a look at each operator name, not at each task)
     out: list[Diagnostic] = []
     for n in all_nodes:
         if n.is_group or not is_taskflow(n.spec.get("operator")):
@@ -1208,6 +1272,8 @@ def _check_branches(
     its python_callable returns, so with none there is nothing to choose from (and Airflow fails
     the task when the callable returns a task id that is not downstream of it). `edges`: the
     spec's structure.task_edges."""
+    if not any(is_branch(op) for op in _operators(all_nodes)):
+        return []  # (most specs)
     ups = {up for up, _ in edges}
     out = []
     for n in all_nodes:
@@ -1229,7 +1295,7 @@ def _check_reference(doc: Document, path: SpecPath, ref: object, what: str) -> l
     identifier, a colon and an identifier, no keyword; the generated file imports it."""
     if not isinstance(ref, str):
         return []
-    if _CALLABLE.fullmatch(ref) and not any(keyword.iskeyword(p) for p in re.split(r"[.:]", ref)):
+    if _import_path(ref, _CALLABLE):
         return []
     return [
         doc.diag(
@@ -1452,6 +1518,8 @@ def _check_numbers(doc: Document, path: SpecPath, value: object) -> list[Diagnos
     """NaN and infinity anywhere in the spec (YAML's .nan, .inf): JSON has no such numbers, and
     Airflow serializes DAGs, their arguments and params as JSON. A loop, not recursion: a spec may
     nest deeper than Python's recursion limit allows a recursive walk."""
+    if not _has_non_finite(value):  # the usual case, found without building every value's path
+        return []
     out: list[Diagnostic] = []
     pending = [(path, value)]
     while pending:
@@ -1472,6 +1540,25 @@ def _check_numbers(doc: Document, path: SpecPath, value: object) -> list[Diagnos
                 )
             )
     return out
+
+
+def _has_non_finite(value: object) -> bool:
+    """Whether a NaN or infinity is anywhere in `value`: _check_numbers' walk, without the paths."""
+    pending = [value]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            inside: Iterable[object] = value.values()
+        elif isinstance(value, list):
+            inside = value
+        else:
+            if isinstance(value, float) and not math.isfinite(value):
+                return True
+            continue
+        for v in inside:
+            if type(v) is not str:  # (most values: text, which holds no number)
+                pending.append(v)
+    return False
 
 
 def _check_tree(doc: Document, all_nodes: list[structure.Node]) -> list[Diagnostic]:
@@ -1926,12 +2013,32 @@ def _check_durations(
 ) -> list[Diagnostic]:
     """The duration-shaped values of `keys` (default: every duration key) in `mapping` that are not
     durations (absent or other values: the schema already said what they must be)."""
+    if keys is None and _duration_key_set().isdisjoint(mapping):
+        return []  # (most tasks: one look at their few keys)
     return [
-        d
+        doc.diag((*prefix, key), f"{key}: {error}", values.DURATION_HINT, code=Code.DURATION)
         for key in (_duration_keys() if keys is None else keys)
-        if values.schedule_kind(mapping.get(key)) == values.ScheduleKind.DURATION
-        for d in _duration_problem(doc, (*prefix, key), mapping[key])
+        if key in mapping and (error := _not_a_duration(mapping[key])) is not None
     ]
+
+
+def _not_a_duration(value: object) -> str | None:
+    """Why `value` is no duration when it is duration-shaped (values.schedule_kind's DURATION: a
+    number, or text like `5m`), else None (any other value too)."""
+    return _duration_error(value) if isinstance(value, (str, int)) else None
+
+
+@lru_cache(maxsize=1024, typed=True)  # typed: True is no 1
+def _duration_error(value: str | int) -> str | None:
+    """_not_a_duration of text or a number: a function of the value alone, kept per process (the
+    tasks and specs of a build share a few durations)."""
+    if values.schedule_kind(value) != values.ScheduleKind.DURATION:
+        return None
+    try:
+        values.parse_duration(value)
+    except ValueError as e:
+        return str(e)
+    return None
 
 
 def _duration_problem(doc: Document, path: SpecPath, value: object) -> list[Diagnostic]:
@@ -2149,8 +2256,8 @@ def _check_mapping(doc: Document, all_nodes: list[structure.Node]) -> list[Diagn
         return _producer_problem(doc, where, n, value["output_of"], by_id, order, Code.EXPAND)
 
     for n in all_nodes:
-        if n.is_group:
-            continue
+        if n.is_group or ("expand" not in n.spec and "expand_kwargs" not in n.spec):
+            continue  # (most tasks: nothing to check, and `takes` below costs)
         expand, kwargs = n.spec.get("expand"), n.spec.get("expand_kwargs")
         op = n.spec.get("operator")
         short = SHORT.get(op) if isinstance(op, str) else None
@@ -2251,8 +2358,10 @@ def _mapped_argument(
     return []
 
 
+@lru_cache(maxsize=1024)
 def _import_path(text: str, form: re.Pattern[str]) -> bool:
-    """Whether `text` is an import path of that form: identifiers, none a Python keyword."""
+    """Whether `text` is an import path of that form: identifiers, none a Python keyword. Kept per
+    process: the tasks and specs of a build name the same few functions and classes."""
     return bool(form.fullmatch(text)) and not any(
         keyword.iskeyword(part) for part in re.split(r"[.:]", text)
     )
@@ -2263,6 +2372,7 @@ _FORMS = {
     "object": ("a class", _CLASS, "package.module.ClassName"),
     "function": ("a function", _CALLABLE, "package.module:function"),
 }
+_FORM_KEYS = (*_FORMS, "output_of")  # the keys that make a mapping a value form, in that order
 
 
 def _check_forms(
@@ -2299,7 +2409,7 @@ def _check_forms(
         for key, value in n.spec.items() if not n.is_group else ():
             if key == "callbacks":
                 forms.callbacks((*n.path, key), value)
-            elif structure.is_argument(key):
+            elif isinstance(value, (dict, list)) and structure.is_argument(key):  # (visit's)
                 forms.visit((*n.path, key), value, n)
     return out
 
@@ -2313,14 +2423,16 @@ class _Forms:
         self.order = {n.full_id: i for i, n in enumerate(all_nodes)}
 
     def visit(self, path: SpecPath, value: object, n: structure.Node | None) -> None:
-        """`value` at `path`, in task `n`'s arguments (None: elsewhere, no `output_of` then)."""
+        """`value` at `path`, in task `n`'s arguments (None: elsewhere, no `output_of` then). Only a
+        list or a mapping can hold a form: other values are not visited (nor their paths made)."""
         if isinstance(value, list):
             for i, v in enumerate(value):
-                self.visit((*path, i), v, n)
+                if isinstance(v, (dict, list)):
+                    self.visit((*path, i), v, n)
             return
         if not isinstance(value, dict):
             return
-        form = next((k for k in (*_FORMS, "output_of") if k in value), None)
+        form = next((k for k in _FORM_KEYS if k in value), None)
         if form == "output_of":
             self.out += _output_of(self.doc, path, value, n, self.by_id, self.order)
             return
@@ -2328,7 +2440,8 @@ class _Forms:
             self.named(path, form, value[form])
         for k, v in value.items():
             if form is None:
-                self.visit((*path, k), v, n)
+                if isinstance(v, (dict, list)):
+                    self.visit((*path, k), v, n)
             elif k != form:
                 self.argument(path, k, value[form], v, n)
 
@@ -2613,8 +2726,10 @@ def _check_dependencies(
                         code=Code.UNKNOWN_DEPENDENCY,
                     )
                 )
-            elif up in structure.ancestors(n, by_id) or n.full_id in structure.ancestors(
-                by_id[up], by_id
+            # (when neither is in a group, neither holds the other: no need to look)
+            elif (n.parent is not None or by_id[up].parent is not None) and (
+                up in structure.ancestors(n, by_id)
+                or n.full_id in structure.ancestors(by_id[up], by_id)
             ):
                 out.append(
                     doc.diag(
@@ -2628,7 +2743,8 @@ def _check_dependencies(
     for up, down in edges:
         graph[down].append(up)
     try:
-        graphlib.TopologicalSorter(graph).prepare()
+        if _has_cycle(graph):  # graphlib's search for the cycle costs: only when there is one
+            graphlib.TopologicalSorter(graph).prepare()
     except graphlib.CycleError as e:
         cycle = e.args[1]  # each node is an upstream of the next one
         out.append(
@@ -2640,3 +2756,21 @@ def _check_dependencies(
             )
         )
     return out
+
+
+def _has_cycle(graph: Mapping[str, list[str]]) -> bool:
+    """Whether the graph (each node -> its upstream nodes, as graphlib takes it) has a cycle: what
+    remains once every node whose upstream nodes are all removed is removed (Kahn's algorithm)."""
+    waiting = {node: len(ups) for node, ups in graph.items()}
+    downstream: dict[str, list[str]] = {}
+    for node, ups in graph.items():
+        for up in ups:
+            downstream.setdefault(up, []).append(node)
+    ready = [node for node, count in waiting.items() if not count]
+    ready += [up for up in downstream if up not in graph]  # (graphlib adds them, upstream of none)
+    while ready:
+        for down in downstream.get(ready.pop(), ()):
+            waiting[down] -= 1
+            if not waiting[down]:
+                ready.append(down)
+    return any(waiting.values())
