@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import graphlib
-import importlib.metadata
 import json
 import keyword
 import math
@@ -2233,6 +2232,8 @@ def _not_an_argument(doc: Document, path: SpecPath) -> list[Diagnostic]:
 @cache
 def _distribution_installed(name: str) -> bool:
     """Whether a package is installed, read from its metadata: nothing of it (or of Airflow) is imported."""
+    import importlib.metadata  # here: its import (and email's) costs every command 15 ms
+
     try:
         importlib.metadata.distribution(name)
         return True
