@@ -38,6 +38,18 @@ def is_callable_argument(argument: object) -> bool:
     )
 
 
+@functools.cache
+def _task_keys() -> frozenset[str]:
+    """schemas.task_settings() as a set: asked of every key of every task."""
+    return frozenset(task_settings())
+
+
+@functools.cache
+def _duration_keys() -> frozenset[str]:
+    """schemas.duration_settings() as a set: asked of every key of every task."""
+    return frozenset(duration_settings())
+
+
 def passed_settings() -> tuple[str, ...]:
     """The task settings the generated file passes to the operator as written (trigger_rule, pool,
     queue, ...), in the schema's order: every setting but those that place the task or have a field."""
@@ -695,7 +707,7 @@ def _settings(spec: dict[str, Any], forms: Forms) -> dict[str, Any]:
     and objects as Functions and Instances."""
     return {
         k: values.parse_duration(v)
-        if k in duration_settings()
+        if k in _duration_keys()
         else _callbacks(v, forms)
         if k == "callbacks"
         else forms.value(v)
@@ -753,8 +765,9 @@ def _param(spec: dict[str, Any]) -> Param:
 
 def _operator_path(op: str) -> tuple[str, str]:
     """(module, class) of a short name, else of an import path (validate checks it has a dot)."""
-    if op in SHORT:
-        return SHORT[op].module, SHORT[op].name
+    short = SHORT.get(op)
+    if short is not None:
+        return short.module, short.name
     module, _, name = op.rpartition(".")
     return module, name
 
@@ -837,6 +850,7 @@ def _task(
     forms: Forms,
 ) -> Task:
     op = _operator(spec)
+    settings = _task_keys()
     if "wait_for" in spec:
         arguments = _wait_arguments(spec["wait_for"])
     else:
@@ -845,14 +859,15 @@ def _task(
             if is_callable_argument(k) and isinstance(v, str)
             else forms.value(v)
             for k, v in spec.items()
-            if k not in task_settings()
+            if k not in settings
         }
-    for key in SHORT[op].durations if op in SHORT and "wait_for" not in spec else ():
-        if key in arguments:
-            arguments[key] = values.parse_duration(arguments[key])
+        short = SHORT.get(op)
+        for key in short.durations if short is not None else ():
+            if key in arguments:
+                arguments[key] = values.parse_duration(arguments[key])
     overrides: dict[str, Any] = {}  # in spec order
     for key, value in spec.items():
-        if key in duration_settings():
+        if key in _duration_keys():
             overrides[key] = values.parse_duration(value)
         elif key == "alerts":
             overrides[key] = _alerts(
@@ -860,7 +875,7 @@ def _task(
             )
         elif key == "callbacks":
             overrides[key] = _callbacks(value, forms)
-        elif key in task_settings() and key not in _PLACING:
+        elif key in settings and key not in _PLACING:
             overrides[key] = forms.value(value)
     alerts = overrides.get("alerts", p.alerts)
     return Task(
