@@ -728,6 +728,8 @@ class Forms:
         self.ref, self.resolve = ref, resolve
 
     def value(self, v: Any) -> Any:
+        if type(v) is str:  # most values: none of the forms below
+            return v
         if isinstance(v, dict) and isinstance(v.get("object"), str):
             module, _, name = v["object"].rpartition(".")
             return Instance(self.ref(module, name), self._keywords(v, "object"))
@@ -850,7 +852,7 @@ def _task(
     forms: Forms,
 ) -> Task:
     op = _operator(spec)
-    settings = _task_keys()
+    settings, durations = _task_keys(), _duration_keys()
     if "wait_for" in spec:
         arguments = _wait_arguments(spec["wait_for"])
     else:
@@ -862,12 +864,12 @@ def _task(
             if k not in settings
         }
         short = SHORT.get(op)
-        for key in short.durations if short is not None else ():
+        for key in short.durations if short is not None else ():  # the operator's own durations
             if key in arguments:
                 arguments[key] = values.parse_duration(arguments[key])
     overrides: dict[str, Any] = {}  # in spec order
     for key, value in spec.items():
-        if key in _duration_keys():
+        if key in durations:
             overrides[key] = values.parse_duration(value)
         elif key == "alerts":
             overrides[key] = _alerts(

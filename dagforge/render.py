@@ -197,7 +197,7 @@ def _callback_args(
 
 def _text(value: str, block: bool) -> str:
     """py() of a text."""
-    if block and _block(value):
+    if block and "\n" in value and _block(value):  # most texts have one line: no _block
         # the backslash ends the opening line without a line break: the text starts at column 0
         return f"{TRIPLE}\\\n{value}{TRIPLE}"
     text = repr(value)
@@ -651,7 +651,8 @@ def _code_refs(value: object, names: set[tuple[str, str, str]]) -> None:
             _code_refs(v, names)
     elif isinstance(value, dict):
         for v in value.values():
-            _code_refs(v, names)
+            if type(v) is not str:  # a task's arguments are mostly texts: no call for them
+                _code_refs(v, names)
     elif isinstance(value, (list, tuple)):
         for v in value:
             _code_refs(v, names)
