@@ -434,6 +434,8 @@ def build_model(doc: Document, source: str | None = None) -> Pipeline:
 def _map(task: Task, n: structure.Node, by_id: dict[str, structure.Node]) -> None:
     """Set the task's mapping: `expand` (a literal list or {output_of: ...} per argument) and
     `expand_kwargs` (a literal list of argument mappings, or {output_of: ...})."""
+    if "expand" not in n.spec and "expand_kwargs" not in n.spec:  # most tasks: not mapped
+        return
 
     def output(over: dict[str, str]) -> Output:
         producer = structure.resolve(over["output_of"], n, by_id)
