@@ -474,6 +474,8 @@ def _dag_settings(p: Pipeline, target: targets.Target) -> list[tuple[str, object
 def _task_settings(t: Task, target: targets.Target, outer: dict[str, Any]) -> dict[str, Any]:
     """Keyword arguments for the settings the spec gives this task itself (beyond the DAG's; what
     its groups' defaults give it comes from their TaskGroup's default_args, `outer`)."""
+    if not t.overrides:  # most tasks: the DAG's settings are theirs
+        return {}
     settings = {
         k: v
         for k, v in t.overrides.items()
