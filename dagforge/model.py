@@ -38,6 +38,18 @@ def is_callable_argument(argument: object) -> bool:
     )
 
 
+@functools.cache
+def _task_keys() -> frozenset[str]:
+    """schemas.task_settings() as a set: asked of every key of every task."""
+    return frozenset(task_settings())
+
+
+@functools.cache
+def _duration_keys() -> frozenset[str]:
+    """schemas.duration_settings() as a set: asked of every key of every task."""
+    return frozenset(duration_settings())
+
+
 def passed_settings() -> tuple[str, ...]:
     """The task settings the generated file passes to the operator as written (trigger_rule, pool,
     queue, ...), in the schema's order: every setting but those that place the task or have a field."""
@@ -422,6 +434,8 @@ def build_model(doc: Document, source: str | None = None) -> Pipeline:
 def _map(task: Task, n: structure.Node, by_id: dict[str, structure.Node]) -> None:
     """Set the task's mapping: `expand` (a literal list or {output_of: ...} per argument) and
     `expand_kwargs` (a literal list of argument mappings, or {output_of: ...})."""
+    if "expand" not in n.spec and "expand_kwargs" not in n.spec:  # most tasks: not mapped
+        return
 
     def output(over: dict[str, str]) -> Output:
         producer = structure.resolve(over["output_of"], n, by_id)
@@ -695,7 +709,7 @@ def _settings(spec: dict[str, Any], forms: Forms) -> dict[str, Any]:
     and objects as Functions and Instances."""
     return {
         k: values.parse_duration(v)
-        if k in duration_settings()
+        if k in _duration_keys()
         else _callbacks(v, forms)
         if k == "callbacks"
         else forms.value(v)
@@ -716,6 +730,8 @@ class Forms:
         self.ref, self.resolve = ref, resolve
 
     def value(self, v: Any) -> Any:
+        if type(v) is str:  # most values: none of the forms below
+            return v
         if isinstance(v, dict) and isinstance(v.get("object"), str):
             module, _, name = v["object"].rpartition(".")
             return Instance(self.ref(module, name), self._keywords(v, "object"))
@@ -753,8 +769,9 @@ def _param(spec: dict[str, Any]) -> Param:
 
 def _operator_path(op: str) -> tuple[str, str]:
     """(module, class) of a short name, else of an import path (validate checks it has a dot)."""
-    if op in SHORT:
-        return SHORT[op].module, SHORT[op].name
+    short = SHORT.get(op)
+    if short is not None:
+        return short.module, short.name
     module, _, name = op.rpartition(".")
     return module, name
 
@@ -837,6 +854,7 @@ def _task(
     forms: Forms,
 ) -> Task:
     op = _operator(spec)
+    settings, durations = _task_keys(), _duration_keys()
     if "wait_for" in spec:
         arguments = _wait_arguments(spec["wait_for"])
     else:
@@ -845,14 +863,15 @@ def _task(
             if is_callable_argument(k) and isinstance(v, str)
             else forms.value(v)
             for k, v in spec.items()
-            if k not in task_settings()
+            if k not in settings
         }
-    for key in SHORT[op].durations if op in SHORT and "wait_for" not in spec else ():
-        if key in arguments:
-            arguments[key] = values.parse_duration(arguments[key])
+        short = SHORT.get(op)
+        for key in short.durations if short is not None else ():  # the operator's own durations
+            if key in arguments:
+                arguments[key] = values.parse_duration(arguments[key])
     overrides: dict[str, Any] = {}  # in spec order
     for key, value in spec.items():
-        if key in duration_settings():
+        if key in durations:
             overrides[key] = values.parse_duration(value)
         elif key == "alerts":
             overrides[key] = _alerts(
@@ -860,7 +879,7 @@ def _task(
             )
         elif key == "callbacks":
             overrides[key] = _callbacks(value, forms)
-        elif key in task_settings() and key not in _PLACING:
+        elif key in settings and key not in _PLACING:
             overrides[key] = forms.value(value)
     alerts = overrides.get("alerts", p.alerts)
     return Task(

@@ -100,4 +100,5 @@ def is_branch(op: object) -> bool:
 
 def is_taskflow(op: object) -> bool:
     """Whether the short name `op` is Airflow's `@task` (a TaskFlow task)."""
-    return isinstance(op, str) and op in SHORT and SHORT[op].taskflow
+    short = SHORT.get(op) if isinstance(op, str) else None  # one look-up: asked twice a task
+    return short is not None and short.taskflow

@@ -32,7 +32,6 @@ from .model import (
     Task,
     XCom,
     nest,
-    walk,
 )
 from .operators import is_taskflow
 
@@ -159,6 +158,8 @@ def _keywords(kwargs: tuple[tuple[str, object], ...]) -> str:
 
 def _bind(value: object, var: dict[str, str]) -> Any:
     """`value` with each XCom as the TaskOutput of its producer's variable (`var`: task id -> it)."""
+    if type(value) is str:  # most values: none of the kinds below
+        return value
     if isinstance(value, XCom):
         return TaskOutput(var[value.task_id], value.key)
     if isinstance(value, Instance):
@@ -196,7 +197,7 @@ def _callback_args(
 
 def _text(value: str, block: bool) -> str:
     """py() of a text."""
-    if block and _block(value):
+    if block and "\n" in value and _block(value):  # most texts have one line: no _block
         # the backslash ends the opening line without a line break: the text starts at column 0
         return f"{TRIPLE}\\\n{value}{TRIPLE}"
     text = repr(value)
@@ -232,9 +233,20 @@ def _timedelta(value: timedelta) -> str:
     return f"timedelta({', '.join(given) or 'seconds=0'})"
 
 
+class _Environment(jinja2.Environment):
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        # dag.py.j2 looks each task's macro up as `operators[name]`, in the imported
+        # operators.py.j2: a module, which takes no subscript, so that Jinja's own getitem tries one
+        # and catches the TypeError before it asks for the attribute, twice a task. The attribute
+        # first gives the same macro, or the same Undefined when there is none.
+        if isinstance(obj, jinja2.environment.TemplateModule) and isinstance(argument, str):
+            return self.getattr(obj, argument)
+        return super().getitem(obj, argument)
+
+
 @cache
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
+    env = _Environment(
         loader=jinja2.PackageLoader("dagforge", "templates"),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -462,6 +474,8 @@ def _dag_settings(p: Pipeline, target: targets.Target) -> list[tuple[str, object
 def _task_settings(t: Task, target: targets.Target, outer: dict[str, Any]) -> dict[str, Any]:
     """Keyword arguments for the settings the spec gives this task itself (beyond the DAG's; what
     its groups' defaults give it comes from their TaskGroup's default_args, `outer`)."""
+    if not t.overrides:  # most tasks: the DAG's settings are theirs
+        return {}
     settings = {
         k: v
         for k, v in t.overrides.items()
@@ -554,7 +568,8 @@ def _asset_imports(p: Pipeline, target: targets.Target) -> set[tuple[str, str, s
         used |= _asset_classes(p.or_assets, target) | {target.asset_or_time}
     for t in p.tasks:
         for key in ("inlets", "outlets"):
-            used |= set().union(*(_asset_classes(a, target) for a in t.overrides.get(key, ())))
+            if key in t.overrides:  # few tasks have them
+                used |= set().union(*(_asset_classes(a, target) for a in t.overrides[key]))
     return {(*cls, cls[1]) for cls in used}
 
 
@@ -583,20 +598,15 @@ def _imports(p: Pipeline, target: targets.Target) -> list[list[str]]:
     if p.groups:
         names.add((*target.task_group, target.task_group[1]))
     names |= _asset_imports(p, target) | _settings_imports(p)
-    roots: list[object] = [p.schedule, p.callbacks, p.defaults, *(g.defaults for g in p.groups)]
+    for root in (p.schedule, p.callbacks, p.defaults, *(g.defaults for g in p.groups)):
+        _code_refs(root, names)
     for t in p.tasks:
         if is_taskflow(t.operator_given):  # `task(...)` makes its operator
             names.add((*target.task, target.task[1]))
         else:
             names.add((*target.home(t.operator.module, t.operator.name), t.operator.alias))
-        roots += [t.arguments, t.overrides]
-    for value in (v for root in roots for v in walk(root)):
-        ref = value.cls if isinstance(value, Instance) else value
-        ref = ref.func if isinstance(ref, Function) else ref
-        if isinstance(ref, CodeRef):
-            names.add((ref.module, ref.name, ref.alias))
-        if isinstance(value, Function) and value.kwargs:
-            names.add((PARTIAL.module, PARTIAL.name, PARTIAL.alias))
+        _code_refs(t.arguments, names)
+        _code_refs(t.overrides, names)
     alerting = (
         p.alerts.failure_to
         or p.alerts.retry_to
@@ -624,6 +634,30 @@ def _imports(p: Pipeline, target: targets.Target) -> list[list[str]]:
 
     stdlib = {n for n in names if _stdlib(n[0])}
     return [g for g in (section(set(), stdlib), section({"pendulum"}, names - stdlib)) if g]
+
+
+def _code_refs(value: object, names: set[tuple[str, str, str]]) -> None:
+    """Add to `names` the import of every object `value` refers to, at any depth (the CodeRefs
+    model.walk finds: of an Instance's class, a Function, a reference itself), and
+    functools.partial for a Function with arguments bound."""
+    if type(value) is str:  # most values: none of the kinds below
+        return
+    if isinstance(value, CodeRef):
+        names.add((value.module, value.name, value.alias))
+    elif isinstance(value, (Instance, Function)):
+        ref = value.cls if isinstance(value, Instance) else value.func
+        names.add((ref.module, ref.name, ref.alias))
+        if isinstance(value, Function) and value.kwargs:
+            names.add((PARTIAL.module, PARTIAL.name, PARTIAL.alias))
+        for _, v in value.kwargs:
+            _code_refs(v, names)
+    elif isinstance(value, dict):
+        for v in value.values():
+            if type(v) is not str:  # a task's arguments are mostly texts: no call for them
+                _code_refs(v, names)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _code_refs(v, names)
 
 
 def _stdlib(module: str) -> bool:
