@@ -256,6 +256,8 @@ def _environment() -> jinja2.Environment:
         auto_reload=False,  # the templates are part of the package: no stat of them per render
     )
     env.filters["py"] = py
+    # a global, not a render variable: operators.py.j2 is imported without the render's context
+    env.globals["line_length"] = LINE_LENGTH
     return env
 
 
@@ -276,22 +278,6 @@ def render(p: Pipeline, airflow: targets.Target | str | int = targets.DEFAULT) -
     default_args.update(_callback_args(p.defaults.get("callbacks", {}), p.alerts))
     var = {t.task_id: t.var for t in p.tasks} | {g.group_id: g.var for g in p.groups}
     tree = _tree(p, target, var, default_args)
-    mapped = {
-        t.task_id: {
-            k: TaskOutput(var[v.task_id]) if isinstance(v, Output) else v
-            for k, v in t.expand.items()
-        }
-        for t in p.tasks
-        if t.expand
-    }
-    # `.expand_kwargs(...)`: the literal list of argument mappings, or the upstream's output
-    mapped_kwargs = {
-        t.task_id: TaskOutput(var[t.expand_kwargs.task_id])
-        if isinstance(t.expand_kwargs, Output)
-        else t.expand_kwargs
-        for t in p.tasks
-        if t.expand_kwargs is not None
-    }
     success_mail = (
         Mail("DagSuccessMail", p.alerts.emails) if p.alerts.on_success and p.alerts.emails else None
     )
@@ -314,10 +300,7 @@ def render(p: Pipeline, airflow: targets.Target | str | int = targets.DEFAULT) -
             success_mail=success_mail,
             dag_callbacks=dag_callbacks,
             tree=tree,
-            mapped=mapped,
-            mapped_kwargs=mapped_kwargs,
             task_group=target.task_group[1],
-            line_length=LINE_LENGTH,
             params=params,
             dag_settings=_dag_settings(p, target),
             # a dependency on a group is written with the group, as Airflow users write it:
@@ -336,6 +319,10 @@ class Entry:
     group: Group | None = None
     children: list[Entry] | None = None
     call: str | None = None  # a TaskFlow task: the whole expression that makes it
+    # a mapped task: `.expand(...)`'s arguments, an output as the TaskOutput of its producer
+    expand: dict[str, object] | None = None
+    # `.expand_kwargs(...)`: the literal list of argument mappings, or the upstream's output
+    expand_kwargs: object = None
 
 
 def _taskflow(
@@ -352,15 +339,18 @@ def _taskflow(
     op_args = [py(_bind(v, var)) for v in t.arguments.get("op_args") or ()]
     op_kwargs = _call_keywords(t.arguments.get("op_kwargs") or {}, var)
     if t.expand:
-        mapped = {
-            k: TaskOutput(var[v.task_id]) if isinstance(v, Output) else v
-            for k, v in t.expand.items()
-        }
         fixed = f".partial({op_kwargs})" if op_kwargs else ""
-        calls = f"{fixed}.expand({_call_keywords(mapped, var)})"
+        calls = f"{fixed}.expand({_call_keywords(_expand(t, var), var)})"
     else:
         calls = f"({', '.join([*op_args, op_kwargs] if op_kwargs else op_args)})"
     return Entry(task=t, call=f"{target.task[1]}({decorator}){calls}.operator")
+
+
+def _expand(t: Task, var: dict[str, str]) -> dict[str, object]:
+    """A task's `expand:`, each output as the TaskOutput of its producer's variable."""
+    return {
+        k: TaskOutput(var[v.task_id]) if isinstance(v, Output) else v for k, v in t.expand.items()
+    }
 
 
 def _call_keywords(given: dict[str, Any], var: dict[str, str]) -> str:
@@ -409,7 +399,13 @@ def _tree(
                 entry = _taskflow(t, pairs, target, var)
             else:
                 args = [f"{k}={py(_bind(v, var), block=True)}" for k, v in pairs]
-                entry = Entry(task=t, args=args)
+                entry = Entry(task=t, args=args, expand=_expand(t, var))
+                if t.expand_kwargs is not None:
+                    entry.expand_kwargs = (
+                        TaskOutput(var[t.expand_kwargs.task_id])
+                        if isinstance(t.expand_kwargs, Output)
+                        else t.expand_kwargs
+                    )
             parent = t.group
         (top if parent is None else inside.setdefault(parent, [])).append(entry)
     return top
