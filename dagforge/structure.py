@@ -42,11 +42,37 @@ class Node:
         return len(self.path) // 2
 
 
+@dataclass
+class _Last:
+    """The last spec's tasks and their nodes, and the last nodes and their links: validation and the
+    model ask for both of the same spec, several times, one spec after the other. Kept by identity
+    (the object itself is held, so its id is not reused); nothing changes a spec's tasks once it is
+    loaded, nor the lists given out (they are read only)."""
+
+    tasks: object = None
+    nodes: list[Node] = field(default_factory=list)
+    nodes_linked: list[Node] | None = None
+    links: list[Link] = field(default_factory=list)
+
+
+_last = _Last()
+
+
 def nodes(
     tasks: object, prefix: str = "", path: SpecPath = ("tasks",), parent: str | None = None
 ) -> list[Node]:
     """Every task and group under `tasks` (the spec's `tasks:`, any value), parents before their
     children, in spec order."""
+    if (prefix, path, parent) != ("", ("tasks",), None):  # not a spec's own `tasks:`
+        return _nodes(tasks, prefix, path, parent)
+    if tasks is not _last.tasks:
+        _last.tasks, _last.nodes = tasks, _nodes(tasks)
+    return _last.nodes
+
+
+def _nodes(
+    tasks: object, prefix: str = "", path: SpecPath = ("tasks",), parent: str | None = None
+) -> list[Node]:
     out: list[Node] = []
     for local, spec in tasks.items() if isinstance(tasks, dict) else ():
         mapping = isinstance(spec, dict)
@@ -55,7 +81,7 @@ def nodes(
         node = Node(prefix + local, local, (*path, local), spec, parent, group, mapping=mapping)
         out.append(node)
         if group:
-            below = nodes(spec["tasks"], node.full_id + ".", (*node.path, "tasks"), node.full_id)
+            below = _nodes(spec["tasks"], node.full_id + ".", (*node.path, "tasks"), node.full_id)
             node.children = [n.full_id for n in below if n.parent == node.full_id]
             out += below
     return out
@@ -186,6 +212,12 @@ def links(all_nodes: list[Node]) -> list[Link]:
     The order matters: `group >> x` reads the group's leaves when it runs, so every link inside a
     group must be set before one that starts or ends at the group. A link that repeats one is left
     out."""
+    if all_nodes is not _last.nodes_linked:
+        _last.nodes_linked, _last.links = all_nodes, _links(all_nodes)
+    return _last.links
+
+
+def _links(all_nodes: list[Node]) -> list[Link]:
     by_id = {n.full_id: n for n in all_nodes}
 
     def scope(up: str, down: str) -> int:
