@@ -702,28 +702,42 @@ def _convert_mapping(
     node: yaml.MappingNode, path: SpecPath, doc: Document, budget: list[int], fail: _Fail
 ) -> dict[str, Json]:
     result: dict[str, Json] = {}
-    seen: dict[str, int] = {}  # key -> the line it is first defined at
     pairs: list[_Pair] = node.value
     for key_node, _ in pairs:
         if key_node.tag == _MERGE:  # rare: only then the pairs need merging
             pairs = _merged_pairs(node, fail, budget)
             break
+    positions, key_positions = doc.positions, doc.key_positions
+    shallow = len(path) < MAX_DEPTH  # the values' paths are within the depth limit
     for key_node, value_node in pairs:
         km = key_node.start_mark
         if not isinstance(key_node, yaml.ScalarNode):
             fail("a key must be a plain name", "write `name: value`", km.line + 1, km.column + 1)
         key = key_node.value  # keys stay text: `on:` or `1:` name things, they are not booleans
-        if key in seen:
+        at = (*path, key)
+        if key in result:
             fail(
-                f"duplicate key '{key}' (first defined at line {seen[key]})",
+                f"duplicate key '{key}' (first defined at line {key_positions[at][0]})",
                 "YAML keeps only the last one: remove or rename one of them",
                 km.line + 1,
                 km.column + 1,
             )
-        seen[key] = km.line + 1
-        at = (*path, key)
-        doc.key_positions[at] = (km.line + 1, km.column + 1)
-        result[key] = _convert(value_node, at, doc, budget, fail)
+        key_positions[at] = (km.line + 1, km.column + 1)
+        if (
+            value_node.tag == _STR
+            and type(value_node) is yaml.ScalarNode
+            and (value_node.style or value_node.value[:1] not in _NUMBER_START)
+            and shallow
+        ):  # _convert's first case without the call, for most values are text
+            budget[0] -= 1
+            vm = value_node.start_mark
+            if budget[0] < 0:
+                _fail_at(vm, fail, *_TOO_MANY)
+            positions[at] = (vm.line + 1, vm.column + 1)
+            text = value_node.value
+            result[key] = substitute(text, at, doc) if "$" in text else text
+        else:
+            result[key] = _convert(value_node, at, doc, budget, fail)
     return result
 
 
