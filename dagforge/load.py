@@ -56,6 +56,7 @@ _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # first character (key None), which _Loader.resolve leaves out.
 _IMPLICIT = {first: tuple(r) for first, r in _BaseLoader.yaml_implicit_resolvers.items()}
 assert not _BaseLoader.yaml_path_resolvers and None not in _IMPLICIT
+_TAGS: dict[str, str] = {}  # the tags of plain values that resolvers were tried on
 
 
 class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]  # (a class chosen at run time)
@@ -65,11 +66,16 @@ class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]  # (a class chosen 
 
     def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> Any:
         if kind is yaml.ScalarNode:
-            if implicit[0]:  # plain: typed by its text
-                for tag, regexp in _IMPLICIT.get(value[:1], ()):
-                    if regexp.match(value):
-                        return tag
-            return _STR
+            resolvers = implicit[0] and _IMPLICIT.get(value[:1])  # plain: typed by its text
+            if not resolvers:
+                return _STR
+            tag = _TAGS.get(value)
+            if tag is None:
+                tag = next((tag for tag, regexp in resolvers if regexp.match(value)), _STR)
+                if len(_TAGS) >= 4096:
+                    _TAGS.clear()
+                _TAGS[value] = tag
+            return tag
         return _SEQ if kind is yaml.SequenceNode else _MAP
 
     # They track the path to the node for path resolvers, and there are none.
