@@ -554,7 +554,7 @@ def _convert(
     if isinstance(node, yaml.MappingNode):
         return _convert_mapping(node, path, doc, budget, fail)
     if isinstance(node, yaml.SequenceNode):
-        return [_convert(n, (*path, i), doc, budget, fail) for i, n in enumerate(node.value)]
+        return _convert_sequence(node, path, doc, budget, fail)
     if node.tag == _T + "timestamp":
         return node.value  # kept as text: the validator parses dates with a clear message
     try:
@@ -702,6 +702,32 @@ def substitute(
         return whole
 
     return _REFERENCE.sub(replace, text)
+
+
+def _convert_sequence(
+    node: yaml.SequenceNode, path: SpecPath, doc: Document, budget: list[int], fail: _Fail
+) -> list[Json]:
+    result: list[Json] = []
+    positions = doc.positions
+    shallow = len(path) < MAX_DEPTH  # the items' paths are within the depth limit
+    for i, item in enumerate(node.value):
+        at = (*path, i)
+        if (
+            item.tag == _STR
+            and type(item) is yaml.ScalarNode
+            and (item.style or item.value[:1] not in _NUMBER_START)
+            and shallow
+        ):  # _convert's first case without the call, as in _convert_mapping
+            budget[0] -= 1
+            im = item.start_mark
+            if budget[0] < 0:
+                _fail_at(im, fail, *_TOO_MANY)
+            positions[at] = (im.line + 1, im.column + 1)
+            text = item.value
+            result.append(substitute(text, at, doc) if "$" in text else text)
+        else:
+            result.append(_convert(item, at, doc, budget, fail))
+    return result
 
 
 def _convert_mapping(
