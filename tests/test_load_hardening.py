@@ -11,7 +11,7 @@ import pytest
 from conftest import run_main
 
 import dagforge
-from dagforge.load import MAX_BYTES, LoadError, load
+from dagforge.load import MAX_BYTES, MAX_DEPTH, LoadError, load
 
 SPEC = "start_date: 2024-01-01\ntasks:\n  a: {operator: bash, bash_command: 'echo a'}\n"
 DAGFORGE = Path(sys.executable).with_name("dagforge")
@@ -139,6 +139,26 @@ def test_nesting_up_to_the_limit_is_built(tmp_path):
     r = _run("build", "deep.yaml", "-o", "out", "--no-verify", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     compile((tmp_path / "out" / "deep.py").read_text(), "deep.py", "exec")
+
+
+@pytest.mark.parametrize("opening", ["[", "{k: "])
+@pytest.mark.parametrize("leaf", ["text", "'quoted'", "5"])
+def test_a_value_in_the_deepest_list_or_mapping_is_one_level_too_deep(tmp_path, opening, leaf):
+    # (load takes most text values a quicker way than other values: the limit holds for all.)
+    closing = "]" if opening == "[" else "}"
+    for levels in (MAX_DEPTH - 1, MAX_DEPTH):  # `d:` is the first level, the leaf the last
+        (tmp_path / "deep.yaml").write_text(
+            SPEC + "d: " + opening * levels + leaf + closing * levels + "\n"
+        )
+        if levels < MAX_DEPTH:
+            doc = load(tmp_path / "deep.yaml")
+            assert len(max(doc.positions, key=len)) == MAX_DEPTH
+            continue
+        with pytest.raises(LoadError) as e:
+            load(tmp_path / "deep.yaml")
+        d = e.value.diagnostic
+        assert d.message == "lists and mappings are nested more than 100 levels deep"
+        assert (d.line, d.column) == (4, 4 + len(opening) * levels)  # at the leaf
 
 
 @pytest.mark.parametrize("digits", ["9" * 5000, "0x" + "f" * 4000])  # 4816 digits in decimal
