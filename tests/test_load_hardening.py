@@ -11,7 +11,7 @@ import pytest
 from conftest import run_main
 
 import dagforge
-from dagforge.load import MAX_BYTES, MAX_DEPTH, LoadError, load
+from dagforge.load import MAX_BYTES, MAX_DEPTH, LoadError, display_path, load
 
 SPEC = "start_date: 2024-01-01\ntasks:\n  a: {operator: bash, bash_command: 'echo a'}\n"
 DAGFORGE = Path(sys.executable).with_name("dagforge")
@@ -159,6 +159,20 @@ def test_a_value_in_the_deepest_list_or_mapping_is_one_level_too_deep(tmp_path, 
         d = e.value.diagnostic
         assert d.message == "lists and mappings are nested more than 100 levels deep"
         assert (d.line, d.column) == (4, 4 + len(opening) * levels)  # at the leaf
+
+
+@pytest.mark.parametrize(
+    "name", ["x.yaml", "a/x.yaml", "a/../x.yaml", "a/../../x.yaml", "../x.yaml", "..x/y", "a/..b"]
+)
+def test_a_path_is_shown_relative_to_the_working_folder_when_inside_it(tmp_path, monkeypatch, name):
+    # display_path says the usual case a quicker way: it must agree with the general one.
+    (tmp_path / "a").mkdir()
+    for here in (tmp_path, tmp_path / "a", Path("/")):
+        monkeypatch.chdir(here)
+        for path in (Path(name), tmp_path / name, Path("/") / name, Path("//") / name):
+            inside = path.is_relative_to(Path.cwd())
+            expected = Path(os.path.relpath(path)).as_posix() if inside else path.as_posix()
+            assert display_path(path) == expected, (here, path)
 
 
 @pytest.mark.parametrize("digits", ["9" * 5000, "0x" + "f" * 4000])  # 4816 digits in decimal
