@@ -175,6 +175,28 @@ def test_a_path_is_shown_relative_to_the_working_folder_when_inside_it(tmp_path,
             assert display_path(path) == expected, (here, path)
 
 
+def test_the_loader_tags_every_value_as_pyyaml_s_safe_loader_does():
+    # load's loader resolves tags its own, quicker way (and remembers them): the same tags.
+    import yaml
+
+    from dagforge.load import _Loader
+
+    values = "~ null Null '' 1 -1 +1 010 0o7 0x1F 1_000 0b1 1e3 1.5 .5 -.inf .NaN 2:00 2024-01-01"
+    values += " 2024-01-01t10:00:00Z on off yes No y n true FALSE << = text operator o t"
+    text = "".join(f"- {v}\n- '{v}'\n- !!str {v}\n- [{v}]\n- {{{v}: x}}\n" for v in values.split())
+
+    def tags(node):
+        if isinstance(node, yaml.ScalarNode):
+            return [(node.tag, node.value)]
+        items = node.value if isinstance(node, yaml.SequenceNode) else sum(node.value, ())
+        return [node.tag, *(tag for item in items for tag in tags(item))]
+
+    expected = tags(yaml.compose(text, Loader=yaml.SafeLoader))
+    assert len(expected) > 200
+    for _ in range(2):  # the second time from its memory
+        assert tags(yaml.compose(text, Loader=_Loader)) == expected
+
+
 @pytest.mark.parametrize("digits", ["9" * 5000, "0x" + "f" * 4000])  # 4816 digits in decimal
 def test_an_integer_too_long_to_print_is_refused_at_its_line(tmp_path, digits):
     (tmp_path / "int.yaml").write_text(SPEC + f"retries: {digits}\n")
