@@ -56,15 +56,18 @@ _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # first character (key None), which _Loader.resolve leaves out.
 _IMPLICIT = {first: tuple(r) for first, r in _BaseLoader.yaml_implicit_resolvers.items()}
 assert not _BaseLoader.yaml_path_resolvers and None not in _IMPLICIT
-_TAGS: dict[str, str] = {}  # the tags of plain values that resolvers were tried on
+# The tags of plain values that resolvers were tried on: keys, `true`, numbers repeat within and
+# across specs. Emptied when full, so that it stays small in a long run (serve, watch).
+_TAGS: dict[str, str] = {}
 
 
 class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]  # (a class chosen at run time)
     """PyYAML's safe loader with a cheaper Resolver: the composer asks it for the tag of every
-    node (and calls descend/ascend_resolver around each), and PyYAML's general methods cost more
-    than the parse itself. These give the same tags for the safe loader's resolvers."""
+    node (and calls descend/ascend_resolver around each), and PyYAML's general methods took a
+    sixth of load's time. These give the same tags for the safe loader's resolvers."""
 
-    def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> Any:
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> Any:
+        """The tag of a node without an explicit one; `implicit` is (plain, quoted) for a scalar."""
         if kind is yaml.ScalarNode:
             resolvers = implicit[0] and _IMPLICIT.get(value[:1])  # plain: typed by its text
             if not resolvers:
@@ -528,7 +531,7 @@ def _convert(
         node.tag == _STR
         and type(node) is yaml.ScalarNode
         and (node.style or node.value[:1] not in _NUMBER_START)
-    ):  # Most values, the quick way: text that cannot be a YAML 1.1 surprise (see below).
+    ):  # most values, the quick way: text that YAML 1.1 and 1.2 read alike (see below)
         text = node.value  # (what SafeConstructor's construct_yaml_str gives)
         return substitute(text, path, doc) if "$" in text else text
     # A plain value's type was guessed from its text; plain text (most values) that cannot look
@@ -598,9 +601,8 @@ _SAME = re.compile(
     r"[-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]*(?:[eE][-+][0-9]+)?)?"
     r"|true|True|TRUE|false|False|FALSE|~|null|Null|NULL|"
 )
-_NUMBER_START = frozenset(
-    "+-.0123456789"
-)  # what a plain value YAML 1.2 reads as a number starts with
+# What a plain value YAML 1.2 reads as a number starts with.
+_NUMBER_START = frozenset("+-.0123456789")
 _OCTAL_11 = re.compile(r"[-+]?0+[1-7][0-7]+")  # octal in YAML 1.1, decimal in 1.2, and they differ
 
 
