@@ -42,11 +42,52 @@ Position: TypeAlias = tuple[int, int]  # (line, column), both from 1
 # A problem load notes for validate to report: (path, message, hint).
 Problem: TypeAlias = tuple[SpecPath, str, str]
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _T = "tag:yaml.org,2002:"
 _STR = _T + "str"
+_SEQ = _T + "seq"
+_MAP = _T + "map"
+_MERGE = _T + "merge"  # `<<`
 _ALLOWED_TAGS = {_T + t for t in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")}
 _constructor = yaml.constructor.SafeConstructor()
+
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# The safe loader's implicit resolvers (tag, regexp) by the first character of a plain value ('' for
+# the empty value), as Resolver.resolve looks them up. It has no path resolvers and none for any
+# first character (key None), which _Loader.resolve leaves out.
+_IMPLICIT = {first: tuple(r) for first, r in _BaseLoader.yaml_implicit_resolvers.items()}
+assert not _BaseLoader.yaml_path_resolvers and None not in _IMPLICIT
+# The tags of plain values that resolvers were tried on: keys, `true`, numbers repeat within and
+# across specs. Emptied when full, so that it stays small in a long run (serve, watch).
+_TAGS: dict[str, str] = {}
+
+
+class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]  # (a class chosen at run time)
+    """PyYAML's safe loader with a cheaper Resolver: the composer asks it for the tag of every
+    node (and calls descend/ascend_resolver around each), and PyYAML's general methods took a
+    sixth of load's time. These give the same tags for the safe loader's resolvers."""
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> Any:
+        """The tag of a node without an explicit one; `implicit` is (plain, quoted) for a scalar."""
+        if kind is yaml.ScalarNode:
+            resolvers = implicit[0] and _IMPLICIT.get(value[:1])  # plain: typed by its text
+            if not resolvers:
+                return _STR
+            tag = _TAGS.get(value)
+            if tag is None:
+                tag = next((tag for tag, regexp in resolvers if regexp.match(value)), _STR)
+                if len(_TAGS) >= 4096:
+                    _TAGS.clear()
+                _TAGS[value] = tag
+            return tag
+        return _SEQ if kind is yaml.SequenceNode else _MAP
+
+    # They track the path to the node for path resolvers, and there are none.
+    def descend_resolver(self, current_node: yaml.Node | None, current_index: object) -> None:
+        pass
+
+    def ascend_resolver(self) -> None:
+        pass
+
 
 # What YAML does not allow in a stream (PyYAML's reader refuses it with a bare "unacceptable
 # character"): control characters except tab and line breaks, surrogates, U+FFFE and U+FFFF.
@@ -260,6 +301,19 @@ def read_bounded(path: Path) -> bytes:
 
 def display_path(path: Path) -> str:
     """The path relative to the working folder when it is inside it, else as given."""
+    # The usual case, said cheaply (load names every spec): an absolute path below the working
+    # folder whose rest has no `..` is that rest, which is what the general way below gives.
+    here = os.getcwd()
+    text = str(path)
+    below = here.rstrip("/") + "/"
+    rest = text[len(below) :]
+    if (
+        os.sep == "/"
+        and text.startswith(below)
+        and rest[:1] not in ("", "/")
+        and ".." not in rest.split("/")
+    ):
+        return rest
     try:
         return (
             Path(os.path.relpath(path)).as_posix()
@@ -473,6 +527,13 @@ def _convert(
     if len(path) > MAX_DEPTH:  # deeper data would crash the recursion here and in every later step
         _fail_at(mark, fail, *_TOO_DEEP)
     doc.positions[path] = (mark.line + 1, mark.column + 1)
+    if (
+        node.tag == _STR
+        and type(node) is yaml.ScalarNode
+        and (node.style or node.value[:1] not in _NUMBER_START)
+    ):  # most values, the quick way: text that YAML 1.1 and 1.2 read alike (see below)
+        text = node.value  # (what SafeConstructor's construct_yaml_str gives)
+        return substitute(text, path, doc) if "$" in text else text
     # A plain value's type was guessed from its text; plain text (most values) that cannot look
     # like a YAML 1.2 number is the same in both versions, so it skips the closer look.
     if (
@@ -496,7 +557,7 @@ def _convert(
     if isinstance(node, yaml.MappingNode):
         return _convert_mapping(node, path, doc, budget, fail)
     if isinstance(node, yaml.SequenceNode):
-        return [_convert(n, (*path, i), doc, budget, fail) for i, n in enumerate(node.value)]
+        return _convert_sequence(node, path, doc, budget, fail)
     if node.tag == _T + "timestamp":
         return node.value  # kept as text: the validator parses dates with a clear message
     try:
@@ -540,7 +601,8 @@ _SAME = re.compile(
     r"[-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]*(?:[eE][-+][0-9]+)?)?"
     r"|true|True|TRUE|false|False|FALSE|~|null|Null|NULL|"
 )
-_NUMBER_START = tuple("+-.0123456789")  # what a plain value YAML 1.2 reads as a number starts with
+# What a plain value YAML 1.2 reads as a number starts with.
+_NUMBER_START = frozenset("+-.0123456789")
 _OCTAL_11 = re.compile(r"[-+]?0+[1-7][0-7]+")  # octal in YAML 1.1, decimal in 1.2, and they differ
 
 
@@ -644,26 +706,72 @@ def substitute(
     return _REFERENCE.sub(replace, text)
 
 
+def _convert_sequence(
+    node: yaml.SequenceNode, path: SpecPath, doc: Document, budget: list[int], fail: _Fail
+) -> list[Json]:
+    result: list[Json] = []
+    positions = doc.positions
+    shallow = len(path) < MAX_DEPTH  # the items' paths are within the depth limit
+    for i, item in enumerate(node.value):
+        at = (*path, i)
+        if (
+            item.tag == _STR
+            and type(item) is yaml.ScalarNode
+            and (item.style or item.value[:1] not in _NUMBER_START)
+            and shallow
+        ):  # _convert's first case without the call, as in _convert_mapping
+            budget[0] -= 1
+            im = item.start_mark
+            if budget[0] < 0:
+                _fail_at(im, fail, *_TOO_MANY)
+            positions[at] = (im.line + 1, im.column + 1)
+            text = item.value
+            result.append(substitute(text, at, doc) if "$" in text else text)
+        else:
+            result.append(_convert(item, at, doc, budget, fail))
+    return result
+
+
 def _convert_mapping(
     node: yaml.MappingNode, path: SpecPath, doc: Document, budget: list[int], fail: _Fail
 ) -> dict[str, Json]:
     result: dict[str, Json] = {}
-    seen: dict[str, int] = {}  # key -> the line it is first defined at
-    for key_node, value_node in _merged_pairs(node, fail, budget):
+    pairs: list[_Pair] = node.value
+    for key_node, _ in pairs:
+        if key_node.tag == _MERGE:  # rare: only then the pairs need merging
+            pairs = _merged_pairs(node, fail, budget)
+            break
+    positions, key_positions = doc.positions, doc.key_positions
+    shallow = len(path) < MAX_DEPTH  # the values' paths are within the depth limit
+    for key_node, value_node in pairs:
         km = key_node.start_mark
         if not isinstance(key_node, yaml.ScalarNode):
             fail("a key must be a plain name", "write `name: value`", km.line + 1, km.column + 1)
         key = key_node.value  # keys stay text: `on:` or `1:` name things, they are not booleans
-        if key in seen:
+        at = (*path, key)
+        if key in result:
             fail(
-                f"duplicate key '{key}' (first defined at line {seen[key]})",
+                f"duplicate key '{key}' (first defined at line {key_positions[at][0]})",
                 "YAML keeps only the last one: remove or rename one of them",
                 km.line + 1,
                 km.column + 1,
             )
-        seen[key] = km.line + 1
-        doc.key_positions[(*path, key)] = (km.line + 1, km.column + 1)
-        result[key] = _convert(value_node, (*path, key), doc, budget, fail)
+        key_positions[at] = (km.line + 1, km.column + 1)
+        if (
+            value_node.tag == _STR
+            and type(value_node) is yaml.ScalarNode
+            and (value_node.style or value_node.value[:1] not in _NUMBER_START)
+            and shallow
+        ):  # _convert's first case without the call, for most values are text
+            budget[0] -= 1
+            vm = value_node.start_mark
+            if budget[0] < 0:
+                _fail_at(vm, fail, *_TOO_MANY)
+            positions[at] = (vm.line + 1, vm.column + 1)
+            text = value_node.value
+            result[key] = substitute(text, at, doc) if "$" in text else text
+        else:
+            result[key] = _convert(value_node, at, doc, budget, fail)
     return result
 
 
@@ -679,7 +787,7 @@ def _merged_pairs(
     own: list[_Pair] = []
     merged: list[_Pair] = []
     for key_node, value_node in node.value:
-        if key_node.tag == _T + "merge":
+        if key_node.tag == _MERGE:
             sources = (
                 value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
             )

@@ -11,7 +11,7 @@ import pytest
 from conftest import run_main
 
 import dagforge
-from dagforge.load import MAX_BYTES, LoadError, load
+from dagforge.load import MAX_BYTES, MAX_DEPTH, LoadError, display_path, load
 
 SPEC = "start_date: 2024-01-01\ntasks:\n  a: {operator: bash, bash_command: 'echo a'}\n"
 DAGFORGE = Path(sys.executable).with_name("dagforge")
@@ -139,6 +139,62 @@ def test_nesting_up_to_the_limit_is_built(tmp_path):
     r = _run("build", "deep.yaml", "-o", "out", "--no-verify", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     compile((tmp_path / "out" / "deep.py").read_text(), "deep.py", "exec")
+
+
+@pytest.mark.parametrize("opening", ["[", "{k: "])
+@pytest.mark.parametrize("leaf", ["text", "'quoted'", "5"])
+def test_a_value_in_the_deepest_list_or_mapping_is_one_level_too_deep(tmp_path, opening, leaf):
+    # (load takes most text values a quicker way than other values: the limit holds for all.)
+    closing = "]" if opening == "[" else "}"
+    for levels in (MAX_DEPTH - 1, MAX_DEPTH):  # `d:` is the first level, the leaf the last
+        (tmp_path / "deep.yaml").write_text(
+            SPEC + "d: " + opening * levels + leaf + closing * levels + "\n"
+        )
+        if levels < MAX_DEPTH:
+            doc = load(tmp_path / "deep.yaml")
+            assert len(max(doc.positions, key=len)) == MAX_DEPTH
+            continue
+        with pytest.raises(LoadError) as e:
+            load(tmp_path / "deep.yaml")
+        d = e.value.diagnostic
+        assert d.message == "lists and mappings are nested more than 100 levels deep"
+        assert (d.line, d.column) == (4, 4 + len(opening) * levels)  # at the leaf
+
+
+@pytest.mark.parametrize(
+    "name", ["x.yaml", "a/x.yaml", "a/../x.yaml", "a/../../x.yaml", "../x.yaml", "..x/y", "a/..b"]
+)
+def test_a_path_is_shown_relative_to_the_working_folder_when_inside_it(tmp_path, monkeypatch, name):
+    # display_path says the usual case a quicker way: it must agree with the general one.
+    (tmp_path / "a").mkdir()
+    for here in (tmp_path, tmp_path / "a", Path("/")):
+        monkeypatch.chdir(here)
+        for path in (Path(name), tmp_path / name, Path("/") / name, Path("//") / name):
+            inside = path.is_relative_to(Path.cwd())
+            expected = Path(os.path.relpath(path)).as_posix() if inside else path.as_posix()
+            assert display_path(path) == expected, (here, path)
+
+
+def test_the_loader_tags_every_value_as_pyyaml_s_safe_loader_does():
+    # load's loader resolves tags its own, quicker way (and remembers them): the same tags.
+    import yaml
+
+    from dagforge.load import _Loader
+
+    values = "~ null Null '' 1 -1 +1 010 0o7 0x1F 1_000 0b1 1e3 1.5 .5 -.inf .NaN 2:00 2024-01-01"
+    values += " 2024-01-01t10:00:00Z on off yes No y n true FALSE << = text operator o t"
+    text = "".join(f"- {v}\n- '{v}'\n- !!str {v}\n- [{v}]\n- {{{v}: x}}\n" for v in values.split())
+
+    def tags(node):
+        if isinstance(node, yaml.ScalarNode):
+            return [(node.tag, node.value)]
+        items = node.value if isinstance(node, yaml.SequenceNode) else sum(node.value, ())
+        return [node.tag, *(tag for item in items for tag in tags(item))]
+
+    expected = tags(yaml.compose(text, Loader=yaml.SafeLoader))
+    assert len(expected) > 200
+    for _ in range(2):  # the second time from its memory
+        assert tags(yaml.compose(text, Loader=_Loader)) == expected
 
 
 @pytest.mark.parametrize("digits", ["9" * 5000, "0x" + "f" * 4000])  # 4816 digits in decimal
