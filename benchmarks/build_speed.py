@@ -125,7 +125,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="dagforge-build-bench-") as tmp:
         tmp = Path(tmp)
         env = dict(
-            os.environ,
+            # Python's bytecode cache as users have it (a machine may turn it off for its own work)
+            {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
             AIRFLOW_HOME=str(tmp / "airflow-home"),
             AIRFLOW__CORE__LOAD_EXAMPLES="False",
             AIRFLOW__LOGGING__LOGGING_LEVEL="ERROR",
