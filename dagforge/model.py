@@ -773,6 +773,7 @@ def _param(spec: dict[str, Any]) -> Param:
     return Param(spec["default"], tuple((k, v) for k, v in spec.items() if k != "default"))
 
 
+@functools.lru_cache(maxsize=256)  # asked twice a task, of a few names
 def _operator_path(op: str) -> tuple[str, str]:
     """(module, class) of a short name, else of an import path (validate checks it has a dot)."""
     short = SHORT.get(op)

@@ -22,7 +22,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from .schemas import path as schema_path
@@ -89,16 +89,21 @@ def input_digests(
     """The inputs-sha256 line's value: `name=digest` for the spec's bytes, the target Airflow version,
     the generator and each of `inputs` (as input_sha256 takes them), sorted by name. A digest of an
     environment value says no more than the generated file does, into which the value went."""
-    parts = {
-        "spec": spec_text,
-        "airflow": airflow,
-        "generator": generator or generator_digest(),
-        **(inputs or {}),
+    digests = {
+        "spec": _short("spec", spec_text),
+        "airflow": _constant(airflow, "airflow"),  # (the same for every spec of a build)
+        "generator": _constant(generator or generator_digest(), "generator"),
+        **{name: _short(name, value) for name, value in (inputs or {}).items()},
     }
     return " ".join(
-        f"{name if _PLAIN.fullmatch(name) else repr(name)}={_short(name, value)}"
-        for name, value in sorted(parts.items())
+        f"{name if _PLAIN.fullmatch(name) else repr(name)}={digest}"
+        for name, digest in sorted(digests.items())
     )
+
+
+@lru_cache(maxsize=16)
+def _constant(value: str, name: str) -> str:
+    return _short(name, value)
 
 
 def _short(name: str, value: str) -> str:
