@@ -88,7 +88,7 @@ class Own:
 def own(p: Pipeline, doc: Document, moment: datetime) -> Own:
     return Own(
         tuple(d for rule in PER_DAG for d in rule(p, doc, moment)),
-        frozenset(_start_minutes(p, moment)),
+        _start_minutes(p, moment),
     )
 
 
@@ -117,7 +117,7 @@ def apply(result: BuildResult, docs: dict[Any, Document]) -> None:
             if p is None:
                 continue
             warnings = [d for rule in PER_DAG for d in spec.run_step(rule, p, doc, moment) or ()]
-            mine = Own(tuple(warnings), frozenset(_start_minutes(p, moment)))
+            mine = Own(tuple(warnings), _start_minutes(p, moment))
         advice[spec.key] = [(d, doc) for d in mine.warnings]
         found.append((spec.key, mine.minutes, doc))
     for key, d, doc in same_minute(found):
@@ -159,7 +159,8 @@ def _silenced(d: Diagnostic, doc: Document) -> bool:
 
 
 def _warn(doc: Document, path: SpecPath, code: Code, message: str, hint: str) -> Diagnostic:
-    return replace(doc.diag(path, message, hint, key=True, code=code), severity=Severity.WARNING)
+    d = doc.diag(path, message, hint, key=True, code=code)  # (made again: quicker than replace)
+    return Diagnostic(d.path, d.line, d.column, d.message, d.hint, d.code, Severity.WARNING)
 
 
 def _setting_path(doc: Document, t: Task | None, key: str) -> SpecPath:
@@ -759,22 +760,26 @@ def same_minute(
     return out
 
 
-def _start_minutes(p: Pipeline, moment: datetime) -> set[str]:
+def _start_minutes(p: Pipeline, moment: datetime) -> frozenset[str]:
     """The minutes of the day (HH:MM, UTC) a cron schedule with fixed hours starts runs at in the
     coming week; none for one that runs every hour (it is at every minute it names anyway)."""
     expression = _cron(p)
     if expression is None:
-        return set()
+        return frozenset()
+    return _cron_minutes(expression, p.timezone, moment.astimezone(ZoneInfo(p.timezone)).date())
+
+
+@functools.lru_cache(maxsize=256)  # the same schedule in the same zone in many specs: once
+def _cron_minutes(expression: str, zone: str, today: date) -> frozenset[str]:
     fields = _fields(expression)
     times = _times_of_day(fields)
     if times is None or len(times) > 24:
-        return set()
-    tz = ZoneInfo(p.timezone)
+        return frozenset()
+    tz = ZoneInfo(zone)
     matches = _day_matcher(expression, fields)
-    today = moment.astimezone(tz).date()
-    return {
+    return frozenset(
         f"{datetime.combine(day, t, tz).astimezone(UTC):%H:%M}"
         for day in _days(today, today + timedelta(days=6))
         if matches(day)
         for t in times
-    }
+    )

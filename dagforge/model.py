@@ -410,16 +410,18 @@ def build_model(doc: Document, source: str | None = None) -> Pipeline:
                 )
             )
             continue
-        inherited: dict[str, Any] = dict(shared)  # the spec's defaults, then its groups'
-        # callbacks per event, as Airflow merges default_args (each on_EVENT_callback on its own)
-        events: dict[str, Any] = dict(shared.get("callbacks", {}))
-        for group in reversed(structure.ancestors(n, by_id)):  # the outermost first: nearest wins
-            inherited.update(by_id[group].spec.get("defaults", {}))
-            events.update(by_id[group].spec.get("defaults", {}).get("callbacks", {}))
-        inherited = {k: v for k, v in inherited.items() if k not in n.spec}  # its own keys win
-        own = {**n.spec, **inherited}
-        if events:
-            own["callbacks"] = {**events, **n.spec.get("callbacks", {})}
+        own, inherited = n.spec, {}  # (most tasks: no defaults, no group; nothing to merge)
+        if shared or n.parent is not None:
+            inherited = dict(shared)  # the spec's defaults, then its groups'
+            # callbacks per event, as Airflow merges default_args (each on_EVENT_callback alone)
+            events: dict[str, Any] = dict(shared.get("callbacks", {}))
+            for group in reversed(structure.ancestors(n, by_id)):  # the outermost first
+                inherited.update(by_id[group].spec.get("defaults", {}))  # (nearest wins)
+                events.update(by_id[group].spec.get("defaults", {}).get("callbacks", {}))
+            inherited = {k: v for k, v in inherited.items() if k not in n.spec}  # its own keys win
+            own = {**n.spec, **inherited}
+            if events:
+                own["callbacks"] = {**events, **n.spec.get("callbacks", {})}
         forms = Forms(ref, functools.partial(_resolve, node=n, by_id=by_id))
         task = _task(n.full_id, own, p, names, ref, forms)
         task.local_id, task.group, task.where = n.local_id, n.parent, n.path
@@ -460,17 +462,6 @@ def _dag_settings(
     data: dict[str, Any], source: str, ref: Callable[[str, str], CodeRef]
 ) -> DagSettings:
     """The DAG settings of a valid spec; `source` names the spec relative to the generated file."""
-
-    def refs(mapping: dict[str, Any], prefix: str = "") -> dict[str, CodeRef]:
-        """name -> its reference; a macro that is a mapping of them by `name.key` (see nest)."""
-        out: dict[str, CodeRef] = {}
-        for name, given in mapping.items():
-            if isinstance(given, dict):
-                out.update(refs(given, f"{prefix}{name}."))
-            else:
-                out[prefix + name] = ref(*given.split(":"))
-        return out
-
     deadlines = data.get("deadline") or []
     return DagSettings(
         display_name=data.get("dag_display_name"),
@@ -478,8 +469,8 @@ def _dag_settings(
         native=data.get("render_template_as_native_obj", False),
         searchpath=tuple(_searchpath(source, f) for f in data.get("template_searchpath", ())),
         template_folders=tuple(data.get("template_searchpath", ())),
-        macros=refs(data.get("user_defined_macros", {})),
-        filters=refs(data.get("user_defined_filters", {})),
+        macros=_refs(data.get("user_defined_macros", {}), ref),
+        filters=_refs(data.get("user_defined_filters", {}), ref),
         paused=data.get("is_paused_upon_creation"),
         fail_fast=data.get("fail_fast", False),
         access_control=data.get("access_control"),
@@ -496,6 +487,21 @@ def _dag_settings(
             for i, d in enumerate(deadlines if isinstance(deadlines, list) else [deadlines])
         ),
     )
+
+
+def _refs(
+    mapping: dict[str, Any], ref: Callable[[str, str], CodeRef], prefix: str = ""
+) -> dict[str, CodeRef]:
+    """name -> its reference; a macro that is a mapping of them by `name.key` (see nest). (Not a
+    closure: one that calls itself is a reference cycle, and with it the model's `ref` and all it
+    holds would wait for the garbage collector.)"""
+    out: dict[str, CodeRef] = {}
+    for name, given in mapping.items():
+        if isinstance(given, dict):
+            out.update(_refs(given, ref, f"{prefix}{name}."))
+        else:
+            out[prefix + name] = ref(*given.split(":"))
+    return out
 
 
 def _deadline_callback(callback: str | dict[str, Any]) -> str:
@@ -767,6 +773,7 @@ def _param(spec: dict[str, Any]) -> Param:
     return Param(spec["default"], tuple((k, v) for k, v in spec.items() if k != "default"))
 
 
+@functools.lru_cache(maxsize=256)  # asked twice a task, of a few names
 def _operator_path(op: str) -> tuple[str, str]:
     """(module, class) of a short name, else of an import path (validate checks it has a dot)."""
     short = SHORT.get(op)
@@ -855,23 +862,18 @@ def _task(
 ) -> Task:
     op = _operator(spec)
     settings, durations = _task_keys(), _duration_keys()
-    if "wait_for" in spec:
-        arguments = _wait_arguments(spec["wait_for"])
-    else:
-        arguments = {
-            k: forms.function(v).func
-            if is_callable_argument(k) and isinstance(v, str)
-            else forms.value(v)
-            for k, v in spec.items()
-            if k not in settings
-        }
-        short = SHORT.get(op)
-        for key in short.durations if short is not None else ():  # the operator's own durations
-            if key in arguments:
-                arguments[key] = values.parse_duration(arguments[key])
-    overrides: dict[str, Any] = {}  # in spec order
+    waits = "wait_for" in spec
+    arguments: dict[str, Any] = _wait_arguments(spec["wait_for"]) if waits else {}
+    overrides: dict[str, Any] = {}  # both in spec order: one pass over the task's keys
     for key, value in spec.items():
-        if key in durations:
+        if key not in settings:
+            if waits:
+                continue
+            if isinstance(value, str):  # (most: a plain text, of no form below)
+                arguments[key] = forms.function(value).func if is_callable_argument(key) else value
+            else:
+                arguments[key] = forms.value(value)
+        elif key in durations:
             overrides[key] = values.parse_duration(value)
         elif key == "alerts":
             overrides[key] = _alerts(
@@ -879,8 +881,12 @@ def _task(
             )
         elif key == "callbacks":
             overrides[key] = _callbacks(value, forms)
-        elif key in settings and key not in _PLACING:
+        elif key not in _PLACING:
             overrides[key] = forms.value(value)
+    short = None if waits else SHORT.get(op)
+    for key in short.durations if short is not None else ():  # the operator's own durations
+        if key in arguments:
+            arguments[key] = values.parse_duration(arguments[key])
     alerts = overrides.get("alerts", p.alerts)
     return Task(
         task_id=task_id,

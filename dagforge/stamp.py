@@ -22,7 +22,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from .schemas import path as schema_path
@@ -89,16 +89,21 @@ def input_digests(
     """The inputs-sha256 line's value: `name=digest` for the spec's bytes, the target Airflow version,
     the generator and each of `inputs` (as input_sha256 takes them), sorted by name. A digest of an
     environment value says no more than the generated file does, into which the value went."""
-    parts = {
-        "spec": spec_text,
-        "airflow": airflow,
-        "generator": generator or generator_digest(),
-        **(inputs or {}),
+    digests = {
+        "spec": _short("spec", spec_text),
+        "airflow": _constant(airflow, "airflow"),  # (the same for every spec of a build)
+        "generator": _constant(generator or generator_digest(), "generator"),
+        **{name: _short(name, value) for name, value in (inputs or {}).items()},
     }
     return " ".join(
-        f"{name if _PLAIN.fullmatch(name) else repr(name)}={_short(name, value)}"
-        for name, value in sorted(parts.items())
+        f"{name if _PLAIN.fullmatch(name) else repr(name)}={digest}"
+        for name, digest in sorted(digests.items())
     )
+
+
+@lru_cache(maxsize=16)
+def _constant(value: str, name: str) -> str:
+    return _short(name, value)
 
 
 def _short(name: str, value: str) -> str:
@@ -129,9 +134,14 @@ def _framed(data: bytes) -> bytes:
 
 def seal(code: str) -> str:
     """Fill in the output-sha256 line of a formatted file."""
-    if not _OUTPUT_LINE.search(code):
+    line = _OUTPUT_LINE.search(code)
+    if not line:
         raise ValueError("the generated code has no output-sha256 line")
-    return _OUTPUT_LINE.sub(f"# output-sha256: {_output_hash(code)}\n", code, count=1)
+    # (as _output_hash, but the line is found once: every spec `check` proves is sealed again)
+    head, tail = code[: line.start()], code[line.end() :]
+    h = hashlib.sha256(head.encode("utf-8"))
+    h.update(tail.encode("utf-8"))
+    return f"{head}# output-sha256: {h.hexdigest()}\n{tail}"
 
 
 def _output_hash(text: str) -> str:

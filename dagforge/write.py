@@ -94,8 +94,8 @@ def source_name(spec: Path, out: Path) -> str:
     slashes (`../specs/a.yaml`). Not relative to the working folder, which changes from one build to
     the next, and not absolute, so that a repository checked out elsewhere keeps its headers."""
     real = os.path.realpath(spec)  # Path.resolve() but its Path and stat(): the spec was just read
-    try:
-        return Path(os.path.relpath(real, _folder(out, os.getcwd()))).as_posix()
+    try:  # (relpath's result is normalized already: a Path of it would only change separators)
+        return os.path.relpath(real, _folder(out, os.getcwd())).replace(os.sep, "/")
     except ValueError:  # on another drive (Windows): there is no relative path
         return Path(real).as_posix()
 

@@ -279,3 +279,27 @@ def test_a_deadline_callback_binds_plain_values_only(tmp_path):
         "  callback: {function: m:f, pager: {object: m.Pager}}\n",
     )
     assert found == [(7, 37, "a deadline callback's arguments are plain values, not `object:`")]
+
+
+def test_the_model_leaves_no_reference_cycles(tmp_path):
+    """A pool worker runs the collector once per spec, over what that spec left: the model's own
+    objects (its import references, the nested macros' walk) must be freed when it is dropped."""
+    import gc
+
+    from dagforge import structure
+
+    spec = SPEC.replace(
+        "REGION: team_templating:REGION}", "dates: {shift: team_templating:quarter}}"
+    )
+    (tmp_path / "settings.yaml").write_text(spec)
+    doc = load_document(tmp_path / "settings.yaml")
+    structure.links(structure.nodes(doc.data["tasks"]))  # as validate leaves them for the model
+    gc.collect()
+    gc.disable()
+    try:
+        p = build_model(doc)
+        assert p.settings.macros["dates.shift"].name == "quarter"
+        del p
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
