@@ -145,18 +145,42 @@ def _fast(validator: _Lazy | Draft202012Validator) -> Callable[[object], object]
         _FAST[id(validator)] = (
             None
             if _NEWER_KEYWORDS & _keywords_reached(draft7, closed_defs)
-            else fastjsonschema.compile(
-                {
-                    **root,
-                    **_const_as_enum(draft7),
-                    **({"$defs": _copy(enum_defs)} if "$defs" in schema else {}),
-                },
-                use_default=False,
-                use_formats=False,
-                detailed_exceptions=False,  # compiles 5x faster: its errors are not read
+            else _compiled(
+                fastjsonschema.compile_to_code(
+                    {
+                        **root,
+                        **_const_as_enum(draft7),
+                        **({"$defs": _copy(enum_defs)} if "$defs" in schema else {}),
+                    },
+                    use_default=False,
+                    use_formats=False,
+                    detailed_exceptions=False,  # compiles 5x faster: its errors are not read
+                )
             )
         )
     return _FAST[id(validator)]
+
+
+# The line fastjsonschema writes for `uniqueItems` inside the checking function: `def fn(var):`, a
+# function that calls itself, made again at each check of such a list (a spec's `dependencies`,
+# `tags`, email lists): a reference cycle each time, left for the pool worker's collection.
+_UNIQUE_FN = re.compile(r"^ *(def fn\(var\):.*)$", re.MULTILINE)
+
+
+def _compiled(code: str) -> Callable[[object], object]:
+    """The checking function of fastjsonschema's `code` (compile_to_code's: what its `compile`
+    runs), with its `fn` of uniqueItems defined once, beside the checking functions, instead of
+    inside them (the same text, so the same verdicts; a `fn` that differs between lists stays)."""
+    fns = set(_UNIQUE_FN.findall(code))
+    if len(fns) == 1:
+        (fn,) = fns
+        code = code.replace(fn, "pass") + "\n" + fn + "\n"
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)  # (code written from dagforge's own schema, by fastjsonschema)
+    root = re.search(r"^def (\w+)\(", code, re.MULTILINE)  # the schema's own: written first
+    assert root is not None
+    check: Callable[[object], object] = namespace[root.group(1)]
+    return check
 
 
 _ROOT_ONLY = ("$schema", "$id", "$defs")
@@ -2144,7 +2168,7 @@ def _check_task(
         for key in ("to", "cc", "bcc", "from_email"):
             out += _check_emails(doc, (*base, key), task.get(key))
     for key, ref in task.items() if "wait_for" not in task else ():
-        if is_callable_argument(key) and isinstance(ref, str) and not _import_path(ref, _CALLABLE):
+        if isinstance(ref, str) and _callable_key(key) and not _import_path(ref, _CALLABLE):
             out.append(
                 doc.diag(
                     (*base, key),
@@ -2155,7 +2179,9 @@ def _check_task(
                     code=Code.CALLABLE,
                 )
             )
-    out += _check_bash_template(doc, base, op, task.get("bash_command"))
+    command = task.get("bash_command")
+    if isinstance(command, str) and command.endswith(_TEMPLATE_EXT):  # (few commands: a look)
+        out += _check_bash_template(doc, base, op, command)
     short = SHORT.get(op) if isinstance(op, str) else None
     for key in short.durations if short else ():
         if key in task:
@@ -2186,6 +2212,13 @@ def _check_task(
     return out
 
 
+# model.is_callable_argument of a task's key, kept per key: asked of every key of every task, whose
+# names repeat from task to task.
+_callable_key = lru_cache(maxsize=1024)(is_callable_argument)
+
+_TEMPLATE_EXT = (".sh", ".bash")  # BashOperator's template_ext
+
+
 def _check_bash_template(
     doc: Document, base: SpecPath, op: object, command: object
 ) -> list[Diagnostic]:
@@ -2193,7 +2226,7 @@ def _check_bash_template(
     as the name of a Jinja template file (its `template_ext`), looked up in the DAG's folder and
     `template_searchpath`; a script elsewhere fails the task with TemplateNotFound."""
     bash = op == "bash" or (isinstance(op, str) and op.endswith(".BashOperator"))
-    if not bash or not isinstance(command, str) or not command.endswith((".sh", ".bash")):
+    if not bash or not isinstance(command, str) or not command.endswith(_TEMPLATE_EXT):
         return []
     folders = doc.data.get("template_searchpath")
     if isinstance(folders, list) and any(
@@ -2419,9 +2452,15 @@ class _Forms:
     """Walks values for _check_forms, adding the problems to `out`."""
 
     def __init__(self, doc: Document, all_nodes: list[structure.Node], out: list[Diagnostic]):
-        self.doc, self.out = doc, out
-        self.by_id = {n.full_id: n for n in all_nodes}
-        self.order = {n.full_id: i for i, n in enumerate(all_nodes)}
+        self.doc, self.out, self.all_nodes = doc, out, all_nodes
+
+    @cached_property
+    def by_id(self) -> dict[str, structure.Node]:  # (only for an `output_of`: few specs have one)
+        return {n.full_id: n for n in self.all_nodes}
+
+    @cached_property
+    def order(self) -> dict[str, int]:
+        return {n.full_id: i for i, n in enumerate(self.all_nodes)}
 
     def visit(self, path: SpecPath, value: object, n: structure.Node | None) -> None:
         """`value` at `path`, in task `n`'s arguments (None: elsewhere, no `output_of` then). Only a
@@ -2694,10 +2733,14 @@ def _check_dependencies(
         by_id.setdefault(n.full_id, n)
     for n in all_nodes:
         deps = n.spec.get("dependencies")
-        what = f"{'group' if n.is_group else 'task'} '{n.full_id}'"
-        for i, dep in enumerate(deps if isinstance(deps, list) else []):
+        if not isinstance(deps, list):
+            continue
+        for i, dep in enumerate(deps):
             if not isinstance(dep, str):
                 continue
+            if n.parent is None and dep != n.full_id and dep in by_id and by_id[dep].parent is None:
+                continue  # (most dependencies: a node of the DAG on another, neither in a group)
+            what = f"{'group' if n.is_group else 'task'} '{n.full_id}'"
             path = (*n.path, "dependencies", i)
             up = structure.resolve(dep, n, by_id)
             if up == n.full_id:
