@@ -232,7 +232,47 @@ def _const_as_enum(node: Any) -> Any:
             out["allOf"] = [*out.get("allOf", []), same]
         else:
             out.update(same)
-    return out
+    return _one_of_types(out)
+
+
+# The keywords JSON Schema applies to values of one type only: they say nothing of other values.
+_NUMBER_KEYWORDS = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}
+_TYPE_KEYWORDS = {
+    "string": {"minLength", "maxLength", "pattern", "format"},
+    "integer": _NUMBER_KEYWORDS,
+    "number": _NUMBER_KEYWORDS,
+    "array": {"items", "additionalItems", "minItems", "maxItems", "uniqueItems", "contains"},
+    "object": {"properties", "patternProperties", "additionalProperties", "required",
+               "minProperties", "maxProperties", "propertyNames", "dependencies"},
+    "boolean": set(),
+    "null": set(),
+}  # fmt: skip
+_NOTES = {"description", "title", "examples", "default", "$comment"}  # annotations: no verdict
+
+
+def _one_of_types(node: dict[str, Any]) -> dict[str, Any]:
+    """`node`, or when it is `anyOf` or `oneOf` alternatives each of its own type (no value has
+    two of them) with keywords of that type only, one schema of those types and keywords, which
+    accepts the same values: a value fits one alternative at most, the one of its type, whose
+    keywords are the only ones that apply to it. fastjsonschema's code tries each alternative and
+    catches the exception of each that does not fit: one or two for every duration it checks."""
+    applicators = [k for k in ("anyOf", "oneOf") if k in node]
+    if len(applicators) != 1 or set(node) - _NOTES - {applicators[0]}:
+        return node
+    alternatives = node[applicators[0]]
+    types = [a.get("type") if isinstance(a, dict) else None for a in alternatives]
+    if (
+        not all(isinstance(t, str) and t in _TYPE_KEYWORDS for t in types)
+        or len(set(types)) != len(types)
+        or {"integer", "number"} <= set(types)  # (1 is both)
+        or any(set(a) - _NOTES - {"type"} - _TYPE_KEYWORDS[a["type"]] for a in alternatives)
+    ):
+        return node
+    merged: dict[str, Any] = {k: v for k, v in node.items() if k in _NOTES}
+    merged["type"] = types
+    for alternative in alternatives:  # (no two share a keyword: their types differ)
+        merged.update((k, v) for k, v in alternative.items() if k not in _NOTES and k != "type")
+    return merged
 
 
 _APPLICATORS = {"allOf", "anyOf", "oneOf", "if", "not", "patternProperties", "additionalProperties"}
