@@ -138,10 +138,10 @@ def _fast(validator: _Lazy | Draft202012Validator) -> Callable[[object], object]
         schema = validator.schema
         assert isinstance(schema, Mapping)  # _validators() makes each from a mapping
         defs = schema.get("$defs", {})
-        closed_defs, enum_defs = _draft7_defs(defs)
         # `$id` and `$defs` stay at the root, where the `$ref`s find them
         root = {k: v for k, v in schema.items() if k == "$id"}
         draft7 = _closed({k: v for k, v in schema.items() if k not in _ROOT_ONLY}, defs)
+        closed_defs, enum_defs = _draft7_defs(defs, _reached_defs(draft7, defs))
         _FAST[id(validator)] = (
             None
             if _NEWER_KEYWORDS & _keywords_reached(draft7, closed_defs)
@@ -185,21 +185,55 @@ def _compiled(code: str) -> Callable[[object], object]:
 
 _ROOT_ONLY = ("$schema", "$id", "$defs")
 
-# id of a `$defs` -> (it, _closed of it, and that with _const_as_enum): the validators of
-# _validators() share one `$defs`, whose conversion is most of the cost of compiling each of them. The
-# entry holds the `$defs` itself, so that no other object can take over its id.
-_DEFS: dict[int, tuple[Any, Any, Any]] = {}
+# id of a `$defs` -> (it, and its definitions converted so far: name -> _closed of it, and that with
+# _const_as_enum): the validators of _validators() share one `$defs`, whose conversion is most of the
+# cost of compiling each of them. The entry holds the `$defs` itself, so that no other object can
+# take over its id.
+_DEFS: dict[int, tuple[Any, dict[str, tuple[Any, Any]]]] = {}
 
 
-def _draft7_defs(defs: Any) -> tuple[Any, Any]:
-    """`defs` (a schema's `$defs`) written the draft-07 way (_closed), without and with
-    _const_as_enum, made once per `$defs`. fastjsonschema rewrites the `$ref`s of what it compiles:
-    give it a _copy."""
-    if id(defs) not in _DEFS:
-        closed = _closed(defs, defs)
-        as_enum = {name: _const_as_enum(s) for name, s in closed.items()}
-        _DEFS[id(defs)] = (defs, closed, as_enum)
-    return _DEFS[id(defs)][1], _DEFS[id(defs)][2]
+def _draft7_defs(defs: Any, names: set[str] | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The definitions `names` (None: all) of `defs` (a schema's `$defs`) written the draft-07 way
+    (_closed), without and with _const_as_enum, each made once per `$defs`. fastjsonschema rewrites
+    the `$ref`s of what it compiles: give it a _copy."""
+    converted = _DEFS.setdefault(id(defs), (defs, {}))[1]
+    closed: dict[str, Any] = {}
+    as_enum: dict[str, Any] = {}
+    for name in defs:  # (in their order: the code written is the same whatever the first spec)
+        if names is None or name in names:
+            if name not in converted:
+                draft7 = _closed(defs[name], defs)
+                converted[name] = (draft7, _const_as_enum(draft7))
+            closed[name], as_enum[name] = converted[name]
+    return closed, as_enum
+
+
+def _reached_defs(node: object, defs: Mapping[str, Any]) -> set[str] | None:
+    """The names of the `$defs` that schema `node` reaches through `#/$defs/NAME` references, and
+    those reach; None when a reference has another form (then every definition is given). Each
+    compiled check gets only these: the others cost its copy and fastjsonschema's walk of them."""
+    names: set[str] = set()
+    pending = [node]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, list):
+            pending += item
+        elif isinstance(item, dict):
+            for key, value in item.items():
+                if key == "$ref":
+                    if not (isinstance(value, str) and value.startswith("#/$defs/")):
+                        return None
+                    name = value.removeprefix("#/$defs/")
+                    if name not in defs:
+                        return None
+                    if name not in names:
+                        names.add(name)
+                        pending.append(defs[name])
+                elif key in _BY_NAME and isinstance(value, dict):  # names -> schemas
+                    pending += value.values()
+                elif key not in _SCHEMA_DATA:
+                    pending.append(value)
+    return names
 
 
 def _copy(data: Any) -> Any:
