@@ -336,6 +336,9 @@ def test_validating_a_spec_leaves_no_reference_cycles():
         ({"properties": {"n": {"const": 1, "enum": [1, 2]}}}, {"n": 2}),
         # a property named `const` is a property, not the keyword
         ({"properties": {"const": {"type": "string"}}}, {"const": 1}),
+        # uniqueItems, whose helper the compiled code defines once (_compiled)
+        ({"properties": {"d": {"type": "array", "uniqueItems": True}}}, {"d": ["a", "a"]}),
+        ({"properties": {"d": {"type": "array", "uniqueItems": True}}}, {"d": [{"a": [1]}] * 2}),
         # alternatives of different types, compiled as one schema of those types (_one_of_types)
         (_DURATION, -1),
         (_DURATION, "5x"),
