@@ -120,12 +120,21 @@ class Link(NamedTuple):
 def declared(all_nodes: list[Node]) -> list[tuple[str, str, SpecPath]]:
     """(upstream full id, node full id, path of the dependency entry) for every dependency that
     resolves to another node; validate reports the rest."""
-    by_id = {n.full_id: n for n in all_nodes}
+    return _declared(all_nodes, {n.full_id: n for n in all_nodes})
+
+
+def _declared(all_nodes: list[Node], by_id: Mapping[str, Node]) -> list[tuple[str, str, SpecPath]]:
     out = []
     for n in all_nodes:
         deps = n.spec.get("dependencies")
-        for i, dep in enumerate(deps if isinstance(deps, list) else []):
-            up = resolve(dep, n, by_id) if isinstance(dep, str) else None
+        for i, dep in enumerate(deps if isinstance(deps, list) else ()):
+            if not isinstance(dep, str):
+                continue
+            if n.parent is None and dep != n.full_id and dep in by_id and by_id[dep].parent is None:
+                # (most dependencies: a node of the DAG on another, neither in a group)
+                out.append((dep, n.full_id, (*n.path, "dependencies", i)))
+                continue
+            up = resolve(dep, n, by_id)
             if (
                 up is not None
                 and up != n.full_id
@@ -146,7 +155,10 @@ def implicit(all_nodes: list[Node]) -> list[tuple[str, str, SpecPath]]:
     """The edges Airflow adds without a `>>`: a task that expands over another task's output waits
     for it (an XComArg in `.expand()` or `.expand_kwargs()` is an upstream). Same shape as `declared`; validate reports
     `output_of` values that name no task."""
-    by_id = {n.full_id: n for n in all_nodes}
+    return _implicit(all_nodes, {n.full_id: n for n in all_nodes})
+
+
+def _implicit(all_nodes: list[Node], by_id: Mapping[str, Node]) -> list[tuple[str, str, SpecPath]]:
     out = []
     for n in all_nodes:
         if "expand" not in n.spec and "expand_kwargs" not in n.spec:
@@ -182,28 +194,44 @@ def outputs(all_nodes: list[Node]) -> list[tuple[str, str, SpecPath]]:
     """(producer, task, path of the `output_of`) for every `{output_of: TASK}` in a task's arguments,
     at any depth; same shape as `declared`. Written as a `>>` too: Airflow adds that dependency
     itself only for the operator's templated fields, which dagforge does not know."""
-    by_id = {n.full_id: n for n in all_nodes}
+    return _outputs(all_nodes, {n.full_id: n for n in all_nodes})
+
+
+def _outputs(all_nodes: list[Node], by_id: Mapping[str, Node]) -> list[tuple[str, str, SpecPath]]:
     out: list[tuple[str, str, SpecPath]] = []
-
-    def visit(path: SpecPath, value: object, n: Node) -> None:
-        if isinstance(value, dict) and isinstance(value.get("output_of"), str):
-            up = resolve(value["output_of"], n, by_id)
-            if up is not None and up != n.full_id and not by_id[up].is_group:
-                out.append((up, n.full_id, (*path, "output_of")))
-        elif isinstance(value, dict):
-            for k, v in value.items():
-                if isinstance(v, (dict, list)):  # (the others hold none: no path for them)
-                    visit((*path, k), v, n)
-        elif isinstance(value, list):
-            for i, v in enumerate(value):
-                if isinstance(v, (dict, list)):
-                    visit((*path, i), v, n)
-
+    settings = _settings()
     for n in all_nodes:
         for key, value in n.spec.items() if not n.is_group else ():
-            if isinstance(value, (dict, list)) and is_argument(key):
-                visit((*n.path, key), value, n)
+            # (is_argument's test, inline: asked of every list and mapping of every task)
+            if isinstance(value, (dict, list)) and (
+                key not in settings or key == "executor_config"
+            ):
+                _outputs_in((*n.path, key), value, n, by_id, out)
     return out
+
+
+def _outputs_in(
+    path: SpecPath,
+    value: object,
+    n: Node,
+    by_id: Mapping[str, Node],
+    out: list[tuple[str, str, SpecPath]],
+) -> None:
+    """outputs' walk of one value of task `n` at `path`, adding what it finds to `out`. (A
+    function of its own: a nested function that calls itself is a reference cycle, made at each
+    call, for the collector.)"""
+    if isinstance(value, dict) and isinstance(value.get("output_of"), str):
+        up = resolve(value["output_of"], n, by_id)
+        if up is not None and up != n.full_id and not by_id[up].is_group:
+            out.append((up, n.full_id, (*path, "output_of")))
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            if isinstance(v, (dict, list)):  # (the others hold none: no path for them)
+                _outputs_in((*path, k), v, n, by_id, out)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            if isinstance(v, (dict, list)):
+                _outputs_in((*path, i), v, n, by_id, out)
 
 
 def links(all_nodes: list[Node]) -> list[Link]:
@@ -219,18 +247,20 @@ def links(all_nodes: list[Node]) -> list[Link]:
 
 def _links(all_nodes: list[Node]) -> list[Link]:
     by_id = {n.full_id: n for n in all_nodes}
+    grouped = any(n.parent is not None for n in all_nodes)  # (most specs: no group)
 
     def scope(up: str, down: str) -> int:
-        if by_id[up].parent is None or by_id[down].parent is None:
+        if not grouped or by_id[up].parent is None or by_id[down].parent is None:
             return 0  # (most links: no group holds both ends)
         common = set(ancestors(by_id[up], by_id)) & set(ancestors(by_id[down], by_id))
         return max((by_id[g].depth for g in common), default=0)
 
-    found = [Link(u, d, w, True, scope(u, d)) for u, d, w in implicit(all_nodes)]
-    found += sorted(
-        (Link(u, d, w, False, scope(u, d)) for u, d, w in outputs(all_nodes) + declared(all_nodes)),
-        key=lambda link: -link.scope,
-    )
+    found = [Link(u, d, w, True, scope(u, d)) for u, d, w in _implicit(all_nodes, by_id)]
+    explicit = [
+        Link(u, d, w, False, scope(u, d))
+        for u, d, w in _outputs(all_nodes, by_id) + _declared(all_nodes, by_id)
+    ]
+    found += sorted(explicit, key=lambda link: -link.scope) if grouped else explicit  # (stable)
     seen: set[tuple[str, str]] = set()
     out: list[Link] = []
     for link in found:

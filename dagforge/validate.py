@@ -138,44 +138,102 @@ def _fast(validator: _Lazy | Draft202012Validator) -> Callable[[object], object]
         schema = validator.schema
         assert isinstance(schema, Mapping)  # _validators() makes each from a mapping
         defs = schema.get("$defs", {})
-        closed_defs, enum_defs = _draft7_defs(defs)
         # `$id` and `$defs` stay at the root, where the `$ref`s find them
         root = {k: v for k, v in schema.items() if k == "$id"}
         draft7 = _closed({k: v for k, v in schema.items() if k not in _ROOT_ONLY}, defs)
+        closed_defs, enum_defs = _draft7_defs(defs, _reached_defs(draft7, defs))
         _FAST[id(validator)] = (
             None
             if _NEWER_KEYWORDS & _keywords_reached(draft7, closed_defs)
-            else fastjsonschema.compile(
-                {
-                    **root,
-                    **_const_as_enum(draft7),
-                    **({"$defs": _copy(enum_defs)} if "$defs" in schema else {}),
-                },
-                use_default=False,
-                use_formats=False,
-                detailed_exceptions=False,  # compiles 5x faster: its errors are not read
+            else _compiled(
+                fastjsonschema.compile_to_code(
+                    {
+                        **root,
+                        **_const_as_enum(draft7),
+                        **({"$defs": _copy(enum_defs)} if "$defs" in schema else {}),
+                    },
+                    use_default=False,
+                    use_formats=False,
+                    detailed_exceptions=False,  # compiles 5x faster: its errors are not read
+                )
             )
         )
     return _FAST[id(validator)]
 
 
+# The line fastjsonschema writes for `uniqueItems` inside the checking function: `def fn(var):`, a
+# function that calls itself, made again at each check of such a list (a spec's `dependencies`,
+# `tags`, email lists): a reference cycle each time, left for the pool worker's collection.
+_UNIQUE_FN = re.compile(r"^ *(def fn\(var\):.*)$", re.MULTILINE)
+
+
+def _compiled(code: str) -> Callable[[object], object]:
+    """The checking function of fastjsonschema's `code` (compile_to_code's: what its `compile`
+    runs), with its `fn` of uniqueItems defined once, beside the checking functions, instead of
+    inside them (the same text, so the same verdicts; a `fn` that differs between lists stays)."""
+    fns = set(_UNIQUE_FN.findall(code))
+    if len(fns) == 1:
+        (fn,) = fns
+        code = code.replace(fn, "pass") + "\n" + fn + "\n"
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)  # (code written from dagforge's own schema, by fastjsonschema)
+    root = re.search(r"^def (\w+)\(", code, re.MULTILINE)  # the schema's own: written first
+    assert root is not None
+    check: Callable[[object], object] = namespace[root.group(1)]
+    return check
+
+
 _ROOT_ONLY = ("$schema", "$id", "$defs")
 
-# id of a `$defs` -> (it, _closed of it, and that with _const_as_enum): the validators of
-# _validators() share one `$defs`, whose conversion is most of the cost of compiling each of them. The
-# entry holds the `$defs` itself, so that no other object can take over its id.
-_DEFS: dict[int, tuple[Any, Any, Any]] = {}
+# id of a `$defs` -> (it, and its definitions converted so far: name -> _closed of it, and that with
+# _const_as_enum): the validators of _validators() share one `$defs`, whose conversion is most of the
+# cost of compiling each of them. The entry holds the `$defs` itself, so that no other object can
+# take over its id.
+_DEFS: dict[int, tuple[Any, dict[str, tuple[Any, Any]]]] = {}
 
 
-def _draft7_defs(defs: Any) -> tuple[Any, Any]:
-    """`defs` (a schema's `$defs`) written the draft-07 way (_closed), without and with
-    _const_as_enum, made once per `$defs`. fastjsonschema rewrites the `$ref`s of what it compiles:
-    give it a _copy."""
-    if id(defs) not in _DEFS:
-        closed = _closed(defs, defs)
-        as_enum = {name: _const_as_enum(s) for name, s in closed.items()}
-        _DEFS[id(defs)] = (defs, closed, as_enum)
-    return _DEFS[id(defs)][1], _DEFS[id(defs)][2]
+def _draft7_defs(defs: Any, names: set[str] | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The definitions `names` (None: all) of `defs` (a schema's `$defs`) written the draft-07 way
+    (_closed), without and with _const_as_enum, each made once per `$defs`. fastjsonschema rewrites
+    the `$ref`s of what it compiles: give it a _copy."""
+    converted = _DEFS.setdefault(id(defs), (defs, {}))[1]
+    closed: dict[str, Any] = {}
+    as_enum: dict[str, Any] = {}
+    for name in defs:  # (in their order: the code written is the same whatever the first spec)
+        if names is None or name in names:
+            if name not in converted:
+                draft7 = _closed(defs[name], defs)
+                converted[name] = (draft7, _const_as_enum(draft7))
+            closed[name], as_enum[name] = converted[name]
+    return closed, as_enum
+
+
+def _reached_defs(node: object, defs: Mapping[str, Any]) -> set[str] | None:
+    """The names of the `$defs` that schema `node` reaches through `#/$defs/NAME` references, and
+    those reach; None when a reference has another form (then every definition is given). Each
+    compiled check gets only these: the others cost its copy and fastjsonschema's walk of them."""
+    names: set[str] = set()
+    pending = [node]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, list):
+            pending += item
+        elif isinstance(item, dict):
+            for key, value in item.items():
+                if key == "$ref":
+                    if not (isinstance(value, str) and value.startswith("#/$defs/")):
+                        return None
+                    name = value.removeprefix("#/$defs/")
+                    if name not in defs:
+                        return None
+                    if name not in names:
+                        names.add(name)
+                        pending.append(defs[name])
+                elif key in _BY_NAME and isinstance(value, dict):  # names -> schemas
+                    pending += value.values()
+                elif key not in _SCHEMA_DATA:
+                    pending.append(value)
+    return names
 
 
 def _copy(data: Any) -> Any:
@@ -208,7 +266,47 @@ def _const_as_enum(node: Any) -> Any:
             out["allOf"] = [*out.get("allOf", []), same]
         else:
             out.update(same)
-    return out
+    return _one_of_types(out)
+
+
+# The keywords JSON Schema applies to values of one type only: they say nothing of other values.
+_NUMBER_KEYWORDS = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}
+_TYPE_KEYWORDS = {
+    "string": {"minLength", "maxLength", "pattern", "format"},
+    "integer": _NUMBER_KEYWORDS,
+    "number": _NUMBER_KEYWORDS,
+    "array": {"items", "additionalItems", "minItems", "maxItems", "uniqueItems", "contains"},
+    "object": {"properties", "patternProperties", "additionalProperties", "required",
+               "minProperties", "maxProperties", "propertyNames", "dependencies"},
+    "boolean": set(),
+    "null": set(),
+}  # fmt: skip
+_NOTES = {"description", "title", "examples", "default", "$comment"}  # annotations: no verdict
+
+
+def _one_of_types(node: dict[str, Any]) -> dict[str, Any]:
+    """`node`, or when it is `anyOf` or `oneOf` alternatives each of its own type (no value has
+    two of them) with keywords of that type only, one schema of those types and keywords, which
+    accepts the same values: a value fits one alternative at most, the one of its type, whose
+    keywords are the only ones that apply to it. fastjsonschema's code tries each alternative and
+    catches the exception of each that does not fit: one or two for every duration it checks."""
+    applicators = [k for k in ("anyOf", "oneOf") if k in node]
+    if len(applicators) != 1 or set(node) - _NOTES - {applicators[0]}:
+        return node
+    alternatives = node[applicators[0]]
+    types = [a.get("type") if isinstance(a, dict) else None for a in alternatives]
+    if (
+        not all(isinstance(t, str) and t in _TYPE_KEYWORDS for t in types)
+        or len(set(types)) != len(types)
+        or {"integer", "number"} <= set(types)  # (1 is both)
+        or any(set(a) - _NOTES - {"type"} - _TYPE_KEYWORDS[a["type"]] for a in alternatives)
+    ):
+        return node
+    merged: dict[str, Any] = {k: v for k, v in node.items() if k in _NOTES}
+    merged["type"] = types
+    for alternative in alternatives:  # (no two share a keyword: their types differ)
+        merged.update((k, v) for k, v in alternative.items() if k not in _NOTES and k != "type")
+    return merged
 
 
 _APPLICATORS = {"allOf", "anyOf", "oneOf", "if", "not", "patternProperties", "additionalProperties"}
@@ -2144,7 +2242,7 @@ def _check_task(
         for key in ("to", "cc", "bcc", "from_email"):
             out += _check_emails(doc, (*base, key), task.get(key))
     for key, ref in task.items() if "wait_for" not in task else ():
-        if is_callable_argument(key) and isinstance(ref, str) and not _import_path(ref, _CALLABLE):
+        if isinstance(ref, str) and _callable_key(key) and not _import_path(ref, _CALLABLE):
             out.append(
                 doc.diag(
                     (*base, key),
@@ -2155,7 +2253,9 @@ def _check_task(
                     code=Code.CALLABLE,
                 )
             )
-    out += _check_bash_template(doc, base, op, task.get("bash_command"))
+    command = task.get("bash_command")
+    if isinstance(command, str) and command.endswith(_TEMPLATE_EXT):  # (few commands: a look)
+        out += _check_bash_template(doc, base, op, command)
     short = SHORT.get(op) if isinstance(op, str) else None
     for key in short.durations if short else ():
         if key in task:
@@ -2186,6 +2286,13 @@ def _check_task(
     return out
 
 
+# model.is_callable_argument of a task's key, kept per key: asked of every key of every task, whose
+# names repeat from task to task.
+_callable_key = lru_cache(maxsize=1024)(is_callable_argument)
+
+_TEMPLATE_EXT = (".sh", ".bash")  # BashOperator's template_ext
+
+
 def _check_bash_template(
     doc: Document, base: SpecPath, op: object, command: object
 ) -> list[Diagnostic]:
@@ -2193,7 +2300,7 @@ def _check_bash_template(
     as the name of a Jinja template file (its `template_ext`), looked up in the DAG's folder and
     `template_searchpath`; a script elsewhere fails the task with TemplateNotFound."""
     bash = op == "bash" or (isinstance(op, str) and op.endswith(".BashOperator"))
-    if not bash or not isinstance(command, str) or not command.endswith((".sh", ".bash")):
+    if not bash or not isinstance(command, str) or not command.endswith(_TEMPLATE_EXT):
         return []
     folders = doc.data.get("template_searchpath")
     if isinstance(folders, list) and any(
@@ -2419,9 +2526,15 @@ class _Forms:
     """Walks values for _check_forms, adding the problems to `out`."""
 
     def __init__(self, doc: Document, all_nodes: list[structure.Node], out: list[Diagnostic]):
-        self.doc, self.out = doc, out
-        self.by_id = {n.full_id: n for n in all_nodes}
-        self.order = {n.full_id: i for i, n in enumerate(all_nodes)}
+        self.doc, self.out, self.all_nodes = doc, out, all_nodes
+
+    @cached_property
+    def by_id(self) -> dict[str, structure.Node]:  # (only for an `output_of`: few specs have one)
+        return {n.full_id: n for n in self.all_nodes}
+
+    @cached_property
+    def order(self) -> dict[str, int]:
+        return {n.full_id: i for i, n in enumerate(self.all_nodes)}
 
     def visit(self, path: SpecPath, value: object, n: structure.Node | None) -> None:
         """`value` at `path`, in task `n`'s arguments (None: elsewhere, no `output_of` then). Only a
@@ -2694,10 +2807,14 @@ def _check_dependencies(
         by_id.setdefault(n.full_id, n)
     for n in all_nodes:
         deps = n.spec.get("dependencies")
-        what = f"{'group' if n.is_group else 'task'} '{n.full_id}'"
-        for i, dep in enumerate(deps if isinstance(deps, list) else []):
+        if not isinstance(deps, list):
+            continue
+        for i, dep in enumerate(deps):
             if not isinstance(dep, str):
                 continue
+            if n.parent is None and dep != n.full_id and dep in by_id and by_id[dep].parent is None:
+                continue  # (most dependencies: a node of the DAG on another, neither in a group)
+            what = f"{'group' if n.is_group else 'task'} '{n.full_id}'"
             path = (*n.path, "dependencies", i)
             up = structure.resolve(dep, n, by_id)
             if up == n.full_id:

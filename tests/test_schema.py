@@ -274,6 +274,42 @@ def test_no_fast_check_for_a_schema_with_keywords_draft_07_does_not_know():
 
 
 _KEPT: list[object] = []
+_DURATION = {
+    "oneOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": "^[0-9]+m$"}]
+}
+
+
+@pytest.mark.parametrize("accepted", [0, 7, 7.0, "5m"])
+def test_the_fast_check_of_alternatives_of_each_type_accepts_what_each_accepts(accepted):
+    validator = jsonschema.Draft202012Validator(_DURATION)
+    _KEPT.append(validator)
+    assert not list(validator.iter_errors(accepted))
+    fast = _fast(validator)
+    assert fast is not None
+    fast(accepted)
+
+
+def test_validating_a_spec_leaves_no_reference_cycles():
+    """A pool worker collects each spec's garbage (concurrency._collected): validation leaves it
+    none. fastjsonschema's helper for uniqueItems (a function that calls itself, made at each check
+    of tags, dependencies, email lists) and a nested walk that called itself made cycles."""
+    import gc
+
+    from dagforge.load import load
+    from dagforge.validate import validate
+
+    paths = sorted((ROOT / "specs").glob("*.yaml"))
+    assert len(paths) > 5
+    for path in paths:
+        assert not validate(load(path))  # (compiles the checks, fills the caches)
+        doc = load(path)
+        gc.collect()
+        gc.disable()
+        try:
+            validate(doc)
+            assert gc.collect() == 0, path
+        finally:
+            gc.enable()
 
 
 @pytest.mark.parametrize(
@@ -300,6 +336,21 @@ _KEPT: list[object] = []
         ({"properties": {"n": {"const": 1, "enum": [1, 2]}}}, {"n": 2}),
         # a property named `const` is a property, not the keyword
         ({"properties": {"const": {"type": "string"}}}, {"const": 1}),
+        # uniqueItems, whose helper the compiled code defines once (_compiled)
+        ({"properties": {"d": {"type": "array", "uniqueItems": True}}}, {"d": ["a", "a"]}),
+        ({"properties": {"d": {"type": "array", "uniqueItems": True}}}, {"d": [{"a": [1]}] * 2}),
+        # alternatives of different types, compiled as one schema of those types (_one_of_types)
+        (_DURATION, -1),
+        (_DURATION, "5x"),
+        (_DURATION, 1.5),
+        (_DURATION, True),
+        (_DURATION, None),
+        ({"anyOf": [{"type": "boolean"}, {"type": "number", "minimum": 0}]}, -0.5),
+        ({"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}}]}, ["1"]),
+        # ... but not when a value can fit two (1 is an integer and a number) ...
+        ({"oneOf": [{"type": "integer"}, {"type": "number"}]}, 1),
+        # ... or a keyword applies to every type
+        ({"anyOf": [{"type": "string", "enum": ["a"]}, {"type": "integer"}]}, "b"),
     ],
 )
 def test_the_fast_check_means_what_2020_12_means(schema, refused):
