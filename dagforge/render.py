@@ -625,7 +625,8 @@ def _imports(
         else:
             names.add((*target.home(t.operator.module, t.operator.name), t.operator.alias))
         _code_refs(t.arguments, names)
-        _code_refs(t.overrides, names)
+        if t.overrides:  # most tasks have no settings of their own
+            _code_refs(t.overrides, names)
     alerting = (
         p.alerts.failure_to
         or p.alerts.retry_to
