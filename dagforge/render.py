@@ -256,8 +256,6 @@ def _environment() -> jinja2.Environment:
         auto_reload=False,  # the templates are part of the package: no stat of them per render
     )
     env.filters["py"] = py
-    # a global, not a render variable: operators.py.j2 is imported without the render's context
-    env.globals["line_length"] = LINE_LENGTH
     return env
 
 
@@ -289,13 +287,14 @@ def render(p: Pipeline, airflow: targets.Target | str | int = targets.DEFAULT) -
         mail = [success_mail] if success_mail and event == "on_success" else []
         dag_callbacks[f"{event}_callback"] = [*mail, *given]
     params = {name: Call(target.param[1], (v.default,), v.schema) for name, v in p.params.items()}
+    timetable = target.timetable(p)  # asked by the imports and the schedule
     return (
         _environment()
         .get_template("dag.py.j2")
         .render(
             p=p,
-            imports=_imports(p, target),
-            schedule=_schedule(p, target),
+            imports=_imports(p, target, timetable),
+            schedule=_schedule(p, target, timetable),
             default_args=default_args,
             success_mail=success_mail,
             dag_callbacks=dag_callbacks,
@@ -319,6 +318,9 @@ class Entry:
     group: Group | None = None
     children: list[Entry] | None = None
     call: str | None = None  # a TaskFlow task: the whole expression that makes it
+    # `with TaskGroup(args) as var:`, a task that is not mapped `var = Operator(args)`: on one line
+    # when black keeps it so (see _one_line), else None (one argument a line)
+    line: str | None = None
     # a mapped task: `.expand(...)`'s arguments, an output as the TaskOutput of its producer
     expand: dict[str, object] | None = None
     # `.expand_kwargs(...)`: the literal list of argument mappings, or the upstream's output
@@ -390,6 +392,9 @@ def _tree(
             if changed:
                 args.append(_spread("default_args=", changed, pad[node_id] + "    "))
             entry = Entry(group=g, args=args, children=inside.setdefault(node_id, []))
+            entry.line = _one_line(
+                f"with {target.task_group[1]}({', '.join(args)}) as {g.var}:", pad[node_id]
+            )
             parent = g.parent
         else:
             t = tasks[node_id]
@@ -398,17 +403,32 @@ def _tree(
             if is_taskflow(t.operator_given):
                 entry = _taskflow(t, pairs, target, var)
             else:
-                args = [f"{k}={py(_bind(v, var), block=True)}" for k, v in pairs]
-                entry = Entry(task=t, args=args, expand=_expand(t, var))
+                # most values are texts: _text at once, not through _bind and py
+                args = [
+                    f"{k}={_text(v, True) if type(v) is str else py(_bind(v, var), block=True)}"
+                    for k, v in pairs
+                ]
+                entry = Entry(task=t, args=args)
+                if t.expand:
+                    entry.expand = _expand(t, var)
                 if t.expand_kwargs is not None:
                     entry.expand_kwargs = (
                         TaskOutput(var[t.expand_kwargs.task_id])
                         if isinstance(t.expand_kwargs, Output)
                         else t.expand_kwargs
                     )
+                if not t.expand and t.expand_kwargs is None:
+                    call = f"{t.var} = {t.operator.alias}({', '.join(args)})"
+                    entry.line = _one_line(call, pad[t.group] + "    ")
             parent = t.group
         (top if parent is None else inside.setdefault(parent, [])).append(entry)
     return top
+
+
+def _one_line(line: str, pad: str) -> str | None:
+    """`line` if black keeps it on one line at indent `pad`: it fits LINE_LENGTH and holds no line
+    break (a text written as a block has them). None: the template writes one argument a line."""
+    return line if len(pad) + len(line) <= LINE_LENGTH and "\n" not in line else None
 
 
 def _spread(head: str, value: object, pad: str) -> str:
@@ -493,11 +513,11 @@ def _task_settings(t: Task, target: targets.Target, outer: dict[str, Any]) -> di
     return settings
 
 
-def _schedule(p: Pipeline, target: targets.Target) -> object:
-    """The value of the DAG's `schedule=`: None, a preset, calls of timetable or asset classes."""
+def _schedule(p: Pipeline, target: targets.Target, cls: tuple[str, str] | None) -> object:
+    """The value of the DAG's `schedule=`: None, a preset, calls of timetable or asset classes (`cls`,
+    the timetable's: target.timetable(p))."""
     if isinstance(p.schedule, (list, dict)):  # ScheduleKind.ASSETS
         return _assets(p.schedule, target)
-    cls = target.timetable(p)
     if cls is None:
         return p.schedule  # None, "@once" or a timetable object: the same on every version
     if cls == target.duration:
@@ -583,12 +603,15 @@ def _settings_imports(p: Pipeline) -> set[tuple[str, str, str]]:
     return names
 
 
-def _imports(p: Pipeline, target: targets.Target) -> list[list[str]]:
+def _imports(
+    p: Pipeline, target: targets.Target, timetable: tuple[str, str] | None
+) -> list[list[str]]:
     """Import lines in the sections and order isort (and ruff's `I` rules) write with their defaults:
-    the standard library, then everything else; `import x` before `from x import y`."""
+    the standard library, then everything else; `import x` before `from x import y`. `timetable`:
+    target.timetable(p)."""
     names = {("datetime", "timedelta", "timedelta"), (*target.dag, target.dag[1])}
-    if cls := target.timetable(p):
-        names.add((*cls, cls[1]))
+    if timetable:
+        names.add((*timetable, timetable[1]))
     if p.params:
         names.add((*target.param, target.param[1]))
     if p.groups:
@@ -602,7 +625,8 @@ def _imports(p: Pipeline, target: targets.Target) -> list[list[str]]:
         else:
             names.add((*target.home(t.operator.module, t.operator.name), t.operator.alias))
         _code_refs(t.arguments, names)
-        _code_refs(t.overrides, names)
+        if t.overrides:  # most tasks have no settings of their own
+            _code_refs(t.overrides, names)
     alerting = (
         p.alerts.failure_to
         or p.alerts.retry_to
