@@ -710,26 +710,31 @@ def _convert_sequence(
     node: yaml.SequenceNode, path: SpecPath, doc: Document, budget: list[int], fail: _Fail
 ) -> list[Json]:
     result: list[Json] = []
-    positions = doc.positions
     shallow = len(path) < MAX_DEPTH  # the items' paths are within the depth limit
     for i, item in enumerate(node.value):
         at = (*path, i)
-        if (
-            item.tag == _STR
-            and type(item) is yaml.ScalarNode
-            and (item.style or item.value[:1] not in _NUMBER_START)
-            and shallow
-        ):  # _convert's first case without the call, as in _convert_mapping
-            budget[0] -= 1
-            im = item.start_mark
-            if budget[0] < 0:
-                _fail_at(im, fail, *_TOO_MANY)
-            positions[at] = (im.line + 1, im.column + 1)
-            text = item.value
-            result.append(substitute(text, at, doc) if "$" in text else text)
-        else:
-            result.append(_convert(item, at, doc, budget, fail))
+        text = _text(item, at, doc, budget, fail) if shallow else None
+        result.append(_convert(item, at, doc, budget, fail) if text is None else text)
     return result
+
+
+def _text(
+    node: yaml.Node, at: SpecPath, doc: Document, budget: list[int], fail: _Fail
+) -> str | None:
+    """_convert's first case (text that YAML 1.1 and 1.2 read alike: most values) for a list item
+    or a mapping's value within the depth limit, without _convert's other checks; None for any
+    other node, which _convert takes."""
+    if node.tag != _STR or type(node) is not yaml.ScalarNode:
+        return None
+    text: str = node.value
+    if not node.style and text[:1] in _NUMBER_START:
+        return None
+    budget[0] -= 1
+    mark = node.start_mark
+    if budget[0] < 0:
+        _fail_at(mark, fail, *_TOO_MANY)
+    doc.positions[at] = (mark.line + 1, mark.column + 1)
+    return substitute(text, at, doc) if "$" in text else text
 
 
 def _convert_mapping(
@@ -741,7 +746,7 @@ def _convert_mapping(
         if key_node.tag == _MERGE:  # rare: only then the pairs need merging
             pairs = _merged_pairs(node, fail, budget)
             break
-    positions, key_positions = doc.positions, doc.key_positions
+    key_positions = doc.key_positions
     shallow = len(path) < MAX_DEPTH  # the values' paths are within the depth limit
     for key_node, value_node in pairs:
         km = key_node.start_mark
@@ -757,21 +762,8 @@ def _convert_mapping(
                 km.column + 1,
             )
         key_positions[at] = (km.line + 1, km.column + 1)
-        if (
-            value_node.tag == _STR
-            and type(value_node) is yaml.ScalarNode
-            and (value_node.style or value_node.value[:1] not in _NUMBER_START)
-            and shallow
-        ):  # _convert's first case without the call, for most values are text
-            budget[0] -= 1
-            vm = value_node.start_mark
-            if budget[0] < 0:
-                _fail_at(vm, fail, *_TOO_MANY)
-            positions[at] = (vm.line + 1, vm.column + 1)
-            text = value_node.value
-            result[key] = substitute(text, at, doc) if "$" in text else text
-        else:
-            result[key] = _convert(value_node, at, doc, budget, fail)
+        text = _text(value_node, at, doc, budget, fail) if shallow else None
+        result[key] = _convert(value_node, at, doc, budget, fail) if text is None else text
     return result
 
 
