@@ -134,18 +134,25 @@ def _framed(data: bytes) -> bytes:
 
 def seal(code: str) -> str:
     """Fill in the output-sha256 line of a formatted file."""
-    line = _OUTPUT_LINE.search(code)
-    if not line:
+    around = _around_output_line(code)
+    if around is None:
         raise ValueError("the generated code has no output-sha256 line")
-    # (as _output_hash, but the line is found once: every spec `check` proves is sealed again)
-    head, tail = code[: line.start()], code[line.end() :]
+    head, tail = around
+    return f"{head}# output-sha256: {_output_hash(head, tail)}\n{tail}"
+
+
+def _around_output_line(text: str) -> tuple[str, str] | None:
+    """The text before and after the output-sha256 line (found once: every spec `check` proves is
+    sealed again), or None when there is none."""
+    line = _OUTPUT_LINE.search(text)
+    return None if line is None else (text[: line.start()], text[line.end() :])
+
+
+def _output_hash(head: str, tail: str = "") -> str:
+    """The output hash of a file: of its text without the output-sha256 line (`head` + `tail`)."""
     h = hashlib.sha256(head.encode("utf-8"))
     h.update(tail.encode("utf-8"))
-    return f"{head}# output-sha256: {h.hexdigest()}\n{tail}"
-
-
-def _output_hash(text: str) -> str:
-    return hashlib.sha256(_OUTPUT_LINE.sub("", text, count=1).encode("utf-8")).hexdigest()
+    return h.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -173,7 +180,8 @@ def read_stamp(text: str) -> Stamp:
             hashes.setdefault(found["name"], found["value"])
         elif inputs is None and (found := _INPUTS_LINE.match(line)):
             inputs = _read_digests(found["value"])
-    intact = bool(header) and "output" in hashes and hashes["output"] == _output_hash(text)
+    around = _around_output_line(text) or (text, "")  # (no such line: the hash of the whole text)
+    intact = bool(header) and "output" in hashes and hashes["output"] == _output_hash(*around)
     source, legacy = header or (None, False)
     return Stamp(source, hashes, intact, legacy, inputs or {})
 
