@@ -68,6 +68,7 @@ class _Forked(Generic[T, U]):
 
     def __init__(self, function: Callable[[T], U], items: list[T], others: int) -> None:
         self.function, self.items, self.others = function, items, others
+        self.running = others  # the forked processes that have not said they are done
         self.done: dict[int, U] = {0: function(items[0])} if items else {}
         context = multiprocessing.get_context("fork")
         self.next = context.Value("q", len(self.done))  # the first item nobody took yet
@@ -123,14 +124,12 @@ class _Forked(Generic[T, U]):
         self.queue.join_thread()  # (what was put is in the pipe before the process exits)
 
     def results(self) -> Iterator[U]:
-        done, self.running = self.done, self.others
+        done = self.done
         for i in range(len(self.items)):
             while i not in done:
-                while self.running and not self.queue.empty():  # what the others did meanwhile
+                if self.running and not self.queue.empty():  # what the others did meanwhile
                     self._receive(self.queue.get())
-                if i in done:
-                    break
-                if chunk := self._take():  # this process's share
+                elif chunk := self._take():  # this process's share
                     done.update((j, _collected(self.function, self.items[j])) for j in chunk)
                 else:  # every item is taken: wait for the others' last chunks
                     self._receive(self._get())
