@@ -17,7 +17,7 @@ from typing import Any, TypeAlias
 from . import structure, targets, values
 from .load import Document, SpecPath
 from .operators import SHORT
-from .schemas import duration_settings, task_settings
+from .schemas import duration_settings, task_setting_set, task_settings
 from .version import version
 
 # Task settings (schemas.task_settings) that choose the operator or place the task in the graph.
@@ -36,12 +36,6 @@ def is_callable_argument(argument: object) -> bool:
     return isinstance(argument, str) and (
         argument in CALLABLE_ARGUMENTS or argument.endswith("_callable")
     )
-
-
-@functools.cache
-def _task_keys() -> frozenset[str]:
-    """schemas.task_settings() as a set: asked of every key of every task."""
-    return frozenset(task_settings())
 
 
 @functools.cache
@@ -861,7 +855,7 @@ def _task(
     forms: Forms,
 ) -> Task:
     op = _operator(spec)
-    settings, durations = _task_keys(), _duration_keys()
+    settings, durations = task_setting_set(), _duration_keys()
     waits = "wait_for" in spec
     arguments: dict[str, Any] = _wait_arguments(spec["wait_for"]) if waits else {}
     overrides: dict[str, Any] = {}  # both in spec order: one pass over the task's keys

@@ -15,11 +15,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any, NamedTuple
 
 from .load import SpecPath
-from .schemas import task_settings
+from .schemas import task_setting_set
 
 GROUP_ID = re.compile(r"^[A-Za-z0-9_-]{1,200}$")  # Airflow's rule for a group id: no dots
 
@@ -181,13 +180,7 @@ def is_argument(key: object) -> bool:
     """Whether a task's key is passed to its operator as an argument, where `{output_of:}`,
     `{object:}` and `{function:}` values may be: any key but the task settings, and
     executor_config."""
-    return key not in _settings() or key == "executor_config"
-
-
-@cache
-def _settings() -> frozenset[str]:
-    """task_settings() as a set: is_argument asks it about every key of every task."""
-    return frozenset(task_settings())
+    return key not in task_setting_set() or key == "executor_config"
 
 
 def outputs(all_nodes: list[Node]) -> list[tuple[str, str, SpecPath]]:
@@ -199,13 +192,10 @@ def outputs(all_nodes: list[Node]) -> list[tuple[str, str, SpecPath]]:
 
 def _outputs(all_nodes: list[Node], by_id: Mapping[str, Node]) -> list[tuple[str, str, SpecPath]]:
     out: list[tuple[str, str, SpecPath]] = []
-    settings = _settings()
     for n in all_nodes:
         for key, value in n.spec.items() if not n.is_group else ():
-            # (is_argument's test, inline: asked of every list and mapping of every task)
-            if isinstance(value, (dict, list)) and (
-                key not in settings or key == "executor_config"
-            ):
+            # (a text or a number holds no output_of: is_argument is asked of lists and mappings)
+            if isinstance(value, (dict, list)) and is_argument(key):
                 _outputs_in((*n.path, key), value, n, by_id, out)
     return out
 

@@ -33,6 +33,12 @@ def task_settings() -> tuple[str, ...]:
 
 
 @cache
+def task_setting_set() -> frozenset[str]:
+    """task_settings() as a set, for the `in` tests asked of every key of every task."""
+    return frozenset(task_settings())
+
+
+@cache
 def default_settings() -> tuple[str, ...]:
     """The settings a `defaults:` (the spec's, a group's) may give: `$defs.settings` but the names
     `$defs.defaults` excludes."""
